@@ -1,0 +1,16 @@
+//! Kohtaamo's customer-experience model, pure: types that can only be built valid, the
+//! rules over them (staleness, publishability, tree cycles) and the model-as-code
+//! document. Nothing in this crate does I/O; storage and HTTP depend on it, never the
+//! other way round.
+
+pub mod document;
+pub mod error;
+pub mod model;
+pub mod rules;
+pub mod text;
+
+pub use error::FieldErrors;
+
+/// Database identity of a stored record. Slugs, not ids, are the stable names used in
+/// exported documents.
+pub type Id = i64;

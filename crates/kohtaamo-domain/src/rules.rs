@@ -1,0 +1,83 @@
+//! Rules over the model that need more than one field: staleness of "who is my
+//! customer" answers, publishability of packages, cycles in the unit tree.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use crate::model::ElementRole;
+use crate::Id;
+
+/// A relation is stale when it was never reviewed or its review interval has passed.
+pub fn is_stale(last_reviewed: Option<NaiveDate>, interval_days: i64, today: NaiveDate) -> bool {
+    match last_reviewed {
+        None => true,
+        Some(d) => (today - d).num_days() > interval_days,
+    }
+}
+
+pub fn has_core(roles: impl IntoIterator<Item = ElementRole>) -> bool {
+    roles.into_iter().any(|r| r == ElementRole::Core)
+}
+
+/// Would giving `unit` the parent `new_parent` close a cycle, given every unit's
+/// current parent? Walks up from the new parent; bounded by the map's size so a cycle
+/// already in the data cannot loop forever.
+pub fn creates_cycle(unit: Option<Id>, new_parent: Option<Id>, parents: &HashMap<Id, Option<Id>>) -> bool {
+    let Some(mut cur) = new_parent else { return false };
+    for _ in 0..=parents.len() {
+        if Some(cur) == unit {
+            return true;
+        }
+        match parents.get(&cur).copied().flatten() {
+            Some(p) => cur = p,
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn cycles() {
+        // 1 <- 2 <- 3
+        let p: HashMap<Id, Option<Id>> = [(1, None), (2, Some(1)), (3, Some(2))].into();
+        assert!(creates_cycle(Some(1), Some(3), &p));
+        assert!(creates_cycle(Some(2), Some(2), &p));
+        assert!(!creates_cycle(Some(3), Some(1), &p));
+        assert!(!creates_cycle(None, Some(3), &p));
+        assert!(!creates_cycle(Some(1), None, &p));
+    }
+
+    #[test]
+    fn stale() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(is_stale(None, 365, d("2026-01-01")));
+        assert!(!is_stale(Some(d("2026-01-01")), 31, d("2026-02-01")));
+        assert!(is_stale(Some(d("2026-01-01")), 30, d("2026-02-01")));
+    }
+
+    proptest! {
+        #[test]
+        fn stale_iff_more_days_than_interval(days in 0i64..2000, interval in 1i64..3650) {
+            let today = NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
+            let last = today - chrono::Duration::days(days);
+            prop_assert_eq!(is_stale(Some(last), interval, today), days > interval);
+        }
+
+        #[test]
+        fn a_chain_never_cycles_when_attached_below(n in 1i64..50) {
+            let parents: HashMap<Id, Option<Id>> = (1..=n).map(|i| (i, if i == 1 { None } else { Some(i - 1) })).collect();
+            // Attaching a new unit under any existing one is always fine; attaching the
+            // root under any of its descendants is always a cycle.
+            for i in 1..=n {
+                prop_assert!(!creates_cycle(Some(n + 1), Some(i), &parents));
+                prop_assert!(creates_cycle(Some(1), Some(i), &parents));
+            }
+        }
+    }
+}

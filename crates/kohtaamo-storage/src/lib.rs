@@ -1,1 +1,227 @@
+//! Kohtaamo storage. One code path of portable SQL runs on SQLite and PostgreSQL
+//! through sqlx's `Any` driver; the backend is chosen at run time from the URL.
+//! Backend-specific code exists only where it earns its place, each with a comment:
+//! the identity column in migrations, PostgreSQL's advisory lock around migrations,
+//! SQLite's pragmas and its single-writer gate.
+//!
+//! - [`entity`]: the generic CRUD for every model entity (one set of SQL, driven by
+//!   each entity's column list), [`entities`]: the per-entity column mappings.
+//! - [`auth`]: users, sessions, API tokens, workspaces and memberships.
+//! - [`model_io`]: model-as-code import and export.
+//! - [`migrate`]: versioned migrations.
 
+pub mod auth;
+pub mod entities;
+pub mod entity;
+pub mod migrate;
+pub mod model_io;
+pub mod testing;
+
+use std::str::FromStr;
+use std::sync::{Arc, Once};
+
+use kohtaamo_domain::FieldErrors;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+pub use entity::{Entity, ListQuery, Page, Record};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error")]
+    Db(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Db(e)
+    }
+}
+
+impl From<FieldErrors> for StoreError {
+    fn from(e: FieldErrors) -> Self {
+        StoreError::Invalid(e)
+    }
+}
+
+impl StoreError {
+    /// Turns constraint violations into conflicts a client can act on; everything else
+    /// stays an internal error (logged, never shown).
+    pub(crate) fn from_db(e: sqlx::Error, noun: &str) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => {
+                    return StoreError::Conflict(format!("a {noun} with the same identity already exists"))
+                }
+                sqlx::error::ErrorKind::ForeignKeyViolation => {
+                    return StoreError::Conflict(format!("this {noun} is still referenced by other records, or refers to a record that is gone"))
+                }
+                _ => {}
+            }
+        }
+        StoreError::Db(e)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The handle every layer above uses. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite allows one writer at a time; taking this gate before a write transaction
+    /// turns "database is locked" races between pooled connections into a fair queue.
+    /// PostgreSQL gets a gate with many permits, i.e. none in practice.
+    write_gate: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+static DRIVERS: Once = Once::new();
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`) and applies migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let store = Self::connect_without_migrating(url).await?;
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    pub async fn connect_without_migrating(url: &str) -> Result<Self> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Invalid({
+                let mut e = FieldErrors::new();
+                e.add("database_url", "must start with sqlite: or postgres:");
+                e
+            }));
+        };
+        let opts = AnyConnectOptions::from_str(url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL for concurrent readers, FULL sync so an acknowledged
+                            // write survives power loss, foreign keys for integrity.
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await?
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(opts).await?,
+        };
+        let permits = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => Semaphore::MAX_PERMITS,
+        };
+        Ok(Self { pool, backend, write_gate: Arc::new(Semaphore::new(permits)) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begins a write transaction behind the backend's write gate. Keep the permit alive
+    /// until commit.
+    pub async fn write(&self) -> Result<(SemaphorePermit<'_>, Tx)> {
+        let permit = self.write_gate.acquire().await.map_err(|_| StoreError::Conflict("store is closing".into()))?;
+        let tx = self.pool.begin().await?;
+        Ok((permit, tx))
+    }
+
+    /// Checks the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The current time as stored: RFC 3339 UTC with second precision, so text order is
+/// time order on both backends.
+pub fn now_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// Model CRUD, each write in its own transaction behind the write gate.
+impl Store {
+    pub async fn get<E: Entity>(&self, ws: kohtaamo_domain::Id, id: kohtaamo_domain::Id) -> Result<Record<E>> {
+        let mut c = self.pool.acquire().await?;
+        entity::get(&mut c, ws, id).await
+    }
+
+    pub async fn list<E: Entity>(&self, ws: kohtaamo_domain::Id, q: &ListQuery) -> Result<Page<Record<E>>> {
+        let mut c = self.pool.acquire().await?;
+        entity::list(&mut c, ws, q).await
+    }
+
+    pub async fn create<E: Entity>(&self, ws: kohtaamo_domain::Id, data: &E) -> Result<Record<E>> {
+        let (_gate, mut tx) = self.write().await?;
+        let id = entity::create(&mut tx, ws, data).await?;
+        let rec = entity::get(&mut tx, ws, id).await?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    pub async fn update<E: Entity>(&self, ws: kohtaamo_domain::Id, id: kohtaamo_domain::Id, data: &E) -> Result<Record<E>> {
+        let (_gate, mut tx) = self.write().await?;
+        entity::update(&mut tx, ws, id, data).await?;
+        let rec = entity::get(&mut tx, ws, id).await?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    pub async fn delete<E: Entity>(&self, ws: kohtaamo_domain::Id, id: kohtaamo_domain::Id) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        entity::delete::<E>(&mut tx, ws, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn reorder<E: Entity>(&self, ws: kohtaamo_domain::Id, parent: kohtaamo_domain::Id, ids: &[kohtaamo_domain::Id]) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        entity::reorder::<E>(&mut tx, ws, parent, ids).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,1 +1,89 @@
+//! Kohtaamo's HTTP layer: the JSON API under `/api/v1`, authentication, health checks
+//! and the OpenAPI document. `routes/` mirrors the URL tree; every route is registered
+//! through [`api::Api`], which builds the router and the OpenAPI document together so
+//! the two cannot disagree.
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use kohtaamo_storage::Store;
+
+/// Settings of the HTTP layer (the binary fills them from its configuration).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    pub session_ttl_hours: i64,
+    pub login_per_minute_account: u32,
+    pub login_per_minute_ip: u32,
+    /// Largest JSON body accepted, in bytes (413 above).
+    pub body_limit: usize,
+    /// Largest model document accepted by the import endpoint, in bytes.
+    pub import_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_ttl_hours: 12,
+            login_per_minute_account: 5,
+            login_per_minute_ip: 30,
+            body_limit: 256 * 1024,
+            import_limit: 16 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<HttpConfig>,
+    pub limiter: auth::LoginLimiter,
+    pub openapi: Arc<serde_json::Value>,
+}
+
+/// The whole application as a router (use `oneshot` in tests, or [`serve`]).
+pub fn app(store: Store, config: HttpConfig) -> Router {
+    let api = routes::api(&config);
+    let (router, openapi) = api.finish();
+    let state = AppState {
+        store,
+        limiter: auth::LoginLimiter::new(config.login_per_minute_account, config.login_per_minute_ip),
+        config: Arc::new(config.clone()),
+        openapi: Arc::new(openapi),
+    };
+    router
+        .fallback(|| async { error::ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    let h = resp.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+}

@@ -363,6 +363,7 @@ impl Entity for StageData {
     const COLUMNS: &'static [&'static str] = &["journey_id", "slug", "name", "description"];
     const ORDER: &'static str = "journey_id, position, id";
     const POSITION_PARENT: Option<&'static str> = Some("journey_id");
+    const POSITION_PARENT_TABLE: &'static str = "journeys";
     const FILTERS: &'static [Filter] = &[Filter { param: "journey_id", sql: "journey_id = ?", kind: FilterKind::Int }];
     fn binds(&self) -> Vec<Val> {
         vec![self.journey_id.into(), self.slug.as_str().into(), (&self.name).into(), (&self.description).into()]
@@ -399,6 +400,7 @@ impl Entity for TouchpointData {
     const ORDER: &'static str = "(SELECT s.journey_id FROM stages s WHERE s.id = touchpoints.stage_id), \
         (SELECT s.position FROM stages s WHERE s.id = touchpoints.stage_id), position, id";
     const POSITION_PARENT: Option<&'static str> = Some("stage_id");
+    const POSITION_PARENT_TABLE: &'static str = "stages";
     const FILTERS: &'static [Filter] = &[
         Filter { param: "stage_id", sql: "stage_id = ?", kind: FilterKind::Int },
         Filter { param: "journey_id", sql: "stage_id IN (SELECT id FROM stages WHERE journey_id = ?)", kind: FilterKind::Int },

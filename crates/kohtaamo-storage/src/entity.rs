@@ -112,6 +112,8 @@ pub trait Entity: Sized + Send + Sync + Serialize + Unpin + 'static {
     const ORDER: &'static str = "id";
     /// Entities kept in order within a parent (stages in a journey): the parent column.
     const POSITION_PARENT: Option<&'static str> = None;
+    /// The table of that parent.
+    const POSITION_PARENT_TABLE: &'static str = "";
     const LINK: Option<Link> = None;
     const FILTERS: &'static [Filter] = &[];
     /// Columns searched by `q` (case-insensitive substring).
@@ -428,6 +430,9 @@ pub async fn delete<E: Entity>(c: &mut AnyConnection, ws: Id, id: Id) -> Result<
 /// must list every child exactly once.
 pub async fn reorder<E: Entity>(c: &mut AnyConnection, ws: Id, parent: Id, ids: &[Id]) -> Result<()> {
     let Some(pcol) = E::POSITION_PARENT else { return Err(StoreError::NotFound) };
+    if !exists(c, E::POSITION_PARENT_TABLE, ws, parent).await? {
+        return Err(StoreError::NotFound);
+    }
     let sql = format!("SELECT id FROM {} WHERE workspace_id = $1 AND {pcol} = $2", E::TABLE);
     let current: BTreeSet<Id> = sqlx::query_scalar(&sql).bind(ws).bind(parent).fetch_all(&mut *c).await?.into_iter().collect();
     let given: BTreeSet<Id> = ids.iter().copied().collect();

@@ -26,13 +26,21 @@ pub struct ImportReport {
 }
 
 /// Parses YAML text into a document; syntax and shape errors carry line and column.
+/// References such as an owner are written as one-key maps (`{unit: it}`), not YAML
+/// tags, so the file reads naturally.
 pub fn parse_yaml(text: &str) -> std::result::Result<Document, FieldErrors> {
-    serde_norway::from_str(text).map_err(|e| Document::from_yaml_value_error(e.to_string()))
+    serde_norway::with::singleton_map_recursive::deserialize(serde_norway::Deserializer::from_str(text))
+        .map_err(|e: serde_norway::Error| Document::from_yaml_value_error(e.to_string()))
 }
 
 pub fn to_yaml(doc: &Document) -> String {
-    // Serializing plain data structures to YAML cannot fail.
-    serde_norway::to_string(doc).unwrap_or_default()
+    let mut out = Vec::new();
+    let mut ser = serde_norway::Serializer::new(&mut out);
+    // Serializing plain data structures to memory cannot fail.
+    if serde_norway::with::singleton_map_recursive::serialize(doc, &mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 async fn all<E: Entity>(c: &mut AnyConnection, ws: Id, filters: Vec<(String, String)>) -> Result<Vec<Record<E>>> {

@@ -1,1 +1,310 @@
-fn main() {}
+//! `kohtaamo`: the server (`serve`) and the command-line verbs that touch the same data
+//! (`migrate`, `import`, `export`, `user`, `token`). Every verb that touches data takes
+//! the same `--data-dir` / `--database-url`.
+
+mod config;
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use kohtaamo_storage::{model_io, Store, StoreError};
+
+use crate::config::{Config, Overrides};
+
+/// The demo workspace (seed 001's passenger-rail package), loaded through the same
+/// import path as any model file.
+const DEMO_YAML: &str = include_str!("../demo/demo.yaml");
+
+#[derive(Parser)]
+#[command(name = "kohtaamo", version, about = "Kohtaamo — a self-hosted customer-experience workbench")]
+struct Cli {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Configuration file (TOML); default: ./kohtaamo.toml if it exists.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// Directory for the SQLite database [default: ./data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// postgres://… (several instances) or sqlite://…; absent → SQLite in the data dir
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long)]
+        bind: Option<String>,
+        /// Create the demo workspace (once) on start
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations
+    Migrate,
+    /// Import a model document (YAML) into the workspace it names
+    Import {
+        file: PathBuf,
+        /// Also delete model records the document does not mention
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Export a workspace's model as YAML
+    Export {
+        #[arg(long)]
+        workspace: String,
+        /// Output file (default: standard output)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Manage accounts
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create an account; the password is read from standard input, or generated and printed
+    Create {
+        username: String,
+        /// Installation admin (creates workspaces, manages accounts, admin everywhere)
+        #[arg(long)]
+        superadmin: bool,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (ends the user's sessions)
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create an API token for a user and print it (shown once)
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke a token by id
+    Revoke {
+        #[arg(long)]
+        user: String,
+        id: i64,
+    },
+    /// List a user's tokens
+    List {
+        #[arg(long)]
+        user: String,
+    },
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KOHTAAMO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn password_from_stdin() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Explains a store error to a person at a terminal.
+fn explain(e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::Invalid(fields) => anyhow::anyhow!("invalid:\n{fields}"),
+        StoreError::Conflict(m) => anyhow::anyhow!("conflict: {m}"),
+        StoreError::NotFound => anyhow::anyhow!("not found"),
+        StoreError::Db(e) => anyhow::anyhow!("database error: {e}"),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let (bind, demo) = match &cli.command {
+        Command::Serve { bind, demo } => (bind.clone(), demo.then_some(true)),
+        _ => (None, None),
+    };
+    let cfg = Config::load(
+        cli.config.as_deref(),
+        Overrides { bind, data_dir: cli.data.data_dir.clone(), database_url: cli.data.database_url.clone(), demo },
+    )
+    .context("loading configuration")?;
+    init_logs(&cfg.log_format);
+    tracing::debug!(config = ?cfg, "configuration");
+
+    if cfg.database_url.is_none() {
+        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+    }
+    let url = cfg.database_url();
+    let store = Store::connect(&url).await.map_err(explain).with_context(|| format!("opening database {}", config::redact_url(&url)))?;
+
+    match cli.command {
+        Command::Serve { .. } => serve(cfg, store).await,
+        Command::Migrate => {
+            let applied = kohtaamo_storage::migrate::applied(&store).await.map_err(explain)?;
+            println!("database is at schema version {}", applied.last().copied().unwrap_or(0));
+            Ok(())
+        }
+        Command::Import { file, prune } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let doc = model_io::parse_yaml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let r = store.import(&doc, prune).await.map_err(explain).with_context(|| format!("importing {}", file.display()))?;
+            println!("{}: {} created, {} updated, {} unchanged, {} deleted", r.workspace, r.created, r.updated, r.unchanged, r.deleted);
+            Ok(())
+        }
+        Command::Export { workspace, output } => {
+            let doc = store.export(&workspace).await.map_err(explain).with_context(|| format!("workspace '{workspace}'"))?;
+            let yaml = model_io::to_yaml(&doc);
+            match output {
+                Some(p) => std::fs::write(&p, yaml).with_context(|| format!("writing {}", p.display()))?,
+                None => std::io::stdout().write_all(yaml.as_bytes())?,
+            }
+            Ok(())
+        }
+        Command::User(cmd) => user(&store, cmd).await,
+        Command::Token(cmd) => token(&store, cmd).await,
+    }
+}
+
+async fn user(store: &Store, cmd: UserCmd) -> Result<()> {
+    match cmd {
+        UserCmd::Create { username, superadmin, password_stdin } => {
+            let (pw, generated) = if password_stdin {
+                (password_from_stdin()?, false)
+            } else {
+                (kohtaamo_storage::auth::random_secret()[..20].to_string(), true)
+            };
+            store.create_user(&username, &pw, superadmin).await.map_err(explain)?;
+            println!("created user {username}");
+            if generated {
+                println!("password (shown once): {pw}");
+            }
+        }
+        UserCmd::ResetPassword { username, password_stdin } => {
+            let pw = if password_stdin { password_from_stdin()? } else { kohtaamo_storage::auth::random_secret()[..20].to_string() };
+            store.set_password(&username, &pw).await.map_err(explain)?;
+            println!("password of {username} changed; their sessions have ended");
+            if !password_stdin {
+                println!("new password (shown once): {pw}");
+            }
+        }
+        UserCmd::List => {
+            for u in store.list_users().await.map_err(explain)? {
+                println!("{}\t{}{}", u.id, u.username, if u.is_superadmin { "\t(installation admin)" } else { "" });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(store: &Store, cmd: TokenCmd) -> Result<()> {
+    let find = |name: String| async move {
+        match store.user_by_name(&name).await.map_err(explain)? {
+            Some(u) => Ok(u),
+            None => bail!("no user '{name}'"),
+        }
+    };
+    match cmd {
+        TokenCmd::Create { user, name } => {
+            let u = find(user).await?;
+            let (_, token) = store.create_token(u.id, &name).await.map_err(explain)?;
+            println!("{token}");
+        }
+        TokenCmd::Revoke { user, id } => {
+            let u = find(user).await?;
+            store.revoke_token(u.id, id).await.map_err(explain)?;
+            println!("token {id} revoked");
+        }
+        TokenCmd::List { user } => {
+            let u = find(user).await?;
+            for t in store.list_tokens(u.id).await.map_err(explain)? {
+                println!("{}\t{}\tcreated {}{}", t.id, t.name, t.created_at, t.revoked_at.map(|r| format!("\trevoked {r}")).unwrap_or_default());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve(cfg: Config, store: Store) -> Result<()> {
+    let admin_pw = std::env::var("KOHTAAMO_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty());
+    if let Some(pw) = store.ensure_admin(admin_pw.as_deref()).await.map_err(explain).context("creating the first admin")? {
+        // Printed once to the terminal, never logged.
+        println!("Created the first admin account.\n  login:    admin\n  password: {pw}\n(Shown only now. Set KOHTAAMO_ADMIN_PASSWORD to choose it, or use `kohtaamo user reset-password admin`.)");
+    }
+    if cfg.demo {
+        if store.workspace_by_slug("demo").await.map_err(explain)?.is_none() {
+            let doc = model_io::parse_yaml(DEMO_YAML).map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
+            let r = store.import(&doc, false).await.map_err(explain).context("loading demo data")?;
+            tracing::info!(created = r.created, "demo workspace created");
+        } else {
+            tracing::info!("demo workspace exists; left as it is");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&cfg.bind).await.with_context(|| format!("binding {}", cfg.bind))?;
+    let addr = listener.local_addr()?;
+    let app = kohtaamo_http::app(store.clone(), cfg.http());
+    println!("Kohtaamo is running at http://{addr}/  (API: http://{addr}/api/v1, OpenAPI: http://{addr}/api/v1/openapi.json)");
+    if admin_pw.is_some() {
+        println!("Log in as admin with the password from KOHTAAMO_ADMIN_PASSWORD.");
+    }
+    tracing::info!(%addr, backend = ?store.backend(), "listening");
+    kohtaamo_http::serve(listener, app, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C; the server then stops accepting and lets in-flight
+/// requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down; finishing in-flight requests");
+}

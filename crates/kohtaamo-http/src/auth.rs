@@ -1,0 +1,158 @@
+//! Who is calling: a session cookie (browser; state-changing requests must echo the
+//! session's CSRF token in `X-CSRF-Token`) or an API token (`Authorization: Bearer`).
+//! [`Ws`] adds the caller's role in the workspace named in the path; a workspace the
+//! caller is not a member of is answered 404, exactly like one that does not exist.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use kohtaamo_domain::model::Role;
+use kohtaamo_domain::Id;
+use kohtaamo_storage::auth::User;
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "kohtaamo_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session { token: String, csrf: String },
+    Token,
+}
+
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub user: User,
+    pub via: Via,
+}
+
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(a) = parts.extensions.get::<Auth>() {
+            return Ok(a.clone());
+        }
+        let auth = if let Some(token) = bearer(&parts.headers) {
+            let user = state.store.token_user(token).await?.ok_or(ApiError::Unauthorized)?;
+            Auth { user, via: Via::Token }
+        } else if let Some(token) = session_cookie(&parts.headers) {
+            let (user, csrf) = state.store.session(&token).await?.ok_or(ApiError::Unauthorized)?;
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            if !safe {
+                let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+                if sent.ct_eq(csrf.as_bytes()).unwrap_u8() != 1 {
+                    return Err(ApiError::Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)".into()));
+                }
+            }
+            Auth { user, via: Via::Session { token, csrf } }
+        } else {
+            return Err(ApiError::Unauthorized);
+        };
+        parts.extensions.insert(auth.clone());
+        Ok(auth)
+    }
+}
+
+/// The workspace named by the `{ws}` path segment, with the caller's role there.
+#[derive(Debug, Clone)]
+pub struct Ws {
+    pub id: Id,
+    pub slug: String,
+    pub role: Role,
+    pub user: User,
+}
+
+impl Ws {
+    pub fn require_edit(&self) -> Result<(), ApiError> {
+        if self.role.can_edit() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden_role())
+        }
+    }
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden_role())
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Ws {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        let crate::extract::Path(params) = crate::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
+        let slug = params.get("ws").ok_or(ApiError::NotFound)?;
+        let ws = state.store.workspace_by_slug(slug).await?.ok_or(ApiError::NotFound)?;
+        let role = state.store.role_in(&auth.user, ws.id).await?.ok_or(ApiError::NotFound)?;
+        Ok(Ws { id: ws.id, slug: slug.clone(), role, user: auth.user })
+    }
+}
+
+/// Login attempts limited per account and per client address, in memory per
+/// instance (an attacker spreading over instances gets at most N× the quota).
+#[derive(Clone)]
+pub struct LoginLimiter {
+    per_account: Arc<DefaultKeyedRateLimiter<String>>,
+    per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl LoginLimiter {
+    /// `account_per_minute` and `ip_per_minute` attempts, each as a burst that refills
+    /// evenly over a minute.
+    pub fn new(account_per_minute: u32, ip_per_minute: u32) -> Self {
+        let q = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+        Self { per_account: Arc::new(RateLimiter::keyed(q(account_per_minute))), per_ip: Arc::new(RateLimiter::keyed(q(ip_per_minute))) }
+    }
+
+    /// Ok, or the seconds to wait.
+    pub fn check(&self, account: &str, ip: IpAddr) -> Result<(), u64> {
+        let clock = governor::clock::DefaultClock::default();
+        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
+            use governor::clock::Clock;
+            e.wait_time_from(clock.now()).as_secs() + 1
+        };
+        self.per_ip.check_key(&ip).map_err(wait)?;
+        self.per_account.check_key(&account.to_owned()).map_err(wait)?;
+        Ok(())
+    }
+}
+
+/// The peer address of the connection (loopback when there is none, as in
+/// in-process tests). Behind a proxy this is the proxy's address.
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]))))
+    }
+}

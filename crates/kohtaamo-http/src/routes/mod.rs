@@ -1,0 +1,40 @@
+//! Routes, one module per part of the URL tree:
+//! - `/healthz`, `/readyz` → [`health`]
+//! - `/api/v1/auth/…` → [`session`]
+//! - `/api/v1/tokens…` → [`tokens`], `/api/v1/users…` → [`users`]
+//! - `/api/v1/workspaces`, `/api/v1/workspaces/{ws}` (+ members, model) → [`workspaces`]
+//! - `/api/v1/workspaces/{ws}/{units,people,…}` → [`model`]
+//! - `/api/v1/openapi.json` → here
+
+pub mod health;
+pub mod model;
+pub mod session;
+pub mod tokens;
+pub mod users;
+pub mod workspaces;
+
+use axum::extract::State;
+use axum::routing::get;
+
+use crate::api::{Api, Op};
+use crate::auth::Auth;
+use crate::{AppState, HttpConfig};
+
+pub fn api(cfg: &HttpConfig) -> Api {
+    let api = Api::new();
+    let api = health::routes(api);
+    let api = session::routes(api);
+    let api = tokens::routes(api);
+    let api = users::routes(api);
+    let api = workspaces::routes(api, cfg);
+    let api = model::routes(api);
+    api.route(
+        "/api/v1/openapi.json",
+        get(openapi),
+        vec![Op::new("get", "meta", "This OpenAPI document").ok(200, Some(serde_json::json!({"type": "object"})))],
+    )
+}
+
+async fn openapi(_auth: Auth, State(st): State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json((*st.openapi).clone())
+}

@@ -1,0 +1,53 @@
+//! `/api/v1/users`: accounts of the installation, managed by a superadmin (the first
+//! admin). Roles are per workspace, see the members routes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use crate::api::{Api, Op};
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserInput {
+    pub username: String,
+    pub password: String,
+}
+
+fn superadmin(auth: &Auth) -> ApiResult<()> {
+    if auth.user.is_superadmin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only an installation admin can manage accounts".into()))
+    }
+}
+
+pub fn routes(mut api: Api) -> Api {
+    let input = api.schema::<UserInput>();
+    api.route(
+        "/api/v1/users",
+        get(list).post(create),
+        vec![
+            Op::new("get", "users", "All accounts (installation admin)").ok(200, Some(json!({"type": "array"}))),
+            Op::new("post", "users", "Create an account (installation admin)").body(input).ok(201, Some(json!({"type": "object"}))),
+        ],
+    )
+}
+
+async fn list(auth: Auth, State(st): State<AppState>) -> ApiResult<axum::Json<Value>> {
+    superadmin(&auth)?;
+    Ok(axum::Json(json!(st.store.list_users().await?)))
+}
+
+async fn create(auth: Auth, State(st): State<AppState>, Json(input): Json<UserInput>) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    superadmin(&auth)?;
+    let id = st.store.create_user(&input.username, &input.password, false).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"id": id, "username": input.username, "is_superadmin": false}))))
+}

@@ -1,0 +1,168 @@
+//! Configuration: defaults → TOML file → `KOHTAAMO_*` environment → command-line flags.
+//! Secrets (database URL with password, admin password) never appear in `Debug`.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: String,
+    /// Where the SQLite database (and other local files) live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL, or `sqlite://…`; absent → SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Create the demo workspace on start (once).
+    pub demo: bool,
+    /// `text` or `json` logs.
+    pub log_format: String,
+    /// Mark cookies Secure (set when behind HTTPS).
+    pub secure_cookies: bool,
+    pub session_ttl_hours: i64,
+    pub login_per_minute_account: u32,
+    pub login_per_minute_ip: u32,
+    /// Largest JSON body in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let http = kohtaamo_http::HttpConfig::default();
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            demo: false,
+            log_format: "text".into(),
+            secure_cookies: http.secure_cookies,
+            session_ttl_hours: http.session_ttl_hours,
+            login_per_minute_account: http.login_per_minute_account,
+            login_per_minute_ip: http.login_per_minute_ip,
+            body_limit: http.body_limit,
+        }
+    }
+}
+
+/// Hides a password inside a URL: `postgres://u:secret@h/db` → `postgres://u:***@h/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("demo", &self.demo)
+            .field("log_format", &self.log_format)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Flags given on the command line; only those present override.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo: Option<bool>,
+}
+
+const ENV_KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "demo",
+    "log_format",
+    "secure_cookies",
+    "session_ttl_hours",
+    "login_per_minute_account",
+    "login_per_minute_ip",
+    "body_limit",
+];
+
+impl Config {
+    /// Loads the layers. `file`: an explicit `--config`; otherwise `kohtaamo.toml` in
+    /// the working directory is read if present.
+    pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Self, figment::Error> {
+        let path = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("kohtaamo.toml"));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(figment::Error::from(format!("configuration file {} does not exist", f.display())));
+            }
+        }
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(path))
+            .merge(Env::prefixed("KOHTAAMO_").only(ENV_KEYS))
+            .merge(Serialized::defaults(flags))
+            .extract()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("kohtaamo.db").display()))
+    }
+
+    pub fn http(&self) -> kohtaamo_http::HttpConfig {
+        kohtaamo_http::HttpConfig {
+            secure_cookies: self.secure_cookies,
+            session_ttl_hours: self.session_ttl_hours,
+            login_per_minute_account: self.login_per_minute_account,
+            login_per_minute_ip: self.login_per_minute_ip,
+            body_limit: self.body_limit,
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://./data/k.db"), "sqlite://./data/k.db");
+        let c = Config { database_url: Some("postgres://u:hunter2@h/db".into()), ..Default::default() };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "bind = \"0.0.0.0:9000\"\ndemo = true\nsession_ttl_hours = 3")?;
+            jail.set_env("KOHTAAMO_BIND", "127.0.0.1:9001");
+            let c = Config::load(Some(Path::new("k.toml")), Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.bind, "127.0.0.1:9001"); // env beats file
+            assert!(c.demo); // file beats default
+            assert_eq!(c.session_ttl_hours, 3);
+            let c = Config::load(Some(Path::new("k.toml")), Overrides { bind: Some("127.0.0.1:9002".into()), ..Default::default() })
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.bind, "127.0.0.1:9002"); // flag beats env
+            assert_eq!(c.database_url(), "sqlite://./data/kohtaamo.db?mode=rwc");
+            Ok(())
+        });
+    }
+}

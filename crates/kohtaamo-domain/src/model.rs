@@ -224,7 +224,7 @@ macro_rules! named_entity {
     (
         $(#[$m:meta])*
         $input:ident => $data:ident {
-            $( $field:ident : $raw_ty:ty => $ty:ty = |$e:ident, $v:ident| $conv:expr ),* $(,)?
+            $( $(#[$fattr:meta])* $field:ident : $raw_ty:ty => $ty:ty = |$e:ident, $v:ident| $conv:expr ),* $(,)?
         }
     ) => {
         $(#[$m])*
@@ -235,7 +235,7 @@ macro_rules! named_entity {
             pub name: RawTexts,
             #[serde(default)]
             pub description: RawTexts,
-            $( pub $field: $raw_ty, )*
+            $( $(#[$fattr])* pub $field: $raw_ty, )*
         }
         $(#[$m])*
         #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -276,7 +276,7 @@ fn opt_id(e: &mut FieldErrors, field: &str, v: &Option<Id>) -> Option<Option<Id>
 named_entity!(
     /// A department or team; units form a tree through `parent_id`.
     UnitInput => UnitData {
-        parent_id: Option<Id> => Option<Id> = |e, v| opt_id(e, "parent_id", v),
+        #[serde(default)] parent_id: Option<Id> => Option<Id> = |e, v| opt_id(e, "parent_id", v),
     }
 );
 named_entity!(
@@ -286,7 +286,7 @@ named_entity!(
 named_entity!(
     /// An external customer segment or persona.
     SegmentInput => SegmentData {
-        needs: Option<RawTexts> => Texts = |e, v| text(e, "needs", &v.clone().unwrap_or_default()),
+        #[serde(default)] needs: Option<RawTexts> => Texts = |e, v| text(e, "needs", &v.clone().unwrap_or_default()),
     }
 );
 named_entity!(
@@ -298,23 +298,23 @@ named_entity!(
     /// Its role (core / enabling / complementary) is set per package.
     ElementInput => ElementData {
         kind: String => ElementKind = |e, v| e.take("kind", ElementKind::parse(v)),
-        customer_visible: bool => bool = |_e, v| Some(*v),
-        has_it_components: bool => bool = |_e, v| Some(*v),
-        owner: Option<Owner> => Option<Owner> = |e, v| { if let Some(Owner::Unit(id) | Owner::Partner(id)) = v { positive_id(e, "owner", *id) } Some(*v) },
+        #[serde(default)] customer_visible: bool => bool = |_e, v| Some(*v),
+        #[serde(default)] has_it_components: bool => bool = |_e, v| Some(*v),
+        #[serde(default)] owner: Option<Owner> => Option<Owner> = |e, v| { if let Some(Owner::Unit(id) | Owner::Partner(id)) = v { positive_id(e, "owner", *id) } Some(*v) },
     }
 );
 named_entity!(
     /// A service package; its `elements` set each element's role in this package.
     PackageInput => PackageData {
-        published: bool => bool = |_e, v| Some(*v),
-        elements: Vec<PackageElementInput> => Vec<PackageElement> = |e, v| parse_package_elements(e, v),
+        #[serde(default)] published: bool => bool = |_e, v| Some(*v),
+        #[serde(default)] elements: Vec<PackageElementInput> => Vec<PackageElement> = |e, v| parse_package_elements(e, v),
     }
 );
 named_entity!(
     /// A customer journey of one segment, optionally tied to service packages.
     JourneyInput => JourneyData {
         segment_id: Id => Id = |e, v| { positive_id(e, "segment_id", *v); Some(*v) },
-        package_ids: Option<Vec<Id>> => Vec<Id> = |e, v| unique_ids(e, "package_ids", v.as_deref().unwrap_or_default()),
+        #[serde(default)] package_ids: Option<Vec<Id>> => Vec<Id> = |e, v| unique_ids(e, "package_ids", v.as_deref().unwrap_or_default()),
     }
 );
 named_entity!(
@@ -326,11 +326,11 @@ named_entity!(
 named_entity!(
     /// Internal work behind touchpoints; a step may serve several touchpoints.
     ProcessStepInput => ProcessStepData {
-        owner_unit_id: Option<Id> => Option<Id> = |e, v| opt_id(e, "owner_unit_id", v),
-        duration_minutes: Option<i64> => Option<i64> = |e, v| {
+        #[serde(default)] owner_unit_id: Option<Id> => Option<Id> = |e, v| opt_id(e, "owner_unit_id", v),
+        #[serde(default)] duration_minutes: Option<i64> => Option<i64> = |e, v| {
             match v { Some(d) if !(0..=525_600).contains(d) => { e.add("duration_minutes", "must be between 0 and 525600 (a year)"); None } _ => Some(*v) }
         },
-        touchpoint_ids: Option<Vec<Id>> => Vec<Id> = |e, v| unique_ids(e, "touchpoint_ids", v.as_deref().unwrap_or_default()),
+        #[serde(default)] touchpoint_ids: Option<Vec<Id>> => Vec<Id> = |e, v| unique_ids(e, "touchpoint_ids", v.as_deref().unwrap_or_default()),
     }
 );
 

@@ -68,8 +68,15 @@ impl From<FieldErrors> for ApiError {
 }
 
 impl From<JsonRejection> for ApiError {
+    /// Malformed JSON and wrong types are 400 (axum says 422 for the latter; we keep
+    /// 422 for values that parse but fail validation). Oversized bodies stay 413, a
+    /// missing JSON content type 415.
     fn from(r: JsonRejection) -> Self {
-        ApiError::Rejected(r.status(), r.body_text())
+        let status = match &r {
+            JsonRejection::JsonDataError(_) | JsonRejection::JsonSyntaxError(_) => StatusCode::BAD_REQUEST,
+            other => other.status(),
+        };
+        ApiError::Rejected(status, r.body_text())
     }
 }
 impl From<QueryRejection> for ApiError {

@@ -63,7 +63,7 @@ pub fn app(store: Store, config: HttpConfig) -> Router {
         openapi: Arc::new(openapi),
     };
     router
-        .fallback(|| async { error::ApiError::NotFound })
+        .fallback(|| async { error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into()) })
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::map_response(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,0 +1,96 @@
+use kohtaamo_domain::model::{Parse, Role, WorkspaceInput};
+use kohtaamo_domain::Id;
+use kohtaamo_http::HttpConfig;
+use kohtaamo_storage::testing::{backend_from_env, fresh, TestDb};
+use kohtaamo_storage::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    /// Token of the installation admin.
+    pub admin: String,
+    _db: TestDb,
+}
+
+pub fn texts(en: &str) -> Value {
+    json!({ "en": en })
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(HttpConfig { login_per_minute_account: 1000, login_per_minute_ip: 1000, ..Default::default() }).await
+}
+
+pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
+    let db = fresh(backend_from_env()).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.ensure_admin(Some(ADMIN_PASSWORD)).await.expect("admin");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = kohtaamo_http::app(store.clone(), config);
+    tokio::spawn(kohtaamo_http::serve(listener, app, std::future::pending()));
+    let admin_user = store.user_by_name("admin").await.unwrap().unwrap();
+    let (_, admin) = store.create_token(admin_user.id, "tests").await.unwrap();
+    TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), store, admin, _db: db }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request with a bearer token; returns status and JSON body (Null if none).
+    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Creates a workspace through the store; returns its id.
+    pub async fn workspace(&self, slug: &str) -> Id {
+        let data = WorkspaceInput { slug: slug.into(), name: texts(slug).as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect(), default_language: "fi".into() }
+            .parse()
+            .unwrap();
+        self.store.create_workspace(&data, None).await.unwrap()
+    }
+
+    /// A new account with `role` in workspace `ws`; returns its API token.
+    pub async fn member(&self, username: &str, ws: Id, role: Role) -> String {
+        let id = self.store.create_user(username, "member-password-1", false).await.unwrap();
+        self.store.set_member(ws, id, role).await.unwrap();
+        self.store.create_token(id, "t").await.unwrap().1
+    }
+
+    /// Creates an entity through the API as admin, asserting 201; returns its id.
+    pub async fn create(&self, ws: &str, collection: &str, body: Value) -> Id {
+        let (s, b) = self.post(&format!("/api/v1/workspaces/{ws}/{collection}"), &self.admin, body).await;
+        assert_eq!(s, StatusCode::CREATED, "creating {collection}: {b}");
+        b["id"].as_i64().unwrap()
+    }
+}
+
+pub fn unit(slug: &str) -> Value {
+    json!({"slug": slug, "name": texts(slug)})
+}

@@ -1,0 +1,12 @@
+//! API tests: each starts the real server on 127.0.0.1:0 over a fresh database and
+//! drives it with a real HTTP client. The backend is SQLite, or PostgreSQL with
+//! `KOHTAAMO_TEST_BACKEND=postgres` (scripts/test runs both).
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod model;
+mod model_io;
+mod openapi;
+mod roles;

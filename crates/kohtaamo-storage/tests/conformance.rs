@@ -130,3 +130,209 @@ async fn tricky_strings_round_trip(store: Store) {
     let q = ListQuery { q: Some("%x%".into()), ..all() };
     assert_eq!(store.list::<UnitData>(ws, &q).await.unwrap().total, 0);
 }
+
+conformance!(
+    packages_roles_and_references,
+    journeys_keep_order_and_cascade,
+    relations_staleness_and_uniqueness,
+    failed_writes_change_nothing,
+    accounts_sessions_and_tokens,
+    demo_model_round_trips,
+    invalid_import_changes_nothing,
+);
+
+async fn element(store: &Store, ws: Id, slug: &str, owner: Option<Owner>) -> Id {
+    let d = ElementInput { slug: slug.into(), name: t(slug), description: BTreeMap::new(), kind: "service".into(), customer_visible: true, has_it_components: false, owner }
+        .parse()
+        .unwrap();
+    store.create(ws, &d).await.unwrap().id
+}
+
+async fn packages_roles_and_references(store: Store) {
+    let ws = workspace(&store, "w").await;
+    let partner = store.create(ws, &PartnerInput { slug: "p".into(), name: t("P"), description: BTreeMap::new() }.parse().unwrap()).await.unwrap();
+    let core = element(&store, ws, "core", Some(Owner::Partner(partner.id))).await;
+    let cs = element(&store, ws, "cs", None).await;
+    let pkg = |published, els: Vec<(Id, &str)>| {
+        PackageInput {
+            slug: "pkg".into(),
+            name: t("Pkg"),
+            description: BTreeMap::new(),
+            published,
+            elements: els.into_iter().map(|(element_id, role)| PackageElementInput { element_id, role: role.into() }).collect(),
+        }
+        .parse()
+        .unwrap()
+    };
+    let e = field_errors(store.create(ws, &pkg(true, vec![(cs, "enabling")])).await.unwrap_err());
+    assert!(e.contains_key("published"));
+    let p = store.create(ws, &pkg(true, vec![(core, "core"), (cs, "enabling")])).await.unwrap();
+    assert_eq!(p.data.elements.len(), 2);
+    assert_eq!(p.data.elements[0].role, ElementRole::Core);
+    // The element in use cannot be deleted; the partner owning an element neither.
+    assert!(matches!(store.delete::<ElementData>(ws, core).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.delete::<PartnerData>(ws, partner.id).await, Err(StoreError::Conflict(_))));
+    // Deleting the package frees the elements.
+    store.delete::<PackageData>(ws, p.id).await.unwrap();
+    store.delete::<ElementData>(ws, core).await.unwrap();
+}
+
+async fn journeys_keep_order_and_cascade(store: Store) {
+    let ws = workspace(&store, "w").await;
+    let seg = store.create(ws, &SegmentInput { slug: "s".into(), name: t("S"), description: BTreeMap::new(), needs: None }.parse().unwrap()).await.unwrap();
+    let j = store
+        .create(ws, &JourneyInput { slug: "j".into(), name: t("J"), description: BTreeMap::new(), segment_id: seg.id, package_ids: None }.parse().unwrap())
+        .await
+        .unwrap();
+    let stage = |slug: &str| StageInput { slug: slug.into(), name: t(slug), description: BTreeMap::new(), journey_id: j.id }.parse().unwrap();
+    let a = store.create(ws, &stage("a")).await.unwrap();
+    let b = store.create(ws, &stage("b")).await.unwrap();
+    assert_eq!((a.position, b.position), (Some(1), Some(2)));
+    let tp = |stage_id: Id, slug: &str| {
+        TouchpointInput {
+            stage_id,
+            slug: slug.into(),
+            name: t(slug),
+            description: BTreeMap::new(),
+            channel: "web".into(),
+            owner: None,
+            element_id: None,
+            lane: "frontstage".into(),
+            interface: None,
+            emotion: 0,
+            moment_of_truth: false,
+        }
+        .parse()
+        .unwrap()
+    };
+    let t1 = store.create(ws, &tp(a.id, "t1")).await.unwrap();
+    let t2 = store.create(ws, &tp(a.id, "t2")).await.unwrap();
+    let t3 = store.create(ws, &tp(b.id, "t3")).await.unwrap();
+    assert_eq!(t2.position, Some(2));
+    // Moving t1 to stage b puts it last there.
+    let moved = store.update(ws, t1.id, &tp(b.id, "t1")).await.unwrap();
+    assert_eq!(moved.position, Some(2));
+    store.reorder::<TouchpointData>(ws, b.id, &[t1.id, t3.id]).await.unwrap();
+    let q = ListQuery { filters: vec![("stage_id".into(), b.id.to_string())], ..all() };
+    let order: Vec<Id> = store.list::<TouchpointData>(ws, &q).await.unwrap().items.iter().map(|r| r.id).collect();
+    assert_eq!(order, vec![t1.id, t3.id]);
+    assert!(matches!(store.reorder::<TouchpointData>(ws, b.id, &[t1.id]).await, Err(StoreError::Invalid(_))));
+    // A stage slug is unique within its journey only.
+    assert!(matches!(store.create(ws, &stage("a")).await, Err(StoreError::Conflict(_))));
+    // Deleting the journey removes stages and touchpoints.
+    store.delete::<JourneyData>(ws, j.id).await.unwrap();
+    assert_eq!(store.list::<StageData>(ws, &all()).await.unwrap().total, 0);
+    assert_eq!(store.list::<TouchpointData>(ws, &all()).await.unwrap().total, 0);
+}
+
+async fn relations_staleness_and_uniqueness(store: Store) {
+    let ws = workspace(&store, "w").await;
+    let it = store.create(ws, &unit("it", None)).await.unwrap().id;
+    let cs = store.create(ws, &unit("cs", None)).await.unwrap().id;
+    let rel = |last: Option<&str>| {
+        RelationInput { provider: Provider::Unit(it), customer: Customer::Unit(cs), value_statement: t("v"), review_interval_days: 30, last_reviewed_on: last.map(String::from) }
+            .parse()
+            .unwrap()
+    };
+    let r = store.create(ws, &rel(None)).await.unwrap();
+    assert!(matches!(store.create(ws, &rel(Some("2026-01-01"))).await, Err(StoreError::Conflict(_))));
+    let stale = |v: &str| ListQuery { filters: vec![("stale".into(), v.into())], ..all() };
+    assert_eq!(store.list::<RelationData>(ws, &stale("true")).await.unwrap().total, 1, "never reviewed is stale");
+    let today = kohtaamo_storage::today().to_string();
+    store.update(ws, r.id, &rel(Some(&today))).await.unwrap();
+    assert_eq!(store.list::<RelationData>(ws, &stale("true")).await.unwrap().total, 0);
+    assert_eq!(store.list::<RelationData>(ws, &stale("false")).await.unwrap().total, 1);
+    assert!(matches!(store.list::<RelationData>(ws, &stale("maybe")).await, Err(StoreError::Invalid(_))));
+}
+
+async fn failed_writes_change_nothing(store: Store) {
+    let ws = workspace(&store, "w").await;
+    let cs = element(&store, ws, "cs", None).await;
+    // A package whose second link is bad: neither the package nor the first link remain.
+    let bad = PackageInput {
+        slug: "pkg".into(),
+        name: t("Pkg"),
+        description: BTreeMap::new(),
+        published: false,
+        elements: vec![PackageElementInput { element_id: cs, role: "core".into() }, PackageElementInput { element_id: 424242, role: "enabling".into() }],
+    }
+    .parse()
+    .unwrap();
+    let e = field_errors(store.create(ws, &bad).await.unwrap_err());
+    assert!(e.contains_key("elements[1]"), "{e:?}");
+    assert_eq!(store.list::<PackageData>(ws, &all()).await.unwrap().total, 0);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM package_elements").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(n, 0);
+}
+
+async fn accounts_sessions_and_tokens(store: Store) {
+    assert!(store.ensure_admin(None).await.unwrap().is_some_and(|pw| pw.len() >= 20));
+    assert!(store.ensure_admin(None).await.unwrap().is_none(), "only the first start creates the admin");
+    let id = store.create_user("bob", "bobs-password", false).await.unwrap();
+    assert!(matches!(store.create_user("bob", "bobs-password", false).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_user("Bob Smith", "x", false).await, Err(StoreError::Invalid(_))));
+    assert!(store.authenticate("bob", "wrong-password").await.unwrap().is_none());
+    assert!(store.authenticate("nobody", "bobs-password").await.unwrap().is_none());
+    let bob = store.authenticate("bob", "bobs-password").await.unwrap().unwrap();
+    assert_eq!(bob.id, id);
+    // Hashes are argon2id, never the password.
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_one(store.pool()).await.unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains("bobs-password"));
+
+    let (session, csrf) = store.create_session(id, chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(store.session(&session).await.unwrap().unwrap().1, csrf);
+    let (expired, _) = store.create_session(id, chrono::Duration::hours(-1)).await.unwrap();
+    assert!(store.session(&expired).await.unwrap().is_none());
+    store.set_password("bob", "a-new-password").await.unwrap();
+    assert!(store.session(&session).await.unwrap().is_none(), "a new password ends sessions");
+
+    let (tid, token) = store.create_token(id, "ci").await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens WHERE id = $1").bind(tid).fetch_one(store.pool()).await.unwrap();
+    assert_ne!(stored, token, "tokens are stored hashed");
+    assert_eq!(store.token_user(&token).await.unwrap().unwrap().id, id);
+    let other = store.create_user("eve", "eves-password", false).await.unwrap();
+    assert!(matches!(store.revoke_token(other, tid).await, Err(StoreError::NotFound)), "only the owner revokes");
+    store.revoke_token(id, tid).await.unwrap();
+    assert!(store.token_user(&token).await.unwrap().is_none());
+
+    let ws = workspace(&store, "w").await;
+    assert_eq!(store.role_in(&bob, ws).await.unwrap(), None);
+    store.set_member(ws, id, Role::Viewer).await.unwrap();
+    assert_eq!(store.role_in(&bob, ws).await.unwrap(), Some(Role::Viewer));
+    store.set_member(ws, id, Role::Editor).await.unwrap();
+    assert_eq!(store.members(ws).await.unwrap().len(), 1);
+    assert_eq!(store.workspaces_for(&bob).await.unwrap()[0].1, Role::Editor);
+}
+
+const DEMO: &str = include_str!("../../kohtaamo/demo/demo.yaml");
+
+async fn demo_model_round_trips(store: Store) {
+    let doc = kohtaamo_storage::model_io::parse_yaml(DEMO).unwrap();
+    let r = store.import(&doc, false).await.unwrap();
+    assert!(r.created > 50 && r.updated == 0, "{r:?}");
+    let first = kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap());
+    // Importing the export changes nothing.
+    let again = store.import(&kohtaamo_storage::model_io::parse_yaml(&first).unwrap(), false).await.unwrap();
+    assert_eq!((again.created, again.updated, again.deleted), (0, 0, 0), "{again:?}");
+    assert_eq!(kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap()), first);
+    // The demo has what the issue asks for.
+    let ws = store.workspace_by_slug("demo").await.unwrap().unwrap().id;
+    let pkg = store.list::<PackageData>(ws, &ListQuery { q: Some("henkiloliikenne".into()), ..all() }).await.unwrap();
+    let roles: Vec<ElementRole> = pkg.items[0].data.elements.iter().map(|e| e.role).collect();
+    assert_eq!(roles.iter().filter(|r| **r == ElementRole::Core).count(), 1);
+    assert!(roles.contains(&ElementRole::Enabling) && roles.contains(&ElementRole::Complementary));
+    let stale = store.list::<RelationData>(ws, &ListQuery { filters: vec![("stale".into(), "true".into())], ..all() }).await.unwrap();
+    assert!(stale.total >= 2);
+}
+
+async fn invalid_import_changes_nothing(store: Store) {
+    let doc = kohtaamo_storage::model_io::parse_yaml(DEMO).unwrap();
+    store.import(&doc, false).await.unwrap();
+    let before = kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap());
+    let mut bad = doc.clone();
+    bad.units[0].name.clear();
+    bad.journeys[0].stages[0].touchpoints[0].lane = "sideways".into();
+    let e = field_errors(store.import(&bad, true).await.unwrap_err());
+    assert!(e.contains_key("units[0].name") && e.contains_key("journeys[0].stages[0].touchpoints[0].lane"), "{e:?}");
+    assert_eq!(kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap()), before);
+}

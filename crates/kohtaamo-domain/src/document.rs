@@ -255,7 +255,10 @@ impl Names {
     }
     fn check(&self, e: &mut FieldErrors, path: String, what: &str, slug: &str) {
         if !self.slugs.contains(slug) {
-            e.add(path, format!("no {what} with slug '{slug}' in this document"));
+            e.add(
+                path,
+                format!("no {what} with slug '{slug}' in this document"),
+            );
         }
     }
 }
@@ -281,37 +284,99 @@ impl Document {
     pub fn validate(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
         if self.kohtaamo != FORMAT_VERSION {
-            e.add("kohtaamo", format!("unsupported format version {} (this build reads {FORMAT_VERSION})", self.kohtaamo));
+            e.add(
+                "kohtaamo",
+                format!(
+                    "unsupported format version {} (this build reads {FORMAT_VERSION})",
+                    self.kohtaamo
+                ),
+            );
         }
         let w = &self.workspace;
-        check(&mut e, "workspace".into(), model::WorkspaceInput { slug: w.slug.clone(), name: w.name.clone(), default_language: w.default_language.clone() });
+        check(
+            &mut e,
+            "workspace".into(),
+            model::WorkspaceInput {
+                slug: w.slug.clone(),
+                name: w.name.clone(),
+                default_language: w.default_language.clone(),
+            },
+        );
 
         let units = Names::collect(&mut e, "units", self.units.iter().map(|u| u.slug.as_str()));
-        let partners = Names::collect(&mut e, "partners", self.partners.iter().map(|u| u.slug.as_str()));
-        let segments = Names::collect(&mut e, "segments", self.segments.iter().map(|u| u.slug.as_str()));
-        let people = Names::collect(&mut e, "people", self.people.iter().map(|u| u.slug.as_str()));
-        let channels = Names::collect(&mut e, "channels", self.channels.iter().map(|u| u.slug.as_str()));
-        let elements = Names::collect(&mut e, "elements", self.elements.iter().map(|u| u.slug.as_str()));
-        let packages = Names::collect(&mut e, "packages", self.packages.iter().map(|u| u.slug.as_str()));
-        let journeys = Names::collect(&mut e, "journeys", self.journeys.iter().map(|u| u.slug.as_str()));
+        let partners = Names::collect(
+            &mut e,
+            "partners",
+            self.partners.iter().map(|u| u.slug.as_str()),
+        );
+        let segments = Names::collect(
+            &mut e,
+            "segments",
+            self.segments.iter().map(|u| u.slug.as_str()),
+        );
+        let people = Names::collect(
+            &mut e,
+            "people",
+            self.people.iter().map(|u| u.slug.as_str()),
+        );
+        let channels = Names::collect(
+            &mut e,
+            "channels",
+            self.channels.iter().map(|u| u.slug.as_str()),
+        );
+        let elements = Names::collect(
+            &mut e,
+            "elements",
+            self.elements.iter().map(|u| u.slug.as_str()),
+        );
+        let packages = Names::collect(
+            &mut e,
+            "packages",
+            self.packages.iter().map(|u| u.slug.as_str()),
+        );
+        let journeys = Names::collect(
+            &mut e,
+            "journeys",
+            self.journeys.iter().map(|u| u.slug.as_str()),
+        );
         let touchpoints = Names::collect(
             &mut e,
             "touchpoints",
-            self.journeys.iter().flat_map(|j| j.stages.iter()).flat_map(|s| s.touchpoints.iter()).map(|t| t.slug.as_str()),
+            self.journeys
+                .iter()
+                .flat_map(|j| j.stages.iter())
+                .flat_map(|s| s.touchpoints.iter())
+                .map(|t| t.slug.as_str()),
         );
-        Names::collect(&mut e, "process_steps", self.process_steps.iter().map(|u| u.slug.as_str()));
+        Names::collect(
+            &mut e,
+            "process_steps",
+            self.process_steps.iter().map(|u| u.slug.as_str()),
+        );
         let _ = journeys;
 
         let owner_check = |e: &mut FieldErrors, path: String, r: &DocRef| match r {
             DocRef::Unit(s) => units.check(e, path, "unit", s),
             DocRef::Partner(s) => partners.check(e, path, "partner", s),
-            other => e.add(path, format!("an owner is a unit or a partner, not a {}", other.kind())),
+            other => e.add(
+                path,
+                format!("an owner is a unit or a partner, not a {}", other.kind()),
+            ),
         };
 
         let mut parents: HashMap<String, Option<String>> = HashMap::new();
         for (i, u) in self.units.iter().enumerate() {
             let p = format!("units[{i}]");
-            check(&mut e, p.clone(), model::UnitInput { slug: u.slug.clone(), name: u.name.clone(), description: u.description.clone(), parent_id: None });
+            check(
+                &mut e,
+                p.clone(),
+                model::UnitInput {
+                    slug: u.slug.clone(),
+                    name: u.name.clone(),
+                    description: u.description.clone(),
+                    parent_id: None,
+                },
+            );
             if let Some(parent) = &u.parent {
                 units.check(&mut e, format!("{p}.parent"), "unit", parent);
             }
@@ -323,7 +388,10 @@ impl Document {
             for _ in 0..=self.units.len() {
                 match cur {
                     Some(ref c) if c == &u.slug => {
-                        e.add(format!("units[{i}].parent"), "the unit tree has a cycle here");
+                        e.add(
+                            format!("units[{i}].parent"),
+                            "the unit tree has a cycle here",
+                        );
                         break;
                     }
                     Some(ref c) => cur = parents.get(c).cloned().flatten(),
@@ -332,19 +400,43 @@ impl Document {
             }
         }
         for (i, x) in self.partners.iter().enumerate() {
-            check(&mut e, format!("partners[{i}]"), model::PartnerInput { slug: x.slug.clone(), name: x.name.clone(), description: x.description.clone() });
+            check(
+                &mut e,
+                format!("partners[{i}]"),
+                model::PartnerInput {
+                    slug: x.slug.clone(),
+                    name: x.name.clone(),
+                    description: x.description.clone(),
+                },
+            );
         }
         for (i, x) in self.channels.iter().enumerate() {
-            check(&mut e, format!("channels[{i}]"), model::ChannelInput { slug: x.slug.clone(), name: x.name.clone(), description: x.description.clone() });
+            check(
+                &mut e,
+                format!("channels[{i}]"),
+                model::ChannelInput {
+                    slug: x.slug.clone(),
+                    name: x.name.clone(),
+                    description: x.description.clone(),
+                },
+            );
             if model::BuiltinChannel::parse(&x.slug).is_ok() {
-                e.add(format!("channels[{i}].slug"), "is already a built-in channel");
+                e.add(
+                    format!("channels[{i}].slug"),
+                    "is already a built-in channel",
+                );
             }
         }
         for (i, x) in self.segments.iter().enumerate() {
             check(
                 &mut e,
                 format!("segments[{i}]"),
-                model::SegmentInput { slug: x.slug.clone(), name: x.name.clone(), description: x.description.clone(), needs: Some(x.needs.clone()) },
+                model::SegmentInput {
+                    slug: x.slug.clone(),
+                    name: x.name.clone(),
+                    description: x.description.clone(),
+                    needs: Some(x.needs.clone()),
+                },
             );
         }
         for (i, x) in self.people.iter().enumerate() {
@@ -352,7 +444,13 @@ impl Document {
             check(
                 &mut e,
                 p.clone(),
-                model::PersonInput { slug: x.slug.clone(), name: x.name.clone(), email: x.email.clone(), unit_id: None, role_title: x.role_title.clone() },
+                model::PersonInput {
+                    slug: x.slug.clone(),
+                    name: x.name.clone(),
+                    email: x.email.clone(),
+                    unit_id: None,
+                    role_title: x.role_title.clone(),
+                },
             );
             if let Some(u) = &x.unit {
                 units.check(&mut e, format!("{p}.unit"), "unit", u);
@@ -375,19 +473,28 @@ impl Document {
             match &r.provider {
                 DocRef::Unit(s) => units.check(&mut e, format!("{p}.provider"), "unit", s),
                 DocRef::Person(s) => people.check(&mut e, format!("{p}.provider"), "person", s),
-                o => e.add(format!("{p}.provider"), format!("a provider is a unit or a person, not a {}", o.kind())),
+                o => e.add(
+                    format!("{p}.provider"),
+                    format!("a provider is a unit or a person, not a {}", o.kind()),
+                ),
             }
             match &r.customer {
                 DocRef::Unit(s) => units.check(&mut e, format!("{p}.customer"), "unit", s),
                 DocRef::Segment(s) => segments.check(&mut e, format!("{p}.customer"), "segment", s),
                 DocRef::Partner(s) => partners.check(&mut e, format!("{p}.customer"), "partner", s),
-                o => e.add(format!("{p}.customer"), format!("a customer is a segment, a unit or a partner, not a {}", o.kind())),
+                o => e.add(
+                    format!("{p}.customer"),
+                    format!(
+                        "a customer is a segment, a unit or a partner, not a {}",
+                        o.kind()
+                    ),
+                ),
             }
             if r.provider == r.customer {
                 e.add(format!("{p}.customer"), "a unit cannot be its own customer");
             }
             if !relation_keys.insert((r.provider.clone(), r.customer.clone())) {
-                e.add(format!("{p}"), "the same provider and customer appear twice");
+                e.add(p.clone(), "the same provider and customer appear twice");
             }
         }
         for (i, x) in self.elements.iter().enumerate() {
@@ -416,7 +523,15 @@ impl Document {
                 name: x.name.clone(),
                 description: x.description.clone(),
                 published: x.published,
-                elements: x.elements.iter().enumerate().map(|(k, pe)| model::PackageElementInput { element_id: k as i64 + 1, role: pe.role.clone() }).collect(),
+                elements: x
+                    .elements
+                    .iter()
+                    .enumerate()
+                    .map(|(k, pe)| model::PackageElementInput {
+                        element_id: k as i64 + 1,
+                        role: pe.role.clone(),
+                    })
+                    .collect(),
             };
             match input.parse() {
                 Ok(d) => {
@@ -428,7 +543,12 @@ impl Document {
             }
             let mut seen = BTreeSet::new();
             for (k, pe) in x.elements.iter().enumerate() {
-                elements.check(&mut e, format!("{p}.elements[{k}].element"), "element", &pe.element);
+                elements.check(
+                    &mut e,
+                    format!("{p}.elements[{k}].element"),
+                    "element",
+                    &pe.element,
+                );
                 if !seen.insert(&pe.element) {
                     e.add(format!("{p}.elements[{k}].element"), "is listed twice");
                 }
@@ -439,7 +559,13 @@ impl Document {
             check(
                 &mut e,
                 p.clone(),
-                model::JourneyInput { slug: j.slug.clone(), name: j.name.clone(), description: j.description.clone(), segment_id: 1, package_ids: None },
+                model::JourneyInput {
+                    slug: j.slug.clone(),
+                    name: j.name.clone(),
+                    description: j.description.clone(),
+                    segment_id: 1,
+                    package_ids: None,
+                },
             );
             segments.check(&mut e, format!("{p}.segment"), "segment", &j.segment);
             let mut seen = BTreeSet::new();
@@ -449,11 +575,24 @@ impl Document {
                     e.add(format!("{p}.packages[{k}]"), "is listed twice");
                 }
             }
-            let stage_names = Names::collect(&mut e, &format!("{p}.stages"), j.stages.iter().map(|s| s.slug.as_str()));
+            let stage_names = Names::collect(
+                &mut e,
+                &format!("{p}.stages"),
+                j.stages.iter().map(|s| s.slug.as_str()),
+            );
             let _ = stage_names;
             for (k, s) in j.stages.iter().enumerate() {
                 let sp = format!("{p}.stages[{k}]");
-                check(&mut e, sp.clone(), model::StageInput { slug: s.slug.clone(), name: s.name.clone(), description: s.description.clone(), journey_id: 1 });
+                check(
+                    &mut e,
+                    sp.clone(),
+                    model::StageInput {
+                        slug: s.slug.clone(),
+                        name: s.name.clone(),
+                        description: s.description.clone(),
+                        journey_id: 1,
+                    },
+                );
                 for (t, tp) in s.touchpoints.iter().enumerate() {
                     let tpp = format!("{sp}.touchpoints[{t}]");
                     check(
@@ -525,10 +664,24 @@ mod tests {
     fn minimal() -> Document {
         Document {
             kohtaamo: 1,
-            workspace: DocWorkspace { slug: "w".into(), name: t("W"), default_language: "fi".into() },
+            workspace: DocWorkspace {
+                slug: "w".into(),
+                name: t("W"),
+                default_language: "fi".into(),
+            },
             units: vec![
-                DocUnit { slug: "a".into(), name: t("A"), description: RawTexts::new(), parent: Some("b".into()) },
-                DocUnit { slug: "b".into(), name: t("B"), description: RawTexts::new(), parent: None },
+                DocUnit {
+                    slug: "a".into(),
+                    name: t("A"),
+                    description: RawTexts::new(),
+                    parent: Some("b".into()),
+                },
+                DocUnit {
+                    slug: "b".into(),
+                    name: t("B"),
+                    description: RawTexts::new(),
+                    parent: None,
+                },
             ],
             partners: vec![],
             segments: vec![],
@@ -551,7 +704,12 @@ mod tests {
     fn reports_every_error_with_its_path() {
         let mut d = minimal();
         d.units[1].parent = Some("a".into()); // cycle a -> b -> a
-        d.units.push(DocUnit { slug: "a".into(), name: RawTexts::new(), description: RawTexts::new(), parent: Some("nope".into()) });
+        d.units.push(DocUnit {
+            slug: "a".into(),
+            name: RawTexts::new(),
+            description: RawTexts::new(),
+            parent: Some("nope".into()),
+        });
         d.relations.push(DocRelation {
             provider: DocRef::Segment("x".into()),
             customer: DocRef::Unit("zzz".into()),

@@ -152,7 +152,11 @@ impl Email {
         let s = s.trim();
         let ok = s.len() <= 254
             && s.split_once('@').is_some_and(|(l, d)| {
-                !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@')
+                !l.is_empty()
+                    && d.contains('.')
+                    && !d.starts_with('.')
+                    && !d.ends_with('.')
+                    && !d.contains('@')
             })
             && !s.chars().any(char::is_whitespace);
         if ok {
@@ -214,8 +218,15 @@ impl Parse for WorkspaceInput {
         let mut e = FieldErrors::new();
         let s = slug(&mut e, &self.slug);
         let n = name(&mut e, &self.name);
-        let l = e.take("default_language", crate::text::Lang::parse(&self.default_language));
-        e.into_result(|| WorkspaceData { slug: s.unwrap(), name: n.unwrap(), default_language: l.unwrap() })
+        let l = e.take(
+            "default_language",
+            crate::text::Lang::parse(&self.default_language),
+        );
+        e.into_result(|| WorkspaceData {
+            slug: s.unwrap(),
+            name: n.unwrap(),
+            default_language: l.unwrap(),
+        })
     }
 }
 
@@ -356,7 +367,10 @@ pub struct PackageElement {
     pub element_id: Id,
     pub role: ElementRole,
 }
-fn parse_package_elements(e: &mut FieldErrors, v: &[PackageElementInput]) -> Option<Vec<PackageElement>> {
+fn parse_package_elements(
+    e: &mut FieldErrors,
+    v: &[PackageElementInput],
+) -> Option<Vec<PackageElement>> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for (i, pe) in v.iter().enumerate() {
@@ -365,7 +379,10 @@ fn parse_package_elements(e: &mut FieldErrors, v: &[PackageElementInput]) -> Opt
             e.add(format!("elements[{i}].element_id"), "is listed twice");
         }
         if let Some(role) = e.take(&format!("elements[{i}].role"), ElementRole::parse(&pe.role)) {
-            out.push(PackageElement { element_id: pe.element_id, role });
+            out.push(PackageElement {
+                element_id: pe.element_id,
+                role,
+            });
         }
     }
     Some(out)
@@ -375,7 +392,10 @@ impl PackageData {
     pub fn check_publishable(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
         if self.published && !crate::rules::has_core(self.elements.iter().map(|pe| pe.role)) {
-            e.add("published", "a package needs at least one core element before it can be published");
+            e.add(
+                "published",
+                "a package needs at least one core element before it can be published",
+            );
         }
         e.into_result(|| ())
     }
@@ -417,7 +437,13 @@ impl Parse for PersonInput {
         };
         let u = opt_id(&mut e, "unit_id", &self.unit_id);
         let r = text(&mut e, "role_title", &self.role_title);
-        e.into_result(|| PersonData { slug: s.unwrap(), name: n.unwrap(), email: em.unwrap(), unit_id: u.unwrap(), role_title: r.unwrap() })
+        e.into_result(|| PersonData {
+            slug: s.unwrap(),
+            name: n.unwrap(),
+            email: em.unwrap(),
+            unit_id: u.unwrap(),
+            role_title: r.unwrap(),
+        })
     }
 }
 
@@ -454,7 +480,11 @@ impl Parse for RelationInput {
         let d = match &self.last_reviewed_on {
             None => Some(None),
             Some(s) => e
-                .take("last_reviewed_on", NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "must be a date YYYY-MM-DD".to_string()))
+                .take(
+                    "last_reviewed_on",
+                    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .map_err(|_| "must be a date YYYY-MM-DD".to_string()),
+                )
                 .map(Some),
         };
         if let (Provider::Unit(a), Customer::Unit(b)) = (self.provider, self.customer) {
@@ -462,7 +492,10 @@ impl Parse for RelationInput {
                 e.add("customer", "a unit cannot be its own customer");
             }
         }
-        for (f, id) in [("provider", provider_id(self.provider)), ("customer", customer_id(self.customer))] {
+        for (f, id) in [
+            ("provider", provider_id(self.provider)),
+            ("customer", customer_id(self.customer)),
+        ] {
             positive_id(&mut e, f, id);
         }
         e.into_result(|| RelationData {
@@ -589,14 +622,25 @@ mod tests {
             moment_of_truth: false,
         };
         let e = raw.parse().unwrap_err();
-        for f in ["stage_id", "slug", "name", "channel", "lane", "interface", "emotion"] {
+        for f in [
+            "stage_id",
+            "slug",
+            "name",
+            "channel",
+            "lane",
+            "interface",
+            "emotion",
+        ] {
             assert!(e.0.contains_key(f), "missing {f}: {e}");
         }
     }
 
     #[test]
     fn custom_channel_is_a_slug() {
-        assert_eq!(Channel::parse("web").unwrap(), Channel::Builtin(BuiltinChannel::Web));
+        assert_eq!(
+            Channel::parse("web").unwrap(),
+            Channel::Builtin(BuiltinChannel::Web)
+        );
         assert_eq!(Channel::parse("kiosk").unwrap().as_str(), "kiosk");
     }
 
@@ -607,15 +651,31 @@ mod tests {
             name: texts("P"),
             description: BTreeMap::new(),
             published: true,
-            elements: vec![PackageElementInput { element_id: 1, role: "enabling".into() }],
+            elements: vec![PackageElementInput {
+                element_id: 1,
+                role: "enabling".into(),
+            }],
         };
         let d = raw.parse().unwrap();
-        assert!(d.check_publishable().unwrap_err().0.contains_key("published"));
-        raw.elements.push(PackageElementInput { element_id: 2, role: "core".into() });
+        assert!(d
+            .check_publishable()
+            .unwrap_err()
+            .0
+            .contains_key("published"));
+        raw.elements.push(PackageElementInput {
+            element_id: 2,
+            role: "core".into(),
+        });
         assert!(raw.parse().unwrap().check_publishable().is_ok());
-        raw.elements.push(PackageElementInput { element_id: 2, role: "bogus".into() });
+        raw.elements.push(PackageElementInput {
+            element_id: 2,
+            role: "bogus".into(),
+        });
         let e = raw.parse().unwrap_err();
-        assert!(e.0.contains_key("elements[2].element_id") && e.0.contains_key("elements[2].role"), "{e}");
+        assert!(
+            e.0.contains_key("elements[2].element_id") && e.0.contains_key("elements[2].role"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -23,8 +23,14 @@ pub fn has_core(roles: impl IntoIterator<Item = ElementRole>) -> bool {
 /// Would giving `unit` the parent `new_parent` close a cycle, given every unit's
 /// current parent? Walks up from the new parent; bounded by the map's size so a cycle
 /// already in the data cannot loop forever.
-pub fn creates_cycle(unit: Option<Id>, new_parent: Option<Id>, parents: &HashMap<Id, Option<Id>>) -> bool {
-    let Some(mut cur) = new_parent else { return false };
+pub fn creates_cycle(
+    unit: Option<Id>,
+    new_parent: Option<Id>,
+    parents: &HashMap<Id, Option<Id>>,
+) -> bool {
+    let Some(mut cur) = new_parent else {
+        return false;
+    };
     for _ in 0..=parents.len() {
         if Some(cur) == unit {
             return true;

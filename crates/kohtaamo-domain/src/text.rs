@@ -17,9 +17,11 @@ impl Lang {
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut parts = s.split('-');
         let primary = parts.next().unwrap_or_default();
-        let ok_primary = (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
+        let ok_primary =
+            (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
         let region = parts.next();
-        let ok_region = region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()));
+        let ok_region =
+            region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()));
         if ok_primary && ok_region && parts.next().is_none() {
             Ok(Self(s.to_owned()))
         } else {
@@ -52,7 +54,8 @@ impl Slug {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
@@ -130,7 +133,9 @@ impl Texts {
             let lang = Lang::parse(k)?;
             let v = v.trim();
             if v.is_empty() {
-                return Err(format!("text for '{k}' must not be empty (leave the language out instead)"));
+                return Err(format!(
+                    "text for '{k}' must not be empty (leave the language out instead)"
+                ));
             }
             if v.chars().count() > max {
                 return Err(format!("text for '{k}' must be at most {max} characters"));
@@ -166,7 +171,10 @@ impl Texts {
         serde_json::from_str(s).map_err(|e| e.to_string())
     }
     pub fn raw(&self) -> BTreeMap<String, String> {
-        self.0.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect()
+        self.0
+            .iter()
+            .map(|(k, v)| (k.0.clone(), v.clone()))
+            .collect()
     }
 }
 
@@ -175,7 +183,10 @@ mod tests {
     use super::*;
 
     fn m(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -202,7 +213,11 @@ mod tests {
         assert!(Texts::name(&m(&[])).is_err());
         assert!(Texts::name(&m(&[("fi", "  ")])).is_err());
         assert!(Texts::name(&m(&[("xx-yy", "a")])).is_err());
-        let t = Texts::name(&m(&[("fi", " Asiakaspalvelu "), ("en", "Customer service")])).unwrap();
+        let t = Texts::name(&m(&[
+            ("fi", " Asiakaspalvelu "),
+            ("en", "Customer service"),
+        ]))
+        .unwrap();
         assert_eq!(t.get("fi", "en"), Some("Asiakaspalvelu"));
         assert_eq!(t.get("sv", "en"), Some("Customer service"));
         assert!(Texts::text(&m(&[])).unwrap().is_empty());

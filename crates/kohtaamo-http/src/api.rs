@@ -87,7 +87,11 @@ fn path_params(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| {
-            let ty = if name == "id" || name.ends_with("_id") { "integer" } else { "string" };
+            let ty = if name == "id" || name.ends_with("_id") {
+                "integer"
+            } else {
+                "string"
+            };
             json!({"name": name, "in": "path", "required": true, "schema": {"type": ty}})
         })
         .collect()
@@ -108,7 +112,11 @@ impl Api {
                 }
             }),
         );
-        Self { router: Router::new(), paths: BTreeMap::new(), schemas }
+        Self {
+            router: Router::new(),
+            paths: BTreeMap::new(),
+            schemas,
+        }
     }
 
     /// Registers `T` (and what it refers to) as a component; returns a `$ref` to it.
@@ -116,10 +124,14 @@ impl Api {
         let mut deps = Vec::new();
         T::schemas(&mut deps);
         for (name, s) in deps {
-            self.schemas.insert(name, serde_json::to_value(s).unwrap_or_default());
+            self.schemas
+                .insert(name, serde_json::to_value(s).unwrap_or_default());
         }
         let name = T::name().to_string();
-        self.schemas.insert(name.clone(), serde_json::to_value(T::schema()).unwrap_or_default());
+        self.schemas.insert(
+            name.clone(),
+            serde_json::to_value(T::schema()).unwrap_or_default(),
+        );
         json!({"$ref": format!("#/components/schemas/{name}")})
     }
 
@@ -138,16 +150,28 @@ impl Api {
                 (Some(s), _) => json!({"application/json": {"schema": s}}),
                 (None, _) => json!({}),
             };
-            responses.insert(op.ok_status.to_string(), json!({"description": "Success", "content": ok_content}));
+            responses.insert(
+                op.ok_status.to_string(),
+                json!({"description": "Success", "content": ok_content}),
+            );
             if op.body.is_some() {
                 responses.insert("400".into(), err("Malformed body or wrong types"));
                 responses.insert("413".into(), err("Body too large"));
-                responses.insert("422".into(), err("Validation failed; `fields` names every problem"));
+                responses.insert(
+                    "422".into(),
+                    err("Validation failed; `fields` names every problem"),
+                );
             }
             if !op.public {
                 responses.insert("401".into(), err("Not authenticated"));
-                responses.insert("403".into(), err("Role does not allow this, or CSRF token missing"));
-                responses.insert("404".into(), err("Unknown id, or a workspace you are not a member of"));
+                responses.insert(
+                    "403".into(),
+                    err("Role does not allow this, or CSRF token missing"),
+                );
+                responses.insert(
+                    "404".into(),
+                    err("Unknown id, or a workspace you are not a member of"),
+                );
             }
             if matches!(op.method, "post" | "put" | "delete") && !op.public {
                 responses.insert("409".into(), err("Duplicate, or still referenced"));
@@ -160,7 +184,10 @@ impl Api {
                 "responses": responses,
             });
             match op.body {
-                Some(Body::Json(s)) => o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": s}}}),
+                Some(Body::Json(s)) => {
+                    o["requestBody"] =
+                        json!({"required": true, "content": {"application/json": {"schema": s}}})
+                }
                 Some(Body::Yaml) => {
                     o["requestBody"] = json!({"required": true, "content": {"application/yaml": {"schema": {"type": "string"}}}})
                 }

@@ -47,7 +47,12 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -58,18 +63,38 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(a.clone());
         }
         let auth = if let Some(token) = bearer(&parts.headers) {
-            let user = state.store.token_user(token).await?.ok_or(ApiError::Unauthorized)?;
-            Auth { user, via: Via::Token }
+            let user = state
+                .store
+                .token_user(token)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            Auth {
+                user,
+                via: Via::Token,
+            }
         } else if let Some(token) = session_cookie(&parts.headers) {
-            let (user, csrf) = state.store.session(&token).await?.ok_or(ApiError::Unauthorized)?;
+            let (user, csrf) = state
+                .store
+                .session(&token)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             if !safe {
-                let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+                let sent = parts
+                    .headers
+                    .get(CSRF_HEADER)
+                    .map(|v| v.as_bytes())
+                    .unwrap_or_default();
                 if sent.ct_eq(csrf.as_bytes()).unwrap_u8() != 1 {
-                    return Err(ApiError::Forbidden("missing or wrong CSRF token (send the X-CSRF-Token header)".into()));
+                    return Err(ApiError::Forbidden(
+                        "missing or wrong CSRF token (send the X-CSRF-Token header)".into(),
+                    ));
                 }
             }
-            Auth { user, via: Via::Session { token, csrf } }
+            Auth {
+                user,
+                via: Via::Session { token, csrf },
+            }
         } else {
             return Err(ApiError::Unauthorized);
         };
@@ -109,11 +134,26 @@ impl FromRequestParts<AppState> for Ws {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let auth = Auth::from_request_parts(parts, state).await?;
-        let crate::extract::Path(params) = crate::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
+        let crate::extract::Path(params) =
+            crate::extract::Path::<HashMap<String, String>>::from_request_parts(parts, state)
+                .await?;
         let slug = params.get("ws").ok_or(ApiError::NotFound)?;
-        let ws = state.store.workspace_by_slug(slug).await?.ok_or(ApiError::NotFound)?;
-        let role = state.store.role_in(&auth.user, ws.id).await?.ok_or(ApiError::NotFound)?;
-        Ok(Ws { id: ws.id, slug: slug.clone(), role, user: auth.user })
+        let ws = state
+            .store
+            .workspace_by_slug(slug)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        let role = state
+            .store
+            .role_in(&auth.user, ws.id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        Ok(Ws {
+            id: ws.id,
+            slug: slug.clone(),
+            role,
+            user: auth.user,
+        })
     }
 }
 
@@ -130,7 +170,10 @@ impl LoginLimiter {
     /// evenly over a minute.
     pub fn new(account_per_minute: u32, ip_per_minute: u32) -> Self {
         let q = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
-        Self { per_account: Arc::new(RateLimiter::keyed(q(account_per_minute))), per_ip: Arc::new(RateLimiter::keyed(q(ip_per_minute))) }
+        Self {
+            per_account: Arc::new(RateLimiter::keyed(q(account_per_minute))),
+            per_ip: Arc::new(RateLimiter::keyed(q(ip_per_minute))),
+        }
     }
 
     /// Ok, or the seconds to wait.
@@ -141,7 +184,9 @@ impl LoginLimiter {
             e.wait_time_from(clock.now()).as_secs() + 1
         };
         self.per_ip.check_key(&ip).map_err(wait)?;
-        self.per_account.check_key(&account.to_owned()).map_err(wait)?;
+        self.per_account
+            .check_key(&account.to_owned())
+            .map_err(wait)?;
         Ok(())
     }
 }
@@ -153,6 +198,12 @@ pub struct ClientIp(pub IpAddr);
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]))))
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+        ))
     }
 }

@@ -73,7 +73,9 @@ impl From<JsonRejection> for ApiError {
     /// missing JSON content type 415.
     fn from(r: JsonRejection) -> Self {
         let status = match &r {
-            JsonRejection::JsonDataError(_) | JsonRejection::JsonSyntaxError(_) => StatusCode::BAD_REQUEST,
+            JsonRejection::JsonDataError(_) | JsonRejection::JsonSyntaxError(_) => {
+                StatusCode::BAD_REQUEST
+            }
             other => other.status(),
         };
         ApiError::Rejected(status, r.body_text())
@@ -109,7 +111,11 @@ impl IntoResponse for ApiError {
             ApiError::Invalid(f) => serde_json::to_value(f).unwrap_or_default(),
             _ => json!({}),
         };
-        let mut resp = (status, axum::Json(json!({ "error": self.to_string(), "fields": fields }))).into_response();
+        let mut resp = (
+            status,
+            axum::Json(json!({ "error": self.to_string(), "fields": fields })),
+        )
+            .into_response();
         if let ApiError::TooManyRequests(secs) = self {
             if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);

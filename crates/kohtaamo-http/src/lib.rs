@@ -58,12 +58,17 @@ pub fn app(store: Store, config: HttpConfig) -> Router {
     let (router, openapi) = api.finish();
     let state = AppState {
         store,
-        limiter: auth::LoginLimiter::new(config.login_per_minute_account, config.login_per_minute_ip),
+        limiter: auth::LoginLimiter::new(
+            config.login_per_minute_account,
+            config.login_per_minute_ip,
+        ),
         config: Arc::new(config.clone()),
         openapi: Arc::new(openapi),
     };
     router
-        .fallback(|| async { error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into()) })
+        .fallback(|| async {
+            error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into())
+        })
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::map_response(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -72,10 +77,17 @@ pub fn app(store: Store, config: HttpConfig) -> Router {
 
 async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
     let h = resp.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -85,5 +97,10 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

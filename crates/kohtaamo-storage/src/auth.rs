@@ -1,7 +1,9 @@
 //! Accounts and access: users (argon2id password hashes), server-side sessions, API
 //! tokens (stored as SHA-256 hashes, shown once), workspaces and per-workspace roles.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use kohtaamo_domain::model::{Role, WorkspaceData};
 use kohtaamo_domain::text::{Lang, Slug, Texts};
@@ -66,13 +68,15 @@ pub fn hash_password(pw: &str) -> Result<String> {
 }
 
 fn verify_password(hash: &str, pw: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash)
+        .is_ok_and(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
 }
 
 pub fn validate_username(u: &str) -> std::result::Result<(), String> {
     let ok = !u.is_empty()
         && u.len() <= 64
-        && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b));
+        && u.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -91,11 +95,20 @@ pub fn validate_password(p: &str) -> std::result::Result<(), String> {
 }
 
 fn user_from(row: &sqlx::any::AnyRow) -> Result<User> {
-    Ok(User { id: row.try_get("id")?, username: row.try_get("username")?, is_superadmin: row.try_get::<i64, _>("is_superadmin")? != 0 })
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        is_superadmin: row.try_get::<i64, _>("is_superadmin")? != 0,
+    })
 }
 
 impl Store {
-    pub async fn create_user(&self, username: &str, password: &str, superadmin: bool) -> Result<Id> {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        superadmin: bool,
+    ) -> Result<Id> {
         let mut e = FieldErrors::new();
         e.take("username", validate_username(username));
         e.take("password", validate_password(password));
@@ -104,38 +117,54 @@ impl Store {
         }
         let hash = hash_password(password)?;
         let (_gate, mut tx) = self.write().await?;
-        let id: Id = sqlx::query_scalar("INSERT INTO users (username, password_hash, is_superadmin, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(username)
-            .bind(hash)
-            .bind(superadmin as i64)
-            .bind(now_text())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_db(e, "user"))?;
-        tx.commit().await?;
+        let r: Result<_> = async {
+            let id: Id = sqlx::query_scalar("INSERT INTO users (username, password_hash, is_superadmin, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(username)
+                .bind(hash)
+                .bind(superadmin as i64)
+                .bind(now_text())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_db(e, "user"))?;
+            Ok(id)
+        }
+        .await;
+        let id = crate::finish(tx, r).await?;
         Ok(id)
     }
 
     /// Creates the first admin account if there are no users. Returns the password when
     /// it was generated (to be shown once), `None` if given or if users already exist.
     pub async fn ensure_admin(&self, password: Option<&str>) -> Result<Option<String>> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.pool()).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(self.pool())
+            .await?;
         if n > 0 {
             return Ok(None);
         }
-        let generated = password.is_none().then(|| random_secret()[..20].to_string());
-        let pw = password.map(str::to_owned).or(generated.clone()).unwrap_or_default();
+        let generated = password
+            .is_none()
+            .then(|| random_secret()[..20].to_string());
+        let pw = password
+            .map(str::to_owned)
+            .or(generated.clone())
+            .unwrap_or_default();
         self.create_user("admin", &pw, true).await?;
         Ok(generated)
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, username, is_superadmin FROM users WHERE username = $1").bind(username).fetch_optional(self.pool()).await?;
+        let row = sqlx::query("SELECT id, username, is_superadmin FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(user_from).transpose()
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query("SELECT id, username, is_superadmin FROM users ORDER BY username").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT id, username, is_superadmin FROM users ORDER BY username")
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(user_from).collect()
     }
 
@@ -146,12 +175,26 @@ impl Store {
         if !e.is_empty() {
             return Err(StoreError::Invalid(e));
         }
-        let user = self.user_by_name(username).await?.ok_or(StoreError::NotFound)?;
+        let user = self
+            .user_by_name(username)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let hash = hash_password(password)?;
         let (_gate, mut tx) = self.write().await?;
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(user.id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
-        tx.commit().await?;
+        let r: Result<_> = async {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        }
+        .await;
+        crate::finish(tx, r).await?;
         Ok(())
     }
 
@@ -159,16 +202,22 @@ impl Store {
     /// so response time does not reveal which accounts exist.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Option<User>> {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let row = sqlx::query("SELECT id, username, is_superadmin, password_hash FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, username, is_superadmin, password_hash FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?;
         let hash: String = match &row {
             Some(r) => r.try_get("password_hash")?,
-            None => DUMMY.get_or_init(|| hash_password(&random_secret()).unwrap_or_default()).clone(),
+            None => DUMMY
+                .get_or_init(|| hash_password(&random_secret()).unwrap_or_default())
+                .clone(),
         };
         let pw = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw)).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw))
+            .await
+            .unwrap_or(false);
         match row {
             Some(r) if ok => Ok(Some(user_from(&r)?)),
             _ => Ok(None),
@@ -178,22 +227,35 @@ impl Store {
     // --- sessions -------------------------------------------------------------------
 
     /// Creates a session; returns (session token for the cookie, CSRF token).
-    pub async fn create_session(&self, user_id: Id, ttl: chrono::Duration) -> Result<(String, String)> {
+    pub async fn create_session(
+        &self,
+        user_id: Id,
+        ttl: chrono::Duration,
+    ) -> Result<(String, String)> {
         let token = random_secret();
         let csrf = random_secret();
-        let expires = (chrono::Utc::now() + ttl).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let expires = (chrono::Utc::now() + ttl)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
         let (_gate, mut tx) = self.write().await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(token_hash(&token))
-            .bind(user_id)
-            .bind(&csrf)
-            .bind(now_text())
-            .bind(expires)
-            .execute(&mut *tx)
-            .await?;
-        // Expired sessions are swept as new ones are made.
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now_text()).execute(&mut *tx).await?;
-        tx.commit().await?;
+        let r: Result<_> = async {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(token_hash(&token))
+                .bind(user_id)
+                .bind(&csrf)
+                .bind(now_text())
+                .bind(expires)
+                .execute(&mut *tx)
+                .await?;
+            // Expired sessions are swept as new ones are made.
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(now_text())
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        }
+        .await;
+        crate::finish(tx, r).await?;
         Ok((token, csrf))
     }
 
@@ -215,8 +277,15 @@ impl Store {
 
     pub async fn delete_session(&self, token: &str) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(&mut *tx).await?;
-        tx.commit().await?;
+        let r: Result<_> = async {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash(token))
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        }
+        .await;
+        crate::finish(tx, r).await?;
         Ok(())
     }
 
@@ -232,14 +301,18 @@ impl Store {
         }
         let token = format!("kt_{}", random_secret());
         let (_gate, mut tx) = self.write().await?;
-        let id: Id = sqlx::query_scalar("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(user_id)
-            .bind(name)
-            .bind(token_hash(&token))
-            .bind(now_text())
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let r: Result<_> = async {
+            let id: Id = sqlx::query_scalar("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(user_id)
+                .bind(name)
+                .bind(token_hash(&token))
+                .bind(now_text())
+                .fetch_one(&mut *tx)
+                .await?;
+            Ok(id)
+        }
+        .await;
+        let id = crate::finish(tx, r).await?;
         Ok((id, token))
     }
 
@@ -260,20 +333,31 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter()
-            .map(|r| Ok(TokenInfo { id: r.try_get("id")?, name: r.try_get("name")?, created_at: r.try_get("created_at")?, revoked_at: r.try_get("revoked_at")? }))
+            .map(|r| {
+                Ok(TokenInfo {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
             .collect()
     }
 
     /// Revokes a token of `user_id`; NotFound if it is not theirs or already revoked.
     pub async fn revoke_token(&self, user_id: Id, token_id: Id) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
-        let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-            .bind(now_text())
-            .bind(token_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let r: Result<_> = async {
+            let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+                .bind(now_text())
+                .bind(token_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(r)
+        }
+        .await;
+        let r = crate::finish(tx, r).await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -284,17 +368,30 @@ impl Store {
 
     pub async fn create_workspace(&self, data: &WorkspaceData, admin: Option<Id>) -> Result<Id> {
         let (_gate, mut tx) = self.write().await?;
-        let id = insert_workspace(&mut tx, data).await?;
-        if let Some(u) = admin {
-            sqlx::query("INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, 'admin')").bind(id).bind(u).execute(&mut *tx).await?;
+        let r: Result<_> = async {
+            let id = insert_workspace(&mut tx, data).await?;
+            if let Some(u) = admin {
+                sqlx::query(
+                    "INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, 'admin')",
+                )
+                .bind(id)
+                .bind(u)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(id)
         }
-        tx.commit().await?;
+        .await;
+        let id = crate::finish(tx, r).await?;
         Ok(id)
     }
 
     pub async fn update_workspace(&self, id: Id, data: &WorkspaceData) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
-        sqlx::query("UPDATE workspaces SET slug = $1, name = $2, default_language = $3 WHERE id = $4")
+        let r: Result<_> = async {
+            sqlx::query(
+                "UPDATE workspaces SET slug = $1, name = $2, default_language = $3 WHERE id = $4",
+            )
             .bind(data.slug.as_str())
             .bind(data.name.to_json())
             .bind(data.default_language.as_str())
@@ -302,19 +399,33 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::from_db(e, "workspace"))?;
-        tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        crate::finish(tx, r).await?;
         Ok(())
     }
 
     pub async fn delete_workspace(&self, id: Id) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
-        sqlx::query("DELETE FROM workspaces WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
+        let r: Result<_> = async {
+            sqlx::query("DELETE FROM workspaces WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        }
+        .await;
+        crate::finish(tx, r).await?;
         Ok(())
     }
 
     pub async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>> {
-        let row = sqlx::query("SELECT id, slug, name, default_language FROM workspaces WHERE slug = $1").bind(slug).fetch_optional(self.pool()).await?;
+        let row =
+            sqlx::query("SELECT id, slug, name, default_language FROM workspaces WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(workspace_from).transpose()
     }
 
@@ -333,7 +444,8 @@ impl Store {
         };
         rows.iter()
             .map(|r| {
-                let role = Role::parse(&r.try_get::<String, _>("role")?).map_err(|e| StoreError::Db(crate::entity::decode_err("role", e)))?;
+                let role = Role::parse(&r.try_get::<String, _>("role")?)
+                    .map_err(|e| StoreError::Db(crate::entity::decode_err("role", e)))?;
                 Ok((workspace_from(r)?, role))
             })
             .collect()
@@ -345,32 +457,52 @@ impl Store {
         if user.is_superadmin {
             return Ok(Some(Role::Admin));
         }
-        let role: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-            .bind(ws)
-            .bind(user.id)
-            .fetch_optional(self.pool())
-            .await?;
+        let role: Option<String> = sqlx::query_scalar(
+            "SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2",
+        )
+        .bind(ws)
+        .bind(user.id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(role.and_then(|r| Role::parse(&r).ok()))
     }
 
     pub async fn set_member(&self, ws: Id, user_id: Id, role: Role) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
-        sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2").bind(ws).bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)")
+        let r: Result<_> = async {
+            sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)",
+            )
             .bind(ws)
             .bind(user_id)
             .bind(role.as_str())
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::from_db(e, "member"))?;
-        tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        crate::finish(tx, r).await?;
         Ok(())
     }
 
     pub async fn remove_member(&self, ws: Id, user_id: Id) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
-        let r = sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2").bind(ws).bind(user_id).execute(&mut *tx).await?;
-        tx.commit().await?;
+        let r: Result<_> = async {
+            let r = sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(r)
+        }
+        .await;
+        let r = crate::finish(tx, r).await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -387,14 +519,18 @@ impl Store {
                 Ok(Member {
                     user_id: r.try_get("id")?,
                     username: r.try_get("username")?,
-                    role: Role::parse(&r.try_get::<String, _>("role")?).map_err(|e| StoreError::Db(crate::entity::decode_err("role", e)))?,
+                    role: Role::parse(&r.try_get::<String, _>("role")?)
+                        .map_err(|e| StoreError::Db(crate::entity::decode_err("role", e)))?,
                 })
             })
             .collect()
     }
 }
 
-pub(crate) async fn insert_workspace(tx: &mut sqlx::AnyConnection, data: &WorkspaceData) -> Result<Id> {
+pub(crate) async fn insert_workspace(
+    tx: &mut sqlx::AnyConnection,
+    data: &WorkspaceData,
+) -> Result<Id> {
     sqlx::query_scalar("INSERT INTO workspaces (slug, name, default_language, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(data.slug.as_str())
         .bind(data.name.to_json())
@@ -412,7 +548,8 @@ pub(crate) fn workspace_from(r: &sqlx::any::AnyRow) -> Result<Workspace> {
         data: WorkspaceData {
             slug: Slug::parse(&r.try_get::<String, _>("slug")?).map_err(|e| bad("slug", e))?,
             name: Texts::from_json(&r.try_get::<String, _>("name")?).map_err(|e| bad("name", e))?,
-            default_language: Lang::parse(&r.try_get::<String, _>("default_language")?).map_err(|e| bad("default_language", e))?,
+            default_language: Lang::parse(&r.try_get::<String, _>("default_language")?)
+                .map_err(|e| bad("default_language", e))?,
         },
     })
 }

@@ -19,7 +19,12 @@ fn parse_col<T>(row: &AnyRow, col: &str, f: impl Fn(&str) -> Result<T, String>) 
     f(&row.try_get::<String, _>(col)?).map_err(|e| decode_err(col, e))
 }
 fn id_ref(field: &str, table: &'static str, noun: &'static str, id: Id) -> Ref {
-    Ref::Id { field: field.to_owned(), table, noun, id }
+    Ref::Id {
+        field: field.to_owned(),
+        table,
+        noun,
+        id,
+    }
 }
 fn owner_vals(o: Option<Owner>) -> [Val; 2] {
     match o {
@@ -42,8 +47,16 @@ fn owner_ref(o: Option<Owner>) -> Vec<Ref> {
 }
 
 const OWNER_FILTERS: [Filter; 2] = [
-    Filter { param: "owner_unit_id", sql: "owner_unit_id = ?", kind: FilterKind::Int },
-    Filter { param: "owner_partner_id", sql: "owner_partner_id = ?", kind: FilterKind::Int },
+    Filter {
+        param: "owner_unit_id",
+        sql: "owner_unit_id = ?",
+        kind: FilterKind::Int,
+    },
+    Filter {
+        param: "owner_partner_id",
+        sql: "owner_partner_id = ?",
+        kind: FilterKind::Int,
+    },
 ];
 
 impl Entity for UnitData {
@@ -52,15 +65,32 @@ impl Entity for UnitData {
     const COLUMNS: &'static [&'static str] = &["slug", "name", "description", "parent_id"];
     const ORDER: &'static str = "slug";
     const TREE: bool = true;
-    const FILTERS: &'static [Filter] = &[Filter { param: "parent_id", sql: "parent_id = ?", kind: FilterKind::Int }];
+    const FILTERS: &'static [Filter] = &[Filter {
+        param: "parent_id",
+        sql: "parent_id = ?",
+        kind: FilterKind::Int,
+    }];
     fn binds(&self) -> Vec<Val> {
-        vec![self.slug.as_str().into(), (&self.name).into(), (&self.description).into(), self.parent_id.into()]
+        vec![
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            (&self.description).into(),
+            self.parent_id.into(),
+        ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
-        Ok(Self { slug: slug(row)?, name: texts(row, "name")?, description: texts(row, "description")?, parent_id: row.try_get("parent_id")? })
+        Ok(Self {
+            slug: slug(row)?,
+            name: texts(row, "name")?,
+            description: texts(row, "description")?,
+            parent_id: row.try_get("parent_id")?,
+        })
     }
     fn references(&self) -> Vec<Ref> {
-        self.parent_id.map(|p| id_ref("parent_id", "units", "unit", p)).into_iter().collect()
+        self.parent_id
+            .map(|p| id_ref("parent_id", "units", "unit", p))
+            .into_iter()
+            .collect()
     }
     fn parent_value(&self) -> Option<Id> {
         self.parent_id
@@ -73,10 +103,18 @@ impl Entity for PartnerData {
     const COLUMNS: &'static [&'static str] = &["slug", "name", "description"];
     const ORDER: &'static str = "slug";
     fn binds(&self) -> Vec<Val> {
-        vec![self.slug.as_str().into(), (&self.name).into(), (&self.description).into()]
+        vec![
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            (&self.description).into(),
+        ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
-        Ok(Self { slug: slug(row)?, name: texts(row, "name")?, description: texts(row, "description")? })
+        Ok(Self {
+            slug: slug(row)?,
+            name: texts(row, "name")?,
+            description: texts(row, "description")?,
+        })
     }
 }
 
@@ -86,10 +124,18 @@ impl Entity for ChannelData {
     const COLUMNS: &'static [&'static str] = &["slug", "name", "description"];
     const ORDER: &'static str = "slug";
     fn binds(&self) -> Vec<Val> {
-        vec![self.slug.as_str().into(), (&self.name).into(), (&self.description).into()]
+        vec![
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            (&self.description).into(),
+        ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
-        Ok(Self { slug: slug(row)?, name: texts(row, "name")?, description: texts(row, "description")? })
+        Ok(Self {
+            slug: slug(row)?,
+            name: texts(row, "name")?,
+            description: texts(row, "description")?,
+        })
     }
     fn check(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
@@ -106,10 +152,20 @@ impl Entity for SegmentData {
     const COLUMNS: &'static [&'static str] = &["slug", "name", "description", "needs"];
     const ORDER: &'static str = "slug";
     fn binds(&self) -> Vec<Val> {
-        vec![self.slug.as_str().into(), (&self.name).into(), (&self.description).into(), (&self.needs).into()]
+        vec![
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            (&self.description).into(),
+            (&self.needs).into(),
+        ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
-        Ok(Self { slug: slug(row)?, name: texts(row, "name")?, description: texts(row, "description")?, needs: texts(row, "needs")? })
+        Ok(Self {
+            slug: slug(row)?,
+            name: texts(row, "name")?,
+            description: texts(row, "description")?,
+            needs: texts(row, "needs")?,
+        })
     }
 }
 
@@ -118,7 +174,11 @@ impl Entity for PersonData {
     const NOUN: &'static str = "person";
     const COLUMNS: &'static [&'static str] = &["slug", "name", "email", "unit_id", "role_title"];
     const ORDER: &'static str = "slug";
-    const FILTERS: &'static [Filter] = &[Filter { param: "unit_id", sql: "unit_id = ?", kind: FilterKind::Int }];
+    const FILTERS: &'static [Filter] = &[Filter {
+        param: "unit_id",
+        sql: "unit_id = ?",
+        kind: FilterKind::Int,
+    }];
     const SEARCH: &'static [&'static str] = &["slug", "name", "email"];
     fn binds(&self) -> Vec<Val> {
         vec![
@@ -134,13 +194,19 @@ impl Entity for PersonData {
         Ok(Self {
             slug: slug(row)?,
             name: parse_col(row, "name", PlainName::parse)?,
-            email: email.map(|e| Email::parse(&e)).transpose().map_err(|e| decode_err("email", e))?,
+            email: email
+                .map(|e| Email::parse(&e))
+                .transpose()
+                .map_err(|e| decode_err("email", e))?,
             unit_id: row.try_get("unit_id")?,
             role_title: texts(row, "role_title")?,
         })
     }
     fn references(&self) -> Vec<Ref> {
-        self.unit_id.map(|p| id_ref("unit_id", "units", "unit", p)).into_iter().collect()
+        self.unit_id
+            .map(|p| id_ref("unit_id", "units", "unit", p))
+            .into_iter()
+            .collect()
     }
 }
 
@@ -160,12 +226,36 @@ impl Entity for RelationData {
     ];
     const SEARCH: &'static [&'static str] = &["value_statement"];
     const FILTERS: &'static [Filter] = &[
-        Filter { param: "provider_unit_id", sql: "provider_unit_id = ?", kind: FilterKind::Int },
-        Filter { param: "provider_person_id", sql: "provider_person_id = ?", kind: FilterKind::Int },
-        Filter { param: "customer_unit_id", sql: "customer_unit_id = ?", kind: FilterKind::Int },
-        Filter { param: "customer_segment_id", sql: "customer_segment_id = ?", kind: FilterKind::Int },
-        Filter { param: "customer_partner_id", sql: "customer_partner_id = ?", kind: FilterKind::Int },
-        Filter { param: "stale", sql: "review_due_on < ?", kind: FilterKind::StaleFlag },
+        Filter {
+            param: "provider_unit_id",
+            sql: "provider_unit_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "provider_person_id",
+            sql: "provider_person_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "customer_unit_id",
+            sql: "customer_unit_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "customer_segment_id",
+            sql: "customer_segment_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "customer_partner_id",
+            sql: "customer_partner_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "stale",
+            sql: "review_due_on < ?",
+            kind: FilterKind::StaleFlag,
+        },
     ];
     fn binds(&self) -> Vec<Val> {
         let (pu, pp) = match self.provider {
@@ -200,7 +290,11 @@ impl Entity for RelationData {
             (_, Some(p)) => Provider::Person(p),
             _ => return Err(decode_err("provider", "missing".into())),
         };
-        let customer = match (get("customer_segment_id")?, get("customer_unit_id")?, get("customer_partner_id")?) {
+        let customer = match (
+            get("customer_segment_id")?,
+            get("customer_unit_id")?,
+            get("customer_partner_id")?,
+        ) {
             (Some(s), _, _) => Customer::Segment(s),
             (_, Some(u), _) => Customer::Unit(u),
             (_, _, Some(p)) => Customer::Partner(p),
@@ -241,8 +335,16 @@ impl Entity for RelationData {
 impl Entity for ElementData {
     const TABLE: &'static str = "elements";
     const NOUN: &'static str = "element";
-    const COLUMNS: &'static [&'static str] =
-        &["slug", "name", "description", "kind", "customer_visible", "has_it_components", "owner_unit_id", "owner_partner_id"];
+    const COLUMNS: &'static [&'static str] = &[
+        "slug",
+        "name",
+        "description",
+        "kind",
+        "customer_visible",
+        "has_it_components",
+        "owner_unit_id",
+        "owner_partner_id",
+    ];
     const ORDER: &'static str = "slug";
     const FILTERS: &'static [Filter] = &OWNER_FILTERS;
     fn binds(&self) -> Vec<Val> {
@@ -288,11 +390,24 @@ impl Entity for PackageData {
         field: "elements",
     });
     const FILTERS: &'static [Filter] = &[
-        Filter { param: "element_id", sql: "id IN (SELECT package_id FROM package_elements WHERE element_id = ?)", kind: FilterKind::Int },
-        Filter { param: "published", sql: "published = ?", kind: FilterKind::Int },
+        Filter {
+            param: "element_id",
+            sql: "id IN (SELECT package_id FROM package_elements WHERE element_id = ?)",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "published",
+            sql: "published = ?",
+            kind: FilterKind::Int,
+        },
     ];
     fn binds(&self) -> Vec<Val> {
-        vec![self.slug.as_str().into(), (&self.name).into(), (&self.description).into(), self.published.into()]
+        vec![
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            (&self.description).into(),
+            self.published.into(),
+        ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
         Ok(Self {
@@ -307,12 +422,20 @@ impl Entity for PackageData {
         self.check_publishable()
     }
     fn links(&self) -> Vec<(Id, Option<String>)> {
-        self.elements.iter().map(|pe| (pe.element_id, Some(pe.role.as_str().to_owned()))).collect()
+        self.elements
+            .iter()
+            .map(|pe| (pe.element_id, Some(pe.role.as_str().to_owned())))
+            .collect()
     }
     fn set_links(&mut self, rows: Vec<(Id, Option<String>)>) {
         self.elements = rows
             .into_iter()
-            .filter_map(|(element_id, role)| Some(PackageElement { element_id, role: ElementRole::parse(role.as_deref()?).ok()? }))
+            .filter_map(|(element_id, role)| {
+                Some(PackageElement {
+                    element_id,
+                    role: ElementRole::parse(role.as_deref()?).ok()?,
+                })
+            })
             .collect();
     }
 }
@@ -331,11 +454,24 @@ impl Entity for JourneyData {
         field: "package_ids",
     });
     const FILTERS: &'static [Filter] = &[
-        Filter { param: "segment_id", sql: "segment_id = ?", kind: FilterKind::Int },
-        Filter { param: "package_id", sql: "id IN (SELECT journey_id FROM journey_packages WHERE package_id = ?)", kind: FilterKind::Int },
+        Filter {
+            param: "segment_id",
+            sql: "segment_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "package_id",
+            sql: "id IN (SELECT journey_id FROM journey_packages WHERE package_id = ?)",
+            kind: FilterKind::Int,
+        },
     ];
     fn binds(&self) -> Vec<Val> {
-        vec![self.slug.as_str().into(), (&self.name).into(), (&self.description).into(), self.segment_id.into()]
+        vec![
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            (&self.description).into(),
+            self.segment_id.into(),
+        ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
         Ok(Self {
@@ -364,12 +500,26 @@ impl Entity for StageData {
     const ORDER: &'static str = "journey_id, position, id";
     const POSITION_PARENT: Option<&'static str> = Some("journey_id");
     const POSITION_PARENT_TABLE: &'static str = "journeys";
-    const FILTERS: &'static [Filter] = &[Filter { param: "journey_id", sql: "journey_id = ?", kind: FilterKind::Int }];
+    const FILTERS: &'static [Filter] = &[Filter {
+        param: "journey_id",
+        sql: "journey_id = ?",
+        kind: FilterKind::Int,
+    }];
     fn binds(&self) -> Vec<Val> {
-        vec![self.journey_id.into(), self.slug.as_str().into(), (&self.name).into(), (&self.description).into()]
+        vec![
+            self.journey_id.into(),
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            (&self.description).into(),
+        ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
-        Ok(Self { journey_id: row.try_get("journey_id")?, slug: slug(row)?, name: texts(row, "name")?, description: texts(row, "description")? })
+        Ok(Self {
+            journey_id: row.try_get("journey_id")?,
+            slug: slug(row)?,
+            name: texts(row, "name")?,
+            description: texts(row, "description")?,
+        })
     }
     fn references(&self) -> Vec<Ref> {
         vec![id_ref("journey_id", "journeys", "journey", self.journey_id)]
@@ -397,19 +547,52 @@ impl Entity for TouchpointData {
         "moment_of_truth",
     ];
     // Journey, then stage order, then order within the stage.
-    const ORDER: &'static str = "(SELECT s.journey_id FROM stages s WHERE s.id = touchpoints.stage_id), \
+    const ORDER: &'static str =
+        "(SELECT s.journey_id FROM stages s WHERE s.id = touchpoints.stage_id), \
         (SELECT s.position FROM stages s WHERE s.id = touchpoints.stage_id), position, id";
     const POSITION_PARENT: Option<&'static str> = Some("stage_id");
     const POSITION_PARENT_TABLE: &'static str = "stages";
     const FILTERS: &'static [Filter] = &[
-        Filter { param: "stage_id", sql: "stage_id = ?", kind: FilterKind::Int },
-        Filter { param: "journey_id", sql: "stage_id IN (SELECT id FROM stages WHERE journey_id = ?)", kind: FilterKind::Int },
-        Filter { param: "owner_unit_id", sql: "owner_unit_id = ?", kind: FilterKind::Int },
-        Filter { param: "owner_partner_id", sql: "owner_partner_id = ?", kind: FilterKind::Int },
-        Filter { param: "element_id", sql: "element_id = ?", kind: FilterKind::Int },
-        Filter { param: "channel", sql: "channel = ?", kind: FilterKind::Text },
-        Filter { param: "lane", sql: "lane = ?", kind: FilterKind::Text },
-        Filter { param: "interface", sql: "interface = ?", kind: FilterKind::Text },
+        Filter {
+            param: "stage_id",
+            sql: "stage_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "journey_id",
+            sql: "stage_id IN (SELECT id FROM stages WHERE journey_id = ?)",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "owner_unit_id",
+            sql: "owner_unit_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "owner_partner_id",
+            sql: "owner_partner_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "element_id",
+            sql: "element_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "channel",
+            sql: "channel = ?",
+            kind: FilterKind::Text,
+        },
+        Filter {
+            param: "lane",
+            sql: "lane = ?",
+            kind: FilterKind::Text,
+        },
+        Filter {
+            param: "interface",
+            sql: "interface = ?",
+            kind: FilterKind::Text,
+        },
     ];
     fn binds(&self) -> Vec<Val> {
         let [ou, op] = owner_vals(self.owner);
@@ -439,8 +622,12 @@ impl Entity for TouchpointData {
             owner: owner_from(row)?,
             element_id: row.try_get("element_id")?,
             lane: parse_col(row, "lane", Lane::parse)?,
-            interface: interface.map(|i| InterfaceKind::parse(&i)).transpose().map_err(|e| decode_err("interface", e))?,
-            emotion: Emotion::parse(row.try_get("emotion")?).map_err(|e| decode_err("emotion", e))?,
+            interface: interface
+                .map(|i| InterfaceKind::parse(&i))
+                .transpose()
+                .map_err(|e| decode_err("interface", e))?,
+            emotion: Emotion::parse(row.try_get("emotion")?)
+                .map_err(|e| decode_err("emotion", e))?,
             moment_of_truth: flag(row, "moment_of_truth")?,
         })
     }
@@ -451,7 +638,12 @@ impl Entity for TouchpointData {
             r.push(id_ref("element_id", "elements", "element", e));
         }
         if let Channel::Custom(s) = &self.channel {
-            r.push(Ref::Slug { field: "channel".into(), table: "channels", noun: "channel", slug: s.as_str().to_owned() });
+            r.push(Ref::Slug {
+                field: "channel".into(),
+                table: "channels",
+                noun: "channel",
+                slug: s.as_str().to_owned(),
+            });
         }
         r
     }
@@ -463,7 +655,13 @@ impl Entity for TouchpointData {
 impl Entity for ProcessStepData {
     const TABLE: &'static str = "process_steps";
     const NOUN: &'static str = "process step";
-    const COLUMNS: &'static [&'static str] = &["slug", "name", "description", "owner_unit_id", "duration_minutes"];
+    const COLUMNS: &'static [&'static str] = &[
+        "slug",
+        "name",
+        "description",
+        "owner_unit_id",
+        "duration_minutes",
+    ];
     const ORDER: &'static str = "slug";
     const LINK: Option<Link> = Some(Link {
         table: "step_touchpoints",
@@ -474,11 +672,25 @@ impl Entity for ProcessStepData {
         field: "touchpoint_ids",
     });
     const FILTERS: &'static [Filter] = &[
-        Filter { param: "owner_unit_id", sql: "owner_unit_id = ?", kind: FilterKind::Int },
-        Filter { param: "touchpoint_id", sql: "id IN (SELECT step_id FROM step_touchpoints WHERE touchpoint_id = ?)", kind: FilterKind::Int },
+        Filter {
+            param: "owner_unit_id",
+            sql: "owner_unit_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "touchpoint_id",
+            sql: "id IN (SELECT step_id FROM step_touchpoints WHERE touchpoint_id = ?)",
+            kind: FilterKind::Int,
+        },
     ];
     fn binds(&self) -> Vec<Val> {
-        vec![self.slug.as_str().into(), (&self.name).into(), (&self.description).into(), self.owner_unit_id.into(), self.duration_minutes.into()]
+        vec![
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            (&self.description).into(),
+            self.owner_unit_id.into(),
+            self.duration_minutes.into(),
+        ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
         Ok(Self {
@@ -491,7 +703,10 @@ impl Entity for ProcessStepData {
         })
     }
     fn references(&self) -> Vec<Ref> {
-        self.owner_unit_id.map(|p| id_ref("owner_unit_id", "units", "unit", p)).into_iter().collect()
+        self.owner_unit_id
+            .map(|p| id_ref("owner_unit_id", "units", "unit", p))
+            .into_iter()
+            .collect()
     }
     fn links(&self) -> Vec<(Id, Option<String>)> {
         self.touchpoint_ids.iter().map(|p| (*p, None)).collect()

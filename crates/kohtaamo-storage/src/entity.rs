@@ -55,7 +55,10 @@ impl From<&kohtaamo_domain::text::Texts> for Val {
     }
 }
 
-pub(crate) fn bind<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, vals: Vec<Val>) -> Query<'q, Any, AnyArguments<'q>> {
+pub(crate) fn bind<'q>(
+    mut q: Query<'q, Any, AnyArguments<'q>>,
+    vals: Vec<Val>,
+) -> Query<'q, Any, AnyArguments<'q>> {
     for v in vals {
         q = match v {
             Val::Int(i) => q.bind(i),
@@ -81,8 +84,18 @@ pub struct Link {
 /// A reference from an entity to another record, checked to exist in the same
 /// workspace before writing (the composite foreign keys are the backstop).
 pub enum Ref {
-    Id { field: String, table: &'static str, noun: &'static str, id: Id },
-    Slug { field: String, table: &'static str, noun: &'static str, slug: String },
+    Id {
+        field: String,
+        table: &'static str,
+        noun: &'static str,
+        id: Id,
+    },
+    Slug {
+        field: String,
+        table: &'static str,
+        noun: &'static str,
+        slug: String,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -172,7 +185,10 @@ pub struct Page<T> {
     pub offset: i64,
 }
 
-pub(crate) fn texts(row: &AnyRow, col: &str) -> std::result::Result<kohtaamo_domain::text::Texts, sqlx::Error> {
+pub(crate) fn texts(
+    row: &AnyRow,
+    col: &str,
+) -> std::result::Result<kohtaamo_domain::text::Texts, sqlx::Error> {
     let s: String = row.try_get(col)?;
     kohtaamo_domain::text::Texts::from_json(&s).map_err(|e| sqlx::Error::Decode(e.into()))
 }
@@ -197,7 +213,11 @@ fn record<E: Entity>(row: &AnyRow) -> std::result::Result<Record<E>, sqlx::Error
     let derived = data.derived();
     Ok(Record {
         id: row.try_get("id")?,
-        position: if E::POSITION_PARENT.is_some() { Some(row.try_get("position")?) } else { None },
+        position: if E::POSITION_PARENT.is_some() {
+            Some(row.try_get("position")?)
+        } else {
+            None
+        },
         data,
         derived,
     })
@@ -205,7 +225,10 @@ fn record<E: Entity>(row: &AnyRow) -> std::result::Result<Record<E>, sqlx::Error
 
 async fn load_links<E: Entity>(c: &mut AnyConnection, rec: &mut Record<E>) -> Result<()> {
     if let Some(l) = E::LINK {
-        let sql = format!("SELECT {}, role FROM {} WHERE {} = $1 ORDER BY position", l.child, l.table, l.parent);
+        let sql = format!(
+            "SELECT {}, role FROM {} WHERE {} = $1 ORDER BY position",
+            l.child, l.table, l.parent
+        );
         let rows = sqlx::query(&sql).bind(rec.id).fetch_all(&mut *c).await?;
         let links = rows
             .iter()
@@ -217,8 +240,17 @@ async fn load_links<E: Entity>(c: &mut AnyConnection, rec: &mut Record<E>) -> Re
 }
 
 pub async fn get<E: Entity>(c: &mut AnyConnection, ws: Id, id: Id) -> Result<Record<E>> {
-    let sql = format!("SELECT {} FROM {} WHERE workspace_id = $1 AND id = $2", select_cols::<E>(), E::TABLE);
-    let row = sqlx::query(&sql).bind(ws).bind(id).fetch_optional(&mut *c).await?.ok_or(StoreError::NotFound)?;
+    let sql = format!(
+        "SELECT {} FROM {} WHERE workspace_id = $1 AND id = $2",
+        select_cols::<E>(),
+        E::TABLE
+    );
+    let row = sqlx::query(&sql)
+        .bind(ws)
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let mut rec = record::<E>(&row)?;
     load_links(c, &mut rec).await?;
     Ok(rec)
@@ -237,7 +269,11 @@ fn like_pattern(q: &str) -> String {
     s
 }
 
-pub async fn list<E: Entity>(c: &mut AnyConnection, ws: Id, q: &ListQuery) -> Result<Page<Record<E>>> {
+pub async fn list<E: Entity>(
+    c: &mut AnyConnection,
+    ws: Id,
+    q: &ListQuery,
+) -> Result<Page<Record<E>>> {
     let mut where_sql = String::from("workspace_id = $1");
     let mut vals: Vec<Val> = vec![ws.into()];
     let mut errors = FieldErrors::new();
@@ -257,7 +293,10 @@ pub async fn list<E: Entity>(c: &mut AnyConnection, ws: Id, q: &ListQuery) -> Re
             FilterKind::Text => (f.sql.to_string(), value.clone().into()),
             FilterKind::StaleFlag => match value.as_str() {
                 "true" => (f.sql.to_string(), crate::today().to_string().into()),
-                "false" => (format!("NOT ({})", f.sql), crate::today().to_string().into()),
+                "false" => (
+                    format!("NOT ({})", f.sql),
+                    crate::today().to_string().into(),
+                ),
                 _ => {
                     errors.add(param.clone(), "must be true or false");
                     continue;
@@ -265,7 +304,10 @@ pub async fn list<E: Entity>(c: &mut AnyConnection, ws: Id, q: &ListQuery) -> Re
             },
         };
         vals.push(val);
-        where_sql.push_str(&format!(" AND ({})", cond.replace('?', &format!("${}", vals.len()))));
+        where_sql.push_str(&format!(
+            " AND ({})",
+            cond.replace('?', &format!("${}", vals.len()))
+        ));
     }
     if !errors.is_empty() {
         return Err(StoreError::Invalid(errors));
@@ -274,12 +316,18 @@ pub async fn list<E: Entity>(c: &mut AnyConnection, ws: Id, q: &ListQuery) -> Re
         if !E::SEARCH.is_empty() {
             vals.push(like_pattern(text).into());
             let n = vals.len();
-            let conds: Vec<String> = E::SEARCH.iter().map(|c| format!("LOWER({c}) LIKE ${n} ESCAPE '\\'")).collect();
+            let conds: Vec<String> = E::SEARCH
+                .iter()
+                .map(|c| format!("LOWER({c}) LIKE ${n} ESCAPE '\\'"))
+                .collect();
             where_sql.push_str(&format!(" AND ({})", conds.join(" OR ")));
         }
     }
     let count_sql = format!("SELECT COUNT(*) FROM {} WHERE {}", E::TABLE, where_sql);
-    let total: i64 = bind(sqlx::query(&count_sql), vals.clone()).fetch_one(&mut *c).await?.try_get(0)?;
+    let total: i64 = bind(sqlx::query(&count_sql), vals.clone())
+        .fetch_one(&mut *c)
+        .await?
+        .try_get(0)?;
     let n = vals.len();
     let sql = format!(
         "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
@@ -299,22 +347,48 @@ pub async fn list<E: Entity>(c: &mut AnyConnection, ws: Id, q: &ListQuery) -> Re
         load_links(c, &mut rec).await?;
         items.push(rec);
     }
-    Ok(Page { items, total, limit: q.limit, offset: q.offset })
+    Ok(Page {
+        items,
+        total,
+        limit: q.limit,
+        offset: q.offset,
+    })
 }
 
 pub async fn exists(c: &mut AnyConnection, table: &str, ws: Id, id: Id) -> Result<bool> {
     let sql = format!("SELECT COUNT(*) FROM {table} WHERE workspace_id = $1 AND id = $2");
-    let n: i64 = sqlx::query(&sql).bind(ws).bind(id).fetch_one(&mut *c).await?.try_get(0)?;
+    let n: i64 = sqlx::query(&sql)
+        .bind(ws)
+        .bind(id)
+        .fetch_one(&mut *c)
+        .await?
+        .try_get(0)?;
     Ok(n > 0)
 }
 
-pub async fn id_by_slug(c: &mut AnyConnection, table: &str, ws: Id, slug: &str) -> Result<Option<Id>> {
+pub async fn id_by_slug(
+    c: &mut AnyConnection,
+    table: &str,
+    ws: Id,
+    slug: &str,
+) -> Result<Option<Id>> {
     let sql = format!("SELECT id FROM {table} WHERE workspace_id = $1 AND slug = $2");
-    Ok(sqlx::query(&sql).bind(ws).bind(slug).fetch_optional(&mut *c).await?.map(|r| r.try_get(0)).transpose()?)
+    Ok(sqlx::query(&sql)
+        .bind(ws)
+        .bind(slug)
+        .fetch_optional(&mut *c)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?)
 }
 
 /// Validates rules and references of `data` (as record `id` when updating).
-async fn validate<E: Entity>(c: &mut AnyConnection, ws: Id, id: Option<Id>, data: &E) -> Result<()> {
+async fn validate<E: Entity>(
+    c: &mut AnyConnection,
+    ws: Id,
+    id: Option<Id>,
+    data: &E,
+) -> Result<()> {
     let mut errors = match data.check() {
         Ok(()) => FieldErrors::new(),
         Err(e) => e,
@@ -322,17 +396,32 @@ async fn validate<E: Entity>(c: &mut AnyConnection, ws: Id, id: Option<Id>, data
     let mut refs = data.references();
     if let Some(l) = E::LINK {
         for (i, (child, _)) in data.links().iter().enumerate() {
-            refs.push(Ref::Id { field: format!("{}[{i}]", l.field), table: l.child_table, noun: l.child_noun, id: *child });
+            refs.push(Ref::Id {
+                field: format!("{}[{i}]", l.field),
+                table: l.child_table,
+                noun: l.child_noun,
+                id: *child,
+            });
         }
     }
     for r in refs {
         match r {
-            Ref::Id { field, table, noun, id } => {
+            Ref::Id {
+                field,
+                table,
+                noun,
+                id,
+            } => {
                 if !exists(c, table, ws, id).await? {
                     errors.add(field, format!("no {noun} with id {id} in this workspace"));
                 }
             }
-            Ref::Slug { field, table, noun, slug } => {
+            Ref::Slug {
+                field,
+                table,
+                noun,
+                slug,
+            } => {
                 if id_by_slug(c, table, ws, &slug).await?.is_none() {
                     errors.add(field, format!("no {noun} '{slug}' in this workspace"));
                 }
@@ -340,14 +429,20 @@ async fn validate<E: Entity>(c: &mut AnyConnection, ws: Id, id: Option<Id>, data
         }
     }
     if E::TREE && errors.is_empty() {
-        let sql = format!("SELECT id, parent_id FROM {} WHERE workspace_id = $1", E::TABLE);
+        let sql = format!(
+            "SELECT id, parent_id FROM {} WHERE workspace_id = $1",
+            E::TABLE
+        );
         let rows = sqlx::query(&sql).bind(ws).fetch_all(&mut *c).await?;
         let mut parents = HashMap::new();
         for r in rows {
             parents.insert(r.try_get::<i64, _>(0)?, r.try_get::<Option<i64>, _>(1)?);
         }
         if rules::creates_cycle(id, data.parent_value(), &parents) {
-            errors.add("parent_id", format!("would make the {} its own ancestor", E::NOUN));
+            errors.add(
+                "parent_id",
+                format!("would make the {} its own ancestor", E::NOUN),
+            );
         }
     }
     errors.into_result(|| ()).map_err(StoreError::Invalid)
@@ -357,7 +452,10 @@ async fn write_links<E: Entity>(c: &mut AnyConnection, ws: Id, id: Id, data: &E)
     if let Some(l) = E::LINK {
         let del = format!("DELETE FROM {} WHERE {} = $1", l.table, l.parent);
         sqlx::query(&del).bind(id).execute(&mut *c).await?;
-        let ins = format!("INSERT INTO {} (workspace_id, {}, {}, role, position) VALUES ($1, $2, $3, $4, $5)", l.table, l.parent, l.child);
+        let ins = format!(
+            "INSERT INTO {} (workspace_id, {}, {}, role, position) VALUES ($1, $2, $3, $4, $5)",
+            l.table, l.parent, l.child
+        );
         for (pos, (child, role)) in data.links().into_iter().enumerate() {
             sqlx::query(&ins)
                 .bind(ws)
@@ -374,8 +472,12 @@ async fn write_links<E: Entity>(c: &mut AnyConnection, ws: Id, id: Id, data: &E)
 }
 
 fn next_position_sql<E: Entity>(param: usize) -> Option<String> {
-    E::POSITION_PARENT
-        .map(|p| format!("(SELECT COALESCE(MAX(position), 0) + 1 FROM {} WHERE {p} = ${param})", E::TABLE))
+    E::POSITION_PARENT.map(|p| {
+        format!(
+            "(SELECT COALESCE(MAX(position), 0) + 1 FROM {} WHERE {p} = ${param})",
+            E::TABLE
+        )
+    })
 }
 
 pub async fn create<E: Entity>(c: &mut AnyConnection, ws: Id, data: &E) -> Result<Id> {
@@ -390,8 +492,16 @@ pub async fn create<E: Entity>(c: &mut AnyConnection, ws: Id, data: &E) -> Resul
         placeholders.push(pos);
         vals.push(data.parent_value().into());
     }
-    let sql = format!("INSERT INTO {} ({}) VALUES ({}) RETURNING id", E::TABLE, cols.join(", "), placeholders.join(", "));
-    let row = bind(sqlx::query(&sql), vals).fetch_one(&mut *c).await.map_err(|e| StoreError::from_db(e, E::NOUN))?;
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) RETURNING id",
+        E::TABLE,
+        cols.join(", "),
+        placeholders.join(", ")
+    );
+    let row = bind(sqlx::query(&sql), vals)
+        .fetch_one(&mut *c)
+        .await
+        .map_err(|e| StoreError::from_db(e, E::NOUN))?;
     let id: Id = row.try_get(0)?;
     write_links(c, ws, id, data).await?;
     Ok(id)
@@ -400,26 +510,50 @@ pub async fn create<E: Entity>(c: &mut AnyConnection, ws: Id, data: &E) -> Resul
 pub async fn update<E: Entity>(c: &mut AnyConnection, ws: Id, id: Id, data: &E) -> Result<()> {
     let old = get::<E>(c, ws, id).await?;
     validate(c, ws, Some(id), data).await?;
-    let mut sets: Vec<String> = E::COLUMNS.iter().enumerate().map(|(i, col)| format!("{col} = ${}", i + 1)).collect();
+    let mut sets: Vec<String> = E::COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, col)| format!("{col} = ${}", i + 1))
+        .collect();
     let mut vals = data.binds();
     if E::POSITION_PARENT.is_some() && old.data.parent_value() != data.parent_value() {
         // Moved to another parent: goes to the end there.
         let n = vals.len() + 1;
-        sets.push(format!("position = {}", next_position_sql::<E>(n).unwrap_or_default()));
+        sets.push(format!(
+            "position = {}",
+            next_position_sql::<E>(n).unwrap_or_default()
+        ));
         vals.push(data.parent_value().into());
     }
     let n = vals.len();
-    let sql = format!("UPDATE {} SET {} WHERE workspace_id = ${} AND id = ${}", E::TABLE, sets.join(", "), n + 1, n + 2);
+    let sql = format!(
+        "UPDATE {} SET {} WHERE workspace_id = ${} AND id = ${}",
+        E::TABLE,
+        sets.join(", "),
+        n + 1,
+        n + 2
+    );
     vals.push(ws.into());
     vals.push(id.into());
-    bind(sqlx::query(&sql), vals).execute(&mut *c).await.map_err(|e| StoreError::from_db(e, E::NOUN))?;
+    bind(sqlx::query(&sql), vals)
+        .execute(&mut *c)
+        .await
+        .map_err(|e| StoreError::from_db(e, E::NOUN))?;
     write_links(c, ws, id, data).await?;
     Ok(())
 }
 
 pub async fn delete<E: Entity>(c: &mut AnyConnection, ws: Id, id: Id) -> Result<()> {
-    let sql = format!("DELETE FROM {} WHERE workspace_id = $1 AND id = $2", E::TABLE);
-    let r = sqlx::query(&sql).bind(ws).bind(id).execute(&mut *c).await.map_err(|e| StoreError::from_db(e, E::NOUN))?;
+    let sql = format!(
+        "DELETE FROM {} WHERE workspace_id = $1 AND id = $2",
+        E::TABLE
+    );
+    let r = sqlx::query(&sql)
+        .bind(ws)
+        .bind(id)
+        .execute(&mut *c)
+        .await
+        .map_err(|e| StoreError::from_db(e, E::NOUN))?;
     if r.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
@@ -428,22 +562,53 @@ pub async fn delete<E: Entity>(c: &mut AnyConnection, ws: Id, id: Id) -> Result<
 
 /// Sets the order of all children of `parent` (e.g. the stages of a journey). `ids`
 /// must list every child exactly once.
-pub async fn reorder<E: Entity>(c: &mut AnyConnection, ws: Id, parent: Id, ids: &[Id]) -> Result<()> {
-    let Some(pcol) = E::POSITION_PARENT else { return Err(StoreError::NotFound) };
+pub async fn reorder<E: Entity>(
+    c: &mut AnyConnection,
+    ws: Id,
+    parent: Id,
+    ids: &[Id],
+) -> Result<()> {
+    let Some(pcol) = E::POSITION_PARENT else {
+        return Err(StoreError::NotFound);
+    };
     if !exists(c, E::POSITION_PARENT_TABLE, ws, parent).await? {
         return Err(StoreError::NotFound);
     }
-    let sql = format!("SELECT id FROM {} WHERE workspace_id = $1 AND {pcol} = $2", E::TABLE);
-    let current: BTreeSet<Id> = sqlx::query_scalar(&sql).bind(ws).bind(parent).fetch_all(&mut *c).await?.into_iter().collect();
+    let sql = format!(
+        "SELECT id FROM {} WHERE workspace_id = $1 AND {pcol} = $2",
+        E::TABLE
+    );
+    let current: BTreeSet<Id> = sqlx::query_scalar(&sql)
+        .bind(ws)
+        .bind(parent)
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .collect();
     let given: BTreeSet<Id> = ids.iter().copied().collect();
     if given.len() != ids.len() || given != current {
         let mut e = FieldErrors::new();
-        e.add("ids", format!("must list each of the {} {}s here exactly once", current.len(), E::NOUN));
+        e.add(
+            "ids",
+            format!(
+                "must list each of the {} {}s here exactly once",
+                current.len(),
+                E::NOUN
+            ),
+        );
         return Err(StoreError::Invalid(e));
     }
-    let upd = format!("UPDATE {} SET position = $1 WHERE workspace_id = $2 AND id = $3", E::TABLE);
+    let upd = format!(
+        "UPDATE {} SET position = $1 WHERE workspace_id = $2 AND id = $3",
+        E::TABLE
+    );
     for (i, id) in ids.iter().enumerate() {
-        sqlx::query(&upd).bind(i as i64 + 1).bind(ws).bind(*id).execute(&mut *c).await?;
+        sqlx::query(&upd)
+            .bind(i as i64 + 1)
+            .bind(ws)
+            .bind(*id)
+            .execute(&mut *c)
+            .await?;
     }
     Ok(())
 }

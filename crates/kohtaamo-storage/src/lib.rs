@@ -91,7 +91,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,13 +139,22 @@ impl Store {
                     .connect_with(opts)
                     .await?
             }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(opts).await?,
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect_with(opts)
+                    .await?
+            }
         };
         let permits = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => Semaphore::MAX_PERMITS,
         };
-        Ok(Self { pool, backend, write_gate: Arc::new(Semaphore::new(permits)) })
+        Ok(Self {
+            pool,
+            backend,
+            write_gate: Arc::new(Semaphore::new(permits)),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -157,7 +168,11 @@ impl Store {
     /// Begins a write transaction behind the backend's write gate. Keep the permit alive
     /// until commit.
     pub async fn write(&self) -> Result<(SemaphorePermit<'_>, Tx)> {
-        let permit = self.write_gate.acquire().await.map_err(|_| StoreError::Conflict("store is closing".into()))?;
+        let permit = self
+            .write_gate
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Conflict("store is closing".into()))?;
         let tx = self.pool.begin().await?;
         Ok((permit, tx))
     }
@@ -179,49 +194,91 @@ pub fn now_text() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Ends a write transaction: commit if `r` is Ok, roll back now if not. Relying on
+/// the rollback sqlx queues when a transaction is dropped would leave SQLite's write
+/// lock held by a pooled connection until that connection is next used.
+pub async fn finish<T>(tx: Tx, r: Result<T>) -> Result<T> {
+    match r {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(re) = tx.rollback().await {
+                tracing::warn!(error = %re, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
 pub fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
 /// Model CRUD, each write in its own transaction behind the write gate.
 impl Store {
-    pub async fn get<E: Entity>(&self, ws: kohtaamo_domain::Id, id: kohtaamo_domain::Id) -> Result<Record<E>> {
+    pub async fn get<E: Entity>(
+        &self,
+        ws: kohtaamo_domain::Id,
+        id: kohtaamo_domain::Id,
+    ) -> Result<Record<E>> {
         let mut c = self.pool.acquire().await?;
         entity::get(&mut c, ws, id).await
     }
 
-    pub async fn list<E: Entity>(&self, ws: kohtaamo_domain::Id, q: &ListQuery) -> Result<Page<Record<E>>> {
+    pub async fn list<E: Entity>(
+        &self,
+        ws: kohtaamo_domain::Id,
+        q: &ListQuery,
+    ) -> Result<Page<Record<E>>> {
         let mut c = self.pool.acquire().await?;
         entity::list(&mut c, ws, q).await
     }
 
     pub async fn create<E: Entity>(&self, ws: kohtaamo_domain::Id, data: &E) -> Result<Record<E>> {
         let (_gate, mut tx) = self.write().await?;
-        let id = entity::create(&mut tx, ws, data).await?;
-        let rec = entity::get(&mut tx, ws, id).await?;
-        tx.commit().await?;
-        Ok(rec)
+        let r = async {
+            let id = entity::create(&mut tx, ws, data).await?;
+            entity::get(&mut tx, ws, id).await
+        }
+        .await;
+        finish(tx, r).await
     }
 
-    pub async fn update<E: Entity>(&self, ws: kohtaamo_domain::Id, id: kohtaamo_domain::Id, data: &E) -> Result<Record<E>> {
+    pub async fn update<E: Entity>(
+        &self,
+        ws: kohtaamo_domain::Id,
+        id: kohtaamo_domain::Id,
+        data: &E,
+    ) -> Result<Record<E>> {
         let (_gate, mut tx) = self.write().await?;
-        entity::update(&mut tx, ws, id, data).await?;
-        let rec = entity::get(&mut tx, ws, id).await?;
-        tx.commit().await?;
-        Ok(rec)
+        let r = async {
+            entity::update(&mut tx, ws, id, data).await?;
+            entity::get(&mut tx, ws, id).await
+        }
+        .await;
+        finish(tx, r).await
     }
 
-    pub async fn delete<E: Entity>(&self, ws: kohtaamo_domain::Id, id: kohtaamo_domain::Id) -> Result<()> {
+    pub async fn delete<E: Entity>(
+        &self,
+        ws: kohtaamo_domain::Id,
+        id: kohtaamo_domain::Id,
+    ) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
-        entity::delete::<E>(&mut tx, ws, id).await?;
-        tx.commit().await?;
-        Ok(())
+        let r = entity::delete::<E>(&mut tx, ws, id).await;
+        finish(tx, r).await
     }
 
-    pub async fn reorder<E: Entity>(&self, ws: kohtaamo_domain::Id, parent: kohtaamo_domain::Id, ids: &[kohtaamo_domain::Id]) -> Result<()> {
+    pub async fn reorder<E: Entity>(
+        &self,
+        ws: kohtaamo_domain::Id,
+        parent: kohtaamo_domain::Id,
+        ids: &[kohtaamo_domain::Id],
+    ) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
-        entity::reorder::<E>(&mut tx, ws, parent, ids).await?;
-        tx.commit().await?;
-        Ok(())
+        let r = entity::reorder::<E>(&mut tx, ws, parent, ids).await;
+        finish(tx, r).await
     }
 }

@@ -6,7 +6,8 @@ use sqlx::Executor;
 use crate::{Backend, Result, Store};
 
 /// (version, name, SQL). Append only; never edit an applied migration.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
 
 fn render(sql: &str, backend: Backend) -> String {
     // The one DDL difference between the backends: an auto-assigned BIGINT key.
@@ -35,21 +36,37 @@ pub async fn run(store: &Store) -> Result<Vec<i64>> {
 async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<Vec<i64>> {
     conn.execute("CREATE TABLE IF NOT EXISTS kohtaamo_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         .await?;
-    let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM kohtaamo_migrations").fetch_all(&mut *conn).await?;
+    let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM kohtaamo_migrations")
+        .fetch_all(&mut *conn)
+        .await?;
     let mut applied = Vec::new();
     for (version, name, sql) in MIGRATIONS {
         if done.contains(version) {
             continue;
         }
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::raw_sql(&render(sql, backend)).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO kohtaamo_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        let r = async {
+            sqlx::raw_sql(&render(sql, backend))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO kohtaamo_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
             .bind(*version)
             .bind(*name)
             .bind(crate::now_text())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        match r {
+            Ok(()) => tx.commit().await?,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                return Err(e.into());
+            }
+        }
         tracing::info!(version, name, "applied migration");
         applied.push(*version);
     }
@@ -58,5 +75,9 @@ async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<Vec<i
 
 /// Versions recorded as applied.
 pub async fn applied(store: &Store) -> Result<Vec<i64>> {
-    Ok(sqlx::query_scalar("SELECT version FROM kohtaamo_migrations ORDER BY version").fetch_all(store.pool()).await?)
+    Ok(
+        sqlx::query_scalar("SELECT version FROM kohtaamo_migrations ORDER BY version")
+            .fetch_all(store.pool())
+            .await?,
+    )
 }

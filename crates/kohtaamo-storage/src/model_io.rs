@@ -29,8 +29,10 @@ pub struct ImportReport {
 /// References such as an owner are written as one-key maps (`{unit: it}`), not YAML
 /// tags, so the file reads naturally.
 pub fn parse_yaml(text: &str) -> std::result::Result<Document, FieldErrors> {
-    serde_norway::with::singleton_map_recursive::deserialize(serde_norway::Deserializer::from_str(text))
-        .map_err(|e: serde_norway::Error| Document::from_yaml_value_error(e.to_string()))
+    serde_norway::with::singleton_map_recursive::deserialize(serde_norway::Deserializer::from_str(
+        text,
+    ))
+    .map_err(|e: serde_norway::Error| Document::from_yaml_value_error(e.to_string()))
 }
 
 pub fn to_yaml(doc: &Document) -> String {
@@ -43,8 +45,23 @@ pub fn to_yaml(doc: &Document) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-async fn all<E: Entity>(c: &mut AnyConnection, ws: Id, filters: Vec<(String, String)>) -> Result<Vec<Record<E>>> {
-    Ok(entity::list::<E>(c, ws, &ListQuery { limit: i64::MAX, offset: 0, q: None, filters }).await?.items)
+async fn all<E: Entity>(
+    c: &mut AnyConnection,
+    ws: Id,
+    filters: Vec<(String, String)>,
+) -> Result<Vec<Record<E>>> {
+    Ok(entity::list::<E>(
+        c,
+        ws,
+        &ListQuery {
+            limit: i64::MAX,
+            offset: 0,
+            q: None,
+            filters,
+        },
+    )
+    .await?
+    .items)
 }
 
 fn slugs<E: Entity>(recs: &[Record<E>], slug: impl Fn(&E) -> String) -> HashMap<Id, String> {
@@ -55,7 +72,11 @@ fn lookup(m: &HashMap<Id, String>, id: Id) -> String {
     m.get(&id).cloned().unwrap_or_default()
 }
 
-fn owner_ref(o: Option<Owner>, units: &HashMap<Id, String>, partners: &HashMap<Id, String>) -> Option<DocRef> {
+fn owner_ref(
+    o: Option<Owner>,
+    units: &HashMap<Id, String>,
+    partners: &HashMap<Id, String>,
+) -> Option<DocRef> {
     o.map(|o| match o {
         Owner::Unit(i) => DocRef::Unit(lookup(units, i)),
         Owner::Partner(i) => DocRef::Partner(lookup(partners, i)),
@@ -64,7 +85,10 @@ fn owner_ref(o: Option<Owner>, units: &HashMap<Id, String>, partners: &HashMap<I
 
 impl Store {
     pub async fn export(&self, ws_slug: &str) -> Result<Document> {
-        let ws = self.workspace_by_slug(ws_slug).await?.ok_or(StoreError::NotFound)?;
+        let ws = self
+            .workspace_by_slug(ws_slug)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let w = ws.id;
         let mut c = self.pool().acquire().await?;
         let c = &mut *c;
@@ -112,7 +136,8 @@ impl Store {
 
         let mut doc_journeys = Vec::new();
         for j in &journeys {
-            let stages = all::<StageData>(c, w, vec![("journey_id".into(), j.id.to_string())]).await?;
+            let stages =
+                all::<StageData>(c, w, vec![("journey_id".into(), j.id.to_string())]).await?;
             let mut doc_stages = Vec::new();
             for s in &stages {
                 let tps = touchpoints.iter().filter(|t| t.data.stage_id == s.id);
@@ -144,7 +169,12 @@ impl Store {
                 name: j.data.name.raw(),
                 description: j.data.description.raw(),
                 segment: lookup(&segment_s, j.data.segment_id),
-                packages: j.data.package_ids.iter().map(|p| lookup(&package_s, *p)).collect(),
+                packages: j
+                    .data
+                    .package_ids
+                    .iter()
+                    .map(|p| lookup(&package_s, *p))
+                    .collect(),
                 stages: doc_stages,
             });
         }
@@ -165,10 +195,22 @@ impl Store {
                     parent: u.data.parent_id.map(|p| lookup(&unit_s, p)),
                 })
                 .collect(),
-            partners: partners.iter().map(|p| DocNamed { slug: p.data.slug.to_string(), name: p.data.name.raw(), description: p.data.description.raw() }).collect(),
+            partners: partners
+                .iter()
+                .map(|p| DocNamed {
+                    slug: p.data.slug.to_string(),
+                    name: p.data.name.raw(),
+                    description: p.data.description.raw(),
+                })
+                .collect(),
             segments: segments
                 .iter()
-                .map(|s| DocSegment { slug: s.data.slug.to_string(), name: s.data.name.raw(), description: s.data.description.raw(), needs: s.data.needs.raw() })
+                .map(|s| DocSegment {
+                    slug: s.data.slug.to_string(),
+                    name: s.data.name.raw(),
+                    description: s.data.description.raw(),
+                    needs: s.data.needs.raw(),
+                })
                 .collect(),
             people: people
                 .iter()
@@ -180,7 +222,14 @@ impl Store {
                     role_title: p.data.role_title.raw(),
                 })
                 .collect(),
-            channels: channels.iter().map(|p| DocNamed { slug: p.data.slug.to_string(), name: p.data.name.raw(), description: p.data.description.raw() }).collect(),
+            channels: channels
+                .iter()
+                .map(|p| DocNamed {
+                    slug: p.data.slug.to_string(),
+                    name: p.data.name.raw(),
+                    description: p.data.description.raw(),
+                })
+                .collect(),
             relations: doc_relations,
             elements: elements
                 .iter()
@@ -205,7 +254,10 @@ impl Store {
                         .data
                         .elements
                         .iter()
-                        .map(|pe| DocPackageElement { element: lookup(&element_s, pe.element_id), role: pe.role.as_str().to_owned() })
+                        .map(|pe| DocPackageElement {
+                            element: lookup(&element_s, pe.element_id),
+                            role: pe.role.as_str().to_owned(),
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -218,7 +270,12 @@ impl Store {
                     description: s.data.description.raw(),
                     owner: s.data.owner_unit_id.map(|u| lookup(&unit_s, u)),
                     duration_minutes: s.data.duration_minutes,
-                    serves: s.data.touchpoint_ids.iter().map(|t| lookup(&touchpoint_s, *t)).collect(),
+                    serves: s
+                        .data
+                        .touchpoint_ids
+                        .iter()
+                        .map(|t| lookup(&touchpoint_s, *t))
+                        .collect(),
                 })
                 .collect(),
         })
@@ -229,11 +286,20 @@ impl Store {
     pub async fn import(&self, doc: &Document, prune: bool) -> Result<ImportReport> {
         doc.validate().map_err(StoreError::Invalid)?;
         let (_gate, mut tx) = self.write().await?;
-        let mut im = Importer { c: &mut tx, ws: 0, report: ImportReport { workspace: doc.workspace.slug.clone(), ..Default::default() } };
-        im.run(doc, prune).await?;
-        let report = im.report;
-        tx.commit().await?;
-        Ok(report)
+        let r = async {
+            let mut im = Importer {
+                c: &mut tx,
+                ws: 0,
+                report: ImportReport {
+                    workspace: doc.workspace.slug.clone(),
+                    ..Default::default()
+                },
+            };
+            im.run(doc, prune).await?;
+            Ok(im.report)
+        }
+        .await;
+        crate::finish(tx, r).await
     }
 }
 
@@ -261,25 +327,36 @@ fn at(path: &str) -> impl Fn(StoreError) -> StoreError + '_ {
 }
 
 fn parsed<I: Parse>(path: &str, input: I) -> Result<I::Data> {
-    input.parse().map_err(|fe| at(path)(StoreError::Invalid(fe)))
+    input
+        .parse()
+        .map_err(|fe| at(path)(StoreError::Invalid(fe)))
 }
 
 impl Importer<'_> {
-    async fn upsert<E: Entity + PartialEq>(&mut self, path: &str, existing: Option<Id>, data: &E) -> Result<Id> {
+    async fn upsert<E: Entity + PartialEq>(
+        &mut self,
+        path: &str,
+        existing: Option<Id>,
+        data: &E,
+    ) -> Result<Id> {
         match existing {
             Some(id) => {
                 let old = entity::get::<E>(self.c, self.ws, id).await?;
                 if old.data == *data {
                     self.report.unchanged += 1;
                 } else {
-                    entity::update(self.c, self.ws, id, data).await.map_err(at(path))?;
+                    entity::update(self.c, self.ws, id, data)
+                        .await
+                        .map_err(at(path))?;
                     self.report.updated += 1;
                 }
                 Ok(id)
             }
             None => {
                 self.report.created += 1;
-                entity::create(self.c, self.ws, data).await.map_err(at(path))
+                entity::create(self.c, self.ws, data)
+                    .await
+                    .map_err(at(path))
             }
         }
     }
@@ -296,19 +373,29 @@ impl Importer<'_> {
     async fn run(&mut self, doc: &Document, prune: bool) -> Result<()> {
         let wdata = parsed(
             "workspace",
-            WorkspaceInput { slug: doc.workspace.slug.clone(), name: doc.workspace.name.clone(), default_language: doc.workspace.default_language.clone() },
+            WorkspaceInput {
+                slug: doc.workspace.slug.clone(),
+                name: doc.workspace.name.clone(),
+                default_language: doc.workspace.default_language.clone(),
+            },
         )?;
-        let row = sqlx::query("SELECT id, slug, name, default_language FROM workspaces WHERE slug = $1").bind(&doc.workspace.slug).fetch_optional(&mut *self.c).await?;
+        let row =
+            sqlx::query("SELECT id, slug, name, default_language FROM workspaces WHERE slug = $1")
+                .bind(&doc.workspace.slug)
+                .fetch_optional(&mut *self.c)
+                .await?;
         self.ws = match row {
             Some(r) => {
                 let existing = crate::auth::workspace_from(&r)?;
                 if existing.data != wdata {
-                    sqlx::query("UPDATE workspaces SET name = $1, default_language = $2 WHERE id = $3")
-                        .bind(wdata.name.to_json())
-                        .bind(wdata.default_language.as_str())
-                        .bind(existing.id)
-                        .execute(&mut *self.c)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE workspaces SET name = $1, default_language = $2 WHERE id = $3",
+                    )
+                    .bind(wdata.name.to_json())
+                    .bind(wdata.default_language.as_str())
+                    .bind(existing.id)
+                    .execute(&mut *self.c)
+                    .await?;
                     self.report.updated += 1;
                 } else {
                     self.report.unchanged += 1;
@@ -332,9 +419,19 @@ impl Importer<'_> {
                 Some(id) => id,
                 None => {
                     let path = format!("units[{i}]");
-                    let bare = parsed(&path, UnitInput { slug: u.slug.clone(), name: u.name.clone(), description: u.description.clone(), parent_id: None })?;
+                    let bare = parsed(
+                        &path,
+                        UnitInput {
+                            slug: u.slug.clone(),
+                            name: u.name.clone(),
+                            description: u.description.clone(),
+                            parent_id: None,
+                        },
+                    )?;
                     self.report.created += 1;
-                    let id = entity::create(self.c, self.ws, &bare).await.map_err(at(&path))?;
+                    let id = entity::create(self.c, self.ws, &bare)
+                        .await
+                        .map_err(at(&path))?;
                     new_units.insert(id);
                     id
                 }
@@ -346,39 +443,78 @@ impl Importer<'_> {
             let path = format!("units[{i}]");
             let id = Self::known(&units, &u.slug);
             let parent_id = u.parent.as_ref().map(|p| Self::known(&units, p));
-            let want = parsed(&path, UnitInput { slug: u.slug.clone(), name: u.name.clone(), description: u.description.clone(), parent_id })?;
+            let want = parsed(
+                &path,
+                UnitInput {
+                    slug: u.slug.clone(),
+                    name: u.name.clone(),
+                    description: u.description.clone(),
+                    parent_id,
+                },
+            )?;
             let old = entity::get::<UnitData>(self.c, self.ws, id).await?;
             if old.data != want {
                 pending.push((path, id, want));
             }
         }
         for (_, id, _) in &pending {
-            sqlx::query("UPDATE units SET parent_id = NULL WHERE workspace_id = $1 AND id = $2").bind(self.ws).bind(*id).execute(&mut *self.c).await?;
+            sqlx::query("UPDATE units SET parent_id = NULL WHERE workspace_id = $1 AND id = $2")
+                .bind(self.ws)
+                .bind(*id)
+                .execute(&mut *self.c)
+                .await?;
         }
         for (path, id, want) in &pending {
-            entity::update(self.c, self.ws, *id, want).await.map_err(at(path))?;
+            entity::update(self.c, self.ws, *id, want)
+                .await
+                .map_err(at(path))?;
         }
-        let updated = pending.iter().filter(|(_, id, _)| !new_units.contains(id)).count();
+        let updated = pending
+            .iter()
+            .filter(|(_, id, _)| !new_units.contains(id))
+            .count();
         self.report.updated += updated;
         self.report.unchanged += doc.units.len() - new_units.len() - updated;
         let mut partners = HashMap::new();
         for (i, p) in doc.partners.iter().enumerate() {
             let path = format!("partners[{i}]");
-            let data = parsed(&path, PartnerInput { slug: p.slug.clone(), name: p.name.clone(), description: p.description.clone() })?;
+            let data = parsed(
+                &path,
+                PartnerInput {
+                    slug: p.slug.clone(),
+                    name: p.name.clone(),
+                    description: p.description.clone(),
+                },
+            )?;
             let existing = self.id("partners", &p.slug).await?;
             partners.insert(p.slug.clone(), self.upsert(&path, existing, &data).await?);
         }
         let mut segments = HashMap::new();
         for (i, s) in doc.segments.iter().enumerate() {
             let path = format!("segments[{i}]");
-            let data = parsed(&path, SegmentInput { slug: s.slug.clone(), name: s.name.clone(), description: s.description.clone(), needs: Some(s.needs.clone()) })?;
+            let data = parsed(
+                &path,
+                SegmentInput {
+                    slug: s.slug.clone(),
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                    needs: Some(s.needs.clone()),
+                },
+            )?;
             let existing = self.id("segments", &s.slug).await?;
             segments.insert(s.slug.clone(), self.upsert(&path, existing, &data).await?);
         }
         let mut channels = HashMap::new();
         for (i, s) in doc.channels.iter().enumerate() {
             let path = format!("channels[{i}]");
-            let data = parsed(&path, ChannelInput { slug: s.slug.clone(), name: s.name.clone(), description: s.description.clone() })?;
+            let data = parsed(
+                &path,
+                ChannelInput {
+                    slug: s.slug.clone(),
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                },
+            )?;
             let existing = self.id("channels", &s.slug).await?;
             channels.insert(s.slug.clone(), self.upsert(&path, existing, &data).await?);
         }
@@ -457,7 +593,14 @@ impl Importer<'_> {
                     name: p.name.clone(),
                     description: p.description.clone(),
                     published: p.published,
-                    elements: p.elements.iter().map(|pe| PackageElementInput { element_id: Self::known(&elements, &pe.element), role: pe.role.clone() }).collect(),
+                    elements: p
+                        .elements
+                        .iter()
+                        .map(|pe| PackageElementInput {
+                            element_id: Self::known(&elements, &pe.element),
+                            role: pe.role.clone(),
+                        })
+                        .collect(),
                 },
             )?;
             let existing = self.id("packages", &p.slug).await?;
@@ -475,7 +618,12 @@ impl Importer<'_> {
                     name: j.name.clone(),
                     description: j.description.clone(),
                     segment_id: Self::known(&segments, &j.segment),
-                    package_ids: Some(j.packages.iter().map(|p| Self::known(&packages, p)).collect()),
+                    package_ids: Some(
+                        j.packages
+                            .iter()
+                            .map(|p| Self::known(&packages, p))
+                            .collect(),
+                    ),
                 },
             )?;
             let existing = self.id("journeys", &j.slug).await?;
@@ -483,7 +631,15 @@ impl Importer<'_> {
             journeys.insert(j.slug.clone(), jid);
             for (k, s) in j.stages.iter().enumerate() {
                 let spath = format!("{path}.stages[{k}]");
-                let data = parsed(&spath, StageInput { slug: s.slug.clone(), name: s.name.clone(), description: s.description.clone(), journey_id: jid })?;
+                let data = parsed(
+                    &spath,
+                    StageInput {
+                        slug: s.slug.clone(),
+                        name: s.name.clone(),
+                        description: s.description.clone(),
+                        journey_id: jid,
+                    },
+                )?;
                 let existing: Option<Id> = sqlx::query_scalar("SELECT id FROM stages WHERE workspace_id = $1 AND journey_id = $2 AND slug = $3")
                     .bind(self.ws)
                     .bind(jid)
@@ -529,7 +685,12 @@ impl Importer<'_> {
                     description: s.description.clone(),
                     owner_unit_id: s.owner.as_ref().map(|u| Self::known(&units, u)),
                     duration_minutes: s.duration_minutes,
-                    touchpoint_ids: Some(s.serves.iter().map(|t| Self::known(&touchpoints, t)).collect()),
+                    touchpoint_ids: Some(
+                        s.serves
+                            .iter()
+                            .map(|t| Self::known(&touchpoints, t))
+                            .collect(),
+                    ),
                 },
             )?;
             let existing = self.id("process_steps", &s.slug).await?;
@@ -554,7 +715,13 @@ impl Importer<'_> {
             // Detach doomed units from their parents first: the tree references itself.
             for id in self.ids("units").await? {
                 if !unit_keep.contains(&id) {
-                    sqlx::query("UPDATE units SET parent_id = NULL WHERE workspace_id = $1 AND id = $2").bind(self.ws).bind(id).execute(&mut *self.c).await?;
+                    sqlx::query(
+                        "UPDATE units SET parent_id = NULL WHERE workspace_id = $1 AND id = $2",
+                    )
+                    .bind(self.ws)
+                    .bind(id)
+                    .execute(&mut *self.c)
+                    .await?;
                 }
             }
             self.prune("units", &unit_keep).await?;
@@ -588,13 +755,21 @@ impl Importer<'_> {
 
     async fn set_position(&mut self, table: &str, id: Id, pos: i64) -> Result<()> {
         let sql = format!("UPDATE {table} SET position = $1 WHERE workspace_id = $2 AND id = $3 AND position <> $1");
-        sqlx::query(&sql).bind(pos).bind(self.ws).bind(id).execute(&mut *self.c).await?;
+        sqlx::query(&sql)
+            .bind(pos)
+            .bind(self.ws)
+            .bind(id)
+            .execute(&mut *self.c)
+            .await?;
         Ok(())
     }
 
     async fn ids(&mut self, table: &str) -> Result<Vec<Id>> {
         let sql = format!("SELECT id FROM {table} WHERE workspace_id = $1");
-        let rows = sqlx::query(&sql).bind(self.ws).fetch_all(&mut *self.c).await?;
+        let rows = sqlx::query(&sql)
+            .bind(self.ws)
+            .fetch_all(&mut *self.c)
+            .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
@@ -602,7 +777,12 @@ impl Importer<'_> {
         let del = format!("DELETE FROM {table} WHERE workspace_id = $1 AND id = $2");
         for id in self.ids(table).await? {
             if !keep.contains(&id) {
-                sqlx::query(&del).bind(self.ws).bind(id).execute(&mut *self.c).await.map_err(|e| StoreError::from_db(e, table))?;
+                sqlx::query(&del)
+                    .bind(self.ws)
+                    .bind(id)
+                    .execute(&mut *self.c)
+                    .await
+                    .map_err(|e| StoreError::from_db(e, table))?;
                 self.report.deleted += 1;
             }
         }

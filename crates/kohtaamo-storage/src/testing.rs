@@ -39,19 +39,31 @@ pub async fn fresh(backend: Backend) -> TestDb {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join(format!("kohtaamo-test-{}", suffix()));
             std::fs::create_dir_all(&dir).expect("create temp dir");
-            TestDb { url: format!("sqlite://{}?mode=rwc", dir.join("kohtaamo.db").display()), dir: Some(dir) }
+            TestDb {
+                url: format!("sqlite://{}?mode=rwc", dir.join("kohtaamo.db").display()),
+                dir: Some(dir),
+            }
         }
         Backend::Postgres => {
             use sqlx::Connection;
-            let admin = std::env::var("KOHTAAMO_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
+            let admin =
+                std::env::var("KOHTAAMO_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
             let name = format!("kt_test_{}", suffix());
             let mut conn = sqlx::PgConnection::connect(&admin)
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL test server not reachable at {admin}: {e} (start it, see scripts/test)"));
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create test database");
             let _ = conn.close().await;
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-            TestDb { url: format!("{base}/{name}"), dir: None }
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin.clone());
+            TestDb {
+                url: format!("{base}/{name}"),
+                dir: None,
+            }
         }
     }
 }

@@ -40,16 +40,34 @@ fn t(en: &str) -> BTreeMap<String, String> {
 }
 
 async fn workspace(store: &Store, slug: &str) -> Id {
-    let data = WorkspaceInput { slug: slug.into(), name: t(slug), default_language: "fi".into() }.parse().unwrap();
+    let data = WorkspaceInput {
+        slug: slug.into(),
+        name: t(slug),
+        default_language: "fi".into(),
+    }
+    .parse()
+    .unwrap();
     store.create_workspace(&data, None).await.unwrap()
 }
 
 fn unit(slug: &str, parent: Option<Id>) -> UnitData {
-    UnitInput { slug: slug.into(), name: t(slug), description: BTreeMap::new(), parent_id: parent }.parse().unwrap()
+    UnitInput {
+        slug: slug.into(),
+        name: t(slug),
+        description: BTreeMap::new(),
+        parent_id: parent,
+    }
+    .parse()
+    .unwrap()
 }
 
 fn all() -> ListQuery {
-    ListQuery { limit: 100, offset: 0, q: None, filters: vec![] }
+    ListQuery {
+        limit: 100,
+        offset: 0,
+        q: None,
+        filters: vec![],
+    }
 }
 
 fn field_errors(e: StoreError) -> BTreeMap<String, String> {
@@ -59,11 +77,23 @@ fn field_errors(e: StoreError) -> BTreeMap<String, String> {
     }
 }
 
-conformance!(migrations_are_idempotent, unit_crud_and_conflicts, unit_tree_refuses_cycles, workspaces_are_isolated, tricky_strings_round_trip);
+conformance!(
+    migrations_are_idempotent,
+    unit_crud_and_conflicts,
+    unit_tree_refuses_cycles,
+    workspaces_are_isolated,
+    tricky_strings_round_trip
+);
 
 async fn migrations_are_idempotent(store: Store) {
-    assert_eq!(kohtaamo_storage::migrate::applied(&store).await.unwrap(), vec![1]);
-    assert!(kohtaamo_storage::migrate::run(&store).await.unwrap().is_empty());
+    assert_eq!(
+        kohtaamo_storage::migrate::applied(&store).await.unwrap(),
+        vec![1]
+    );
+    assert!(kohtaamo_storage::migrate::run(&store)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn unit_crud_and_conflicts(store: Store) {
@@ -71,20 +101,35 @@ async fn unit_crud_and_conflicts(store: Store) {
     let ops = store.create(ws, &unit("ops", None)).await.unwrap();
     let cs = store.create(ws, &unit("cs", Some(ops.id))).await.unwrap();
     assert_eq!(cs.data.parent_id, Some(ops.id));
-    assert!(matches!(store.create(ws, &unit("ops", None)).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create(ws, &unit("ops", None)).await,
+        Err(StoreError::Conflict(_))
+    ));
 
     let mut renamed = unit("customer-service", Some(ops.id));
     renamed.name = kohtaamo_domain::text::Texts::single("fi", "Asiakaspalvelu");
     let upd = store.update(ws, cs.id, &renamed).await.unwrap();
     assert_eq!(upd.data.slug.as_str(), "customer-service");
-    assert_eq!(store.get::<UnitData>(ws, cs.id).await.unwrap().data, renamed);
+    assert_eq!(
+        store.get::<UnitData>(ws, cs.id).await.unwrap().data,
+        renamed
+    );
 
     // A referenced unit cannot be deleted; its child can, then it can.
-    assert!(matches!(store.delete::<UnitData>(ws, ops.id).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.delete::<UnitData>(ws, ops.id).await,
+        Err(StoreError::Conflict(_))
+    ));
     store.delete::<UnitData>(ws, cs.id).await.unwrap();
     store.delete::<UnitData>(ws, ops.id).await.unwrap();
-    assert!(matches!(store.get::<UnitData>(ws, ops.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete::<UnitData>(ws, ops.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.get::<UnitData>(ws, ops.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete::<UnitData>(ws, ops.id).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.list::<UnitData>(ws, &all()).await.unwrap().total, 0);
 }
 
@@ -93,12 +138,30 @@ async fn unit_tree_refuses_cycles(store: Store) {
     let a = store.create(ws, &unit("a", None)).await.unwrap();
     let b = store.create(ws, &unit("b", Some(a.id))).await.unwrap();
     let c = store.create(ws, &unit("c", Some(b.id))).await.unwrap();
-    let e = field_errors(store.update(ws, a.id, &unit("a", Some(c.id))).await.unwrap_err());
+    let e = field_errors(
+        store
+            .update(ws, a.id, &unit("a", Some(c.id)))
+            .await
+            .unwrap_err(),
+    );
     assert!(e.contains_key("parent_id"), "{e:?}");
-    let e = field_errors(store.update(ws, a.id, &unit("a", Some(a.id))).await.unwrap_err());
+    let e = field_errors(
+        store
+            .update(ws, a.id, &unit("a", Some(a.id)))
+            .await
+            .unwrap_err(),
+    );
     assert!(e.contains_key("parent_id"), "{e:?}");
     // Unchanged after the refusals.
-    assert_eq!(store.get::<UnitData>(ws, a.id).await.unwrap().data.parent_id, None);
+    assert_eq!(
+        store
+            .get::<UnitData>(ws, a.id)
+            .await
+            .unwrap()
+            .data
+            .parent_id,
+        None
+    );
 }
 
 async fn workspaces_are_isolated(store: Store) {
@@ -107,14 +170,37 @@ async fn workspaces_are_isolated(store: Store) {
     let ua = store.create(a, &unit("it", None)).await.unwrap();
     // Same slug in another workspace is fine.
     store.create(b, &unit("it", None)).await.unwrap();
-    assert!(matches!(store.get::<UnitData>(b, ua.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.update(b, ua.id, &unit("x", None)).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete::<UnitData>(b, ua.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.get::<UnitData>(b, ua.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.update(b, ua.id, &unit("x", None)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete::<UnitData>(b, ua.id).await,
+        Err(StoreError::NotFound)
+    ));
     // A reference to another workspace's record is refused as unknown.
-    let e = field_errors(store.create(b, &unit("child", Some(ua.id))).await.unwrap_err());
+    let e = field_errors(
+        store
+            .create(b, &unit("child", Some(ua.id)))
+            .await
+            .unwrap_err(),
+    );
     assert!(e["parent_id"].contains("no unit"), "{e:?}");
     assert_eq!(store.list::<UnitData>(b, &all()).await.unwrap().total, 1);
-    assert_eq!(store.get::<UnitData>(a, ua.id).await.unwrap().data.slug.as_str(), "it");
+    assert_eq!(
+        store
+            .get::<UnitData>(a, ua.id)
+            .await
+            .unwrap()
+            .data
+            .slug
+            .as_str(),
+        "it"
+    );
 }
 
 async fn tricky_strings_round_trip(store: Store) {
@@ -123,11 +209,26 @@ async fn tricky_strings_round_trip(store: Store) {
     let mut u = unit("nasty", None);
     u.name = kohtaamo_domain::text::Texts::single("fi", nasty);
     let rec = store.create(ws, &u).await.unwrap();
-    assert_eq!(store.get::<UnitData>(ws, rec.id).await.unwrap().data.name.get("fi", "fi"), Some(nasty));
+    assert_eq!(
+        store
+            .get::<UnitData>(ws, rec.id)
+            .await
+            .unwrap()
+            .data
+            .name
+            .get("fi", "fi"),
+        Some(nasty)
+    );
     // LIKE wildcards in a search are literal.
-    let q = ListQuery { q: Some("% _".into()), ..all() };
+    let q = ListQuery {
+        q: Some("% _".into()),
+        ..all()
+    };
     assert_eq!(store.list::<UnitData>(ws, &q).await.unwrap().total, 1);
-    let q = ListQuery { q: Some("%x%".into()), ..all() };
+    let q = ListQuery {
+        q: Some("%x%".into()),
+        ..all()
+    };
     assert_eq!(store.list::<UnitData>(ws, &q).await.unwrap().total, 0);
 }
 
@@ -142,15 +243,35 @@ conformance!(
 );
 
 async fn element(store: &Store, ws: Id, slug: &str, owner: Option<Owner>) -> Id {
-    let d = ElementInput { slug: slug.into(), name: t(slug), description: BTreeMap::new(), kind: "service".into(), customer_visible: true, has_it_components: false, owner }
-        .parse()
-        .unwrap();
+    let d = ElementInput {
+        slug: slug.into(),
+        name: t(slug),
+        description: BTreeMap::new(),
+        kind: "service".into(),
+        customer_visible: true,
+        has_it_components: false,
+        owner,
+    }
+    .parse()
+    .unwrap();
     store.create(ws, &d).await.unwrap().id
 }
 
 async fn packages_roles_and_references(store: Store) {
     let ws = workspace(&store, "w").await;
-    let partner = store.create(ws, &PartnerInput { slug: "p".into(), name: t("P"), description: BTreeMap::new() }.parse().unwrap()).await.unwrap();
+    let partner = store
+        .create(
+            ws,
+            &PartnerInput {
+                slug: "p".into(),
+                name: t("P"),
+                description: BTreeMap::new(),
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap();
     let core = element(&store, ws, "core", Some(Owner::Partner(partner.id))).await;
     let cs = element(&store, ws, "cs", None).await;
     let pkg = |published, els: Vec<(Id, &str)>| {
@@ -159,19 +280,39 @@ async fn packages_roles_and_references(store: Store) {
             name: t("Pkg"),
             description: BTreeMap::new(),
             published,
-            elements: els.into_iter().map(|(element_id, role)| PackageElementInput { element_id, role: role.into() }).collect(),
+            elements: els
+                .into_iter()
+                .map(|(element_id, role)| PackageElementInput {
+                    element_id,
+                    role: role.into(),
+                })
+                .collect(),
         }
         .parse()
         .unwrap()
     };
-    let e = field_errors(store.create(ws, &pkg(true, vec![(cs, "enabling")])).await.unwrap_err());
+    let e = field_errors(
+        store
+            .create(ws, &pkg(true, vec![(cs, "enabling")]))
+            .await
+            .unwrap_err(),
+    );
     assert!(e.contains_key("published"));
-    let p = store.create(ws, &pkg(true, vec![(core, "core"), (cs, "enabling")])).await.unwrap();
+    let p = store
+        .create(ws, &pkg(true, vec![(core, "core"), (cs, "enabling")]))
+        .await
+        .unwrap();
     assert_eq!(p.data.elements.len(), 2);
     assert_eq!(p.data.elements[0].role, ElementRole::Core);
     // The element in use cannot be deleted; the partner owning an element neither.
-    assert!(matches!(store.delete::<ElementData>(ws, core).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.delete::<PartnerData>(ws, partner.id).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.delete::<ElementData>(ws, core).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.delete::<PartnerData>(ws, partner.id).await,
+        Err(StoreError::Conflict(_))
+    ));
     // Deleting the package frees the elements.
     store.delete::<PackageData>(ws, p.id).await.unwrap();
     store.delete::<ElementData>(ws, core).await.unwrap();
@@ -179,12 +320,45 @@ async fn packages_roles_and_references(store: Store) {
 
 async fn journeys_keep_order_and_cascade(store: Store) {
     let ws = workspace(&store, "w").await;
-    let seg = store.create(ws, &SegmentInput { slug: "s".into(), name: t("S"), description: BTreeMap::new(), needs: None }.parse().unwrap()).await.unwrap();
-    let j = store
-        .create(ws, &JourneyInput { slug: "j".into(), name: t("J"), description: BTreeMap::new(), segment_id: seg.id, package_ids: None }.parse().unwrap())
+    let seg = store
+        .create(
+            ws,
+            &SegmentInput {
+                slug: "s".into(),
+                name: t("S"),
+                description: BTreeMap::new(),
+                needs: None,
+            }
+            .parse()
+            .unwrap(),
+        )
         .await
         .unwrap();
-    let stage = |slug: &str| StageInput { slug: slug.into(), name: t(slug), description: BTreeMap::new(), journey_id: j.id }.parse().unwrap();
+    let j = store
+        .create(
+            ws,
+            &JourneyInput {
+                slug: "j".into(),
+                name: t("J"),
+                description: BTreeMap::new(),
+                segment_id: seg.id,
+                package_ids: None,
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let stage = |slug: &str| {
+        StageInput {
+            slug: slug.into(),
+            name: t(slug),
+            description: BTreeMap::new(),
+            journey_id: j.id,
+        }
+        .parse()
+        .unwrap()
+    };
     let a = store.create(ws, &stage("a")).await.unwrap();
     let b = store.create(ws, &stage("b")).await.unwrap();
     assert_eq!((a.position, b.position), (Some(1), Some(2)));
@@ -212,17 +386,43 @@ async fn journeys_keep_order_and_cascade(store: Store) {
     // Moving t1 to stage b puts it last there.
     let moved = store.update(ws, t1.id, &tp(b.id, "t1")).await.unwrap();
     assert_eq!(moved.position, Some(2));
-    store.reorder::<TouchpointData>(ws, b.id, &[t1.id, t3.id]).await.unwrap();
-    let q = ListQuery { filters: vec![("stage_id".into(), b.id.to_string())], ..all() };
-    let order: Vec<Id> = store.list::<TouchpointData>(ws, &q).await.unwrap().items.iter().map(|r| r.id).collect();
+    store
+        .reorder::<TouchpointData>(ws, b.id, &[t1.id, t3.id])
+        .await
+        .unwrap();
+    let q = ListQuery {
+        filters: vec![("stage_id".into(), b.id.to_string())],
+        ..all()
+    };
+    let order: Vec<Id> = store
+        .list::<TouchpointData>(ws, &q)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(order, vec![t1.id, t3.id]);
-    assert!(matches!(store.reorder::<TouchpointData>(ws, b.id, &[t1.id]).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        store.reorder::<TouchpointData>(ws, b.id, &[t1.id]).await,
+        Err(StoreError::Invalid(_))
+    ));
     // A stage slug is unique within its journey only.
-    assert!(matches!(store.create(ws, &stage("a")).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create(ws, &stage("a")).await,
+        Err(StoreError::Conflict(_))
+    ));
     // Deleting the journey removes stages and touchpoints.
     store.delete::<JourneyData>(ws, j.id).await.unwrap();
     assert_eq!(store.list::<StageData>(ws, &all()).await.unwrap().total, 0);
-    assert_eq!(store.list::<TouchpointData>(ws, &all()).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .list::<TouchpointData>(ws, &all())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }
 
 async fn relations_staleness_and_uniqueness(store: Store) {
@@ -230,19 +430,56 @@ async fn relations_staleness_and_uniqueness(store: Store) {
     let it = store.create(ws, &unit("it", None)).await.unwrap().id;
     let cs = store.create(ws, &unit("cs", None)).await.unwrap().id;
     let rel = |last: Option<&str>| {
-        RelationInput { provider: Provider::Unit(it), customer: Customer::Unit(cs), value_statement: t("v"), review_interval_days: 30, last_reviewed_on: last.map(String::from) }
-            .parse()
-            .unwrap()
+        RelationInput {
+            provider: Provider::Unit(it),
+            customer: Customer::Unit(cs),
+            value_statement: t("v"),
+            review_interval_days: 30,
+            last_reviewed_on: last.map(String::from),
+        }
+        .parse()
+        .unwrap()
     };
     let r = store.create(ws, &rel(None)).await.unwrap();
-    assert!(matches!(store.create(ws, &rel(Some("2026-01-01"))).await, Err(StoreError::Conflict(_))));
-    let stale = |v: &str| ListQuery { filters: vec![("stale".into(), v.into())], ..all() };
-    assert_eq!(store.list::<RelationData>(ws, &stale("true")).await.unwrap().total, 1, "never reviewed is stale");
+    assert!(matches!(
+        store.create(ws, &rel(Some("2026-01-01"))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let stale = |v: &str| ListQuery {
+        filters: vec![("stale".into(), v.into())],
+        ..all()
+    };
+    assert_eq!(
+        store
+            .list::<RelationData>(ws, &stale("true"))
+            .await
+            .unwrap()
+            .total,
+        1,
+        "never reviewed is stale"
+    );
     let today = kohtaamo_storage::today().to_string();
     store.update(ws, r.id, &rel(Some(&today))).await.unwrap();
-    assert_eq!(store.list::<RelationData>(ws, &stale("true")).await.unwrap().total, 0);
-    assert_eq!(store.list::<RelationData>(ws, &stale("false")).await.unwrap().total, 1);
-    assert!(matches!(store.list::<RelationData>(ws, &stale("maybe")).await, Err(StoreError::Invalid(_))));
+    assert_eq!(
+        store
+            .list::<RelationData>(ws, &stale("true"))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        store
+            .list::<RelationData>(ws, &stale("false"))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert!(matches!(
+        store.list::<RelationData>(ws, &stale("maybe")).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 async fn failed_writes_change_nothing(store: Store) {
@@ -254,44 +491,113 @@ async fn failed_writes_change_nothing(store: Store) {
         name: t("Pkg"),
         description: BTreeMap::new(),
         published: false,
-        elements: vec![PackageElementInput { element_id: cs, role: "core".into() }, PackageElementInput { element_id: 424242, role: "enabling".into() }],
+        elements: vec![
+            PackageElementInput {
+                element_id: cs,
+                role: "core".into(),
+            },
+            PackageElementInput {
+                element_id: 424242,
+                role: "enabling".into(),
+            },
+        ],
     }
     .parse()
     .unwrap();
     let e = field_errors(store.create(ws, &bad).await.unwrap_err());
     assert!(e.contains_key("elements[1]"), "{e:?}");
-    assert_eq!(store.list::<PackageData>(ws, &all()).await.unwrap().total, 0);
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM package_elements").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(
+        store.list::<PackageData>(ws, &all()).await.unwrap().total,
+        0
+    );
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM package_elements")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
 
 async fn accounts_sessions_and_tokens(store: Store) {
-    assert!(store.ensure_admin(None).await.unwrap().is_some_and(|pw| pw.len() >= 20));
-    assert!(store.ensure_admin(None).await.unwrap().is_none(), "only the first start creates the admin");
-    let id = store.create_user("bob", "bobs-password", false).await.unwrap();
-    assert!(matches!(store.create_user("bob", "bobs-password", false).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.create_user("Bob Smith", "x", false).await, Err(StoreError::Invalid(_))));
-    assert!(store.authenticate("bob", "wrong-password").await.unwrap().is_none());
-    assert!(store.authenticate("nobody", "bobs-password").await.unwrap().is_none());
-    let bob = store.authenticate("bob", "bobs-password").await.unwrap().unwrap();
+    assert!(store
+        .ensure_admin(None)
+        .await
+        .unwrap()
+        .is_some_and(|pw| pw.len() >= 20));
+    assert!(
+        store.ensure_admin(None).await.unwrap().is_none(),
+        "only the first start creates the admin"
+    );
+    let id = store
+        .create_user("bob", "bobs-password", false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_user("bob", "bobs-password", false).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.create_user("Bob Smith", "x", false).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(store
+        .authenticate("bob", "wrong-password")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .authenticate("nobody", "bobs-password")
+        .await
+        .unwrap()
+        .is_none());
+    let bob = store
+        .authenticate("bob", "bobs-password")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(bob.id, id);
     // Hashes are argon2id, never the password.
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_one(store.pool()).await.unwrap();
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert!(hash.starts_with("$argon2id$") && !hash.contains("bobs-password"));
 
-    let (session, csrf) = store.create_session(id, chrono::Duration::hours(1)).await.unwrap();
+    let (session, csrf) = store
+        .create_session(id, chrono::Duration::hours(1))
+        .await
+        .unwrap();
     assert_eq!(store.session(&session).await.unwrap().unwrap().1, csrf);
-    let (expired, _) = store.create_session(id, chrono::Duration::hours(-1)).await.unwrap();
+    let (expired, _) = store
+        .create_session(id, chrono::Duration::hours(-1))
+        .await
+        .unwrap();
     assert!(store.session(&expired).await.unwrap().is_none());
     store.set_password("bob", "a-new-password").await.unwrap();
-    assert!(store.session(&session).await.unwrap().is_none(), "a new password ends sessions");
+    assert!(
+        store.session(&session).await.unwrap().is_none(),
+        "a new password ends sessions"
+    );
 
     let (tid, token) = store.create_token(id, "ci").await.unwrap();
-    let stored: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens WHERE id = $1").bind(tid).fetch_one(store.pool()).await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM api_tokens WHERE id = $1")
+        .bind(tid)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_ne!(stored, token, "tokens are stored hashed");
     assert_eq!(store.token_user(&token).await.unwrap().unwrap().id, id);
-    let other = store.create_user("eve", "eves-password", false).await.unwrap();
-    assert!(matches!(store.revoke_token(other, tid).await, Err(StoreError::NotFound)), "only the owner revokes");
+    let other = store
+        .create_user("eve", "eves-password", false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.revoke_token(other, tid).await,
+            Err(StoreError::NotFound)
+        ),
+        "only the owner revokes"
+    );
     store.revoke_token(id, tid).await.unwrap();
     assert!(store.token_user(&token).await.unwrap().is_none());
 
@@ -312,16 +618,47 @@ async fn demo_model_round_trips(store: Store) {
     assert!(r.created > 50 && r.updated == 0, "{r:?}");
     let first = kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap());
     // Importing the export changes nothing.
-    let again = store.import(&kohtaamo_storage::model_io::parse_yaml(&first).unwrap(), false).await.unwrap();
-    assert_eq!((again.created, again.updated, again.deleted), (0, 0, 0), "{again:?}");
-    assert_eq!(kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap()), first);
+    let again = store
+        .import(
+            &kohtaamo_storage::model_io::parse_yaml(&first).unwrap(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.created, again.updated, again.deleted),
+        (0, 0, 0),
+        "{again:?}"
+    );
+    assert_eq!(
+        kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap()),
+        first
+    );
     // The demo has what the issue asks for.
     let ws = store.workspace_by_slug("demo").await.unwrap().unwrap().id;
-    let pkg = store.list::<PackageData>(ws, &ListQuery { q: Some("henkiloliikenne".into()), ..all() }).await.unwrap();
+    let pkg = store
+        .list::<PackageData>(
+            ws,
+            &ListQuery {
+                q: Some("henkiloliikenne".into()),
+                ..all()
+            },
+        )
+        .await
+        .unwrap();
     let roles: Vec<ElementRole> = pkg.items[0].data.elements.iter().map(|e| e.role).collect();
     assert_eq!(roles.iter().filter(|r| **r == ElementRole::Core).count(), 1);
     assert!(roles.contains(&ElementRole::Enabling) && roles.contains(&ElementRole::Complementary));
-    let stale = store.list::<RelationData>(ws, &ListQuery { filters: vec![("stale".into(), "true".into())], ..all() }).await.unwrap();
+    let stale = store
+        .list::<RelationData>(
+            ws,
+            &ListQuery {
+                filters: vec![("stale".into(), "true".into())],
+                ..all()
+            },
+        )
+        .await
+        .unwrap();
     assert!(stale.total >= 2);
 }
 
@@ -333,6 +670,13 @@ async fn invalid_import_changes_nothing(store: Store) {
     bad.units[0].name.clear();
     bad.journeys[0].stages[0].touchpoints[0].lane = "sideways".into();
     let e = field_errors(store.import(&bad, true).await.unwrap_err());
-    assert!(e.contains_key("units[0].name") && e.contains_key("journeys[0].stages[0].touchpoints[0].lane"), "{e:?}");
-    assert_eq!(kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap()), before);
+    assert!(
+        e.contains_key("units[0].name")
+            && e.contains_key("journeys[0].stages[0].touchpoints[0].lane"),
+        "{e:?}"
+    );
+    assert_eq!(
+        kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap()),
+        before
+    );
 }

@@ -25,19 +25,29 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn texts() -> impl Strategy<Value = BTreeMap<String, String>> {
-    (text(), proptest::option::of(text()), proptest::option::of(text())).prop_map(|(fi, en, sv)| {
-        let mut m = BTreeMap::from([("fi".to_string(), fi)]);
-        if let Some(en) = en {
-            m.insert("en".into(), en);
-        }
-        if let Some(sv) = sv {
-            m.insert("sv".into(), sv);
-        }
-        m
-    })
+    (
+        text(),
+        proptest::option::of(text()),
+        proptest::option::of(text()),
+    )
+        .prop_map(|(fi, en, sv)| {
+            let mut m = BTreeMap::from([("fi".to_string(), fi)]);
+            if let Some(en) = en {
+                m.insert("en".into(), en);
+            }
+            if let Some(sv) = sv {
+                m.insert("sv".into(), sv);
+            }
+            m
+        })
 }
 
-const LANES: [&str; 4] = ["customer_action", "frontstage", "backstage", "support_process"];
+const LANES: [&str; 4] = [
+    "customer_action",
+    "frontstage",
+    "backstage",
+    "support_process",
+];
 const CHANNELS: [&str; 4] = ["web", "phone", "in_person", "kiosk"];
 const ROLES: [&str; 3] = ["core", "enabling", "complementary"];
 
@@ -134,4 +144,21 @@ proptest! {
             assert_eq!(e1, e2);
         });
     }
+}
+
+/// The complete example in docs/model-format.md is a valid document that imports.
+#[tokio::test]
+async fn documented_example_imports() {
+    let doc = include_str!("../../../docs/model-format.md");
+    let start = doc.find("## A complete example").expect("section");
+    let yaml = doc[start..]
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("yaml block");
+    let parsed = parse_yaml(yaml).expect("parses");
+    parsed.validate().expect("valid");
+    let (store, _db) = fresh_store().await;
+    let r = store.import(&parsed, false).await.expect("imports");
+    assert_eq!(r.created, 1 + 3 + 1 + 1 + 1 + 1 + 2 + 3 + 1 + 1 + 2 + 2 + 1);
 }

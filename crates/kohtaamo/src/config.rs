@@ -66,7 +66,10 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
             .field("demo", &self.demo)
             .field("log_format", &self.log_format)
             .field("secure_cookies", &self.secure_cookies)
@@ -103,11 +106,16 @@ const ENV_KEYS: &[&str] = &[
 impl Config {
     /// Loads the layers. `file`: an explicit `--config`; otherwise `kohtaamo.toml` in
     /// the working directory is read if present.
-    pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Self, figment::Error> {
-        let path = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("kohtaamo.toml"));
+    pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Self, Box<figment::Error>> {
+        let path = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("kohtaamo.toml"));
         if let Some(f) = file {
             if !f.exists() {
-                return Err(figment::Error::from(format!("configuration file {} does not exist", f.display())));
+                return Err(Box::new(figment::Error::from(format!(
+                    "configuration file {} does not exist",
+                    f.display()
+                ))));
             }
         }
         Figment::from(Serialized::defaults(Config::default()))
@@ -115,13 +123,19 @@ impl Config {
             .merge(Env::prefixed("KOHTAAMO_").only(ENV_KEYS))
             .merge(Serialized::defaults(flags))
             .extract()
+            .map_err(Box::new)
     }
 
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("kohtaamo.db").display()))
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    self.data_dir.join("kohtaamo.db").display()
+                )
+            })
     }
 
     pub fn http(&self) -> kohtaamo_http::HttpConfig {
@@ -142,24 +156,42 @@ mod tests {
 
     #[test]
     fn redacts_passwords_in_urls() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://./data/k.db"), "sqlite://./data/k.db");
-        let c = Config { database_url: Some("postgres://u:hunter2@h/db".into()), ..Default::default() };
+        let c = Config {
+            database_url: Some("postgres://u:hunter2@h/db".into()),
+            ..Default::default()
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 
     #[test]
+    // figment's Jail API fixes the closure's error type.
+    #[allow(clippy::result_large_err)]
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("k.toml", "bind = \"0.0.0.0:9000\"\ndemo = true\nsession_ttl_hours = 3")?;
+            jail.create_file(
+                "k.toml",
+                "bind = \"0.0.0.0:9000\"\ndemo = true\nsession_ttl_hours = 3",
+            )?;
             jail.set_env("KOHTAAMO_BIND", "127.0.0.1:9001");
-            let c = Config::load(Some(Path::new("k.toml")), Overrides::default()).map_err(|e| e.to_string())?;
+            let c = Config::load(Some(Path::new("k.toml")), Overrides::default())
+                .map_err(|e| e.to_string())?;
             assert_eq!(c.bind, "127.0.0.1:9001"); // env beats file
             assert!(c.demo); // file beats default
             assert_eq!(c.session_ttl_hours, 3);
-            let c = Config::load(Some(Path::new("k.toml")), Overrides { bind: Some("127.0.0.1:9002".into()), ..Default::default() })
-                .map_err(|e| e.to_string())?;
+            let c = Config::load(
+                Some(Path::new("k.toml")),
+                Overrides {
+                    bind: Some("127.0.0.1:9002".into()),
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
             assert_eq!(c.bind, "127.0.0.1:9002"); // flag beats env
             assert_eq!(c.database_url(), "sqlite://./data/kohtaamo.db?mode=rwc");
             Ok(())

@@ -18,7 +18,11 @@ use crate::config::{Config, Overrides};
 const DEMO_YAML: &str = include_str!("../demo/demo.yaml");
 
 #[derive(Parser)]
-#[command(name = "kohtaamo", version, about = "Kohtaamo — a self-hosted customer-experience workbench")]
+#[command(
+    name = "kohtaamo",
+    version,
+    about = "Kohtaamo — a self-hosted customer-experience workbench"
+)]
 struct Cli {
     #[command(flatten)]
     data: DataArgs,
@@ -120,8 +124,11 @@ enum TokenCmd {
 }
 
 fn init_logs(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KOHTAAMO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KOHTAAMO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -131,7 +138,10 @@ fn init_logs(format: &str) {
 
 fn password_from_stdin() -> Result<String> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
@@ -160,37 +170,66 @@ async fn run(cli: Cli) -> Result<()> {
     };
     let cfg = Config::load(
         cli.config.as_deref(),
-        Overrides { bind, data_dir: cli.data.data_dir.clone(), database_url: cli.data.database_url.clone(), demo },
+        Overrides {
+            bind,
+            data_dir: cli.data.data_dir.clone(),
+            database_url: cli.data.database_url.clone(),
+            demo,
+        },
     )
     .context("loading configuration")?;
     init_logs(&cfg.log_format);
     tracing::debug!(config = ?cfg, "configuration");
 
     if cfg.database_url.is_none() {
-        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
     }
     let url = cfg.database_url();
-    let store = Store::connect(&url).await.map_err(explain).with_context(|| format!("opening database {}", config::redact_url(&url)))?;
+    let store = Store::connect(&url)
+        .await
+        .map_err(explain)
+        .with_context(|| format!("opening database {}", config::redact_url(&url)))?;
 
     match cli.command {
         Command::Serve { .. } => serve(cfg, store).await,
         Command::Migrate => {
-            let applied = kohtaamo_storage::migrate::applied(&store).await.map_err(explain)?;
-            println!("database is at schema version {}", applied.last().copied().unwrap_or(0));
+            let applied = kohtaamo_storage::migrate::applied(&store)
+                .await
+                .map_err(explain)?;
+            println!(
+                "database is at schema version {}",
+                applied.last().copied().unwrap_or(0)
+            );
             Ok(())
         }
         Command::Import { file, prune } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let doc = model_io::parse_yaml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let r = store.import(&doc, prune).await.map_err(explain).with_context(|| format!("importing {}", file.display()))?;
-            println!("{}: {} created, {} updated, {} unchanged, {} deleted", r.workspace, r.created, r.updated, r.unchanged, r.deleted);
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let doc = model_io::parse_yaml(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let r = store
+                .import(&doc, prune)
+                .await
+                .map_err(explain)
+                .with_context(|| format!("importing {}", file.display()))?;
+            println!(
+                "{}: {} created, {} updated, {} unchanged, {} deleted",
+                r.workspace, r.created, r.updated, r.unchanged, r.deleted
+            );
             Ok(())
         }
         Command::Export { workspace, output } => {
-            let doc = store.export(&workspace).await.map_err(explain).with_context(|| format!("workspace '{workspace}'"))?;
+            let doc = store
+                .export(&workspace)
+                .await
+                .map_err(explain)
+                .with_context(|| format!("workspace '{workspace}'"))?;
             let yaml = model_io::to_yaml(&doc);
             match output {
-                Some(p) => std::fs::write(&p, yaml).with_context(|| format!("writing {}", p.display()))?,
+                Some(p) => {
+                    std::fs::write(&p, yaml).with_context(|| format!("writing {}", p.display()))?
+                }
                 None => std::io::stdout().write_all(yaml.as_bytes())?,
             }
             Ok(())
@@ -202,20 +241,37 @@ async fn run(cli: Cli) -> Result<()> {
 
 async fn user(store: &Store, cmd: UserCmd) -> Result<()> {
     match cmd {
-        UserCmd::Create { username, superadmin, password_stdin } => {
+        UserCmd::Create {
+            username,
+            superadmin,
+            password_stdin,
+        } => {
             let (pw, generated) = if password_stdin {
                 (password_from_stdin()?, false)
             } else {
-                (kohtaamo_storage::auth::random_secret()[..20].to_string(), true)
+                (
+                    kohtaamo_storage::auth::random_secret()[..20].to_string(),
+                    true,
+                )
             };
-            store.create_user(&username, &pw, superadmin).await.map_err(explain)?;
+            store
+                .create_user(&username, &pw, superadmin)
+                .await
+                .map_err(explain)?;
             println!("created user {username}");
             if generated {
                 println!("password (shown once): {pw}");
             }
         }
-        UserCmd::ResetPassword { username, password_stdin } => {
-            let pw = if password_stdin { password_from_stdin()? } else { kohtaamo_storage::auth::random_secret()[..20].to_string() };
+        UserCmd::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let pw = if password_stdin {
+                password_from_stdin()?
+            } else {
+                kohtaamo_storage::auth::random_secret()[..20].to_string()
+            };
             store.set_password(&username, &pw).await.map_err(explain)?;
             println!("password of {username} changed; their sessions have ended");
             if !password_stdin {
@@ -224,7 +280,16 @@ async fn user(store: &Store, cmd: UserCmd) -> Result<()> {
         }
         UserCmd::List => {
             for u in store.list_users().await.map_err(explain)? {
-                println!("{}\t{}{}", u.id, u.username, if u.is_superadmin { "\t(installation admin)" } else { "" });
+                println!(
+                    "{}\t{}{}",
+                    u.id,
+                    u.username,
+                    if u.is_superadmin {
+                        "\t(installation admin)"
+                    } else {
+                        ""
+                    }
+                );
             }
         }
     }
@@ -252,7 +317,15 @@ async fn token(store: &Store, cmd: TokenCmd) -> Result<()> {
         TokenCmd::List { user } => {
             let u = find(user).await?;
             for t in store.list_tokens(u.id).await.map_err(explain)? {
-                println!("{}\t{}\tcreated {}{}", t.id, t.name, t.created_at, t.revoked_at.map(|r| format!("\trevoked {r}")).unwrap_or_default());
+                println!(
+                    "{}\t{}\tcreated {}{}",
+                    t.id,
+                    t.name,
+                    t.created_at,
+                    t.revoked_at
+                        .map(|r| format!("\trevoked {r}"))
+                        .unwrap_or_default()
+                );
             }
         }
     }
@@ -260,21 +333,40 @@ async fn token(store: &Store, cmd: TokenCmd) -> Result<()> {
 }
 
 async fn serve(cfg: Config, store: Store) -> Result<()> {
-    let admin_pw = std::env::var("KOHTAAMO_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty());
-    if let Some(pw) = store.ensure_admin(admin_pw.as_deref()).await.map_err(explain).context("creating the first admin")? {
+    let admin_pw = std::env::var("KOHTAAMO_ADMIN_PASSWORD")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if let Some(pw) = store
+        .ensure_admin(admin_pw.as_deref())
+        .await
+        .map_err(explain)
+        .context("creating the first admin")?
+    {
         // Printed once to the terminal, never logged.
         println!("Created the first admin account.\n  login:    admin\n  password: {pw}\n(Shown only now. Set KOHTAAMO_ADMIN_PASSWORD to choose it, or use `kohtaamo user reset-password admin`.)");
     }
     if cfg.demo {
-        if store.workspace_by_slug("demo").await.map_err(explain)?.is_none() {
-            let doc = model_io::parse_yaml(DEMO_YAML).map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
-            let r = store.import(&doc, false).await.map_err(explain).context("loading demo data")?;
+        if store
+            .workspace_by_slug("demo")
+            .await
+            .map_err(explain)?
+            .is_none()
+        {
+            let doc =
+                model_io::parse_yaml(DEMO_YAML).map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
+            let r = store
+                .import(&doc, false)
+                .await
+                .map_err(explain)
+                .context("loading demo data")?;
             tracing::info!(created = r.created, "demo workspace created");
         } else {
             tracing::info!("demo workspace exists; left as it is");
         }
     }
-    let listener = tokio::net::TcpListener::bind(&cfg.bind).await.with_context(|| format!("binding {}", cfg.bind))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.bind)
+        .await
+        .with_context(|| format!("binding {}", cfg.bind))?;
     let addr = listener.local_addr()?;
     let app = kohtaamo_http::app(store.clone(), cfg.http());
     println!("Kohtaamo is running at http://{addr}/  (API: http://{addr}/api/v1, OpenAPI: http://{addr}/api/v1/openapi.json)");

@@ -11,7 +11,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_kohtaamo");
 const PW: &str = "cli-test-password";
 
 fn kohtaamo(db: &TestDb, args: &[&str]) -> std::process::Output {
-    Command::new(BIN).arg("--database-url").arg(&db.url).args(args).env("KOHTAAMO_LOG", "warn").output().expect("run kohtaamo")
+    Command::new(BIN)
+        .arg("--database-url")
+        .arg(&db.url)
+        .args(args)
+        .env("KOHTAAMO_LOG", "warn")
+        .output()
+        .expect("run kohtaamo")
 }
 
 struct Server {
@@ -28,7 +34,14 @@ impl Drop for Server {
 
 fn serve(db: &TestDb) -> Server {
     let mut child = Command::new(BIN)
-        .args(["--database-url", &db.url, "serve", "--demo", "--bind", "127.0.0.1:0"])
+        .args([
+            "--database-url",
+            &db.url,
+            "serve",
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+        ])
         .env("KOHTAAMO_ADMIN_PASSWORD", PW)
         .env("KOHTAAMO_LOG", "warn")
         .stdout(Stdio::piped())
@@ -40,7 +53,12 @@ fn serve(db: &TestDb) -> Server {
     let base = loop {
         let line = lines.next().expect("server printed its address").unwrap();
         if let Some(rest) = line.strip_prefix("Kohtaamo is running at ") {
-            break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_string();
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string();
         }
     };
     std::thread::spawn(move || for _ in lines {});
@@ -52,25 +70,60 @@ async fn serve_demo_token_and_export() {
     let db = fresh(backend_from_env()).await;
     let server = serve(&db);
     let out = kohtaamo(&db, &["token", "create", "--user", "admin"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let client = reqwest::Client::new();
-    let r = client.get(format!("{}/api/v1/workspaces/demo/packages", server.base)).bearer_auth(&token).send().await.unwrap();
+    let r = client
+        .get(format!("{}/api/v1/workspaces/demo/packages", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
-    assert!(body["items"].as_array().unwrap().iter().any(|p| p["slug"] == "henkiloliikenne"));
+    assert!(body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["slug"] == "henkiloliikenne"));
     // The admin can log in with the password from the environment.
-    let r = client.post(format!("{}/api/v1/auth/login", server.base)).json(&serde_json::json!({"username": "admin", "password": PW})).send().await.unwrap();
+    let r = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&serde_json::json!({"username": "admin", "password": PW}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // CLI export equals the API's.
-    let api_yaml = client.get(format!("{}/api/v1/workspaces/demo/model", server.base)).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    let api_yaml = client
+        .get(format!("{}/api/v1/workspaces/demo/model", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let out = kohtaamo(&db, &["export", "--workspace", "demo"]);
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), api_yaml);
     // Revoked from the CLI, refused by the API.
     let out = kohtaamo(&db, &["token", "revoke", "--user", "admin", "1"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r = client.get(format!("{}/api/v1/workspaces", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = client
+        .get(format!("{}/api/v1/workspaces", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -84,14 +137,20 @@ async fn import_reports_errors_with_paths_and_exit_code() {
     let out = kohtaamo(&db, &["import", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("units[0].name") && err.contains("units[0].parent"), "{err}");
+    assert!(
+        err.contains("units[0].name") && err.contains("units[0].parent"),
+        "{err}"
+    );
     let out = kohtaamo(&db, &["export", "--workspace", "w"]);
     assert!(!out.status.success(), "nothing was imported");
     let good = dir.join("good.yaml");
     std::fs::write(&good, "kohtaamo: 1\nworkspace: {slug: w, name: {fi: W}, default_language: fi}\nunits:\n  - {slug: a, name: {fi: A}}\n").unwrap();
     let out = kohtaamo(&db, &["import", good.to_str().unwrap()]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "w: 2 created, 0 updated, 0 unchanged, 0 deleted");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "w: 2 created, 0 updated, 0 unchanged, 0 deleted"
+    );
     let out = kohtaamo(&db, &["migrate"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 1"));
     let _ = std::fs::remove_dir_all(dir);
@@ -105,7 +164,8 @@ async fn sigterm_lets_in_flight_requests_finish() {
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let addr = server.base.trim_start_matches("http://").to_string();
     // Start a request and send only half of its body.
-    let body = serde_json::json!({"slug": "late-unit", "name": {"en": "Arrived during shutdown"}}).to_string();
+    let body = serde_json::json!({"slug": "late-unit", "name": {"en": "Arrived during shutdown"}})
+        .to_string();
     let (first, rest) = body.split_at(body.len() / 2);
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     write!(
@@ -117,13 +177,21 @@ async fn sigterm_lets_in_flight_requests_finish() {
     conn.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     std::thread::sleep(Duration::from_millis(300));
     conn.write_all(rest.as_bytes()).unwrap();
     let mut resp = String::new();
-    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let _ = conn.read_to_string(&mut resp);
-    assert!(resp.starts_with("HTTP/1.1 201"), "in-flight request was cut: {resp:?}");
+    assert!(
+        resp.starts_with("HTTP/1.1 201"),
+        "in-flight request was cut: {resp:?}"
+    );
     // The server exits cleanly, and the write it acknowledged is stored.
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status:?}");

@@ -8,10 +8,20 @@ use crate::api::{Api, Op};
 use crate::AppState;
 
 pub fn routes(api: Api) -> Api {
-    api.route("/healthz", get(healthz), vec![Op::new("get", "meta", "The process is up").public()]).route(
+    api.route(
+        "/healthz",
+        get(healthz),
+        vec![Op::new("get", "meta", "The process is up").public()],
+    )
+    .route(
         "/readyz",
         get(readyz),
-        vec![Op::new("get", "meta", "The process can reach its database (503 if not)").public()],
+        vec![Op::new(
+            "get",
+            "meta",
+            "The process can reach its database (503 if not)",
+        )
+        .public()],
     )
 }
 

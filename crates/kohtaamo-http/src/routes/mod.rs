@@ -31,7 +31,8 @@ pub fn api(cfg: &HttpConfig) -> Api {
     api.route(
         "/api/v1/openapi.json",
         get(openapi),
-        vec![Op::new("get", "meta", "This OpenAPI document").ok(200, Some(serde_json::json!({"type": "object"})))],
+        vec![Op::new("get", "meta", "This OpenAPI document")
+            .ok(200, Some(serde_json::json!({"type": "object"})))],
     )
 }
 

@@ -51,7 +51,12 @@ resource!(PackageData, PackageInput, "packages", "service packages");
 resource!(JourneyData, JourneyInput, "journeys", "journeys");
 resource!(StageData, StageInput, "stages", "journeys");
 resource!(TouchpointData, TouchpointInput, "touchpoints", "journeys");
-resource!(ProcessStepData, ProcessStepInput, "process-steps", "journeys");
+resource!(
+    ProcessStepData,
+    ProcessStepInput,
+    "process-steps",
+    "journeys"
+);
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,17 +83,34 @@ pub fn routes(api: Api) -> Api {
     api.route(
         "/api/v1/workspaces/{ws}/journeys/{id}/stage-order",
         put(reorder::<StageData>),
-        vec![Op::new("put", "journeys", "Reorder the stages of a journey (list every stage id once)").body(order.clone()).ok(204, None)],
+        vec![Op::new(
+            "put",
+            "journeys",
+            "Reorder the stages of a journey (list every stage id once)",
+        )
+        .body(order.clone())
+        .ok(204, None)],
     )
     .route(
         "/api/v1/workspaces/{ws}/stages/{id}/touchpoint-order",
         put(reorder::<TouchpointData>),
-        vec![Op::new("put", "journeys", "Reorder the touchpoints of a stage (list every touchpoint id once)").body(order).ok(204, None)],
+        vec![Op::new(
+            "put",
+            "journeys",
+            "Reorder the touchpoints of a stage (list every touchpoint id once)",
+        )
+        .body(order)
+        .ok(204, None)],
     )
     .route(
         "/api/v1/workspaces/{ws}/relations/{id}/review",
         post(mark_reviewed),
-        vec![Op::new("post", "customers", "Mark a who-is-my-customer relation reviewed today").ok(200, Some(relation))],
+        vec![Op::new(
+            "post",
+            "customers",
+            "Mark a who-is-my-customer relation reviewed today",
+        )
+        .ok(200, Some(relation))],
     )
 }
 
@@ -119,15 +141,27 @@ fn resource<R: Resource>(mut api: Api) -> Api {
     api.route(
         &base,
         get(list::<R>).post(create::<R>),
-        vec![list_op, Op::new("post", R::TAG, format!("Create a {noun}")).body(input.clone()).ok(201, Some(rec.clone()))],
+        vec![
+            list_op,
+            Op::new("post", R::TAG, format!("Create a {noun}"))
+                .body(input.clone())
+                .ok(201, Some(rec.clone())),
+        ],
     )
     .route(
         &format!("{base}/{{id}}"),
         get(show::<R>).put(update::<R>).delete(remove::<R>),
         vec![
             Op::new("get", R::TAG, format!("One {noun}")).ok(200, Some(rec.clone())),
-            Op::new("put", R::TAG, format!("Replace a {noun}")).body(input).ok(200, Some(rec)),
-            Op::new("delete", R::TAG, format!("Delete a {noun} (409 while other records refer to it)")).ok(204, None),
+            Op::new("put", R::TAG, format!("Replace a {noun}"))
+                .body(input)
+                .ok(200, Some(rec)),
+            Op::new(
+                "delete",
+                R::TAG,
+                format!("Delete a {noun} (409 while other records refer to it)"),
+            )
+            .ok(204, None),
         ],
     )
 }
@@ -151,43 +185,81 @@ fn list_query(mut params: BTreeMap<String, String>) -> ApiResult<ListQuery> {
         return Err(ApiError::Invalid(e));
     }
     let q = params.remove("q");
-    Ok(ListQuery { limit, offset, q, filters: params.into_iter().collect() })
+    Ok(ListQuery {
+        limit,
+        offset,
+        q,
+        filters: params.into_iter().collect(),
+    })
 }
 
-async fn list<R: Resource>(ws: Ws, State(st): State<AppState>, Query(params): Query<BTreeMap<String, String>>) -> ApiResult<axum::Json<Page<Record<R>>>> {
+async fn list<R: Resource>(
+    ws: Ws,
+    State(st): State<AppState>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<Page<Record<R>>>> {
     let q = list_query(params)?;
     Ok(axum::Json(st.store.list::<R>(ws.id, &q).await?))
 }
 
-async fn show<R: Resource>(ws: Ws, State(st): State<AppState>, Path((_, id)): Path<(String, Id)>) -> ApiResult<axum::Json<Record<R>>> {
+async fn show<R: Resource>(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+) -> ApiResult<axum::Json<Record<R>>> {
     Ok(axum::Json(st.store.get::<R>(ws.id, id).await?))
 }
 
-async fn create<R: Resource>(ws: Ws, State(st): State<AppState>, Json(input): Json<R::Input>) -> ApiResult<(StatusCode, axum::Json<Record<R>>)> {
+async fn create<R: Resource>(
+    ws: Ws,
+    State(st): State<AppState>,
+    Json(input): Json<R::Input>,
+) -> ApiResult<(StatusCode, axum::Json<Record<R>>)> {
     ws.require_edit()?;
     let data = input.parse()?;
-    Ok((StatusCode::CREATED, axum::Json(st.store.create(ws.id, &data).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(st.store.create(ws.id, &data).await?),
+    ))
 }
 
-async fn update<R: Resource>(ws: Ws, State(st): State<AppState>, Path((_, id)): Path<(String, Id)>, Json(input): Json<R::Input>) -> ApiResult<axum::Json<Record<R>>> {
+async fn update<R: Resource>(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Json(input): Json<R::Input>,
+) -> ApiResult<axum::Json<Record<R>>> {
     ws.require_edit()?;
     let data = input.parse()?;
     Ok(axum::Json(st.store.update(ws.id, id, &data).await?))
 }
 
-async fn remove<R: Resource>(ws: Ws, State(st): State<AppState>, Path((_, id)): Path<(String, Id)>) -> ApiResult<StatusCode> {
+async fn remove<R: Resource>(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+) -> ApiResult<StatusCode> {
     ws.require_edit()?;
     st.store.delete::<R>(ws.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn reorder<R: Resource>(ws: Ws, State(st): State<AppState>, Path((_, parent)): Path<(String, Id)>, Json(input): Json<OrderInput>) -> ApiResult<StatusCode> {
+async fn reorder<R: Resource>(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, parent)): Path<(String, Id)>,
+    Json(input): Json<OrderInput>,
+) -> ApiResult<StatusCode> {
     ws.require_edit()?;
     st.store.reorder::<R>(ws.id, parent, &input.ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn mark_reviewed(ws: Ws, State(st): State<AppState>, Path((_, id)): Path<(String, Id)>) -> ApiResult<axum::Json<Record<RelationData>>> {
+async fn mark_reviewed(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+) -> ApiResult<axum::Json<Record<RelationData>>> {
     ws.require_edit()?;
     let mut rel = st.store.get::<RelationData>(ws.id, id).await?.data;
     rel.last_reviewed_on = Some(kohtaamo_storage::today());

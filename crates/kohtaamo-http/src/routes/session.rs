@@ -33,9 +33,27 @@ pub struct SessionInfo {
 pub fn routes(mut api: Api) -> Api {
     let login = api.schema::<LoginInput>();
     let session = json!({"type": "object", "properties": {"user": {"type": "object"}, "csrf_token": {"type": ["string", "null"]}, "workspaces": {"type": "array"}}});
-    api.route("/api/v1/auth/login", post(login_handler), vec![Op::new("post", "auth", "Log in; sets the session cookie").body(login).ok(200, Some(session.clone())).public()])
-        .route("/api/v1/auth/logout", post(logout), vec![Op::new("post", "auth", "Log out; ends the session").ok(204, None)])
-        .route("/api/v1/auth/session", get(me), vec![Op::new("get", "auth", "The current user, CSRF token and workspaces").ok(200, Some(session))])
+    api.route(
+        "/api/v1/auth/login",
+        post(login_handler),
+        vec![Op::new("post", "auth", "Log in; sets the session cookie")
+            .body(login)
+            .ok(200, Some(session.clone()))
+            .public()],
+    )
+    .route(
+        "/api/v1/auth/logout",
+        post(logout),
+        vec![Op::new("post", "auth", "Log out; ends the session").ok(204, None)],
+    )
+    .route(
+        "/api/v1/auth/session",
+        get(me),
+        vec![
+            Op::new("get", "auth", "The current user, CSRF token and workspaces")
+                .ok(200, Some(session)),
+        ],
+    )
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure when served over HTTPS.
@@ -49,10 +67,15 @@ fn cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
         .max_age(cookie::time::Duration::seconds(max_age_secs))
         .build();
     // A cookie built from hex and fixed attributes is always a valid header value.
-    HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static("kohtaamo_session=; Max-Age=0"))
+    HeaderValue::from_str(&c.to_string())
+        .unwrap_or(HeaderValue::from_static("kohtaamo_session=; Max-Age=0"))
 }
 
-async fn info(st: &AppState, user: kohtaamo_storage::auth::User, csrf: Option<String>) -> ApiResult<SessionInfo> {
+async fn info(
+    st: &AppState,
+    user: kohtaamo_storage::auth::User,
+    csrf: Option<String>,
+) -> ApiResult<SessionInfo> {
     let workspaces = st
         .store
         .workspaces_for(&user)
@@ -60,15 +83,30 @@ async fn info(st: &AppState, user: kohtaamo_storage::auth::User, csrf: Option<St
         .into_iter()
         .map(|(w, role)| json!({"id": w.id, "slug": w.data.slug, "name": w.data.name, "default_language": w.data.default_language, "role": role}))
         .collect();
-    Ok(SessionInfo { user, csrf_token: csrf, workspaces })
+    Ok(SessionInfo {
+        user,
+        csrf_token: csrf,
+        workspaces,
+    })
 }
 
-async fn login_handler(State(st): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, Json(input): Json<LoginInput>) -> ApiResult<Response> {
-    st.limiter.check(&input.username, ip).map_err(ApiError::TooManyRequests)?;
-    let user = st.store.authenticate(&input.username, &input.password).await?.ok_or_else(|| {
-        tracing::info!(username = %input.username, %ip, "failed login");
-        ApiError::BadCredentials
-    })?;
+async fn login_handler(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(input): Json<LoginInput>,
+) -> ApiResult<Response> {
+    st.limiter
+        .check(&input.username, ip)
+        .map_err(ApiError::TooManyRequests)?;
+    let user = st
+        .store
+        .authenticate(&input.username, &input.password)
+        .await?
+        .ok_or_else(|| {
+            tracing::info!(username = %input.username, %ip, "failed login");
+            ApiError::BadCredentials
+        })?;
     // Rotate: whatever session the browser had before is ended, a new id is issued.
     if let Some(old) = session_cookie(&headers) {
         st.store.delete_session(&old).await?;
@@ -78,7 +116,10 @@ async fn login_handler(State(st): State<AppState>, ClientIp(ip): ClientIp, heade
     tracing::info!(username = %user.username, "logged in");
     let body = info(&st, user, Some(csrf)).await?;
     let mut resp = axum::Json(body).into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, cookie(&token, ttl.num_seconds(), st.config.secure_cookies));
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(&token, ttl.num_seconds(), st.config.secure_cookies),
+    );
     Ok(resp)
 }
 
@@ -87,10 +128,13 @@ async fn logout(auth: Auth, State(st): State<AppState>) -> ApiResult<Response> {
         Via::Session { token, .. } => {
             st.store.delete_session(&token).await?;
             let mut resp = StatusCode::NO_CONTENT.into_response();
-            resp.headers_mut().insert(header::SET_COOKIE, cookie("", 0, st.config.secure_cookies));
+            resp.headers_mut()
+                .insert(header::SET_COOKIE, cookie("", 0, st.config.secure_cookies));
             Ok(resp)
         }
-        Via::Token => Err(ApiError::Conflict("API tokens have no session to end; revoke the token instead".into())),
+        Via::Token => Err(ApiError::Conflict(
+            "API tokens have no session to end; revoke the token instead".into(),
+        )),
     }
 }
 

@@ -40,12 +40,23 @@ async fn list(auth: Auth, State(st): State<AppState>) -> ApiResult<axum::Json<Va
     Ok(axum::Json(json!(st.store.list_tokens(auth.user.id).await?)))
 }
 
-async fn create(auth: Auth, State(st): State<AppState>, Json(input): Json<TokenInput>) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+async fn create(
+    auth: Auth,
+    State(st): State<AppState>,
+    Json(input): Json<TokenInput>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let (id, token) = st.store.create_token(auth.user.id, &input.name).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"id": id, "name": input.name.trim(), "token": token}))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"id": id, "name": input.name.trim(), "token": token})),
+    ))
 }
 
-async fn revoke(auth: Auth, State(st): State<AppState>, Path(id): Path<Id>) -> ApiResult<StatusCode> {
+async fn revoke(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(id): Path<Id>,
+) -> ApiResult<StatusCode> {
     st.store.revoke_token(auth.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

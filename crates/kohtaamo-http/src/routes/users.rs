@@ -25,7 +25,9 @@ fn superadmin(auth: &Auth) -> ApiResult<()> {
     if auth.user.is_superadmin {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("only an installation admin can manage accounts".into()))
+        Err(ApiError::Forbidden(
+            "only an installation admin can manage accounts".into(),
+        ))
     }
 }
 
@@ -35,8 +37,11 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/users",
         get(list).post(create),
         vec![
-            Op::new("get", "users", "All accounts (installation admin)").ok(200, Some(json!({"type": "array"}))),
-            Op::new("post", "users", "Create an account (installation admin)").body(input).ok(201, Some(json!({"type": "object"}))),
+            Op::new("get", "users", "All accounts (installation admin)")
+                .ok(200, Some(json!({"type": "array"}))),
+            Op::new("post", "users", "Create an account (installation admin)")
+                .body(input)
+                .ok(201, Some(json!({"type": "object"}))),
         ],
     )
 }
@@ -46,8 +51,18 @@ async fn list(auth: Auth, State(st): State<AppState>) -> ApiResult<axum::Json<Va
     Ok(axum::Json(json!(st.store.list_users().await?)))
 }
 
-async fn create(auth: Auth, State(st): State<AppState>, Json(input): Json<UserInput>) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+async fn create(
+    auth: Auth,
+    State(st): State<AppState>,
+    Json(input): Json<UserInput>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     superadmin(&auth)?;
-    let id = st.store.create_user(&input.username, &input.password, false).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"id": id, "username": input.username, "is_superadmin": false}))))
+    let id = st
+        .store
+        .create_user(&input.username, &input.password, false)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"id": id, "username": input.username, "is_superadmin": false})),
+    ))
 }

@@ -40,8 +40,19 @@ pub fn routes(mut api: Api, cfg: &HttpConfig) -> Api {
         "/api/v1/workspaces",
         get(list).post(create),
         vec![
-            Op::new("get", "workspaces", "Workspaces you belong to, with your role").ok(200, Some(json!({"type": "array"}))),
-            Op::new("post", "workspaces", "Create a workspace (installation admin); you become its admin").body(input.clone()).ok(201, Some(output.clone())),
+            Op::new(
+                "get",
+                "workspaces",
+                "Workspaces you belong to, with your role",
+            )
+            .ok(200, Some(json!({"type": "array"}))),
+            Op::new(
+                "post",
+                "workspaces",
+                "Create a workspace (installation admin); you become its admin",
+            )
+            .body(input.clone())
+            .ok(201, Some(output.clone())),
         ],
     )
     .route(
@@ -49,32 +60,65 @@ pub fn routes(mut api: Api, cfg: &HttpConfig) -> Api {
         get(show).put(update).delete(remove),
         vec![
             Op::new("get", "workspaces", "One workspace").ok(200, Some(output.clone())),
-            Op::new("put", "workspaces", "Change slug, name or default language (admin)").body(input).ok(200, Some(output)),
-            Op::new("delete", "workspaces", "Delete the workspace and its whole model (admin)").ok(204, None),
+            Op::new(
+                "put",
+                "workspaces",
+                "Change slug, name or default language (admin)",
+            )
+            .body(input)
+            .ok(200, Some(output)),
+            Op::new(
+                "delete",
+                "workspaces",
+                "Delete the workspace and its whole model (admin)",
+            )
+            .ok(204, None),
         ],
     )
     .route(
         "/api/v1/workspaces/{ws}/members",
         get(members),
-        vec![Op::new("get", "members", "Members and their roles (admin)").ok(200, Some(json!({"type": "array"})))],
+        vec![Op::new("get", "members", "Members and their roles (admin)")
+            .ok(200, Some(json!({"type": "array"})))],
     )
     .route(
         "/api/v1/workspaces/{ws}/members/{username}",
         put(set_member).delete(remove_member),
         vec![
-            Op::new("put", "members", "Add a member or change their role: admin, editor or viewer (admin)").body(member).ok(200, Some(json!({"type": "object"}))),
+            Op::new(
+                "put",
+                "members",
+                "Add a member or change their role: admin, editor or viewer (admin)",
+            )
+            .body(member)
+            .ok(200, Some(json!({"type": "object"}))),
             Op::new("delete", "members", "Remove a member (admin)").ok(204, None),
         ],
     )
     .route(
         "/api/v1/workspaces/{ws}/model",
-        get(export).put(import).layer(DefaultBodyLimit::max(cfg.import_limit)),
+        get(export)
+            .put(import)
+            .layer(DefaultBodyLimit::max(cfg.import_limit)),
         vec![
-            Op::new("get", "model", "The whole model as a YAML document (see docs/model-format.md)").yaml_response(),
-            Op::new("put", "model", "Import a YAML model document into this workspace, transactionally (editor)")
-                .yaml_body()
-                .query("prune", "boolean", "Also delete model records the document does not mention")
-                .ok(200, Some(report)),
+            Op::new(
+                "get",
+                "model",
+                "The whole model as a YAML document (see docs/model-format.md)",
+            )
+            .yaml_response(),
+            Op::new(
+                "put",
+                "model",
+                "Import a YAML model document into this workspace, transactionally (editor)",
+            )
+            .yaml_body()
+            .query(
+                "prune",
+                "boolean",
+                "Also delete model records the document does not mention",
+            )
+            .ok(200, Some(report)),
         ],
     )
 }
@@ -84,13 +128,25 @@ fn ws_json(w: &kohtaamo_storage::auth::Workspace, role: Role) -> Value {
 }
 
 async fn list(auth: Auth, State(st): State<AppState>) -> ApiResult<axum::Json<Value>> {
-    let items: Vec<Value> = st.store.workspaces_for(&auth.user).await?.iter().map(|(w, r)| ws_json(w, *r)).collect();
+    let items: Vec<Value> = st
+        .store
+        .workspaces_for(&auth.user)
+        .await?
+        .iter()
+        .map(|(w, r)| ws_json(w, *r))
+        .collect();
     Ok(axum::Json(json!({ "items": items })))
 }
 
-async fn create(auth: Auth, State(st): State<AppState>, Json(input): Json<WorkspaceInput>) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+async fn create(
+    auth: Auth,
+    State(st): State<AppState>,
+    Json(input): Json<WorkspaceInput>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     if !auth.user.is_superadmin {
-        return Err(ApiError::Forbidden("only an installation admin can create workspaces".into()));
+        return Err(ApiError::Forbidden(
+            "only an installation admin can create workspaces".into(),
+        ));
     }
     let data = input.parse()?;
     let id = st.store.create_workspace(&data, Some(auth.user.id)).await?;
@@ -99,15 +155,26 @@ async fn create(auth: Auth, State(st): State<AppState>, Json(input): Json<Worksp
 }
 
 async fn show(ws: Ws, State(st): State<AppState>) -> ApiResult<axum::Json<Value>> {
-    let w = st.store.workspace_by_slug(&ws.slug).await?.ok_or(ApiError::NotFound)?;
+    let w = st
+        .store
+        .workspace_by_slug(&ws.slug)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(axum::Json(ws_json(&w, ws.role)))
 }
 
-async fn update(ws: Ws, State(st): State<AppState>, Json(input): Json<WorkspaceInput>) -> ApiResult<axum::Json<Value>> {
+async fn update(
+    ws: Ws,
+    State(st): State<AppState>,
+    Json(input): Json<WorkspaceInput>,
+) -> ApiResult<axum::Json<Value>> {
     ws.require_admin()?;
     let data = input.parse()?;
     st.store.update_workspace(ws.id, &data).await?;
-    Ok(axum::Json(ws_json(&kohtaamo_storage::auth::Workspace { id: ws.id, data }, ws.role)))
+    Ok(axum::Json(ws_json(
+        &kohtaamo_storage::auth::Workspace { id: ws.id, data },
+        ws.role,
+    )))
 }
 
 async fn remove(ws: Ws, State(st): State<AppState>) -> ApiResult<StatusCode> {
@@ -118,20 +185,41 @@ async fn remove(ws: Ws, State(st): State<AppState>) -> ApiResult<StatusCode> {
 
 async fn members(ws: Ws, State(st): State<AppState>) -> ApiResult<axum::Json<Value>> {
     ws.require_admin()?;
-    Ok(axum::Json(json!({ "items": st.store.members(ws.id).await? })))
+    Ok(axum::Json(
+        json!({ "items": st.store.members(ws.id).await? }),
+    ))
 }
 
-async fn set_member(ws: Ws, State(st): State<AppState>, Path((_, username)): Path<(String, String)>, Json(input): Json<MemberInput>) -> ApiResult<axum::Json<Value>> {
+async fn set_member(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, username)): Path<(String, String)>,
+    Json(input): Json<MemberInput>,
+) -> ApiResult<axum::Json<Value>> {
     ws.require_admin()?;
     let role = Role::parse(&input.role).map_err(|e| ApiError::invalid("role", e))?;
-    let user = st.store.user_by_name(&username).await?.ok_or(ApiError::NotFound)?;
+    let user = st
+        .store
+        .user_by_name(&username)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     st.store.set_member(ws.id, user.id, role).await?;
-    Ok(axum::Json(json!({"user_id": user.id, "username": user.username, "role": role})))
+    Ok(axum::Json(
+        json!({"user_id": user.id, "username": user.username, "role": role}),
+    ))
 }
 
-async fn remove_member(ws: Ws, State(st): State<AppState>, Path((_, username)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn remove_member(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, username)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     ws.require_admin()?;
-    let user = st.store.user_by_name(&username).await?.ok_or(ApiError::NotFound)?;
+    let user = st
+        .store
+        .user_by_name(&username)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     st.store.remove_member(ws.id, user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -139,16 +227,36 @@ async fn remove_member(ws: Ws, State(st): State<AppState>, Path((_, username)): 
 async fn export(ws: Ws, State(st): State<AppState>) -> ApiResult<Response> {
     let doc = st.store.export(&ws.slug).await?;
     let yaml = kohtaamo_storage::model_io::to_yaml(&doc);
-    Ok(([(header::CONTENT_TYPE, "application/yaml; charset=utf-8")], yaml).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        yaml,
+    )
+        .into_response())
 }
 
-async fn import(ws: Ws, State(st): State<AppState>, Query(params): Query<ImportParams>, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<axum::Json<Value>> {
+async fn import(
+    ws: Ws,
+    State(st): State<AppState>,
+    Query(params): Query<ImportParams>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<axum::Json<Value>> {
     ws.require_edit()?;
     let body = body.map_err(|r| ApiError::Rejected(r.status(), r.body_text()))?;
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::Rejected(StatusCode::BAD_REQUEST, "the document is not UTF-8 text".into()))?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::Rejected(
+            StatusCode::BAD_REQUEST,
+            "the document is not UTF-8 text".into(),
+        )
+    })?;
     let doc = kohtaamo_storage::model_io::parse_yaml(text)?;
     if doc.workspace.slug != ws.slug {
-        return Err(ApiError::invalid("workspace.slug", format!("the document describes '{}', not '{}'", doc.workspace.slug, ws.slug)));
+        return Err(ApiError::invalid(
+            "workspace.slug",
+            format!(
+                "the document describes '{}', not '{}'",
+                doc.workspace.slug, ws.slug
+            ),
+        ));
     }
     let report = st.store.import(&doc, params.prune).await?;
     Ok(axum::Json(json!(report)))

@@ -22,20 +22,36 @@ pub fn texts(en: &str) -> Value {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(HttpConfig { login_per_minute_account: 1000, login_per_minute_ip: 1000, ..Default::default() }).await
+    spawn_app_with(HttpConfig {
+        login_per_minute_account: 1000,
+        login_per_minute_ip: 1000,
+        ..Default::default()
+    })
+    .await
 }
 
 pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     let db = fresh(backend_from_env()).await;
     let store = Store::connect(&db.url).await.expect("connect");
-    store.ensure_admin(Some(ADMIN_PASSWORD)).await.expect("admin");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    store
+        .ensure_admin(Some(ADMIN_PASSWORD))
+        .await
+        .expect("admin");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = kohtaamo_http::app(store.clone(), config);
     tokio::spawn(kohtaamo_http::serve(listener, app, std::future::pending()));
     let admin_user = store.user_by_name("admin").await.unwrap().unwrap();
     let (_, admin) = store.create_token(admin_user.id, "tests").await.unwrap();
-    TestApp { base: format!("http://{addr}"), client: reqwest::Client::new(), store, admin, _db: db }
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        store,
+        admin,
+        _db: db,
+    }
 }
 
 impl TestApp {
@@ -44,8 +60,17 @@ impl TestApp {
     }
 
     /// Sends a request with a bearer token; returns status and JSON body (Null if none).
-    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, self.url(path)).bearer_auth(token);
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -70,22 +95,41 @@ impl TestApp {
 
     /// Creates a workspace through the store; returns its id.
     pub async fn workspace(&self, slug: &str) -> Id {
-        let data = WorkspaceInput { slug: slug.into(), name: texts(slug).as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect(), default_language: "fi".into() }
-            .parse()
-            .unwrap();
+        let data = WorkspaceInput {
+            slug: slug.into(),
+            name: texts(slug)
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect(),
+            default_language: "fi".into(),
+        }
+        .parse()
+        .unwrap();
         self.store.create_workspace(&data, None).await.unwrap()
     }
 
     /// A new account with `role` in workspace `ws`; returns its API token.
     pub async fn member(&self, username: &str, ws: Id, role: Role) -> String {
-        let id = self.store.create_user(username, "member-password-1", false).await.unwrap();
+        let id = self
+            .store
+            .create_user(username, "member-password-1", false)
+            .await
+            .unwrap();
         self.store.set_member(ws, id, role).await.unwrap();
         self.store.create_token(id, "t").await.unwrap().1
     }
 
     /// Creates an entity through the API as admin, asserting 201; returns its id.
     pub async fn create(&self, ws: &str, collection: &str, body: Value) -> Id {
-        let (s, b) = self.post(&format!("/api/v1/workspaces/{ws}/{collection}"), &self.admin, body).await;
+        let (s, b) = self
+            .post(
+                &format!("/api/v1/workspaces/{ws}/{collection}"),
+                &self.admin,
+                body,
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "creating {collection}: {b}");
         b["id"].as_i64().unwrap()
     }

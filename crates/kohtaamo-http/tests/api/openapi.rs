@@ -13,14 +13,36 @@ async fn every_documented_operation_is_served() {
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     // The document covers the model: one collection and item path per entity.
-    for c in ["units", "people", "partners", "segments", "relations", "channels", "elements", "packages", "journeys", "stages", "touchpoints", "process-steps"] {
-        assert!(paths.contains_key(&format!("/api/v1/workspaces/{{ws}}/{c}")), "{c}");
-        assert!(paths.contains_key(&format!("/api/v1/workspaces/{{ws}}/{c}/{{id}}")), "{c}");
+    for c in [
+        "units",
+        "people",
+        "partners",
+        "segments",
+        "relations",
+        "channels",
+        "elements",
+        "packages",
+        "journeys",
+        "stages",
+        "touchpoints",
+        "process-steps",
+    ] {
+        assert!(
+            paths.contains_key(&format!("/api/v1/workspaces/{{ws}}/{c}")),
+            "{c}"
+        );
+        assert!(
+            paths.contains_key(&format!("/api/v1/workspaces/{{ws}}/{c}/{{id}}")),
+            "{c}"
+        );
     }
     let mut checked = 0;
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
-            let url = path.replace("{ws}", "w").replace("{id}", "999999").replace("{username}", "nobody");
+            let url = path
+                .replace("{ws}", "w")
+                .replace("{id}", "999999")
+                .replace("{username}", "nobody");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut req = app.client.request(m, app.url(&url)).bearer_auth(&app.admin);
             if op.get("requestBody").is_some() {
@@ -30,7 +52,10 @@ async fn every_documented_operation_is_served() {
             let status = r.status();
             let body = r.text().await.unwrap();
             assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-            assert!(!body.contains("no such route"), "{method} {path} is documented but not served");
+            assert!(
+                !body.contains("no such route"),
+                "{method} {path} is documented but not served"
+            );
             checked += 1;
         }
     }

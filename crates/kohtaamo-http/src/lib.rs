@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -66,6 +67,7 @@ pub fn app(store: Store, config: HttpConfig) -> Router {
         openapi: Arc::new(openapi),
     };
     router
+        .merge(routes::ui::router())
         .fallback(|| async {
             error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into())
         })

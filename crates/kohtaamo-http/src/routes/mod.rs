@@ -10,6 +10,7 @@ pub mod health;
 pub mod model;
 pub mod session;
 pub mod tokens;
+pub mod ui;
 pub mod users;
 pub mod workspaces;
 

@@ -1,0 +1,713 @@
+//! Page handlers and the data each template shows.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use kohtaamo_domain::model::*;
+use kohtaamo_domain::Id;
+use kohtaamo_storage::{Entity, ListQuery, Record, Store};
+use serde::Deserialize;
+
+use super::diagrams::{self, JourneyLayout, Names};
+use super::{html, language_for, safe_next, svg_download, CsrfForm, PageCtx, PageError, LANG_COOKIE, LOGIN_CSRF_COOKIE};
+use crate::auth::{ClientIp, SESSION_COOKIE};
+use crate::i18n::{self, I18n};
+use crate::AppState;
+
+pub struct WsNav {
+    pub slug: String,
+    pub name: String,
+}
+pub struct Nav {
+    pub username: String,
+    pub csrf: String,
+    pub ws: Option<WsNav>,
+}
+
+fn langs(i: &I18n) -> Vec<(String, String)> {
+    i18n::languages().into_iter().map(|l| (l.clone(), i.t(&format!("lang-name-{l}")))).collect()
+}
+
+pub fn encode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)]).map(|e| e.trim_start_matches('=').to_owned()).unwrap_or_default()
+}
+
+/// The parts of every page: language, navigation, language links.
+struct Chrome {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+}
+
+fn chrome(ctx: &PageCtx) -> Chrome {
+    let ws = ctx.ws.as_ref().map(|(w, _)| WsNav { slug: w.data.slug.to_string(), name: ctx.i.text(&w.data.name) });
+    Chrome { i: ctx.i.clone(), nav: Some(Nav { username: ctx.user.username.clone(), csrf: ctx.csrf.clone(), ws }), langs: langs(&ctx.i), here: encode(&ctx.here) }
+}
+
+async fn all<E: Entity>(store: &Store, ws: Id) -> Result<Vec<Record<E>>, PageError> {
+    Ok(store.list::<E>(ws, &ListQuery { limit: i64::MAX, offset: 0, q: None, filters: vec![] }).await?.items)
+}
+
+fn yes_no(i: &I18n, b: bool) -> String {
+    i.t(if b { "yes" } else { "no" })
+}
+
+// --- error page ------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    message: &'static str,
+}
+
+pub fn error_page(i: I18n, message: &'static str) -> Response {
+    html(ErrorPage { langs: langs(&i), i, nav: None, here: "/".into(), message }.render())
+}
+
+// --- login -----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+fn login_page(headers: &HeaderMap, csrf: String, next: String, username: String, error: Option<&'static str>) -> Result<String, askama::Error> {
+    let lang = language_for(headers, None);
+    let i = I18n::new(&lang, &lang);
+    LoginPage { langs: langs(&i), here: encode("/login"), i, nav: None, csrf, next, username, error }.render()
+}
+
+fn cookie_header(name: &str, value: &str, max_age: i64, secure: bool, http_only: bool) -> HeaderValue {
+    let c = cookie::Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(http_only)
+        .same_site(cookie::SameSite::Lax)
+        .secure(secure)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or(HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+/// The login form. Its CSRF token is a double-submit cookie (there is no session yet).
+pub async fn login_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let csrf = super::cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_else(kohtaamo_storage::auth::random_secret);
+    let mut resp = html(login_page(&headers, csrf.clone(), safe_next(&q.next), String::new(), None));
+    resp.headers_mut().append(header::SET_COOKIE, cookie_header(LOGIN_CSRF_COOKIE, &csrf, 3600, st.config.secure_cookies, true));
+    resp
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login(State(st): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    use subtle::ConstantTimeEq;
+    let expected = super::cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || f.csrf.as_bytes().ct_eq(expected.as_bytes()).unwrap_u8() != 1 {
+        let lang = language_for(&headers, None);
+        return PageError::Forbidden(I18n::new(&lang, &lang)).into_response();
+    }
+    let next = safe_next(&f.next);
+    let fail = |status: StatusCode, key: &'static str| (status, html(login_page(&headers, expected.clone(), next.clone(), f.username.clone(), Some(key)))).into_response();
+    if st.limiter.check(&f.username, ip).is_err() {
+        return fail(StatusCode::TOO_MANY_REQUESTS, "login-rate-limited");
+    }
+    let user = match st.store.authenticate(&f.username, &f.password).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return fail(StatusCode::UNAUTHORIZED, "login-failed"),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    if let Some(old) = crate::auth::session_cookie(&headers) {
+        let _ = st.store.delete_session(&old).await;
+    }
+    let ttl = chrono::Duration::hours(st.config.session_ttl_hours);
+    match st.store.create_session(user.id, ttl).await {
+        Ok((token, _)) => {
+            let mut resp = Redirect::to(&next).into_response();
+            resp.headers_mut().append(header::SET_COOKIE, cookie_header(SESSION_COOKIE, &token, ttl.num_seconds(), st.config.secure_cookies, true));
+            resp.headers_mut().append(header::SET_COOKIE, cookie_header(LOGIN_CSRF_COOKIE, "", 0, st.config.secure_cookies, true));
+            resp
+        }
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(State(st): State<AppState>, headers: HeaderMap, CsrfForm { .. }: CsrfForm<Empty>) -> Response {
+    if let Some(token) = crate::auth::session_cookie(&headers) {
+        let _ = st.store.delete_session(&token).await;
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().append(header::SET_COOKIE, cookie_header(SESSION_COOKIE, "", 0, st.config.secure_cookies, true));
+    resp
+}
+
+pub async fn set_language(State(st): State<AppState>, Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let mut resp = Redirect::to(&safe_next(&q.next)).into_response();
+    if i18n::languages().contains(&code) {
+        resp.headers_mut().append(header::SET_COOKIE, cookie_header(LANG_COOKIE, &code, 365 * 24 * 3600, st.config.secure_cookies, false));
+    }
+    resp
+}
+
+// --- workspaces and home -----------------------------------------------------------
+
+pub struct WsRow {
+    slug: String,
+    name: String,
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "workspaces.html")]
+struct WorkspacesPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    workspaces: Vec<WsRow>,
+}
+
+pub async fn workspaces(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
+    let c = chrome(&ctx);
+    let workspaces = st
+        .store
+        .workspaces_for(&ctx.user)
+        .await?
+        .into_iter()
+        .map(|(w, r)| WsRow { slug: w.data.slug.to_string(), name: ctx.i.text(&w.data.name), role: ctx.i.enum_label("role", r.as_str()) })
+        .collect();
+    Ok(html(WorkspacesPage { i: c.i, nav: c.nav, langs: c.langs, here: c.here, workspaces }.render()))
+}
+
+pub struct StaleRow {
+    provider: String,
+    provider_unit: Option<Id>,
+    customer: String,
+    last_reviewed: String,
+}
+pub struct JourneyRow {
+    id: Id,
+    name: String,
+    stages: i64,
+    touchpoints: i64,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    ws_name: String,
+    counts: Vec<(&'static str, i64)>,
+    stale: Vec<StaleRow>,
+    no_core: Vec<(Id, String)>,
+    journeys: Vec<JourneyRow>,
+}
+
+/// Names of everything a relation can point at.
+struct Directory {
+    units: HashMap<Id, String>,
+    partners: HashMap<Id, String>,
+    segments: HashMap<Id, String>,
+    people: HashMap<Id, String>,
+}
+
+impl Directory {
+    async fn load(store: &Store, ws: Id, i: &I18n) -> Result<Self, PageError> {
+        Ok(Self {
+            units: all::<UnitData>(store, ws).await?.into_iter().map(|r| (r.id, i.text(&r.data.name))).collect(),
+            partners: all::<PartnerData>(store, ws).await?.into_iter().map(|r| (r.id, i.text(&r.data.name))).collect(),
+            segments: all::<SegmentData>(store, ws).await?.into_iter().map(|r| (r.id, i.text(&r.data.name))).collect(),
+            people: all::<PersonData>(store, ws).await?.into_iter().map(|r| (r.id, r.data.name.as_str().to_owned())).collect(),
+        })
+    }
+    fn provider(&self, p: &Provider) -> String {
+        match p {
+            Provider::Unit(id) => self.units.get(id).cloned(),
+            Provider::Person(id) => self.people.get(id).cloned(),
+        }
+        .unwrap_or_default()
+    }
+    fn customer(&self, c: &Customer) -> String {
+        match c {
+            Customer::Segment(id) => self.segments.get(id).cloned(),
+            Customer::Unit(id) => self.units.get(id).cloned(),
+            Customer::Partner(id) => self.partners.get(id).cloned(),
+        }
+        .unwrap_or_default()
+    }
+    fn names(&self) -> Names {
+        Names { units: self.units.clone(), partners: self.partners.clone() }
+    }
+}
+
+pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let (ws, i) = (w.id, &ctx.i);
+    let dir = Directory::load(&st.store, ws, i).await?;
+    let relations = all::<RelationData>(&st.store, ws).await?;
+    let packages = all::<PackageData>(&st.store, ws).await?;
+    let journeys = all::<JourneyData>(&st.store, ws).await?;
+    let stages = all::<StageData>(&st.store, ws).await?;
+    let touchpoints = all::<TouchpointData>(&st.store, ws).await?;
+    let today = kohtaamo_storage::today();
+    let stale = relations
+        .iter()
+        .filter(|r| r.data.is_stale(today))
+        .map(|r| StaleRow {
+            provider: dir.provider(&r.data.provider),
+            provider_unit: match r.data.provider {
+                Provider::Unit(u) => Some(u),
+                Provider::Person(_) => None,
+            },
+            customer: dir.customer(&r.data.customer),
+            last_reviewed: i.opt_date(&r.data.last_reviewed_on),
+        })
+        .collect();
+    let no_core = packages.iter().filter(|p| !kohtaamo_domain::rules::has_core(p.data.elements.iter().map(|e| e.role))).map(|p| (p.id, i.text(&p.data.name))).collect();
+    let journeys = journeys
+        .iter()
+        .map(|j| {
+            let st: Vec<Id> = stages.iter().filter(|s| s.data.journey_id == j.id).map(|s| s.id).collect();
+            JourneyRow { id: j.id, name: i.text(&j.data.name), stages: st.len() as i64, touchpoints: touchpoints.iter().filter(|t| st.contains(&t.data.stage_id)).count() as i64 }
+        })
+        .collect();
+    let counts = vec![
+        ("count-units", dir.units.len() as i64),
+        ("count-segments", dir.segments.len() as i64),
+        ("count-packages", packages.len() as i64),
+        ("count-journeys", stages.iter().map(|s| s.data.journey_id).collect::<std::collections::BTreeSet<_>>().len().max(0) as i64),
+        ("count-touchpoints", touchpoints.len() as i64),
+        ("count-relations", relations.len() as i64),
+    ];
+    let c = chrome(&ctx);
+    Ok(html(
+        HomePage { slug: w.data.slug.to_string(), ws_name: i.text(&w.data.name), i: c.i, nav: c.nav, langs: c.langs, here: c.here, counts, stale, no_core, journeys }.render(),
+    ))
+}
+
+// --- catalogue and package ---------------------------------------------------------
+
+pub struct PackageRow {
+    id: Id,
+    name: String,
+    status: String,
+    core: String,
+    elements: i64,
+}
+
+#[derive(Template)]
+#[template(path = "catalogue.html")]
+struct CataloguePage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    packages: Vec<PackageRow>,
+}
+
+pub async fn catalogue(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let i = &ctx.i;
+    let elements: HashMap<Id, String> = all::<ElementData>(&st.store, w.id).await?.into_iter().map(|e| (e.id, i.text(&e.data.name))).collect();
+    let packages = all::<PackageData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .map(|p| PackageRow {
+            id: p.id,
+            name: i.text(&p.data.name),
+            status: i.t(if p.data.published { "status-published" } else { "status-draft" }),
+            core: p.data.elements.iter().filter(|e| e.role == ElementRole::Core).filter_map(|e| elements.get(&e.element_id).cloned()).collect::<Vec<_>>().join(", "),
+            elements: p.data.elements.len() as i64,
+        })
+        .collect();
+    let c = chrome(&ctx);
+    Ok(html(CataloguePage { slug: w.data.slug.to_string(), i: c.i, nav: c.nav, langs: c.langs, here: c.here, packages }.render()))
+}
+
+pub struct ElementRow {
+    name: String,
+    role: String,
+    kind: String,
+    visible: String,
+    it: String,
+    owner: String,
+}
+
+#[derive(Template)]
+#[template(path = "package.html")]
+struct PackagePage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    id: Id,
+    name: String,
+    status: String,
+    description: String,
+    has_core: bool,
+    svg: String,
+    elements: Vec<ElementRow>,
+}
+
+async fn package_parts(st: &AppState, ctx: &PageCtx, id: Id) -> Result<(Record<PackageData>, Vec<(ElementRole, Record<ElementData>)>, Names), PageError> {
+    let (w, _) = ctx.ws()?;
+    let pkg = st.store.get::<PackageData>(w.id, id).await.map_err(|_| PageError::NotFound(ctx.i.clone()))?;
+    let mut elements = vec![];
+    for pe in &pkg.data.elements {
+        elements.push((pe.role, st.store.get::<ElementData>(w.id, pe.element_id).await?));
+    }
+    let dir = Directory::load(&st.store, w.id, &ctx.i).await?;
+    Ok((pkg, elements, dir.names()))
+}
+
+fn package_svg_of(ctx: &PageCtx, pkg: &Record<PackageData>, elements: &[(ElementRole, Record<ElementData>)], names: &Names) -> diagrams::Svg {
+    let refs: Vec<(ElementRole, &Record<ElementData>)> = elements.iter().map(|(r, e)| (*r, e)).collect();
+    diagrams::package(&ctx.i, pkg.id, &ctx.i.text(&pkg.data.name), &refs, names)
+}
+
+pub async fn package(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+    let (pkg, elements, names) = package_parts(&st, &ctx, id).await?;
+    let i = &ctx.i;
+    let svg = package_svg_of(&ctx, &pkg, &elements, &names).render().map_err(|e| PageError::Internal(e.to_string()))?;
+    let rows = elements
+        .iter()
+        .map(|(role, e)| ElementRow {
+            name: i.text(&e.data.name),
+            role: i.enum_label("role", role.as_str()),
+            kind: i.enum_label("kind", e.data.kind.as_str()),
+            visible: yes_no(i, e.data.customer_visible),
+            it: yes_no(i, e.data.has_it_components),
+            owner: names.owner(&e.data.owner),
+        })
+        .collect();
+    let (w, _) = ctx.ws()?;
+    let c = chrome(&ctx);
+    Ok(html(
+        PackagePage {
+            slug: w.data.slug.to_string(),
+            id,
+            name: i.text(&pkg.data.name),
+            status: i.t(if pkg.data.published { "status-published" } else { "status-draft" }),
+            description: i.text(&pkg.data.description),
+            has_core: elements.iter().any(|(r, _)| *r == ElementRole::Core),
+            svg,
+            elements: rows,
+            i: c.i,
+            nav: c.nav,
+            langs: c.langs,
+            here: c.here,
+        }
+        .render(),
+    ))
+}
+
+pub async fn package_svg(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+    let (pkg, elements, names) = package_parts(&st, &ctx, id).await?;
+    Ok(svg_download(package_svg_of(&ctx, &pkg, &elements, &names).render(), &format!("{}.svg", pkg.data.slug)))
+}
+
+// --- journeys ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "journey.html")]
+struct JourneyPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    id: Id,
+    name: String,
+    segment: String,
+    blueprint: bool,
+    svg: String,
+}
+
+/// Everything a journey view needs, loaded once.
+pub struct JourneyData_ {
+    pub journey: Record<JourneyData>,
+    pub stages: Vec<Record<StageData>>,
+    pub touchpoints: Vec<Record<TouchpointData>>,
+    pub steps: Vec<Record<ProcessStepData>>,
+    pub names: Names,
+    pub channels: HashMap<String, String>,
+    pub segment: String,
+}
+
+pub async fn load_journey(store: &Store, ws: Id, id: Id, i: &I18n) -> Result<JourneyData_, PageError> {
+    let journey = store.get::<JourneyData>(ws, id).await.map_err(|_| PageError::NotFound(i.clone()))?;
+    let by_journey = vec![("journey_id".to_string(), id.to_string())];
+    let q = ListQuery { limit: i64::MAX, offset: 0, q: None, filters: by_journey };
+    let stages = store.list::<StageData>(ws, &q).await?.items;
+    let touchpoints = store.list::<TouchpointData>(ws, &q).await?.items;
+    let steps = all::<ProcessStepData>(store, ws).await?;
+    let dir = Directory::load(store, ws, i).await?;
+    let channels = all::<ChannelData>(store, ws).await?.into_iter().map(|c| (c.data.slug.to_string(), i.text(&c.data.name))).collect();
+    let segment = dir.segments.get(&journey.data.segment_id).cloned().unwrap_or_default();
+    Ok(JourneyData_ { journey, stages, touchpoints, steps, names: dir.names(), channels, segment })
+}
+
+impl JourneyData_ {
+    pub fn layout(&self) -> JourneyLayout<'_> {
+        JourneyLayout { stages: self.stages.iter().map(|s| (s, self.touchpoints.iter().filter(|t| t.data.stage_id == s.id).collect())).collect() }
+    }
+    pub fn svg(&self, i: &I18n, blueprint: bool) -> diagrams::Svg {
+        let name = i.text(&self.journey.data.name);
+        if blueprint {
+            let steps: Vec<&Record<ProcessStepData>> = self.steps.iter().collect();
+            diagrams::blueprint(i, self.journey.id, &name, &self.layout(), &steps, &self.names)
+        } else {
+            diagrams::journey_map(i, self.journey.id, &name, &self.layout(), &self.names, &self.channels)
+        }
+    }
+}
+
+async fn journey_page(st: AppState, ctx: PageCtx, id: Id, blueprint: bool) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let data = load_journey(&st.store, w.id, id, &ctx.i).await?;
+    let svg = data.svg(&ctx.i, blueprint).render().map_err(|e| PageError::Internal(e.to_string()))?;
+    let c = chrome(&ctx);
+    Ok(html(
+        JourneyPage {
+            slug: w.data.slug.to_string(),
+            id,
+            name: ctx.i.text(&data.journey.data.name),
+            segment: ctx.i.s("journey-for-segment", "name", &data.segment),
+            blueprint,
+            svg,
+            i: c.i,
+            nav: c.nav,
+            langs: c.langs,
+            here: c.here,
+        }
+        .render(),
+    ))
+}
+
+pub async fn journey_map(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+    journey_page(st, ctx, id, false).await
+}
+pub async fn journey_blueprint(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+    journey_page(st, ctx, id, true).await
+}
+
+async fn journey_svg(st: AppState, ctx: PageCtx, id: Id, blueprint: bool) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let data = load_journey(&st.store, w.id, id, &ctx.i).await?;
+    let suffix = if blueprint { "blueprint" } else { "map" };
+    Ok(svg_download(data.svg(&ctx.i, blueprint).render(), &format!("{}-{suffix}.svg", data.journey.data.slug)))
+}
+pub async fn journey_map_svg(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+    journey_svg(st, ctx, id, false).await
+}
+pub async fn journey_blueprint_svg(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+    journey_svg(st, ctx, id, true).await
+}
+
+// --- units -------------------------------------------------------------------------
+
+pub struct UnitRow {
+    id: Id,
+    name: String,
+    depth: usize,
+    relations: usize,
+}
+
+#[derive(Template)]
+#[template(path = "units.html")]
+struct UnitsPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    units: Vec<UnitRow>,
+}
+
+pub async fn units(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let units = all::<UnitData>(&st.store, w.id).await?;
+    let relations = all::<RelationData>(&st.store, w.id).await?;
+    // Depth-first over the tree, children in slug order.
+    let mut rows = vec![];
+    fn walk(units: &[Record<UnitData>], rels: &[Record<RelationData>], parent: Option<Id>, depth: usize, i: &I18n, out: &mut Vec<UnitRow>) {
+        for u in units.iter().filter(|u| u.data.parent_id == parent) {
+            let n = rels.iter().filter(|r| r.data.provider == Provider::Unit(u.id)).count();
+            out.push(UnitRow { id: u.id, name: i.text(&u.data.name), depth: depth.min(3), relations: n });
+            walk(units, rels, Some(u.id), depth + 1, i, out);
+        }
+    }
+    walk(&units, &relations, None, 0, &ctx.i, &mut rows);
+    let c = chrome(&ctx);
+    Ok(html(UnitsPage { slug: w.data.slug.to_string(), i: c.i, nav: c.nav, langs: c.langs, here: c.here, units: rows }.render()))
+}
+
+pub struct CustomerRow {
+    id: Id,
+    customer: String,
+    customer_kind: String,
+    value: String,
+    last_reviewed: String,
+    stale: bool,
+}
+
+#[derive(Template)]
+#[template(path = "unit.html")]
+struct UnitPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    id: Id,
+    csrf: String,
+    can_edit: bool,
+    name: String,
+    parent: Option<String>,
+    description: String,
+    flash: Option<&'static str>,
+    customers: Vec<CustomerRow>,
+    served_by: Vec<String>,
+    touchpoints: Vec<(String, String, String, String)>,
+    steps: Vec<String>,
+    elements: Vec<String>,
+    people: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct FlashQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+pub async fn unit(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>, Query(q): Query<FlashQuery>) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let i = &ctx.i;
+    let unit = st.store.get::<UnitData>(w.id, id).await.map_err(|_| PageError::NotFound(i.clone()))?;
+    let dir = Directory::load(&st.store, w.id, i).await?;
+    let relations = all::<RelationData>(&st.store, w.id).await?;
+    let today = kohtaamo_storage::today();
+    let people_here: Vec<Record<PersonData>> = all::<PersonData>(&st.store, w.id).await?.into_iter().filter(|p| p.data.unit_id == Some(id)).collect();
+    let ours = |p: &Provider| match p {
+        Provider::Unit(u) => *u == id,
+        Provider::Person(pid) => people_here.iter().any(|x| x.id == *pid),
+    };
+    let customers = relations
+        .iter()
+        .filter(|r| ours(&r.data.provider))
+        .map(|r| CustomerRow {
+            id: r.id,
+            customer: dir.customer(&r.data.customer),
+            customer_kind: i.t(match r.data.customer {
+                Customer::Segment(_) => "customer-segment",
+                Customer::Unit(_) => "customer-unit",
+                Customer::Partner(_) => "customer-partner",
+            }),
+            value: i.text(&r.data.value_statement),
+            last_reviewed: i.opt_date(&r.data.last_reviewed_on),
+            stale: r.data.is_stale(today),
+        })
+        .collect();
+    let served_by = relations.iter().filter(|r| r.data.customer == Customer::Unit(id)).map(|r| dir.provider(&r.data.provider)).collect();
+    let journeys: HashMap<Id, String> = all::<JourneyData>(&st.store, w.id).await?.into_iter().map(|j| (j.id, i.text(&j.data.name))).collect();
+    let stage_journey: HashMap<Id, Id> = all::<StageData>(&st.store, w.id).await?.into_iter().map(|s| (s.id, s.data.journey_id)).collect();
+    let touchpoints = all::<TouchpointData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .filter(|t| t.data.owner == Some(Owner::Unit(id)))
+        .map(|t| {
+            let channel = match &t.data.channel {
+                Channel::Builtin(b) => i.enum_label("channel", b.as_str()),
+                Channel::Custom(s) => s.to_string(),
+            };
+            let journey = stage_journey.get(&t.data.stage_id).and_then(|j| journeys.get(j)).cloned().unwrap_or_default();
+            (i.text(&t.data.name), journey, channel, i.enum_label("lane", t.data.lane.as_str()))
+        })
+        .collect();
+    let steps = all::<ProcessStepData>(&st.store, w.id).await?.into_iter().filter(|s| s.data.owner_unit_id == Some(id)).map(|s| i.text(&s.data.name)).collect();
+    let elements = all::<ElementData>(&st.store, w.id).await?.into_iter().filter(|e| e.data.owner == Some(Owner::Unit(id))).map(|e| i.text(&e.data.name)).collect();
+    let c = chrome(&ctx);
+    Ok(html(
+        UnitPage {
+            slug: w.data.slug.to_string(),
+            id,
+            csrf: ctx.csrf.clone(),
+            can_edit: role.can_edit(),
+            name: i.text(&unit.data.name),
+            parent: unit.data.parent_id.and_then(|p| dir.units.get(&p).cloned()),
+            description: i.text(&unit.data.description),
+            flash: q.done.filter(|d| d == "reviewed").map(|_| "reviewed-done"),
+            customers,
+            served_by,
+            touchpoints,
+            steps,
+            elements,
+            people: people_here.iter().map(|p| p.data.name.as_str().to_owned()).collect(),
+            i: c.i,
+            nav: c.nav,
+            langs: c.langs,
+            here: c.here,
+        }
+        .render(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NextForm {
+    #[serde(default)]
+    next: String,
+}
+
+/// "Mark reviewed" on a who-is-my-customer relation (editors and admins).
+pub async fn mark_reviewed(State(st): State<AppState>, Path((_, id)): Path<(String, Id)>, CsrfForm { ctx, form }: CsrfForm<NextForm>) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.can_edit() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    let mut rel = st.store.get::<RelationData>(w.id, id).await.map_err(|_| PageError::NotFound(ctx.i.clone()))?.data;
+    rel.last_reviewed_on = Some(kohtaamo_storage::today());
+    st.store.update(w.id, id, &rel).await?;
+    let next = safe_next(&form.next);
+    let sep = if next.contains('?') { '&' } else { '?' };
+    Ok(Redirect::to(&format!("{next}{sep}done=reviewed")).into_response())
+}

@@ -173,7 +173,7 @@ mod tests {
         }
         let mut missing = vec![];
         for src in sources {
-            for cap in src.split("t(\"").skip(1).chain(src.split("n(\"").skip(1)).chain(src.split("s(\"").skip(1)) {
+            for cap in src.split(".t(\"").skip(1).chain(src.split(".n(\"").skip(1)).chain(src.split(".s(\"").skip(1)) {
                 let key = cap.split('"').next().unwrap_or_default();
                 if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') && !en.contains(key) {
                     missing.push(key.to_string());
@@ -181,5 +181,82 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "keys used but not defined: {missing:?}");
+    }
+
+    /// Labels of enumeration values are looked up by building the key; each must exist.
+    #[test]
+    fn every_enum_value_has_a_label() {
+        use kohtaamo_domain::model::*;
+        let mut wanted: Vec<(&str, &str)> = vec![];
+        wanted.extend(Lane::ALL.iter().map(|v| ("lane", v.as_str())));
+        wanted.extend(BuiltinChannel::ALL.iter().map(|v| ("channel", v.as_str())));
+        wanted.extend(ElementRole::ALL.iter().map(|v| ("role", v.as_str())));
+        wanted.extend(ElementKind::ALL.iter().map(|v| ("kind", v.as_str())));
+        wanted.extend(Role::ALL.iter().map(|v| ("role", v.as_str())));
+        wanted.extend(InterfaceKind::ALL.iter().map(|v| ("interface", v.as_str())));
+        let en = keys("en");
+        for (prefix, v) in wanted {
+            let key = format!("{prefix}-{}", v.replace('_', "-"));
+            assert!(en.contains(&key), "no message {key}");
+        }
+        for l in languages() {
+            assert!(en.contains(&format!("lang-name-{l}")), "no language name for {l}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod template_lint {
+    /// Removes template tags and expressions, then markup, leaving only literal text.
+    fn literal_text(src: &str) -> String {
+        let mut s = src.to_owned();
+        for (open, close) in [("{#", "#}"), ("{%", "%}"), ("{{", "}}"), ("<!--", "-->")] {
+            while let Some(a) = s.find(open) {
+                let Some(b) = s[a..].find(close) else { break };
+                s.replace_range(a..a + b + close.len(), " ");
+            }
+        }
+        // Attributes a person reads must not hold literal words either.
+        let mut out = String::new();
+        let mut rest = s.as_str();
+        while let Some(a) = rest.find('<') {
+            out.push_str(&rest[..a]);
+            let Some(b) = rest[a..].find('>') else { break };
+            let tag = &rest[a..a + b];
+            for attr in ["aria-label=\"", "title=\"", "alt=\"", "placeholder=\""] {
+                if let Some(p) = tag.find(attr) {
+                    let v = &tag[p + attr.len()..];
+                    out.push(' ');
+                    out.push_str(v.split('"').next().unwrap_or_default());
+                }
+            }
+            rest = &rest[a + b + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn templates_have_no_literal_words() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let mut offenders = vec![];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = literal_text(&std::fs::read_to_string(&path).unwrap());
+            // Punctuation such as "·" or ":" between expressions is fine; letters are not.
+            let words: Vec<&str> = text.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).collect();
+            if !words.is_empty() {
+                offenders.push(format!("{}: {:?}", path.display(), words));
+            }
+        }
+        assert!(offenders.is_empty(), "user-visible text outside the localisation layer:\n{}", offenders.join("\n"));
+    }
+
+    #[test]
+    fn the_lint_catches_literal_text() {
+        assert!(literal_text("<p>{{ i.t(\"x\") }}</p>").trim().is_empty());
+        assert!(literal_text("<p>Hello {{ name }}</p>").contains("Hello"));
+        assert!(literal_text("<a aria-label=\"Close\" href=\"/\">{{ x }}</a>").contains("Close"));
+        assert!(literal_text("<!doctype html><html lang=\"{{ i.lang }}\">").trim().is_empty());
     }
 }

@@ -14,7 +14,11 @@ use kohtaamo_storage::{testing, Backend, Store};
 use tower::ServiceExt;
 
 fn t(s: &str) -> BTreeMap<String, String> {
-    [("fi".to_string(), format!("{s} (fi)")), ("en".to_string(), s.to_string())].into()
+    [
+        ("fi".to_string(), format!("{s} (fi)")),
+        ("en".to_string(), s.to_string()),
+    ]
+    .into()
 }
 
 #[tokio::main]
@@ -23,15 +27,86 @@ async fn main() {
     let store = Store::connect(&db.url).await.unwrap();
     store.ensure_admin(Some("bench-password")).await.unwrap();
     let admin = store.user_by_name("admin").await.unwrap().unwrap();
-    let ws_data = WorkspaceInput { slug: "bench".into(), name: t("Bench"), default_language: "fi".into() }.parse().unwrap();
-    let ws = store.create_workspace(&ws_data, Some(admin.id)).await.unwrap();
-    let unit = store.create(ws, &UnitInput { slug: "u".into(), name: t("Unit"), description: BTreeMap::new(), parent_id: None }.parse().unwrap()).await.unwrap().id;
-    let seg = store.create(ws, &SegmentInput { slug: "s".into(), name: t("Segment"), description: BTreeMap::new(), needs: None }.parse().unwrap()).await.unwrap().id;
-    let j = store.create(ws, &JourneyInput { slug: "j".into(), name: t("Journey"), description: BTreeMap::new(), segment_id: seg, package_ids: None }.parse().unwrap()).await.unwrap().id;
-    let lanes = ["customer_action", "frontstage", "backstage", "support_process"];
+    let ws_data = WorkspaceInput {
+        slug: "bench".into(),
+        name: t("Bench"),
+        default_language: "fi".into(),
+    }
+    .parse()
+    .unwrap();
+    let ws = store
+        .create_workspace(&ws_data, Some(admin.id))
+        .await
+        .unwrap();
+    let unit = store
+        .create(
+            ws,
+            &UnitInput {
+                slug: "u".into(),
+                name: t("Unit"),
+                description: BTreeMap::new(),
+                parent_id: None,
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let seg = store
+        .create(
+            ws,
+            &SegmentInput {
+                slug: "s".into(),
+                name: t("Segment"),
+                description: BTreeMap::new(),
+                needs: None,
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let j = store
+        .create(
+            ws,
+            &JourneyInput {
+                slug: "j".into(),
+                name: t("Journey"),
+                description: BTreeMap::new(),
+                segment_id: seg,
+                package_ids: None,
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let lanes = [
+        "customer_action",
+        "frontstage",
+        "backstage",
+        "support_process",
+    ];
     let mut tps = vec![];
     for s in 0..12 {
-        let stage = store.create(ws, &StageInput { slug: format!("s{s}"), name: t(&format!("Stage {s}")), description: BTreeMap::new(), journey_id: j }.parse().unwrap()).await.unwrap().id;
+        let stage = store
+            .create(
+                ws,
+                &StageInput {
+                    slug: format!("s{s}"),
+                    name: t(&format!("Stage {s}")),
+                    description: BTreeMap::new(),
+                    journey_id: j,
+                }
+                .parse()
+                .unwrap(),
+            )
+            .await
+            .unwrap()
+            .id;
         let n = if s < 6 { 13 } else { 12 };
         for k in 0..n {
             let idx = tps.len();
@@ -63,17 +138,28 @@ async fn main() {
         };
         store.create(ws, &step.parse().unwrap()).await.unwrap();
     }
-    let (session, _) = store.create_session(admin.id, chrono::Duration::hours(1)).await.unwrap();
+    let (session, _) = store
+        .create_session(admin.id, chrono::Duration::hours(1))
+        .await
+        .unwrap();
     let app = kohtaamo_http::app(store.clone(), kohtaamo_http::HttpConfig::default());
-    for (label, path) in [("journey map", format!("/w/bench/journeys/{j}")), ("blueprint", format!("/w/bench/journeys/{j}/blueprint"))] {
+    for (label, path) in [
+        ("journey map", format!("/w/bench/journeys/{j}")),
+        ("blueprint", format!("/w/bench/journeys/{j}/blueprint")),
+    ] {
         let mut times = vec![];
         let mut size = 0;
         for round in 0..220 {
-            let req = Request::get(&path).header(header::COOKIE, format!("kohtaamo_session={session}")).body(Body::empty()).unwrap();
+            let req = Request::get(&path)
+                .header(header::COOKIE, format!("kohtaamo_session={session}"))
+                .body(Body::empty())
+                .unwrap();
             let start = Instant::now();
             let resp = app.clone().oneshot(req).await.unwrap();
             assert_eq!(resp.status(), StatusCode::OK);
-            let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .unwrap();
             let elapsed = start.elapsed();
             size = body.len();
             if round >= 20 {

@@ -35,15 +35,20 @@ pub struct Auth {
     pub via: Via,
 }
 
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The value of cookie `name` in the request, if sent.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
+}
+
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -29,10 +29,18 @@ pub fn languages() -> Vec<String> {
 
 /// Picks the language: the user's choice, then `Accept-Language` (by q-value), then
 /// the workspace default, then English — the first one we have messages for.
-pub fn negotiate(choice: Option<&str>, accept_language: Option<&str>, workspace_default: Option<&str>) -> String {
+pub fn negotiate(
+    choice: Option<&str>,
+    accept_language: Option<&str>,
+    workspace_default: Option<&str>,
+) -> String {
     let have = languages();
     let ok = |l: &str| {
-        let primary = l.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        let primary = l
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         have.iter().find(|h| **h == primary).cloned()
     };
     if let Some(l) = choice.and_then(ok) {
@@ -44,7 +52,10 @@ pub fn negotiate(choice: Option<&str>, accept_language: Option<&str>, workspace_
             .filter_map(|part| {
                 let mut it = part.trim().split(';');
                 let tag = it.next()?.trim();
-                let q = it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse().ok()).unwrap_or(1.0);
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse().ok())
+                    .unwrap_or(1.0);
                 Some((q, tag))
             })
             .collect();
@@ -53,7 +64,9 @@ pub fn negotiate(choice: Option<&str>, accept_language: Option<&str>, workspace_
             return l;
         }
     }
-    workspace_default.and_then(ok).unwrap_or_else(|| "en".into())
+    workspace_default
+        .and_then(ok)
+        .unwrap_or_else(|| "en".into())
 }
 
 /// Messages and formatting in one language. Templates call `i.t("key")`.
@@ -68,7 +81,11 @@ pub struct I18n {
 impl I18n {
     pub fn new(lang: &str, fallback: &str) -> Self {
         let id = lang.parse().unwrap_or_else(|_| unic_langid::langid!("en"));
-        Self { lang: lang.to_owned(), id, fallback: fallback.to_owned() }
+        Self {
+            lang: lang.to_owned(),
+            id,
+            fallback: fallback.to_owned(),
+        }
     }
 
     pub fn t(&self, key: &str) -> String {
@@ -78,20 +95,28 @@ impl I18n {
     /// A message with one numeric argument (plural rules apply).
     pub fn n(&self, key: &str, arg: &str, value: impl std::borrow::Borrow<i64>) -> String {
         let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
-        args.insert(Cow::Owned(arg.to_owned()), FluentValue::from(*value.borrow()));
+        args.insert(
+            Cow::Owned(arg.to_owned()),
+            FluentValue::from(*value.borrow()),
+        );
         LOCALES.lookup_with_args(&self.id, key, &args)
     }
 
     /// A message with one text argument.
     pub fn s(&self, key: &str, arg: &str, value: &str) -> String {
         let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
-        args.insert(Cow::Owned(arg.to_owned()), FluentValue::from(value.to_owned()));
+        args.insert(
+            Cow::Owned(arg.to_owned()),
+            FluentValue::from(value.to_owned()),
+        );
         LOCALES.lookup_with_args(&self.id, key, &args)
     }
 
     /// A model text in this language, else the workspace default, else any.
     pub fn text(&self, t: &Texts) -> String {
-        t.get(&self.lang, &self.fallback).unwrap_or_default().to_owned()
+        t.get(&self.lang, &self.fallback)
+            .unwrap_or_default()
+            .to_owned()
     }
 
     pub fn date(&self, d: &NaiveDate) -> String {
@@ -103,7 +128,9 @@ impl I18n {
     }
 
     pub fn opt_date(&self, d: &Option<NaiveDate>) -> String {
-        d.as_ref().map(|d| self.date(d)).unwrap_or_else(|| self.t("never"))
+        d.as_ref()
+            .map(|d| self.date(d))
+            .unwrap_or_else(|| self.t("never"))
     }
 
     /// The label of an enumeration value, e.g. `lane-frontstage`.
@@ -119,7 +146,10 @@ mod tests {
     #[test]
     fn negotiation_order() {
         assert_eq!(negotiate(Some("fi"), Some("en"), Some("en")), "fi");
-        assert_eq!(negotiate(None, Some("de, fi-FI;q=0.8, en;q=0.5"), Some("en")), "fi");
+        assert_eq!(
+            negotiate(None, Some("de, fi-FI;q=0.8, en;q=0.5"), Some("en")),
+            "fi"
+        );
         assert_eq!(negotiate(None, Some("de"), Some("fi")), "fi");
         assert_eq!(negotiate(Some("xx"), None, None), "en");
     }
@@ -156,7 +186,10 @@ mod tests {
             let other = keys(&lang);
             let missing: Vec<_> = en.difference(&other).collect();
             let extra: Vec<_> = other.difference(&en).collect();
-            assert!(missing.is_empty() && extra.is_empty(), "{lang}: missing {missing:?}, extra {extra:?}");
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{lang}: missing {missing:?}, extra {extra:?}"
+            );
         }
     }
 
@@ -173,9 +206,19 @@ mod tests {
         }
         let mut missing = vec![];
         for src in sources {
-            for cap in src.split(".t(\"").skip(1).chain(src.split(".n(\"").skip(1)).chain(src.split(".s(\"").skip(1)) {
+            for cap in src
+                .split(".t(\"")
+                .skip(1)
+                .chain(src.split(".n(\"").skip(1))
+                .chain(src.split(".s(\"").skip(1))
+            {
                 let key = cap.split('"').next().unwrap_or_default();
-                if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') && !en.contains(key) {
+                if !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !en.contains(key)
+                {
                     missing.push(key.to_string());
                 }
             }
@@ -200,7 +243,10 @@ mod tests {
             assert!(en.contains(&key), "no message {key}");
         }
         for l in languages() {
-            assert!(en.contains(&format!("lang-name-{l}")), "no language name for {l}");
+            assert!(
+                en.contains(&format!("lang-name-{l}")),
+                "no language name for {l}"
+            );
         }
     }
 }
@@ -244,12 +290,19 @@ mod template_lint {
             let path = entry.unwrap().path();
             let text = literal_text(&std::fs::read_to_string(&path).unwrap());
             // Punctuation such as "·" or ":" between expressions is fine; letters are not.
-            let words: Vec<&str> = text.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).collect();
+            let words: Vec<&str> = text
+                .split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .collect();
             if !words.is_empty() {
                 offenders.push(format!("{}: {:?}", path.display(), words));
             }
         }
-        assert!(offenders.is_empty(), "user-visible text outside the localisation layer:\n{}", offenders.join("\n"));
+        assert!(
+            offenders.is_empty(),
+            "user-visible text outside the localisation layer:\n{}",
+            offenders.join("\n")
+        );
     }
 
     #[test]
@@ -257,6 +310,8 @@ mod template_lint {
         assert!(literal_text("<p>{{ i.t(\"x\") }}</p>").trim().is_empty());
         assert!(literal_text("<p>Hello {{ name }}</p>").contains("Hello"));
         assert!(literal_text("<a aria-label=\"Close\" href=\"/\">{{ x }}</a>").contains("Close"));
-        assert!(literal_text("<!doctype html><html lang=\"{{ i.lang }}\">").trim().is_empty());
+        assert!(literal_text("<!doctype html><html lang=\"{{ i.lang }}\">")
+            .trim()
+            .is_empty());
     }
 }

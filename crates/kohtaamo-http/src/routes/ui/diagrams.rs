@@ -77,8 +77,24 @@ pub struct Svg {
 }
 
 impl Svg {
-    fn text(&mut self, x: i32, y: i32, size: i32, anchor: &'static str, bold: bool, class: &str, text: impl Into<String>) {
-        self.texts.push(Text { x, y, size, anchor, bold, fill: "#1d2433", class: class.into(), text: text.into() });
+    fn text(
+        &mut self,
+        x: i32,
+        y: i32,
+        (size, anchor, bold): (i32, &'static str, bool),
+        class: &str,
+        text: impl Into<String>,
+    ) {
+        self.texts.push(Text {
+            x,
+            y,
+            size,
+            anchor,
+            bold,
+            fill: "#1d2433",
+            class: class.into(),
+            text: text.into(),
+        });
     }
 }
 
@@ -108,26 +124,68 @@ impl Names {
     }
 }
 
-const ROLE_FILL: [(&str, &str); 3] = [("core", "#fde68a"), ("enabling", "#bfdbfe"), ("complementary", "#bbf7d0")];
+const ROLE_FILL: [(&str, &str); 3] = [
+    ("core", "#fde68a"),
+    ("enabling", "#bfdbfe"),
+    ("complementary", "#bbf7d0"),
+];
 
 /// The package diagram (seed 001's picture): core services in the centre, enabling
 /// services in the ring around them, complementary services in the outer ring. Solid
 /// outline = visible to the customer, dashed = hidden; "IT" marks IT components.
-pub fn package(i: &I18n, id: Id, name: &str, elements: &[(ElementRole, &Record<ElementData>)], names: &Names) -> Svg {
+pub fn package(
+    i: &I18n,
+    id: Id,
+    name: &str,
+    elements: &[(ElementRole, &Record<ElementData>)],
+    names: &Names,
+) -> Svg {
     let size = 900;
     let c = size / 2;
-    let radii = [(ElementRole::Core, 0, 150), (ElementRole::Enabling, 245, 300), (ElementRole::Complementary, 370, 440)];
-    let mut s = Svg { id: format!("pkg-{id}"), class: "package-diagram", title: i.s("diagram-title", "name", name), width: size, height: size, ..Default::default() };
+    let radii = [
+        (ElementRole::Core, 0, 150),
+        (ElementRole::Enabling, 245, 300),
+        (ElementRole::Complementary, 370, 440),
+    ];
+    let mut s = Svg {
+        id: format!("pkg-{id}"),
+        class: "package-diagram",
+        title: i.s("diagram-title", "name", name),
+        width: size,
+        height: size,
+        ..Default::default()
+    };
     for (role, _, band) in radii.iter().rev() {
-        let fill = ROLE_FILL.iter().find(|(r, _)| *r == role.as_str()).map(|(_, f)| *f).unwrap_or("#eee");
-        s.circles.push(Circle { cx: c, cy: c, r: *band, fill, stroke: "#94a3b8", class: format!("ring ring-{}", role.as_str()) });
+        let fill = ROLE_FILL
+            .iter()
+            .find(|(r, _)| *r == role.as_str())
+            .map(|(_, f)| *f)
+            .unwrap_or("#eee");
+        s.circles.push(Circle {
+            cx: c,
+            cy: c,
+            r: *band,
+            fill,
+            stroke: "#94a3b8",
+            class: format!("ring ring-{}", role.as_str()),
+        });
     }
     for (k, (role, _, band)) in radii.iter().enumerate() {
         let label_y = c - band + 22;
-        s.text(c, if k == 0 { c - 120 } else { label_y }, 14, "middle", true, "ring-label", i.enum_label("role", role.as_str()));
+        s.text(
+            c,
+            if k == 0 { c - 120 } else { label_y },
+            (14, "middle", true),
+            "ring-label",
+            i.enum_label("role", role.as_str()),
+        );
     }
     for (ring, (role, radius, _)) in radii.iter().enumerate() {
-        let mine: Vec<&&Record<ElementData>> = elements.iter().filter(|(r, _)| r == role).map(|(_, e)| e).collect();
+        let mine: Vec<&&Record<ElementData>> = elements
+            .iter()
+            .filter(|(r, _)| r == role)
+            .map(|(_, e)| e)
+            .collect();
         let n = mine.len().max(1) as f64;
         for (k, e) in mine.iter().enumerate() {
             let (x, y) = if *radius == 0 {
@@ -135,8 +193,13 @@ pub fn package(i: &I18n, id: Id, name: &str, elements: &[(ElementRole, &Record<E
                 let offset = (k as f64 - (n - 1.0) / 2.0) * 62.0;
                 (c as f64, c as f64 + offset)
             } else {
-                let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * k as f64 / n + if ring == 2 { 0.35 } else { 0.0 };
-                (c as f64 + *radius as f64 * a.cos(), c as f64 + *radius as f64 * a.sin())
+                let a = -std::f64::consts::FRAC_PI_2
+                    + std::f64::consts::TAU * k as f64 / n
+                    + if ring == 2 { 0.35 } else { 0.0 };
+                (
+                    c as f64 + *radius as f64 * a.cos(),
+                    c as f64 + *radius as f64 * a.sin(),
+                )
             };
             let (w, h) = (170, 52);
             // Keep every box inside the canvas.
@@ -152,15 +215,38 @@ pub fn package(i: &I18n, id: Id, name: &str, elements: &[(ElementRole, &Record<E
                 stroke_width: 2,
                 dashed: !e.data.customer_visible,
                 class: format!("el el-{}", role.as_str()),
-                data: vec![("role", role.as_str().into()), ("ring", ring.to_string()), ("visible", e.data.customer_visible.to_string()), ("slug", e.data.slug.to_string())],
+                data: vec![
+                    ("role", role.as_str().into()),
+                    ("ring", ring.to_string()),
+                    ("visible", e.data.customer_visible.to_string()),
+                    ("slug", e.data.slug.to_string()),
+                ],
             });
-            s.text(x, y - 4, 13, "middle", true, "el-name", fit(&i.text(&e.data.name), 24));
+            s.text(
+                x,
+                y - 4,
+                (13, "middle", true),
+                "el-name",
+                fit(&i.text(&e.data.name), 24),
+            );
             let owner = names.owner(&e.data.owner);
             if !owner.is_empty() {
-                s.text(x, y + 15, 11, "middle", false, "el-owner", fit(&owner, 28));
+                s.text(
+                    x,
+                    y + 15,
+                    (11, "middle", false),
+                    "el-owner",
+                    fit(&owner, 28),
+                );
             }
             if e.data.has_it_components {
-                s.text(x + w / 2 - 6, y - h / 2 + 14, 11, "end", true, "el-it", i.t("it-badge"));
+                s.text(
+                    x + w / 2 - 6,
+                    y - h / 2 + 14,
+                    (11, "end", true),
+                    "el-it",
+                    i.t("it-badge"),
+                );
             }
         }
     }
@@ -201,29 +287,87 @@ impl JourneyLayout<'_> {
 
 fn stage_headers(s: &mut Svg, i: &I18n, j: &JourneyLayout, ranges: &[(i32, i32)], height: i32) {
     for ((stage, _), (a, b)) in j.stages.iter().zip(ranges) {
-        s.rects.push(Rect { x: *a + 4, y: 10, w: b - a - 8, h: 34, fill: "#e2e8f0", stroke: "#94a3b8", stroke_width: 1, class: "stage".into(), ..Default::default() });
-        s.text((a + b) / 2, 32, 14, "middle", true, "stage-name", fit(&i.text(&stage.data.name), ((b - a) / 8) as usize));
-        s.lines.push(Line { x1: *b, y1: 10, x2: *b, y2: height - 10, stroke: "#cbd5e1", width: 1, class: "stage-sep".into(), ..Default::default() });
+        s.rects.push(Rect {
+            x: *a + 4,
+            y: 10,
+            w: b - a - 8,
+            h: 34,
+            fill: "#e2e8f0",
+            stroke: "#94a3b8",
+            stroke_width: 1,
+            class: "stage".into(),
+            ..Default::default()
+        });
+        s.text(
+            (a + b) / 2,
+            32,
+            (14, "middle", true),
+            "stage-name",
+            fit(&i.text(&stage.data.name), ((b - a) / 8) as usize),
+        );
+        s.lines.push(Line {
+            x1: *b,
+            y1: 10,
+            x2: *b,
+            y2: height - 10,
+            stroke: "#cbd5e1",
+            width: 1,
+            class: "stage-sep".into(),
+            ..Default::default()
+        });
     }
 }
 
 fn channel_label(i: &I18n, c: &Channel, custom: &HashMap<String, String>) -> String {
     match c {
         Channel::Builtin(b) => i.enum_label("channel", b.as_str()),
-        Channel::Custom(slug) => custom.get(slug.as_str()).cloned().unwrap_or_else(|| slug.to_string()),
+        Channel::Custom(slug) => custom
+            .get(slug.as_str())
+            .cloned()
+            .unwrap_or_else(|| slug.to_string()),
     }
 }
 
 /// The journey map: stages as columns; rows for touchpoints, channels, owners, the
 /// expected-emotion curve and moments of truth.
-pub fn journey_map(i: &I18n, id: Id, name: &str, j: &JourneyLayout, names: &Names, channels: &HashMap<String, String>) -> Svg {
+pub fn journey_map(
+    i: &I18n,
+    id: Id,
+    name: &str,
+    j: &JourneyLayout,
+    names: &Names,
+    channels: &HashMap<String, String>,
+) -> Svg {
     let (cols, ranges) = j.columns();
-    let rows = [("row-touchpoints", 60, 70), ("row-channels", 140, 36), ("row-owners", 184, 36), ("row-emotion", 228, 150), ("row-moments", 386, 40)];
+    let rows = [
+        ("row-touchpoints", 60, 70),
+        ("row-channels", 140, 36),
+        ("row-owners", 184, 36),
+        ("row-emotion", 228, 150),
+        ("row-moments", 386, 40),
+    ];
     let height = 440;
-    let mut s = Svg { id: format!("map-{id}"), class: "journey-map", title: i.s("diagram-title", "name", name), width: j.width(), height, ..Default::default() };
+    let mut s = Svg {
+        id: format!("map-{id}"),
+        class: "journey-map",
+        title: i.s("diagram-title", "name", name),
+        width: j.width(),
+        height,
+        ..Default::default()
+    };
     for (key, y, h) in rows {
-        s.rects.push(Rect { x: 6, y, w: LEFT - 12, h, fill: "#f1f5f9", stroke: "#cbd5e1", stroke_width: 1, class: "row-label".into(), ..Default::default() });
-        s.text(14, y + 22, 13, "start", true, "row-name", i.t(key));
+        s.rects.push(Rect {
+            x: 6,
+            y,
+            w: LEFT - 12,
+            h,
+            fill: "#f1f5f9",
+            stroke: "#cbd5e1",
+            stroke_width: 1,
+            class: "row-label".into(),
+            ..Default::default()
+        });
+        s.text(14, y + 22, (13, "start", true), "row-name", i.t(key));
     }
     stage_headers(&mut s, i, j, &ranges, height);
     let mut curve = vec![];
@@ -240,35 +384,99 @@ pub fn journey_map(i: &I18n, id: Id, name: &str, j: &JourneyLayout, names: &Name
                 stroke: "#334155",
                 stroke_width: 1,
                 class: "touchpoint".into(),
-                data: vec![("slug", d.slug.to_string()), ("lane", d.lane.as_str().into())],
+                data: vec![
+                    ("slug", d.slug.to_string()),
+                    ("lane", d.lane.as_str().into()),
+                ],
                 ..Default::default()
             });
-            s.text(x, 90, 12, "middle", true, "tp-name", fit(&i.text(&d.name), 24));
-            s.text(x, 160, 12, "middle", false, "tp-channel", fit(&channel_label(i, &d.channel, channels), 24));
-            s.text(x, 206, 12, "middle", false, "tp-owner", fit(&names.owner(&d.owner), 24));
+            s.text(
+                x,
+                90,
+                (12, "middle", true),
+                "tp-name",
+                fit(&i.text(&d.name), 24),
+            );
+            s.text(
+                x,
+                160,
+                (12, "middle", false),
+                "tp-channel",
+                fit(&channel_label(i, &d.channel, channels), 24),
+            );
+            s.text(
+                x,
+                206,
+                (12, "middle", false),
+                "tp-owner",
+                fit(&names.owner(&d.owner), 24),
+            );
             let y = 303 - d.emotion.value() as i32 * 30;
             curve.push(format!("{x},{y}"));
-            s.circles.push(Circle { cx: x, cy: y, r: 6, fill: if d.emotion.value() < 0 { "#f87171" } else { "#4ade80" }, stroke: "#334155", class: "emotion".into() });
+            s.circles.push(Circle {
+                cx: x,
+                cy: y,
+                r: 6,
+                fill: if d.emotion.value() < 0 {
+                    "#f87171"
+                } else {
+                    "#4ade80"
+                },
+                stroke: "#334155",
+                class: "emotion".into(),
+            });
             if d.moment_of_truth {
-                s.text(x, 412, 13, "middle", true, "moment", i.t("moment-of-truth"));
+                s.text(
+                    x,
+                    412,
+                    (13, "middle", true),
+                    "moment",
+                    i.t("moment-of-truth"),
+                );
             }
         }
     }
-    s.lines.push(Line { x1: LEFT, y1: 303, x2: s.width - 20, y2: 303, stroke: "#94a3b8", width: 1, dashed: true, class: "emotion-zero".into(), ..Default::default() });
+    s.lines.push(Line {
+        x1: LEFT,
+        y1: 303,
+        x2: s.width - 20,
+        y2: 303,
+        stroke: "#94a3b8",
+        width: 1,
+        dashed: true,
+        class: "emotion-zero".into(),
+        ..Default::default()
+    });
     if !curve.is_empty() {
-        s.polylines.push(Polyline { points: curve.join(" "), stroke: "#0b5cad", class: "emotion-curve".into() });
+        s.polylines.push(Polyline {
+            points: curve.join(" "),
+            stroke: "#0b5cad",
+            class: "emotion-curve".into(),
+        });
     }
     s
 }
 
-const LANES: [Lane; 4] = [Lane::CustomerAction, Lane::Frontstage, Lane::Backstage, Lane::SupportProcess];
+const LANES: [Lane; 4] = [
+    Lane::CustomerAction,
+    Lane::Frontstage,
+    Lane::Backstage,
+    Lane::SupportProcess,
+];
 /// The three lines between the four lanes, top to bottom.
 const BLUEPRINT_LINES: [&str; 3] = ["interaction", "visibility", "internal-interaction"];
 
 /// The service blueprint: the four lanes separated by the lines of interaction,
 /// visibility and internal interaction, touchpoints in their lane, and process steps
 /// below the touchpoints they serve, linked to them.
-pub fn blueprint(i: &I18n, id: Id, name: &str, j: &JourneyLayout, steps: &[&Record<ProcessStepData>], names: &Names) -> Svg {
+pub fn blueprint(
+    i: &I18n,
+    id: Id,
+    name: &str,
+    j: &JourneyLayout,
+    steps: &[&Record<ProcessStepData>],
+    names: &Names,
+) -> Svg {
     let (cols, ranges) = j.columns();
     let lane_top = 60;
     let lane_h = 90;
@@ -285,20 +493,75 @@ pub fn blueprint(i: &I18n, id: Id, name: &str, j: &JourneyLayout, steps: &[&Reco
     }
     let rows = used.values().copied().max().unwrap_or(1).max(1);
     let height = steps_top + 20 + rows * 60 + 10;
-    let mut s = Svg { id: format!("bp-{id}"), class: "blueprint", title: i.s("diagram-title", "name", name), width: j.width(), height, ..Default::default() };
+    let mut s = Svg {
+        id: format!("bp-{id}"),
+        class: "blueprint",
+        title: i.s("diagram-title", "name", name),
+        width: j.width(),
+        height,
+        ..Default::default()
+    };
     for (k, lane) in LANES.iter().enumerate() {
         let y = lane_top + k as i32 * lane_h;
-        s.rects.push(Rect { x: 6, y: y + 4, w: LEFT - 12, h: lane_h - 8, fill: "#f1f5f9", stroke: "#cbd5e1", stroke_width: 1, class: "lane-label".into(), data: vec![("lane", lane.as_str().into())], ..Default::default() });
-        s.text(14, y + 28, 13, "start", true, "lane-name", fit(&i.enum_label("lane", lane.as_str()), 20));
+        s.rects.push(Rect {
+            x: 6,
+            y: y + 4,
+            w: LEFT - 12,
+            h: lane_h - 8,
+            fill: "#f1f5f9",
+            stroke: "#cbd5e1",
+            stroke_width: 1,
+            class: "lane-label".into(),
+            data: vec![("lane", lane.as_str().into())],
+            ..Default::default()
+        });
+        s.text(
+            14,
+            y + 28,
+            (13, "start", true),
+            "lane-name",
+            fit(&i.enum_label("lane", lane.as_str()), 20),
+        );
     }
     for (k, key) in BLUEPRINT_LINES.iter().enumerate() {
         let y = lane_top + (k as i32 + 1) * lane_h;
-        s.lines.push(Line { x1: 6, y1: y, x2: s.width - 10, y2: y, stroke: "#0b5cad", width: 2, dashed: k == 1, class: "bp-line".into(), data: vec![("line", (*key).into())] });
-        s.text(s.width - 14, y - 5, 11, "end", false, "bp-line-label", i.t(&format!("line-{key}")));
+        s.lines.push(Line {
+            x1: 6,
+            y1: y,
+            x2: s.width - 10,
+            y2: y,
+            stroke: "#0b5cad",
+            width: 2,
+            dashed: k == 1,
+            class: "bp-line".into(),
+            data: vec![("line", (*key).into())],
+        });
+        s.text(
+            s.width - 14,
+            y - 5,
+            (11, "end", false),
+            "bp-line-label",
+            i.t(&format!("line-{key}")),
+        );
     }
     let steps_line = steps_top - 10;
-    s.lines.push(Line { x1: 6, y1: steps_line, x2: s.width - 10, y2: steps_line, stroke: "#cbd5e1", width: 1, class: "steps-sep".into(), ..Default::default() });
-    s.text(14, steps_top + 24, 13, "start", true, "lane-name", i.t("row-process-steps"));
+    s.lines.push(Line {
+        x1: 6,
+        y1: steps_line,
+        x2: s.width - 10,
+        y2: steps_line,
+        stroke: "#cbd5e1",
+        width: 1,
+        class: "steps-sep".into(),
+        ..Default::default()
+    });
+    s.text(
+        14,
+        steps_top + 24,
+        (13, "start", true),
+        "lane-name",
+        i.t("row-process-steps"),
+    );
     stage_headers(&mut s, i, j, &ranges, height);
     let mut centre: HashMap<Id, (i32, i32)> = HashMap::new();
     for (_, tps) in &j.stages {
@@ -315,23 +578,77 @@ pub fn blueprint(i: &I18n, id: Id, name: &str, j: &JourneyLayout, steps: &[&Reco
                 stroke: "#334155",
                 stroke_width: if t.data.moment_of_truth { 3 } else { 1 },
                 class: "touchpoint".into(),
-                data: vec![("slug", t.data.slug.to_string()), ("lane", t.data.lane.as_str().into())],
+                data: vec![
+                    ("slug", t.data.slug.to_string()),
+                    ("lane", t.data.lane.as_str().into()),
+                ],
                 ..Default::default()
             });
-            s.text(x, y + 24, 12, "middle", true, "tp-name", fit(&i.text(&t.data.name), 24));
-            s.text(x, y + 42, 11, "middle", false, "tp-owner", fit(&names.owner(&t.data.owner), 26));
+            s.text(
+                x,
+                y + 24,
+                (12, "middle", true),
+                "tp-name",
+                fit(&i.text(&t.data.name), 24),
+            );
+            s.text(
+                x,
+                y + 42,
+                (11, "middle", false),
+                "tp-owner",
+                fit(&names.owner(&t.data.owner), 26),
+            );
             centre.insert(t.id, (x, y + lane_h - 28));
         }
     }
     for (x, y, st) in placed {
         for t in &st.data.touchpoint_ids {
             if let Some((tx, ty)) = centre.get(t) {
-                s.lines.push(Line { x1: x, y1: y, x2: *tx, y2: *ty, stroke: "#64748b", width: 1, dashed: true, class: "bp-link".into(), data: vec![("step", st.data.slug.to_string())] });
+                s.lines.push(Line {
+                    x1: x,
+                    y1: y,
+                    x2: *tx,
+                    y2: *ty,
+                    stroke: "#64748b",
+                    width: 1,
+                    dashed: true,
+                    class: "bp-link".into(),
+                    data: vec![("step", st.data.slug.to_string())],
+                });
             }
         }
-        s.rects.push(Rect { x: x - COL / 2 + 8, y, w: COL - 16, h: 48, fill: "#fef3c7", stroke: "#92400e", stroke_width: 1, class: "step".into(), data: vec![("slug", st.data.slug.to_string())], ..Default::default() });
-        s.text(x, y + 20, 12, "middle", true, "step-name", fit(&i.text(&st.data.name), 24));
-        s.text(x, y + 37, 11, "middle", false, "step-owner", fit(&st.data.owner_unit_id.and_then(|u| names.units.get(&u).cloned()).unwrap_or_default(), 26));
+        s.rects.push(Rect {
+            x: x - COL / 2 + 8,
+            y,
+            w: COL - 16,
+            h: 48,
+            fill: "#fef3c7",
+            stroke: "#92400e",
+            stroke_width: 1,
+            class: "step".into(),
+            data: vec![("slug", st.data.slug.to_string())],
+            ..Default::default()
+        });
+        s.text(
+            x,
+            y + 20,
+            (12, "middle", true),
+            "step-name",
+            fit(&i.text(&st.data.name), 24),
+        );
+        s.text(
+            x,
+            y + 37,
+            (11, "middle", false),
+            "step-owner",
+            fit(
+                &st.data
+                    .owner_unit_id
+                    .and_then(|u| names.units.get(&u).cloned())
+                    .unwrap_or_default(),
+                26,
+            ),
+        );
     }
     s
 }

@@ -18,7 +18,7 @@ use kohtaamo_domain::model::Role;
 use kohtaamo_storage::auth::{User, Workspace};
 use subtle::ConstantTimeEq;
 
-use crate::auth::session_cookie;
+use crate::auth::{cookie_value, session_cookie};
 use crate::i18n::{self, I18n};
 use crate::AppState;
 
@@ -37,16 +37,29 @@ pub fn router() -> Router<AppState> {
         .route("/w/{ws}/packages/{id}", get(pages::package))
         .route("/w/{ws}/packages/{id}/diagram.svg", get(pages::package_svg))
         .route("/w/{ws}/journeys/{id}", get(pages::journey_map))
-        .route("/w/{ws}/journeys/{id}/blueprint", get(pages::journey_blueprint))
+        .route(
+            "/w/{ws}/journeys/{id}/blueprint",
+            get(pages::journey_blueprint),
+        )
         .route("/w/{ws}/journeys/{id}/map.svg", get(pages::journey_map_svg))
-        .route("/w/{ws}/journeys/{id}/blueprint.svg", get(pages::journey_blueprint_svg))
+        .route(
+            "/w/{ws}/journeys/{id}/blueprint.svg",
+            get(pages::journey_blueprint_svg),
+        )
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))
 }
 
 async fn stylesheet() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], include_str!("../../../static/app.css")).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../static/app.css"),
+    )
+        .into_response()
 }
 
 /// Only local paths are followed after login or a language switch (no open redirect).
@@ -56,17 +69,6 @@ pub fn safe_next(next: &str) -> String {
     } else {
         "/".into()
     }
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == name)
-        .map(|c| c.value().to_owned())
 }
 
 /// What a page failed with; rendered as a page, never as JSON.
@@ -89,9 +91,19 @@ impl From<kohtaamo_storage::StoreError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
-            PageError::Login(next) => Redirect::to(&format!("/login?next={}", pages::encode(&next))).into_response(),
-            PageError::NotFound(i) => (StatusCode::NOT_FOUND, pages::error_page(i, "not-found-text")).into_response(),
-            PageError::Forbidden(i) => (StatusCode::FORBIDDEN, pages::error_page(i, "forbidden-text")).into_response(),
+            PageError::Login(next) => {
+                Redirect::to(&format!("/login?next={}", pages::encode(&next))).into_response()
+            }
+            PageError::NotFound(i) => (
+                StatusCode::NOT_FOUND,
+                pages::error_page(i, "not-found-text"),
+            )
+                .into_response(),
+            PageError::Forbidden(i) => (
+                StatusCode::FORBIDDEN,
+                pages::error_page(i, "forbidden-text"),
+            )
+                .into_response(),
             PageError::Internal(cause) => {
                 tracing::error!(%cause, "page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
@@ -113,14 +125,19 @@ pub struct PageCtx {
 
 impl PageCtx {
     pub fn ws(&self) -> Result<(&Workspace, Role), PageError> {
-        self.ws.as_ref().map(|(w, r)| (w, *r)).ok_or_else(|| PageError::NotFound(self.i.clone()))
+        self.ws
+            .as_ref()
+            .map(|(w, r)| (w, *r))
+            .ok_or_else(|| PageError::NotFound(self.i.clone()))
     }
 }
 
 pub fn language_for(headers: &HeaderMap, workspace_default: Option<&str>) -> String {
     i18n::negotiate(
         cookie_value(headers, LANG_COOKIE).as_deref(),
-        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
         workspace_default,
     )
 }
@@ -129,22 +146,46 @@ impl FromRequestParts<AppState> for PageCtx {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
-        let here = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
         let token = session_cookie(&parts.headers).ok_or_else(|| PageError::Login(here.clone()))?;
-        let (user, csrf) = st.store.session(&token).await?.ok_or_else(|| PageError::Login(here.clone()))?;
-        let params: HashMap<String, String> = axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, st).await.map(|p| p.0).unwrap_or_default();
+        let (user, csrf) = st
+            .store
+            .session(&token)
+            .await?
+            .ok_or_else(|| PageError::Login(here.clone()))?;
+        let params: HashMap<String, String> =
+            axum::extract::Path::<HashMap<String, String>>::from_request_parts(parts, st)
+                .await
+                .map(|p| p.0)
+                .unwrap_or_default();
         let mut ws = None;
         if let Some(slug) = params.get("ws") {
             let lang = language_for(&parts.headers, None);
             let not_found = || PageError::NotFound(I18n::new(&lang, &lang));
-            let w = st.store.workspace_by_slug(slug).await?.ok_or_else(not_found)?;
+            let w = st
+                .store
+                .workspace_by_slug(slug)
+                .await?
+                .ok_or_else(not_found)?;
             let role = st.store.role_in(&user, w.id).await?.ok_or_else(not_found)?;
             ws = Some((w, role));
         }
-        let default = ws.as_ref().map(|(w, _)| w.data.default_language.as_str().to_owned());
+        let default = ws
+            .as_ref()
+            .map(|(w, _)| w.data.default_language.as_str().to_owned());
         let lang = language_for(&parts.headers, default.as_deref());
         let i = I18n::new(&lang, default.as_deref().unwrap_or(&lang));
-        Ok(PageCtx { user, csrf, ws, i, here })
+        Ok(PageCtx {
+            user,
+            csrf,
+            ws,
+            i,
+            here,
+        })
     }
 }
 
@@ -160,16 +201,27 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(req: Request, st: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
-        let ctx = PageCtx::from_request_parts(&mut parts, st).await.map_err(IntoResponse::into_response)?;
-        let bytes = axum::body::to_bytes(body, st.config.body_limit).await.map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
-        let sent = pairs.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
+        let ctx = PageCtx::from_request_parts(&mut parts, st)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let bytes = axum::body::to_bytes(body, st.config.body_limit)
+            .await
+            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
+        let sent = pairs
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
         if sent.as_bytes().ct_eq(ctx.csrf.as_bytes()).unwrap_u8() != 1 {
             return Err(PageError::Forbidden(ctx.i.clone()).into_response());
         }
         let rest: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "_csrf").collect();
-        let encoded = serde_urlencoded::to_string(rest).map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
-        let form = serde_urlencoded::from_str(&encoded).map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
+        let encoded = serde_urlencoded::to_string(rest)
+            .map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
+        let form = serde_urlencoded::from_str(&encoded)
+            .map_err(|_| StatusCode::BAD_REQUEST.into_response())?;
         Ok(CsrfForm { ctx, form })
     }
 }
@@ -184,8 +236,20 @@ pub fn html(body: Result<String, askama::Error>) -> Response {
 pub fn svg_download(body: Result<String, askama::Error>, filename: &str) -> Response {
     match body {
         Ok(b) => {
-            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")).unwrap_or(HeaderValue::from_static("attachment"));
-            ([(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml; charset=utf-8")), (header::CONTENT_DISPOSITION, disposition)], b).into_response()
+            let disposition =
+                HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+                    .unwrap_or(HeaderValue::from_static("attachment"));
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("image/svg+xml; charset=utf-8"),
+                    ),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                b,
+            )
+                .into_response()
         }
         Err(e) => PageError::Internal(e.to_string()).into_response(),
     }

@@ -13,7 +13,10 @@ use kohtaamo_storage::{Entity, ListQuery, Record, Store};
 use serde::Deserialize;
 
 use super::diagrams::{self, JourneyLayout, Names};
-use super::{html, language_for, safe_next, svg_download, CsrfForm, PageCtx, PageError, LANG_COOKIE, LOGIN_CSRF_COOKIE};
+use super::{
+    html, language_for, safe_next, svg_download, CsrfForm, PageCtx, PageError, LANG_COOKIE,
+    LOGIN_CSRF_COOKIE,
+};
 use crate::auth::{ClientIp, SESSION_COOKIE};
 use crate::i18n::{self, I18n};
 use crate::AppState;
@@ -29,11 +32,16 @@ pub struct Nav {
 }
 
 fn langs(i: &I18n) -> Vec<(String, String)> {
-    i18n::languages().into_iter().map(|l| (l.clone(), i.t(&format!("lang-name-{l}")))).collect()
+    i18n::languages()
+        .into_iter()
+        .map(|l| (l.clone(), i.t(&format!("lang-name-{l}"))))
+        .collect()
 }
 
 pub fn encode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)]).map(|e| e.trim_start_matches('=').to_owned()).unwrap_or_default()
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
 }
 
 /// The parts of every page: language, navigation, language links.
@@ -45,12 +53,35 @@ struct Chrome {
 }
 
 fn chrome(ctx: &PageCtx) -> Chrome {
-    let ws = ctx.ws.as_ref().map(|(w, _)| WsNav { slug: w.data.slug.to_string(), name: ctx.i.text(&w.data.name) });
-    Chrome { i: ctx.i.clone(), nav: Some(Nav { username: ctx.user.username.clone(), csrf: ctx.csrf.clone(), ws }), langs: langs(&ctx.i), here: encode(&ctx.here) }
+    let ws = ctx.ws.as_ref().map(|(w, _)| WsNav {
+        slug: w.data.slug.to_string(),
+        name: ctx.i.text(&w.data.name),
+    });
+    Chrome {
+        i: ctx.i.clone(),
+        nav: Some(Nav {
+            username: ctx.user.username.clone(),
+            csrf: ctx.csrf.clone(),
+            ws,
+        }),
+        langs: langs(&ctx.i),
+        here: encode(&ctx.here),
+    }
 }
 
 async fn all<E: Entity>(store: &Store, ws: Id) -> Result<Vec<Record<E>>, PageError> {
-    Ok(store.list::<E>(ws, &ListQuery { limit: i64::MAX, offset: 0, q: None, filters: vec![] }).await?.items)
+    Ok(store
+        .list::<E>(
+            ws,
+            &ListQuery {
+                limit: i64::MAX,
+                offset: 0,
+                q: None,
+                filters: vec![],
+            },
+        )
+        .await?
+        .items)
 }
 
 fn yes_no(i: &I18n, b: bool) -> String {
@@ -70,7 +101,16 @@ struct ErrorPage {
 }
 
 pub fn error_page(i: I18n, message: &'static str) -> Response {
-    html(ErrorPage { langs: langs(&i), i, nav: None, here: "/".into(), message }.render())
+    html(
+        ErrorPage {
+            langs: langs(&i),
+            i,
+            nav: None,
+            here: "/".into(),
+            message,
+        }
+        .render(),
+    )
 }
 
 // --- login -----------------------------------------------------------------------
@@ -94,13 +134,35 @@ pub struct NextQuery {
     next: String,
 }
 
-fn login_page(headers: &HeaderMap, csrf: String, next: String, username: String, error: Option<&'static str>) -> Result<String, askama::Error> {
+fn login_page(
+    headers: &HeaderMap,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<&'static str>,
+) -> Result<String, askama::Error> {
     let lang = language_for(headers, None);
     let i = I18n::new(&lang, &lang);
-    LoginPage { langs: langs(&i), here: encode("/login"), i, nav: None, csrf, next, username, error }.render()
+    LoginPage {
+        langs: langs(&i),
+        here: encode("/login"),
+        i,
+        nav: None,
+        csrf,
+        next,
+        username,
+        error,
+    }
+    .render()
 }
 
-fn cookie_header(name: &str, value: &str, max_age: i64, secure: bool, http_only: bool) -> HeaderValue {
+fn cookie_header(
+    name: &str,
+    value: &str,
+    max_age: i64,
+    secure: bool,
+    http_only: bool,
+) -> HeaderValue {
     let c = cookie::Cookie::build((name.to_owned(), value.to_owned()))
         .path("/")
         .http_only(http_only)
@@ -112,10 +174,30 @@ fn cookie_header(name: &str, value: &str, max_age: i64, secure: bool, http_only:
 }
 
 /// The login form. Its CSRF token is a double-submit cookie (there is no session yet).
-pub async fn login_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
-    let csrf = super::cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_else(kohtaamo_storage::auth::random_secret);
-    let mut resp = html(login_page(&headers, csrf.clone(), safe_next(&q.next), String::new(), None));
-    resp.headers_mut().append(header::SET_COOKIE, cookie_header(LOGIN_CSRF_COOKIE, &csrf, 3600, st.config.secure_cookies, true));
+pub async fn login_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let csrf = crate::auth::cookie_value(&headers, LOGIN_CSRF_COOKIE)
+        .unwrap_or_else(kohtaamo_storage::auth::random_secret);
+    let mut resp = html(login_page(
+        &headers,
+        csrf.clone(),
+        safe_next(&q.next),
+        String::new(),
+        None,
+    ));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(
+            LOGIN_CSRF_COOKIE,
+            &csrf,
+            3600,
+            st.config.secure_cookies,
+            true,
+        ),
+    );
     resp
 }
 
@@ -131,15 +213,32 @@ pub struct LoginForm {
     next: String,
 }
 
-pub async fn login(State(st): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     use subtle::ConstantTimeEq;
-    let expected = super::cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let expected = crate::auth::cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || f.csrf.as_bytes().ct_eq(expected.as_bytes()).unwrap_u8() != 1 {
         let lang = language_for(&headers, None);
         return PageError::Forbidden(I18n::new(&lang, &lang)).into_response();
     }
     let next = safe_next(&f.next);
-    let fail = |status: StatusCode, key: &'static str| (status, html(login_page(&headers, expected.clone(), next.clone(), f.username.clone(), Some(key)))).into_response();
+    let fail = |status: StatusCode, key: &'static str| {
+        (
+            status,
+            html(login_page(
+                &headers,
+                expected.clone(),
+                next.clone(),
+                f.username.clone(),
+                Some(key),
+            )),
+        )
+            .into_response()
+    };
     if st.limiter.check(&f.username, ip).is_err() {
         return fail(StatusCode::TOO_MANY_REQUESTS, "login-rate-limited");
     }
@@ -155,8 +254,20 @@ pub async fn login(State(st): State<AppState>, ClientIp(ip): ClientIp, headers: 
     match st.store.create_session(user.id, ttl).await {
         Ok((token, _)) => {
             let mut resp = Redirect::to(&next).into_response();
-            resp.headers_mut().append(header::SET_COOKIE, cookie_header(SESSION_COOKIE, &token, ttl.num_seconds(), st.config.secure_cookies, true));
-            resp.headers_mut().append(header::SET_COOKIE, cookie_header(LOGIN_CSRF_COOKIE, "", 0, st.config.secure_cookies, true));
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                cookie_header(
+                    SESSION_COOKIE,
+                    &token,
+                    ttl.num_seconds(),
+                    st.config.secure_cookies,
+                    true,
+                ),
+            );
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                cookie_header(LOGIN_CSRF_COOKIE, "", 0, st.config.secure_cookies, true),
+            );
             resp
         }
         Err(e) => PageError::from(e).into_response(),
@@ -166,19 +277,39 @@ pub async fn login(State(st): State<AppState>, ClientIp(ip): ClientIp, headers: 
 #[derive(Deserialize)]
 pub struct Empty {}
 
-pub async fn logout(State(st): State<AppState>, headers: HeaderMap, CsrfForm { .. }: CsrfForm<Empty>) -> Response {
+pub async fn logout(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    CsrfForm { .. }: CsrfForm<Empty>,
+) -> Response {
     if let Some(token) = crate::auth::session_cookie(&headers) {
         let _ = st.store.delete_session(&token).await;
     }
     let mut resp = Redirect::to("/login").into_response();
-    resp.headers_mut().append(header::SET_COOKIE, cookie_header(SESSION_COOKIE, "", 0, st.config.secure_cookies, true));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(SESSION_COOKIE, "", 0, st.config.secure_cookies, true),
+    );
     resp
 }
 
-pub async fn set_language(State(st): State<AppState>, Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {
+pub async fn set_language(
+    State(st): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let mut resp = Redirect::to(&safe_next(&q.next)).into_response();
     if i18n::languages().contains(&code) {
-        resp.headers_mut().append(header::SET_COOKIE, cookie_header(LANG_COOKIE, &code, 365 * 24 * 3600, st.config.secure_cookies, false));
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            cookie_header(
+                LANG_COOKIE,
+                &code,
+                365 * 24 * 3600,
+                st.config.secure_cookies,
+                false,
+            ),
+        );
     }
     resp
 }
@@ -208,9 +339,22 @@ pub async fn workspaces(State(st): State<AppState>, ctx: PageCtx) -> Result<Resp
         .workspaces_for(&ctx.user)
         .await?
         .into_iter()
-        .map(|(w, r)| WsRow { slug: w.data.slug.to_string(), name: ctx.i.text(&w.data.name), role: ctx.i.enum_label("role", r.as_str()) })
+        .map(|(w, r)| WsRow {
+            slug: w.data.slug.to_string(),
+            name: ctx.i.text(&w.data.name),
+            role: ctx.i.enum_label("role", r.as_str()),
+        })
         .collect();
-    Ok(html(WorkspacesPage { i: c.i, nav: c.nav, langs: c.langs, here: c.here, workspaces }.render()))
+    Ok(html(
+        WorkspacesPage {
+            i: c.i,
+            nav: c.nav,
+            langs: c.langs,
+            here: c.here,
+            workspaces,
+        }
+        .render(),
+    ))
 }
 
 pub struct StaleRow {
@@ -252,10 +396,26 @@ struct Directory {
 impl Directory {
     async fn load(store: &Store, ws: Id, i: &I18n) -> Result<Self, PageError> {
         Ok(Self {
-            units: all::<UnitData>(store, ws).await?.into_iter().map(|r| (r.id, i.text(&r.data.name))).collect(),
-            partners: all::<PartnerData>(store, ws).await?.into_iter().map(|r| (r.id, i.text(&r.data.name))).collect(),
-            segments: all::<SegmentData>(store, ws).await?.into_iter().map(|r| (r.id, i.text(&r.data.name))).collect(),
-            people: all::<PersonData>(store, ws).await?.into_iter().map(|r| (r.id, r.data.name.as_str().to_owned())).collect(),
+            units: all::<UnitData>(store, ws)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, i.text(&r.data.name)))
+                .collect(),
+            partners: all::<PartnerData>(store, ws)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, i.text(&r.data.name)))
+                .collect(),
+            segments: all::<SegmentData>(store, ws)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, i.text(&r.data.name)))
+                .collect(),
+            people: all::<PersonData>(store, ws)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.data.name.as_str().to_owned()))
+                .collect(),
         })
     }
     fn provider(&self, p: &Provider) -> String {
@@ -274,7 +434,10 @@ impl Directory {
         .unwrap_or_default()
     }
     fn names(&self) -> Names {
-        Names { units: self.units.clone(), partners: self.partners.clone() }
+        Names {
+            units: self.units.clone(),
+            partners: self.partners.clone(),
+        }
     }
 }
 
@@ -285,6 +448,7 @@ pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, 
     let relations = all::<RelationData>(&st.store, ws).await?;
     let packages = all::<PackageData>(&st.store, ws).await?;
     let journeys = all::<JourneyData>(&st.store, ws).await?;
+    let journey_count = journeys.len() as i64;
     let stages = all::<StageData>(&st.store, ws).await?;
     let touchpoints = all::<TouchpointData>(&st.store, ws).await?;
     let today = kohtaamo_storage::today();
@@ -301,25 +465,53 @@ pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, 
             last_reviewed: i.opt_date(&r.data.last_reviewed_on),
         })
         .collect();
-    let no_core = packages.iter().filter(|p| !kohtaamo_domain::rules::has_core(p.data.elements.iter().map(|e| e.role))).map(|p| (p.id, i.text(&p.data.name))).collect();
+    let no_core = packages
+        .iter()
+        .filter(|p| !kohtaamo_domain::rules::has_core(p.data.elements.iter().map(|e| e.role)))
+        .map(|p| (p.id, i.text(&p.data.name)))
+        .collect();
     let journeys = journeys
         .iter()
         .map(|j| {
-            let st: Vec<Id> = stages.iter().filter(|s| s.data.journey_id == j.id).map(|s| s.id).collect();
-            JourneyRow { id: j.id, name: i.text(&j.data.name), stages: st.len() as i64, touchpoints: touchpoints.iter().filter(|t| st.contains(&t.data.stage_id)).count() as i64 }
+            let st: Vec<Id> = stages
+                .iter()
+                .filter(|s| s.data.journey_id == j.id)
+                .map(|s| s.id)
+                .collect();
+            JourneyRow {
+                id: j.id,
+                name: i.text(&j.data.name),
+                stages: st.len() as i64,
+                touchpoints: touchpoints
+                    .iter()
+                    .filter(|t| st.contains(&t.data.stage_id))
+                    .count() as i64,
+            }
         })
         .collect();
     let counts = vec![
         ("count-units", dir.units.len() as i64),
         ("count-segments", dir.segments.len() as i64),
         ("count-packages", packages.len() as i64),
-        ("count-journeys", stages.iter().map(|s| s.data.journey_id).collect::<std::collections::BTreeSet<_>>().len().max(0) as i64),
+        ("count-journeys", journey_count),
         ("count-touchpoints", touchpoints.len() as i64),
         ("count-relations", relations.len() as i64),
     ];
     let c = chrome(&ctx);
     Ok(html(
-        HomePage { slug: w.data.slug.to_string(), ws_name: i.text(&w.data.name), i: c.i, nav: c.nav, langs: c.langs, here: c.here, counts, stale, no_core, journeys }.render(),
+        HomePage {
+            slug: w.data.slug.to_string(),
+            ws_name: i.text(&w.data.name),
+            i: c.i,
+            nav: c.nav,
+            langs: c.langs,
+            here: c.here,
+            counts,
+            stale,
+            no_core,
+            journeys,
+        }
+        .render(),
     ))
 }
 
@@ -347,20 +539,45 @@ struct CataloguePage {
 pub async fn catalogue(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let i = &ctx.i;
-    let elements: HashMap<Id, String> = all::<ElementData>(&st.store, w.id).await?.into_iter().map(|e| (e.id, i.text(&e.data.name))).collect();
+    let elements: HashMap<Id, String> = all::<ElementData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, i.text(&e.data.name)))
+        .collect();
     let packages = all::<PackageData>(&st.store, w.id)
         .await?
         .into_iter()
         .map(|p| PackageRow {
             id: p.id,
             name: i.text(&p.data.name),
-            status: i.t(if p.data.published { "status-published" } else { "status-draft" }),
-            core: p.data.elements.iter().filter(|e| e.role == ElementRole::Core).filter_map(|e| elements.get(&e.element_id).cloned()).collect::<Vec<_>>().join(", "),
+            status: i.t(if p.data.published {
+                "status-published"
+            } else {
+                "status-draft"
+            }),
+            core: p
+                .data
+                .elements
+                .iter()
+                .filter(|e| e.role == ElementRole::Core)
+                .filter_map(|e| elements.get(&e.element_id).cloned())
+                .collect::<Vec<_>>()
+                .join(", "),
             elements: p.data.elements.len() as i64,
         })
         .collect();
     let c = chrome(&ctx);
-    Ok(html(CataloguePage { slug: w.data.slug.to_string(), i: c.i, nav: c.nav, langs: c.langs, here: c.here, packages }.render()))
+    Ok(html(
+        CataloguePage {
+            slug: w.data.slug.to_string(),
+            i: c.i,
+            nav: c.nav,
+            langs: c.langs,
+            here: c.here,
+            packages,
+        }
+        .render(),
+    ))
 }
 
 pub struct ElementRow {
@@ -389,26 +606,56 @@ struct PackagePage {
     elements: Vec<ElementRow>,
 }
 
-async fn package_parts(st: &AppState, ctx: &PageCtx, id: Id) -> Result<(Record<PackageData>, Vec<(ElementRole, Record<ElementData>)>, Names), PageError> {
+async fn package_parts(
+    st: &AppState,
+    ctx: &PageCtx,
+    id: Id,
+) -> Result<
+    (
+        Record<PackageData>,
+        Vec<(ElementRole, Record<ElementData>)>,
+        Names,
+    ),
+    PageError,
+> {
     let (w, _) = ctx.ws()?;
-    let pkg = st.store.get::<PackageData>(w.id, id).await.map_err(|_| PageError::NotFound(ctx.i.clone()))?;
+    let pkg = st
+        .store
+        .get::<PackageData>(w.id, id)
+        .await
+        .map_err(|_| PageError::NotFound(ctx.i.clone()))?;
     let mut elements = vec![];
     for pe in &pkg.data.elements {
-        elements.push((pe.role, st.store.get::<ElementData>(w.id, pe.element_id).await?));
+        elements.push((
+            pe.role,
+            st.store.get::<ElementData>(w.id, pe.element_id).await?,
+        ));
     }
     let dir = Directory::load(&st.store, w.id, &ctx.i).await?;
     Ok((pkg, elements, dir.names()))
 }
 
-fn package_svg_of(ctx: &PageCtx, pkg: &Record<PackageData>, elements: &[(ElementRole, Record<ElementData>)], names: &Names) -> diagrams::Svg {
-    let refs: Vec<(ElementRole, &Record<ElementData>)> = elements.iter().map(|(r, e)| (*r, e)).collect();
+fn package_svg_of(
+    ctx: &PageCtx,
+    pkg: &Record<PackageData>,
+    elements: &[(ElementRole, Record<ElementData>)],
+    names: &Names,
+) -> diagrams::Svg {
+    let refs: Vec<(ElementRole, &Record<ElementData>)> =
+        elements.iter().map(|(r, e)| (*r, e)).collect();
     diagrams::package(&ctx.i, pkg.id, &ctx.i.text(&pkg.data.name), &refs, names)
 }
 
-pub async fn package(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+pub async fn package(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
     let (pkg, elements, names) = package_parts(&st, &ctx, id).await?;
     let i = &ctx.i;
-    let svg = package_svg_of(&ctx, &pkg, &elements, &names).render().map_err(|e| PageError::Internal(e.to_string()))?;
+    let svg = package_svg_of(&ctx, &pkg, &elements, &names)
+        .render()
+        .map_err(|e| PageError::Internal(e.to_string()))?;
     let rows = elements
         .iter()
         .map(|(role, e)| ElementRow {
@@ -427,7 +674,11 @@ pub async fn package(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Pa
             slug: w.data.slug.to_string(),
             id,
             name: i.text(&pkg.data.name),
-            status: i.t(if pkg.data.published { "status-published" } else { "status-draft" }),
+            status: i.t(if pkg.data.published {
+                "status-published"
+            } else {
+                "status-draft"
+            }),
             description: i.text(&pkg.data.description),
             has_core: elements.iter().any(|(r, _)| *r == ElementRole::Core),
             svg,
@@ -441,9 +692,16 @@ pub async fn package(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Pa
     ))
 }
 
-pub async fn package_svg(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+pub async fn package_svg(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
     let (pkg, elements, names) = package_parts(&st, &ctx, id).await?;
-    Ok(svg_download(package_svg_of(&ctx, &pkg, &elements, &names).render(), &format!("{}.svg", pkg.data.slug)))
+    Ok(svg_download(
+        package_svg_of(&ctx, &pkg, &elements, &names).render(),
+        &format!("{}.svg", pkg.data.slug),
+    ))
 }
 
 // --- journeys ----------------------------------------------------------------------
@@ -474,38 +732,103 @@ pub struct JourneyData_ {
     pub segment: String,
 }
 
-pub async fn load_journey(store: &Store, ws: Id, id: Id, i: &I18n) -> Result<JourneyData_, PageError> {
-    let journey = store.get::<JourneyData>(ws, id).await.map_err(|_| PageError::NotFound(i.clone()))?;
+pub async fn load_journey(
+    store: &Store,
+    ws: Id,
+    id: Id,
+    i: &I18n,
+) -> Result<JourneyData_, PageError> {
+    let journey = store
+        .get::<JourneyData>(ws, id)
+        .await
+        .map_err(|_| PageError::NotFound(i.clone()))?;
     let by_journey = vec![("journey_id".to_string(), id.to_string())];
-    let q = ListQuery { limit: i64::MAX, offset: 0, q: None, filters: by_journey };
+    let q = ListQuery {
+        limit: i64::MAX,
+        offset: 0,
+        q: None,
+        filters: by_journey,
+    };
     let stages = store.list::<StageData>(ws, &q).await?.items;
     let touchpoints = store.list::<TouchpointData>(ws, &q).await?.items;
     let steps = all::<ProcessStepData>(store, ws).await?;
     let dir = Directory::load(store, ws, i).await?;
-    let channels = all::<ChannelData>(store, ws).await?.into_iter().map(|c| (c.data.slug.to_string(), i.text(&c.data.name))).collect();
-    let segment = dir.segments.get(&journey.data.segment_id).cloned().unwrap_or_default();
-    Ok(JourneyData_ { journey, stages, touchpoints, steps, names: dir.names(), channels, segment })
+    let channels = all::<ChannelData>(store, ws)
+        .await?
+        .into_iter()
+        .map(|c| (c.data.slug.to_string(), i.text(&c.data.name)))
+        .collect();
+    let segment = dir
+        .segments
+        .get(&journey.data.segment_id)
+        .cloned()
+        .unwrap_or_default();
+    Ok(JourneyData_ {
+        journey,
+        stages,
+        touchpoints,
+        steps,
+        names: dir.names(),
+        channels,
+        segment,
+    })
 }
 
 impl JourneyData_ {
     pub fn layout(&self) -> JourneyLayout<'_> {
-        JourneyLayout { stages: self.stages.iter().map(|s| (s, self.touchpoints.iter().filter(|t| t.data.stage_id == s.id).collect())).collect() }
+        JourneyLayout {
+            stages: self
+                .stages
+                .iter()
+                .map(|s| {
+                    (
+                        s,
+                        self.touchpoints
+                            .iter()
+                            .filter(|t| t.data.stage_id == s.id)
+                            .collect(),
+                    )
+                })
+                .collect(),
+        }
     }
     pub fn svg(&self, i: &I18n, blueprint: bool) -> diagrams::Svg {
         let name = i.text(&self.journey.data.name);
         if blueprint {
             let steps: Vec<&Record<ProcessStepData>> = self.steps.iter().collect();
-            diagrams::blueprint(i, self.journey.id, &name, &self.layout(), &steps, &self.names)
+            diagrams::blueprint(
+                i,
+                self.journey.id,
+                &name,
+                &self.layout(),
+                &steps,
+                &self.names,
+            )
         } else {
-            diagrams::journey_map(i, self.journey.id, &name, &self.layout(), &self.names, &self.channels)
+            diagrams::journey_map(
+                i,
+                self.journey.id,
+                &name,
+                &self.layout(),
+                &self.names,
+                &self.channels,
+            )
         }
     }
 }
 
-async fn journey_page(st: AppState, ctx: PageCtx, id: Id, blueprint: bool) -> Result<Response, PageError> {
+async fn journey_page(
+    st: AppState,
+    ctx: PageCtx,
+    id: Id,
+    blueprint: bool,
+) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let data = load_journey(&st.store, w.id, id, &ctx.i).await?;
-    let svg = data.svg(&ctx.i, blueprint).render().map_err(|e| PageError::Internal(e.to_string()))?;
+    let svg = data
+        .svg(&ctx.i, blueprint)
+        .render()
+        .map_err(|e| PageError::Internal(e.to_string()))?;
     let c = chrome(&ctx);
     Ok(html(
         JourneyPage {
@@ -524,23 +847,47 @@ async fn journey_page(st: AppState, ctx: PageCtx, id: Id, blueprint: bool) -> Re
     ))
 }
 
-pub async fn journey_map(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+pub async fn journey_map(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
     journey_page(st, ctx, id, false).await
 }
-pub async fn journey_blueprint(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+pub async fn journey_blueprint(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
     journey_page(st, ctx, id, true).await
 }
 
-async fn journey_svg(st: AppState, ctx: PageCtx, id: Id, blueprint: bool) -> Result<Response, PageError> {
+async fn journey_svg(
+    st: AppState,
+    ctx: PageCtx,
+    id: Id,
+    blueprint: bool,
+) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let data = load_journey(&st.store, w.id, id, &ctx.i).await?;
     let suffix = if blueprint { "blueprint" } else { "map" };
-    Ok(svg_download(data.svg(&ctx.i, blueprint).render(), &format!("{}-{suffix}.svg", data.journey.data.slug)))
+    Ok(svg_download(
+        data.svg(&ctx.i, blueprint).render(),
+        &format!("{}-{suffix}.svg", data.journey.data.slug),
+    ))
 }
-pub async fn journey_map_svg(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+pub async fn journey_map_svg(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
     journey_svg(st, ctx, id, false).await
 }
-pub async fn journey_blueprint_svg(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>) -> Result<Response, PageError> {
+pub async fn journey_blueprint_svg(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
     journey_svg(st, ctx, id, true).await
 }
 
@@ -570,16 +917,41 @@ pub async fn units(State(st): State<AppState>, ctx: PageCtx) -> Result<Response,
     let relations = all::<RelationData>(&st.store, w.id).await?;
     // Depth-first over the tree, children in slug order.
     let mut rows = vec![];
-    fn walk(units: &[Record<UnitData>], rels: &[Record<RelationData>], parent: Option<Id>, depth: usize, i: &I18n, out: &mut Vec<UnitRow>) {
+    fn walk(
+        units: &[Record<UnitData>],
+        rels: &[Record<RelationData>],
+        parent: Option<Id>,
+        depth: usize,
+        i: &I18n,
+        out: &mut Vec<UnitRow>,
+    ) {
         for u in units.iter().filter(|u| u.data.parent_id == parent) {
-            let n = rels.iter().filter(|r| r.data.provider == Provider::Unit(u.id)).count();
-            out.push(UnitRow { id: u.id, name: i.text(&u.data.name), depth: depth.min(3), relations: n });
+            let n = rels
+                .iter()
+                .filter(|r| r.data.provider == Provider::Unit(u.id))
+                .count();
+            out.push(UnitRow {
+                id: u.id,
+                name: i.text(&u.data.name),
+                depth: depth.min(3),
+                relations: n,
+            });
             walk(units, rels, Some(u.id), depth + 1, i, out);
         }
     }
     walk(&units, &relations, None, 0, &ctx.i, &mut rows);
     let c = chrome(&ctx);
-    Ok(html(UnitsPage { slug: w.data.slug.to_string(), i: c.i, nav: c.nav, langs: c.langs, here: c.here, units: rows }.render()))
+    Ok(html(
+        UnitsPage {
+            slug: w.data.slug.to_string(),
+            i: c.i,
+            nav: c.nav,
+            langs: c.langs,
+            here: c.here,
+            units: rows,
+        }
+        .render(),
+    ))
 }
 
 pub struct CustomerRow {
@@ -620,14 +992,27 @@ pub struct FlashQuery {
     done: Option<String>,
 }
 
-pub async fn unit(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<(String, Id)>, Query(q): Query<FlashQuery>) -> Result<Response, PageError> {
+pub async fn unit(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<FlashQuery>,
+) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
-    let unit = st.store.get::<UnitData>(w.id, id).await.map_err(|_| PageError::NotFound(i.clone()))?;
+    let unit = st
+        .store
+        .get::<UnitData>(w.id, id)
+        .await
+        .map_err(|_| PageError::NotFound(i.clone()))?;
     let dir = Directory::load(&st.store, w.id, i).await?;
     let relations = all::<RelationData>(&st.store, w.id).await?;
     let today = kohtaamo_storage::today();
-    let people_here: Vec<Record<PersonData>> = all::<PersonData>(&st.store, w.id).await?.into_iter().filter(|p| p.data.unit_id == Some(id)).collect();
+    let people_here: Vec<Record<PersonData>> = all::<PersonData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.data.unit_id == Some(id))
+        .collect();
     let ours = |p: &Provider| match p {
         Provider::Unit(u) => *u == id,
         Provider::Person(pid) => people_here.iter().any(|x| x.id == *pid),
@@ -648,9 +1033,21 @@ pub async fn unit(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<
             stale: r.data.is_stale(today),
         })
         .collect();
-    let served_by = relations.iter().filter(|r| r.data.customer == Customer::Unit(id)).map(|r| dir.provider(&r.data.provider)).collect();
-    let journeys: HashMap<Id, String> = all::<JourneyData>(&st.store, w.id).await?.into_iter().map(|j| (j.id, i.text(&j.data.name))).collect();
-    let stage_journey: HashMap<Id, Id> = all::<StageData>(&st.store, w.id).await?.into_iter().map(|s| (s.id, s.data.journey_id)).collect();
+    let served_by = relations
+        .iter()
+        .filter(|r| r.data.customer == Customer::Unit(id))
+        .map(|r| dir.provider(&r.data.provider))
+        .collect();
+    let journeys: HashMap<Id, String> = all::<JourneyData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .map(|j| (j.id, i.text(&j.data.name)))
+        .collect();
+    let stage_journey: HashMap<Id, Id> = all::<StageData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.data.journey_id))
+        .collect();
     let touchpoints = all::<TouchpointData>(&st.store, w.id)
         .await?
         .into_iter()
@@ -660,12 +1057,31 @@ pub async fn unit(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<
                 Channel::Builtin(b) => i.enum_label("channel", b.as_str()),
                 Channel::Custom(s) => s.to_string(),
             };
-            let journey = stage_journey.get(&t.data.stage_id).and_then(|j| journeys.get(j)).cloned().unwrap_or_default();
-            (i.text(&t.data.name), journey, channel, i.enum_label("lane", t.data.lane.as_str()))
+            let journey = stage_journey
+                .get(&t.data.stage_id)
+                .and_then(|j| journeys.get(j))
+                .cloned()
+                .unwrap_or_default();
+            (
+                i.text(&t.data.name),
+                journey,
+                channel,
+                i.enum_label("lane", t.data.lane.as_str()),
+            )
         })
         .collect();
-    let steps = all::<ProcessStepData>(&st.store, w.id).await?.into_iter().filter(|s| s.data.owner_unit_id == Some(id)).map(|s| i.text(&s.data.name)).collect();
-    let elements = all::<ElementData>(&st.store, w.id).await?.into_iter().filter(|e| e.data.owner == Some(Owner::Unit(id))).map(|e| i.text(&e.data.name)).collect();
+    let steps = all::<ProcessStepData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.data.owner_unit_id == Some(id))
+        .map(|s| i.text(&s.data.name))
+        .collect();
+    let elements = all::<ElementData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.data.owner == Some(Owner::Unit(id)))
+        .map(|e| i.text(&e.data.name))
+        .collect();
     let c = chrome(&ctx);
     Ok(html(
         UnitPage {
@@ -682,7 +1098,10 @@ pub async fn unit(State(st): State<AppState>, ctx: PageCtx, Path((_, id)): Path<
             touchpoints,
             steps,
             elements,
-            people: people_here.iter().map(|p| p.data.name.as_str().to_owned()).collect(),
+            people: people_here
+                .iter()
+                .map(|p| p.data.name.as_str().to_owned())
+                .collect(),
             i: c.i,
             nav: c.nav,
             langs: c.langs,
@@ -699,12 +1118,21 @@ pub struct NextForm {
 }
 
 /// "Mark reviewed" on a who-is-my-customer relation (editors and admins).
-pub async fn mark_reviewed(State(st): State<AppState>, Path((_, id)): Path<(String, Id)>, CsrfForm { ctx, form }: CsrfForm<NextForm>) -> Result<Response, PageError> {
+pub async fn mark_reviewed(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    CsrfForm { ctx, form }: CsrfForm<NextForm>,
+) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     if !role.can_edit() {
         return Err(PageError::Forbidden(ctx.i.clone()));
     }
-    let mut rel = st.store.get::<RelationData>(w.id, id).await.map_err(|_| PageError::NotFound(ctx.i.clone()))?.data;
+    let mut rel = st
+        .store
+        .get::<RelationData>(w.id, id)
+        .await
+        .map_err(|_| PageError::NotFound(ctx.i.clone()))?
+        .data;
     rel.last_reviewed_on = Some(kohtaamo_storage::today());
     st.store.update(w.id, id, &rel).await?;
     let next = safe_next(&form.next);

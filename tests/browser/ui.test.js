@@ -31,18 +31,38 @@ test('log in and land on the demo workspace', async () => {
   await shot(page, 'home-en');
 });
 
-test('package diagram puts each element in the ring of its role', async () => {
-  // Build a package with elements of all three roles (through the API), then look.
-  const el = (slug, visible) => app.api('POST', '/api/v1/workspaces/demo/elements',
-    { slug, name: { en: slug, fi: slug }, kind: 'service', customer_visible: visible, has_it_components: !visible });
-  const core = await el('test-core', true), en = await el('test-enabling', false), co = await el('test-complementary', true);
-  const pkg = await app.api('POST', '/api/v1/workspaces/demo/packages', {
-    slug: 'test-package', name: { en: 'Test package' }, published: true,
-    elements: [{ element_id: core.id, role: 'core' }, { element_id: en.id, role: 'enabling' }, { element_id: co.id, role: 'complementary' }],
-  });
+async function fillForm(page, fields) {
+  for (const [label, value] of fields) {
+    // "Group/Label" picks a field inside a fieldset, e.g. "Name/English".
+    const [group, inner] = label.includes('/') && !label.includes('0–9') ? label.split('/') : [null, label];
+    const el = group ? page.getByRole('group', { name: group, exact: true }).getByLabel(inner, { exact: true }) : page.getByLabel(inner, { exact: true });
+    const tag = await el.evaluate((e) => e.tagName + (e.type ? ':' + e.type : ''));
+    if (tag === 'SELECT:select-one') await el.selectOption({ label: value });
+    else if (tag === 'INPUT:checkbox') { if (value) await el.check(); else await el.uncheck(); }
+    else await el.fill(String(value));
+  }
+  await page.getByRole('button', { name: 'Save' }).click();
+}
+
+test('build a service package in the forms and see each element in the ring of its role', async () => {
   const page = await app.page('en');
-  await login(page, app.base, 'admin', ADMIN_PW);
-  await page.goto(`${app.base}/w/demo/packages/${pkg.id}`);
+  await login(page, app.base, 'editor', MEMBER_PW);
+  await page.goto(app.base + '/w/demo');
+  await page.getByRole('link', { name: 'Edit the model' }).click();
+  await page.getByRole('link', { name: 'Package elements' }).click();
+  for (const [slug, name, visible] of [['form-core', 'Form core', true], ['form-enabling', 'Form enabling', false], ['form-complementary', 'Form complementary', true]]) {
+    await page.getByRole('link', { name: 'Add new' }).click();
+    await fillForm(page, [['Identifier (a–z, 0–9, hyphens)', slug], ['Name/English', name], ['Kind', 'Service'], ['Visible to the customer', visible], ['IT components', !visible]]);
+    await page.waitForURL(/\/edit\/elements$/);
+  }
+  await page.getByRole('link', { name: 'Service packages' }).click();
+  await page.getByRole('link', { name: 'Add new' }).click();
+  await shot(page, 'form-new-package');
+  await fillForm(page, [['Identifier (a–z, 0–9, hyphens)', 'form-package'], ['Name/English', 'Form package'], ['Published', true],
+    ['Form core', 'Core'], ['Form enabling', 'Enabling'], ['Form complementary', 'Complementary']]);
+  await page.waitForURL(/\/edit\/packages$/);
+  await page.getByRole('link', { name: 'Service catalogue' }).click();
+  await page.getByRole('link', { name: 'Form package' }).click();
   const rings = await page.$$eval('svg.package-diagram rect.el', (rs) => rs.map((r) => {
     const b = r.getBBox();
     return { role: r.dataset.role, ring: r.dataset.ring, dashed: r.hasAttribute('stroke-dasharray'),
@@ -56,7 +76,7 @@ test('package diagram puts each element in the ring of its role', async () => {
   assert.equal(by.enabling.dashed, true, 'hidden from the customer: dashed');
   assert.equal(by.core.dashed, false);
   assert.equal(await page.locator('svg.package-diagram text.el-it').count(), 1, 'IT components marked');
-  await shot(page, 'package-test');
+  await shot(page, 'package-form-built');
   const demo = await app.api('GET', '/api/v1/workspaces/demo/packages?q=henkiloliikenne');
   await page.goto(`${app.base}/w/demo/packages/${demo.items[0].id}`);
   await shot(page, 'package-henkiloliikenne');
@@ -65,39 +85,65 @@ test('package diagram puts each element in the ring of its role', async () => {
   assert.match(svg.headers()['content-disposition'], /attachment; filename="henkiloliikenne.svg"/);
 });
 
-test('blueprint separates the four lanes with the three lines', async () => {
-  const seg = (await app.api('GET', '/api/v1/workspaces/demo/segments?q=commuter')).items[0];
-  const j = await app.api('POST', '/api/v1/workspaces/demo/journeys', { slug: 'test-journey', name: { en: 'Test journey' }, segment_id: seg.id });
-  const lanes = ['customer_action', 'frontstage', 'backstage', 'support_process'];
-  const tps = [];
-  for (const [k, s] of ['one', 'two', 'three'].entries()) {
-    const stage = await app.api('POST', '/api/v1/workspaces/demo/stages', { slug: s, name: { en: `Stage ${s}` }, journey_id: j.id });
-    for (const lane of (k === 0 ? lanes : [lanes[k]])) {
-      tps.push(await app.api('POST', '/api/v1/workspaces/demo/touchpoints',
-        { stage_id: stage.id, slug: `t-${s}-${lane.replace('_', '-')}`, name: { en: `${lane} ${s}` }, channel: 'web', lane }));
-    }
-  }
-  await app.api('POST', '/api/v1/workspaces/demo/process-steps', { slug: 'test-step', name: { en: 'Test step' }, touchpoint_ids: [tps[1].id, tps[4].id] });
+test('build a journey in the forms and see the blueprint lines', async () => {
   const page = await app.page('en');
-  await login(page, app.base, 'admin', ADMIN_PW);
-  await page.goto(`${app.base}/w/demo/journeys/${j.id}/blueprint`);
+  await login(page, app.base, 'editor', MEMBER_PW);
+  await page.goto(app.base + '/w/demo/edit/journeys/new');
+  await fillForm(page, [['Identifier (a–z, 0–9, hyphens)', 'form-journey'], ['Name/English', 'Form journey'], ['Customer segment', 'Commuter']]);
+  for (const s of ['one', 'two', 'three']) {
+    await page.goto(app.base + '/w/demo/edit/stages/new');
+    await fillForm(page, [['Journey', 'Form journey'], ['Identifier (a–z, 0–9, hyphens)', `form-${s}`], ['Name/English', `Stage ${s}`]]);
+    await page.waitForURL(/\/edit\/stages$/);
+  }
+  const lanes = ['Customer actions', 'Frontstage', 'Backstage', 'Support processes'];
+  for (const [k, lane] of lanes.entries()) {
+    await page.goto(app.base + '/w/demo/edit/touchpoints/new');
+    await fillForm(page, [['Stage', `Form journey · Stage ${['one', 'two', 'three'][k % 3]}`], ['Identifier (a–z, 0–9, hyphens)', `form-tp-${k}`],
+      ['Name/English', `${lane} touchpoint`], ['Channel', 'Web'], ['Lane', lane], ['Owner', 'IT (unit)']]);
+    await page.waitForURL(/\/edit\/touchpoints$/);
+  }
+  // Reorder: move the third stage up.
+  const j = (await app.api('GET', '/api/v1/workspaces/demo/journeys?q=form-journey')).items[0];
+  await page.goto(`${app.base}/w/demo/edit/stages?journey_id=${j.id}`);
+  await page.getByRole('button', { name: 'Move Form journey · Stage three up' }).click();
+  const order = await page.$$eval('tbody tr td:first-child', (tds) => tds.map((t) => t.textContent.trim()));
+  assert.deepEqual(order, ['Form journey · Stage one', 'Form journey · Stage three', 'Form journey · Stage two']);
+  await page.goto(app.base + '/w/demo');
+  await page.getByRole('link', { name: 'Form journey' }).click();
+  await page.getByRole('link', { name: 'Service blueprint' }).click();
   const lines = await page.$$eval('svg.blueprint line.bp-line', (ls) => ls.map((l) => [l.dataset.line, Number(l.getAttribute('y1'))]));
   assert.deepEqual(lines.map((l) => l[0]), ['interaction', 'visibility', 'internal-interaction']);
   const [yi, yv, yn] = lines.map((l) => l[1]);
   const boxes = await page.$$eval('svg.blueprint rect.touchpoint', (rs) => rs.map((r) => [r.dataset.lane, Number(r.getAttribute('y')), Number(r.getAttribute('height'))]));
-  assert.equal(boxes.length, tps.length);
+  assert.equal(boxes.length, 4);
   for (const [lane, y, h] of boxes) {
     const band = { customer_action: [0, yi], frontstage: [yi, yv], backstage: [yv, yn], support_process: [yn, 1e9] }[lane];
     assert.ok(y > band[0] && y + h < band[1], `${lane} touchpoint between its lines`);
   }
-  assert.equal(await page.locator('svg.blueprint line.bp-link').count(), 2, 'step linked to the touchpoints it serves');
-  await shot(page, 'blueprint-test');
+  await shot(page, 'blueprint-form-built');
   const demoJourney = (await app.api('GET', '/api/v1/workspaces/demo/journeys?q=train-trip')).items[0];
   await page.goto(`${app.base}/w/demo/journeys/${demoJourney.id}/blueprint`);
+  assert.ok(await page.locator('svg.blueprint line.bp-link').count() > 10, 'process steps linked to their touchpoints');
   await shot(page, 'blueprint-train-trip');
   await page.goto(`${app.base}/w/demo/journeys/${demoJourney.id}`);
   assert.ok(await page.locator('svg.journey-map polyline.emotion-curve').count() === 1, 'emotion curve drawn');
   await shot(page, 'journey-map-train-trip');
+});
+
+test('a form with mistakes shows each reason next to its field, in the user\'s language, and saves nothing', async () => {
+  const page = await app.page('fi');
+  await login(page, app.base, 'editor', MEMBER_PW);
+  await page.goto(app.base + '/w/demo/edit/units/new');
+  await page.getByLabel('Tunniste (a–z, 0–9, yhdysmerkit)').fill('Not A Slug');
+  await page.getByRole('button', { name: 'Tallenna' }).click();
+  const errors = await page.$$eval('.field-error', (ps) => ps.map((p) => [p.id, p.textContent.trim()]));
+  const ids = errors.map((e) => e[0]);
+  assert.ok(ids.includes('slug-error') && ids.includes('name-error'), JSON.stringify(errors));
+  for (const [, text] of errors) assert.match(text, /[äöå]|vähintään|pitää|saa|kieli|tyhjä/i, `Finnish reason: ${text}`);
+  assert.equal(await page.getAttribute('#slug', 'aria-invalid'), 'true');
+  await shot(page, 'form-errors-fi');
+  const units = await app.api('GET', '/api/v1/workspaces/demo/units?q=Not%20A%20Slug');
+  assert.equal(units.total, 0);
 });
 
 test('switching the language shows Finnish', async () => {
@@ -127,6 +173,9 @@ test('a viewer sees no edit controls and cannot post anyway', async () => {
   await login(viewer, app.base, 'viewer', MEMBER_PW);
   await viewer.goto(unitUrl);
   assert.equal(await viewer.locator('button.edit').count(), 0);
+  assert.equal(await viewer.getByRole('link', { name: 'Edit the model' }).count(), 0);
+  const form = await viewer.request.get(`${app.base}/w/demo/edit/units/new`, { maxRedirects: 0 });
+  assert.equal(form.status(), 403, 'no edit form for a viewer');
   assert.equal(await viewer.locator('main form').count(), 0);
   await shot(viewer, 'unit-viewer');
   const rel = (await app.api('GET', `/api/v1/workspaces/demo/relations?provider_unit_id=${units.items[0].id}`)).items[0];
@@ -177,7 +226,8 @@ test('main pages have no serious accessibility violations and are keyboard-reach
   const j = (await app.api('GET', '/api/v1/workspaces/demo/journeys?q=train-trip')).items[0];
   const unit = (await app.api('GET', '/api/v1/workspaces/demo/units?q=customer-service')).items[0];
   const pages = ['/', '/w/demo', '/w/demo/packages', `/w/demo/packages/${pkg.id}`, `/w/demo/journeys/${j.id}`,
-    `/w/demo/journeys/${j.id}/blueprint`, '/w/demo/units', `/w/demo/units/${unit.id}`];
+    `/w/demo/journeys/${j.id}/blueprint`, '/w/demo/units', `/w/demo/units/${unit.id}`,
+    '/w/demo/edit/touchpoints', '/w/demo/edit/touchpoints/new', `/w/demo/edit/packages/${pkg.id}`, `/w/demo/edit/relations/new`];
   for (const path of pages) {
     await page.goto(app.base + path);
     const v = await axe(page);
@@ -186,7 +236,7 @@ test('main pages have no serious accessibility violations and are keyboard-reach
     const focusable = await page.$$eval('a[href], button, input:not([type=hidden]), select, textarea',
       (els) => els.filter((e) => e.offsetParent !== null || e.classList.contains('skip')).length);
     const seen = new Set();
-    for (let k = 0; k < focusable + 2; k++) {
+    for (let k = 0; k < focusable * 2 + 6; k++) { // date inputs take a Tab per segment
       await page.keyboard.press('Tab');
       seen.add(await page.evaluate(() => {
         const e = document.activeElement;

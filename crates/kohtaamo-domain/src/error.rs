@@ -3,17 +3,141 @@
 
 use std::collections::BTreeMap;
 
-/// Every field that failed validation, with a human-readable reason. Keys are field
-/// paths such as `name.fi` or `journeys[0].stages[1].slug`.
+/// Why a value was refused: a stable code and its arguments. The API shows
+/// [`Reason::english`]; the web UI looks up the message `err-<code>` in the user's
+/// language. Free text (code `text`) is kept for rare, import-only messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub code: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Reason {
+    pub fn new(code: &'static str) -> Self {
+        Self {
+            code,
+            args: Vec::new(),
+        }
+    }
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+    pub fn arg(&self, name: &str) -> &str {
+        self.args
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    }
+    /// The reason in English, as the API reports it.
+    pub fn english(&self) -> String {
+        let a = |n| self.arg(n);
+        match self.code {
+            "empty" => "must not be empty".into(),
+            "too-long" => format!("must be at most {} characters", a("max")),
+            "bad-slug" => "must be 1–64 characters of a–z, 0–9 and single hyphens inside".into(),
+            "bad-language" => format!(
+                "'{}' is not a language code such as fi, en or sv",
+                a("value")
+            ),
+            "name-needs-language" => "needs a text in at least one language".into(),
+            "empty-text" => format!(
+                "text for '{}' must not be empty (leave the language out instead)",
+                a("lang")
+            ),
+            "text-too-long" => format!(
+                "text for '{}' must be at most {} characters",
+                a("lang"),
+                a("max")
+            ),
+            "not-one-of" => format!("'{}' is not one of: {}", a("value"), a("options")),
+            "bad-channel" => format!(
+                "'{}' is neither a built-in channel nor a channel slug",
+                a("value")
+            ),
+            "emotion-range" => "must be between -2 and 2".into(),
+            "bad-email" => "is not an e-mail address".into(),
+            "positive-id" => "must be a positive id".into(),
+            "listed-twice" => "is listed twice".into(),
+            "publish-needs-core" => {
+                "a package needs at least one core element before it can be published".into()
+            }
+            "interval-range" => "must be between 1 and 3650".into(),
+            "bad-date" => "must be a date YYYY-MM-DD".into(),
+            "own-customer" => "a unit cannot be its own customer".into(),
+            "duration-range" => "must be between 0 and 525600 (a year)".into(),
+            "unknown-ref" => format!("no {} with id {} in this workspace", a("noun"), a("id")),
+            "unknown-ref-slug" => format!("no {} '{}' in this workspace", a("noun"), a("slug")),
+            "cycle" => format!("would make the {} its own ancestor", a("noun")),
+            "builtin-channel" => "is already a built-in channel".into(),
+            "whole-number" => "must be a whole number".into(),
+            "choose-one" => "choose one".into(),
+            _ => a("text").to_owned(),
+        }
+    }
+}
+
+/// Every code [`Reason::english`] knows (each needs an `err-<code>` message in the UI).
+pub const CODES: &[&str] = &[
+    "empty",
+    "too-long",
+    "bad-slug",
+    "bad-language",
+    "name-needs-language",
+    "empty-text",
+    "text-too-long",
+    "not-one-of",
+    "bad-channel",
+    "emotion-range",
+    "bad-email",
+    "positive-id",
+    "listed-twice",
+    "publish-needs-core",
+    "interval-range",
+    "bad-date",
+    "own-customer",
+    "duration-range",
+    "unknown-ref",
+    "unknown-ref-slug",
+    "cycle",
+    "builtin-channel",
+    "whole-number",
+    "choose-one",
+];
+
+impl From<&str> for Reason {
+    fn from(s: &str) -> Self {
+        Reason::new("text").with("text", s)
+    }
+}
+impl From<String> for Reason {
+    fn from(s: String) -> Self {
+        Reason::new("text").with("text", s)
+    }
+}
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.english())
+    }
+}
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.english())
+    }
+}
+
+/// Every field that failed validation, with its reason. Keys are field paths such as
+/// `name.fi` or `journeys[0].stages[1].slug`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
-pub struct FieldErrors(pub BTreeMap<String, String>);
+pub struct FieldErrors(pub BTreeMap<String, Reason>);
 
 impl FieldErrors {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+    pub fn add(&mut self, field: impl Into<String>, reason: impl Into<Reason>) {
         self.0.entry(field.into()).or_insert_with(|| reason.into());
     }
     pub fn is_empty(&self) -> bool {
@@ -23,7 +147,7 @@ impl FieldErrors {
         self.0.len()
     }
     /// Keeps the value if it parsed, records the reason under `field` if not.
-    pub fn take<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
+    pub fn take<T, E: Into<Reason>>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(e) => {

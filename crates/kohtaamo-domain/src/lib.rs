@@ -9,7 +9,7 @@ pub mod model;
 pub mod rules;
 pub mod text;
 
-pub use error::FieldErrors;
+pub use error::{FieldErrors, Reason};
 
 /// Database identity of a stored record. Slugs, not ids, are the stable names used in
 /// exported documents.

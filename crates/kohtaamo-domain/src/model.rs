@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::FieldErrors;
+use crate::error::{FieldErrors, Reason};
 use crate::text::{PlainName, Slug, Texts};
 use crate::Id;
 
@@ -21,10 +21,10 @@ macro_rules! str_enum {
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            pub fn parse(s: &str) -> Result<Self, String> {
+            pub fn parse(s: &str) -> Result<Self, $crate::error::Reason> {
                 match s {
                     $($s => Ok($name::$variant),)+
-                    _ => Err(format!("'{}' is not one of: {}", s, [$($s),+].join(", "))),
+                    _ => Err($crate::error::Reason::new("not-one-of").with("value", s).with("options", [$($s),+].join(", "))),
                 }
             }
         }
@@ -105,12 +105,12 @@ pub enum Channel {
     Custom(Slug),
 }
 impl Channel {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Reason> {
         match BuiltinChannel::parse(s) {
             Ok(b) => Ok(Channel::Builtin(b)),
             Err(_) => Slug::parse(s)
                 .map(Channel::Custom)
-                .map_err(|_| format!("'{s}' is neither a built-in channel nor a channel slug")),
+                .map_err(|_| Reason::new("bad-channel").with("value", s)),
         }
     }
     pub fn as_str(&self) -> &str {
@@ -131,11 +131,11 @@ impl Serialize for Channel {
 #[serde(transparent)]
 pub struct Emotion(i8);
 impl Emotion {
-    pub fn parse(v: i64) -> Result<Self, String> {
+    pub fn parse(v: i64) -> Result<Self, Reason> {
         if (-2..=2).contains(&v) {
             Ok(Self(v as i8))
         } else {
-            Err("must be between -2 and 2".into())
+            Err(Reason::new("emotion-range"))
         }
     }
     pub fn value(self) -> i64 {
@@ -148,7 +148,7 @@ impl Emotion {
 #[serde(transparent)]
 pub struct Email(String);
 impl Email {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Reason> {
         let s = s.trim();
         let ok = s.len() <= 254
             && s.split_once('@').is_some_and(|(l, d)| {
@@ -162,7 +162,7 @@ impl Email {
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err("is not an e-mail address".into())
+            Err(Reason::new("bad-email"))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -187,7 +187,7 @@ fn text(e: &mut FieldErrors, field: &str, t: &RawTexts) -> Option<Texts> {
 }
 fn positive_id(e: &mut FieldErrors, field: &str, id: Id) {
     if id <= 0 {
-        e.add(field, "must be a positive id");
+        e.add(field, Reason::new("positive-id"));
     }
 }
 
@@ -339,7 +339,7 @@ named_entity!(
     ProcessStepInput => ProcessStepData {
         #[serde(default)] owner_unit_id: Option<Id> => Option<Id> = |e, v| opt_id(e, "owner_unit_id", v),
         #[serde(default)] duration_minutes: Option<i64> => Option<i64> = |e, v| {
-            match v { Some(d) if !(0..=525_600).contains(d) => { e.add("duration_minutes", "must be between 0 and 525600 (a year)"); None } _ => Some(*v) }
+            match v { Some(d) if !(0..=525_600).contains(d) => { e.add("duration_minutes", Reason::new("duration-range")); None } _ => Some(*v) }
         },
         #[serde(default)] touchpoint_ids: Option<Vec<Id>> => Vec<Id> = |e, v| unique_ids(e, "touchpoint_ids", v.as_deref().unwrap_or_default()),
     }
@@ -350,7 +350,7 @@ fn unique_ids(e: &mut FieldErrors, field: &str, ids: &[Id]) -> Option<Vec<Id>> {
     for (i, id) in ids.iter().enumerate() {
         positive_id(e, &format!("{field}[{i}]"), *id);
         if !seen.insert(*id) {
-            e.add(format!("{field}[{i}]"), "is listed twice");
+            e.add(format!("{field}[{i}]"), Reason::new("listed-twice"));
         }
     }
     Some(ids.to_vec())
@@ -376,7 +376,10 @@ fn parse_package_elements(
     for (i, pe) in v.iter().enumerate() {
         positive_id(e, &format!("elements[{i}].element_id"), pe.element_id);
         if !seen.insert(pe.element_id) {
-            e.add(format!("elements[{i}].element_id"), "is listed twice");
+            e.add(
+                format!("elements[{i}].element_id"),
+                Reason::new("listed-twice"),
+            );
         }
         if let Some(role) = e.take(&format!("elements[{i}].role"), ElementRole::parse(&pe.role)) {
             out.push(PackageElement {
@@ -392,10 +395,7 @@ impl PackageData {
     pub fn check_publishable(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
         if self.published && !crate::rules::has_core(self.elements.iter().map(|pe| pe.role)) {
-            e.add(
-                "published",
-                "a package needs at least one core element before it can be published",
-            );
+            e.add("published", Reason::new("publish-needs-core"));
         }
         e.into_result(|| ())
     }
@@ -475,21 +475,20 @@ impl Parse for RelationInput {
         let mut e = FieldErrors::new();
         let v = text(&mut e, "value_statement", &self.value_statement);
         if !(1..=3650).contains(&self.review_interval_days) {
-            e.add("review_interval_days", "must be between 1 and 3650");
+            e.add("review_interval_days", Reason::new("interval-range"));
         }
         let d = match &self.last_reviewed_on {
             None => Some(None),
             Some(s) => e
                 .take(
                     "last_reviewed_on",
-                    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                        .map_err(|_| "must be a date YYYY-MM-DD".to_string()),
+                    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Reason::new("bad-date")),
                 )
                 .map(Some),
         };
         if let (Provider::Unit(a), Customer::Unit(b)) = (self.provider, self.customer) {
             if a == b {
-                e.add("customer", "a unit cannot be its own customer");
+                e.add("customer", Reason::new("own-customer"));
             }
         }
         for (f, id) in [

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Reason;
+
 pub const MAX_NAME: usize = 200;
 pub const MAX_TEXT: usize = 5000;
 
@@ -14,7 +16,7 @@ pub const MAX_TEXT: usize = 5000;
 pub struct Lang(String);
 
 impl Lang {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Reason> {
         let mut parts = s.split('-');
         let primary = parts.next().unwrap_or_default();
         let ok_primary =
@@ -25,7 +27,7 @@ impl Lang {
         if ok_primary && ok_region && parts.next().is_none() {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!("'{s}' is not a language code such as fi, en or sv"))
+            Err(Reason::new("bad-language").with("value", s))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -35,7 +37,7 @@ impl Lang {
 impl TryFrom<String> for Lang {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        Lang::parse(&s)
+        Lang::parse(&s).map_err(|r| r.english())
     }
 }
 impl From<Lang> for String {
@@ -51,7 +53,7 @@ impl From<Lang> for String {
 pub struct Slug(String);
 
 impl Slug {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Reason> {
         let ok = !s.is_empty()
             && s.len() <= 64
             && s.bytes()
@@ -62,7 +64,7 @@ impl Slug {
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err("must be 1–64 characters of a–z, 0–9 and single hyphens inside".into())
+            Err(Reason::new("bad-slug"))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -72,7 +74,7 @@ impl Slug {
 impl TryFrom<String> for Slug {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        Slug::parse(&s)
+        Slug::parse(&s).map_err(|r| r.english())
     }
 }
 impl From<Slug> for String {
@@ -92,12 +94,12 @@ impl std::fmt::Display for Slug {
 pub struct PlainName(String);
 
 impl PlainName {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, Reason> {
         let t = s.trim();
         if t.is_empty() {
-            Err("must not be empty".into())
+            Err(Reason::new("empty"))
         } else if t.chars().count() > MAX_NAME {
-            Err(format!("must be at most {MAX_NAME} characters"))
+            Err(Reason::new("too-long").with("max", MAX_NAME))
         } else {
             Ok(Self(t.to_owned()))
         }
@@ -116,29 +118,29 @@ pub struct Texts(BTreeMap<Lang, String>);
 
 impl Texts {
     /// A name: at least one language, every text non-empty and at most [`MAX_NAME`].
-    pub fn name(raw: &BTreeMap<String, String>) -> Result<Self, String> {
+    pub fn name(raw: &BTreeMap<String, String>) -> Result<Self, Reason> {
         let t = Self::parse(raw, MAX_NAME)?;
         if t.0.is_empty() {
-            return Err("needs a text in at least one language".into());
+            return Err(Reason::new("name-needs-language"));
         }
         Ok(t)
     }
     /// A free text (description, needs …): may be empty, each text at most [`MAX_TEXT`].
-    pub fn text(raw: &BTreeMap<String, String>) -> Result<Self, String> {
+    pub fn text(raw: &BTreeMap<String, String>) -> Result<Self, Reason> {
         Self::parse(raw, MAX_TEXT)
     }
-    fn parse(raw: &BTreeMap<String, String>, max: usize) -> Result<Self, String> {
+    fn parse(raw: &BTreeMap<String, String>, max: usize) -> Result<Self, Reason> {
         let mut out = BTreeMap::new();
         for (k, v) in raw {
             let lang = Lang::parse(k)?;
             let v = v.trim();
             if v.is_empty() {
-                return Err(format!(
-                    "text for '{k}' must not be empty (leave the language out instead)"
-                ));
+                return Err(Reason::new("empty-text").with("lang", k));
             }
             if v.chars().count() > max {
-                return Err(format!("text for '{k}' must be at most {max} characters"));
+                return Err(Reason::new("text-too-long")
+                    .with("lang", k)
+                    .with("max", max));
             }
             out.insert(lang, v.to_owned());
         }

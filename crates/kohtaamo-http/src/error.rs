@@ -40,7 +40,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+    pub fn invalid(field: &str, reason: impl Into<kohtaamo_domain::Reason>) -> Self {
         let mut e = FieldErrors::new();
         e.add(field, reason);
         ApiError::Invalid(e)

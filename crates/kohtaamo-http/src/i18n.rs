@@ -112,6 +112,28 @@ impl I18n {
         LOCALES.lookup_with_args(&self.id, key, &args)
     }
 
+    /// A validation reason in this language: the message `err-<code>` with the reason's
+    /// arguments; free-text reasons (import-only) are shown as they are.
+    pub fn reason(&self, r: &kohtaamo_domain::Reason) -> String {
+        if r.code == "text" {
+            return r.arg("text").to_owned();
+        }
+        let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
+        for (k, v) in &r.args {
+            let noun_key = format!("noun-{v}");
+            // Nouns (unit, partner, …) are translated too.
+            let value = if *k == "noun" {
+                LOCALES
+                    .try_lookup(&self.id, &noun_key)
+                    .unwrap_or_else(|| v.clone())
+            } else {
+                v.clone()
+            };
+            args.insert(Cow::Borrowed(*k), FluentValue::from(value));
+        }
+        LOCALES.lookup_with_args(&self.id, &format!("err-{}", r.code), &args)
+    }
+
     /// A model text in this language, else the workspace default, else any.
     pub fn text(&self, t: &Texts) -> String {
         t.get(&self.lang, &self.fallback)

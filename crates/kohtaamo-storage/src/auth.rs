@@ -542,7 +542,9 @@ pub(crate) async fn insert_workspace(
 }
 
 pub(crate) fn workspace_from(r: &sqlx::any::AnyRow) -> Result<Workspace> {
-    let bad = |c: &str, e: String| StoreError::Db(crate::entity::decode_err(c, e));
+    fn bad(c: &str, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Db(crate::entity::decode_err(c, e))
+    }
     Ok(Workspace {
         id: r.try_get("id")?,
         data: WorkspaceData {

@@ -15,7 +15,11 @@ type R<T> = std::result::Result<T, sqlx::Error>;
 fn slug(row: &AnyRow) -> R<Slug> {
     Slug::parse(&row.try_get::<String, _>("slug")?).map_err(|e| decode_err("slug", e))
 }
-fn parse_col<T>(row: &AnyRow, col: &str, f: impl Fn(&str) -> Result<T, String>) -> R<T> {
+fn parse_col<T, E: std::fmt::Display>(
+    row: &AnyRow,
+    col: &str,
+    f: impl Fn(&str) -> Result<T, E>,
+) -> R<T> {
     f(&row.try_get::<String, _>(col)?).map_err(|e| decode_err(col, e))
 }
 fn id_ref(field: &str, table: &'static str, noun: &'static str, id: Id) -> Ref {
@@ -140,7 +144,7 @@ impl Entity for ChannelData {
     fn check(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
         if BuiltinChannel::parse(self.slug.as_str()).is_ok() {
-            e.add("slug", "is already a built-in channel");
+            e.add("slug", kohtaamo_domain::Reason::new("builtin-channel"));
         }
         e.into_result(|| ())
     }
@@ -288,7 +292,7 @@ impl Entity for RelationData {
         let provider = match (get("provider_unit_id")?, get("provider_person_id")?) {
             (Some(u), _) => Provider::Unit(u),
             (_, Some(p)) => Provider::Person(p),
-            _ => return Err(decode_err("provider", "missing".into())),
+            _ => return Err(decode_err("provider", "missing")),
         };
         let customer = match (
             get("customer_segment_id")?,
@@ -298,7 +302,7 @@ impl Entity for RelationData {
             (Some(s), _, _) => Customer::Segment(s),
             (_, Some(u), _) => Customer::Unit(u),
             (_, _, Some(p)) => Customer::Partner(p),
-            _ => return Err(decode_err("customer", "missing".into())),
+            _ => return Err(decode_err("customer", "missing")),
         };
         let last: Option<String> = row.try_get("last_reviewed_on")?;
         Ok(Self {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use kohtaamo_domain::{rules, FieldErrors, Id};
+use kohtaamo_domain::{rules, FieldErrors, Id, Reason};
 use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -195,7 +195,7 @@ pub(crate) fn texts(
 pub(crate) fn flag(row: &AnyRow, col: &str) -> std::result::Result<bool, sqlx::Error> {
     Ok(row.try_get::<i64, _>(col)? != 0)
 }
-pub(crate) fn decode_err(col: &str, e: String) -> sqlx::Error {
+pub(crate) fn decode_err(col: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("{col}: {e}").into())
 }
 
@@ -413,7 +413,10 @@ async fn validate<E: Entity>(
                 id,
             } => {
                 if !exists(c, table, ws, id).await? {
-                    errors.add(field, format!("no {noun} with id {id} in this workspace"));
+                    errors.add(
+                        field,
+                        Reason::new("unknown-ref").with("noun", noun).with("id", id),
+                    );
                 }
             }
             Ref::Slug {
@@ -423,7 +426,12 @@ async fn validate<E: Entity>(
                 slug,
             } => {
                 if id_by_slug(c, table, ws, &slug).await?.is_none() {
-                    errors.add(field, format!("no {noun} '{slug}' in this workspace"));
+                    errors.add(
+                        field,
+                        Reason::new("unknown-ref-slug")
+                            .with("noun", noun)
+                            .with("slug", slug),
+                    );
                 }
             }
         }
@@ -439,10 +447,7 @@ async fn validate<E: Entity>(
             parents.insert(r.try_get::<i64, _>(0)?, r.try_get::<Option<i64>, _>(1)?);
         }
         if rules::creates_cycle(id, data.parent_value(), &parents) {
-            errors.add(
-                "parent_id",
-                format!("would make the {} its own ancestor", E::NOUN),
-            );
+            errors.add("parent_id", Reason::new("cycle").with("noun", E::NOUN));
         }
     }
     errors.into_result(|| ()).map_err(StoreError::Invalid)

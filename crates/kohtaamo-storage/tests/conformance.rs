@@ -72,7 +72,7 @@ fn all() -> ListQuery {
 
 fn field_errors(e: StoreError) -> BTreeMap<String, String> {
     match e {
-        StoreError::Invalid(fe) => fe.0,
+        StoreError::Invalid(fe) => fe.0.into_iter().map(|(k, v)| (k, v.english())).collect(),
         other => panic!("expected a validation error, got {other:?}"),
     }
 }

@@ -4,6 +4,7 @@
 //! session's CSRF token and is checked by [`CsrfForm`] before its handler runs.
 
 mod diagrams;
+mod forms;
 mod pages;
 
 use std::collections::HashMap;
@@ -49,6 +50,21 @@ pub fn router() -> Router<AppState> {
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))
+        .route("/w/{ws}/edit", get(forms::index))
+        .route("/w/{ws}/edit/{collection}", get(forms::list))
+        .route(
+            "/w/{ws}/edit/{collection}/new",
+            get(forms::new_form).post(forms::create),
+        )
+        .route(
+            "/w/{ws}/edit/{collection}/{id}",
+            get(forms::edit_form).post(forms::update),
+        )
+        .route("/w/{ws}/edit/{collection}/{id}/delete", post(forms::delete))
+        .route(
+            "/w/{ws}/edit/{collection}/{id}/move",
+            post(forms::move_item),
+        )
 }
 
 async fn stylesheet() -> Response {

@@ -24,6 +24,7 @@ use crate::AppState;
 pub struct WsNav {
     pub slug: String,
     pub name: String,
+    pub can_edit: bool,
 }
 pub struct Nav {
     pub username: String,
@@ -45,17 +46,18 @@ pub fn encode(s: &str) -> String {
 }
 
 /// The parts of every page: language, navigation, language links.
-struct Chrome {
-    i: I18n,
-    nav: Option<Nav>,
-    langs: Vec<(String, String)>,
-    here: String,
+pub(super) struct Chrome {
+    pub i: I18n,
+    pub nav: Option<Nav>,
+    pub langs: Vec<(String, String)>,
+    pub here: String,
 }
 
-fn chrome(ctx: &PageCtx) -> Chrome {
-    let ws = ctx.ws.as_ref().map(|(w, _)| WsNav {
+pub(super) fn chrome(ctx: &PageCtx) -> Chrome {
+    let ws = ctx.ws.as_ref().map(|(w, r)| WsNav {
         slug: w.data.slug.to_string(),
         name: ctx.i.text(&w.data.name),
+        can_edit: r.can_edit(),
     });
     Chrome {
         i: ctx.i.clone(),
@@ -69,7 +71,7 @@ fn chrome(ctx: &PageCtx) -> Chrome {
     }
 }
 
-async fn all<E: Entity>(store: &Store, ws: Id) -> Result<Vec<Record<E>>, PageError> {
+pub(super) async fn all<E: Entity>(store: &Store, ws: Id) -> Result<Vec<Record<E>>, PageError> {
     Ok(store
         .list::<E>(
             ws,

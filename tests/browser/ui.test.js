@@ -227,7 +227,8 @@ test('main pages have no serious accessibility violations and are keyboard-reach
   const unit = (await app.api('GET', '/api/v1/workspaces/demo/units?q=customer-service')).items[0];
   const pages = ['/', '/w/demo', '/w/demo/packages', `/w/demo/packages/${pkg.id}`, `/w/demo/journeys/${j.id}`,
     `/w/demo/journeys/${j.id}/blueprint`, '/w/demo/units', `/w/demo/units/${unit.id}`,
-    '/w/demo/edit/touchpoints', '/w/demo/edit/touchpoints/new', `/w/demo/edit/packages/${pkg.id}`, `/w/demo/edit/relations/new`];
+    '/w/demo/edit/touchpoints', '/w/demo/edit/touchpoints/new', `/w/demo/edit/packages/${pkg.id}`, `/w/demo/edit/relations/new`,
+    '/w/demo/members', '/tokens'];
   for (const path of pages) {
     await page.goto(app.base + path);
     const v = await axe(page);
@@ -249,6 +250,48 @@ test('main pages have no serious accessibility violations and are keyboard-reach
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(app.base + `/w/demo/units/${unit.id}`);
   await shot(page, 'unit-phone');
+});
+
+test('an admin manages members and roles; others cannot', async () => {
+  await app.api('POST', '/api/v1/users', { username: 'newcomer', password: MEMBER_PW });
+  const page = await app.page('en');
+  await login(page, app.base, 'admin', ADMIN_PW);
+  await page.goto(app.base + '/w/demo');
+  await page.getByRole('link', { name: 'Members' }).click();
+  await page.getByLabel('Username').fill('nobody-here');
+  await page.getByRole('button', { name: 'Add a member' }).click();
+  await assert.doesNotReject(page.getByRole('alert').waitFor());
+  await page.getByLabel('Username').fill('newcomer');
+  await page.getByLabel('Role', { exact: true }).selectOption({ label: 'Viewer' });
+  await page.getByRole('button', { name: 'Add a member' }).click();
+  await page.getByLabel('Role of newcomer').selectOption({ label: 'Editor' });
+  await page.getByRole('row', { name: /newcomer/ }).getByRole('button', { name: 'Save' }).click();
+  const members = await app.api('GET', '/api/v1/workspaces/demo/members');
+  assert.equal(members.items.find((m) => m.username === 'newcomer').role, 'editor');
+  await shot(page, 'members');
+  await page.getByRole('button', { name: 'Remove newcomer' }).click();
+  assert.equal((await app.api('GET', '/api/v1/workspaces/demo/members')).items.some((m) => m.username === 'newcomer'), false);
+  const editor = await app.page('en');
+  await login(editor, app.base, 'editor', MEMBER_PW);
+  assert.equal(await editor.getByRole('link', { name: 'Members' }).count(), 0);
+  assert.equal((await editor.request.get(app.base + '/w/demo/members')).status(), 403);
+});
+
+test('API tokens: created in the UI, shown once, accepted by the API, revoked', async () => {
+  const page = await app.page('en');
+  await login(page, app.base, 'viewer', MEMBER_PW);
+  await page.getByRole('link', { name: 'API tokens' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('my script');
+  await page.getByRole('button', { name: 'Create a token' }).click();
+  const token = await page.getByLabel('New token').inputValue();
+  assert.match(token, /^kt_[0-9a-f]{64}$/);
+  const ok = await fetch(app.base + '/api/v1/workspaces/demo/units', { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(ok.status, 200);
+  await page.goto(app.base + '/tokens');
+  assert.equal(await page.getByLabel('New token').count(), 0, 'shown only once');
+  await page.getByRole('button', { name: 'Revoke my script' }).click();
+  const refused = await fetch(app.base + '/api/v1/workspaces/demo/units', { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(refused.status, 401);
 });
 
 test('page weight stays under 150 KB', async () => {

@@ -3,6 +3,7 @@
 //! without JavaScript; every text goes through [`crate::i18n`]; every form carries the
 //! session's CSRF token and is checked by [`CsrfForm`] before its handler runs.
 
+mod admin;
 mod diagrams;
 mod forms;
 mod pages;
@@ -50,6 +51,16 @@ pub fn router() -> Router<AppState> {
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))
+        .route("/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/tokens/{id}/revoke", post(admin::revoke_token))
+        .route(
+            "/w/{ws}/members",
+            get(admin::members).post(admin::set_member),
+        )
+        .route(
+            "/w/{ws}/members/{user_id}/remove",
+            post(admin::remove_member),
+        )
         .route("/w/{ws}/edit", get(forms::index))
         .route("/w/{ws}/edit/{collection}", get(forms::list))
         .route(

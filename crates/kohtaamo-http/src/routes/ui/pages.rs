@@ -25,6 +25,7 @@ pub struct WsNav {
     pub slug: String,
     pub name: String,
     pub can_edit: bool,
+    pub is_admin: bool,
 }
 pub struct Nav {
     pub username: String,
@@ -58,6 +59,7 @@ pub(super) fn chrome(ctx: &PageCtx) -> Chrome {
         slug: w.data.slug.to_string(),
         name: ctx.i.text(&w.data.name),
         can_edit: r.can_edit(),
+        is_admin: r.is_admin(),
     });
     Chrome {
         i: ctx.i.clone(),

@@ -1,0 +1,222 @@
+//! Members and roles of a workspace (its admins only), and the user's own API tokens.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use kohtaamo_domain::model::Role;
+use kohtaamo_domain::Id;
+use kohtaamo_storage::StoreError;
+use serde::Deserialize;
+
+use super::pages::{chrome, Nav};
+use super::{html, CsrfForm, PageCtx, PageError};
+use crate::i18n::I18n;
+use crate::AppState;
+
+pub struct MemberRow {
+    user_id: Id,
+    username: String,
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    csrf: String,
+    members: Vec<MemberRow>,
+    roles: Vec<(String, String)>,
+    error: Option<&'static str>,
+}
+
+async fn members_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    error: Option<&'static str>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.is_admin() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    let members = st
+        .store
+        .members(w.id)
+        .await?
+        .into_iter()
+        .map(|m| MemberRow {
+            user_id: m.user_id,
+            username: m.username,
+            role: m.role.as_str().to_owned(),
+        })
+        .collect();
+    let c = chrome(ctx);
+    let status = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((
+        status,
+        html(
+            MembersPage {
+                slug: w.data.slug.to_string(),
+                csrf: ctx.csrf.clone(),
+                members,
+                roles: Role::ALL
+                    .iter()
+                    .map(|r| (r.as_str().to_owned(), ctx.i.enum_label("role", r.as_str())))
+                    .collect(),
+                error,
+                i: c.i,
+                nav: c.nav,
+                langs: c.langs,
+                here: c.here,
+            }
+            .render(),
+        ),
+    )
+        .into_response())
+}
+
+pub async fn members(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
+    members_page(&st, &ctx, None).await
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn set_member(
+    State(st): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<MemberForm>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.is_admin() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    let Ok(new_role) = Role::parse(&form.role) else {
+        return members_page(&st, &ctx, Some("err-choose-one")).await;
+    };
+    let Some(user) = st.store.user_by_name(form.username.trim()).await? else {
+        return members_page(&st, &ctx, Some("err-no-such-user")).await;
+    };
+    st.store.set_member(w.id, user.id, new_role).await?;
+    Ok(Redirect::to(&format!("/w/{}/members", w.data.slug)).into_response())
+}
+
+pub async fn remove_member(
+    State(st): State<AppState>,
+    Path((_, user_id)): Path<(String, Id)>,
+    CsrfForm { ctx, .. }: CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.is_admin() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    match st.store.remove_member(w.id, user_id).await {
+        Ok(()) | Err(StoreError::NotFound) => {
+            Ok(Redirect::to(&format!("/w/{}/members", w.data.slug)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct TokenRow {
+    id: Id,
+    name: String,
+    created: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    csrf: String,
+    tokens: Vec<TokenRow>,
+    new_token: Option<String>,
+    error: Option<String>,
+}
+
+async fn tokens_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    new_token: Option<String>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let tokens = st
+        .store
+        .list_tokens(ctx.user.id)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            name: t.name,
+            created: chrono::DateTime::parse_from_rfc3339(&t.created_at)
+                .map(|d| ctx.i.date(&d.date_naive()))
+                .unwrap_or(t.created_at),
+            revoked: t.revoked_at.is_some(),
+        })
+        .collect();
+    let c = chrome(ctx);
+    Ok(html(
+        TokensPage {
+            csrf: ctx.csrf.clone(),
+            tokens,
+            new_token,
+            error,
+            i: c.i,
+            nav: c.nav,
+            langs: c.langs,
+            here: c.here,
+        }
+        .render(),
+    ))
+}
+
+pub async fn tokens(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
+    tokens_page(&st, &ctx, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// Creates a token and shows its secret on this response only.
+pub async fn create_token(
+    State(st): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<TokenForm>,
+) -> Result<Response, PageError> {
+    match st.store.create_token(ctx.user.id, &form.name).await {
+        Ok((_, token)) => tokens_page(&st, &ctx, Some(token), None).await,
+        Err(StoreError::Invalid(fe)) => {
+            let msg = fe.0.values().next().map(|r| ctx.i.reason(r));
+            tokens_page(&st, &ctx, None, msg).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    Path(id): Path<Id>,
+    CsrfForm { ctx, .. }: CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    match st.store.revoke_token(ctx.user.id, id).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(Redirect::to("/tokens").into_response()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -105,9 +105,13 @@ test('build a journey in the forms and see the blueprint lines', async () => {
   // Reorder: move the third stage up.
   const j = (await app.api('GET', '/api/v1/workspaces/demo/journeys?q=form-journey')).items[0];
   await page.goto(`${app.base}/w/demo/edit/stages?journey_id=${j.id}`);
+  await page.evaluate(() => { window.__samePage = true; });
   await page.getByRole('button', { name: 'Move Form journey · Stage three up' }).click();
-  const order = await page.$$eval('tbody tr td:first-child', (tds) => tds.map((t) => t.textContent.trim()));
-  assert.deepEqual(order, ['Form journey · Stage one', 'Form journey · Stage three', 'Form journey · Stage two']);
+  const expected = ['Form journey · Stage one', 'Form journey · Stage three', 'Form journey · Stage two'];
+  await page.waitForFunction((want) => [...document.querySelectorAll('tbody tr td:first-child')].map((t) => t.textContent.trim()).join('|') === want, expected.join('|'));
+  assert.equal(await page.evaluate(() => window.__samePage), true, 'reordered in place, without a page load');
+  const stages = await app.api('GET', `/api/v1/workspaces/demo/stages?journey_id=${j.id}`);
+  assert.deepEqual(stages.items.map((x) => x.slug), ['form-one', 'form-three', 'form-two'], 'stored order');
   await page.goto(app.base + '/w/demo');
   await page.getByRole('link', { name: 'Form journey' }).click();
   await page.getByRole('link', { name: 'Service blueprint' }).click();
@@ -182,9 +186,18 @@ test('a viewer sees no edit controls and cannot post anyway', async () => {
   const csrf = await viewer.locator('input[name=_csrf]').first().inputValue();
   const r = await viewer.request.post(`${app.base}/w/demo/relations/${rel.id}/review`, { form: { _csrf: csrf, next: '/' }, maxRedirects: 0 });
   assert.equal(r.status(), 403);
-  // The editor's click works.
+  // The editor's click works, in place (no page load) with JavaScript…
+  await editor.evaluate(() => { window.__samePage = true; });
   await editor.locator('button.edit').first().click();
   await assert.doesNotReject(editor.getByRole('status').waitFor());
+  assert.equal(await editor.evaluate(() => window.__samePage), true);
+  // …and as a plain form post without it.
+  const noJs = await app.browser.newContext({ javaScriptEnabled: false, locale: 'en' });
+  const plain = await noJs.newPage();
+  await login(plain, app.base, 'editor', MEMBER_PW);
+  await plain.goto(unitUrl);
+  await plain.locator('button.edit').first().click();
+  await assert.doesNotReject(plain.getByRole('status').waitFor());
 });
 
 test('forms without the CSRF token are refused', async () => {

@@ -805,6 +805,8 @@ struct ListPage {
     collections: Vec<(&'static str, String)>,
     edit_root: String,
     filter: String,
+    /// Link from each row to its children (stages → their touchpoints).
+    child: Option<(&'static str, &'static str, String)>,
 }
 
 /// Collections editable in the browser, in menu order, with their title keys.
@@ -876,6 +878,8 @@ async fn list_page<E: Editable>(
                 .collect(),
             collections: COLLECTIONS.iter().map(|(p, k)| (*p, i.t(k))).collect(),
             edit_root: format!("/w/{}/edit", w.data.slug),
+            child: (E::PATH == "stages")
+                .then(|| ("touchpoints", "stage_id", i.t("title-touchpoints"))),
             filter: filter_q,
             i: c.i,
             nav: c.nav,

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(pages::logout))
         .route("/lang/{code}", get(pages::set_language))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
         .route("/w/{ws}", get(pages::home))
         .route("/w/{ws}/packages", get(pages::catalogue))
         .route("/w/{ws}/packages/{id}", get(pages::package))
@@ -85,6 +86,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         include_str!("../../../static/app.css"),
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../static/app.js"),
     )
         .into_response()
 }

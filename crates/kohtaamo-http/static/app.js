@@ -1,0 +1,24 @@
+// Kohtaamo progressive enhancement (the pages work without it). Forms marked
+// data-inplace are sent in the background and the page's <main> is replaced by the
+// updated one, so "mark reviewed" and reordering happen in place without a reload.
+document.addEventListener('submit', async (ev) => {
+  const form = ev.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-inplace')) return;
+  ev.preventDefault();
+  const body = new URLSearchParams(new FormData(form));
+  if (ev.submitter && ev.submitter.name) body.append(ev.submitter.name, ev.submitter.value);
+  try {
+    const resp = await fetch(form.action, { method: 'POST', body, credentials: 'same-origin' });
+    const doc = new DOMParser().parseFromString(await resp.text(), 'text/html');
+    const main = doc.querySelector('main');
+    if (!resp.ok || !main) { form.submit(); return; }
+    const y = window.scrollY;
+    document.querySelector('main').replaceWith(main);
+    if (resp.redirected) history.replaceState(null, '', resp.url);
+    window.scrollTo(0, y);
+    const focus = main.querySelector('[role=status], [role=alert]') || main.querySelector('h1');
+    if (focus) { focus.setAttribute('tabindex', '-1'); focus.focus({ preventScroll: true }); }
+  } catch (e) {
+    form.submit();
+  }
+});

@@ -160,10 +160,18 @@ test('switching the language shows Finnish', async () => {
   assert.equal(new URL(page.url()).pathname, '/w/demo', 'stays on the same page');
   await assert.doesNotReject(page.getByRole('heading', { name: 'Demo: Rautatieyhtiö' }).waitFor());
   await shot(page, 'home-fi');
-  // Without a choice, the browser's language decides.
+  // Without a choice, the browser's language decides; with one workspace, "/" opens it.
   const fi = await app.page('fi');
   await login(fi, app.base, 'admin', ADMIN_PW);
+  assert.equal(new URL(fi.url()).pathname, '/w/demo');
+  await assert.doesNotReject(fi.getByRole('heading', { name: 'Demo: Rautatieyhtiö' }).waitFor());
+  // With two workspaces, "/" is the switcher.
+  await app.api('POST', '/api/v1/workspaces', { slug: 'second', name: { fi: 'Toinen', en: 'Second' }, default_language: 'fi' });
+  await fi.goto(app.base + '/');
   await assert.doesNotReject(fi.getByRole('heading', { name: 'Työtilasi' }).waitFor());
+  await fi.getByRole('link', { name: 'Toinen' }).click();
+  assert.equal(new URL(fi.url()).pathname, '/w/second');
+  await app.api('DELETE', '/api/v1/workspaces/second');
 });
 
 test('a viewer sees no edit controls and cannot post anyway', async () => {

@@ -338,10 +338,12 @@ struct WorkspacesPage {
 
 pub async fn workspaces(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
     let c = chrome(&ctx);
-    let workspaces = st
-        .store
-        .workspaces_for(&ctx.user)
-        .await?
+    let mine = st.store.workspaces_for(&ctx.user).await?;
+    // With a single workspace there is nothing to choose: go straight to it.
+    if let [(only, _)] = mine.as_slice() {
+        return Ok(Redirect::to(&format!("/w/{}", only.data.slug)).into_response());
+    }
+    let workspaces = mine
         .into_iter()
         .map(|(w, r)| WsRow {
             slug: w.data.slug.to_string(),

@@ -5,6 +5,7 @@
 
 pub mod document;
 pub mod error;
+pub mod insight;
 pub mod model;
 pub mod rules;
 pub mod text;

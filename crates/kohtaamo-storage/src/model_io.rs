@@ -789,3 +789,40 @@ impl Importer<'_> {
         Ok(())
     }
 }
+
+fn pairs<E>(v: Vec<Record<E>>) -> Vec<(Id, E)> {
+    v.into_iter().map(|r| (r.id, r.data)).collect()
+}
+
+impl Store {
+    /// One workspace's whole model, as the insight rules read it.
+    pub async fn snapshot(&self, ws: Id) -> Result<kohtaamo_domain::insight::Snapshot> {
+        let mut c = self.pool().acquire().await?;
+        let c = &mut *c;
+        let touchpoints = all::<TouchpointData>(c, ws, vec![]).await?;
+        let stages = all::<StageData>(c, ws, vec![]).await?;
+        Ok(kohtaamo_domain::insight::Snapshot {
+            units: pairs(all::<UnitData>(c, ws, vec![]).await?),
+            people: pairs(all::<PersonData>(c, ws, vec![]).await?),
+            partners: pairs(all::<PartnerData>(c, ws, vec![]).await?),
+            segments: pairs(all::<SegmentData>(c, ws, vec![]).await?),
+            relations: pairs(all::<RelationData>(c, ws, vec![]).await?),
+            elements: pairs(all::<ElementData>(c, ws, vec![]).await?),
+            packages: pairs(all::<PackageData>(c, ws, vec![]).await?),
+            journeys: pairs(all::<JourneyData>(c, ws, vec![]).await?),
+            // Stages come ordered by journey and position; touchpoints by stage position.
+            stages: stages
+                .into_iter()
+                .map(|s| {
+                    let tps = touchpoints
+                        .iter()
+                        .filter(|t| t.data.stage_id == s.id)
+                        .map(|t| (t.id, t.data.clone()))
+                        .collect();
+                    (s.id, s.data, tps)
+                })
+                .collect(),
+            steps: pairs(all::<ProcessStepData>(c, ws, vec![]).await?),
+        })
+    }
+}

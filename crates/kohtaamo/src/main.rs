@@ -3,6 +3,7 @@
 //! the same `--data-dir` / `--database-url`.
 
 mod config;
+mod report;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -71,12 +72,30 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Reports for people (Markdown) or programs (JSON)
+    #[command(subcommand)]
+    Report(ReportCmd),
     /// Manage accounts
     #[command(subcommand)]
     User(UserCmd),
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCmd),
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// Organisation insight: who knows its customers, hand-offs, interfaces, processes
+    Insight {
+        #[arg(long)]
+        workspace: String,
+        /// md (a memo to paste) or json
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Language of the Markdown memo [default: the workspace's]
+        #[arg(long)]
+        lang: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -231,6 +250,41 @@ async fn run(cli: Cli) -> Result<()> {
                     std::fs::write(&p, yaml).with_context(|| format!("writing {}", p.display()))?
                 }
                 None => std::io::stdout().write_all(yaml.as_bytes())?,
+            }
+            Ok(())
+        }
+        Command::Report(ReportCmd::Insight {
+            workspace,
+            format,
+            lang,
+        }) => {
+            let ws = store
+                .workspace_by_slug(&workspace)
+                .await
+                .map_err(explain)?
+                .ok_or_else(|| anyhow::anyhow!("no workspace '{workspace}'"))?;
+            let snapshot = store.snapshot(ws.id).await.map_err(explain)?;
+            let today = kohtaamo_storage::today();
+            let insight = snapshot.insight(today);
+            match format.as_str() {
+                "json" => {
+                    let report = kohtaamo_http::routes::insight::InsightReport {
+                        insight,
+                        slugs: kohtaamo_http::routes::insight::slugs(&snapshot),
+                    };
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                }
+                "md" => {
+                    let default = ws.data.default_language.as_str().to_owned();
+                    let lang =
+                        kohtaamo_http::i18n::negotiate(lang.as_deref(), None, Some(&default));
+                    let i = kohtaamo_http::i18n::I18n::new(&lang, &default);
+                    print!(
+                        "{}",
+                        report::markdown(&i.text(&ws.data.name), &snapshot, &insight, &i, today)
+                    );
+                }
+                other => bail!("unknown format '{other}' (use md or json)"),
             }
             Ok(())
         }

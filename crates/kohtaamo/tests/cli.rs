@@ -198,3 +198,56 @@ async fn sigterm_lets_in_flight_requests_finish() {
     let out = kohtaamo(&db, &["export", "--workspace", "demo"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("late-unit"));
 }
+
+#[tokio::test]
+async fn insight_report_as_markdown_and_json() {
+    let db = fresh(backend_from_env()).await;
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/demo.yaml");
+    assert!(kohtaamo(&db, &["import", demo]).status.success());
+    let md = String::from_utf8(
+        kohtaamo(
+            &db,
+            &["report", "insight", "--workspace", "demo", "--lang", "en"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    for heading in [
+        "# Organisation insight: Demo: Rail company",
+        "## Who knows its customers",
+        "## Chains to the end customer",
+        "## Hand-offs",
+        "## The five interfaces",
+        "## Processes and the journey",
+        "## Service packages",
+    ] {
+        assert!(md.contains(heading), "missing {heading}\n{md}");
+    }
+    assert!(md.contains("IT → Customer service → Commuter"), "{md}");
+    let fi = String::from_utf8(kohtaamo(&db, &["report", "insight", "--workspace", "demo"]).stdout)
+        .unwrap();
+    assert!(
+        fi.starts_with("# Organisaation tilannekuva: Demo: Rautatieyhtiö"),
+        "the workspace default (fi): {fi}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &kohtaamo(
+            &db,
+            &[
+                "report",
+                "insight",
+                "--workspace",
+                "demo",
+                "--format",
+                "json",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(json["orphan_steps"]
+        .as_array()
+        .is_some_and(|a| a.len() == 1));
+    let out = kohtaamo(&db, &["report", "insight", "--workspace", "nope"]);
+    assert!(!out.status.success());
+}

@@ -240,3 +240,39 @@ revoke = Revoke
 revoke-token = Revoke { $name }
 col-created = Created
 remove = Remove
+report-title = Organisation insight
+report-date = Situation on { $date }
+report-coverage = Who knows its customers
+report-units-with-customers = Units that have recorded their customers
+report-units-without-customers = Units with no recorded customers
+report-stale = Answers overdue for review
+report-share-external = Units that can trace a path to an external customer
+report-chains = Chains to the end customer
+report-far = far from the customer, and nobody has told them who it is
+report-hand-offs = Hand-offs
+report-hand-off-count = { $count ->
+    [one] { $count } hand-off
+   *[other] { $count } hand-offs
+}
+report-undeclared-count = { $count ->
+    [one] { $count } with no declared customer relation
+   *[other] { $count } with no declared customer relation
+}
+report-at = at
+report-from = From
+report-to = To
+report-count = Count
+report-interfaces = The five interfaces
+report-no-interface = Interface not set
+report-interface-gaps = Touchpoints without an interface kind or owner
+report-processes = Processes and the journey
+report-orphan-steps = Process steps that serve no touchpoint
+report-unsupported = Frontstage touchpoints with no process behind them
+report-customer-steps = Customer steps
+report-channel-switches = Channel switches
+report-minutes = Minutes of work
+report-labyrinth = Labyrinth score
+report-packages = Service packages
+report-missing-enablers = Core delivered before any enabling service
+report-none-earlier = none earlier of
+report-unowned = Elements owned by nobody

@@ -240,3 +240,39 @@ revoke = Peru
 revoke-token = Peru { $name }
 col-created = Luotu
 remove = Poista
+report-title = Organisaation tilannekuva
+report-date = Tilanne { $date }
+report-coverage = Kuka tuntee asiakkaansa
+report-units-with-customers = Yksiköt, jotka ovat kirjanneet asiakkaansa
+report-units-without-customers = Yksiköt ilman kirjattuja asiakkaita
+report-stale = Tarkistamatta jääneet vastaukset
+report-share-external = Yksiköt, joilta on polku ulkoiseen asiakkaaseen
+report-chains = Ketjut loppuasiakkaaseen
+report-far = kaukana asiakkaasta, eikä kukaan ole kertonut heille, kuka se on
+report-hand-offs = Luovutukset
+report-hand-off-count = { $count ->
+    [one] { $count } luovutus
+   *[other] { $count } luovutusta
+}
+report-undeclared-count = { $count ->
+    [one] { $count } ilman kirjattua asiakassuhdetta
+   *[other] { $count } ilman kirjattua asiakassuhdetta
+}
+report-at = kohdassa
+report-from = Keneltä
+report-to = Kenelle
+report-count = Määrä
+report-interfaces = Viisi rajapintaa
+report-no-interface = Rajapinta puuttuu
+report-interface-gaps = Kosketuspisteet ilman rajapintaa tai omistajaa
+report-processes = Prosessit ja asiakaspolku
+report-orphan-steps = Prosessivaiheet, jotka eivät palvele yhtään kosketuspistettä
+report-unsupported = Näkyvät kosketuspisteet ilman prosessia taustalla
+report-customer-steps = Asiakkaan vaiheet
+report-channel-switches = Kanavanvaihdot
+report-minutes = Työminuutit
+report-labyrinth = Labyrinttiluku
+report-packages = Palvelupaketit
+report-missing-enablers = Ydinpalvelu ennen yhtään mahdollistavaa palvelua
+report-none-earlier = ei aiemmin mitään näistä
+report-unowned = Osat, joilla ei ole omistajaa

@@ -7,6 +7,7 @@
 //! - `/api/v1/openapi.json` → here
 
 pub mod health;
+pub mod insight;
 pub mod model;
 pub mod session;
 pub mod tokens;
@@ -29,6 +30,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = users::routes(api);
     let api = workspaces::routes(api, cfg);
     let api = model::routes(api);
+    let api = insight::routes(api);
     api.route(
         "/api/v1/openapi.json",
         get(openapi),

@@ -121,3 +121,55 @@ async fn prune_makes_the_workspace_equal_the_file() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// The demo workspace shows at least one finding of each kind, by design of its data.
+#[tokio::test]
+async fn insight_of_the_demo_has_a_finding_of_each_kind() {
+    let app = spawn_app().await;
+    app.workspace("demo").await;
+    put_model(&app, "demo", DEMO, "").await;
+    let (s, i) = app.get("/api/v1/workspaces/demo/insight", &app.admin).await;
+    assert_eq!(s, StatusCode::OK);
+    let nonempty = |path: &str| {
+        i.pointer(path)
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| !a.is_empty())
+    };
+    for path in [
+        "/coverage/units_without_customers",
+        "/coverage/stale_relations",
+        "/hand_offs",
+        "/hand_off_matrix",
+        "/interface_gaps",
+        "/orphan_steps",
+        "/unsupported_touchpoints",
+        "/labyrinth",
+        "/packages_without_core",
+        "/missing_enablers",
+        "/unowned_elements",
+    ] {
+        assert!(nonempty(path), "no finding at {path}");
+    }
+    let chains = i["chains"].as_array().unwrap();
+    assert!(
+        chains.iter().any(|c| c["far_from_customer"] == true),
+        "a unit far from the customer"
+    );
+    // IT → customer service → an external segment.
+    let it = i["slugs"]["units"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, v)| *v == "it")
+        .map(|(k, _)| k.parse::<i64>().unwrap())
+        .unwrap();
+    let it_chain = chains.iter().find(|c| c["unit"] == it).unwrap();
+    assert_eq!(it_chain["paths"][0][0].as_array().unwrap().len(), 2);
+    assert!(i["hand_offs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["undeclared"] == true));
+    let share = i["coverage"]["share_reaching_external"].as_f64().unwrap();
+    assert!(share > 0.5 && share < 1.0, "{share}");
+}

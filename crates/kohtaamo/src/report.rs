@@ -1,0 +1,271 @@
+//! `kohtaamo report insight`: the organisation-insight findings as a Markdown memo for
+//! a steering group (labels in Finnish or English, from the same message files as the
+//! web UI) or as JSON.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use kohtaamo_domain::insight::{Insight, Party, Snapshot};
+use kohtaamo_domain::model::InterfaceKind;
+use kohtaamo_domain::Id;
+use kohtaamo_http::i18n::I18n;
+
+struct Names {
+    units: HashMap<Id, String>,
+    partners: HashMap<Id, String>,
+    segments: HashMap<Id, String>,
+    touchpoints: HashMap<Id, String>,
+    steps: HashMap<Id, String>,
+    elements: HashMap<Id, String>,
+    packages: HashMap<Id, String>,
+    journeys: HashMap<Id, String>,
+}
+
+impl Names {
+    fn new(s: &Snapshot, i: &I18n) -> Self {
+        Self {
+            units: s
+                .units
+                .iter()
+                .map(|(id, d)| (*id, i.text(&d.name)))
+                .collect(),
+            partners: s
+                .partners
+                .iter()
+                .map(|(id, d)| (*id, i.text(&d.name)))
+                .collect(),
+            segments: s
+                .segments
+                .iter()
+                .map(|(id, d)| (*id, i.text(&d.name)))
+                .collect(),
+            touchpoints: s
+                .stages
+                .iter()
+                .flat_map(|(_, _, t)| t.iter().map(|(id, d)| (*id, i.text(&d.name))))
+                .collect(),
+            steps: s
+                .steps
+                .iter()
+                .map(|(id, d)| (*id, i.text(&d.name)))
+                .collect(),
+            elements: s
+                .elements
+                .iter()
+                .map(|(id, d)| (*id, i.text(&d.name)))
+                .collect(),
+            packages: s
+                .packages
+                .iter()
+                .map(|(id, d)| (*id, i.text(&d.name)))
+                .collect(),
+            journeys: s
+                .journeys
+                .iter()
+                .map(|(id, d)| (*id, i.text(&d.name)))
+                .collect(),
+        }
+    }
+    fn get(m: &HashMap<Id, String>, id: Id) -> String {
+        m.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+    }
+    fn party(&self, p: Party) -> String {
+        match p {
+            Party::Unit(u) => Self::get(&self.units, u),
+            Party::Partner(p) => Self::get(&self.partners, p),
+        }
+    }
+    fn list(m: &HashMap<Id, String>, ids: &[Id]) -> String {
+        ids.iter()
+            .map(|id| Self::get(m, *id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn none_or(i: &I18n, s: String) -> String {
+    if s.is_empty() {
+        i.t("none-yet")
+    } else {
+        s
+    }
+}
+
+/// The Markdown memo.
+pub fn markdown(
+    workspace: &str,
+    s: &Snapshot,
+    ins: &Insight,
+    i: &I18n,
+    today: chrono::NaiveDate,
+) -> String {
+    let n = Names::new(s, i);
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}: {workspace}\n", i.t("report-title"));
+    let _ = writeln!(out, "_{}_\n", i.s("report-date", "date", &i.date(&today)));
+
+    let c = &ins.coverage;
+    let _ = writeln!(out, "## {}\n", i.t("report-coverage"));
+    let _ = writeln!(
+        out,
+        "- {}: {} / {}",
+        i.t("report-units-with-customers"),
+        c.units_with_customers.len(),
+        s.units.len()
+    );
+    let _ = writeln!(
+        out,
+        "- {}: {}",
+        i.t("report-units-without-customers"),
+        none_or(i, Names::list(&n.units, &c.units_without_customers))
+    );
+    let _ = writeln!(
+        out,
+        "- {}: {}",
+        i.t("report-stale"),
+        c.stale_relations.len()
+    );
+    let _ = writeln!(
+        out,
+        "- {}: {:.0} %\n",
+        i.t("report-share-external"),
+        c.share_reaching_external * 100.0
+    );
+
+    let _ = writeln!(out, "## {}\n", i.t("report-chains"));
+    for ch in &ins.chains {
+        if ch.far_from_customer {
+            let _ = writeln!(
+                out,
+                "- **{}**: {}",
+                Names::get(&n.units, ch.unit),
+                i.t("report-far")
+            );
+        } else if let Some((path, seg)) = ch.paths.first() {
+            let mut names: Vec<String> = path.iter().map(|u| Names::get(&n.units, *u)).collect();
+            names.push(Names::get(&n.segments, *seg));
+            let _ = writeln!(out, "- {}", names.join(" → "));
+        }
+    }
+
+    let _ = writeln!(out, "\n## {}\n", i.t("report-hand-offs"));
+    for (jid, _) in &s.journeys {
+        let mine: Vec<_> = ins.hand_offs.iter().filter(|h| h.journey == *jid).collect();
+        let undeclared = mine.iter().filter(|h| h.undeclared).count();
+        let _ = writeln!(
+            out,
+            "- **{}**: {} ({})",
+            Names::get(&n.journeys, *jid),
+            i.n("report-hand-off-count", "count", mine.len() as i64),
+            i.n("report-undeclared-count", "count", undeclared as i64)
+        );
+        for h in mine.iter().filter(|h| h.undeclared) {
+            let at = Names::get(&n.touchpoints, h.to_touchpoint);
+            let _ = writeln!(
+                out,
+                "  - {} → {} ({}: {})",
+                n.party(h.from),
+                n.party(h.to),
+                i.t("report-at"),
+                at
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n| {} | {} | {} |\n|---|---|---|",
+        i.t("report-from"),
+        i.t("report-to"),
+        i.t("report-count")
+    );
+    for (a, b, k) in &ins.hand_off_matrix {
+        let _ = writeln!(out, "| {} | {} | {k} |", n.party(*a), n.party(*b));
+    }
+
+    let _ = writeln!(out, "\n## {}\n", i.t("report-interfaces"));
+    for g in &ins.interfaces {
+        let label = g
+            .kind
+            .map(|k: InterfaceKind| i.enum_label("interface", k.as_str()))
+            .unwrap_or_else(|| i.t("report-no-interface"));
+        let owners: std::collections::BTreeSet<String> = g
+            .touchpoints
+            .iter()
+            .filter_map(|(_, o)| o.map(|p| n.party(p)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "- **{label}**: {} — {}",
+            i.n("touchpoint-count", "count", g.touchpoints.len() as i64),
+            owners.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "- {}: {}",
+        i.t("report-interface-gaps"),
+        none_or(i, Names::list(&n.touchpoints, &ins.interface_gaps))
+    );
+
+    let _ = writeln!(out, "\n## {}\n", i.t("report-processes"));
+    let _ = writeln!(
+        out,
+        "- {}: {}",
+        i.t("report-orphan-steps"),
+        none_or(i, Names::list(&n.steps, &ins.orphan_steps))
+    );
+    let _ = writeln!(
+        out,
+        "- {}: {}",
+        i.t("report-unsupported"),
+        none_or(i, Names::list(&n.touchpoints, &ins.unsupported_touchpoints))
+    );
+    let _ = writeln!(
+        out,
+        "\n| {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|",
+        i.t("col-journey"),
+        i.t("report-customer-steps"),
+        i.t("report-hand-offs"),
+        i.t("report-channel-switches"),
+        i.t("report-minutes"),
+        i.t("report-labyrinth")
+    );
+    for l in &ins.labyrinth {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {:.1} |",
+            Names::get(&n.journeys, l.journey),
+            l.customer_steps,
+            l.hand_offs,
+            l.channel_switches,
+            l.total_minutes,
+            l.score
+        );
+    }
+
+    let _ = writeln!(out, "\n## {}\n", i.t("report-packages"));
+    let _ = writeln!(
+        out,
+        "- {}: {}",
+        i.t("no-core-title"),
+        none_or(i, Names::list(&n.packages, &ins.packages_without_core))
+    );
+    for m in &ins.missing_enablers {
+        let _ = writeln!(
+            out,
+            "- {}: {} ({}) — {}: {}",
+            i.t("report-missing-enablers"),
+            Names::get(&n.touchpoints, m.touchpoint),
+            Names::get(&n.elements, m.core_element),
+            i.t("report-none-earlier"),
+            Names::list(&n.elements, &m.missing)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "- {}: {}",
+        i.t("report-unowned"),
+        none_or(i, Names::list(&n.elements, &ins.unowned_elements))
+    );
+    out
+}

@@ -12,6 +12,9 @@ use serde::Serialize;
 use crate::model::*;
 use crate::Id;
 
+/// A stage with its touchpoints, in order.
+pub type StageWithTouchpoints = (Id, StageData, Vec<(Id, TouchpointData)>);
+
 /// One workspace's model, as the insight rules read it. Journeys' stages and
 /// touchpoints are in their order.
 #[derive(Debug, Clone, Default)]
@@ -25,7 +28,7 @@ pub struct Snapshot {
     pub packages: Vec<(Id, PackageData)>,
     pub journeys: Vec<(Id, JourneyData)>,
     /// Stages per journey, in order, each with its touchpoints in order.
-    pub stages: Vec<(Id, StageData, Vec<(Id, TouchpointData)>)>,
+    pub stages: Vec<StageWithTouchpoints>,
     pub steps: Vec<(Id, ProcessStepData)>,
 }
 

@@ -249,7 +249,7 @@ test('main pages have no serious accessibility violations and are keyboard-reach
   const pages = ['/', '/w/demo', '/w/demo/packages', `/w/demo/packages/${pkg.id}`, `/w/demo/journeys/${j.id}`,
     `/w/demo/journeys/${j.id}/blueprint`, '/w/demo/units', `/w/demo/units/${unit.id}`,
     '/w/demo/edit/touchpoints', '/w/demo/edit/touchpoints/new', `/w/demo/edit/packages/${pkg.id}`, `/w/demo/edit/relations/new`,
-    '/w/demo/members', '/tokens'];
+    '/w/demo/members', '/tokens', '/w/demo/insight'];
   for (const path of pages) {
     await page.goto(app.base + path);
     const v = await axe(page);
@@ -313,6 +313,28 @@ test('API tokens: created in the UI, shown once, accepted by the API, revoked', 
   await page.getByRole('button', { name: 'Revoke my script' }).click();
   const refused = await fetch(app.base + '/api/v1/workspaces/demo/units', { headers: { authorization: `Bearer ${token}` } });
   assert.equal(refused.status, 401);
+});
+
+test('organisation insight: findings page and the chain to the end customer', async () => {
+  const page = await app.page('en');
+  await login(page, app.base, 'viewer', MEMBER_PW);
+  await page.goto(app.base + '/w/demo');
+  await page.getByRole('link', { name: 'Insight', exact: true }).click();
+  await assert.doesNotReject(page.getByRole('heading', { name: 'Organisation insight', level: 1 }).waitFor());
+  const text = await page.locator('main').textContent();
+  for (const s of ['IT → Customer service → Commuter', 'far from the customer', 'Archiving feedback', 'Ticket inspection', 'Group travel', 'Lost property']) {
+    assert.ok(text.includes(s), `insight shows ${s}`);
+  }
+  await shot(page, 'insight-en');
+  const it = (await app.api('GET', '/api/v1/workspaces/demo/units?q=it')).items.find((u) => u.slug === 'it');
+  await page.goto(`${app.base}/w/demo/units/${it.id}`);
+  const nodes = await page.$$eval('svg.chain text.chain-name', (ts) => ts.map((t) => t.textContent));
+  assert.deepEqual(nodes.slice(0, 3), ['IT', 'Customer service', 'Commuter']);
+  assert.ok(await page.locator('svg.chain line.chain-edge').count() >= 2);
+  await shot(page, 'unit-it-chain');
+  const top = (await app.api('GET', '/api/v1/workspaces/demo/units?q=passenger-services')).items[0];
+  await page.goto(`${app.base}/w/demo/units/${top.id}`);
+  await assert.doesNotReject(page.getByText('far from the customer, and nobody has told them who it is').first().waitFor());
 });
 
 test('page weight stays under 150 KB', async () => {

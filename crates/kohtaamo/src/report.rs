@@ -2,86 +2,12 @@
 //! a steering group (labels in Finnish or English, from the same message files as the
 //! web UI) or as JSON.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
-use kohtaamo_domain::insight::{Insight, Party, Snapshot};
+use kohtaamo_domain::insight::{Insight, Snapshot};
 use kohtaamo_domain::model::InterfaceKind;
-use kohtaamo_domain::Id;
 use kohtaamo_http::i18n::I18n;
-
-struct Names {
-    units: HashMap<Id, String>,
-    partners: HashMap<Id, String>,
-    segments: HashMap<Id, String>,
-    touchpoints: HashMap<Id, String>,
-    steps: HashMap<Id, String>,
-    elements: HashMap<Id, String>,
-    packages: HashMap<Id, String>,
-    journeys: HashMap<Id, String>,
-}
-
-impl Names {
-    fn new(s: &Snapshot, i: &I18n) -> Self {
-        Self {
-            units: s
-                .units
-                .iter()
-                .map(|(id, d)| (*id, i.text(&d.name)))
-                .collect(),
-            partners: s
-                .partners
-                .iter()
-                .map(|(id, d)| (*id, i.text(&d.name)))
-                .collect(),
-            segments: s
-                .segments
-                .iter()
-                .map(|(id, d)| (*id, i.text(&d.name)))
-                .collect(),
-            touchpoints: s
-                .stages
-                .iter()
-                .flat_map(|(_, _, t)| t.iter().map(|(id, d)| (*id, i.text(&d.name))))
-                .collect(),
-            steps: s
-                .steps
-                .iter()
-                .map(|(id, d)| (*id, i.text(&d.name)))
-                .collect(),
-            elements: s
-                .elements
-                .iter()
-                .map(|(id, d)| (*id, i.text(&d.name)))
-                .collect(),
-            packages: s
-                .packages
-                .iter()
-                .map(|(id, d)| (*id, i.text(&d.name)))
-                .collect(),
-            journeys: s
-                .journeys
-                .iter()
-                .map(|(id, d)| (*id, i.text(&d.name)))
-                .collect(),
-        }
-    }
-    fn get(m: &HashMap<Id, String>, id: Id) -> String {
-        m.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
-    }
-    fn party(&self, p: Party) -> String {
-        match p {
-            Party::Unit(u) => Self::get(&self.units, u),
-            Party::Partner(p) => Self::get(&self.partners, p),
-        }
-    }
-    fn list(m: &HashMap<Id, String>, ids: &[Id]) -> String {
-        ids.iter()
-            .map(|id| Self::get(m, *id))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
+use kohtaamo_http::routes::insight::Names;
 
 fn none_or(i: &I18n, s: String) -> String {
     if s.is_empty() {

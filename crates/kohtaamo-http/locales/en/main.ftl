@@ -276,3 +276,7 @@ report-packages = Service packages
 report-missing-enablers = Core delivered before any enabling service
 report-none-earlier = none earlier of
 report-unowned = Elements owned by nobody
+insight-json = The same findings as JSON
+insight-matrix = Hand-offs between owners
+nav-insight = Insight
+unit-chain = Chain to the end customer

@@ -276,3 +276,7 @@ report-packages = Palvelupaketit
 report-missing-enablers = Ydinpalvelu ennen yhtään mahdollistavaa palvelua
 report-none-earlier = ei aiemmin mitään näistä
 report-unowned = Osat, joilla ei ole omistajaa
+insight-json = Samat havainnot JSON-muodossa
+insight-matrix = Luovutukset omistajien välillä
+nav-insight = Tilannekuva
+unit-chain = Ketju loppuasiakkaaseen

@@ -6,6 +6,7 @@
 mod admin;
 mod diagrams;
 mod forms;
+mod insight_page;
 mod pages;
 
 use std::collections::HashMap;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
             "/w/{ws}/journeys/{id}/blueprint.svg",
             get(pages::journey_blueprint_svg),
         )
+        .route("/w/{ws}/insight", get(insight_page::insight))
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))

@@ -990,6 +990,7 @@ struct UnitPage {
     steps: Vec<String>,
     elements: Vec<String>,
     people: Vec<String>,
+    chain: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1088,9 +1089,20 @@ pub async fn unit(
         .filter(|e| e.data.owner == Some(Owner::Unit(id)))
         .map(|e| i.text(&e.data.name))
         .collect();
+    let snapshot = st.store.snapshot(w.id).await?;
+    let names = crate::routes::insight::Names::new(&snapshot, i);
+    let chain = snapshot
+        .chains()
+        .into_iter()
+        .find(|ch| ch.unit == id)
+        .and_then(|ch| super::insight_page::chain_svg(i, &names, &ch))
+        .map(|svg| askama::Template::render(&svg))
+        .transpose()
+        .map_err(|e| PageError::Internal(e.to_string()))?;
     let c = chrome(&ctx);
     Ok(html(
         UnitPage {
+            chain,
             slug: w.data.slug.to_string(),
             id,
             csrf: ctx.csrf.clone(),

@@ -1,0 +1,272 @@
+//! The organisation-insight page (`/w/{ws}/insight`) and the chain graph on unit pages.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use kohtaamo_domain::insight::Chain;
+use kohtaamo_domain::Id;
+
+use super::diagrams::{Line, Rect, Svg, Text};
+use super::pages::{chrome, Nav};
+use super::{html, PageCtx, PageError};
+use crate::i18n::I18n;
+use crate::routes::insight::Names;
+use crate::AppState;
+
+pub struct ChainRow {
+    unit: Id,
+    name: String,
+    far: bool,
+    path: String,
+}
+pub struct JourneyHandOffs {
+    name: String,
+    count: String,
+    undeclared: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "insight.html")]
+struct InsightPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    date: String,
+    units_with: usize,
+    units_total: usize,
+    stale: usize,
+    share: String,
+    without: Vec<(Id, String)>,
+    chains: Vec<ChainRow>,
+    journeys: Vec<JourneyHandOffs>,
+    matrix: Vec<(String, String, usize)>,
+    interfaces: Vec<(String, String, String)>,
+    gaps: Vec<String>,
+    orphans: Vec<String>,
+    unsupported: Vec<String>,
+    labyrinth: Vec<(String, usize, usize, usize, i64, String)>,
+    no_core: Vec<String>,
+    missing: Vec<String>,
+    unowned: Vec<String>,
+}
+
+pub fn chain_text(n: &Names, c: &Chain) -> Option<String> {
+    let (path, seg) = c.paths.first()?;
+    let mut names: Vec<String> = path.iter().map(|u| Names::get(&n.units, *u)).collect();
+    names.push(Names::get(&n.segments, *seg));
+    Some(names.join(" → "))
+}
+
+pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let i = &ctx.i;
+    let snapshot = st.store.snapshot(w.id).await?;
+    let today = kohtaamo_storage::today();
+    let ins = snapshot.insight(today);
+    let n = Names::new(&snapshot, i);
+    let names = |m: &std::collections::HashMap<Id, String>, ids: &[Id]| {
+        ids.iter().map(|id| Names::get(m, *id)).collect::<Vec<_>>()
+    };
+    let c = &ins.coverage;
+    let page = InsightPage {
+        slug: w.data.slug.to_string(),
+        date: i.date(&today),
+        units_with: c.units_with_customers.len(),
+        units_total: snapshot.units.len(),
+        stale: c.stale_relations.len(),
+        share: format!("{:.0} %", c.share_reaching_external * 100.0),
+        without: c
+            .units_without_customers
+            .iter()
+            .map(|id| (*id, Names::get(&n.units, *id)))
+            .collect(),
+        chains: ins
+            .chains
+            .iter()
+            .map(|ch| ChainRow {
+                unit: ch.unit,
+                name: Names::get(&n.units, ch.unit),
+                far: ch.far_from_customer,
+                path: chain_text(&n, ch).unwrap_or_default(),
+            })
+            .collect(),
+        journeys: snapshot
+            .journeys
+            .iter()
+            .map(|(jid, _)| {
+                let mine: Vec<_> = ins.hand_offs.iter().filter(|h| h.journey == *jid).collect();
+                JourneyHandOffs {
+                    name: Names::get(&n.journeys, *jid),
+                    count: format!(
+                        "{} ({})",
+                        i.n("report-hand-off-count", "count", mine.len() as i64),
+                        i.n(
+                            "report-undeclared-count",
+                            "count",
+                            mine.iter().filter(|h| h.undeclared).count() as i64
+                        )
+                    ),
+                    undeclared: mine
+                        .iter()
+                        .filter(|h| h.undeclared)
+                        .map(|h| {
+                            format!(
+                                "{} → {} ({}: {})",
+                                n.party(h.from),
+                                n.party(h.to),
+                                i.t("report-at"),
+                                Names::get(&n.touchpoints, h.to_touchpoint)
+                            )
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+        matrix: ins
+            .hand_off_matrix
+            .iter()
+            .map(|(a, b, k)| (n.party(*a), n.party(*b), *k))
+            .collect(),
+        interfaces: ins
+            .interfaces
+            .iter()
+            .map(|g| {
+                let label = g
+                    .kind
+                    .map(|k| i.enum_label("interface", k.as_str()))
+                    .unwrap_or_else(|| i.t("report-no-interface"));
+                let owners: std::collections::BTreeSet<String> = g
+                    .touchpoints
+                    .iter()
+                    .filter_map(|(_, o)| o.map(|p| n.party(p)))
+                    .collect();
+                (
+                    label,
+                    i.n("touchpoint-count", "count", g.touchpoints.len() as i64),
+                    owners.into_iter().collect::<Vec<_>>().join(", "),
+                )
+            })
+            .collect(),
+        gaps: names(&n.touchpoints, &ins.interface_gaps),
+        orphans: names(&n.steps, &ins.orphan_steps),
+        unsupported: names(&n.touchpoints, &ins.unsupported_touchpoints),
+        labyrinth: ins
+            .labyrinth
+            .iter()
+            .map(|l| {
+                (
+                    Names::get(&n.journeys, l.journey),
+                    l.customer_steps,
+                    l.hand_offs,
+                    l.channel_switches,
+                    l.total_minutes,
+                    format!("{:.1}", l.score),
+                )
+            })
+            .collect(),
+        no_core: names(&n.packages, &ins.packages_without_core),
+        missing: ins
+            .missing_enablers
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} ({}) — {}: {}",
+                    Names::get(&n.touchpoints, m.touchpoint),
+                    Names::get(&n.elements, m.core_element),
+                    i.t("report-none-earlier"),
+                    names(&n.elements, &m.missing).join(", ")
+                )
+            })
+            .collect(),
+        unowned: names(&n.elements, &ins.unowned_elements),
+        i: chrome(&ctx).i,
+        nav: chrome(&ctx).nav,
+        langs: chrome(&ctx).langs,
+        here: chrome(&ctx).here,
+    };
+    Ok(html(page.render()))
+}
+
+/// The unit's paths to external customers as a small graph: one row per path, boxes
+/// joined by arrows-as-lines, the segment last. `None` when the unit has no path.
+pub fn chain_svg(i: &I18n, n: &Names, chain: &Chain) -> Option<Svg> {
+    if chain.paths.is_empty() {
+        return None;
+    }
+    let (w, h, gap) = (170, 40, 50);
+    let longest = chain
+        .paths
+        .iter()
+        .map(|(p, _)| p.len() + 1)
+        .max()
+        .unwrap_or(1) as i32;
+    let mut s = Svg {
+        id: format!("chain-{}", chain.unit),
+        class: "chain",
+        title: i.t("unit-chain"),
+        width: longest * (w + gap) + 10,
+        height: chain.paths.len() as i32 * (h + 20) + 10,
+        ..Default::default()
+    };
+    for (row, (path, seg)) in chain.paths.iter().enumerate() {
+        let y = 10 + row as i32 * (h + 20);
+        let mut labels: Vec<(String, bool)> = path
+            .iter()
+            .map(|u| (Names::get(&n.units, *u), false))
+            .collect();
+        labels.push((Names::get(&n.segments, *seg), true));
+        for (k, (label, external)) in labels.iter().enumerate() {
+            let x = 10 + k as i32 * (w + gap);
+            s.rects.push(Rect {
+                x,
+                y,
+                w,
+                h,
+                fill: if *external { "#bbf7d0" } else { "#e2e8f0" },
+                stroke: "#334155",
+                stroke_width: 1,
+                class: if *external {
+                    "chain-segment".into()
+                } else {
+                    "chain-unit".into()
+                },
+                ..Default::default()
+            });
+            s.texts.push(Text {
+                x: x + w / 2,
+                y: y + 25,
+                size: 12,
+                anchor: "middle",
+                bold: *external,
+                fill: "#1d2433",
+                class: "chain-name".into(),
+                text: label.chars().take(24).collect(),
+            });
+            if k + 1 < labels.len() {
+                s.lines.push(Line {
+                    x1: x + w,
+                    y1: y + h / 2,
+                    x2: x + w + gap,
+                    y2: y + h / 2,
+                    stroke: "#0b5cad",
+                    width: 2,
+                    class: "chain-edge".into(),
+                    ..Default::default()
+                });
+                s.lines.push(Line {
+                    x1: x + w + gap - 8,
+                    y1: y + h / 2 - 5,
+                    x2: x + w + gap,
+                    y2: y + h / 2,
+                    stroke: "#0b5cad",
+                    width: 2,
+                    class: "chain-arrow".into(),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    Some(s)
+}

@@ -70,6 +70,7 @@ pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Respons
         ids.iter().map(|id| Names::get(m, *id)).collect::<Vec<_>>()
     };
     let c = &ins.coverage;
+    let chrome = chrome(&ctx);
     let page = InsightPage {
         slug: w.data.slug.to_string(),
         date: i.date(&today),
@@ -181,10 +182,10 @@ pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Respons
             })
             .collect(),
         unowned: names(&n.elements, &ins.unowned_elements),
-        i: chrome(&ctx).i,
-        nav: chrome(&ctx).nav,
-        langs: chrome(&ctx).langs,
-        here: chrome(&ctx).here,
+        i: chrome.i,
+        nav: chrome.nav,
+        langs: chrome.langs,
+        here: chrome.here,
     };
     Ok(html(page.render()))
 }

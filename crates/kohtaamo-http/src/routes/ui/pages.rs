@@ -728,7 +728,7 @@ struct JourneyPage {
 }
 
 /// Everything a journey view needs, loaded once.
-pub struct JourneyData_ {
+pub struct JourneyView {
     pub journey: Record<JourneyData>,
     pub stages: Vec<Record<StageData>>,
     pub touchpoints: Vec<Record<TouchpointData>>,
@@ -743,7 +743,7 @@ pub async fn load_journey(
     ws: Id,
     id: Id,
     i: &I18n,
-) -> Result<JourneyData_, PageError> {
+) -> Result<JourneyView, PageError> {
     let journey = store
         .get::<JourneyData>(ws, id)
         .await
@@ -769,7 +769,7 @@ pub async fn load_journey(
         .get(&journey.data.segment_id)
         .cloned()
         .unwrap_or_default();
-    Ok(JourneyData_ {
+    Ok(JourneyView {
         journey,
         stages,
         touchpoints,
@@ -780,7 +780,7 @@ pub async fn load_journey(
     })
 }
 
-impl JourneyData_ {
+impl JourneyView {
     pub fn layout(&self) -> JourneyLayout<'_> {
         JourneyLayout {
             stages: self

@@ -332,6 +332,9 @@ test('organisation insight: findings page and the chain to the end customer', as
   assert.deepEqual(nodes.slice(0, 3), ['IT', 'Customer service', 'Commuter']);
   assert.ok(await page.locator('svg.chain line.chain-edge').count() >= 2);
   await shot(page, 'unit-it-chain');
+  // The review job runs when the server starts: IT's overdue answer is on its page.
+  const notes = await page.locator('section.notifications li').allTextContents();
+  assert.ok(notes.some((t) => t.includes('Customer service')), JSON.stringify(notes));
   const top = (await app.api('GET', '/api/v1/workspaces/demo/units?q=passenger-services')).items[0];
   await page.goto(`${app.base}/w/demo/units/${top.id}`);
   await assert.doesNotReject(page.getByText('far from the customer, and nobody has told them who it is').first().waitFor());

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod jobs;
 pub mod routes;
 
 use std::net::SocketAddr;

@@ -15,6 +15,7 @@ pub mod entities;
 pub mod entity;
 pub mod migrate;
 pub mod model_io;
+pub mod reviews;
 pub mod testing;
 
 use std::str::FromStr;

@@ -6,8 +6,10 @@ use sqlx::Executor;
 use crate::{Backend, Result, Store};
 
 /// (version, name, SQL). Append only; never edit an applied migration.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "reviews", include_str!("../migrations/0002_reviews.sql")),
+];
 
 fn render(sql: &str, backend: Backend) -> String {
     // The one DDL difference between the backends: an auto-assigned BIGINT key.

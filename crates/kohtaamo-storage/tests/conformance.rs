@@ -88,7 +88,7 @@ conformance!(
 async fn migrations_are_idempotent(store: Store) {
     assert_eq!(
         kohtaamo_storage::migrate::applied(&store).await.unwrap(),
-        vec![1]
+        vec![1, 2]
     );
     assert!(kohtaamo_storage::migrate::run(&store)
         .await
@@ -679,4 +679,65 @@ async fn invalid_import_changes_nothing(store: Store) {
         kohtaamo_storage::model_io::to_yaml(&store.export("demo").await.unwrap()),
         before
     );
+}
+
+conformance!(review_history_and_notifications);
+
+async fn review_history_and_notifications(store: Store) {
+    let ws = workspace(&store, "w").await;
+    let it = store.create(ws, &unit("it", None)).await.unwrap().id;
+    let cs = store.create(ws, &unit("cs", None)).await.unwrap().id;
+    let bob = store
+        .create_user("bob", "bobs-password", false)
+        .await
+        .unwrap();
+    let rel = RelationInput {
+        provider: Provider::Unit(it),
+        customer: Customer::Unit(cs),
+        value_statement: t("v"),
+        review_interval_days: 30,
+        last_reviewed_on: Some("2020-01-01".into()),
+    }
+    .parse()
+    .unwrap();
+    let r = store.create(ws, &rel).await.unwrap();
+    // Due: one notification to IT, however often the job runs — also when two runs
+    // race on separate connections (as two instances would).
+    let today = kohtaamo_storage::today();
+    let (a, b) = tokio::join!(store.run_review_cycle(today), store.run_review_cycle(today));
+    let created = a.unwrap().len() + b.unwrap().len();
+    assert_eq!(created, 1);
+    assert!(store.run_review_cycle(today).await.unwrap().is_empty());
+    let n = store.notifications(ws, Some(it)).await.unwrap();
+    assert_eq!(
+        (n.len(), n[0].relation_id, n[0].kind.as_str()),
+        (1, r.id, "review_due")
+    );
+    assert!(store.notifications(ws, Some(cs)).await.unwrap().is_empty());
+    // Reviewing records who and when and ends the due state.
+    let done = store
+        .mark_reviewed(ws, r.id, Some(bob), today)
+        .await
+        .unwrap();
+    assert_eq!(done.data.last_reviewed_on, Some(today));
+    let history = store.reviews(ws, r.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].username.as_deref(), Some("bob"));
+    assert_eq!(history[0].reviewed_on, today.to_string());
+    assert!(store.run_review_cycle(today).await.unwrap().is_empty());
+    // Webhooks validate their address and secret.
+    assert!(matches!(
+        store.add_webhook(ws, "ftp://x", "short").await,
+        Err(StoreError::Invalid(_))
+    ));
+    let h = store
+        .add_webhook(ws, "http://127.0.0.1:9/hook", "a-long-enough-secret")
+        .await
+        .unwrap();
+    assert_eq!(store.webhooks(ws).await.unwrap()[0].id, h);
+    store.delete_webhook(ws, h).await.unwrap();
+    assert!(matches!(
+        store.delete_webhook(ws, h).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -27,6 +27,8 @@ pub struct Config {
     pub login_per_minute_ip: u32,
     /// Largest JSON body in bytes.
     pub body_limit: usize,
+    /// Minutes between runs of the review-cycle job (0: off).
+    pub review_cycle_minutes: u64,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             login_per_minute_account: http.login_per_minute_account,
             login_per_minute_ip: http.login_per_minute_ip,
             body_limit: http.body_limit,
+            review_cycle_minutes: 60,
         }
     }
 }
@@ -101,6 +104,7 @@ const ENV_KEYS: &[&str] = &[
     "login_per_minute_account",
     "login_per_minute_ip",
     "body_limit",
+    "review_cycle_minutes",
 ];
 
 impl Config {

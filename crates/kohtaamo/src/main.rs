@@ -418,6 +418,12 @@ async fn serve(cfg: Config, store: Store) -> Result<()> {
             tracing::info!("demo workspace exists; left as it is");
         }
     }
+    if cfg.review_cycle_minutes > 0 {
+        kohtaamo_http::jobs::spawn_review_cycle(
+            store.clone(),
+            std::time::Duration::from_secs(cfg.review_cycle_minutes * 60),
+        );
+    }
     let listener = tokio::net::TcpListener::bind(&cfg.bind)
         .await
         .with_context(|| format!("binding {}", cfg.bind))?;

@@ -280,3 +280,6 @@ insight-json = The same findings as JSON
 insight-matrix = Hand-offs between owners
 nav-insight = Insight
 unit-chain = Chain to the end customer
+unit-notifications = Reviews due
+review-due-for = Review who-is-my-customer: { $name }
+due-since = due since { $date }

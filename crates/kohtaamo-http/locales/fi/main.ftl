@@ -280,3 +280,6 @@ insight-json = Samat havainnot JSON-muodossa
 insight-matrix = Luovutukset omistajien välillä
 nav-insight = Tilannekuva
 unit-chain = Ketju loppuasiakkaaseen
+unit-notifications = Tarkistettavat
+review-due-for = Tarkista kuka on asiakkaani: { $name }
+due-since = erääntynyt { $date }

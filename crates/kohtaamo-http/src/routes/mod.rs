@@ -9,6 +9,7 @@
 pub mod health;
 pub mod insight;
 pub mod model;
+pub mod reviews;
 pub mod session;
 pub mod tokens;
 pub mod ui;
@@ -31,6 +32,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = workspaces::routes(api, cfg);
     let api = model::routes(api);
     let api = insight::routes(api);
+    let api = reviews::routes(api);
     api.route(
         "/api/v1/openapi.json",
         get(openapi),

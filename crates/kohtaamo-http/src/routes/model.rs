@@ -261,7 +261,10 @@ async fn mark_reviewed(
     Path((_, id)): Path<(String, Id)>,
 ) -> ApiResult<axum::Json<Record<RelationData>>> {
     ws.require_edit()?;
-    let mut rel = st.store.get::<RelationData>(ws.id, id).await?.data;
-    rel.last_reviewed_on = Some(kohtaamo_storage::today());
-    Ok(axum::Json(st.store.update(ws.id, id, &rel).await?))
+    // Records who reviewed and when, in the relation's review history.
+    let rec = st
+        .store
+        .mark_reviewed(ws.id, id, Some(ws.user.id), kohtaamo_storage::today())
+        .await?;
+    Ok(axum::Json(rec))
 }

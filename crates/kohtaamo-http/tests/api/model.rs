@@ -356,3 +356,124 @@ async fn who_is_my_customer_relations() {
         "{b}"
     );
 }
+
+/// The review job notifies the owning unit in-app and by a signed webhook, once; a
+/// review records who and when.
+#[tokio::test]
+async fn review_cycle_notifies_and_signs_webhooks() {
+    use std::sync::{Arc, Mutex};
+    let app = spawn_app().await;
+    let ws = app.workspace("w").await;
+    let editor = app
+        .member("ed", ws, kohtaamo_domain::model::Role::Editor)
+        .await;
+    let it = app.create("w", "units", unit("it")).await;
+    let cs = app.create("w", "units", unit("customer-service")).await;
+    let rel = app
+        .create("w", "relations", json!({"provider": {"unit": it}, "customer": {"unit": cs}, "review_interval_days": 30, "last_reviewed_on": "2020-01-01"}))
+        .await;
+    // A webhook receiver on loopback.
+    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = got.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                let sig = headers
+                    .get(kohtaamo_http::jobs::SIGNATURE_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                sink.lock().unwrap().push((sig, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let (s, _) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &editor,
+            json!({"url": hook_url, "secret": "a-long-enough-secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only admins manage webhooks");
+    let (s, b) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &app.admin,
+            json!({"url": "ftp://x", "secret": "short"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(b["fields"]["url"].is_string() && b["fields"]["secret"].is_string());
+    let (s, _) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &app.admin,
+            json!({"url": hook_url, "secret": "a-long-enough-secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let client = reqwest::Client::new();
+    assert_eq!(
+        kohtaamo_http::jobs::review_cycle_once(&app.store, &client)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        kohtaamo_http::jobs::review_cycle_once(&app.store, &client)
+            .await
+            .unwrap(),
+        0,
+        "once per due date"
+    );
+    let deliveries = got.lock().unwrap().clone();
+    assert_eq!(deliveries.len(), 1);
+    let (sig, body) = &deliveries[0];
+    assert_eq!(
+        *sig,
+        kohtaamo_http::jobs::sign("a-long-enough-secret", body.as_bytes())
+    );
+    let payload: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["event"], "review_due");
+    assert_eq!(payload["notification"]["unit_id"], it);
+    let (_, n) = app
+        .get(
+            &format!("/api/v1/workspaces/w/notifications?unit_id={it}"),
+            &editor,
+        )
+        .await;
+    assert_eq!(n["items"].as_array().unwrap().len(), 1);
+    assert_eq!(n["items"][0]["relation_id"], rel);
+
+    // Reviewing records who and when.
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/workspaces/w/relations/{rel}/review"),
+            &editor,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, h) = app
+        .get(
+            &format!("/api/v1/workspaces/w/relations/{rel}/reviews"),
+            &editor,
+        )
+        .await;
+    assert_eq!(h["items"][0]["username"], "ed");
+    assert_eq!(
+        h["items"][0]["reviewed_on"],
+        kohtaamo_storage::today().to_string()
+    );
+    let (s, _) = app
+        .get("/api/v1/workspaces/w/relations/999999/reviews", &editor)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

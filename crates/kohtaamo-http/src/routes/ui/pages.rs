@@ -991,6 +991,8 @@ struct UnitPage {
     elements: Vec<String>,
     people: Vec<String>,
     chain: Option<String>,
+    /// Reviews that fell due, from the review-cycle job: (customer, due date).
+    notifications: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -1099,9 +1101,27 @@ pub async fn unit(
         .map(|svg| askama::Template::render(&svg))
         .transpose()
         .map_err(|e| PageError::Internal(e.to_string()))?;
+    let notifications = st
+        .store
+        .notifications(w.id, Some(id))
+        .await?
+        .into_iter()
+        .map(|n| {
+            let customer = relations
+                .iter()
+                .find(|r| r.id == n.relation_id)
+                .map(|r| dir.customer(&r.data.customer))
+                .unwrap_or_default();
+            let due = chrono::NaiveDate::parse_from_str(&n.due_on, "%Y-%m-%d")
+                .map(|d| i.date(&d))
+                .unwrap_or_else(|_| i.t("never"));
+            (customer, due)
+        })
+        .collect();
     let c = chrome(&ctx);
     Ok(html(
         UnitPage {
+            notifications,
             chain,
             slug: w.data.slug.to_string(),
             id,
@@ -1145,14 +1165,10 @@ pub async fn mark_reviewed(
     if !role.can_edit() {
         return Err(PageError::Forbidden(ctx.i.clone()));
     }
-    let mut rel = st
-        .store
-        .get::<RelationData>(w.id, id)
+    st.store
+        .mark_reviewed(w.id, id, Some(ctx.user.id), kohtaamo_storage::today())
         .await
-        .map_err(|_| PageError::NotFound(ctx.i.clone()))?
-        .data;
-    rel.last_reviewed_on = Some(kohtaamo_storage::today());
-    st.store.update(w.id, id, &rel).await?;
+        .map_err(|_| PageError::NotFound(ctx.i.clone()))?;
     let next = safe_next(&form.next);
     let sep = if next.contains('?') { '&' } else { '?' };
     Ok(Redirect::to(&format!("{next}{sep}done=reviewed")).into_response())

@@ -847,4 +847,23 @@ mod tests {
             }]
         );
     }
+
+    #[test]
+    fn a_unit_serving_itself_is_no_path_and_no_loop() {
+        // Validation refuses this relation, but data from elsewhere might hold it.
+        let mut r = rel(1, Provider::Unit(1), Customer::Segment(9), None).1;
+        r.customer = Customer::Unit(1);
+        let s = Snapshot {
+            units: vec![unit(1)],
+            relations: vec![(1, r)],
+            ..Default::default()
+        };
+        let chains = s.chains();
+        assert!(chains[0].far_from_customer);
+        assert_eq!(
+            s.coverage(today()).units_with_customers,
+            vec![1],
+            "it did record a relation"
+        );
+    }
 }

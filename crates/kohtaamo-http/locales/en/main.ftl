@@ -283,3 +283,4 @@ unit-chain = Chain to the end customer
 unit-notifications = Reviews due
 review-due-for = Review who-is-my-customer: { $name }
 due-since = due since { $date }
+insight-undeclared = no declared customer relation

@@ -283,3 +283,4 @@ unit-chain = Ketju loppuasiakkaaseen
 unit-notifications = Tarkistettavat
 review-due-for = Tarkista kuka on asiakkaani: { $name }
 due-since = erääntynyt { $date }
+insight-undeclared = ei kirjattua asiakassuhdetta

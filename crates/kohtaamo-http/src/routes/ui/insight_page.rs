@@ -41,7 +41,8 @@ struct InsightPage {
     without: Vec<(Id, String)>,
     chains: Vec<ChainRow>,
     journeys: Vec<JourneyHandOffs>,
-    matrix: Vec<(String, String, usize)>,
+    /// Column headings (owners) and rows (owner, count per column).
+    matrix: (Vec<String>, Vec<(String, Vec<String>)>),
     interfaces: Vec<(String, String, String)>,
     gaps: Vec<String>,
     orphans: Vec<String>,
@@ -111,10 +112,14 @@ pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Respons
                     ),
                     undeclared: mine
                         .iter()
-                        .filter(|h| h.undeclared)
                         .map(|h| {
+                            let flag = if h.undeclared {
+                                format!(" — {}", i.t("insight-undeclared"))
+                            } else {
+                                String::new()
+                            };
                             format!(
-                                "{} → {} ({}: {})",
+                                "{} → {} ({}: {}){flag}",
                                 n.party(h.from),
                                 n.party(h.to),
                                 i.t("report-at"),
@@ -125,11 +130,34 @@ pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Respons
                 }
             })
             .collect(),
-        matrix: ins
-            .hand_off_matrix
-            .iter()
-            .map(|(a, b, k)| (n.party(*a), n.party(*b), *k))
-            .collect(),
+        matrix: {
+            // Owners that hand off or receive, as both the rows and the columns.
+            let mut parties: Vec<kohtaamo_domain::insight::Party> = ins
+                .hand_off_matrix
+                .iter()
+                .flat_map(|(a, b, _)| [*a, *b])
+                .collect();
+            parties.sort();
+            parties.dedup();
+            let cols: Vec<String> = parties.iter().map(|p| n.party(*p)).collect();
+            let rows = parties
+                .iter()
+                .map(|from| {
+                    let cells = parties
+                        .iter()
+                        .map(|to| {
+                            ins.hand_off_matrix
+                                .iter()
+                                .find(|(a, b, _)| a == from && b == to)
+                                .map(|(_, _, k)| k.to_string())
+                                .unwrap_or_default()
+                        })
+                        .collect();
+                    (n.party(*from), cells)
+                })
+                .collect();
+            (cols, rows)
+        },
         interfaces: ins
             .interfaces
             .iter()

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod i18n;

@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use kohtaamo_domain::insight::{Insight, Snapshot};
 use kohtaamo_domain::model::InterfaceKind;
+use kohtaamo_http::directory::Names;
 use kohtaamo_http::i18n::I18n;
-use kohtaamo_http::routes::insight::Names;
 
 fn none_or(i: &I18n, s: String) -> String {
     if s.is_empty() {

@@ -9,6 +9,7 @@ use kohtaamo_domain::model::*;
 use kohtaamo_domain::Id;
 use kohtaamo_storage::Record;
 
+use crate::directory::Names;
 use crate::i18n::I18n;
 
 #[derive(Default)]
@@ -106,21 +107,6 @@ fn fit(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
         t.push('…');
         t
-    }
-}
-
-/// Names of units and partners, for owner labels.
-pub struct Names {
-    pub units: HashMap<Id, String>,
-    pub partners: HashMap<Id, String>,
-}
-impl Names {
-    pub fn owner(&self, o: &Option<Owner>) -> String {
-        match o {
-            Some(Owner::Unit(id)) => self.units.get(id).cloned().unwrap_or_default(),
-            Some(Owner::Partner(id)) => self.partners.get(id).cloned().unwrap_or_default(),
-            None => String::new(),
-        }
     }
 }
 

@@ -9,8 +9,8 @@ use kohtaamo_domain::Id;
 use super::diagrams::{Line, Rect, Svg, Text};
 use super::pages::{chrome, Nav};
 use super::{html, PageCtx, PageError};
+use crate::directory::Names;
 use crate::i18n::I18n;
-use crate::routes::insight::Names;
 use crate::AppState;
 
 pub struct ChainRow {

@@ -12,12 +12,13 @@ use kohtaamo_domain::Id;
 use kohtaamo_storage::{Entity, ListQuery, Record, Store};
 use serde::Deserialize;
 
-use super::diagrams::{self, JourneyLayout, Names};
+use super::diagrams::{self, JourneyLayout};
 use super::{
     html, language_for, safe_next, svg_download, CsrfForm, PageCtx, PageError, LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
 };
 use crate::auth::{ClientIp, SESSION_COOKIE};
+use crate::directory::Names;
 use crate::i18n::{self, I18n};
 use crate::AppState;
 
@@ -391,66 +392,10 @@ struct HomePage {
     journeys: Vec<JourneyRow>,
 }
 
-/// Names of everything a relation can point at.
-struct Directory {
-    units: HashMap<Id, String>,
-    partners: HashMap<Id, String>,
-    segments: HashMap<Id, String>,
-    people: HashMap<Id, String>,
-}
-
-impl Directory {
-    async fn load(store: &Store, ws: Id, i: &I18n) -> Result<Self, PageError> {
-        Ok(Self {
-            units: all::<UnitData>(store, ws)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, i.text(&r.data.name)))
-                .collect(),
-            partners: all::<PartnerData>(store, ws)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, i.text(&r.data.name)))
-                .collect(),
-            segments: all::<SegmentData>(store, ws)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, i.text(&r.data.name)))
-                .collect(),
-            people: all::<PersonData>(store, ws)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, r.data.name.as_str().to_owned()))
-                .collect(),
-        })
-    }
-    fn provider(&self, p: &Provider) -> String {
-        match p {
-            Provider::Unit(id) => self.units.get(id).cloned(),
-            Provider::Person(id) => self.people.get(id).cloned(),
-        }
-        .unwrap_or_default()
-    }
-    fn customer(&self, c: &Customer) -> String {
-        match c {
-            Customer::Segment(id) => self.segments.get(id).cloned(),
-            Customer::Unit(id) => self.units.get(id).cloned(),
-            Customer::Partner(id) => self.partners.get(id).cloned(),
-        }
-        .unwrap_or_default()
-    }
-    fn names(&self) -> Names {
-        Names {
-            units: self.units.clone(),
-            partners: self.partners.clone(),
-        }
-    }
-}
-
 pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let (ws, i) = (w.id, &ctx.i);
-    let dir = Directory::load(&st.store, ws, i).await?;
+    let dir = Names::load(&st.store, ws, i).await?;
     let relations = all::<RelationData>(&st.store, ws).await?;
     let packages = all::<PackageData>(&st.store, ws).await?;
     let journeys = all::<JourneyData>(&st.store, ws).await?;
@@ -637,8 +582,7 @@ async fn package_parts(
             st.store.get::<ElementData>(w.id, pe.element_id).await?,
         ));
     }
-    let dir = Directory::load(&st.store, w.id, &ctx.i).await?;
-    Ok((pkg, elements, dir.names()))
+    Ok((pkg, elements, Names::load(&st.store, w.id, &ctx.i).await?))
 }
 
 fn package_svg_of(
@@ -758,7 +702,7 @@ pub async fn load_journey(
     let stages = store.list::<StageData>(ws, &q).await?.items;
     let touchpoints = store.list::<TouchpointData>(ws, &q).await?.items;
     let steps = all::<ProcessStepData>(store, ws).await?;
-    let dir = Directory::load(store, ws, i).await?;
+    let dir = Names::load(store, ws, i).await?;
     let channels = all::<ChannelData>(store, ws)
         .await?
         .into_iter()
@@ -774,7 +718,7 @@ pub async fn load_journey(
         stages,
         touchpoints,
         steps,
-        names: dir.names(),
+        names: dir,
         channels,
         segment,
     })
@@ -1014,90 +958,77 @@ pub async fn unit(
         .get::<UnitData>(w.id, id)
         .await
         .map_err(|_| PageError::NotFound(i.clone()))?;
-    let dir = Directory::load(&st.store, w.id, i).await?;
-    let relations = all::<RelationData>(&st.store, w.id).await?;
+    // One read of the workspace serves every section of the page.
+    let snapshot = st.store.snapshot(w.id).await?;
+    let dir = Names::new(&snapshot, i);
+    let relations = &snapshot.relations;
     let today = kohtaamo_storage::today();
-    let people_here: Vec<Record<PersonData>> = all::<PersonData>(&st.store, w.id)
-        .await?
-        .into_iter()
-        .filter(|p| p.data.unit_id == Some(id))
+    let people_here: Vec<&(Id, PersonData)> = snapshot
+        .people
+        .iter()
+        .filter(|(_, p)| p.unit_id == Some(id))
         .collect();
     let ours = |p: &Provider| match p {
         Provider::Unit(u) => *u == id,
-        Provider::Person(pid) => people_here.iter().any(|x| x.id == *pid),
+        Provider::Person(pid) => people_here.iter().any(|(x, _)| x == pid),
     };
     let customers = relations
         .iter()
-        .filter(|r| ours(&r.data.provider))
-        .map(|r| CustomerRow {
-            id: r.id,
-            customer: dir.customer(&r.data.customer),
-            customer_kind: i.t(match r.data.customer {
+        .filter(|(_, r)| ours(&r.provider))
+        .map(|(rid, r)| CustomerRow {
+            id: *rid,
+            customer: dir.customer(&r.customer),
+            customer_kind: i.t(match r.customer {
                 Customer::Segment(_) => "customer-segment",
                 Customer::Unit(_) => "customer-unit",
                 Customer::Partner(_) => "customer-partner",
             }),
-            value: i.text(&r.data.value_statement),
-            last_reviewed: i.opt_date(&r.data.last_reviewed_on),
-            stale: r.data.is_stale(today),
+            value: i.text(&r.value_statement),
+            last_reviewed: i.opt_date(&r.last_reviewed_on),
+            stale: r.is_stale(today),
         })
         .collect();
     let served_by = relations
         .iter()
-        .filter(|r| r.data.customer == Customer::Unit(id))
-        .map(|r| dir.provider(&r.data.provider))
+        .filter(|(_, r)| r.customer == Customer::Unit(id))
+        .map(|(_, r)| dir.provider(&r.provider))
         .collect();
-    let journeys: HashMap<Id, String> = all::<JourneyData>(&st.store, w.id)
-        .await?
-        .into_iter()
-        .map(|j| (j.id, i.text(&j.data.name)))
-        .collect();
-    let stage_journey: HashMap<Id, Id> = all::<StageData>(&st.store, w.id)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.data.journey_id))
-        .collect();
-    let touchpoints = all::<TouchpointData>(&st.store, w.id)
-        .await?
-        .into_iter()
-        .filter(|t| t.data.owner == Some(Owner::Unit(id)))
-        .map(|t| {
-            let channel = match &t.data.channel {
+    let touchpoints = snapshot
+        .stages
+        .iter()
+        .flat_map(|(_, stage, tps)| tps.iter().map(move |(_, t)| (stage.journey_id, t)))
+        .filter(|(_, t)| t.owner == Some(Owner::Unit(id)))
+        .map(|(journey, t)| {
+            let channel = match &t.channel {
                 Channel::Builtin(b) => i.enum_label("channel", b.as_str()),
                 Channel::Custom(s) => s.to_string(),
             };
-            let journey = stage_journey
-                .get(&t.data.stage_id)
-                .and_then(|j| journeys.get(j))
-                .cloned()
-                .unwrap_or_default();
             (
-                i.text(&t.data.name),
-                journey,
+                i.text(&t.name),
+                Names::get(&dir.journeys, journey),
                 channel,
-                i.enum_label("lane", t.data.lane.as_str()),
+                i.enum_label("lane", t.lane.as_str()),
             )
         })
         .collect();
-    let steps = all::<ProcessStepData>(&st.store, w.id)
-        .await?
-        .into_iter()
-        .filter(|s| s.data.owner_unit_id == Some(id))
-        .map(|s| i.text(&s.data.name))
+    let steps = snapshot
+        .steps
+        .iter()
+        .filter(|(_, s)| s.owner_unit_id == Some(id))
+        .map(|(_, s)| i.text(&s.name))
         .collect();
-    let elements = all::<ElementData>(&st.store, w.id)
-        .await?
-        .into_iter()
-        .filter(|e| e.data.owner == Some(Owner::Unit(id)))
-        .map(|e| i.text(&e.data.name))
+    let elements = snapshot
+        .elements
+        .iter()
+        .filter(|(_, e)| e.owner == Some(Owner::Unit(id)))
+        .map(|(_, e)| i.text(&e.name))
         .collect();
-    let snapshot = st.store.snapshot(w.id).await?;
-    let names = crate::routes::insight::Names::new(&snapshot, i);
+    let names = &dir;
     let chain = snapshot
         .chains()
         .into_iter()
         .find(|ch| ch.unit == id)
-        .and_then(|ch| super::insight_page::chain_svg(i, &names, &ch))
+        .and_then(|ch| super::insight_page::chain_svg(i, names, &ch))
         .map(|svg| askama::Template::render(&svg))
         .transpose()
         .map_err(|e| PageError::Internal(e.to_string()))?;
@@ -1109,8 +1040,8 @@ pub async fn unit(
         .map(|n| {
             let customer = relations
                 .iter()
-                .find(|r| r.id == n.relation_id)
-                .map(|r| dir.customer(&r.data.customer))
+                .find(|(rid, _)| *rid == n.relation_id)
+                .map(|(_, r)| dir.customer(&r.customer))
                 .unwrap_or_default();
             let due = chrono::NaiveDate::parse_from_str(&n.due_on, "%Y-%m-%d")
                 .map(|d| i.date(&d))
@@ -1138,7 +1069,7 @@ pub async fn unit(
             elements,
             people: people_here
                 .iter()
-                .map(|p| p.data.name.as_str().to_owned())
+                .map(|(_, p)| p.name.as_str().to_owned())
                 .collect(),
             i: c.i,
             nav: c.nav,

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldErrors;
+use crate::Id;
 use crate::model::{self, Parse};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -51,6 +52,53 @@ pub struct Document {
     pub journeys: Vec<DocJourney>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub process_steps: Vec<DocProcessStep>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub surveys: Vec<DocSurvey>,
+}
+
+/// A survey; its target is named by slug (exactly one of touchpoint, journey, package).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocSurvey {
+    pub slug: String,
+    pub name: RawTexts,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touchpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journey: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(default, skip_serializing_if = "is_empty_map")]
+    pub intro: RawTexts,
+    #[serde(default, skip_serializing_if = "is_empty_map")]
+    pub thanks: RawTexts,
+    pub questions: Vec<crate::survey::QuestionInput>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+}
+
+impl DocSurvey {
+    /// The API input with the given ids in place of the slugs.
+    pub fn input(
+        &self,
+        touchpoint: Option<Id>,
+        journey: Option<Id>,
+        package: Option<Id>,
+    ) -> crate::survey::SurveyInput {
+        crate::survey::SurveyInput {
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            status: Some(self.status.clone()),
+            touchpoint_id: touchpoint,
+            journey_id: journey,
+            package_id: package,
+            intro: self.intro.clone(),
+            thanks: self.thanks.clone(),
+            questions: self.questions.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -649,6 +697,35 @@ impl Document {
                 }
             }
         }
+        let _ = Names::collect(&mut e, "surveys", self.surveys.iter().map(|s| s.slug.as_str()));
+        let journey_names = Names::collect(
+            &mut FieldErrors::new(),
+            "journeys",
+            self.journeys.iter().map(|j| j.slug.as_str()),
+        );
+        let package_names = Names::collect(
+            &mut FieldErrors::new(),
+            "packages",
+            self.packages.iter().map(|j| j.slug.as_str()),
+        );
+        for (i, s) in self.surveys.iter().enumerate() {
+            let p = format!("surveys[{i}]");
+            let id = |v: &Option<String>| v.as_ref().map(|_| 1);
+            check(
+                &mut e,
+                p.clone(),
+                s.input(id(&s.touchpoint), id(&s.journey), id(&s.package)),
+            );
+            if let Some(t) = &s.touchpoint {
+                touchpoints.check(&mut e, format!("{p}.touchpoint"), "touchpoint", t);
+            }
+            if let Some(t) = &s.journey {
+                journey_names.check(&mut e, format!("{p}.journey"), "journey", t);
+            }
+            if let Some(t) = &s.package {
+                package_names.check(&mut e, format!("{p}.package"), "package", t);
+            }
+        }
         e.into_result(|| ())
     }
 }
@@ -692,6 +769,7 @@ mod tests {
             packages: vec![],
             journeys: vec![],
             process_steps: vec![],
+            surveys: vec![],
         }
     }
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod insight;
 pub mod model;
 pub mod rules;
+pub mod survey;
 pub mod text;
 
 pub use error::{FieldErrors, Reason};

@@ -33,6 +33,7 @@ macro_rules! str_enum {
         }
     };
 }
+pub(crate) use str_enum;
 
 str_enum!(
     /// A member's role in a workspace.
@@ -174,7 +175,7 @@ impl Email {
 // Raw inputs (what JSON bodies deserialize into: types right, values unchecked) and
 // validated data. `parse` collects every field's problem.
 
-type RawTexts = BTreeMap<String, String>;
+pub(crate) type RawTexts = BTreeMap<String, String>;
 
 fn slug(e: &mut FieldErrors, s: &str) -> Option<Slug> {
     e.take("slug", Slug::parse(s))
@@ -185,7 +186,7 @@ fn name(e: &mut FieldErrors, t: &RawTexts) -> Option<Texts> {
 fn text(e: &mut FieldErrors, field: &str, t: &RawTexts) -> Option<Texts> {
     e.take(field, Texts::text(t))
 }
-fn positive_id(e: &mut FieldErrors, field: &str, id: Id) {
+pub(crate) fn positive_id(e: &mut FieldErrors, field: &str, id: Id) {
     if id <= 0 {
         e.add(field, Reason::new("positive-id"));
     }

@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 409: duplicate slug/name, or still referenced.
     #[error("{0}")]
     Conflict(String),
+    /// 410: the thing existed but is over (a closed survey, a used invitation).
+    #[error("{0}")]
+    Gone(String),
     /// 422: validation failed; every field's reason.
     #[error("validation failed")]
     Invalid(FieldErrors),
@@ -100,6 +103,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(cause) => {

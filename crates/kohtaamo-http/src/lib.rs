@@ -8,6 +8,7 @@ pub mod auth;
 pub mod directory;
 pub mod error;
 pub mod extract;
+pub mod feedback;
 pub mod i18n;
 pub mod jobs;
 pub mod routes;
@@ -32,6 +33,13 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Largest model document accepted by the import endpoint, in bytes.
     pub import_limit: usize,
+    /// Public feedback: group commit, rate limits, bot checks.
+    pub feedback: feedback::FeedbackConfig,
+    /// Largest public feedback post, in bytes.
+    pub public_body_limit: usize,
+    /// The address respondents use (links, QR codes), e.g. `https://palaute.example.fi`;
+    /// when unset, the host of the staff member's request.
+    pub public_url: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -43,6 +51,9 @@ impl Default for HttpConfig {
             login_per_minute_ip: 30,
             body_limit: 256 * 1024,
             import_limit: 16 * 1024 * 1024,
+            feedback: feedback::FeedbackConfig::default(),
+            public_body_limit: 64 * 1024,
+            public_url: None,
         }
     }
 }
@@ -53,6 +64,7 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     pub limiter: auth::LoginLimiter,
     pub openapi: Arc<serde_json::Value>,
+    pub feedback: Arc<feedback::Feedback>,
 }
 
 /// The whole application as a router (use `oneshot` in tests, or [`serve`]).
@@ -60,13 +72,14 @@ pub fn app(store: Store, config: HttpConfig) -> Router {
     let api = routes::api(&config);
     let (router, openapi) = api.finish();
     let state = AppState {
-        store,
+        store: store.clone(),
         limiter: auth::LoginLimiter::new(
             config.login_per_minute_account,
             config.login_per_minute_ip,
         ),
         config: Arc::new(config.clone()),
         openapi: Arc::new(openapi),
+        feedback: Arc::new(feedback::Feedback::new(store.clone(), &config.feedback)),
     };
     router
         .merge(routes::ui::router())

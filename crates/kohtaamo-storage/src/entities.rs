@@ -719,3 +719,97 @@ impl Entity for ProcessStepData {
         self.touchpoint_ids = rows.into_iter().map(|(p, _)| p).collect();
     }
 }
+
+impl Entity for kohtaamo_domain::survey::SurveyData {
+    const TABLE: &'static str = "surveys";
+    const NOUN: &'static str = "survey";
+    const COLUMNS: &'static [&'static str] = &[
+        "slug",
+        "name",
+        "status",
+        "touchpoint_id",
+        "journey_id",
+        "package_id",
+        "intro",
+        "thanks",
+        "questions",
+        "allowed_origins",
+    ];
+    const ORDER: &'static str = "slug";
+    const FILTERS: &'static [Filter] = &[
+        Filter {
+            param: "touchpoint_id",
+            sql: "touchpoint_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "journey_id",
+            sql: "journey_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "package_id",
+            sql: "package_id = ?",
+            kind: FilterKind::Int,
+        },
+        Filter {
+            param: "status",
+            sql: "status = ?",
+            kind: FilterKind::Text,
+        },
+    ];
+    fn binds(&self) -> Vec<Val> {
+        vec![
+            self.slug.as_str().into(),
+            (&self.name).into(),
+            self.status.as_str().into(),
+            self.touchpoint_id.into(),
+            self.journey_id.into(),
+            self.package_id.into(),
+            (&self.intro).into(),
+            (&self.thanks).into(),
+            serde_json::to_string(&self.questions)
+                .unwrap_or_else(|_| "[]".into())
+                .into(),
+            serde_json::to_string(&self.allowed_origins)
+                .unwrap_or_else(|_| "[]".into())
+                .into(),
+        ]
+    }
+    fn from_row(row: &AnyRow) -> R<Self> {
+        use kohtaamo_domain::survey::SurveyInput;
+        // Stored surveys were validated on the way in; parsing again rebuilds the
+        // typed definition from its JSON columns.
+        let json = |col: &str| -> R<serde_json::Value> {
+            parse_col(row, col, |s| serde_json::from_str::<serde_json::Value>(s))
+        };
+        let input = SurveyInput {
+            slug: row.try_get("slug")?,
+            name: texts(row, "name")?.raw(),
+            status: Some(row.try_get("status")?),
+            touchpoint_id: row.try_get("touchpoint_id")?,
+            journey_id: row.try_get("journey_id")?,
+            package_id: row.try_get("package_id")?,
+            intro: texts(row, "intro")?.raw(),
+            thanks: texts(row, "thanks")?.raw(),
+            questions: serde_json::from_value(json("questions")?)
+                .map_err(|e| decode_err("questions", e))?,
+            allowed_origins: serde_json::from_value(json("allowed_origins")?)
+                .map_err(|e| decode_err("allowed_origins", e))?,
+        };
+        kohtaamo_domain::model::Parse::parse(&input).map_err(|e| decode_err("survey", e))
+    }
+    fn references(&self) -> Vec<Ref> {
+        let mut r = Vec::new();
+        if let Some(id) = self.touchpoint_id {
+            r.push(id_ref("touchpoint_id", "touchpoints", "touchpoint", id));
+        }
+        if let Some(id) = self.journey_id {
+            r.push(id_ref("journey_id", "journeys", "journey", id));
+        }
+        if let Some(id) = self.package_id {
+            r.push(id_ref("package_id", "packages", "package", id));
+        }
+        r
+    }
+}

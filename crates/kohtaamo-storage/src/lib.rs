@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod entities;
 pub mod entity;
+pub mod feedback;
 pub mod migrate;
 pub mod model_io;
 pub mod reviews;
@@ -88,6 +89,9 @@ pub struct Store {
     /// turns "database is locked" races between pooled connections into a fair queue.
     /// PostgreSQL gets a gate with many permits, i.e. none in practice.
     write_gate: Arc<Semaphore>,
+    /// Bumped by every model write on this instance, so caches of model data (the
+    /// public side's survey cache) know when to reload.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -155,6 +159,7 @@ impl Store {
             pool,
             backend,
             write_gate: Arc::new(Semaphore::new(permits)),
+            generation: Arc::default(),
         })
     }
 
@@ -176,6 +181,15 @@ impl Store {
             .map_err(|_| StoreError::Conflict("store is closing".into()))?;
         let tx = self.pool.begin().await?;
         Ok((permit, tx))
+    }
+
+    /// The model generation: changes whenever this instance writes model data.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+    pub(crate) fn bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Checks the database answers (for `/readyz`).
@@ -244,7 +258,10 @@ impl Store {
             entity::get(&mut tx, ws, id).await
         }
         .await;
-        finish(tx, r).await
+        // After the commit, so a reload never caches the old data as new.
+        let out = finish(tx, r).await;
+        self.bump();
+        out
     }
 
     pub async fn update<E: Entity>(
@@ -259,7 +276,10 @@ impl Store {
             entity::get(&mut tx, ws, id).await
         }
         .await;
-        finish(tx, r).await
+        // After the commit, so a reload never caches the old data as new.
+        let out = finish(tx, r).await;
+        self.bump();
+        out
     }
 
     pub async fn delete<E: Entity>(
@@ -269,7 +289,10 @@ impl Store {
     ) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
         let r = entity::delete::<E>(&mut tx, ws, id).await;
-        finish(tx, r).await
+        // After the commit, so a reload never caches the old data as new.
+        let out = finish(tx, r).await;
+        self.bump();
+        out
     }
 
     pub async fn reorder<E: Entity>(
@@ -280,6 +303,9 @@ impl Store {
     ) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
         let r = entity::reorder::<E>(&mut tx, ws, parent, ids).await;
-        finish(tx, r).await
+        // After the commit, so a reload never caches the old data as new.
+        let out = finish(tx, r).await;
+        self.bump();
+        out
     }
 }

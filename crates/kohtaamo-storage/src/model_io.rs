@@ -103,6 +103,7 @@ impl Store {
         let journeys = all::<JourneyData>(c, w, vec![]).await?;
         let touchpoints = all::<TouchpointData>(c, w, vec![]).await?;
         let steps = all::<ProcessStepData>(c, w, vec![]).await?;
+        let surveys = all::<kohtaamo_domain::survey::SurveyData>(c, w, vec![]).await?;
 
         let unit_s = slugs(&units, |d| d.slug.to_string());
         let partner_s = slugs(&partners, |d| d.slug.to_string());
@@ -111,6 +112,7 @@ impl Store {
         let element_s = slugs(&elements, |d| d.slug.to_string());
         let package_s = slugs(&packages, |d| d.slug.to_string());
         let touchpoint_s = slugs(&touchpoints, |d| d.slug.to_string());
+        let journey_slugs = slugs(&journeys, |d| d.slug.to_string());
 
         let mut doc_relations: Vec<DocRelation> = relations
             .iter()
@@ -278,6 +280,24 @@ impl Store {
                         .collect(),
                 })
                 .collect(),
+            surveys: surveys
+                .iter()
+                .map(|s| {
+                    let d = &s.data;
+                    DocSurvey {
+                        slug: d.slug.to_string(),
+                        name: d.name.raw(),
+                        status: d.status.as_str().to_owned(),
+                        touchpoint: d.touchpoint_id.map(|t| lookup(&touchpoint_s, t)),
+                        journey: d.journey_id.map(|t| lookup(&journey_slugs, t)),
+                        package: d.package_id.map(|t| lookup(&package_s, t)),
+                        intro: d.intro.raw(),
+                        thanks: d.thanks.raw(),
+                        questions: d.questions.iter().map(Into::into).collect(),
+                        allowed_origins: d.allowed_origins.clone(),
+                    }
+                })
+                .collect(),
         })
     }
 
@@ -299,7 +319,10 @@ impl Store {
             Ok(im.report)
         }
         .await;
-        crate::finish(tx, r).await
+        // After the commit, so a reload never caches the old data as new.
+        let out = crate::finish(tx, r).await;
+        self.bump();
+        out
     }
 }
 
@@ -697,9 +720,26 @@ impl Importer<'_> {
             steps.insert(s.slug.clone(), self.upsert(&path, existing, &data).await?);
         }
 
+        let mut surveys = HashMap::new();
+        for (i, s) in doc.surveys.iter().enumerate() {
+            let path = format!("surveys[{i}]");
+            let data = parsed(
+                &path,
+                s.input(
+                    s.touchpoint.as_ref().map(|t| Self::known(&touchpoints, t)),
+                    s.journey.as_ref().map(|t| Self::known(&journeys, t)),
+                    s.package.as_ref().map(|t| Self::known(&packages, t)),
+                ),
+            )?;
+            let existing = self.id("surveys", &s.slug).await?;
+            surveys.insert(s.slug.clone(), self.upsert(&path, existing, &data).await?);
+        }
+
         if prune {
             // Dependents first, so nothing still referenced is deleted before its users.
             let keep = |m: &HashMap<String, Id>| m.values().copied().collect::<BTreeSet<Id>>();
+            // A survey with responses is refused (409): answers are never pruned away.
+            self.prune("surveys", &keep(&surveys)).await?;
             self.prune("process_steps", &keep(&steps)).await?;
             self.prune("touchpoints", &keep(&touchpoints)).await?;
             self.prune("stages", &stage_ids).await?;

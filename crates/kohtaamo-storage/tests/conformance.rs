@@ -88,7 +88,7 @@ conformance!(
 async fn migrations_are_idempotent(store: Store) {
     assert_eq!(
         kohtaamo_storage::migrate::applied(&store).await.unwrap(),
-        vec![1, 2]
+        vec![1, 2, 3]
     );
     assert!(kohtaamo_storage::migrate::run(&store)
         .await

@@ -29,6 +29,18 @@ pub struct Config {
     pub body_limit: usize,
     /// Minutes between runs of the review-cycle job (0: off).
     pub review_cycle_minutes: u64,
+    /// Address respondents use for survey links and QR codes (e.g.
+    /// `https://palaute.example.fi`); empty → the host of the request.
+    pub public_url: Option<String>,
+    /// Most responses written in one transaction (group commit); 1 = one transaction
+    /// per response.
+    pub ingest_batch_max: usize,
+    /// Public feedback posts per minute per client address (0: unlimited).
+    pub feedback_per_minute_ip: u32,
+    /// Public feedback posts per minute per survey (0: unlimited).
+    pub feedback_per_minute_survey: u32,
+    /// Seconds a person needs at least to fill the survey page (0: no check).
+    pub feedback_min_fill_seconds: u64,
 }
 
 impl Default for Config {
@@ -46,6 +58,11 @@ impl Default for Config {
             login_per_minute_ip: http.login_per_minute_ip,
             body_limit: http.body_limit,
             review_cycle_minutes: 60,
+            public_url: None,
+            ingest_batch_max: http.feedback.batch_max,
+            feedback_per_minute_ip: http.feedback.per_minute_ip,
+            feedback_per_minute_survey: http.feedback.per_minute_survey,
+            feedback_min_fill_seconds: http.feedback.min_fill_seconds,
         }
     }
 }
@@ -105,6 +122,11 @@ const ENV_KEYS: &[&str] = &[
     "login_per_minute_ip",
     "body_limit",
     "review_cycle_minutes",
+    "public_url",
+    "ingest_batch_max",
+    "feedback_per_minute_ip",
+    "feedback_per_minute_survey",
+    "feedback_min_fill_seconds",
 ];
 
 impl Config {
@@ -149,6 +171,13 @@ impl Config {
             login_per_minute_account: self.login_per_minute_account,
             login_per_minute_ip: self.login_per_minute_ip,
             body_limit: self.body_limit,
+            public_url: self.public_url.clone().filter(|u| !u.is_empty()),
+            feedback: kohtaamo_http::feedback::FeedbackConfig {
+                batch_max: self.ingest_batch_max,
+                per_minute_ip: self.feedback_per_minute_ip,
+                per_minute_survey: self.feedback_per_minute_survey,
+                min_fill_seconds: self.feedback_min_fill_seconds,
+            },
             ..Default::default()
         }
     }

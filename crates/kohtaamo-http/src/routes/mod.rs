@@ -6,11 +6,13 @@
 //! - `/api/v1/workspaces/{ws}/{units,people,…}` → [`model`]
 //! - `/api/v1/openapi.json` → here
 
+pub mod feedback;
 pub mod health;
 pub mod insight;
 pub mod model;
 pub mod reviews;
 pub mod session;
+pub mod surveys;
 pub mod tokens;
 pub mod ui;
 pub mod users;
@@ -33,6 +35,8 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = model::routes(api);
     let api = insight::routes(api);
     let api = reviews::routes(api);
+    let api = feedback::routes(api);
+    let api = surveys::routes(api);
     api.route(
         "/api/v1/openapi.json",
         get(openapi),

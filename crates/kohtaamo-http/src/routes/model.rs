@@ -52,6 +52,12 @@ resource!(JourneyData, JourneyInput, "journeys", "journeys");
 resource!(StageData, StageInput, "stages", "journeys");
 resource!(TouchpointData, TouchpointInput, "touchpoints", "journeys");
 resource!(
+    kohtaamo_domain::survey::SurveyData,
+    kohtaamo_domain::survey::SurveyInput,
+    "surveys",
+    "feedback"
+);
+resource!(
     ProcessStepData,
     ProcessStepInput,
     "process-steps",
@@ -77,7 +83,8 @@ pub fn routes(api: Api) -> Api {
     let api = resource::<JourneyData>(api);
     let api = resource::<StageData>(api);
     let api = resource::<TouchpointData>(api);
-    let mut api = resource::<ProcessStepData>(api);
+    let api = resource::<ProcessStepData>(api);
+    let mut api = resource::<kohtaamo_domain::survey::SurveyData>(api);
     let order = api.schema::<OrderInput>();
     let relation = api.schema::<RelationData>();
     api.route(

@@ -1,0 +1,703 @@
+//! Staff side of feedback under `/api/v1/workspaces/{ws}/surveys/{id}/…` (the survey
+//! CRUD itself is the generic [`super::model`] resource): links and QR codes,
+//! personal invitations, responses (list, detail, delete with audit), CSV and XLSX
+//! export, the response funnel; and the workspace's audit trail.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use kohtaamo_domain::survey::SurveyData;
+use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_storage::feedback::{AuditEntry, Funnel, Invitation, Response as Answered, ResponseFilter, ResponsePage};
+use kohtaamo_storage::Record;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::api::{Api, Op};
+use crate::auth::Ws;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::AppState;
+
+/// Rows per database page when exporting.
+const EXPORT_PAGE: i64 = 2000;
+
+pub fn routes(mut api: Api) -> Api {
+    let page = api.schema::<ResponsePage>();
+    let one = api.schema::<Answered>();
+    let inv = api.schema::<InvitationsInput>();
+    let invs = api.schema::<Invitation>();
+    let funnel = api.schema::<Funnel>();
+    let audit = api.schema::<AuditEntry>();
+    let links = api.schema::<Links>();
+    let base = "/api/v1/workspaces/{ws}/surveys/{id}";
+    let filters = |op: Op| {
+        op.query("from", "string", "First day, YYYY-MM-DD")
+            .query("to", "string", "Last day, YYYY-MM-DD")
+            .query("band", "string", "NPS band: promoter, passive or detractor")
+            .query("lang", "string", "Respondent language")
+            .query("touchpoint_id", "integer", "Touchpoint")
+            .query("q", "string", "Text in the answers")
+            .query("complete", "string", "true or false")
+    };
+    api.route(
+        &format!("{base}/links"),
+        get(survey_links),
+        vec![Op::new("get", "feedback", "Public link, per-touchpoint links, widget snippet and QR code addresses").ok(200, Some(links))],
+    )
+    .route(
+        &format!("{base}/qr.svg"),
+        get(qr_svg),
+        vec![Op::new("get", "feedback", "QR code (SVG) of the survey link, with the touchpoint in it")
+            .query("touchpoint_id", "integer", "Touchpoint to put in the link")
+            .ok(200, Some(json!({"type": "string"})))],
+    )
+    .route(
+        &format!("{base}/qr.png"),
+        get(qr_png),
+        vec![Op::new("get", "feedback", "QR code (PNG) of the survey link, with the touchpoint in it")
+            .query("touchpoint_id", "integer", "Touchpoint to put in the link")
+            .query("scale", "integer", "Pixels per module, 2–40 (default 10)")
+            .ok(200, Some(json!({"type": "string"})))],
+    )
+    .route(
+        &format!("{base}/invitations"),
+        get(list_invitations).post(create_invitations),
+        vec![
+            Op::new("get", "feedback", "Personal invitations (without their tokens) and whether each was used")
+                .ok(200, Some(json!({"type": "array", "items": invs}))),
+            Op::new("post", "feedback", "Create single-use personal invitation links; each link is shown once")
+                .body(inv)
+                .ok(201, Some(json!({"type": "object"}))),
+        ],
+    )
+    .route(
+        &format!("{base}/responses"),
+        get(list_responses),
+        vec![filters(Op::new("get", "feedback", "Responses, newest first"))
+            .query("limit", "integer", "1–500 (default 50)")
+            .query("offset", "integer", "Items to skip")
+            .ok(200, Some(page))],
+    )
+    .route(
+        &format!("{base}/responses.csv"),
+        get(export_csv),
+        vec![filters(Op::new("get", "feedback", "Every matching response as CSV (streamed)"))
+            .ok(200, Some(json!({"type": "string"})))],
+    )
+    .route(
+        &format!("{base}/responses.xlsx"),
+        get(export_xlsx),
+        vec![filters(Op::new("get", "feedback", "Every matching response as an Excel workbook"))
+            .ok(200, Some(json!({"type": "string"})))],
+    )
+    .route(
+        &format!("{base}/responses/{{response_id}}"),
+        get(show_response).delete(delete_response),
+        vec![
+            Op::new("get", "feedback", "One response").ok(200, Some(one)),
+            Op::new("delete", "feedback", "Delete a response (editor or admin); recorded in the audit trail").ok(204, None),
+        ],
+    )
+    .route(
+        &format!("{base}/funnel"),
+        get(funnel_of),
+        vec![Op::new("get", "feedback", "Times shown, responses started and completed").ok(200, Some(funnel))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/audit",
+        get(audit_log),
+        vec![Op::new("get", "feedback", "Audit trail, newest first (admins)")
+            .ok(200, Some(json!({"type": "array", "items": audit})))],
+    )
+}
+
+/// The address respondents reach: the configured public URL, else this request's host.
+pub fn public_base(st: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = &st.config.public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// The public link of a survey, optionally with a touchpoint in it.
+pub fn survey_url(base: &str, key: &str, touchpoint: Option<Id>) -> String {
+    match touchpoint {
+        Some(t) => format!("{base}/f/{key}?tp={t}"),
+        None => format!("{base}/f/{key}"),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Links {
+    pub public_url: String,
+    pub touchpoints: Vec<TouchpointLink>,
+    /// Paste into any page whose origin is in `allowed_origins`.
+    pub widget_snippet: String,
+}
+#[derive(Serialize, ToSchema)]
+pub struct TouchpointLink {
+    pub touchpoint_id: Id,
+    pub url: String,
+    pub qr_svg: String,
+    pub qr_png: String,
+}
+
+async fn survey_of(st: &AppState, ws: &Ws, id: Id) -> ApiResult<(Record<SurveyData>, String)> {
+    let rec = st.store.get::<SurveyData>(ws.id, id).await?;
+    let key = st.store.survey_key(ws.id, id).await?;
+    Ok((rec, key))
+}
+
+/// Touchpoints a survey is used at: its own, or every touchpoint of its journey.
+async fn touchpoints_of(st: &AppState, ws: &Ws, s: &SurveyData) -> ApiResult<Vec<Id>> {
+    if let Some(t) = s.touchpoint_id {
+        return Ok(vec![t]);
+    }
+    if let Some(j) = s.journey_id {
+        return Ok(st.store.journey_touchpoint_ids(ws.id, j).await?);
+    }
+    Ok(vec![])
+}
+
+async fn survey_links(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<Links>> {
+    let (rec, key) = survey_of(&st, &ws, id).await?;
+    let base = public_base(&st, &headers);
+    let api = format!("/api/v1/workspaces/{}/surveys/{id}", ws.slug);
+    let touchpoints = touchpoints_of(&st, &ws, &rec.data)
+        .await?
+        .into_iter()
+        .map(|t| TouchpointLink {
+            touchpoint_id: t,
+            url: survey_url(&base, &key, Some(t)),
+            qr_svg: format!("{api}/qr.svg?touchpoint_id={t}"),
+            qr_png: format!("{api}/qr.png?touchpoint_id={t}"),
+        })
+        .collect();
+    Ok(axum::Json(Links {
+        public_url: survey_url(&base, &key, None),
+        touchpoints,
+        widget_snippet: widget_snippet(&base, &key, rec.data.touchpoint_id),
+    }))
+}
+
+pub fn widget_snippet(base: &str, key: &str, touchpoint: Option<Id>) -> String {
+    let tp = touchpoint
+        .map(|t| format!(" data-touchpoint=\"{t}\""))
+        .unwrap_or_default();
+    format!("<script src=\"{base}/widget.js\" data-survey=\"{key}\"{tp} async></script>")
+}
+
+#[derive(Deserialize)]
+struct QrQuery {
+    touchpoint_id: Option<Id>,
+    scale: Option<u32>,
+}
+
+async fn qr_target(st: &AppState, ws: &Ws, id: Id, tp: Option<Id>, headers: &HeaderMap) -> ApiResult<qrcode::QrCode> {
+    let (_, key) = survey_of(st, ws, id).await?;
+    if let Some(t) = tp {
+        if !st.store.touchpoint_exists(ws.id, t).await? {
+            return Err(ApiError::invalid(
+                "touchpoint_id",
+                Reason::new("unknown-ref").with("noun", "touchpoint").with("id", t),
+            ));
+        }
+    }
+    let url = survey_url(&public_base(st, headers), &key, tp);
+    qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::Internal(format!("qr: {e}")))
+}
+
+async fn qr_svg(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<QrQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let code = qr_target(&st, &ws, id, q.touchpoint_id, &headers).await?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+async fn qr_png(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<QrQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let scale = q.scale.unwrap_or(10);
+    if !(2..=40).contains(&scale) {
+        return Err(ApiError::invalid("scale", Reason::new("text").with("text", "must be from 2 to 40")));
+    }
+    let code = qr_target(&st, &ws, id, q.touchpoint_id, &headers).await?;
+    let png = qr_to_png(&code, scale).map_err(|e| ApiError::Internal(format!("png: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+/// Renders the code's modules as an 8-bit greyscale PNG with a 4-module quiet zone.
+pub fn qr_to_png(code: &qrcode::QrCode, scale: u32) -> Result<Vec<u8>, png::EncodingError> {
+    let quiet = 4;
+    let modules = code.width() as u32;
+    let colors = code.to_colors();
+    let side = (modules + 2 * quiet) * scale;
+    let mut pixels = vec![255u8; (side * side) as usize];
+    for (i, c) in colors.iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            let (mx, my) = (i as u32 % modules + quiet, i as u32 / modules + quiet);
+            for y in my * scale..(my + 1) * scale {
+                let row = (y * side) as usize;
+                pixels[row + (mx * scale) as usize..row + ((mx + 1) * scale) as usize].fill(0);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, side, side);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header()?;
+        w.write_image_data(&pixels)?;
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationsInput {
+    /// One entry per recipient (at most 1000 per call).
+    pub recipients: Vec<RecipientInput>,
+}
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientInput {
+    #[serde(default)]
+    pub customer_ref: Option<String>,
+    #[serde(default)]
+    pub case_ref: Option<String>,
+    #[serde(default)]
+    pub touchpoint_id: Option<Id>,
+}
+
+async fn create_invitations(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+    Json(input): Json<InvitationsInput>,
+) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
+    ws.require_edit()?;
+    let (rec, key) = survey_of(&st, &ws, id).await?;
+    let mut e = FieldErrors::new();
+    if input.recipients.is_empty() || input.recipients.len() > 1000 {
+        e.add("recipients", Reason::new("too-many").with("max", 1000));
+    }
+    let mut items = Vec::new();
+    let mut tokens = Vec::new();
+    for (i, r) in input.recipients.iter().enumerate() {
+        let hidden = kohtaamo_domain::survey::HiddenInput {
+            touchpoint_id: r.touchpoint_id,
+            customer_ref: r.customer_ref.clone(),
+            case_ref: r.case_ref.clone(),
+            ..Default::default()
+        };
+        let h = match hidden.parse() {
+            Ok(h) => h,
+            Err(fe) => {
+                e.nest(&format!("recipients[{i}]"), fe);
+                continue;
+            }
+        };
+        let tp = h.touchpoint_id.or(rec.data.touchpoint_id);
+        if let Some(t) = h.touchpoint_id {
+            if !st.store.touchpoint_exists(ws.id, t).await? {
+                e.add(
+                    format!("recipients[{i}].touchpoint_id"),
+                    Reason::new("unknown-ref").with("noun", "touchpoint").with("id", t),
+                );
+                continue;
+            }
+        }
+        let token = {
+            use rand::RngCore;
+            let mut b = [0u8; 18];
+            rand::rngs::OsRng.fill_bytes(&mut b);
+            hex::encode(b)
+        };
+        items.push((crate::feedback::token_hash(&token), tp, h.customer_ref, h.case_ref));
+        tokens.push((token, tp));
+    }
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    let ids = st.store.create_invitations(ws.id, id, &items).await?;
+    let base = public_base(&st, &headers);
+    let out: Vec<_> = ids
+        .iter()
+        .zip(tokens)
+        .map(|(iid, (token, tp))| {
+            let url = survey_url(&base, &key, tp);
+            let sep = if url.contains('?') { '&' } else { '?' };
+            json!({"id": iid, "token": token, "url": format!("{url}{sep}inv={token}")})
+        })
+        .collect();
+    Ok((StatusCode::CREATED, axum::Json(json!({"items": out}))))
+}
+
+async fn list_invitations(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+) -> ApiResult<axum::Json<Vec<Invitation>>> {
+    survey_of(&st, &ws, id).await?;
+    Ok(axum::Json(st.store.invitations(ws.id, id).await?))
+}
+
+/// Parses the shared filters; every bad one is reported.
+pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
+    let mut e = FieldErrors::new();
+    let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let mut date = |k: &str| {
+        get(k).and_then(|s| {
+            e.take(
+                k,
+                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Reason::new("bad-date")),
+            )
+        })
+    };
+    let from = date("from");
+    let to = date("to");
+    let band = match get("band") {
+        None => None,
+        Some("promoter") => Some("promoter"),
+        Some("passive") => Some("passive"),
+        Some("detractor") => Some("detractor"),
+        Some(other) => {
+            e.add(
+                "band",
+                Reason::new("not-one-of")
+                    .with("value", other)
+                    .with("options", "promoter, passive, detractor"),
+            );
+            None
+        }
+    };
+    let touchpoint_id = get("touchpoint_id").and_then(|s| e.take("touchpoint_id", s.parse::<Id>().map_err(|_| Reason::new("whole-number"))));
+    let complete = match get("complete") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            e.add("complete", Reason::new("not-one-of").with("value", other).with("options", "true, false"));
+            None
+        }
+    };
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    Ok(ResponseFilter {
+        from,
+        to,
+        band,
+        lang: get("lang").map(str::to_owned),
+        touchpoint_id,
+        q: get("q").map(str::to_owned),
+        complete,
+    })
+}
+
+fn paging(q: &BTreeMap<String, String>) -> ApiResult<(i64, i64)> {
+    let mut e = FieldErrors::new();
+    let mut num = |k: &str, d: i64, lo: i64, hi: i64| match q.get(k) {
+        None => d,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (lo..=hi).contains(&n) => n,
+            _ => {
+                e.add(k, format!("must be an integer from {lo} to {hi}"));
+                d
+            }
+        },
+    };
+    let limit = num("limit", 50, 1, 500);
+    let offset = num("offset", 0, 0, i64::MAX / 2);
+    e.into_result(|| (limit, offset)).map_err(ApiError::Invalid)
+}
+
+async fn list_responses(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<ResponsePage>> {
+    let f = parse_filter(&q)?;
+    let (limit, offset) = paging(&q)?;
+    survey_of(&st, &ws, id).await?;
+    Ok(axum::Json(st.store.responses(ws.id, id, &f, limit, offset).await?))
+}
+
+async fn show_response(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id, rid)): Path<(String, Id, Id)>,
+) -> ApiResult<axum::Json<Answered>> {
+    Ok(axum::Json(st.store.response(ws.id, id, rid).await?))
+}
+
+async fn delete_response(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id, rid)): Path<(String, Id, Id)>,
+) -> ApiResult<StatusCode> {
+    ws.require_edit()?;
+    st.store.delete_response(ws.id, id, rid, Some(ws.user.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn funnel_of(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+) -> ApiResult<axum::Json<Funnel>> {
+    survey_of(&st, &ws, id).await?;
+    Ok(axum::Json(st.store.funnel(ws.id, id).await?))
+}
+
+async fn audit_log(ws: Ws, State(st): State<AppState>) -> ApiResult<axum::Json<Vec<AuditEntry>>> {
+    ws.require_admin()?;
+    Ok(axum::Json(st.store.audit_log(ws.id, 500).await?))
+}
+
+/// A spreadsheet cell that cannot run as a formula: text starting with = + - @, tab
+/// or carriage return gets a leading apostrophe.
+pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
+/// The export's header and one row per response, as text.
+struct Table {
+    questions: Vec<String>,
+    touchpoints: std::collections::HashMap<Id, String>,
+}
+
+impl Table {
+    /// Touchpoint names in the reader's language.
+    async fn new(st: &AppState, ws: &Ws, s: &SurveyData, headers: &HeaderMap) -> ApiResult<Self> {
+        let lang = crate::i18n::negotiate(
+            None,
+            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+            None,
+        );
+        let i = crate::i18n::I18n::new(&lang, &lang);
+        let names = crate::directory::Names::load(&st.store, ws.id, &i).await?;
+        Ok(Self {
+            questions: s.questions.iter().map(|q| q.key.to_string()).collect(),
+            touchpoints: names.touchpoints,
+        })
+    }
+    fn header(&self) -> Vec<String> {
+        let mut h: Vec<String> = [
+            "response_id", "created_at", "updated_at", "complete", "touchpoint_id", "touchpoint", "channel",
+            "locale", "customer_ref", "case_ref", "nps", "csat", "ces",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        h.extend(self.questions.iter().map(|q| format!("q_{q}")));
+        h.push("custom".into());
+        h
+    }
+    fn row(&self, r: &Answered) -> Vec<String> {
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        let n = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let mut row = vec![
+            r.response_key.clone(),
+            r.created_at.clone(),
+            r.updated_at.clone(),
+            r.complete.to_string(),
+            n(r.touchpoint_id),
+            r.touchpoint_id
+                .and_then(|t| self.touchpoints.get(&t).cloned())
+                .unwrap_or_default(),
+            o(&r.channel),
+            o(&r.locale),
+            o(&r.customer_ref),
+            o(&r.case_ref),
+            n(r.nps),
+            n(r.csat),
+            n(r.ces),
+        ];
+        for q in &self.questions {
+            row.push(r.answers.0.get(q).map(|a| a.display()).unwrap_or_default());
+        }
+        row.push(
+            r.custom
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        row
+    }
+}
+
+fn attachment(name: &str, content_type: &'static str, body: Body) -> Response {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Streams CSV: one database page at a time goes out as one chunk, so memory stays
+/// flat however many responses there are.
+async fn export_csv(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let f = parse_filter(&q)?;
+    let (rec, _) = survey_of(&st, &ws, id).await?;
+    let table = Table::new(&st, &ws, &rec.data, &headers).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let store = st.store.clone();
+    let wsid = ws.id;
+    tokio::spawn(async move {
+        let encode = |rows: &mut dyn Iterator<Item = Vec<String>>| -> Result<Vec<u8>, std::io::Error> {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            for r in rows {
+                w.write_record(r.iter().map(|c| safe_cell(c).into_owned()))
+                    .map_err(std::io::Error::other)?;
+            }
+            w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+        };
+        // UTF-8 byte order mark: spreadsheet programs then read ä and ö right.
+        let mut first = b"\xEF\xBB\xBF".to_vec();
+        match encode(&mut std::iter::once(table.header())) {
+            Ok(h) => first.extend(h),
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        }
+        if tx.send(Ok(first)).await.is_err() {
+            return;
+        }
+        let mut after = 0;
+        loop {
+            let page = match store.responses_after(wsid, id, &f, after, EXPORT_PAGE).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "export failed");
+                    let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+                    return;
+                }
+            };
+            let Some(last) = page.last() else { return };
+            after = last.id;
+            let chunk = encode(&mut page.iter().map(|r| table.row(r)));
+            if tx.send(chunk).await.is_err() {
+                return; // the client went away
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    Ok(attachment(
+        &format!("{}-responses.csv", rec.data.slug),
+        "text/csv; charset=utf-8",
+        Body::from_stream(stream),
+    ))
+}
+
+/// Writes the workbook in constant-memory mode to a temporary file (rows are flushed
+/// to disk as they are written), then streams the file.
+async fn export_xlsx(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let f = parse_filter(&q)?;
+    let (rec, _) = survey_of(&st, &ws, id).await?;
+    let table = Table::new(&st, &ws, &rec.data, &headers).await?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<String>>>(2);
+    let writer = tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile, String> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let sheet = wb.add_worksheet_with_constant_memory();
+        let mut row: u32 = 0;
+        let numeric = [10u16, 11, 12]; // nps, csat, ces
+        for rows in rx {
+            for r in rows {
+                for (c, v) in r.iter().enumerate() {
+                    let col = c as u16;
+                    let res = match v.parse::<f64>() {
+                        Ok(n) if row > 0 && numeric.contains(&col) => sheet.write_number(row, col, n).map(|_| ()),
+                        _ => sheet.write_string(row, col, safe_cell(v)).map(|_| ()),
+                    };
+                    res.map_err(|e| e.to_string())?;
+                }
+                row += 1;
+            }
+        }
+        let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+        wb.save(file.path()).map_err(|e| e.to_string())?;
+        Ok(file)
+    });
+    let _ = tx.send(vec![table.header()]);
+    let mut after = 0;
+    loop {
+        let page = st.store.responses_after(ws.id, id, &f, after, EXPORT_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let rows = page.iter().map(|r| table.row(r)).collect();
+        let sender = tx.clone();
+        // The channel is bounded: wait for the writer without blocking the runtime.
+        if tokio::task::spawn_blocking(move || sender.send(rows)).await.ok().and_then(|r| r.ok()).is_none() {
+            break;
+        }
+    }
+    drop(tx);
+    let file = writer
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?;
+    // Reopen, then let the path go: the open handle keeps the data until streamed.
+    let handle = file.reopen().map_err(|e| ApiError::Internal(e.to_string()))?;
+    drop(file);
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(handle));
+    Ok(attachment(
+        &format!("{}-responses.xlsx", rec.data.slug),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Body::from_stream(stream),
+    ))
+}

@@ -1,0 +1,822 @@
+//! Feedback storage: survey lookup by public key, the group-commit ingest writer,
+//! impressions, invitations, and the staff side (list, detail, delete with audit,
+//! streaming export rows).
+//!
+//! **Ingest.** Every public answer goes through one writer task per server instance
+//! ([`Ingest`]). Handlers hand it a validated response and wait; the writer takes
+//! everything queued since its last commit, writes it in one transaction (multi-row
+//! `INSERT … ON CONFLICT`), commits — on SQLite in WAL with `synchronous=FULL`, i.e.
+//! fsynced — and only then answers each waiting handler. So a 2xx means "on disk", and
+//! one fsync is shared by every response that arrived while the previous one ran
+//! (group commit). Several instances on PostgreSQL each run their own writer; the
+//! unique `(survey_id, response_key)` keeps retries idempotent across them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use kohtaamo_domain::survey::{Answers, Hidden, ResponseKey, Scores, SurveyData};
+use kohtaamo_domain::Id;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::entity::{bind, Val};
+use crate::{finish, Result, Store, StoreError, Tx};
+
+/// A survey as the public side needs it.
+#[derive(Debug, Clone)]
+pub struct LiveSurvey {
+    pub id: Id,
+    pub workspace_id: Id,
+    pub public_key: String,
+    pub default_language: String,
+    pub data: SurveyData,
+}
+
+/// A validated response on its way to the database.
+#[derive(Debug, Clone)]
+pub struct NewResponse {
+    pub workspace_id: Id,
+    pub survey_id: Id,
+    pub key: ResponseKey,
+    pub hidden: Hidden,
+    pub answers: Answers,
+    pub scores: Scores,
+    pub complete: bool,
+    /// SHA-256 (hex) of a personal invitation token, used up by this response.
+    pub invitation: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Written (a new response, or a partial one completed or extended).
+    Written,
+    /// Already stored complete under this id: nothing changed.
+    Duplicate,
+    /// The invitation was used by another response.
+    InvitationUsed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Impression {
+    pub workspace_id: Id,
+    pub survey_id: Id,
+    pub touchpoint_id: Option<Id>,
+}
+
+enum Job {
+    Response(Box<NewResponse>, oneshot::Sender<Result<Stored>>),
+    Impression(Impression, oneshot::Sender<Result<()>>),
+}
+
+/// Handle to the instance's ingest writer. Cheap to clone.
+#[derive(Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Rows per INSERT statement. Batches are cut into these sizes so only a handful of
+/// distinct statements are ever prepared.
+const CHUNKS: [usize; 4] = [128, 32, 8, 1];
+const RESPONSE_COLS: usize = 17;
+
+impl Ingest {
+    /// Starts the writer. `max_batch` = 1 turns group commit off (one transaction per
+    /// response, for comparison in the benchmark).
+    pub fn start(store: Store, max_batch: usize) -> Self {
+        let (tx, rx) = mpsc::channel(65_536);
+        tokio::spawn(writer(store, rx, max_batch.max(1)));
+        Self { tx }
+    }
+
+    /// Stores a response; returns once it is committed.
+    pub async fn response(&self, r: NewResponse) -> Result<Stored> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Response(Box::new(r), tx))
+            .await
+            .map_err(|_| closing())?;
+        rx.await.map_err(|_| closing())?
+    }
+
+    /// Counts one showing of a survey.
+    pub async fn impression(&self, i: Impression) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Impression(i, tx))
+            .await
+            .map_err(|_| closing())?;
+        rx.await.map_err(|_| closing())?
+    }
+}
+
+fn closing() -> StoreError {
+    StoreError::Conflict("the ingest writer has stopped".into())
+}
+
+async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let (responses, impressions) = split(&jobs);
+        match write_batch(&store, &responses, &impressions).await {
+            Ok(outcomes) => reply(jobs, outcomes.into_iter().map(Ok).collect()),
+            Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(e)]),
+            Err(e) => {
+                // One bad row must not fail the others: write them one by one.
+                tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
+                let mut results = Vec::new();
+                for job in &jobs {
+                    let (r, i) = split(std::slice::from_ref(job));
+                    results.push(write_batch(&store, &r, &i).await.map(|mut v| {
+                        v.pop().unwrap_or(Stored::Written)
+                    }));
+                }
+                reply(jobs, results);
+            }
+        }
+    }
+}
+
+fn split(jobs: &[Job]) -> (Vec<&NewResponse>, Vec<&Impression>) {
+    let mut r = Vec::new();
+    let mut i = Vec::new();
+    for j in jobs {
+        match j {
+            Job::Response(x, _) => r.push(&**x),
+            Job::Impression(x, _) => i.push(x),
+        }
+    }
+    (r, i)
+}
+
+/// `outcomes` holds one entry per response job, in order (impressions just succeed or
+/// fail with the batch).
+fn reply(jobs: Vec<Job>, outcomes: Vec<Result<Stored>>) {
+    let mut it = outcomes.into_iter();
+    for job in jobs {
+        match job {
+            Job::Response(_, tx) => {
+                let _ = tx.send(it.next().unwrap_or(Ok(Stored::Written)));
+            }
+            Job::Impression(_, tx) => {
+                let _ = tx.send(Ok(()));
+            }
+        }
+    }
+}
+
+/// Writes responses and impressions in one transaction; one outcome per response.
+pub async fn write_batch(
+    store: &Store,
+    responses: &[&NewResponse],
+    impressions: &[&Impression],
+) -> Result<Vec<Stored>> {
+    let (_gate, mut tx) = store.write().await?;
+    let r = write_in(&mut tx, responses, impressions).await;
+    finish(tx, r).await
+}
+
+async fn write_in(
+    tx: &mut Tx,
+    responses: &[&NewResponse],
+    impressions: &[&Impression],
+) -> Result<Vec<Stored>> {
+    let now = crate::now_text();
+    let day = now[..10].to_owned();
+    let mut out = vec![Stored::Duplicate; responses.len()];
+    let mut pending = Vec::with_capacity(responses.len());
+    for (i, r) in responses.iter().enumerate() {
+        if let Some(h) = &r.invitation {
+            // Single use: the first response takes it; the same response may come
+            // back (a retry, or a partial save being completed).
+            let n = sqlx::query("UPDATE invitations SET used_at = $1, response_key = $2 WHERE token_hash = $3 AND survey_id = $4 AND (used_at IS NULL OR response_key = $2)")
+                .bind(&now)
+                .bind(r.key.as_str())
+                .bind(h)
+                .bind(r.survey_id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                out[i] = Stored::InvitationUsed;
+                continue;
+            }
+        }
+        pending.push(i);
+    }
+    // A multi-row upsert may not touch one key twice, so repeated keys in one batch
+    // go in later rounds, in arrival order.
+    while !pending.is_empty() {
+        let mut seen = HashSet::new();
+        let (this, next): (Vec<usize>, Vec<usize>) = pending
+            .into_iter()
+            .partition(|&i| seen.insert((responses[i].survey_id, responses[i].key.as_str())));
+        let mut rest = &this[..];
+        while !rest.is_empty() {
+            let size = CHUNKS
+                .into_iter()
+                .find(|c| *c <= rest.len())
+                .unwrap_or(1);
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let written = upsert(tx, chunk.iter().map(|&i| responses[i]), &now, &day).await?;
+            for &i in chunk {
+                let r = responses[i];
+                if written.contains(&(r.survey_id, r.key.as_str().to_owned())) {
+                    out[i] = Stored::Written;
+                }
+            }
+        }
+        pending = next;
+    }
+    let mut counts: BTreeMap<(Id, Id, Id), i64> = BTreeMap::new();
+    for i in impressions {
+        *counts
+            .entry((i.workspace_id, i.survey_id, i.touchpoint_id.unwrap_or(0)))
+            .or_default() += 1;
+    }
+    for ((ws, survey, tp), n) in counts {
+        sqlx::query("INSERT INTO impressions (workspace_id, survey_id, touchpoint_id, day, shown) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (survey_id, touchpoint_id, day) DO UPDATE SET shown = impressions.shown + excluded.shown")
+            .bind(ws)
+            .bind(survey)
+            .bind(tp)
+            .bind(&day)
+            .bind(n)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(out)
+}
+
+fn upsert_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO responses (workspace_id, survey_id, response_key, touchpoint_id, channel, locale, customer_ref, case_ref, custom, answers, nps, csat, ces, complete, day, created_at, updated_at) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..RESPONSE_COLS {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * RESPONSE_COLS + c + 1));
+        }
+        sql.push(')');
+    }
+    // A complete response is final; a partial one (the widget saves as it goes) is
+    // replaced by its later saves.
+    sql.push_str(" ON CONFLICT (survey_id, response_key) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, channel = excluded.channel, locale = excluded.locale, customer_ref = excluded.customer_ref, case_ref = excluded.case_ref, custom = excluded.custom, answers = excluded.answers, nps = excluded.nps, csat = excluded.csat, ces = excluded.ces, complete = excluded.complete, updated_at = excluded.updated_at WHERE responses.complete = 0 RETURNING survey_id, response_key");
+    sql
+}
+
+async fn upsert<'a>(
+    tx: &mut Tx,
+    rows: impl Iterator<Item = &'a NewResponse>,
+    now: &str,
+    day: &str,
+) -> Result<HashSet<(Id, String)>> {
+    let mut vals = Vec::new();
+    let mut n = 0;
+    for r in rows {
+        n += 1;
+        let h = &r.hidden;
+        vals.extend([
+            Val::from(r.workspace_id),
+            r.survey_id.into(),
+            r.key.as_str().into(),
+            h.touchpoint_id.into(),
+            h.channel.clone().into(),
+            h.locale.as_ref().map(|l| l.as_str().to_owned()).into(),
+            h.customer_ref.clone().into(),
+            h.case_ref.clone().into(),
+            serde_json::to_string(&h.custom)
+                .unwrap_or_else(|_| "{}".into())
+                .into(),
+            r.answers.to_json().into(),
+            r.scores.nps.into(),
+            r.scores.csat.into(),
+            r.scores.ces.into(),
+            r.complete.into(),
+            day.into(),
+            now.into(),
+            now.into(),
+        ]);
+    }
+    let sql = upsert_sql(n);
+    let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?)))
+        .collect()
+}
+
+/// A stored response as staff see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Response {
+    pub id: Id,
+    pub survey_id: Id,
+    pub response_key: String,
+    pub touchpoint_id: Option<Id>,
+    pub channel: Option<String>,
+    pub locale: Option<String>,
+    pub customer_ref: Option<String>,
+    pub case_ref: Option<String>,
+    pub custom: BTreeMap<String, String>,
+    pub answers: Answers,
+    pub nps: Option<i64>,
+    pub csat: Option<i64>,
+    pub ces: Option<i64>,
+    pub complete: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const RESPONSE_SELECT: &str = "SELECT id, survey_id, response_key, touchpoint_id, channel, locale, customer_ref, case_ref, custom, answers, nps, csat, ces, complete, created_at, updated_at FROM responses";
+
+pub fn response_from_row(row: &AnyRow) -> std::result::Result<Response, sqlx::Error> {
+    let custom: String = row.try_get("custom")?;
+    let answers: String = row.try_get("answers")?;
+    Ok(Response {
+        id: row.try_get("id")?,
+        survey_id: row.try_get("survey_id")?,
+        response_key: row.try_get("response_key")?,
+        touchpoint_id: row.try_get("touchpoint_id")?,
+        channel: row.try_get("channel")?,
+        locale: row.try_get("locale")?,
+        customer_ref: row.try_get("customer_ref")?,
+        case_ref: row.try_get("case_ref")?,
+        custom: serde_json::from_str(&custom).map_err(|e| crate::entity::decode_err("custom", e))?,
+        answers: Answers::from_json(&answers).map_err(|e| crate::entity::decode_err("answers", e))?,
+        nps: row.try_get("nps")?,
+        csat: row.try_get("csat")?,
+        ces: row.try_get("ces")?,
+        complete: row.try_get::<i64, _>("complete")? != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Filters of the staff response list and exports. All optional.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseFilter {
+    /// Inclusive first day, `YYYY-MM-DD`.
+    pub from: Option<chrono::NaiveDate>,
+    /// Inclusive last day.
+    pub to: Option<chrono::NaiveDate>,
+    /// NPS band: promoter, passive or detractor.
+    pub band: Option<&'static str>,
+    pub lang: Option<String>,
+    pub touchpoint_id: Option<Id>,
+    /// Case-insensitive text search in the answers.
+    pub q: Option<String>,
+    /// Only complete (true) or only partial (false) responses.
+    pub complete: Option<bool>,
+}
+
+impl ResponseFilter {
+    fn sql(&self, ws: Id, survey: Id) -> (String, Vec<Val>) {
+        let mut conds = vec!["workspace_id = $1".to_string(), "survey_id = $2".to_string()];
+        let mut vals: Vec<Val> = vec![ws.into(), survey.into()];
+        let mut add = |cond: &str, v: Val, vals: &mut Vec<Val>| {
+            vals.push(v);
+            conds.push(cond.replace('?', &format!("${}", vals.len())));
+        };
+        if let Some(d) = self.from {
+            add("created_at >= ?", d.format("%Y-%m-%d").to_string().into(), &mut vals);
+        }
+        if let Some(d) = self.to {
+            // created_at is RFC 3339 text; the day after, as text, bounds the last day.
+            let next = d.succ_opt().unwrap_or(d);
+            add("created_at < ?", next.format("%Y-%m-%d").to_string().into(), &mut vals);
+        }
+        if let Some(b) = self.band {
+            let (lo, hi) = match b {
+                "promoter" => (9, 10),
+                "passive" => (7, 8),
+                _ => (0, 6),
+            };
+            add("nps >= ?", Val::from(lo as i64), &mut vals);
+            add("nps <= ?", Val::from(hi as i64), &mut vals);
+        }
+        if let Some(l) = &self.lang {
+            add("locale = ?", l.clone().into(), &mut vals);
+        }
+        if let Some(t) = self.touchpoint_id {
+            add("touchpoint_id = ?", t.into(), &mut vals);
+        }
+        if let Some(q) = &self.q {
+            let pat = format!(
+                "%{}%",
+                q.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            add("LOWER(answers) LIKE ? ESCAPE '\\'", pat.into(), &mut vals);
+        }
+        if let Some(c) = self.complete {
+            add("complete = ?", c.into(), &mut vals);
+        }
+        (conds.join(" AND "), vals)
+    }
+}
+
+/// One page of responses, newest first, with the total.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ResponsePage {
+    pub items: Vec<Response>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Impressions and responses of a survey, for response rate and drop-off.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Funnel {
+    pub shown: i64,
+    pub started: i64,
+    pub completed: i64,
+}
+
+/// A personal invitation as listed to staff (the token itself is shown once).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Invitation {
+    pub id: Id,
+    pub touchpoint_id: Option<Id>,
+    pub customer_ref: Option<String>,
+    pub case_ref: Option<String>,
+    pub created_at: String,
+    pub used_at: Option<String>,
+}
+
+/// What an invitation pre-fills.
+#[derive(Debug, Clone)]
+pub struct InvitationInfo {
+    pub touchpoint_id: Option<Id>,
+    pub customer_ref: Option<String>,
+    pub case_ref: Option<String>,
+    pub used_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: Id,
+    pub user_id: Option<Id>,
+    pub action: String,
+    pub object: String,
+    pub detail: String,
+    pub at: String,
+}
+
+impl Store {
+    /// The survey behind a public key, with what the public side needs.
+    pub async fn live_survey(&self, key: &str) -> Result<Option<LiveSurvey>> {
+        use crate::Entity;
+        let sql = format!(
+            "SELECT s.id, s.workspace_id, s.public_key, w.default_language, {} FROM surveys s JOIN workspaces w ON w.id = s.workspace_id WHERE s.public_key = $1",
+            kohtaamo_domain::survey::SurveyData::COLUMNS
+                .iter()
+                .map(|c| format!("s.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let row = sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(LiveSurvey {
+            id: row.try_get("id")?,
+            workspace_id: row.try_get("workspace_id")?,
+            public_key: row.try_get("public_key")?,
+            default_language: row.try_get("default_language")?,
+            data: SurveyData::from_row(&row)?,
+        }))
+    }
+
+    /// The public key of a survey (its link).
+    pub async fn survey_key(&self, ws: Id, id: Id) -> Result<String> {
+        sqlx::query_scalar("SELECT public_key FROM surveys WHERE workspace_id = $1 AND id = $2")
+            .bind(ws)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Every touchpoint id of workspace `ws`.
+    pub async fn touchpoint_ids(&self, ws: Id) -> Result<Vec<Id>> {
+        Ok(sqlx::query_scalar("SELECT id FROM touchpoints WHERE workspace_id = $1")
+            .bind(ws)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// The touchpoints of a journey, in map order.
+    pub async fn journey_touchpoint_ids(&self, ws: Id, journey: Id) -> Result<Vec<Id>> {
+        Ok(sqlx::query_scalar("SELECT t.id FROM touchpoints t JOIN stages s ON s.workspace_id = t.workspace_id AND s.id = t.stage_id WHERE t.workspace_id = $1 AND s.journey_id = $2 ORDER BY s.position, t.position")
+            .bind(ws)
+            .bind(journey)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Whether `touchpoint` is a touchpoint of workspace `ws`.
+    pub async fn touchpoint_exists(&self, ws: Id, touchpoint: Id) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM touchpoints WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(ws)
+        .bind(touchpoint)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn responses(
+        &self,
+        ws: Id,
+        survey: Id,
+        f: &ResponseFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<ResponsePage> {
+        let (cond, vals) = f.sql(ws, survey);
+        let total: i64 = bind(
+            sqlx::query(&format!("SELECT COUNT(*) FROM responses WHERE {cond}")),
+            vals.clone(),
+        )
+        .fetch_one(self.pool())
+        .await?
+        .try_get(0)?;
+        let n = vals.len();
+        let sql = format!(
+            "{RESPONSE_SELECT} WHERE {cond} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let mut vals = vals;
+        vals.push(limit.into());
+        vals.push(offset.into());
+        let rows = bind(sqlx::query(&sql), vals)
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(response_from_row)
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(ResponsePage {
+            items,
+            total,
+            limit,
+            offset,
+        })
+    }
+
+    /// Up to `limit` matching responses with ids above `after`, in id order: exports
+    /// walk a survey's responses page by page without holding them all in memory.
+    pub async fn responses_after(
+        &self,
+        ws: Id,
+        survey: Id,
+        f: &ResponseFilter,
+        after: Id,
+        limit: i64,
+    ) -> Result<Vec<Response>> {
+        let (cond, mut vals) = f.sql(ws, survey);
+        let n = vals.len();
+        let sql = format!(
+            "{RESPONSE_SELECT} WHERE {cond} AND id > ${} ORDER BY id LIMIT ${}",
+            n + 1,
+            n + 2
+        );
+        vals.push(after.into());
+        vals.push(limit.into());
+        let rows = bind(sqlx::query(&sql), vals)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(response_from_row)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub async fn response(&self, ws: Id, survey: Id, id: Id) -> Result<Response> {
+        let row = sqlx::query(&format!(
+            "{RESPONSE_SELECT} WHERE workspace_id = $1 AND survey_id = $2 AND id = $3"
+        ))
+        .bind(ws)
+        .bind(survey)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(response_from_row(&row)?)
+    }
+
+    /// Deletes a response and records who did it in the audit trail, atomically.
+    pub async fn delete_response(&self, ws: Id, survey: Id, id: Id, user: Option<Id>) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let key: Option<String> = sqlx::query_scalar(
+                "DELETE FROM responses WHERE workspace_id = $1 AND survey_id = $2 AND id = $3 RETURNING response_key",
+            )
+            .bind(ws)
+            .bind(survey)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let key = key.ok_or(StoreError::NotFound)?;
+            audit(
+                &mut tx,
+                ws,
+                user,
+                "delete_response",
+                &format!("survey {survey} response {id}"),
+                &format!("response id {key}"),
+            )
+            .await
+        }
+        .await;
+        finish(tx, r).await
+    }
+
+    pub async fn audit_log(&self, ws: Id, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT id, user_id, action, object, detail, at FROM audit_log WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(ws)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    action: r.try_get("action")?,
+                    object: r.try_get("object")?,
+                    detail: r.try_get("detail")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn funnel(&self, ws: Id, survey: Id) -> Result<Funnel> {
+        let shown: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(shown) FROM impressions WHERE workspace_id = $1 AND survey_id = $2",
+        )
+        .bind(ws)
+        .bind(survey)
+        .fetch_one(self.pool())
+        .await?;
+        let row = sqlx::query("SELECT COUNT(*), SUM(complete) FROM responses WHERE workspace_id = $1 AND survey_id = $2")
+            .bind(ws)
+            .bind(survey)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(Funnel {
+            shown: shown.unwrap_or(0),
+            started: row.try_get(0)?,
+            completed: row.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
+        })
+    }
+
+    /// Creates personal invitations; `hashes` are SHA-256 of the tokens the caller
+    /// hands out once.
+    pub async fn create_invitations(
+        &self,
+        ws: Id,
+        survey: Id,
+        items: &[(String, Option<Id>, Option<String>, Option<String>)],
+    ) -> Result<Vec<Id>> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let now = crate::now_text();
+            let mut ids = Vec::new();
+            for (hash, tp, cref, case) in items {
+                let id: i64 = sqlx::query_scalar("INSERT INTO invitations (workspace_id, survey_id, token_hash, touchpoint_id, customer_ref, case_ref, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+                    .bind(ws)
+                    .bind(survey)
+                    .bind(hash)
+                    .bind(*tp)
+                    .bind(cref.clone())
+                    .bind(case.clone())
+                    .bind(&now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_db(e, "invitation"))?;
+                ids.push(id);
+            }
+            Ok(ids)
+        }
+        .await;
+        finish(tx, r).await
+    }
+
+    pub async fn invitations(&self, ws: Id, survey: Id) -> Result<Vec<Invitation>> {
+        let rows = sqlx::query("SELECT id, touchpoint_id, customer_ref, case_ref, created_at, used_at FROM invitations WHERE workspace_id = $1 AND survey_id = $2 ORDER BY id")
+            .bind(ws)
+            .bind(survey)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Invitation {
+                    id: r.try_get("id")?,
+                    touchpoint_id: r.try_get("touchpoint_id")?,
+                    customer_ref: r.try_get("customer_ref")?,
+                    case_ref: r.try_get("case_ref")?,
+                    created_at: r.try_get("created_at")?,
+                    used_at: r.try_get("used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The invitation behind a token hash for `survey`, if any.
+    pub async fn invitation(&self, survey: Id, hash: &str) -> Result<Option<InvitationInfo>> {
+        let row = sqlx::query("SELECT touchpoint_id, customer_ref, case_ref, response_key FROM invitations WHERE survey_id = $1 AND token_hash = $2")
+            .bind(survey)
+            .bind(hash)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(InvitationInfo {
+                touchpoint_id: r.try_get("touchpoint_id")?,
+                customer_ref: r.try_get("customer_ref")?,
+                case_ref: r.try_get("case_ref")?,
+                used_by: r.try_get("response_key")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// A per-installation secret, created on first use and shared by every instance.
+    pub async fn instance_secret(&self, name: &str) -> Result<String> {
+        if let Some(v) = sqlx::query_scalar::<_, String>(
+            "SELECT value FROM instance_settings WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?
+        {
+            return Ok(v);
+        }
+        let fresh = {
+            use rand::RngCore;
+            let mut b = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut b);
+            hex::encode(b)
+        };
+        let (_gate, mut tx) = self.write().await?;
+        let r = sqlx::query("INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(&fresh)
+            .execute(&mut *tx)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from);
+        finish(tx, r).await?;
+        // Another instance may have won the race; everyone uses the stored value.
+        Ok(sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// Counts responses per survey key (for the benchmark's and crash test's checks).
+    pub async fn response_keys(&self, survey: Id) -> Result<HashMap<String, bool>> {
+        let rows = sqlx::query("SELECT response_key, complete FROM responses WHERE survey_id = $1")
+            .bind(survey)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? != 0)))
+            .collect()
+    }
+}
+
+pub(crate) async fn audit(
+    tx: &mut Tx,
+    ws: Id,
+    user: Option<Id>,
+    action: &str,
+    object: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (workspace_id, user_id, action, object, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(ws)
+        .bind(user)
+        .bind(action)
+        .bind(object)
+        .bind(detail)
+        .bind(crate::now_text())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

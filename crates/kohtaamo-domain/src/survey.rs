@@ -289,7 +289,7 @@ impl Question {
             (QuestionKind::Single, Value::String(s)) if is_option(s) => {
                 Ok(Answer::Choice(s.clone()))
             }
-            (QuestionKind::Single, _) => Err(self.not_an_option()),
+            (QuestionKind::Single, v) => Err(self.not_an_option(v)),
             (QuestionKind::Multi, v) => {
                 let items: Vec<&Value> = match v {
                     Value::Array(a) => a.iter().collect(),
@@ -301,7 +301,7 @@ impl Question {
                         Value::String(s) if is_option(s) => {
                             set.insert(s.clone());
                         }
-                        _ => return Err(self.not_an_option()),
+                        other => return Err(self.not_an_option(other)),
                     }
                 }
                 // Stored in the question's option order, so exports are stable.
@@ -324,8 +324,12 @@ impl Question {
             _ => Err(Reason::new("answer-type")),
         }
     }
-    fn not_an_option(&self) -> Reason {
-        Reason::new("not-one-of").with("value", "").with(
+    fn not_an_option(&self, v: &Value) -> Reason {
+        let shown = match v {
+            Value::String(s) => s.chars().take(40).collect(),
+            other => other.to_string().chars().take(40).collect::<String>(),
+        };
+        Reason::new("not-one-of").with("value", shown).with(
             "options",
             self.options
                 .iter()

@@ -200,17 +200,17 @@ impl Feedback {
                 None
             }
         };
+        if let Some(t) = input.hidden.touchpoint_id.filter(|t| *t > 0) {
+            if !live.touchpoints.contains(&t) {
+                e.add(
+                    "hidden.touchpoint_id",
+                    Reason::new("unknown-ref").with("noun", "touchpoint").with("id", t),
+                );
+            }
+        }
         if let Some(h) = &mut hidden {
             if h.touchpoint_id.is_none() {
                 h.touchpoint_id = s.data.touchpoint_id;
-            }
-            if let Some(t) = h.touchpoint_id {
-                if !live.touchpoints.contains(&t) {
-                    e.add(
-                        "hidden.touchpoint_id",
-                        Reason::new("unknown-ref").with("noun", "touchpoint").with("id", t),
-                    );
-                }
             }
         }
         let mut invitation = None;

@@ -668,13 +668,13 @@ impl Store {
 
     pub async fn funnel(&self, ws: Id, survey: Id) -> Result<Funnel> {
         let shown: Option<i64> = sqlx::query_scalar(
-            "SELECT SUM(shown) FROM impressions WHERE workspace_id = $1 AND survey_id = $2",
+            "SELECT CAST(SUM(shown) AS BIGINT) FROM impressions WHERE workspace_id = $1 AND survey_id = $2",
         )
         .bind(ws)
         .bind(survey)
         .fetch_one(self.pool())
         .await?;
-        let row = sqlx::query("SELECT COUNT(*), SUM(complete) FROM responses WHERE workspace_id = $1 AND survey_id = $2")
+        let row = sqlx::query("SELECT COUNT(*), CAST(SUM(complete) AS BIGINT) FROM responses WHERE workspace_id = $1 AND survey_id = $2")
             .bind(ws)
             .bind(survey)
             .fetch_one(self.pool())

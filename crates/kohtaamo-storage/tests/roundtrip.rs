@@ -117,6 +117,20 @@ prop_compose! {
             journeys: vec![DocJourney { slug: "j".into(), name: name.next().unwrap_or_default(), description: BTreeMap::new(), segment: "seg".into(), packages: vec!["pkg".into()], stages: doc_stages }],
             process_steps: vec![DocProcessStep { slug: "step".into(), name: name.next().unwrap_or_default(), description: BTreeMap::new(), owner: Some("u0".into()), duration_minutes: Some(15),
                 serves: (0..tp_count).step_by(2).map(|k| format!("t{k}")).collect() }],
+            surveys: vec![DocSurvey {
+                slug: "survey".into(), name: name.next().unwrap_or_default(),
+                status: if published { "active" } else { "draft" }.into(),
+                touchpoint: (tp_count > 0).then(|| "t0".into()), journey: (tp_count == 0).then(|| "j".into()), package: None,
+                intro: name.next().unwrap_or_default(), thanks: BTreeMap::new(),
+                questions: vec![
+                    kohtaamo_domain::survey::QuestionInput { key: "nps".into(), kind: "nps".into(), text: BTreeMap::new(), required: true, options: vec![], scale: None, show_if: None },
+                    kohtaamo_domain::survey::QuestionInput { key: "why".into(), kind: "text".into(), text: name.next().unwrap_or_default(), required: false, options: vec![], scale: None,
+                        show_if: Some(kohtaamo_domain::survey::ShowIf { question: "nps".into(), min: 0, max: 6 }) },
+                    kohtaamo_domain::survey::QuestionInput { key: "pick".into(), kind: "single".into(), text: name.next().unwrap_or_default(), required: false, scale: None, show_if: None,
+                        options: vec![kohtaamo_domain::survey::ChoiceInput { key: "a".into(), label: name.next().unwrap_or_default() }, kohtaamo_domain::survey::ChoiceInput { key: "b".into(), label: name.next().unwrap_or_default() }] },
+                ],
+                allowed_origins: vec!["https://example.fi".into()],
+            }],
         }
     }
 }

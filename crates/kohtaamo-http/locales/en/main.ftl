@@ -299,3 +299,25 @@ unit-notifications = Reviews due
 review-due-for = Review who-is-my-customer: { $name }
 due-since = due since { $date }
 insight-undeclared = no declared customer relation
+
+## Public survey page and widget
+survey-std-nps = How likely is it that you would recommend us to a friend or colleague?
+survey-std-csat = How satisfied were you with our service?
+survey-std-ces = It was easy to get my matter handled.
+survey-low-nps = Not at all likely
+survey-high-nps = Extremely likely
+survey-low-csat = Very dissatisfied
+survey-high-csat = Very satisfied
+survey-low-ces = Strongly disagree
+survey-high-ces = Strongly agree
+survey-condition = If you answered { $range }
+survey-thanks-default = Your answer helps us improve.
+survey-thanks-title = Thank you!
+survey-submit = Send
+survey-required = (required)
+survey-error = Please check your answers.
+survey-closed = This survey is closed. Thank you for your interest.
+survey-not-found = There is no survey at this address.
+survey-honeypot = Leave this field empty
+survey-too-fast = Please check your answers and send again.
+survey-invitation-used = This personal link has already been used to answer. Thank you!

@@ -299,3 +299,25 @@ unit-notifications = Tarkistettavat
 review-due-for = Tarkista kuka on asiakkaani: { $name }
 due-since = erääntynyt { $date }
 insight-undeclared = ei kirjattua asiakassuhdetta
+
+## Public survey page and widget
+survey-std-nps = Kuinka todennäköisesti suosittelisit meitä ystävällesi tai kollegallesi?
+survey-std-csat = Kuinka tyytyväinen olit palveluumme?
+survey-std-ces = Asiani hoitaminen oli helppoa.
+survey-low-nps = En lainkaan todennäköisesti
+survey-high-nps = Erittäin todennäköisesti
+survey-low-csat = Erittäin tyytymätön
+survey-high-csat = Erittäin tyytyväinen
+survey-low-ces = Täysin eri mieltä
+survey-high-ces = Täysin samaa mieltä
+survey-condition = Jos vastasit { $range }
+survey-thanks-default = Vastauksesi auttaa meitä parantamaan.
+survey-thanks-title = Kiitos!
+survey-submit = Lähetä
+survey-required = (pakollinen)
+survey-error = Tarkista vastauksesi.
+survey-closed = Tämä kysely on suljettu. Kiitos mielenkiinnostasi.
+survey-not-found = Tässä osoitteessa ei ole kyselyä.
+survey-honeypot = Jätä tämä kenttä tyhjäksi
+survey-too-fast = Tarkista vastauksesi ja lähetä uudelleen.
+survey-invitation-used = Tällä henkilökohtaisella linkillä on jo vastattu. Kiitos!

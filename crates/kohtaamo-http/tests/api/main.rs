@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod errors;
+mod feedback;
 mod model;
 mod model_io;
 mod openapi;

@@ -8,6 +8,7 @@ mod diagrams;
 mod forms;
 mod insight_page;
 mod pages;
+pub mod public;
 
 use std::collections::HashMap;
 
@@ -36,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(pages::set_language))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
+        .route("/static/survey.css", get(public::survey_css))
+        .route("/static/survey.js", get(public::survey_js))
+        .route("/widget.js", get(public::widget))
+        .route("/f/{key}", get(public::page).post(public::submit))
         .route("/w/{ws}", get(pages::home))
         .route("/w/{ws}/packages", get(pages::catalogue))
         .route("/w/{ws}/packages/{id}", get(pages::package))

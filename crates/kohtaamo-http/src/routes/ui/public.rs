@@ -1,0 +1,326 @@
+//! The public survey page `/f/{key}` (no login, works without JavaScript) and the
+//! embeddable `/widget.js`. Link parameters carried with the answer: `tp` touchpoint,
+//! `ch` channel, `lang`, `inv` personal invitation, `cref` pseudonymous customer
+//! reference, `case` case reference, and `h_<name>` custom values.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use kohtaamo_domain::survey::{HiddenInput, QuestionKind};
+use serde_json::Value;
+
+use crate::auth::ClientIp;
+use crate::error::ApiError;
+use crate::extract::Path;
+use crate::feedback::{Feedback, Live, ResponseInput};
+use crate::i18n::I18n;
+use crate::routes::feedback::{respondent_language, PublicSurvey};
+use crate::AppState;
+
+pub enum PageState {
+    Form,
+    Thanks,
+    Message(String),
+}
+
+#[derive(Template)]
+#[template(path = "survey_public.html")]
+struct SurveyPage {
+    s: PublicSurvey,
+    state: PageState,
+    message: Option<String>,
+    rid: String,
+    token: String,
+    carried: Vec<(String, String)>,
+    hp_label: String,
+    errors: HashMap<String, String>,
+    values: HashMap<String, Vec<String>>,
+}
+
+impl SurveyPage {
+    fn value(&self, key: &str) -> String {
+        self.values
+            .get(key)
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default()
+    }
+    fn chosen(&self, key: &str, option: &str) -> bool {
+        self.values
+            .get(key)
+            .is_some_and(|v| v.iter().any(|x| x == option))
+    }
+}
+
+/// Link parameters that travel with the answer as hidden fields.
+fn carried(params: &[(String, String)]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .filter(|(k, v)| {
+            !v.is_empty()
+                && v.len() <= 500
+                && (matches!(k.as_str(), "tp" | "ch" | "lang" | "inv" | "cref" | "case")
+                    || (k.starts_with("h_") && k.len() <= 42))
+        })
+        .take(30)
+        .cloned()
+        .collect()
+}
+
+fn new_rid() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+async fn render(
+    st: &AppState,
+    live: &Live,
+    i: &I18n,
+    state: PageState,
+    status: StatusCode,
+    params: &[(String, String)],
+    form: Option<(&str, HashMap<String, String>, HashMap<String, Vec<String>>, Option<String>)>,
+) -> Response {
+    let token = match st.feedback.form_token(live.survey.id).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let (rid, errors, values, message) = match form {
+        Some((rid, e, v, m)) => (rid.to_owned(), e, v, m),
+        None => (new_rid(), HashMap::new(), HashMap::new(), None),
+    };
+    let page = SurveyPage {
+        s: PublicSurvey::build(live, i),
+        state,
+        message,
+        rid,
+        token,
+        carried: carried(params),
+        hp_label: i.t("survey-honeypot"),
+        errors,
+        values,
+    };
+    match page.render() {
+        Ok(html) => (
+            status,
+            [(
+                header::CONTENT_LANGUAGE,
+                header::HeaderValue::from_str(&i.lang)
+                    .unwrap_or(header::HeaderValue::from_static("en")),
+            )],
+            Html(html),
+        )
+            .into_response(),
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// A survey that cannot be answered now: closed (410) or unknown/draft (404), as a
+/// page in the respondent's language.
+fn unavailable(e: ApiError, i: &I18n) -> Response {
+    let (status, key) = match e {
+        ApiError::Gone(_) => (StatusCode::GONE, "survey-closed"),
+        ApiError::NotFound => (StatusCode::NOT_FOUND, "survey-not-found"),
+        other => return other.into_response(),
+    };
+    (status, Html(format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><link rel=\"stylesheet\" href=\"/static/survey.css\"></head><body><main class=\"survey\"><p class=\"notice\" role=\"alert\">{}</p></main></body></html>",
+        escape(&i.lang),
+        escape(&i.t(key)),
+        escape(&i.t(key))
+    )))
+        .into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub async fn page(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let fallback = respondent_fallback(&headers, param(&params, "lang"));
+    let live = match st.feedback.live(&key).await {
+        Ok(l) => l,
+        Err(e) => return unavailable(e, &fallback),
+    };
+    let i = respondent_language(param(&params, "lang"), &headers, &live);
+    if let Err(e) = Feedback::require_open(&live) {
+        return unavailable(e, &i);
+    }
+    let tp = param(&params, "tp").and_then(|t| t.parse().ok());
+    if let Err(e) = st.feedback.impression(&live, tp).await {
+        return e.into_response();
+    }
+    render(&st, &live, &i, PageState::Form, StatusCode::OK, &params, None).await
+}
+
+fn respondent_fallback(headers: &HeaderMap, lang: Option<&str>) -> I18n {
+    let l = crate::i18n::negotiate(
+        lang,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        None,
+    );
+    I18n::new(&l, &l)
+}
+
+pub async fn submit(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
+        Ok(p) => p,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let fallback = respondent_fallback(&headers, param(&pairs, "lang"));
+    let live = match st.feedback.live(&key).await {
+        Ok(l) => l,
+        Err(e) => return unavailable(e, &fallback),
+    };
+    let i = respondent_language(param(&pairs, "lang"), &headers, &live);
+    if let Err(e) = Feedback::require_open(&live) {
+        return unavailable(e, &i);
+    }
+    if let Err(e) = st.feedback.check_limits(ip, live.survey.id) {
+        return e.into_response();
+    }
+    if param(&pairs, "website").is_some() {
+        // A bot filled the hidden field: thank it and store nothing.
+        return render(&st, &live, &i, PageState::Thanks, StatusCode::OK, &pairs, None).await;
+    }
+    let rid = param(&pairs, "_rid").map(str::to_owned).unwrap_or_else(new_rid);
+    let mut values: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in &pairs {
+        if live.survey.data.question(k).is_some() {
+            values.entry(k.clone()).or_default().push(v.clone());
+        }
+    }
+    let token_ok = match st
+        .feedback
+        .form_token_ok(live.survey.id, param(&pairs, "_t").unwrap_or_default())
+        .await
+    {
+        Ok(ok) => ok,
+        Err(e) => return e.into_response(),
+    };
+    if !token_ok {
+        // Too fast to be a person, or a stale page: ask to send again (a fresh token
+        // is in the re-rendered form), keeping the answers.
+        let msg = Some(i.t("survey-too-fast"));
+        return render(&st, &live, &i, PageState::Form, StatusCode::UNPROCESSABLE_ENTITY, &pairs, Some((&rid, HashMap::new(), values, msg))).await;
+    }
+    let answers: BTreeMap<String, Value> = live
+        .survey
+        .data
+        .questions
+        .iter()
+        .filter_map(|q| {
+            let v = values.get(q.key.as_str())?;
+            Some((
+                q.key.to_string(),
+                if q.kind == QuestionKind::Multi {
+                    Value::Array(v.iter().cloned().map(Value::String).collect())
+                } else {
+                    Value::String(v.first().cloned().unwrap_or_default())
+                },
+            ))
+        })
+        .collect();
+    let custom = pairs
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("h_").map(|k| (k.to_owned(), v.clone())))
+        .collect();
+    let input = ResponseInput {
+        id: Some(rid.clone()),
+        answers,
+        complete: true,
+        hidden: HiddenInput {
+            touchpoint_id: param(&pairs, "tp").and_then(|t| t.parse().ok()),
+            channel: param(&pairs, "ch").map(str::to_owned),
+            locale: Some(i.lang.clone()),
+            customer_ref: param(&pairs, "cref").map(str::to_owned),
+            case_ref: param(&pairs, "case").map(str::to_owned),
+            custom,
+        },
+        invitation: param(&pairs, "inv").map(str::to_owned),
+    };
+    match st.feedback.submit(&live, input).await {
+        Ok(_) => render(&st, &live, &i, PageState::Thanks, StatusCode::OK, &pairs, None).await,
+        Err(ApiError::Invalid(fe)) => {
+            let mut errors = HashMap::new();
+            let mut other = Vec::new();
+            for (field, reason) in &fe.0 {
+                match field.strip_prefix("answers.") {
+                    Some(q) => {
+                        errors.insert(q.to_owned(), i.reason(reason));
+                    }
+                    None => other.push(i.reason(reason)),
+                }
+            }
+            let msg = Some(if other.is_empty() {
+                i.t("survey-error")
+            } else {
+                format!("{} {}", i.t("survey-error"), other.join(" "))
+            });
+            render(&st, &live, &i, PageState::Form, StatusCode::UNPROCESSABLE_ENTITY, &pairs, Some((&rid, errors, values, msg))).await
+        }
+        Err(ApiError::Gone(_)) => {
+            render(&st, &live, &i, PageState::Message(i.t("survey-invitation-used")), StatusCode::GONE, &pairs, None).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn widget() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../static/widget.js"),
+    )
+        .into_response()
+}
+
+pub async fn survey_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../static/survey.css"),
+    )
+        .into_response()
+}
+
+pub async fn survey_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../static/survey.js"),
+    )
+        .into_response()
+}

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldErrors;
-use crate::Id;
 use crate::model::{self, Parse};
+use crate::Id;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -697,7 +697,11 @@ impl Document {
                 }
             }
         }
-        let _ = Names::collect(&mut e, "surveys", self.surveys.iter().map(|s| s.slug.as_str()));
+        let _ = Names::collect(
+            &mut e,
+            "surveys",
+            self.surveys.iter().map(|s| s.slug.as_str()),
+        );
         let journey_names = Names::collect(
             &mut FieldErrors::new(),
             "journeys",

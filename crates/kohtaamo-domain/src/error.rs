@@ -87,7 +87,10 @@ impl Reason {
             "bad-origin" => "must be an origin such as https://www.example.fi (no path)".into(),
             "bad-response-id" => "must be 8–64 characters of A–Z, a–z, 0–9, - and _".into(),
             "unknown-invitation" => "is not an invitation to this survey".into(),
-            "bad-reference" => format!("must be at most {} characters without control characters", a("max")),
+            "bad-reference" => format!(
+                "must be at most {} characters without control characters",
+                a("max")
+            ),
             _ => a("text").to_owned(),
         }
     }

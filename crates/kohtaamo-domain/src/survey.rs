@@ -148,7 +148,9 @@ impl Question {
     pub fn visible(&self, answers: &Answers) -> bool {
         match &self.show_if {
             None => true,
-            Some(c) => matches!(answers.0.get(&c.question), Some(Answer::Score(v)) if (c.min..=c.max).contains(v)),
+            Some(c) => {
+                matches!(answers.0.get(&c.question), Some(Answer::Score(v)) if (c.min..=c.max).contains(v))
+            }
         }
     }
 }
@@ -279,9 +281,7 @@ impl Question {
             };
             return match n {
                 Some(n) if (min..=max).contains(&n) => Ok(Answer::Score(n)),
-                _ => Err(Reason::new("score-range")
-                    .with("min", min)
-                    .with("max", max)),
+                _ => Err(Reason::new("score-range").with("min", min).with("max", max)),
             };
         }
         let is_option = |s: &str| self.options.iter().any(|c| c.key.as_str() == s);
@@ -705,7 +705,10 @@ impl HiddenInput {
 /// starting point the UI offers.
 pub fn nps_template(slug: &str, name: RawTexts, touchpoint_id: Id) -> SurveyInput {
     let texts = |fi: &str, en: &str| {
-        RawTexts::from([("fi".to_owned(), fi.to_owned()), ("en".to_owned(), en.to_owned())])
+        RawTexts::from([
+            ("fi".to_owned(), fi.to_owned()),
+            ("en".to_owned(), en.to_owned()),
+        ])
     };
     SurveyInput {
         slug: slug.to_owned(),
@@ -815,13 +818,23 @@ mod tests {
         }))
         .unwrap_err();
         for f in [
-            "slug", "name", "status", "touchpoint_id", "questions[1].key", "questions[1].options",
-            "questions[2].scale", "questions[3].text", "questions[4].show_if", "questions[5].kind",
-            "allowed_origins[0]", "allowed_origins[1]",
+            "slug",
+            "name",
+            "status",
+            "touchpoint_id",
+            "questions[1].key",
+            "questions[1].options",
+            "questions[2].scale",
+            "questions[3].text",
+            "questions[4].show_if",
+            "questions[5].kind",
+            "allowed_origins[0]",
+            "allowed_origins[1]",
         ] {
             assert!(e.0.contains_key(f), "{f} missing in {e}");
         }
-        let e = survey(json!({"slug": "s", "name": {"en": "S"}, "package_id": 1, "questions": []})).unwrap_err();
+        let e = survey(json!({"slug": "s", "name": {"en": "S"}, "package_id": 1, "questions": []}))
+            .unwrap_err();
         assert_eq!(e.0["questions"].code, "needs-questions");
     }
 
@@ -839,7 +852,11 @@ mod tests {
         assert_eq!(a.0["m"], Answer::Choices(vec!["a".into(), "c".into()]));
         assert_eq!(
             a.scores(&s),
-            Scores { nps: Some(3), csat: Some(5), ces: Some(2) }
+            Scores {
+                nps: Some(3),
+                csat: Some(5),
+                ces: Some(2)
+            }
         );
         let e = s
             .validate_answers(
@@ -875,7 +892,10 @@ mod tests {
     fn answers_round_trip_json() {
         let s = full();
         let a = s
-            .validate_answers(&answers(json!({"nps": 9, "ch": "app", "m": ["b"], "csat": 4})), true)
+            .validate_answers(
+                &answers(json!({"nps": 9, "ch": "app", "m": ["b"], "csat": 4})),
+                true,
+            )
             .unwrap();
         let back = Answers::from_json(&a.to_json()).unwrap();
         assert_eq!(back.scores(&s), a.scores(&s));
@@ -885,7 +905,12 @@ mod tests {
     #[test]
     fn response_keys_and_hidden_fields() {
         assert!(ResponseKey::parse("0b9c7a1e-2f").is_ok());
-        for bad in ["short", "has space in it", "<script>alert(1)</script>", &"x".repeat(65)] {
+        for bad in [
+            "short",
+            "has space in it",
+            "<script>alert(1)</script>",
+            &"x".repeat(65),
+        ] {
             assert!(ResponseKey::parse(bad).is_err(), "{bad}");
         }
         let h = HiddenInput {

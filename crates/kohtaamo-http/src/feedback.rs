@@ -204,7 +204,9 @@ impl Feedback {
             if !live.touchpoints.contains(&t) {
                 e.add(
                     "hidden.touchpoint_id",
-                    Reason::new("unknown-ref").with("noun", "touchpoint").with("id", t),
+                    Reason::new("unknown-ref")
+                        .with("noun", "touchpoint")
+                        .with("id", t),
                 );
             }
         }

@@ -10,6 +10,12 @@
 //! one fsync is shared by every response that arrived while the previous one ran
 //! (group commit). Several instances on PostgreSQL each run their own writer; the
 //! unique `(survey_id, response_key)` keeps retries idempotent across them.
+//!
+//! On SQLite the writer is an OS thread with its own `rusqlite` connection and cached
+//! single-row statements: the same SQL text as the portable path, but without sqlx's
+//! per-statement hop to a worker thread, which capped batched inserts at a fraction of
+//! what SQLite can do (measured in docs/BENCHMARKS.md). It takes the store's write gate
+//! for each batch, so it queues fairly with every other write.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -72,7 +78,16 @@ enum Job {
 /// Handle to the instance's ingest writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Ingest {
-    tx: mpsc::Sender<Job>,
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    /// The single writer with group commit.
+    Queue(mpsc::Sender<Job>),
+    /// No writer: each request inserts through the shared pool in its own transaction,
+    /// as most web applications store a form post. Kept as the benchmark's comparison.
+    Direct(Store),
 }
 
 /// Rows per INSERT statement. Batches are cut into these sizes so only a handful of
@@ -82,17 +97,50 @@ const RESPONSE_COLS: usize = 17;
 
 impl Ingest {
     /// Starts the writer. `max_batch` = 1 turns group commit off (one transaction per
-    /// response, for comparison in the benchmark).
+    /// response through the writer); 0 means no writer at all (one INSERT per request
+    /// through the pool). Both exist for comparison in the benchmark.
     pub fn start(store: Store, max_batch: usize) -> Self {
+        if max_batch == 0 {
+            return Self {
+                inner: Inner::Direct(store),
+            };
+        }
         let (tx, rx) = mpsc::channel(65_536);
-        tokio::spawn(writer(store, rx, max_batch.max(1)));
-        Self { tx }
+        match store.sqlite_file().map(str::to_owned) {
+            Some(path) => {
+                let handle = tokio::runtime::Handle::current();
+                std::thread::Builder::new()
+                    .name("kohtaamo-ingest".into())
+                    .spawn(move || sqlite_writer(store, path, handle, rx, max_batch))
+                    .expect("spawn the ingest writer thread");
+            }
+            None => {
+                tokio::spawn(writer(store, rx, max_batch));
+            }
+        }
+        Self {
+            inner: Inner::Queue(tx),
+        }
+    }
+
+    fn queue(&self) -> std::result::Result<&mpsc::Sender<Job>, &Store> {
+        match &self.inner {
+            Inner::Queue(tx) => Ok(tx),
+            Inner::Direct(store) => Err(store),
+        }
     }
 
     /// Stores a response; returns once it is committed.
     pub async fn response(&self, r: NewResponse) -> Result<Stored> {
+        let queue = match self.queue() {
+            Ok(q) => q,
+            Err(store) => {
+                let mut out = write_batch(store, &[&r], &[]).await?;
+                return Ok(out.pop().unwrap_or(Stored::Written));
+            }
+        };
         let (tx, rx) = oneshot::channel();
-        self.tx
+        queue
             .send(Job::Response(Box::new(r), tx))
             .await
             .map_err(|_| closing())?;
@@ -101,8 +149,12 @@ impl Ingest {
 
     /// Counts one showing of a survey.
     pub async fn impression(&self, i: Impression) -> Result<()> {
+        let queue = match self.queue() {
+            Ok(q) => q,
+            Err(store) => return write_batch(store, &[], &[&i]).await.map(|_| ()),
+        };
         let (tx, rx) = oneshot::channel();
-        self.tx
+        queue
             .send(Job::Impression(i, tx))
             .await
             .map_err(|_| closing())?;
@@ -133,14 +185,173 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
                 let mut results = Vec::new();
                 for job in &jobs {
                     let (r, i) = split(std::slice::from_ref(job));
-                    results.push(write_batch(&store, &r, &i).await.map(|mut v| {
-                        v.pop().unwrap_or(Stored::Written)
-                    }));
+                    results.push(
+                        write_batch(&store, &r, &i)
+                            .await
+                            .map(|mut v| v.pop().unwrap_or(Stored::Written)),
+                    );
                 }
                 reply(jobs, results);
             }
         }
     }
+}
+
+fn take_batch_blocking(rx: &mut mpsc::Receiver<Job>, max_batch: usize) -> Option<Vec<Job>> {
+    let first = rx.blocking_recv()?;
+    let mut jobs = vec![first];
+    while jobs.len() < max_batch {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
+
+fn sqlite_writer(
+    store: Store,
+    path: String,
+    handle: tokio::runtime::Handle,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+) {
+    let mut conn = match open_sqlite(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "ingest writer cannot open the database; using the portable writer");
+            handle.spawn(writer(store, rx, max_batch));
+            return;
+        }
+    };
+    while let Some(jobs) = take_batch_blocking(&mut rx, max_batch) {
+        let (responses, impressions) = split(&jobs);
+        let result = {
+            let _gate = handle.block_on(store.write_permit());
+            sqlite_batch(&mut conn, &responses, &impressions)
+        };
+        match result {
+            Ok(outcomes) => reply(jobs, outcomes.into_iter().map(Ok).collect()),
+            Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(sqlite_err(e))]),
+            Err(e) => {
+                tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
+                let mut results = Vec::new();
+                for job in &jobs {
+                    let (r, i) = split(std::slice::from_ref(job));
+                    let _gate = handle.block_on(store.write_permit());
+                    results.push(
+                        sqlite_batch(&mut conn, &r, &i)
+                            .map(|mut v| v.pop().unwrap_or(Stored::Written))
+                            .map_err(sqlite_err),
+                    );
+                }
+                reply(jobs, results);
+            }
+        }
+    }
+}
+
+fn sqlite_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Db(sqlx::Error::Io(std::io::Error::other(e.to_string())))
+}
+
+fn open_sqlite(path: &str) -> rusqlite::Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open(path)?;
+    // The same durability as the pool's connections: WAL, and FULL so a commit is
+    // fsynced before the writer acknowledges anything.
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+    )?;
+    Ok(c)
+}
+
+fn to_sql(v: Val) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    match v {
+        Val::Int(Some(i)) => Value::Integer(i),
+        Val::Text(Some(t)) => Value::Text(t),
+        Val::Int(None) | Val::Text(None) => Value::Null,
+    }
+}
+
+fn sqlite_batch(
+    conn: &mut rusqlite::Connection,
+    responses: &[&NewResponse],
+    impressions: &[&Impression],
+) -> rusqlite::Result<Vec<Stored>> {
+    let now = crate::now_text();
+    let day = now[..10].to_owned();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut out = Vec::with_capacity(responses.len());
+    {
+        let upsert = upsert_sql(1);
+        let mut stmt = tx.prepare_cached(&upsert)?;
+        for r in responses {
+            if let Some(h) = &r.invitation {
+                let n = tx
+                    .prepare_cached(INVITATION_SQL)?
+                    .execute(rusqlite::params![now, r.key.as_str(), h, r.survey_id])?;
+                if n == 0 {
+                    out.push(Stored::InvitationUsed);
+                    continue;
+                }
+            }
+            // One statement per row, in arrival order: repeated ids in a batch need
+            // no special handling here.
+            let vals = response_values(r, &now, &day).into_iter().map(to_sql);
+            let mut rows = stmt.query(rusqlite::params_from_iter(vals))?;
+            out.push(if rows.next()?.is_some() {
+                Stored::Written
+            } else {
+                Stored::Duplicate
+            });
+        }
+    }
+    for ((ws, survey, tp), n) in impression_counts(impressions) {
+        tx.prepare_cached(IMPRESSION_SQL)?
+            .execute(rusqlite::params![ws, survey, tp, day, n])?;
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+const INVITATION_SQL: &str = "UPDATE invitations SET used_at = $1, response_key = $2 WHERE token_hash = $3 AND survey_id = $4 AND (used_at IS NULL OR response_key = $2)";
+const IMPRESSION_SQL: &str = "INSERT INTO impressions (workspace_id, survey_id, touchpoint_id, day, shown) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (survey_id, touchpoint_id, day) DO UPDATE SET shown = impressions.shown + excluded.shown";
+
+fn impression_counts(impressions: &[&Impression]) -> BTreeMap<(Id, Id, Id), i64> {
+    let mut counts: BTreeMap<(Id, Id, Id), i64> = BTreeMap::new();
+    for i in impressions {
+        *counts
+            .entry((i.workspace_id, i.survey_id, i.touchpoint_id.unwrap_or(0)))
+            .or_default() += 1;
+    }
+    counts
+}
+
+/// The bound values of one response row, in [`upsert_sql`]'s column order.
+fn response_values(r: &NewResponse, now: &str, day: &str) -> Vec<Val> {
+    let h = &r.hidden;
+    vec![
+        Val::from(r.workspace_id),
+        r.survey_id.into(),
+        r.key.as_str().into(),
+        h.touchpoint_id.into(),
+        h.channel.clone().into(),
+        h.locale.as_ref().map(|l| l.as_str().to_owned()).into(),
+        h.customer_ref.clone().into(),
+        h.case_ref.clone().into(),
+        serde_json::to_string(&h.custom)
+            .unwrap_or_else(|_| "{}".into())
+            .into(),
+        r.answers.to_json().into(),
+        r.scores.nps.into(),
+        r.scores.csat.into(),
+        r.scores.ces.into(),
+        r.complete.into(),
+        day.into(),
+        now.into(),
+        now.into(),
+    ]
 }
 
 fn split(jobs: &[Job]) -> (Vec<&NewResponse>, Vec<&Impression>) {
@@ -171,6 +382,19 @@ fn reply(jobs: Vec<Job>, outcomes: Vec<Result<Stored>>) {
     }
 }
 
+/// Writes one batch the way the instance's writer does (on SQLite through its own
+/// connection), outside the queue: the benchmark's "raw batched insert" ceiling.
+pub async fn write_batch_direct(store: &Store, responses: &[&NewResponse]) -> Result<Vec<Stored>> {
+    match store.sqlite_file() {
+        Some(path) => {
+            let _gate = store.write_permit().await?;
+            let mut conn = open_sqlite(path).map_err(sqlite_err)?;
+            sqlite_batch(&mut conn, responses, &[]).map_err(sqlite_err)
+        }
+        None => write_batch(store, responses, &[]).await,
+    }
+}
+
 /// Writes responses and impressions in one transaction; one outcome per response.
 pub async fn write_batch(
     store: &Store,
@@ -195,7 +419,7 @@ async fn write_in(
         if let Some(h) = &r.invitation {
             // Single use: the first response takes it; the same response may come
             // back (a retry, or a partial save being completed).
-            let n = sqlx::query("UPDATE invitations SET used_at = $1, response_key = $2 WHERE token_hash = $3 AND survey_id = $4 AND (used_at IS NULL OR response_key = $2)")
+            let n = sqlx::query(INVITATION_SQL)
                 .bind(&now)
                 .bind(r.key.as_str())
                 .bind(h)
@@ -219,10 +443,7 @@ async fn write_in(
             .partition(|&i| seen.insert((responses[i].survey_id, responses[i].key.as_str())));
         let mut rest = &this[..];
         while !rest.is_empty() {
-            let size = CHUNKS
-                .into_iter()
-                .find(|c| *c <= rest.len())
-                .unwrap_or(1);
+            let size = CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
             let (chunk, tail) = rest.split_at(size);
             rest = tail;
             let written = upsert(tx, chunk.iter().map(|&i| responses[i]), &now, &day).await?;
@@ -235,14 +456,8 @@ async fn write_in(
         }
         pending = next;
     }
-    let mut counts: BTreeMap<(Id, Id, Id), i64> = BTreeMap::new();
-    for i in impressions {
-        *counts
-            .entry((i.workspace_id, i.survey_id, i.touchpoint_id.unwrap_or(0)))
-            .or_default() += 1;
-    }
-    for ((ws, survey, tp), n) in counts {
-        sqlx::query("INSERT INTO impressions (workspace_id, survey_id, touchpoint_id, day, shown) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (survey_id, touchpoint_id, day) DO UPDATE SET shown = impressions.shown + excluded.shown")
+    for ((ws, survey, tp), n) in impression_counts(impressions) {
+        sqlx::query(IMPRESSION_SQL)
             .bind(ws)
             .bind(survey)
             .bind(tp)
@@ -285,28 +500,7 @@ async fn upsert<'a>(
     let mut n = 0;
     for r in rows {
         n += 1;
-        let h = &r.hidden;
-        vals.extend([
-            Val::from(r.workspace_id),
-            r.survey_id.into(),
-            r.key.as_str().into(),
-            h.touchpoint_id.into(),
-            h.channel.clone().into(),
-            h.locale.as_ref().map(|l| l.as_str().to_owned()).into(),
-            h.customer_ref.clone().into(),
-            h.case_ref.clone().into(),
-            serde_json::to_string(&h.custom)
-                .unwrap_or_else(|_| "{}".into())
-                .into(),
-            r.answers.to_json().into(),
-            r.scores.nps.into(),
-            r.scores.csat.into(),
-            r.scores.ces.into(),
-            r.complete.into(),
-            day.into(),
-            now.into(),
-            now.into(),
-        ]);
+        vals.extend(response_values(r, now, day));
     }
     let sql = upsert_sql(n);
     let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut **tx).await?;
@@ -350,8 +544,10 @@ pub fn response_from_row(row: &AnyRow) -> std::result::Result<Response, sqlx::Er
         locale: row.try_get("locale")?,
         customer_ref: row.try_get("customer_ref")?,
         case_ref: row.try_get("case_ref")?,
-        custom: serde_json::from_str(&custom).map_err(|e| crate::entity::decode_err("custom", e))?,
-        answers: Answers::from_json(&answers).map_err(|e| crate::entity::decode_err("answers", e))?,
+        custom: serde_json::from_str(&custom)
+            .map_err(|e| crate::entity::decode_err("custom", e))?,
+        answers: Answers::from_json(&answers)
+            .map_err(|e| crate::entity::decode_err("answers", e))?,
         nps: row.try_get("nps")?,
         csat: row.try_get("csat")?,
         ces: row.try_get("ces")?,
@@ -380,19 +576,30 @@ pub struct ResponseFilter {
 
 impl ResponseFilter {
     fn sql(&self, ws: Id, survey: Id) -> (String, Vec<Val>) {
-        let mut conds = vec!["workspace_id = $1".to_string(), "survey_id = $2".to_string()];
+        let mut conds = vec![
+            "workspace_id = $1".to_string(),
+            "survey_id = $2".to_string(),
+        ];
         let mut vals: Vec<Val> = vec![ws.into(), survey.into()];
         let mut add = |cond: &str, v: Val, vals: &mut Vec<Val>| {
             vals.push(v);
             conds.push(cond.replace('?', &format!("${}", vals.len())));
         };
         if let Some(d) = self.from {
-            add("created_at >= ?", d.format("%Y-%m-%d").to_string().into(), &mut vals);
+            add(
+                "created_at >= ?",
+                d.format("%Y-%m-%d").to_string().into(),
+                &mut vals,
+            );
         }
         if let Some(d) = self.to {
             // created_at is RFC 3339 text; the day after, as text, bounds the last day.
             let next = d.succ_opt().unwrap_or(d);
-            add("created_at < ?", next.format("%Y-%m-%d").to_string().into(), &mut vals);
+            add(
+                "created_at < ?",
+                next.format("%Y-%m-%d").to_string().into(),
+                &mut vals,
+            );
         }
         if let Some(b) = self.band {
             let (lo, hi) = match b {
@@ -454,6 +661,9 @@ pub struct Invitation {
     pub used_at: Option<String>,
 }
 
+/// A personal invitation to create: token hash, touchpoint, customer and case refs.
+pub type NewInvitation = (String, Option<Id>, Option<String>, Option<String>);
+
 /// What an invitation pre-fills.
 #[derive(Debug, Clone)]
 pub struct InvitationInfo {
@@ -511,10 +721,12 @@ impl Store {
 
     /// Every touchpoint id of workspace `ws`.
     pub async fn touchpoint_ids(&self, ws: Id) -> Result<Vec<Id>> {
-        Ok(sqlx::query_scalar("SELECT id FROM touchpoints WHERE workspace_id = $1")
-            .bind(ws)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT id FROM touchpoints WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_all(self.pool())
+                .await?,
+        )
     }
 
     /// The touchpoints of a journey, in map order.
@@ -563,9 +775,7 @@ impl Store {
         let mut vals = vals;
         vals.push(limit.into());
         vals.push(offset.into());
-        let rows = bind(sqlx::query(&sql), vals)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = bind(sqlx::query(&sql), vals).fetch_all(self.pool()).await?;
         let items = rows
             .iter()
             .map(response_from_row)
@@ -597,9 +807,7 @@ impl Store {
         );
         vals.push(after.into());
         vals.push(limit.into());
-        let rows = bind(sqlx::query(&sql), vals)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = bind(sqlx::query(&sql), vals).fetch_all(self.pool()).await?;
         Ok(rows
             .iter()
             .map(response_from_row)
@@ -620,7 +828,13 @@ impl Store {
     }
 
     /// Deletes a response and records who did it in the audit trail, atomically.
-    pub async fn delete_response(&self, ws: Id, survey: Id, id: Id, user: Option<Id>) -> Result<()> {
+    pub async fn delete_response(
+        &self,
+        ws: Id,
+        survey: Id,
+        id: Id,
+        user: Option<Id>,
+    ) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
             let key: Option<String> = sqlx::query_scalar(
@@ -692,7 +906,7 @@ impl Store {
         &self,
         ws: Id,
         survey: Id,
-        items: &[(String, Option<Id>, Option<String>, Option<String>)],
+        items: &[NewInvitation],
     ) -> Result<Vec<Id>> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
@@ -758,12 +972,11 @@ impl Store {
 
     /// A per-installation secret, created on first use and shared by every instance.
     pub async fn instance_secret(&self, name: &str) -> Result<String> {
-        if let Some(v) = sqlx::query_scalar::<_, String>(
-            "SELECT value FROM instance_settings WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(self.pool())
-        .await?
+        if let Some(v) =
+            sqlx::query_scalar::<_, String>("SELECT value FROM instance_settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?
         {
             return Ok(v);
         }
@@ -783,10 +996,12 @@ impl Store {
             .map_err(StoreError::from);
         finish(tx, r).await?;
         // Another instance may have won the race; everyone uses the stored value.
-        Ok(sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = $1")
-            .bind(name)
-            .fetch_one(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = $1")
+                .bind(name)
+                .fetch_one(self.pool())
+                .await?,
+        )
     }
 
     /// Counts responses per survey key (for the benchmark's and crash test's checks).

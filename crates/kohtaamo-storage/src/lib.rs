@@ -92,6 +92,8 @@ pub struct Store {
     /// Bumped by every model write on this instance, so caches of model data (the
     /// public side's survey cache) know when to reload.
     generation: Arc<std::sync::atomic::AtomicU64>,
+    /// The SQLite database file, for the ingest writer's own connection.
+    sqlite_file: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -160,6 +162,16 @@ impl Store {
             backend,
             write_gate: Arc::new(Semaphore::new(permits)),
             generation: Arc::default(),
+            sqlite_file: match backend {
+                Backend::Sqlite => {
+                    let rest = url
+                        .trim_start_matches("sqlite://")
+                        .trim_start_matches("sqlite:");
+                    let path = rest.split('?').next().unwrap_or_default();
+                    (!path.is_empty() && !path.contains(":memory:")).then(|| Arc::from(path))
+                }
+                Backend::Postgres => None,
+            },
         })
     }
 
@@ -190,6 +202,20 @@ impl Store {
     pub(crate) fn bump(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The SQLite file behind this store (None for PostgreSQL or in-memory).
+    pub fn sqlite_file(&self) -> Option<&str> {
+        self.sqlite_file.as_deref()
+    }
+
+    /// Takes the write gate without starting a transaction (for writers that use
+    /// their own connection).
+    pub async fn write_permit(&self) -> Result<SemaphorePermit<'_>> {
+        self.write_gate
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Conflict("store is closing".into()))
     }
 
     /// Checks the database answers (for `/readyz`).

@@ -9,7 +9,11 @@ use crate::{Backend, Result, Store};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "reviews", include_str!("../migrations/0002_reviews.sql")),
-    (3, "feedback", include_str!("../migrations/0003_feedback.sql")),
+    (
+        3,
+        "feedback",
+        include_str!("../migrations/0003_feedback.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -82,7 +82,8 @@ conformance!(
     unit_crud_and_conflicts,
     unit_tree_refuses_cycles,
     workspaces_are_isolated,
-    tricky_strings_round_trip
+    tricky_strings_round_trip,
+    ingest_group_commit_is_idempotent,
 );
 
 async fn migrations_are_idempotent(store: Store) {
@@ -739,5 +740,117 @@ async fn review_history_and_notifications(store: Store) {
     assert!(matches!(
         store.delete_webhook(ws, h).await,
         Err(StoreError::NotFound)
+    ));
+}
+
+/// Many concurrent submissions through the group-commit writer: every response is
+/// stored exactly once, repeated ids in one batch are handled in order, a partial save
+/// is completed, and a complete one is final.
+async fn ingest_group_commit_is_idempotent(store: Store) {
+    use kohtaamo_domain::survey::{Answer, Answers, Hidden, ResponseKey, Scores, SurveyInput};
+    use kohtaamo_storage::feedback::{Ingest, NewResponse, Stored};
+    let ws = workspace(&store, "w").await;
+    let survey: SurveyInput = serde_json::from_value(serde_json::json!({
+        "slug": "s", "name": {"en": "S"}, "status": "active", "package_id": 0,
+        "questions": [{"key": "nps", "kind": "nps"}]
+    }))
+    .unwrap();
+    let pkg = store
+        .create(
+            ws,
+            &PackageInput {
+                slug: "p".into(),
+                name: t("P"),
+                description: BTreeMap::new(),
+                published: false,
+                elements: vec![],
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let survey = SurveyInput {
+        package_id: Some(pkg.id),
+        ..survey
+    }
+    .parse()
+    .unwrap();
+    let sid = store.create(ws, &survey).await.unwrap().id;
+    let ingest = Ingest::start(store.clone(), 256);
+    let resp = |key: &str, nps: i64, complete: bool| NewResponse {
+        workspace_id: ws,
+        survey_id: sid,
+        key: ResponseKey::parse(key).unwrap(),
+        hidden: Hidden::default(),
+        answers: Answers([("nps".to_string(), Answer::Score(nps))].into()),
+        scores: Scores {
+            nps: Some(nps),
+            ..Default::default()
+        },
+        complete,
+        invitation: None,
+    };
+    let mut tasks = Vec::new();
+    for i in 0..400 {
+        let ingest = ingest.clone();
+        // 400 distinct ids, each sent twice at once.
+        let r = resp(
+            &format!("key-{:05}", i % 200 + (i / 400) * 1000),
+            (i % 11) as i64,
+            true,
+        );
+        tasks.push(tokio::spawn(async move { ingest.response(r).await }));
+    }
+    let mut written = 0;
+    let mut dup = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Stored::Written => written += 1,
+            Stored::Duplicate => dup += 1,
+            Stored::InvitationUsed => panic!("no invitations here"),
+        }
+    }
+    assert_eq!((written, dup), (200, 200));
+    let keys = store.response_keys(sid).await.unwrap();
+    assert_eq!(keys.len(), 200);
+    // Partial, then complete, then a late partial that must not win.
+    assert_eq!(
+        ingest.response(resp("partial-1", 3, false)).await.unwrap(),
+        Stored::Written
+    );
+    assert_eq!(
+        ingest.response(resp("partial-1", 4, true)).await.unwrap(),
+        Stored::Written
+    );
+    assert_eq!(
+        ingest.response(resp("partial-1", 9, false)).await.unwrap(),
+        Stored::Duplicate
+    );
+    let page = store
+        .responses(
+            ws,
+            sid,
+            &kohtaamo_storage::feedback::ResponseFilter {
+                q: None,
+                ..Default::default()
+            },
+            500,
+            0,
+        )
+        .await
+        .unwrap();
+    let p = page
+        .items
+        .iter()
+        .find(|r| r.response_key == "partial-1")
+        .unwrap();
+    assert_eq!((p.nps, p.complete), (Some(4), true));
+    // A survey with responses cannot be deleted (answers are never lost by accident).
+    assert!(matches!(
+        store
+            .delete::<kohtaamo_domain::survey::SurveyData>(ws, sid)
+            .await,
+        Err(StoreError::Conflict(_))
     ));
 }

@@ -89,7 +89,10 @@ impl PublicSurvey {
                 };
                 let (min, max) = q.range().map_or((None, None), |(a, b)| (Some(a), Some(b)));
                 let (low, high) = if q.kind.has_standard_wording() {
-                    (i.t(&format!("survey-low-{kind}")), i.t(&format!("survey-high-{kind}")))
+                    (
+                        i.t(&format!("survey-low-{kind}")),
+                        i.t(&format!("survey-high-{kind}")),
+                    )
                 } else {
                     (String::new(), String::new())
                 };

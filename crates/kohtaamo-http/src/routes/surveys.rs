@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kohtaamo_domain::survey::SurveyData;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
-use kohtaamo_storage::feedback::{AuditEntry, Funnel, Invitation, Response as Answered, ResponseFilter, ResponsePage};
+use kohtaamo_storage::feedback::{
+    AuditEntry, Funnel, Invitation, Response as Answered, ResponseFilter, ResponsePage,
+};
 use kohtaamo_storage::Record;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -48,72 +50,115 @@ pub fn routes(mut api: Api) -> Api {
     api.route(
         &format!("{base}/links"),
         get(survey_links),
-        vec![Op::new("get", "feedback", "Public link, per-touchpoint links, widget snippet and QR code addresses").ok(200, Some(links))],
+        vec![Op::new(
+            "get",
+            "feedback",
+            "Public link, per-touchpoint links, widget snippet and QR code addresses",
+        )
+        .ok(200, Some(links))],
     )
     .route(
         &format!("{base}/qr.svg"),
         get(qr_svg),
-        vec![Op::new("get", "feedback", "QR code (SVG) of the survey link, with the touchpoint in it")
-            .query("touchpoint_id", "integer", "Touchpoint to put in the link")
-            .ok(200, Some(json!({"type": "string"})))],
+        vec![Op::new(
+            "get",
+            "feedback",
+            "QR code (SVG) of the survey link, with the touchpoint in it",
+        )
+        .query("touchpoint_id", "integer", "Touchpoint to put in the link")
+        .ok(200, Some(json!({"type": "string"})))],
     )
     .route(
         &format!("{base}/qr.png"),
         get(qr_png),
-        vec![Op::new("get", "feedback", "QR code (PNG) of the survey link, with the touchpoint in it")
-            .query("touchpoint_id", "integer", "Touchpoint to put in the link")
-            .query("scale", "integer", "Pixels per module, 2–40 (default 10)")
-            .ok(200, Some(json!({"type": "string"})))],
+        vec![Op::new(
+            "get",
+            "feedback",
+            "QR code (PNG) of the survey link, with the touchpoint in it",
+        )
+        .query("touchpoint_id", "integer", "Touchpoint to put in the link")
+        .query("scale", "integer", "Pixels per module, 2–40 (default 10)")
+        .ok(200, Some(json!({"type": "string"})))],
     )
     .route(
         &format!("{base}/invitations"),
         get(list_invitations).post(create_invitations),
         vec![
-            Op::new("get", "feedback", "Personal invitations (without their tokens) and whether each was used")
-                .ok(200, Some(json!({"type": "array", "items": invs}))),
-            Op::new("post", "feedback", "Create single-use personal invitation links; each link is shown once")
-                .body(inv)
-                .ok(201, Some(json!({"type": "object"}))),
+            Op::new(
+                "get",
+                "feedback",
+                "Personal invitations (without their tokens) and whether each was used",
+            )
+            .ok(200, Some(json!({"type": "array", "items": invs}))),
+            Op::new(
+                "post",
+                "feedback",
+                "Create single-use personal invitation links; each link is shown once",
+            )
+            .body(inv)
+            .ok(201, Some(json!({"type": "object"}))),
         ],
     )
     .route(
         &format!("{base}/responses"),
         get(list_responses),
-        vec![filters(Op::new("get", "feedback", "Responses, newest first"))
-            .query("limit", "integer", "1–500 (default 50)")
-            .query("offset", "integer", "Items to skip")
-            .ok(200, Some(page))],
+        vec![
+            filters(Op::new("get", "feedback", "Responses, newest first"))
+                .query("limit", "integer", "1–500 (default 50)")
+                .query("offset", "integer", "Items to skip")
+                .ok(200, Some(page)),
+        ],
     )
     .route(
         &format!("{base}/responses.csv"),
         get(export_csv),
-        vec![filters(Op::new("get", "feedback", "Every matching response as CSV (streamed)"))
-            .ok(200, Some(json!({"type": "string"})))],
+        vec![filters(Op::new(
+            "get",
+            "feedback",
+            "Every matching response as CSV (streamed)",
+        ))
+        .ok(200, Some(json!({"type": "string"})))],
     )
     .route(
         &format!("{base}/responses.xlsx"),
         get(export_xlsx),
-        vec![filters(Op::new("get", "feedback", "Every matching response as an Excel workbook"))
-            .ok(200, Some(json!({"type": "string"})))],
+        vec![filters(Op::new(
+            "get",
+            "feedback",
+            "Every matching response as an Excel workbook",
+        ))
+        .ok(200, Some(json!({"type": "string"})))],
     )
     .route(
         &format!("{base}/responses/{{response_id}}"),
         get(show_response).delete(delete_response),
         vec![
             Op::new("get", "feedback", "One response").ok(200, Some(one)),
-            Op::new("delete", "feedback", "Delete a response (editor or admin); recorded in the audit trail").ok(204, None),
+            Op::new(
+                "delete",
+                "feedback",
+                "Delete a response (editor or admin); recorded in the audit trail",
+            )
+            .ok(204, None),
         ],
     )
     .route(
         &format!("{base}/funnel"),
         get(funnel_of),
-        vec![Op::new("get", "feedback", "Times shown, responses started and completed").ok(200, Some(funnel))],
+        vec![Op::new(
+            "get",
+            "feedback",
+            "Times shown, responses started and completed",
+        )
+        .ok(200, Some(funnel))],
     )
     .route(
         "/api/v1/workspaces/{ws}/audit",
         get(audit_log),
-        vec![Op::new("get", "feedback", "Audit trail, newest first (admins)")
-            .ok(200, Some(json!({"type": "array", "items": audit})))],
+        vec![
+            Op::new("get", "feedback", "Audit trail, newest first (admins)")
+                .ok(200, Some(json!({"type": "array", "items": audit}))),
+        ],
     )
 }
 
@@ -208,13 +253,21 @@ struct QrQuery {
     scale: Option<u32>,
 }
 
-async fn qr_target(st: &AppState, ws: &Ws, id: Id, tp: Option<Id>, headers: &HeaderMap) -> ApiResult<qrcode::QrCode> {
+async fn qr_target(
+    st: &AppState,
+    ws: &Ws,
+    id: Id,
+    tp: Option<Id>,
+    headers: &HeaderMap,
+) -> ApiResult<qrcode::QrCode> {
     let (_, key) = survey_of(st, ws, id).await?;
     if let Some(t) = tp {
         if !st.store.touchpoint_exists(ws.id, t).await? {
             return Err(ApiError::invalid(
                 "touchpoint_id",
-                Reason::new("unknown-ref").with("noun", "touchpoint").with("id", t),
+                Reason::new("unknown-ref")
+                    .with("noun", "touchpoint")
+                    .with("id", t),
             ));
         }
     }
@@ -247,7 +300,10 @@ async fn qr_png(
 ) -> ApiResult<Response> {
     let scale = q.scale.unwrap_or(10);
     if !(2..=40).contains(&scale) {
-        return Err(ApiError::invalid("scale", Reason::new("text").with("text", "must be from 2 to 40")));
+        return Err(ApiError::invalid(
+            "scale",
+            Reason::new("text").with("text", "must be from 2 to 40"),
+        ));
     }
     let code = qr_target(&st, &ws, id, q.touchpoint_id, &headers).await?;
     let png = qr_to_png(&code, scale).map_err(|e| ApiError::Internal(format!("png: {e}")))?;
@@ -332,7 +388,9 @@ async fn create_invitations(
             if !st.store.touchpoint_exists(ws.id, t).await? {
                 e.add(
                     format!("recipients[{i}].touchpoint_id"),
-                    Reason::new("unknown-ref").with("noun", "touchpoint").with("id", t),
+                    Reason::new("unknown-ref")
+                        .with("noun", "touchpoint")
+                        .with("id", t),
                 );
                 continue;
             }
@@ -343,7 +401,12 @@ async fn create_invitations(
             rand::rngs::OsRng.fill_bytes(&mut b);
             hex::encode(b)
         };
-        items.push((crate::feedback::token_hash(&token), tp, h.customer_ref, h.case_ref));
+        items.push((
+            crate::feedback::token_hash(&token),
+            tp,
+            h.customer_ref,
+            h.case_ref,
+        ));
         tokens.push((token, tp));
     }
     if !e.is_empty() {
@@ -380,7 +443,8 @@ pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
         get(k).and_then(|s| {
             e.take(
                 k,
-                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Reason::new("bad-date")),
+                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| Reason::new("bad-date")),
             )
         })
     };
@@ -401,13 +465,23 @@ pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
             None
         }
     };
-    let touchpoint_id = get("touchpoint_id").and_then(|s| e.take("touchpoint_id", s.parse::<Id>().map_err(|_| Reason::new("whole-number"))));
+    let touchpoint_id = get("touchpoint_id").and_then(|s| {
+        e.take(
+            "touchpoint_id",
+            s.parse::<Id>().map_err(|_| Reason::new("whole-number")),
+        )
+    });
     let complete = match get("complete") {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(other) => {
-            e.add("complete", Reason::new("not-one-of").with("value", other).with("options", "true, false"));
+            e.add(
+                "complete",
+                Reason::new("not-one-of")
+                    .with("value", other)
+                    .with("options", "true, false"),
+            );
             None
         }
     };
@@ -451,7 +525,9 @@ async fn list_responses(
     let f = parse_filter(&q)?;
     let (limit, offset) = paging(&q)?;
     survey_of(&st, &ws, id).await?;
-    Ok(axum::Json(st.store.responses(ws.id, id, &f, limit, offset).await?))
+    Ok(axum::Json(
+        st.store.responses(ws.id, id, &f, limit, offset).await?,
+    ))
 }
 
 async fn show_response(
@@ -468,7 +544,9 @@ async fn delete_response(
     Path((_, id, rid)): Path<(String, Id, Id)>,
 ) -> ApiResult<StatusCode> {
     ws.require_edit()?;
-    st.store.delete_response(ws.id, id, rid, Some(ws.user.id)).await?;
+    st.store
+        .delete_response(ws.id, id, rid, Some(ws.user.id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -507,7 +585,9 @@ impl Table {
     async fn new(st: &AppState, ws: &Ws, s: &SurveyData, headers: &HeaderMap) -> ApiResult<Self> {
         let lang = crate::i18n::negotiate(
             None,
-            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
             None,
         );
         let i = crate::i18n::I18n::new(&lang, &lang);
@@ -519,8 +599,19 @@ impl Table {
     }
     fn header(&self) -> Vec<String> {
         let mut h: Vec<String> = [
-            "response_id", "created_at", "updated_at", "complete", "touchpoint_id", "touchpoint", "channel",
-            "locale", "customer_ref", "case_ref", "nps", "csat", "ces",
+            "response_id",
+            "created_at",
+            "updated_at",
+            "complete",
+            "touchpoint_id",
+            "touchpoint",
+            "channel",
+            "locale",
+            "customer_ref",
+            "case_ref",
+            "nps",
+            "csat",
+            "ces",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -592,14 +683,16 @@ async fn export_csv(
     let store = st.store.clone();
     let wsid = ws.id;
     tokio::spawn(async move {
-        let encode = |rows: &mut dyn Iterator<Item = Vec<String>>| -> Result<Vec<u8>, std::io::Error> {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            for r in rows {
-                w.write_record(r.iter().map(|c| safe_cell(c).into_owned()))
-                    .map_err(std::io::Error::other)?;
-            }
-            w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
-        };
+        let encode =
+            |rows: &mut dyn Iterator<Item = Vec<String>>| -> Result<Vec<u8>, std::io::Error> {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                for r in rows {
+                    w.write_record(r.iter().map(|c| safe_cell(c).into_owned()))
+                        .map_err(std::io::Error::other)?;
+                }
+                w.into_inner()
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            };
         // UTF-8 byte order mark: spreadsheet programs then read ä and ö right.
         let mut first = b"\xEF\xBB\xBF".to_vec();
         match encode(&mut std::iter::once(table.header())) {
@@ -614,7 +707,10 @@ async fn export_csv(
         }
         let mut after = 0;
         loop {
-            let page = match store.responses_after(wsid, id, &f, after, EXPORT_PAGE).await {
+            let page = match store
+                .responses_after(wsid, id, &f, after, EXPORT_PAGE)
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "export failed");
@@ -630,7 +726,8 @@ async fn export_csv(
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     Ok(attachment(
         &format!("{}-responses.csv", rec.data.slug),
         "text/csv; charset=utf-8",
@@ -661,7 +758,9 @@ async fn export_xlsx(
                 for (c, v) in r.iter().enumerate() {
                     let col = c as u16;
                     let res = match v.parse::<f64>() {
-                        Ok(n) if row > 0 && numeric.contains(&col) => sheet.write_number(row, col, n).map(|_| ()),
+                        Ok(n) if row > 0 && numeric.contains(&col) => {
+                            sheet.write_number(row, col, n).map(|_| ())
+                        }
                         _ => sheet.write_string(row, col, safe_cell(v)).map(|_| ()),
                     };
                     res.map_err(|e| e.to_string())?;
@@ -676,13 +775,21 @@ async fn export_xlsx(
     let _ = tx.send(vec![table.header()]);
     let mut after = 0;
     loop {
-        let page = st.store.responses_after(ws.id, id, &f, after, EXPORT_PAGE).await?;
+        let page = st
+            .store
+            .responses_after(ws.id, id, &f, after, EXPORT_PAGE)
+            .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         let rows = page.iter().map(|r| table.row(r)).collect();
         let sender = tx.clone();
         // The channel is bounded: wait for the writer without blocking the runtime.
-        if tokio::task::spawn_blocking(move || sender.send(rows)).await.ok().and_then(|r| r.ok()).is_none() {
+        if tokio::task::spawn_blocking(move || sender.send(rows))
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .is_none()
+        {
             break;
         }
     }
@@ -692,7 +799,9 @@ async fn export_xlsx(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::Internal)?;
     // Reopen, then let the path go: the open handle keeps the data until streamed.
-    let handle = file.reopen().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let handle = file
+        .reopen()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     drop(file);
     let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(handle));
     Ok(attachment(

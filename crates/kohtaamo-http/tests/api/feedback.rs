@@ -39,13 +39,25 @@ pub async fn fixture_with(config: HttpConfig) -> Fixture {
     let app = spawn_app_with(config).await;
     app.workspace("w").await;
     let seg = app
-        .create("w", "segments", json!({"slug": "commuter", "name": texts("Commuter")}))
+        .create(
+            "w",
+            "segments",
+            json!({"slug": "commuter", "name": texts("Commuter")}),
+        )
         .await;
     let j = app
-        .create("w", "journeys", json!({"slug": "trip", "name": texts("Trip"), "segment_id": seg}))
+        .create(
+            "w",
+            "journeys",
+            json!({"slug": "trip", "name": texts("Trip"), "segment_id": seg}),
+        )
         .await;
     let st = app
-        .create("w", "stages", json!({"slug": "travel", "name": texts("Travel"), "journey_id": j}))
+        .create(
+            "w",
+            "stages",
+            json!({"slug": "travel", "name": texts("Travel"), "journey_id": j}),
+        )
         .await;
     let mut tps = vec![];
     for s in ["restaurant-car", "ticket-inspection"] {
@@ -59,13 +71,23 @@ pub async fn fixture_with(config: HttpConfig) -> Fixture {
             .await,
         );
     }
-    let survey = app.create("w", "surveys", survey_body("car", tps[0], "active")).await;
+    let survey = app
+        .create("w", "surveys", survey_body("car", tps[0], "active"))
+        .await;
     let (_, links) = app
-        .get(&format!("/api/v1/workspaces/w/surveys/{survey}/links"), &app.admin)
+        .get(
+            &format!("/api/v1/workspaces/w/surveys/{survey}/links"),
+            &app.admin,
+        )
         .await;
     let url = links["public_url"].as_str().unwrap().to_owned();
     let key = url.rsplit('/').next().unwrap().to_owned();
-    Fixture { app, survey, key, tps }
+    Fixture {
+        app,
+        survey,
+        key,
+        tps,
+    }
 }
 
 pub async fn fixture() -> Fixture {
@@ -82,7 +104,10 @@ impl Fixture {
         let resp = self
             .app
             .client
-            .post(self.app.url(&format!("/api/public/v1/surveys/{}/responses", self.key)))
+            .post(
+                self.app
+                    .url(&format!("/api/public/v1/surveys/{}/responses", self.key)),
+            )
             .json(&body)
             .send()
             .await
@@ -91,7 +116,12 @@ impl Fixture {
         (s, resp.json().await.unwrap_or(Value::Null))
     }
     pub async fn count(&self) -> usize {
-        self.app.store.response_keys(self.survey).await.unwrap().len()
+        self.app
+            .store
+            .response_keys(self.survey)
+            .await
+            .unwrap()
+            .len()
     }
     pub fn path(&self, rest: &str) -> String {
         format!("/api/v1/workspaces/w/surveys/{}{rest}", self.survey)
@@ -112,19 +142,31 @@ async fn survey_definitions_are_validated() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
     assert!(b["fields"]["questions[1].options"].is_string(), "{b}");
-    let before = f.app.get("/api/v1/workspaces/w/surveys", &f.app.admin).await.1["total"].clone();
+    let before = f
+        .app
+        .get("/api/v1/workspaces/w/surveys", &f.app.admin)
+        .await
+        .1["total"]
+        .clone();
     assert_eq!(before, 1, "nothing stored");
     // An unknown touchpoint is named too.
     let (s, b) = f
         .app
-        .post("/api/v1/workspaces/w/surveys", &f.app.admin, survey_body("y", 999999, "draft"))
+        .post(
+            "/api/v1/workspaces/w/surveys",
+            &f.app.admin,
+            survey_body("y", 999999, "draft"),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
     assert!(b["fields"]["touchpoint_id"].is_string(), "{b}");
     // The touchpoint cannot be deleted while a survey asks about it.
     let (s, _) = f
         .app
-        .delete(&format!("/api/v1/workspaces/w/touchpoints/{}", f.tps[0]), &f.app.admin)
+        .delete(
+            &format!("/api/v1/workspaces/w/touchpoints/{}", f.tps[0]),
+            &f.app.admin,
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
 }
@@ -149,12 +191,26 @@ async fn answers_are_validated_stored_once_and_closed_surveys_refuse() {
                        "hidden": {"locale": "finnish", "touchpoint_id": 424242}}))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
-    for field in ["id", "answers.nps", "answers.csat", "answers.topics", "answers.nope", "hidden.locale", "hidden.touchpoint_id"] {
+    for field in [
+        "id",
+        "answers.nps",
+        "answers.csat",
+        "answers.topics",
+        "answers.nope",
+        "hidden.locale",
+        "hidden.touchpoint_id",
+    ] {
         assert!(b["fields"][field].is_string(), "{field} missing: {b}");
     }
     let (s, b) = f.answer(json!({"answers": {}})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(b["fields"]["answers.nps"].as_str().unwrap().contains("answer"), "{b}");
+    assert!(
+        b["fields"]["answers.nps"]
+            .as_str()
+            .unwrap()
+            .contains("answer"),
+        "{b}"
+    );
     assert_eq!(f.count().await, 0);
 
     // A good answer, then the same id again: one response.
@@ -170,14 +226,24 @@ async fn answers_are_validated_stored_once_and_closed_surveys_refuse() {
     let (_, page) = f.app.get(&f.path("/responses"), &f.app.admin).await;
     let r = &page["items"][0];
     assert_eq!(r["nps"], 3);
-    assert_eq!(r["touchpoint_id"], f.tps[0], "the survey's touchpoint by default");
+    assert_eq!(
+        r["touchpoint_id"], f.tps[0],
+        "the survey's touchpoint by default"
+    );
     assert_eq!(r["answers"]["topics"], json!(["food", "price"]));
     assert_eq!(r["custom"]["train"], "IC 27");
 
     // Closing the survey: 410, and nothing more is stored.
     let mut closed = survey_body("car", f.tps[0], "closed");
     closed["slug"] = json!("car");
-    let (s, b) = f.app.put(&format!("/api/v1/workspaces/w/surveys/{}", f.survey), &f.app.admin, closed).await;
+    let (s, b) = f
+        .app
+        .put(
+            &format!("/api/v1/workspaces/w/surveys/{}", f.survey),
+            &f.app.admin,
+            closed,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, b) = f.answer(json!({"answers": {"nps": 9}})).await;
     assert_eq!(s, StatusCode::GONE, "{b}");
@@ -189,20 +255,29 @@ async fn answers_are_validated_stored_once_and_closed_surveys_refuse() {
 async fn partial_saves_are_replaced_until_complete() {
     let f = fixture().await;
     let id = "partial-0001";
-    let (s, _) = f.answer(json!({"id": id, "answers": {"nps": 2}, "complete": false})).await;
+    let (s, _) = f
+        .answer(json!({"id": id, "answers": {"nps": 2}, "complete": false}))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let (s, _) = f
         .answer(json!({"id": id, "answers": {"nps": 4, "improve": "Seats"}, "complete": false}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, _) = f.answer(json!({"id": id, "answers": {"nps": 5, "improve": "Seats"}})).await;
+    let (s, _) = f
+        .answer(json!({"id": id, "answers": {"nps": 5, "improve": "Seats"}}))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     // A late partial save cannot undo the complete answer.
-    let (s, b) = f.answer(json!({"id": id, "answers": {"nps": 1}, "complete": false})).await;
-    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("duplicate")));
+    let (s, b) = f
+        .answer(json!({"id": id, "answers": {"nps": 1}, "complete": false}))
+        .await;
+    assert_eq!(
+        (s, b["status"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
     let keys = f.app.store.response_keys(f.survey).await.unwrap();
     assert_eq!(keys.len(), 1);
-    assert_eq!(keys[id], true);
+    assert!(keys[id], "stored complete");
     let (_, page) = f.app.get(&f.path("/responses"), &f.app.admin).await;
     assert_eq!(page["items"][0]["nps"], 5);
     // Impressions and the funnel.
@@ -210,13 +285,17 @@ async fn partial_saves_are_replaced_until_complete() {
         let resp = f
             .app
             .client
-            .post(f.app.url(&format!("/api/public/v1/surveys/{}/impressions", f.key)))
+            .post(
+                f.app
+                    .url(&format!("/api/public/v1/surveys/{}/impressions", f.key)),
+            )
             .send()
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     }
-    f.answer(json!({"id": "partial-0002", "answers": {"nps": 9}, "complete": false})).await;
+    f.answer(json!({"id": "partial-0002", "answers": {"nps": 9}, "complete": false}))
+        .await;
     let (_, funnel) = f.app.get(&f.path("/funnel"), &f.app.admin).await;
     assert_eq!(funnel, json!({"shown": 3, "started": 2, "completed": 1}));
 }
@@ -234,7 +313,10 @@ async fn personal_invitations_work_once() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let token = b["items"][0]["token"].as_str().unwrap().to_owned();
-    assert!(b["items"][0]["url"].as_str().unwrap().contains(&format!("inv={token}")));
+    assert!(b["items"][0]["url"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("inv={token}")));
     let (s, _) = f
         .answer(json!({"id": "invited-0001", "answers": {"nps": 10}, "invitation": token}))
         .await;
@@ -256,17 +338,25 @@ async fn personal_invitations_work_once() {
     assert_eq!(f.count().await, 1);
     let (_, page) = f.app.get(&f.path("/responses"), &f.app.admin).await;
     let r = &page["items"][0];
-    assert_eq!((r["customer_ref"].as_str(), r["case_ref"].as_str()), (Some("cust-1"), Some("CASE-9")));
+    assert_eq!(
+        (r["customer_ref"].as_str(), r["case_ref"].as_str()),
+        (Some("cust-1"), Some("CASE-9"))
+    );
     assert_eq!(r["touchpoint_id"], f.tps[1]);
     let (_, invs) = f.app.get(&f.path("/invitations"), &f.app.admin).await;
-    assert!(invs[0]["used_at"].is_string() && invs[1]["used_at"].is_null(), "{invs}");
+    assert!(
+        invs[0]["used_at"].is_string() && invs[1]["used_at"].is_null(),
+        "{invs}"
+    );
     assert!(invs[0].get("token").is_none(), "tokens are shown once only");
 }
 
 #[tokio::test]
 async fn cors_follows_the_allowed_origins() {
     let f = fixture().await;
-    let url = f.app.url(&format!("/api/public/v1/surveys/{}/responses", f.key));
+    let url = f
+        .app
+        .url(&format!("/api/public/v1/surveys/{}/responses", f.key));
     let ok = f
         .app
         .client
@@ -278,7 +368,10 @@ async fn cors_follows_the_allowed_origins() {
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::CREATED);
-    assert_eq!(ok.headers()["access-control-allow-origin"], "https://shop.example.fi");
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://shop.example.fi"
+    );
     let bad = f
         .app
         .client
@@ -300,13 +393,19 @@ async fn cors_follows_the_allowed_origins() {
         .await
         .unwrap();
     assert_eq!(pre.status(), StatusCode::NO_CONTENT);
-    assert!(pre.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(pre.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
     assert_eq!(f.count().await, 1);
     // The definition the widget reads, in the asked language, with standard wording.
     let def: Value = f
         .app
         .client
-        .get(f.app.url(&format!("/api/public/v1/surveys/{}?lang=fi", f.key)))
+        .get(
+            f.app
+                .url(&format!("/api/public/v1/surveys/{}?lang=fi", f.key)),
+        )
         .send()
         .await
         .unwrap()
@@ -314,7 +413,13 @@ async fn cors_follows_the_allowed_origins() {
         .await
         .unwrap();
     assert_eq!(def["title"], "Ravintolavaunu");
-    assert!(def["questions"][0]["text"].as_str().unwrap().contains("suosittelisit"), "{def}");
+    assert!(
+        def["questions"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("suosittelisit"),
+        "{def}"
+    );
     assert_eq!(def["questions"][0]["max"], 10);
 }
 
@@ -328,24 +433,38 @@ async fn rate_and_size_limits() {
     cfg.feedback.per_minute_ip = 3;
     let f = fixture_with(cfg).await;
     for i in 0..3 {
-        let (s, _) = f.answer(json!({"id": format!("limit-000{i}"), "answers": {"nps": 7}})).await;
+        let (s, _) = f
+            .answer(json!({"id": format!("limit-000{i}"), "answers": {"nps": 7}}))
+            .await;
         assert_eq!(s, StatusCode::CREATED);
     }
     let resp = f
         .app
         .client
-        .post(f.app.url(&format!("/api/public/v1/surveys/{}/responses", f.key)))
+        .post(
+            f.app
+                .url(&format!("/api/public/v1/surveys/{}/responses", f.key)),
+        )
         .json(&json!({"answers": {"nps": 7}}))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(resp.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert!(
+        resp.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
     assert_eq!(f.count().await, 3);
 
     let f = fixture().await;
     let huge = "x".repeat(70 * 1024);
-    let (s, _) = f.answer(json!({"answers": {"nps": 1, "improve": huge}})).await;
+    let (s, _) = f
+        .answer(json!({"answers": {"nps": 1, "improve": huge}}))
+        .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(f.count().await, 0);
 }
@@ -362,8 +481,14 @@ async fn staff_filter_export_and_delete_with_audit() {
     for (id, nps, lang, text) in rows {
         let mut answers = json!({"nps": nps});
         let key = if nps <= 6 { "improve" } else { "topics" };
-        answers[key] = if nps <= 6 { json!(text) } else { json!(["staff"]) };
-        let (s, b) = f.answer(json!({"id": id, "answers": answers, "hidden": {"locale": lang}})).await;
+        answers[key] = if nps <= 6 {
+            json!(text)
+        } else {
+            json!(["staff"])
+        };
+        let (s, b) = f
+            .answer(json!({"id": id, "answers": answers, "hidden": {"locale": lang}}))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
     }
     let list = |q: &'static str| {
@@ -379,12 +504,18 @@ async fn staff_filter_export_and_delete_with_audit() {
     assert_eq!(list("?from=2000-01-01&to=2000-12-31").await.1["total"], 0);
     let (_, all) = f
         .app
-        .get(&f.path(&format!("/responses?from={today}&to={today}")), &f.app.admin)
+        .get(
+            &f.path(&format!("/responses?from={today}&to={today}")),
+            &f.app.admin,
+        )
         .await;
     assert_eq!(all["total"], 4);
     let (s, b) = list("?band=angry&from=yesterday").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(b["fields"]["band"].is_string() && b["fields"]["from"].is_string(), "{b}");
+    assert!(
+        b["fields"]["band"].is_string() && b["fields"]["from"].is_string(),
+        "{b}"
+    );
 
     // CSV: a header, one row per response, formulas neutralised.
     let csv = f
@@ -404,7 +535,12 @@ async fn staff_filter_export_and_delete_with_audit() {
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(records.len(), 4);
     let improve = header.iter().position(|h| h == "q_improve").unwrap();
-    assert!(records.iter().any(|r| r[improve].starts_with("'=HYPERLINK")), "formula neutralised");
+    assert!(
+        records
+            .iter()
+            .any(|r| r[improve].starts_with("'=HYPERLINK")),
+        "formula neutralised"
+    );
     assert!(!csv.contains(",=HYPERLINK"));
     let xlsx = f
         .app
@@ -422,11 +558,20 @@ async fn staff_filter_export_and_delete_with_audit() {
     let viewer = f.app.member("vera", 1, Role::Viewer).await;
     let editor = f.app.member("eddie", 1, Role::Editor).await;
     let rid = all["items"][0]["id"].as_i64().unwrap();
-    let (s, _) = f.app.delete(&f.path(&format!("/responses/{rid}")), &viewer).await;
+    let (s, _) = f
+        .app
+        .delete(&f.path(&format!("/responses/{rid}")), &viewer)
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = f.app.delete(&f.path(&format!("/responses/{rid}")), &editor).await;
+    let (s, _) = f
+        .app
+        .delete(&f.path(&format!("/responses/{rid}")), &editor)
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = f.app.get(&f.path(&format!("/responses/{rid}")), &f.app.admin).await;
+    let (s, _) = f
+        .app
+        .get(&f.path(&format!("/responses/{rid}")), &f.app.admin)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(f.count().await, 3);
     let (_, audit) = f.app.get("/api/v1/workspaces/w/audit", &f.app.admin).await;
@@ -440,8 +585,14 @@ async fn qr_codes_encode_the_touchpoint_link() {
     let f = fixture().await;
     let (_, links) = f.app.get(&f.path("/links"), &f.app.admin).await;
     let tp_url = links["touchpoints"][0]["url"].as_str().unwrap();
-    assert!(tp_url.ends_with(&format!("/f/{}?tp={}", f.key, f.tps[0])), "{links}");
-    assert!(links["widget_snippet"].as_str().unwrap().contains(&format!("data-survey=\"{}\"", f.key)));
+    assert!(
+        tp_url.ends_with(&format!("/f/{}?tp={}", f.key, f.tps[0])),
+        "{links}"
+    );
+    assert!(links["widget_snippet"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("data-survey=\"{}\"", f.key)));
     let get = |p: String| {
         let app = &f.app;
         async move {
@@ -471,8 +622,15 @@ async fn qr_codes_encode_the_touchpoint_link() {
     let colors = code.to_colors();
     let px = |mx: u32, my: u32| buf[(((my + 4) * 4 + 1) * side + (mx + 4) * 4 + 1) as usize];
     for (i, c) in colors.iter().enumerate() {
-        let (mx, my) = (i as u32 % code.width() as u32, i as u32 / code.width() as u32);
-        assert_eq!(px(mx, my) == 0, *c == qrcode::Color::Dark, "module {mx},{my}");
+        let (mx, my) = (
+            i as u32 % code.width() as u32,
+            i as u32 / code.width() as u32,
+        );
+        assert_eq!(
+            px(mx, my) == 0,
+            *c == qrcode::Color::Dark,
+            "module {mx},{my}"
+        );
     }
     let bad = get(f.path("/qr.png?touchpoint_id=999999")).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -487,7 +645,10 @@ async fn the_html_page_works_without_javascript() {
     };
     cfg.feedback.min_fill_seconds = 0;
     let f = fixture_with(cfg).await;
-    let page_url = f.app.url(&format!("/f/{}?tp={}&ch=in_person&cref=abc&h_train=IC27&lang=fi", f.key, f.tps[1]));
+    let page_url = f.app.url(&format!(
+        "/f/{}?tp={}&ch=in_person&cref=abc&h_train=IC27&lang=fi",
+        f.key, f.tps[1]
+    ));
     let resp = f.app.client.get(&page_url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await.unwrap();
@@ -523,7 +684,10 @@ async fn the_html_page_works_without_javascript() {
     let resp = post(bad).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = resp.text().await.unwrap();
-    assert!(html.contains("Valitse luku väliltä 0–10"), "Finnish message");
+    assert!(
+        html.contains("Valitse luku väliltä 0–10"),
+        "Finnish message"
+    );
     assert!(html.contains("Kahvi loppui"), "answers kept");
     assert_eq!(f.count().await, 0);
     let resp = post(form.clone()).await;
@@ -535,7 +699,14 @@ async fn the_html_page_works_without_javascript() {
     let (_, page) = f.app.get(&f.path("/responses"), &f.app.admin).await;
     let r = &page["items"][0];
     assert_eq!(r["touchpoint_id"], f.tps[1]);
-    assert_eq!((r["channel"].as_str(), r["locale"].as_str(), r["customer_ref"].as_str()), (Some("in_person"), Some("fi"), Some("abc")));
+    assert_eq!(
+        (
+            r["channel"].as_str(),
+            r["locale"].as_str(),
+            r["customer_ref"].as_str()
+        ),
+        (Some("in_person"), Some("fi"), Some("abc"))
+    );
     assert_eq!(r["answers"]["topics"], json!(["food", "staff"]));
     assert_eq!(r["custom"]["train"], "IC27");
     // A bot filling the honeypot is thanked and ignored.
@@ -548,7 +719,10 @@ async fn the_html_page_works_without_javascript() {
     let mut forged = form.clone();
     forged[0].1 = "forged-resp-1".into();
     forged[1].1 = "1.deadbeef".into();
-    assert_eq!(post(forged).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        post(forged).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert_eq!(f.count().await, 1);
     // Shown once (the page view) in the funnel.
     let (_, funnel) = f.app.get(&f.path("/funnel"), &f.app.admin).await;
@@ -582,10 +756,26 @@ async fn the_page_refuses_too_quick_answers() {
     assert_eq!(f.count().await, 0);
     // A closed survey's page says so.
     f.app
-        .put(&format!("/api/v1/workspaces/w/surveys/{}", f.survey), &f.app.admin, survey_body("car", f.tps[0], "closed"))
+        .put(
+            &format!("/api/v1/workspaces/w/surveys/{}", f.survey),
+            &f.app.admin,
+            survey_body("car", f.tps[0], "closed"),
+        )
         .await;
-    let resp = f.app.client.get(f.app.url(&format!("/f/{}", f.key))).send().await.unwrap();
+    let resp = f
+        .app
+        .client
+        .get(f.app.url(&format!("/f/{}", f.key)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::GONE);
-    let resp = f.app.client.get(f.app.url("/f/unknown-key")).send().await.unwrap();
+    let resp = f
+        .app
+        .client
+        .get(f.app.url("/f/unknown-key"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }

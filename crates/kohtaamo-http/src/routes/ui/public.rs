@@ -74,6 +74,14 @@ fn new_rid() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// A posted form shown again: its response id, answers and what was wrong.
+struct Refill {
+    rid: String,
+    errors: HashMap<String, String>,
+    values: HashMap<String, Vec<String>>,
+    message: Option<String>,
+}
+
 async fn render(
     st: &AppState,
     live: &Live,
@@ -81,16 +89,23 @@ async fn render(
     state: PageState,
     status: StatusCode,
     params: &[(String, String)],
-    form: Option<(&str, HashMap<String, String>, HashMap<String, Vec<String>>, Option<String>)>,
+    form: Option<Refill>,
 ) -> Response {
     let token = match st.feedback.form_token(live.survey.id).await {
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    let (rid, errors, values, message) = match form {
-        Some((rid, e, v, m)) => (rid.to_owned(), e, v, m),
-        None => (new_rid(), HashMap::new(), HashMap::new(), None),
-    };
+    let Refill {
+        rid,
+        errors,
+        values,
+        message,
+    } = form.unwrap_or_else(|| Refill {
+        rid: new_rid(),
+        errors: HashMap::new(),
+        values: HashMap::new(),
+        message: None,
+    });
     let page = SurveyPage {
         s: PublicSurvey::build(live, i),
         state,
@@ -168,7 +183,16 @@ pub async fn page(
     if let Err(e) = st.feedback.impression(&live, tp).await {
         return e.into_response();
     }
-    render(&st, &live, &i, PageState::Form, StatusCode::OK, &params, None).await
+    render(
+        &st,
+        &live,
+        &i,
+        PageState::Form,
+        StatusCode::OK,
+        &params,
+        None,
+    )
+    .await
 }
 
 fn respondent_fallback(headers: &HeaderMap, lang: Option<&str>) -> I18n {
@@ -207,9 +231,20 @@ pub async fn submit(
     }
     if param(&pairs, "website").is_some() {
         // A bot filled the hidden field: thank it and store nothing.
-        return render(&st, &live, &i, PageState::Thanks, StatusCode::OK, &pairs, None).await;
+        return render(
+            &st,
+            &live,
+            &i,
+            PageState::Thanks,
+            StatusCode::OK,
+            &pairs,
+            None,
+        )
+        .await;
     }
-    let rid = param(&pairs, "_rid").map(str::to_owned).unwrap_or_else(new_rid);
+    let rid = param(&pairs, "_rid")
+        .map(str::to_owned)
+        .unwrap_or_else(new_rid);
     let mut values: HashMap<String, Vec<String>> = HashMap::new();
     for (k, v) in &pairs {
         if live.survey.data.question(k).is_some() {
@@ -228,7 +263,21 @@ pub async fn submit(
         // Too fast to be a person, or a stale page: ask to send again (a fresh token
         // is in the re-rendered form), keeping the answers.
         let msg = Some(i.t("survey-too-fast"));
-        return render(&st, &live, &i, PageState::Form, StatusCode::UNPROCESSABLE_ENTITY, &pairs, Some((&rid, HashMap::new(), values, msg))).await;
+        return render(
+            &st,
+            &live,
+            &i,
+            PageState::Form,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &pairs,
+            Some(Refill {
+                rid: rid.clone(),
+                errors: HashMap::new(),
+                values,
+                message: msg,
+            }),
+        )
+        .await;
     }
     let answers: BTreeMap<String, Value> = live
         .survey
@@ -266,7 +315,18 @@ pub async fn submit(
         invitation: param(&pairs, "inv").map(str::to_owned),
     };
     match st.feedback.submit(&live, input).await {
-        Ok(_) => render(&st, &live, &i, PageState::Thanks, StatusCode::OK, &pairs, None).await,
+        Ok(_) => {
+            render(
+                &st,
+                &live,
+                &i,
+                PageState::Thanks,
+                StatusCode::OK,
+                &pairs,
+                None,
+            )
+            .await
+        }
         Err(ApiError::Invalid(fe)) => {
             let mut errors = HashMap::new();
             let mut other = Vec::new();
@@ -283,10 +343,33 @@ pub async fn submit(
             } else {
                 format!("{} {}", i.t("survey-error"), other.join(" "))
             });
-            render(&st, &live, &i, PageState::Form, StatusCode::UNPROCESSABLE_ENTITY, &pairs, Some((&rid, errors, values, msg))).await
+            render(
+                &st,
+                &live,
+                &i,
+                PageState::Form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &pairs,
+                Some(Refill {
+                    rid: rid.clone(),
+                    errors,
+                    values,
+                    message: msg,
+                }),
+            )
+            .await
         }
         Err(ApiError::Gone(_)) => {
-            render(&st, &live, &i, PageState::Message(i.t("survey-invitation-used")), StatusCode::GONE, &pairs, None).await
+            render(
+                &st,
+                &live,
+                &i,
+                PageState::Message(i.t("survey-invitation-used")),
+                StatusCode::GONE,
+                &pairs,
+                None,
+            )
+            .await
         }
         Err(e) => e.into_response(),
     }

@@ -1,0 +1,342 @@
+//! Feedback ingest benchmark: `cargo bench -p kohtaamo --bench ingest`.
+//!
+//! For each backend (SQLite, and PostgreSQL at `KOHTAAMO_BENCH_PG`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres` as the admin URL for a fresh
+//! database), this starts the real `kohtaamo serve` binary, posts valid responses at
+//! concurrency 64 over keep-alive HTTP/1.1 from this process for the configured time,
+//! prints responses/s and p50/p99 latency, then reads the database and checks that
+//! every acknowledged response id is stored (lost = 0). In the same run it measures
+//! the same server with no writer (each request does one INSERT and commit through the
+//! connection pool, as Formbricks stores a response), with the writer but batches of
+//! one, and the raw batched insert rate of the database.
+//!
+//! Environment: `BENCH_SECONDS` (30), `BENCH_BASELINE_SECONDS` (10),
+//! `BENCH_CONCURRENCY` (64), `BENCH_BACKENDS` (`sqlite,postgres`).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use kohtaamo_domain::model::{PackageInput, Parse, WorkspaceInput};
+use kohtaamo_domain::survey::{Answer, Answers, Hidden, ResponseKey, Scores, SurveyInput};
+use kohtaamo_storage::feedback::{write_batch_direct, NewResponse};
+use kohtaamo_storage::testing::{fresh, TestDb};
+use kohtaamo_storage::{Backend, Store};
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Target {
+    store: Store,
+    url: String,
+    survey: i64,
+    key: String,
+    ws: i64,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+async fn target(backend: Backend) -> Target {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = fresh(backend).await;
+    let url = db.url.clone();
+    let store = Store::connect(&url).await.expect("connect");
+    let t = |s: &str| [("en".to_string(), s.to_string())].into();
+    let ws = WorkspaceInput {
+        slug: "bench".into(),
+        name: t("Bench"),
+        default_language: "en".into(),
+    }
+    .parse()
+    .unwrap();
+    let ws = store.create_workspace(&ws, None).await.expect("workspace");
+    let pkg = PackageInput {
+        slug: "p".into(),
+        name: t("P"),
+        description: Default::default(),
+        published: false,
+        elements: vec![],
+    }
+    .parse()
+    .unwrap();
+    let pkg = store.create(ws, &pkg).await.expect("package").id;
+    let survey: SurveyInput = serde_json::from_value(serde_json::json!({
+        "slug": "s", "name": {"en": "S"}, "status": "active", "package_id": pkg,
+        "questions": [{"key": "nps", "kind": "nps", "required": true},
+                      {"key": "why", "kind": "text", "text": {"en": "Why?"}}]
+    }))
+    .unwrap();
+    let survey = store
+        .create(ws, &survey.parse().unwrap())
+        .await
+        .expect("survey")
+        .id;
+    let key = store.survey_key(ws, survey).await.unwrap();
+    Target {
+        store,
+        url,
+        survey,
+        key,
+        ws,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn start_server(t: &Target, port: u16, batch_max: usize) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_kohtaamo"))
+        .arg("serve")
+        .env("KOHTAAMO_BIND", format!("127.0.0.1:{port}"))
+        .env("KOHTAAMO_DATABASE_URL", &t.url)
+        .env("KOHTAAMO_DATA_DIR", t._dir.path())
+        .env("KOHTAAMO_ADMIN_PASSWORD", "bench-admin-password")
+        .env("KOHTAAMO_LOG", "warn")
+        .env("KOHTAAMO_FEEDBACK_PER_MINUTE_IP", "0")
+        .env("KOHTAAMO_FEEDBACK_PER_MINUTE_SURVEY", "0")
+        .env("KOHTAAMO_REVIEW_CYCLE_MINUTES", "0")
+        .env("KOHTAAMO_INGEST_BATCH_MAX", batch_max.to_string())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start kohtaamo serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not start");
+}
+
+struct Run {
+    acked: Vec<String>,
+    latencies_us: Vec<u32>,
+    errors: u64,
+    elapsed: Duration,
+}
+
+/// One keep-alive connection posting responses until `stop`.
+async fn connection(
+    port: u16,
+    key: String,
+    tag: String,
+    conn: usize,
+    stop: Arc<AtomicBool>,
+) -> (Vec<String>, Vec<u32>, u64) {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stream.set_nodelay(true).ok();
+    let (mut sender, c) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(c);
+    let path = format!("/api/public/v1/surveys/{key}/responses");
+    let (mut acked, mut lat, mut errors) = (Vec::new(), Vec::new(), 0u64);
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let id = format!("{tag}-{conn:03}-{n:09}");
+        let body = format!(
+            "{{\"id\":\"{id}\",\"answers\":{{\"nps\":{},\"why\":\"Benchmark answer number {n}\"}},\"hidden\":{{\"channel\":\"web\",\"locale\":\"fi\"}}}}",
+            n % 11
+        );
+        let req = hyper::Request::post(&path)
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let t0 = Instant::now();
+        match sender.send_request(req).await {
+            Ok(resp) => {
+                let ok = resp.status().is_success();
+                let _ = resp.into_body().collect().await;
+                lat.push(t0.elapsed().as_micros() as u32);
+                if ok {
+                    acked.push(id);
+                } else {
+                    errors += 1;
+                }
+            }
+            Err(_) => {
+                errors += 1;
+                break;
+            }
+        }
+    }
+    (acked, lat, errors)
+}
+
+async fn load(port: u16, key: &str, tag: &str, concurrency: usize, seconds: u64) -> Run {
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|c| {
+            tokio::spawn(connection(
+                port,
+                key.to_owned(),
+                tag.to_owned(),
+                c,
+                stop.clone(),
+            ))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut run = Run {
+        acked: vec![],
+        latencies_us: vec![],
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    for t in tasks {
+        let (a, l, e) = t.await.expect("task");
+        run.acked.extend(a);
+        run.latencies_us.extend(l);
+        run.errors += e;
+    }
+    run.elapsed = start.elapsed();
+    run
+}
+
+fn pct(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+/// Serves, loads, stops, verifies; returns (responses/s, p50 ms, p99 ms, lost).
+async fn measure(
+    t: &Target,
+    batch_max: usize,
+    concurrency: usize,
+    seconds: u64,
+) -> (f64, f64, f64, usize, u64) {
+    let port = free_port();
+    let mut server = start_server(t, port, batch_max);
+    // Warm up connections and caches for a moment first.
+    let _ = load(port, &t.key, &format!("warm{batch_max}"), concurrency, 1).await;
+    let before = t.store.response_keys(t.survey).await.expect("count").len();
+    let mut run = load(
+        port,
+        &t.key,
+        &format!("run{batch_max}"),
+        concurrency,
+        seconds,
+    )
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
+    let stored = t.store.response_keys(t.survey).await.expect("count");
+    let lost = run
+        .acked
+        .iter()
+        .filter(|id| !stored.contains_key(*id))
+        .count();
+    assert_eq!(
+        stored.len(),
+        before + run.acked.len() - lost,
+        "every acknowledged id once"
+    );
+    run.latencies_us.sort_unstable();
+    let rps = run.acked.len() as f64 / run.elapsed.as_secs_f64();
+    (
+        rps,
+        pct(&run.latencies_us, 0.5),
+        pct(&run.latencies_us, 0.99),
+        lost,
+        run.errors,
+    )
+}
+
+/// The database's own ceiling: the same rows through the same batched upsert, no HTTP.
+async fn raw_ceiling(t: &Target) -> f64 {
+    let rows: Vec<NewResponse> = (0..200_000)
+        .map(|i| NewResponse {
+            workspace_id: t.ws,
+            survey_id: t.survey,
+            key: ResponseKey::parse(&format!("raw-{i:09}")).unwrap(),
+            hidden: Hidden::default(),
+            answers: Answers([("nps".to_string(), Answer::Score(i % 11))].into()),
+            scores: Scores {
+                nps: Some(i % 11),
+                ..Default::default()
+            },
+            complete: true,
+            invitation: None,
+        })
+        .collect();
+    let start = Instant::now();
+    for chunk in rows.chunks(1000) {
+        let refs: Vec<&NewResponse> = chunk.iter().collect();
+        write_batch_direct(&t.store, &refs).await.expect("batch");
+    }
+    rows.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let seconds = env_num("BENCH_SECONDS", 30);
+    let base_seconds = env_num("BENCH_BASELINE_SECONDS", 10);
+    let concurrency = env_num("BENCH_CONCURRENCY", 64) as usize;
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    println!("ingest benchmark: concurrency {concurrency}, {seconds} s per group-commit run, {base_seconds} s per one-insert-per-request run");
+    println!(
+        "{:<10} {:<28} {:>12} {:>9} {:>9} {:>6} {:>7}",
+        "backend", "path", "responses/s", "p50 ms", "p99 ms", "lost", "errors"
+    );
+    rt.block_on(async {
+        for name in backends.split(',') {
+            let backend = match name.trim() {
+                "sqlite" => Backend::Sqlite,
+                "postgres" => Backend::Postgres,
+                _ => continue,
+            };
+            let t = target(backend).await;
+            let (rps, p50, p99, lost, err) = measure(&t, 4096, concurrency, seconds).await;
+            println!(
+                "{name:<10} {:<28} {rps:>12.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
+                "HTTP, group commit"
+            );
+            let (rps1, p50, p99, lost, err) = measure(&t, 0, concurrency, base_seconds).await;
+            println!(
+                "{name:<10} {:<28} {rps1:>12.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
+                "HTTP, one insert/request"
+            );
+            let (rpsw, p50, p99, lost, err) = measure(&t, 1, concurrency, base_seconds).await;
+            println!(
+                "{name:<10} {:<28} {rpsw:>12.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
+                "HTTP, writer, batch of 1"
+            );
+            let raw = raw_ceiling(&t).await;
+            println!(
+                "{name:<10} {:<28} {raw:>12.0} {:>9} {:>9} {:>6} {:>7}",
+                "raw batched insert (no HTTP)", "-", "-", "-", "-"
+            );
+            println!(
+                "{name:<10} group commit / one-insert-per-request = {:.1}x",
+                rps / rps1.max(1.0)
+            );
+        }
+    });
+}

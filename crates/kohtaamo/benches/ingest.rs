@@ -98,7 +98,7 @@ fn free_port() -> u16 {
 }
 
 fn start_server(t: &Target, port: u16, batch_max: usize) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_kohtaamo"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kohtaamo"))
         .arg("serve")
         .env("KOHTAAMO_BIND", format!("127.0.0.1:{port}"))
         .env("KOHTAAMO_DATABASE_URL", &t.url)
@@ -119,6 +119,8 @@ fn start_server(t: &Target, port: u16, batch_max: usize) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 

@@ -1,0 +1,201 @@
+//! Crash safety of feedback ingest on SQLite: the real server runs under load and is
+//! killed with SIGKILL at random moments, again and again, on the same database. After
+//! every cycle and at the end, every response the server acknowledged (2xx) must be
+//! stored exactly once, retries of acknowledged ids must store nothing new, and
+//! `PRAGMA integrity_check` must say `ok`.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kohtaamo_domain::model::{PackageInput, Parse, WorkspaceInput};
+use kohtaamo_domain::survey::SurveyInput;
+use kohtaamo_storage::testing::fresh;
+use kohtaamo_storage::{Backend, Store};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kohtaamo");
+const CYCLES: usize = 12;
+
+fn start(url: &str, dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
+        .env("KOHTAAMO_DATA_DIR", dir)
+        .env("KOHTAAMO_ADMIN_PASSWORD", "crash-test-password")
+        .env("KOHTAAMO_LOG", "warn")
+        .env("KOHTAAMO_FEEDBACK_PER_MINUTE_IP", "0")
+        .env("KOHTAAMO_REVIEW_CYCLE_MINUTES", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("line");
+        if let Some(rest) = line.strip_prefix("Kohtaamo is running at ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .expect("address")
+                .trim_end_matches('/')
+                .to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+/// A tiny deterministic generator (seeded per run) for kill moments.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+async fn seed(store: &Store) -> (i64, String) {
+    let t = |s: &str| [("en".to_string(), s.to_string())].into();
+    let ws = WorkspaceInput {
+        slug: "crash".into(),
+        name: t("Crash"),
+        default_language: "en".into(),
+    }
+    .parse()
+    .unwrap();
+    let ws = store.create_workspace(&ws, None).await.unwrap();
+    let pkg = PackageInput {
+        slug: "p".into(),
+        name: t("P"),
+        description: Default::default(),
+        published: false,
+        elements: vec![],
+    }
+    .parse()
+    .unwrap();
+    let pkg = store.create(ws, &pkg).await.unwrap().id;
+    let survey: SurveyInput = serde_json::from_value(serde_json::json!({
+        "slug": "s", "name": {"en": "S"}, "status": "active", "package_id": pkg,
+        "questions": [{"key": "nps", "kind": "nps", "required": true}]
+    }))
+    .unwrap();
+    let id = store.create(ws, &survey.parse().unwrap()).await.unwrap().id;
+    (id, store.survey_key(ws, id).await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_responses_survive_kill_9() {
+    let db = fresh(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    let (survey, key) = seed(&store).await;
+    let seed_value = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7);
+    println!("kill moments seeded with {seed_value}");
+    let mut rng = Lcg(seed_value);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut acked: HashSet<String> = HashSet::new();
+    for cycle in 0..CYCLES {
+        let (mut child, base) = start(&db.url, dir.path());
+        let url = format!("{base}/api/public/v1/surveys/{key}/responses");
+        // Retries of ids acknowledged before earlier crashes store nothing new.
+        for id in acked.iter().take(5) {
+            let r = client
+                .post(&url)
+                .json(&serde_json::json!({"id": id, "answers": {"nps": 1}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), reqwest::StatusCode::OK, "retry of {id}");
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = (0..16)
+            .map(|w| {
+                let (client, url, stop) = (client.clone(), url.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let id = format!("c{cycle:02}-w{w:02}-{n:06}");
+                        let sent = client
+                            .post(&url)
+                            .json(&serde_json::json!({"id": id, "answers": {"nps": n % 11}}))
+                            .send()
+                            .await;
+                        match sent {
+                            Ok(r) if r.status().is_success() => mine.push(id),
+                            Ok(r) => panic!("unexpected status {}", r.status()),
+                            // The server died mid-request: not acknowledged.
+                            Err(_) => break,
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(150 + rng.next(600))).await;
+        child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
+        child.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let mut this_cycle = 0;
+        for w in workers {
+            let ids = w.await.unwrap();
+            this_cycle += ids.len();
+            acked.extend(ids);
+        }
+        let stored = store.response_keys(survey).await.unwrap();
+        let missing: Vec<_> = acked
+            .iter()
+            .filter(|id| !stored.contains_key(*id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "cycle {cycle}: acknowledged but lost: {missing:?}"
+        );
+        println!(
+            "cycle {cycle}: {this_cycle} acknowledged, {} stored in all",
+            stored.len()
+        );
+        assert!(
+            this_cycle > 0,
+            "the load reached the server in cycle {cycle}"
+        );
+    }
+    // Exactly once: one row per id (the unique key), and nothing unacknowledged beyond
+    // what was in flight at each kill.
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM responses")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let distinct: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT response_key) FROM responses")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, distinct);
+    assert!(rows as usize >= acked.len());
+    assert!(
+        rows as usize <= acked.len() + CYCLES * 16,
+        "only in-flight extras"
+    );
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+}

@@ -255,6 +255,7 @@ impl Feedback {
                 scores,
                 complete: input.complete,
                 invitation,
+                at: None,
             })
             .await?;
         if stored == Stored::InvitationUsed {

@@ -51,6 +51,9 @@ pub struct NewResponse {
     pub complete: bool,
     /// SHA-256 (hex) of a personal invitation token, used up by this response.
     pub invitation: Option<String>,
+    /// When it was given (RFC 3339 UTC, seconds); None = now. Set only by imports and
+    /// the demo generator, never from public input.
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,6 +334,10 @@ fn impression_counts(impressions: &[&Impression]) -> BTreeMap<(Id, Id, Id), i64>
 /// The bound values of one response row, in [`upsert_sql`]'s column order.
 fn response_values(r: &NewResponse, now: &str, day: &str) -> Vec<Val> {
     let h = &r.hidden;
+    let (now, day) = match &r.at {
+        Some(at) if at.len() >= 10 => (at.as_str(), &at[..10]),
+        _ => (now, day),
+    };
     vec![
         Val::from(r.workspace_id),
         r.survey_id.into(),
@@ -1002,6 +1009,29 @@ impl Store {
                 .fetch_one(self.pool())
                 .await?,
         )
+    }
+
+    /// Adds `n` showings of a survey on `day` (the demo generator's history).
+    pub async fn add_impressions(
+        &self,
+        ws: Id,
+        survey: Id,
+        touchpoint: Option<Id>,
+        day: &str,
+        n: i64,
+    ) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = sqlx::query(IMPRESSION_SQL)
+            .bind(ws)
+            .bind(survey)
+            .bind(touchpoint.unwrap_or(0))
+            .bind(day)
+            .bind(n)
+            .execute(&mut *tx)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from);
+        finish(tx, r).await
     }
 
     /// Counts responses per survey key (for the benchmark's and crash test's checks).

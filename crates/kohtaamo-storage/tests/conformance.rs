@@ -790,6 +790,7 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
         },
         complete,
         invitation: None,
+        at: None,
     };
     let mut tasks = Vec::new();
     for i in 0..400 {

@@ -283,6 +283,7 @@ async fn raw_ceiling(t: &Target) -> f64 {
             },
             complete: true,
             invitation: None,
+            at: None,
         })
         .collect();
     let start = Instant::now();

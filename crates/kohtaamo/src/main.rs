@@ -3,6 +3,7 @@
 //! the same `--data-dir` / `--database-url`.
 
 mod config;
+mod demo;
 mod report;
 
 use std::io::{BufRead, Write};
@@ -81,7 +82,31 @@ enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Demo and benchmark data
+    #[command(subcommand)]
+    Demo(DemoCmd),
 }
+
+#[derive(Subcommand)]
+enum DemoCmd {
+    /// Generate a seeded, realistic history of responses to a workspace's active surveys
+    Responses {
+        #[arg(long, default_value = "demo")]
+        workspace: String,
+        #[arg(long, default_value_t = DEMO_SEED)]
+        seed: u64,
+        /// Trips to simulate (each answers some surveys; about 1.6 responses per trip)
+        #[arg(long, default_value_t = DEMO_TRIPS)]
+        trips: u64,
+        /// Spread over this many days back from today
+        #[arg(long, default_value_t = 180)]
+        days: i64,
+    },
+}
+
+/// What `serve --demo` generates on first start.
+const DEMO_SEED: u64 = 2026;
+const DEMO_TRIPS: u64 = 8000;
 
 #[derive(Subcommand)]
 enum ReportCmd {
@@ -212,6 +237,20 @@ async fn run(cli: Cli) -> Result<()> {
 
     match cli.command {
         Command::Serve { .. } => serve(cfg, store).await,
+        Command::Demo(DemoCmd::Responses {
+            workspace,
+            seed,
+            trips,
+            days,
+        }) => {
+            let start = std::time::Instant::now();
+            let n = demo::generate(&store, &workspace, &demo::Plan { seed, trips, days }).await?;
+            println!(
+                "{workspace}: {n} responses generated (seed {seed}) in {:.1} s",
+                start.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Migrate => {
             let applied = kohtaamo_storage::migrate::applied(&store)
                 .await
@@ -413,7 +452,18 @@ async fn serve(cfg: Config, store: Store) -> Result<()> {
                 .await
                 .map_err(explain)
                 .context("loading demo data")?;
-            tracing::info!(created = r.created, "demo workspace created");
+            let n = demo::generate(
+                &store,
+                "demo",
+                &demo::Plan {
+                    seed: DEMO_SEED,
+                    trips: DEMO_TRIPS,
+                    days: 180,
+                },
+            )
+            .await
+            .context("generating demo responses")?;
+            tracing::info!(created = r.created, responses = n, "demo workspace created");
         } else {
             tracing::info!("demo workspace exists; left as it is");
         }

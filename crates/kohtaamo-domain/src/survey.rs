@@ -392,12 +392,15 @@ impl Answers {
             ces: first(QuestionKind::Ces),
         }
     }
-    /// All open-text answers joined, for search.
-    pub fn text(&self) -> String {
-        self.0
-            .values()
-            .filter_map(|a| match a {
-                Answer::Text(t) => Some(t.as_str()),
+    /// The open-text answers joined (JSON does not tell a text from a choice key, so
+    /// the survey says which questions are open).
+    pub fn text(&self, survey: &SurveyData) -> String {
+        survey
+            .questions
+            .iter()
+            .filter(|q| q.kind == QuestionKind::Text)
+            .filter_map(|q| match self.0.get(q.key.as_str()) {
+                Some(Answer::Text(t) | Answer::Choice(t)) => Some(t.as_str()),
                 _ => None,
             })
             .collect::<Vec<_>>()
@@ -701,61 +704,91 @@ impl HiddenInput {
     }
 }
 
-/// A survey with the standard NPS question and its follow-up for detractors, the
-/// starting point the UI offers.
-pub fn nps_template(slug: &str, name: RawTexts, touchpoint_id: Id) -> SurveyInput {
+impl From<&SurveyData> for SurveyInput {
+    /// The input that parses back to this survey (for edits that change one part).
+    fn from(d: &SurveyData) -> Self {
+        Self {
+            slug: d.slug.to_string(),
+            name: d.name.raw(),
+            status: Some(d.status.as_str().to_owned()),
+            touchpoint_id: d.touchpoint_id,
+            journey_id: d.journey_id,
+            package_id: d.package_id,
+            intro: d.intro.raw(),
+            thanks: d.thanks.raw(),
+            questions: d.questions.iter().map(Into::into).collect(),
+            allowed_origins: d.allowed_origins.clone(),
+        }
+    }
+}
+
+/// A starting point the UI offers: `nps` (NPS with a follow-up for detractors and
+/// one for the others), `csat` or `ces` (the score and a comment). The target is set
+/// by the caller.
+pub fn template(kind: &str, slug: &str, name: RawTexts) -> SurveyInput {
     let texts = |fi: &str, en: &str| {
         RawTexts::from([
             ("fi".to_owned(), fi.to_owned()),
             ("en".to_owned(), en.to_owned()),
         ])
     };
+    let q = |key: &str, kind: &str, text: RawTexts, required: bool, show_if: Option<ShowIf>| {
+        QuestionInput {
+            key: key.into(),
+            kind: kind.into(),
+            text,
+            required,
+            options: vec![],
+            scale: None,
+            show_if,
+        }
+    };
+    let cond = |min, max| {
+        Some(ShowIf {
+            question: kind.into(),
+            min,
+            max,
+        })
+    };
+    let questions = match kind {
+        "csat" | "ces" => vec![
+            q(kind, kind, RawTexts::new(), true, None),
+            q(
+                "comment",
+                "text",
+                texts("Haluatko kertoa lisää?", "Anything to add?"),
+                false,
+                None,
+            ),
+        ],
+        _ => vec![
+            q("nps", "nps", RawTexts::new(), true, None),
+            q(
+                "improve",
+                "text",
+                texts("Mitä meidän pitäisi parantaa?", "What should we improve?"),
+                false,
+                cond(0, 6),
+            ),
+            q(
+                "best",
+                "text",
+                texts("Mikä onnistui parhaiten?", "What went best?"),
+                false,
+                cond(7, 10),
+            ),
+        ],
+    };
     SurveyInput {
         slug: slug.to_owned(),
         name,
         status: Some("draft".into()),
-        touchpoint_id: Some(touchpoint_id),
+        touchpoint_id: None,
         journey_id: None,
         package_id: None,
         intro: RawTexts::new(),
         thanks: RawTexts::new(),
-        questions: vec![
-            QuestionInput {
-                key: "nps".into(),
-                kind: "nps".into(),
-                text: RawTexts::new(),
-                required: true,
-                options: vec![],
-                scale: None,
-                show_if: None,
-            },
-            QuestionInput {
-                key: "improve".into(),
-                kind: "text".into(),
-                text: texts("Mitä meidän pitäisi parantaa?", "What should we improve?"),
-                required: false,
-                options: vec![],
-                scale: None,
-                show_if: Some(ShowIf {
-                    question: "nps".into(),
-                    min: 0,
-                    max: 6,
-                }),
-            },
-            QuestionInput {
-                key: "best".into(),
-                kind: "text".into(),
-                text: texts("Mikä onnistui parhaiten?", "What went best?"),
-                required: false,
-                options: vec![],
-                scale: None,
-                show_if: Some(ShowIf {
-                    question: "nps".into(),
-                    min: 7,
-                    max: 10,
-                }),
-            },
-        ],
+        questions,
         allowed_origins: vec![],
     }
 }
@@ -946,10 +979,26 @@ mod tests {
     }
 
     #[test]
-    fn the_template_is_valid() {
-        let s = nps_template("tp-survey", RawTexts::from([("en".into(), "S".into())]), 5)
-            .parse()
-            .unwrap();
-        assert_eq!(s.questions[1].show_if.as_ref().unwrap().max, 6);
+    fn the_templates_are_valid() {
+        for kind in ["nps", "csat", "ces"] {
+            let mut t = template(
+                kind,
+                "tp-survey",
+                RawTexts::from([("en".into(), "S".into())]),
+            );
+            t.touchpoint_id = Some(5);
+            let s = t.parse().unwrap();
+            assert_eq!(s.questions[0].kind.as_str(), kind);
+        }
+        let mut t = template("nps", "x", RawTexts::from([("en".into(), "S".into())]));
+        t.journey_id = Some(1);
+        assert_eq!(
+            t.parse().unwrap().questions[1]
+                .show_if
+                .as_ref()
+                .unwrap()
+                .max,
+            6
+        );
     }
 }

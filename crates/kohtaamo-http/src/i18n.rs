@@ -259,6 +259,24 @@ mod tests {
         wanted.extend(ElementKind::ALL.iter().map(|v| ("kind", v.as_str())));
         wanted.extend(Role::ALL.iter().map(|v| ("role", v.as_str())));
         wanted.extend(InterfaceKind::ALL.iter().map(|v| ("interface", v.as_str())));
+        use kohtaamo_domain::survey::{QuestionKind, SurveyStatus};
+        wanted.extend(
+            SurveyStatus::ALL
+                .iter()
+                .map(|v| ("survey-status", v.as_str())),
+        );
+        wanted.extend(SurveyStatus::ALL.iter().map(|v| ("survey-set", v.as_str())));
+        wanted.extend(
+            QuestionKind::ALL
+                .iter()
+                .map(|v| ("question-kind", v.as_str())),
+        );
+        for k in ["nps", "csat", "ces"] {
+            wanted.push(("survey-template", k));
+            wanted.push(("survey-std", k));
+            wanted.push(("survey-low", k));
+            wanted.push(("survey-high", k));
+        }
         let en = keys("en");
         for (prefix, v) in wanted {
             let key = format!("{prefix}-{}", v.replace('_', "-"));

@@ -321,3 +321,114 @@ survey-not-found = There is no survey at this address.
 survey-honeypot = Leave this field empty
 survey-too-fast = Please check your answers and send again.
 survey-invitation-used = This personal link has already been used to answer. Thank you!
+
+## Surveys (staff)
+nav-surveys = Surveys
+surveys-title = Surveys
+surveys-intro = Ask customers at each touchpoint. Every answer is stored with the touchpoint, channel and language it came from.
+col-asks-about = Asks about
+col-responses = Responses
+survey-new = New survey
+survey-name-fi = Name in Finnish
+survey-name-en = Name in English
+survey-template = Start from
+survey-template-nps = NPS with follow-up questions
+survey-template-csat = CSAT with a comment
+survey-template-ces = CES with a comment
+survey-create = Create survey
+survey-status-draft = Draft
+survey-status-active = Active
+survey-status-closed = Closed
+survey-set-draft = Back to draft
+survey-set-active = Activate
+survey-set-closed = Close
+survey-responses-link = { $count ->
+    [one] One response
+   *[other] { $count } responses
+}
+survey-funnel = Response rate
+funnel-shown = Shown
+funnel-started = Answered
+funnel-completed = Completed
+funnel-rate = Response rate
+survey-links = Links, QR codes and widget
+survey-public-link = Public link
+qr-alt = QR code for { $name }
+qr-svg = QR code (SVG)
+qr-png = QR code (PNG)
+survey-widget = Widget
+survey-widget-help = Paste this tag into a page whose address is among the allowed origins.
+survey-questions = Questions
+survey-required-short = required
+question-kind-nps = NPS 0–10
+question-kind-csat = CSAT 1–5
+question-kind-ces = CES 1–7
+question-kind-rating = Rating
+question-kind-single = Single choice
+question-kind-multi = Multiple choice
+question-kind-text = Open text
+survey-add-question = Add a question
+question-kind = Type
+question-key = Key (a–z, 0–9, -)
+question-text-fi = Question in Finnish
+question-text-en = Question in English
+question-required = An answer is required
+question-options = Options (choice questions)
+question-options-help = One per line: key = Finnish label / English label
+question-scale = Top of the rating scale (3–10)
+question-show-if = Show only when
+question-show-if-question = the answer to
+always = (always shown)
+question-show-min = is at least
+question-show-max = and at most
+survey-settings = Name, texts and allowed origins
+survey-intro-fi = Introduction in Finnish
+survey-intro-en = Introduction in English
+survey-thanks-fi = Thank-you text in Finnish
+survey-thanks-en = Thank-you text in English
+survey-origins = Web origins allowed to embed the widget (one per line)
+invitations-title = Personal invitations
+invitations-count = { $count ->
+    [one] One used
+   *[other] { $count } used
+}
+invitations-shown-once = Copy these links now; they are shown only once. Each works for one answer.
+invitations-recipients = Recipients
+invitations-help = One per line: pseudonymous customer reference, case reference
+invitations-create = Create links
+invitations-none = Give at least one recipient.
+move-up-named = Move { $name } up
+move-down-named = Move { $name } down
+delete-named = Delete { $name }
+responses-title = Responses
+responses-total = { $count ->
+    [one] One response
+   *[other] { $count } responses
+}
+filter-from = From
+filter-to = To
+filter-band = NPS group
+filter-lang = Language
+filter-text = Text
+filter-apply = Filter
+filter-any = Any
+band-promoter = Promoters (9–10)
+band-passive = Passives (7–8)
+band-detractor = Detractors (0–6)
+export-csv = Download CSV
+export-xlsx = Download Excel
+col-time = Time
+col-touchpoint = Touchpoint
+col-score = Score
+col-answer = Open answer
+col-complete = Complete
+partial = Partial
+pages = Pages
+page-prev = Previous
+page-next = Next
+response-title = Response
+response-answers = Answers
+response-delete = Delete this response
+response-customer = Customer reference
+response-case = Case reference
+response-id = Response id

@@ -321,3 +321,114 @@ survey-not-found = Tässä osoitteessa ei ole kyselyä.
 survey-honeypot = Jätä tämä kenttä tyhjäksi
 survey-too-fast = Tarkista vastauksesi ja lähetä uudelleen.
 survey-invitation-used = Tällä henkilökohtaisella linkillä on jo vastattu. Kiitos!
+
+## Surveys (staff)
+nav-surveys = Kyselyt
+surveys-title = Kyselyt
+surveys-intro = Kysy asiakkailta jokaisessa kosketuspisteessä. Jokainen vastaus tallentuu sen kosketuspisteen, kanavan ja kielen kanssa, josta se tuli.
+col-asks-about = Kohde
+col-responses = Vastauksia
+survey-new = Uusi kysely
+survey-name-fi = Nimi suomeksi
+survey-name-en = Nimi englanniksi
+survey-template = Pohja
+survey-template-nps = NPS ja jatkokysymykset
+survey-template-csat = CSAT ja kommentti
+survey-template-ces = CES ja kommentti
+survey-create = Luo kysely
+survey-status-draft = Luonnos
+survey-status-active = Käytössä
+survey-status-closed = Suljettu
+survey-set-draft = Palauta luonnokseksi
+survey-set-active = Ota käyttöön
+survey-set-closed = Sulje
+survey-responses-link = { $count ->
+    [one] Yksi vastaus
+   *[other] { $count } vastausta
+}
+survey-funnel = Vastausaste
+funnel-shown = Näytetty
+funnel-started = Vastattu
+funnel-completed = Valmiita
+funnel-rate = Vastausaste
+survey-links = Linkit, QR-koodit ja upotus
+survey-public-link = Julkinen linkki
+qr-alt = QR-koodi: { $name }
+qr-svg = QR-koodi (SVG)
+qr-png = QR-koodi (PNG)
+survey-widget = Upotettava kysely
+survey-widget-help = Liitä tämä tagi sivulle, jonka osoite on sallittujen joukossa.
+survey-questions = Kysymykset
+survey-required-short = pakollinen
+question-kind-nps = NPS 0–10
+question-kind-csat = CSAT 1–5
+question-kind-ces = CES 1–7
+question-kind-rating = Arvosana
+question-kind-single = Yksi vaihtoehto
+question-kind-multi = Monivalinta
+question-kind-text = Avoin vastaus
+survey-add-question = Lisää kysymys
+question-kind = Tyyppi
+question-key = Tunniste (a–z, 0–9, -)
+question-text-fi = Kysymys suomeksi
+question-text-en = Kysymys englanniksi
+question-required = Vastaus on pakollinen
+question-options = Vaihtoehdot (valintakysymykset)
+question-options-help = Yksi riville: tunniste = suomenkielinen nimi / englanninkielinen nimi
+question-scale = Arvosana-asteikon yläpää (3–10)
+question-show-if = Näytä vain, kun
+question-show-if-question = vastaus kysymykseen
+always = (näytetään aina)
+question-show-min = on vähintään
+question-show-max = ja enintään
+survey-settings = Nimi, tekstit ja sallitut sivustot
+survey-intro-fi = Johdanto suomeksi
+survey-intro-en = Johdanto englanniksi
+survey-thanks-fi = Kiitosteksti suomeksi
+survey-thanks-en = Kiitosteksti englanniksi
+survey-origins = Sivustot, joille kyselyn saa upottaa (yksi riville)
+invitations-title = Henkilökohtaiset kutsut
+invitations-count = { $count ->
+    [one] Yksi käytetty
+   *[other] { $count } käytetty
+}
+invitations-shown-once = Kopioi linkit nyt; ne näytetään vain kerran. Kullakin voi vastata kerran.
+invitations-recipients = Vastaanottajat
+invitations-help = Yksi riville: asiakkaan pseudonyymi tunniste, asian tunniste
+invitations-create = Luo linkit
+invitations-none = Anna vähintään yksi vastaanottaja.
+move-up-named = Siirrä { $name } ylös
+move-down-named = Siirrä { $name } alas
+delete-named = Poista { $name }
+responses-title = Vastaukset
+responses-total = { $count ->
+    [one] Yksi vastaus
+   *[other] { $count } vastausta
+}
+filter-from = Alkaen
+filter-to = Asti
+filter-band = NPS-ryhmä
+filter-lang = Kieli
+filter-text = Teksti
+filter-apply = Suodata
+filter-any = Kaikki
+band-promoter = Suosittelijat (9–10)
+band-passive = Passiiviset (7–8)
+band-detractor = Arvostelijat (0–6)
+export-csv = Lataa CSV
+export-xlsx = Lataa Excel
+col-time = Aika
+col-touchpoint = Kosketuspiste
+col-score = Pisteet
+col-answer = Avoin vastaus
+col-complete = Valmis
+partial = Kesken
+pages = Sivut
+page-prev = Edellinen
+page-next = Seuraava
+response-title = Vastaus
+response-answers = Vastaukset
+response-delete = Poista tämä vastaus
+response-customer = Asiakkaan tunniste
+response-case = Asian tunniste
+response-id = Vastauksen tunniste

@@ -337,6 +337,14 @@ pub fn qr_to_png(code: &qrcode::QrCode, scale: u32) -> Result<Vec<u8>, png::Enco
     Ok(out)
 }
 
+/// A fresh personal-invitation token (144 random bits, hex).
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 18];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationsInput {
@@ -395,12 +403,7 @@ async fn create_invitations(
                 continue;
             }
         }
-        let token = {
-            use rand::RngCore;
-            let mut b = [0u8; 18];
-            rand::rngs::OsRng.fill_bytes(&mut b);
-            hex::encode(b)
-        };
+        let token = new_token();
         items.push((
             crate::feedback::token_hash(&token),
             tp,
@@ -591,7 +594,7 @@ impl Table {
             None,
         );
         let i = crate::i18n::I18n::new(&lang, &lang);
-        let names = crate::directory::Names::load(&st.store, ws.id, &i).await?;
+        let names = crate::directory::Names::new(&st.store.snapshot(ws.id).await?, &i);
         Ok(Self {
             questions: s.questions.iter().map(|q| q.key.to_string()).collect(),
             touchpoints: names.touchpoints,

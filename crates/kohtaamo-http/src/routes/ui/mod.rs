@@ -9,6 +9,7 @@ mod forms;
 mod insight_page;
 mod pages;
 pub mod public;
+mod surveys_page;
 
 use std::collections::HashMap;
 
@@ -56,6 +57,47 @@ pub fn router() -> Router<AppState> {
             get(pages::journey_blueprint_svg),
         )
         .route("/w/{ws}/insight", get(insight_page::insight))
+        .route(
+            "/w/{ws}/surveys",
+            get(surveys_page::list).post(surveys_page::create),
+        )
+        .route("/w/{ws}/surveys/{id}", get(surveys_page::show))
+        .route(
+            "/w/{ws}/surveys/{id}/status",
+            post(surveys_page::set_status),
+        )
+        .route(
+            "/w/{ws}/surveys/{id}/questions",
+            post(surveys_page::add_question),
+        )
+        .route(
+            "/w/{ws}/surveys/{id}/questions/{key}/delete",
+            post(surveys_page::delete_question),
+        )
+        .route(
+            "/w/{ws}/surveys/{id}/questions/{key}/move",
+            post(surveys_page::move_question),
+        )
+        .route(
+            "/w/{ws}/surveys/{id}/settings",
+            post(surveys_page::settings),
+        )
+        .route(
+            "/w/{ws}/surveys/{id}/invitations",
+            post(surveys_page::invitations),
+        )
+        .route(
+            "/w/{ws}/surveys/{id}/responses",
+            get(surveys_page::responses),
+        )
+        .route(
+            "/w/{ws}/surveys/{id}/responses/{rid}",
+            get(surveys_page::response),
+        )
+        .route(
+            "/w/{ws}/surveys/{id}/responses/{rid}/delete",
+            post(surveys_page::delete_response),
+        )
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))

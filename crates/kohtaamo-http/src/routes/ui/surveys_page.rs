@@ -1,0 +1,943 @@
+//! Survey pages for staff: the list (and "new survey" from a template), one survey
+//! (status, links, QR codes, widget snippet, funnel, question builder, settings,
+//! personal invitations), its responses with filters and exports, and one response
+//! (with delete). Every change builds a [`SurveyInput`] and goes through the same
+//! `parse()` and store calls as the API.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use kohtaamo_domain::model::{JourneyData, PackageData, TouchpointData};
+use kohtaamo_domain::survey::{
+    ChoiceInput, QuestionInput, QuestionKind, ShowIf, SurveyData, SurveyInput, SurveyStatus,
+};
+use kohtaamo_domain::{model::Parse, FieldErrors, Id};
+use kohtaamo_storage::feedback::ResponseFilter;
+use kohtaamo_storage::Record;
+use serde::Deserialize;
+
+use super::pages::{all, chrome, Nav};
+use super::{html, CsrfForm, PageCtx, PageError};
+use crate::directory::Names;
+use crate::extract::Path;
+use crate::i18n::I18n;
+use crate::routes::feedback::PublicSurvey;
+use crate::routes::surveys::{parse_filter, public_base, survey_url, widget_snippet};
+use crate::AppState;
+
+fn target_name(names: &Names, d: &SurveyData) -> String {
+    match (d.touchpoint_id, d.journey_id, d.package_id) {
+        (Some(t), _, _) => Names::get(&names.touchpoints, t),
+        (_, Some(j), _) => Names::get(&names.journeys, j),
+        (_, _, Some(p)) => Names::get(&names.packages, p),
+        _ => String::new(),
+    }
+}
+
+pub struct SurveyRow {
+    id: Id,
+    name: String,
+    target: String,
+    status: &'static str,
+    status_label: String,
+    responses: i64,
+}
+
+#[derive(Template)]
+#[template(path = "surveys.html")]
+struct SurveysPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    csrf: String,
+    can_edit: bool,
+    rows: Vec<SurveyRow>,
+    templates: Vec<(&'static str, String)>,
+    targets: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn surveys_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let i = &ctx.i;
+    let names = Names::new(&st.store.snapshot(w.id).await?, i);
+    let mut rows = Vec::new();
+    for r in all::<SurveyData>(&st.store, w.id).await? {
+        let funnel = st.store.funnel(w.id, r.id).await?;
+        rows.push(SurveyRow {
+            id: r.id,
+            name: i.text(&r.data.name),
+            target: target_name(&names, &r.data),
+            status: r.data.status.as_str(),
+            status_label: i.enum_label("survey-status", r.data.status.as_str()),
+            responses: funnel.started,
+        });
+    }
+    let mut targets = Vec::new();
+    for t in all::<TouchpointData>(&st.store, w.id).await? {
+        targets.push((
+            format!("t{}", t.id),
+            format!("{}: {}", i.t("noun-touchpoint"), i.text(&t.data.name)),
+        ));
+    }
+    for j in all::<JourneyData>(&st.store, w.id).await? {
+        targets.push((
+            format!("j{}", j.id),
+            format!("{}: {}", i.t("noun-journey"), i.text(&j.data.name)),
+        ));
+    }
+    for p in all::<PackageData>(&st.store, w.id).await? {
+        targets.push((
+            format!("p{}", p.id),
+            format!("{}: {}", i.t("noun-package"), i.text(&p.data.name)),
+        ));
+    }
+    let c = chrome(ctx);
+    let page = SurveysPage {
+        slug: w.data.slug.to_string(),
+        csrf: ctx.csrf.clone(),
+        can_edit: role.can_edit(),
+        rows,
+        templates: ["nps", "csat", "ces"]
+            .into_iter()
+            .map(|k| (k, i.t(&format!("survey-template-{k}"))))
+            .collect(),
+        targets,
+        error,
+        i: c.i,
+        nav: c.nav,
+        langs: c.langs,
+        here: c.here,
+    };
+    let status = if page.error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, html(page.render())).into_response())
+}
+
+pub async fn list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
+    surveys_page(&st, &ctx, None).await
+}
+
+#[derive(Deserialize)]
+pub struct NewSurvey {
+    slug: String,
+    #[serde(default)]
+    name_fi: String,
+    #[serde(default)]
+    name_en: String,
+    template: String,
+    target: String,
+}
+
+fn texts(fi: &str, en: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for (l, v) in [("fi", fi), ("en", en)] {
+        if !v.trim().is_empty() {
+            m.insert(l.to_owned(), v.to_owned());
+        }
+    }
+    m
+}
+
+fn errors_text(i: &I18n, e: &FieldErrors) -> Vec<String> {
+    e.0.iter()
+        .map(|(f, r)| format!("{f}: {}", i.reason(r)))
+        .collect()
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<NewSurvey>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.can_edit() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    let id = |s: &str| s.get(1..).and_then(|v| v.parse::<Id>().ok());
+    let mut input = kohtaamo_domain::survey::template(
+        &form.template,
+        &form.slug,
+        texts(&form.name_fi, &form.name_en),
+    );
+    match form.target.get(..1) {
+        Some("t") => input.touchpoint_id = id(&form.target),
+        Some("j") => input.journey_id = id(&form.target),
+        Some("p") => input.package_id = id(&form.target),
+        _ => {}
+    }
+    let data = match input.parse() {
+        Ok(d) => d,
+        Err(e) => return surveys_page(&st, &ctx, Some(errors_text(&ctx.i, &e).join("; "))).await,
+    };
+    match st.store.create(w.id, &data).await {
+        Ok(rec) => {
+            Ok(Redirect::to(&format!("/w/{}/surveys/{}", w.data.slug, rec.id)).into_response())
+        }
+        Err(kohtaamo_storage::StoreError::Invalid(e)) => {
+            surveys_page(&st, &ctx, Some(errors_text(&ctx.i, &e).join("; "))).await
+        }
+        Err(kohtaamo_storage::StoreError::Conflict(_)) => {
+            surveys_page(&st, &ctx, Some(ctx.i.t("err-conflict"))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct QuestionRow {
+    key: String,
+    text: String,
+    kind_label: String,
+    required: bool,
+    condition: String,
+    options: String,
+    scored: bool,
+}
+
+pub struct LinkRow {
+    name: String,
+    url: String,
+    qr_svg: String,
+    qr_png: String,
+}
+
+#[derive(Template)]
+#[template(path = "survey.html")]
+struct SurveyPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    id: Id,
+    csrf: String,
+    can_edit: bool,
+    name: String,
+    target: String,
+    status: &'static str,
+    status_label: String,
+    status_actions: Vec<(&'static str, String)>,
+    error: Option<Vec<String>>,
+    funnel_shown: i64,
+    funnel_started: i64,
+    funnel_completed: i64,
+    response_rate: String,
+    public_url: String,
+    links: Vec<LinkRow>,
+    snippet: String,
+    questions: Vec<QuestionRow>,
+    kinds: Vec<(&'static str, String)>,
+    settings: Vec<(String, String, &'static str, String)>,
+    invitations_used: i64,
+    invitations_total: usize,
+    new_links: Vec<String>,
+}
+
+async fn survey_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    id: Id,
+    error: Option<Vec<String>>,
+    new_links: Vec<String>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let i = &ctx.i;
+    let rec: Record<SurveyData> = st.store.get(w.id, id).await?;
+    let d = &rec.data;
+    let names = Names::new(&st.store.snapshot(w.id).await?, i);
+    let key = st.store.survey_key(w.id, id).await?;
+    let base = public_base(st, headers);
+    let api = format!("/api/v1/workspaces/{}/surveys/{id}", w.data.slug);
+    let tps = match (d.touchpoint_id, d.journey_id) {
+        (Some(t), _) => vec![t],
+        (_, Some(j)) => st.store.journey_touchpoint_ids(w.id, j).await?,
+        _ => vec![],
+    };
+    let links = tps
+        .into_iter()
+        .map(|t| LinkRow {
+            name: Names::get(&names.touchpoints, t),
+            url: survey_url(&base, &key, Some(t)),
+            qr_svg: format!("{api}/qr.svg?touchpoint_id={t}"),
+            qr_png: format!("{api}/qr.png?touchpoint_id={t}"),
+        })
+        .collect();
+    let funnel = st.store.funnel(w.id, id).await?;
+    let invitations = st.store.invitations(w.id, id).await?;
+    let public = PublicSurvey::build(
+        &crate::feedback::Live {
+            survey: kohtaamo_storage::feedback::LiveSurvey {
+                id,
+                workspace_id: w.id,
+                public_key: key.clone(),
+                default_language: w.data.default_language.as_str().to_owned(),
+                data: d.clone(),
+            },
+            touchpoints: Default::default(),
+        },
+        i,
+    );
+    let questions = d
+        .questions
+        .iter()
+        .zip(public.questions)
+        .map(|(q, p)| QuestionRow {
+            key: q.key.to_string(),
+            text: p.text,
+            kind_label: i.enum_label("question-kind", q.kind.as_str()),
+            required: q.required,
+            condition: p.condition,
+            options: p
+                .options
+                .iter()
+                .map(|o| o.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            scored: q.range().is_some(),
+        })
+        .collect();
+    let status_actions = SurveyStatus::ALL
+        .iter()
+        .filter(|s| **s != d.status)
+        .map(|s| (s.as_str(), i.enum_label("survey-set", s.as_str())))
+        .collect();
+    let raw =
+        |t: &kohtaamo_domain::text::Texts, l: &str| t.raw().get(l).cloned().unwrap_or_default();
+    let settings = vec![
+        (
+            "name_fi".into(),
+            i.t("survey-name-fi"),
+            "fi",
+            raw(&d.name, "fi"),
+        ),
+        (
+            "name_en".into(),
+            i.t("survey-name-en"),
+            "en",
+            raw(&d.name, "en"),
+        ),
+        (
+            "intro_fi".into(),
+            i.t("survey-intro-fi"),
+            "fi",
+            raw(&d.intro, "fi"),
+        ),
+        (
+            "intro_en".into(),
+            i.t("survey-intro-en"),
+            "en",
+            raw(&d.intro, "en"),
+        ),
+        (
+            "thanks_fi".into(),
+            i.t("survey-thanks-fi"),
+            "fi",
+            raw(&d.thanks, "fi"),
+        ),
+        (
+            "thanks_en".into(),
+            i.t("survey-thanks-en"),
+            "en",
+            raw(&d.thanks, "en"),
+        ),
+        (
+            "origins".into(),
+            i.t("survey-origins"),
+            "",
+            d.allowed_origins.join("\n"),
+        ),
+    ];
+    let rate = if funnel.shown > 0 {
+        format!(
+            "{:.0} %",
+            100.0 * funnel.started as f64 / funnel.shown as f64
+        )
+    } else {
+        "–".into()
+    };
+    let c = chrome(ctx);
+    let page = SurveyPage {
+        slug: w.data.slug.to_string(),
+        id,
+        csrf: ctx.csrf.clone(),
+        can_edit: role.can_edit(),
+        name: i.text(&d.name),
+        target: target_name(&names, d),
+        status: d.status.as_str(),
+        status_label: i.enum_label("survey-status", d.status.as_str()),
+        status_actions,
+        error,
+        funnel_shown: funnel.shown,
+        funnel_started: funnel.started,
+        funnel_completed: funnel.completed,
+        response_rate: rate,
+        public_url: survey_url(&base, &key, None),
+        links,
+        snippet: widget_snippet(&base, &key, d.touchpoint_id),
+        questions,
+        kinds: QuestionKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), i.enum_label("question-kind", k.as_str())))
+            .collect(),
+        settings,
+        invitations_used: invitations.iter().filter(|v| v.used_at.is_some()).count() as i64,
+        invitations_total: invitations.len(),
+        new_links,
+        i: c.i,
+        nav: c.nav,
+        langs: c.langs,
+        here: c.here,
+    };
+    let status = if page.error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, html(page.render())).into_response())
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    survey_page(&st, &ctx, &headers, id, None, vec![]).await
+}
+
+/// Applies `change` to the survey, validates and saves; the page again with every
+/// problem if it does not validate (nothing saved).
+async fn edit(
+    st: &AppState,
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    id: Id,
+    change: impl FnOnce(&mut SurveyInput),
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.can_edit() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    let rec: Record<SurveyData> = st.store.get(w.id, id).await?;
+    let mut input = SurveyInput::from(&rec.data);
+    change(&mut input);
+    let result = match input.parse() {
+        Ok(data) => st.store.update(w.id, id, &data).await.map(|_| ()),
+        Err(e) => Err(kohtaamo_storage::StoreError::Invalid(e)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/w/{}/surveys/{id}", w.data.slug)).into_response()),
+        Err(kohtaamo_storage::StoreError::Invalid(e)) => {
+            survey_page(st, ctx, headers, id, Some(errors_text(&ctx.i, &e)), vec![]).await
+        }
+        Err(kohtaamo_storage::StoreError::Conflict(_)) => {
+            survey_page(
+                st,
+                ctx,
+                headers,
+                id,
+                Some(vec![ctx.i.t("err-conflict")]),
+                vec![],
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+pub async fn set_status(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+    CsrfForm { ctx, form }: CsrfForm<StatusForm>,
+) -> Result<Response, PageError> {
+    edit(&st, &ctx, &headers, id, |s| s.status = Some(form.status)).await
+}
+
+#[derive(Deserialize)]
+pub struct QuestionForm {
+    kind: String,
+    key: String,
+    #[serde(default)]
+    text_fi: String,
+    #[serde(default)]
+    text_en: String,
+    #[serde(default)]
+    required: Option<String>,
+    #[serde(default)]
+    options: String,
+    #[serde(default)]
+    scale: String,
+    #[serde(default)]
+    show_if: String,
+    #[serde(default)]
+    show_min: String,
+    #[serde(default)]
+    show_max: String,
+}
+
+/// Option lines `key = Finnish label / English label`.
+fn parse_options(lines: &str) -> Vec<ChoiceInput> {
+    lines
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (key, labels) = l.split_once('=').unwrap_or((l, l));
+            let (fi, en) = labels.split_once('/').unwrap_or((labels, ""));
+            ChoiceInput {
+                key: key.trim().to_owned(),
+                label: texts(fi.trim(), en.trim()),
+            }
+        })
+        .collect()
+}
+
+pub async fn add_question(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+    CsrfForm { ctx, form }: CsrfForm<QuestionForm>,
+) -> Result<Response, PageError> {
+    let num = |s: &str| s.trim().parse::<i64>().ok();
+    let q = QuestionInput {
+        key: form.key.trim().to_owned(),
+        kind: form.kind.clone(),
+        text: texts(&form.text_fi, &form.text_en),
+        required: form.required.is_some(),
+        options: parse_options(&form.options),
+        scale: num(&form.scale),
+        show_if: (!form.show_if.is_empty()).then(|| ShowIf {
+            question: form.show_if.clone(),
+            min: num(&form.show_min).unwrap_or(i64::MIN),
+            max: num(&form.show_max).unwrap_or(i64::MAX),
+        }),
+    };
+    edit(&st, &ctx, &headers, id, |s| s.questions.push(q)).await
+}
+
+pub async fn delete_question(
+    State(st): State<AppState>,
+    Path((_, id, key)): Path<(String, Id, String)>,
+    headers: HeaderMap,
+    CsrfForm { ctx, .. }: CsrfForm<super::pages::Empty>,
+) -> Result<Response, PageError> {
+    edit(&st, &ctx, &headers, id, |s| {
+        s.questions.retain(|q| q.key != key)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    dir: String,
+}
+
+pub async fn move_question(
+    State(st): State<AppState>,
+    Path((_, id, key)): Path<(String, Id, String)>,
+    headers: HeaderMap,
+    CsrfForm { ctx, form }: CsrfForm<MoveForm>,
+) -> Result<Response, PageError> {
+    edit(&st, &ctx, &headers, id, |s| {
+        if let Some(p) = s.questions.iter().position(|q| q.key == key) {
+            let to = if form.dir == "up" {
+                p.checked_sub(1)
+            } else {
+                Some(p + 1)
+            };
+            if let Some(to) = to.filter(|t| *t < s.questions.len()) {
+                s.questions.swap(p, to);
+            }
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    name_fi: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    intro_fi: String,
+    #[serde(default)]
+    intro_en: String,
+    #[serde(default)]
+    thanks_fi: String,
+    #[serde(default)]
+    thanks_en: String,
+    #[serde(default)]
+    origins: String,
+}
+
+pub async fn settings(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+    CsrfForm { ctx, form }: CsrfForm<SettingsForm>,
+) -> Result<Response, PageError> {
+    edit(&st, &ctx, &headers, id, |s| {
+        // Languages other than fi and en (e.g. sv from an import) are kept.
+        let merge = |old: &mut BTreeMap<String, String>, fi: &str, en: &str| {
+            old.remove("fi");
+            old.remove("en");
+            old.extend(texts(fi, en));
+        };
+        merge(&mut s.name, &form.name_fi, &form.name_en);
+        merge(&mut s.intro, &form.intro_fi, &form.intro_en);
+        merge(&mut s.thanks, &form.thanks_fi, &form.thanks_en);
+        s.allowed_origins = form.origins.split_whitespace().map(str::to_owned).collect();
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct InvitationsForm {
+    #[serde(default)]
+    recipients: String,
+}
+
+/// One invitation per line: `customer reference, case reference` (either may be empty).
+pub async fn invitations(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+    CsrfForm { ctx, form }: CsrfForm<InvitationsForm>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.can_edit() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    let rec: Record<SurveyData> = st.store.get(w.id, id).await?;
+    let key = st.store.survey_key(w.id, id).await?;
+    let mut e = FieldErrors::new();
+    let mut items = Vec::new();
+    let mut tokens = Vec::new();
+    let lines: Vec<&str> = form
+        .recipients
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(1000)
+        .collect();
+    for (n, line) in lines.iter().enumerate() {
+        let (cref, case) = line.split_once(',').unwrap_or((line, ""));
+        let hidden = kohtaamo_domain::survey::HiddenInput {
+            customer_ref: Some(cref.trim().to_owned()),
+            case_ref: Some(case.trim().to_owned()),
+            ..Default::default()
+        };
+        match hidden.parse() {
+            Ok(h) => {
+                let token = crate::routes::surveys::new_token();
+                items.push((
+                    crate::feedback::token_hash(&token),
+                    rec.data.touchpoint_id,
+                    h.customer_ref,
+                    h.case_ref,
+                ));
+                tokens.push(token);
+            }
+            Err(fe) => e.nest(&format!("line {}", n + 1), fe),
+        }
+    }
+    if !e.is_empty() || items.is_empty() {
+        let msgs = if e.is_empty() {
+            vec![ctx.i.t("invitations-none")]
+        } else {
+            errors_text(&ctx.i, &e)
+        };
+        return survey_page(&st, &ctx, &headers, id, Some(msgs), vec![]).await;
+    }
+    st.store.create_invitations(w.id, id, &items).await?;
+    let base = public_base(&st, &headers);
+    let links = tokens
+        .iter()
+        .map(|t| {
+            let url = survey_url(&base, &key, rec.data.touchpoint_id);
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}inv={t}")
+        })
+        .collect();
+    survey_page(&st, &ctx, &headers, id, None, links).await
+}
+
+pub struct ResponseRow {
+    id: Id,
+    time: String,
+    touchpoint: String,
+    score: String,
+    lang: String,
+    text: String,
+    complete: String,
+}
+
+#[derive(Template)]
+#[template(path = "responses.html")]
+struct ResponsesPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    id: Id,
+    name: String,
+    error: Option<String>,
+    f_from: String,
+    f_to: String,
+    f_band: String,
+    f_lang: String,
+    f_q: String,
+    bands: Vec<(String, String)>,
+    langs_f: Vec<(String, String)>,
+    total: i64,
+    csv: String,
+    xlsx: String,
+    rows: Vec<ResponseRow>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+const PAGE: i64 = 50;
+
+pub async fn responses(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let i = &ctx.i;
+    let rec: Record<SurveyData> = st.store.get(w.id, id).await?;
+    let names = Names::new(&st.store.snapshot(w.id).await?, i);
+    let (filter, error) = match parse_filter(&q) {
+        Ok(f) => (f, None),
+        Err(crate::error::ApiError::Invalid(e)) => (
+            ResponseFilter::default(),
+            Some(errors_text(i, &e).join("; ")),
+        ),
+        Err(_) => (ResponseFilter::default(), None),
+    };
+    let offset = q
+        .get("offset")
+        .and_then(|o| o.parse::<i64>().ok())
+        .unwrap_or(0)
+        .max(0);
+    let page = st.store.responses(w.id, id, &filter, PAGE, offset).await?;
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let query_without_offset: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, v)| k.as_str() != "offset" && !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let qs = serde_urlencoded::to_string(&query_without_offset).unwrap_or_default();
+    let base = format!("/w/{}/surveys/{id}/responses", w.data.slug);
+    let at = |o: i64| {
+        format!(
+            "{base}?{qs}{}offset={o}",
+            if qs.is_empty() { "" } else { "&" }
+        )
+    };
+    let api = format!("/api/v1/workspaces/{}/surveys/{id}", w.data.slug);
+    let rows = page
+        .items
+        .iter()
+        .map(|r| ResponseRow {
+            id: r.id,
+            time: r
+                .created_at
+                .replace('T', " ")
+                .trim_end_matches('Z')
+                .to_owned(),
+            touchpoint: r
+                .touchpoint_id
+                .map(|t| Names::get(&names.touchpoints, t))
+                .unwrap_or_default(),
+            score: [("NPS", r.nps), ("CSAT", r.csat), ("CES", r.ces)]
+                .iter()
+                .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
+                .collect::<Vec<_>>()
+                .join(", "),
+            lang: r.locale.clone().unwrap_or_default(),
+            text: r.answers.text(&rec.data).chars().take(160).collect(),
+            complete: i.t(if r.complete { "yes" } else { "partial" }),
+        })
+        .collect();
+    let c = chrome(&ctx);
+    let p = ResponsesPage {
+        slug: w.data.slug.to_string(),
+        id,
+        name: i.text(&rec.data.name),
+        error,
+        f_from: get("from"),
+        f_to: get("to"),
+        f_band: get("band"),
+        f_lang: get("lang"),
+        f_q: get("q"),
+        bands: [
+            ("", "filter-any"),
+            ("promoter", "band-promoter"),
+            ("passive", "band-passive"),
+            ("detractor", "band-detractor"),
+        ]
+        .iter()
+        .map(|(v, k)| (v.to_string(), i.t(k)))
+        .collect(),
+        langs_f: std::iter::once((String::new(), i.t("filter-any")))
+            .chain(
+                ["fi", "en", "sv"]
+                    .iter()
+                    .map(|l| (l.to_string(), l.to_string())),
+            )
+            .collect(),
+        total: page.total,
+        csv: format!("{api}/responses.csv?{qs}"),
+        xlsx: format!("{api}/responses.xlsx?{qs}"),
+        rows,
+        prev: (offset > 0).then(|| at((offset - PAGE).max(0))),
+        next: (offset + PAGE < page.total).then(|| at(offset + PAGE)),
+        i: c.i,
+        nav: c.nav,
+        langs: c.langs,
+        here: c.here,
+    };
+    Ok(html(p.render()))
+}
+
+#[derive(Template)]
+#[template(path = "response.html")]
+struct ResponsePage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    id: Id,
+    rid: Id,
+    csrf: String,
+    can_edit: bool,
+    name: String,
+    facts: Vec<(String, String)>,
+    answers: Vec<(String, String)>,
+}
+
+pub async fn response(
+    State(st): State<AppState>,
+    Path((_, id, rid)): Path<(String, Id, Id)>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let i = &ctx.i;
+    let rec: Record<SurveyData> = st.store.get(w.id, id).await?;
+    let r = st.store.response(w.id, id, rid).await?;
+    let names = Names::new(&st.store.snapshot(w.id).await?, i);
+    let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
+    let mut facts = vec![
+        (i.t("col-time"), r.created_at.clone()),
+        (
+            i.t("col-touchpoint"),
+            r.touchpoint_id
+                .map(|t| Names::get(&names.touchpoints, t))
+                .unwrap_or_else(|| "–".into()),
+        ),
+        (i.t("col-channel"), o(&r.channel)),
+        (i.t("filter-lang"), o(&r.locale)),
+        (i.t("response-customer"), o(&r.customer_ref)),
+        (i.t("response-case"), o(&r.case_ref)),
+        (
+            i.t("col-complete"),
+            i.t(if r.complete { "yes" } else { "partial" }),
+        ),
+        (i.t("response-id"), r.response_key.clone()),
+    ];
+    facts.extend(r.custom.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let public = PublicSurvey::build(
+        &crate::feedback::Live {
+            survey: kohtaamo_storage::feedback::LiveSurvey {
+                id,
+                workspace_id: w.id,
+                public_key: String::new(),
+                default_language: w.data.default_language.as_str().to_owned(),
+                data: rec.data.clone(),
+            },
+            touchpoints: Default::default(),
+        },
+        i,
+    );
+    let answers = public
+        .questions
+        .iter()
+        .filter_map(|q| {
+            let a = r.answers.0.get(&q.key)?;
+            let shown = match a {
+                kohtaamo_domain::survey::Answer::Choice(c) => q
+                    .options
+                    .iter()
+                    .find(|o| &o.key == c)
+                    .map(|o| o.label.clone())
+                    .unwrap_or_else(|| c.clone()),
+                kohtaamo_domain::survey::Answer::Choices(cs) => cs
+                    .iter()
+                    .map(|c| {
+                        q.options
+                            .iter()
+                            .find(|o| &o.key == c)
+                            .map(|o| o.label.clone())
+                            .unwrap_or_else(|| c.clone())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.display(),
+            };
+            Some((q.text.clone(), shown))
+        })
+        .collect();
+    let c = chrome(&ctx);
+    let p = ResponsePage {
+        slug: w.data.slug.to_string(),
+        id,
+        rid,
+        csrf: ctx.csrf.clone(),
+        can_edit: role.can_edit(),
+        name: i.text(&rec.data.name),
+        facts,
+        answers,
+        i: c.i,
+        nav: c.nav,
+        langs: c.langs,
+        here: c.here,
+    };
+    Ok(html(p.render()))
+}
+
+pub async fn delete_response(
+    State(st): State<AppState>,
+    Path((_, id, rid)): Path<(String, Id, Id)>,
+    CsrfForm { ctx, .. }: CsrfForm<super::pages::Empty>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.can_edit() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    st.store
+        .delete_response(w.id, id, rid, Some(ctx.user.id))
+        .await?;
+    Ok(Redirect::to(&format!("/w/{}/surveys/{id}/responses", w.data.slug)).into_response())
+}

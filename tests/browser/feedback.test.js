@@ -1,0 +1,176 @@
+// Feedback as people meet it, in real headless Chromium: staff build and activate a
+// survey in the UI; a customer answers on a phone without JavaScript; the follow-up
+// question appears only for detractors when scripts run; the widget embedded on
+// another site stores an answer (and is refused on a site not allowed).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { startServer, login, axe, ADMIN_PW, SHOTS, ROOT } from './harness.js';
+
+let app;
+before(async () => { app = await startServer(); });
+after(async () => { await app?.stop(); });
+
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+async function surveyBySlug(slug) {
+  const s = (await app.api('GET', `/api/v1/workspaces/demo/surveys?q=${slug}`)).items.find((x) => x.slug === slug);
+  const links = await app.api('GET', `/api/v1/workspaces/demo/surveys/${s.id}/links`);
+  return { ...s, links, key: links.public_url.split('/f/')[1] };
+}
+
+test('staff build a survey in the UI; a customer answers on a phone without JavaScript', async () => {
+  const page = await app.page('en');
+  await login(page, app.base, 'admin', ADMIN_PW);
+  await page.goto(app.base + '/w/demo/surveys');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'survey list');
+  await page.locator('#s-slug').fill('boarding-nps');
+  await page.locator('#s-name-fi').fill('Junaan nousu');
+  await page.locator('#s-name-en').fill('Boarding');
+  await page.locator('#s-template').selectOption('nps');
+  const boarding = (await app.api('GET', '/api/v1/workspaces/demo/touchpoints?q=boarding')).items.find((t) => t.slug === 'boarding');
+  await page.locator('#s-target').selectOption(`t${boarding.id}`);
+  await page.getByRole('button', { name: 'Create survey' }).click();
+  await page.waitForURL(/\/w\/demo\/surveys\/\d+$/);
+  const surveyUrl = page.url();
+  // Add a single-choice question through the builder.
+  await page.getByText('Add a question').first().click();
+  await page.locator('#q-kind').selectOption('single');
+  await page.locator('#q-key').fill('carriage');
+  await page.locator('#q-text-fi').fill('Missä vaunussa matkustit?');
+  await page.locator('#q-text-en').fill('Which carriage did you travel in?');
+  await page.locator('#q-options').fill('quiet = Hiljainen vaunu / Quiet carriage\nfamily = Perhevaunu / Family carriage');
+  await page.getByRole('button', { name: 'Add a question' }).click();
+  await page.waitForURL(/\/w\/demo\/surveys\/\d+$/);
+  assert.ok(await page.getByText('Which carriage did you travel in?').isVisible());
+  // A bad question is refused with its reason, and nothing changes.
+  await page.getByText('Add a question').first().click();
+  await page.locator('#q-kind').selectOption('single');
+  await page.locator('#q-key').fill('Bad Key');
+  await page.getByRole('button', { name: 'Add a question' }).click();
+  assert.ok(await page.getByRole('alert').isVisible());
+  await page.goto(surveyUrl);
+  assert.equal(await page.locator('ol.questions > li').count(), 4);
+  await page.getByRole('button', { name: 'Activate' }).click();
+  await page.waitForURL(/\/w\/demo\/surveys\/\d+$/);
+  assert.ok(await page.locator('.status-active').first().isVisible());
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'survey page');
+  await shot(page, 'survey-builder');
+  assert.equal(await page.locator('.qr-row strong').first().textContent(), 'Boarding', 'the touchpoint by name');
+  const link = await page.locator('.qr-row a[href*="/f/"]').first().getAttribute('href');
+  assert.match(link, /\/f\/[0-9a-f]+\?tp=\d+$/);
+  const qr = await page.locator('.qr-row img').first();
+  assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'QR code image loads');
+
+  // The customer: a phone, Finnish, no JavaScript.
+  const ctx = await app.browser.newContext({ locale: 'fi', javaScriptEnabled: false, viewport: { width: 390, height: 844 },
+    extraHTTPHeaders: { 'accept-language': 'fi' } });
+  const phone = await ctx.newPage();
+  await phone.goto(link);
+  assert.equal(await phone.getAttribute('html', 'lang'), 'fi');
+  assert.ok(await phone.getByText('Kuinka todennäköisesti suosittelisit').isVisible());
+  await shot(phone, 'survey-public-phone-fi');
+  await phone.locator('label.pt', { hasText: /^3$/ }).first().click();
+  await phone.getByLabel('Mitä meidän pitäisi parantaa?').fill('Laituri oli liukas');
+  await phone.getByLabel('Hiljainen vaunu').check();
+  await phone.waitForTimeout(2100); // the page refuses answers faster than a person
+  await phone.getByRole('button', { name: 'Lähetä' }).click();
+  assert.ok(await phone.getByText('Kiitos!').isVisible());
+  await shot(phone, 'survey-thanks-fi');
+  await ctx.close();
+
+  // Back at the office: the answer is in the list, with its touchpoint and language.
+  await page.goto(surveyUrl);
+  await page.getByRole('link', { name: /One response|1 responses/ }).click();
+  await page.waitForURL(/responses$/);
+  assert.ok(await page.getByText('Laituri oli liukas').isVisible());
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'responses page');
+  await page.locator('#f-band').selectOption('promoter');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  assert.equal(await page.getByText('Laituri oli liukas').count(), 0, 'a detractor is not a promoter');
+  await page.locator('#f-band').selectOption('detractor');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.locator('tbody a').first().click();
+  assert.ok(await page.getByText('Quiet carriage').isVisible(), 'choice shown by its label');
+  assert.ok(await page.getByText('Boarding').first().isVisible());
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'response page');
+  await shot(page, 'survey-response');
+  await page.getByRole('button', { name: 'Delete this response' }).click();
+  await page.waitForURL(/responses$/);
+  assert.equal(await page.getByText('Laituri oli liukas').count(), 0);
+  const audit = await app.api('GET', '/api/v1/workspaces/demo/audit');
+  assert.equal(audit[0].action, 'delete_response');
+});
+
+test('with JavaScript the follow-up appears only for detractors; the page is light and accessible', async () => {
+  const s = await surveyBySlug('restaurant-car');
+  const page = await app.page('en');
+  let bytes = 0;
+  page.on('response', async (r) => { try { bytes += (await r.body()).length; } catch { /* redirects */ } });
+  await page.goto(s.links.touchpoints[0].url);
+  const improve = page.getByLabel('What should we improve?');
+  assert.equal(await improve.isVisible(), false, 'hidden before an answer');
+  await page.locator('label.pt', { hasText: /^3$/ }).first().click();
+  assert.equal(await improve.isVisible(), true, 'shown for a detractor');
+  await page.locator('label.pt', { hasText: /^9$/ }).first().click();
+  assert.equal(await improve.isVisible(), false, 'hidden for a promoter');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'public page');
+  assert.ok(bytes < 30 * 1024, `public page weighs ${bytes} bytes`);
+  // Keyboard: the scale is reachable and operable without a mouse.
+  await page.reload();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'nps', 'Tab reaches the scale');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Space');
+  assert.ok(await page.evaluate(() => document.querySelector('input[name=nps]:checked') !== null), 'chosen by keyboard');
+});
+
+test('the widget stores an answer on an allowed site and is refused elsewhere', async () => {
+  const s = await surveyBySlug('online-purchase');
+  const widget = readFileSync(join(ROOT, 'crates/kohtaamo-http/static/widget.js'));
+  assert.ok(gzipSync(widget).length < 10 * 1024, `widget.js is ${gzipSync(widget).length} bytes gzipped`);
+  const site = createServer((req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(`<!doctype html><html lang="fi"><head><title>Verkkokauppa</title></head><body><main><h1>Kiitos ostoksestasi</h1>
+      <script src="${app.base}/widget.js" data-survey="${s.key}" data-touchpoint="${s.touchpoint_id}" data-customer-ref="cust-77"></script></main></body></html>`);
+  });
+  await new Promise((ok) => site.listen(0, '127.0.0.1', ok));
+  const origin = `http://127.0.0.1:${site.address().port}`;
+  try {
+    // Not yet allowed: the widget does not appear, nothing is stored.
+    const before = (await app.api('GET', `/api/v1/workspaces/demo/surveys/${s.id}/responses?q=`)).total;
+    const page = await app.page('fi');
+    await page.goto(origin + '/');
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('.kohtaamo-widget').count(), 0, 'refused on a site not allowed');
+
+    const { id, ...input } = s;
+    delete input.links; delete input.key;
+    await app.api('PUT', `/api/v1/workspaces/demo/surveys/${id}`, { ...input, allowed_origins: [...input.allowed_origins, origin] });
+    await page.goto(origin + '/');
+    const w = page.locator('.kohtaamo-widget');
+    await w.waitFor();
+    assert.ok(await w.getByText('Kuinka tyytyväinen olit palveluumme?').isVisible());
+    await w.locator('label', { hasText: /^\s*2$/ }).first().click();
+    await w.locator('textarea').fill('Maksu epäonnistui kerran');
+    await w.locator('textarea').blur();
+    await w.getByRole('button', { name: 'Lähetä' }).click();
+    await w.getByText('Kiitos!').waitFor();
+    await shot(page, 'widget-fi');
+    const after = await app.api('GET', `/api/v1/workspaces/demo/surveys/${s.id}/responses?q=epäonnistui`);
+    assert.equal(after.total, 1);
+    const r = after.items[0];
+    assert.equal(r.csat, 2);
+    assert.equal(r.complete, true);
+    assert.equal(r.customer_ref, 'cust-77');
+    assert.equal(r.locale, 'fi');
+    assert.equal(r.touchpoint_id, s.touchpoint_id);
+    const total = (await app.api('GET', `/api/v1/workspaces/demo/surveys/${s.id}/responses`)).total;
+    assert.equal(total, before + 1, 'partial saves and the final one are one response');
+  } finally {
+    site.close();
+  }
+});

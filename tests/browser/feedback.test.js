@@ -22,8 +22,15 @@ async function surveyBySlug(slug) {
   return { ...s, links, key: links.public_url.split('/f/')[1] };
 }
 
+const cspWatch = (page) => {
+  const refused = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) refused.push(m.text()); });
+  return refused;
+};
+
 test('staff build a survey in the UI; a customer answers on a phone without JavaScript', async () => {
   const page = await app.page('en');
+  const refused = cspWatch(page);
   await login(page, app.base, 'admin', ADMIN_PW);
   await page.goto(app.base + '/w/demo/surveys');
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'survey list');
@@ -103,11 +110,13 @@ test('staff build a survey in the UI; a customer answers on a phone without Java
   assert.equal(await page.getByText('Laituri oli liukas').count(), 0);
   const audit = await app.api('GET', '/api/v1/workspaces/demo/audit');
   assert.equal(audit[0].action, 'delete_response');
+  assert.deepEqual(refused, [], 'nothing refused by the Content-Security-Policy');
 });
 
 test('with JavaScript the follow-up appears only for detractors; the page is light and accessible', async () => {
   const s = await surveyBySlug('restaurant-car');
   const page = await app.page('en');
+  const refused = cspWatch(page);
   let bytes = 0;
   page.on('response', async (r) => { try { bytes += (await r.body()).length; } catch { /* redirects */ } });
   await page.goto(s.links.touchpoints[0].url);
@@ -126,6 +135,7 @@ test('with JavaScript the follow-up appears only for detractors; the page is lig
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('Space');
   assert.ok(await page.evaluate(() => document.querySelector('input[name=nps]:checked') !== null), 'chosen by keyboard');
+  assert.deepEqual(refused, [], 'nothing refused by the Content-Security-Policy');
 });
 
 test('the widget stores an answer on an allowed site and is refused elsewhere', async () => {

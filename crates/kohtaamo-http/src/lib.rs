@@ -105,6 +105,12 @@ async fn security_headers(mut resp: axum::response::Response) -> axum::response:
     );
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    // No inline script or style anywhere; the widget script is served from here and
+    // runs on other sites under their own policy.
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        ));
     resp
 }
 

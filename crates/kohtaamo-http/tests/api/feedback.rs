@@ -651,6 +651,14 @@ async fn the_html_page_works_without_javascript() {
     ));
     let resp = f.app.client.get(&page_url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let html = resp.text().await.unwrap();
     assert!(html.contains("lang=\"fi\"") && html.contains("Ravintolavaunu"));
     assert!(html.len() < 30 * 1024, "page is {} bytes", html.len());

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use kohtaamo_domain::analytics::Tally;
 use kohtaamo_domain::survey::{Answers, Hidden, ResponseKey, Scores, SurveyData};
 use kohtaamo_domain::Id;
 use serde::Serialize;
@@ -286,6 +287,7 @@ fn sqlite_batch(
     let day = now[..10].to_owned();
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut out = Vec::with_capacity(responses.len());
+    let mut stored_at: Vec<Option<StoredAt>> = Vec::with_capacity(responses.len());
     {
         let upsert = upsert_sql(1);
         let mut stmt = tx.prepare_cached(&upsert)?;
@@ -296,6 +298,7 @@ fn sqlite_batch(
                     .execute(rusqlite::params![now, r.key.as_str(), h, r.survey_id])?;
                 if n == 0 {
                     out.push(Stored::InvitationUsed);
+                    stored_at.push(None);
                     continue;
                 }
             }
@@ -303,12 +306,28 @@ fn sqlite_batch(
             // no special handling here.
             let vals = response_values(r, &now, &day).into_iter().map(to_sql);
             let mut rows = stmt.query(rusqlite::params_from_iter(vals))?;
-            out.push(if rows.next()?.is_some() {
-                Stored::Written
-            } else {
-                Stored::Duplicate
-            });
+            match rows.next()? {
+                Some(row) => {
+                    out.push(Stored::Written);
+                    stored_at.push(Some(StoredAt {
+                        touchpoint_id: row.get(2)?,
+                        channel: row.get(3)?,
+                        locale: row.get(4)?,
+                        day: row.get(5)?,
+                    }));
+                }
+                None => {
+                    out.push(Stored::Duplicate);
+                    stored_at.push(None);
+                }
+            }
         }
+    }
+    for (k, t) in rollup_deltas(responses, &stored_at) {
+        tx.prepare_cached(ROLLUP_SQL)?
+            .execute(rusqlite::params_from_iter(
+                rollup_values(&k, &t).into_iter().map(to_sql),
+            ))?;
     }
     for ((ws, survey, tp), n) in impression_counts(impressions) {
         tx.prepare_cached(IMPRESSION_SQL)?
@@ -316,6 +335,67 @@ fn sqlite_batch(
     }
     tx.commit()?;
     Ok(out)
+}
+
+/// Where a complete response is counted: survey, touchpoint (0 = none), day, channel
+/// and locale ('' = none).
+type RollupKey = (Id, Id, Id, String, String, String);
+
+fn rollup_values(k: &RollupKey, t: &Tally) -> Vec<Val> {
+    vec![
+        k.0.into(),
+        k.1.into(),
+        k.2.into(),
+        k.3.clone().into(),
+        k.4.clone().into(),
+        k.5.clone().into(),
+        t.responses.into(),
+        t.nps_n.into(),
+        t.promoters.into(),
+        t.detractors.into(),
+        t.csat_n.into(),
+        t.csat_pos.into(),
+        t.ces_n.into(),
+        t.ces_sum.into(),
+        t.ces_sumsq.into(),
+    ]
+}
+
+/// Adds a tally (negative to subtract) to one rollup row.
+const ROLLUP_SQL: &str = "INSERT INTO score_rollups (workspace_id, survey_id, touchpoint_id, day, channel, locale, responses, nps_n, promoters, detractors, csat_n, csat_pos, ces_n, ces_sum, ces_sumsq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (survey_id, touchpoint_id, day, channel, locale) DO UPDATE SET responses = score_rollups.responses + excluded.responses, nps_n = score_rollups.nps_n + excluded.nps_n, promoters = score_rollups.promoters + excluded.promoters, detractors = score_rollups.detractors + excluded.detractors, csat_n = score_rollups.csat_n + excluded.csat_n, csat_pos = score_rollups.csat_pos + excluded.csat_pos, ces_n = score_rollups.ces_n + excluded.ces_n, ces_sum = score_rollups.ces_sum + excluded.ces_sum, ces_sumsq = score_rollups.ces_sumsq + excluded.ces_sumsq";
+
+/// Where a written response now is (read back from the upsert, since completing a
+/// partial response may change its touchpoint, channel or language but not its day).
+#[derive(Debug, Clone)]
+struct StoredAt {
+    touchpoint_id: Option<Id>,
+    channel: Option<String>,
+    locale: Option<String>,
+    day: String,
+}
+
+/// The rollup deltas of a batch: every response that became complete in it (a
+/// complete response is final, so it is counted exactly once), under the values the
+/// stored row has.
+fn rollup_deltas(
+    responses: &[&NewResponse],
+    stored_at: &[Option<StoredAt>],
+) -> BTreeMap<RollupKey, Tally> {
+    let mut m: BTreeMap<RollupKey, Tally> = BTreeMap::new();
+    for (r, at) in responses.iter().zip(stored_at) {
+        if let (Some(at), true) = (at, r.complete) {
+            let k: RollupKey = (
+                r.workspace_id,
+                r.survey_id,
+                at.touchpoint_id.unwrap_or(0),
+                at.day.clone(),
+                at.channel.clone().unwrap_or_default(),
+                at.locale.clone().unwrap_or_default(),
+            );
+            *m.entry(k).or_default() += Tally::of(r.scores.nps, r.scores.csat, r.scores.ces);
+        }
+    }
+    m
 }
 
 const INVITATION_SQL: &str = "UPDATE invitations SET used_at = $1, response_key = $2 WHERE token_hash = $3 AND survey_id = $4 AND (used_at IS NULL OR response_key = $2)";
@@ -421,6 +501,7 @@ async fn write_in(
     let now = crate::now_text();
     let day = now[..10].to_owned();
     let mut out = vec![Stored::Duplicate; responses.len()];
+    let mut stored_at: Vec<Option<StoredAt>> = vec![None; responses.len()];
     let mut pending = Vec::with_capacity(responses.len());
     for (i, r) in responses.iter().enumerate() {
         if let Some(h) = &r.invitation {
@@ -453,15 +534,21 @@ async fn write_in(
             let size = CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
             let (chunk, tail) = rest.split_at(size);
             rest = tail;
-            let written = upsert(tx, chunk.iter().map(|&i| responses[i]), &now, &day).await?;
+            let mut written = upsert(tx, chunk.iter().map(|&i| responses[i]), &now, &day).await?;
             for &i in chunk {
                 let r = responses[i];
-                if written.contains(&(r.survey_id, r.key.as_str().to_owned())) {
+                if let Some(at) = written.remove(&(r.survey_id, r.key.as_str().to_owned())) {
                     out[i] = Stored::Written;
+                    stored_at[i] = Some(at);
                 }
             }
         }
         pending = next;
+    }
+    for (k, t) in rollup_deltas(responses, &stored_at) {
+        bind(sqlx::query(ROLLUP_SQL), rollup_values(&k, &t))
+            .execute(&mut **tx)
+            .await?;
     }
     for ((ws, survey, tp), n) in impression_counts(impressions) {
         sqlx::query(IMPRESSION_SQL)
@@ -493,7 +580,7 @@ fn upsert_sql(rows: usize) -> String {
     }
     // A complete response is final; a partial one (the widget saves as it goes) is
     // replaced by its later saves.
-    sql.push_str(" ON CONFLICT (survey_id, response_key) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, channel = excluded.channel, locale = excluded.locale, customer_ref = excluded.customer_ref, case_ref = excluded.case_ref, custom = excluded.custom, answers = excluded.answers, nps = excluded.nps, csat = excluded.csat, ces = excluded.ces, complete = excluded.complete, updated_at = excluded.updated_at WHERE responses.complete = 0 RETURNING survey_id, response_key");
+    sql.push_str(" ON CONFLICT (survey_id, response_key) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, channel = excluded.channel, locale = excluded.locale, customer_ref = excluded.customer_ref, case_ref = excluded.case_ref, custom = excluded.custom, answers = excluded.answers, nps = excluded.nps, csat = excluded.csat, ces = excluded.ces, complete = excluded.complete, updated_at = excluded.updated_at WHERE responses.complete = 0 RETURNING survey_id, response_key, touchpoint_id, channel, locale, day");
     sql
 }
 
@@ -502,7 +589,7 @@ async fn upsert<'a>(
     rows: impl Iterator<Item = &'a NewResponse>,
     now: &str,
     day: &str,
-) -> Result<HashSet<(Id, String)>> {
+) -> Result<HashMap<(Id, String), StoredAt>> {
     let mut vals = Vec::new();
     let mut n = 0;
     for r in rows {
@@ -512,7 +599,17 @@ async fn upsert<'a>(
     let sql = upsert_sql(n);
     let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut **tx).await?;
     rows.iter()
-        .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?)))
+        .map(|row| {
+            Ok((
+                (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
+                StoredAt {
+                    touchpoint_id: row.try_get(2)?,
+                    channel: row.try_get(3)?,
+                    locale: row.try_get(4)?,
+                    day: row.try_get(5)?,
+                },
+            ))
+        })
         .collect()
 }
 
@@ -844,15 +941,31 @@ impl Store {
     ) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
-            let key: Option<String> = sqlx::query_scalar(
-                "DELETE FROM responses WHERE workspace_id = $1 AND survey_id = $2 AND id = $3 RETURNING response_key",
+            let row = sqlx::query(
+                "DELETE FROM responses WHERE workspace_id = $1 AND survey_id = $2 AND id = $3 RETURNING response_key, complete, nps, csat, ces, touchpoint_id, day, channel, locale",
             )
             .bind(ws)
             .bind(survey)
             .bind(id)
             .fetch_optional(&mut *tx)
-            .await?;
-            let key = key.ok_or(StoreError::NotFound)?;
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let key: String = row.try_get("response_key")?;
+            if row.try_get::<i64, _>("complete")? != 0 {
+                // Keep the rollups exact: take the response's tally back out.
+                let k: RollupKey = (
+                    ws,
+                    survey,
+                    row.try_get::<Option<i64>, _>("touchpoint_id")?.unwrap_or(0),
+                    row.try_get("day")?,
+                    row.try_get::<Option<String>, _>("channel")?.unwrap_or_default(),
+                    row.try_get::<Option<String>, _>("locale")?.unwrap_or_default(),
+                );
+                let t = Tally::of(row.try_get("nps")?, row.try_get("csat")?, row.try_get("ces")?);
+                bind(sqlx::query(ROLLUP_SQL), rollup_values(&k, &-t))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             audit(
                 &mut tx,
                 ws,
@@ -1064,4 +1177,65 @@ pub(crate) async fn audit(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Summed rollups of one survey × touchpoint × channel × locale (× day when asked).
+#[derive(Debug, Clone)]
+pub struct TallyRow {
+    pub survey_id: Id,
+    /// None: the response named no touchpoint (journey or package surveys).
+    pub touchpoint_id: Option<Id>,
+    pub channel: String,
+    pub locale: String,
+    /// `YYYY-MM-DD` when grouped by day, else empty.
+    pub day: String,
+    pub tally: Tally,
+}
+
+impl Store {
+    /// Rollups of workspace `ws` between two days (inclusive), summed per survey,
+    /// touchpoint, channel and locale, and per day if `by_day`. Reads rollup rows only.
+    pub async fn tallies(
+        &self,
+        ws: Id,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        by_day: bool,
+    ) -> Result<Vec<TallyRow>> {
+        let day = if by_day { "day" } else { "''" };
+        let sql = format!(
+            "SELECT survey_id, touchpoint_id, channel, locale, {day} AS d, CAST(SUM(responses) AS BIGINT), CAST(SUM(nps_n) AS BIGINT), CAST(SUM(promoters) AS BIGINT), CAST(SUM(detractors) AS BIGINT), CAST(SUM(csat_n) AS BIGINT), CAST(SUM(csat_pos) AS BIGINT), CAST(SUM(ces_n) AS BIGINT), CAST(SUM(ces_sum) AS BIGINT), CAST(SUM(ces_sumsq) AS BIGINT) FROM score_rollups WHERE workspace_id = $1 AND day >= $2 AND day <= $3 GROUP BY survey_id, touchpoint_id, channel, locale{}",
+            if by_day { ", day" } else { "" }
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ws)
+            .bind(from.format("%Y-%m-%d").to_string())
+            .bind(to.format("%Y-%m-%d").to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let n = |i: usize| r.try_get::<i64, _>(i);
+                let tp: i64 = r.try_get(1)?;
+                Ok(TallyRow {
+                    survey_id: r.try_get(0)?,
+                    touchpoint_id: (tp != 0).then_some(tp),
+                    channel: r.try_get(2)?,
+                    locale: r.try_get(3)?,
+                    day: r.try_get(4)?,
+                    tally: Tally {
+                        responses: n(5)?,
+                        nps_n: n(6)?,
+                        promoters: n(7)?,
+                        detractors: n(8)?,
+                        csat_n: n(9)?,
+                        csat_pos: n(10)?,
+                        ces_n: n(11)?,
+                        ces_sum: n(12)?,
+                        ces_sumsq: n(13)?,
+                    },
+                })
+            })
+            .collect()
+    }
 }

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "feedback",
         include_str!("../migrations/0003_feedback.sql"),
     ),
+    (4, "rollups", include_str!("../migrations/0004_rollups.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -432,3 +432,6 @@ response-delete = Delete this response
 response-customer = Customer reference
 response-case = Case reference
 response-id = Response id
+
+## Analytics
+unknown = Unknown

@@ -432,3 +432,6 @@ response-delete = Poista tämä vastaus
 response-customer = Asiakkaan tunniste
 response-case = Asian tunniste
 response-id = Vastauksen tunniste
+
+## Analytics
+unknown = Tuntematon

@@ -11,6 +11,7 @@ pub mod health;
 pub mod insight;
 pub mod model;
 pub mod reviews;
+pub mod scores;
 pub mod session;
 pub mod surveys;
 pub mod tokens;
@@ -37,6 +38,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = reviews::routes(api);
     let api = feedback::routes(api);
     let api = surveys::routes(api);
+    let api = scores::routes(api);
     api.route(
         "/api/v1/openapi.json",
         get(openapi),

@@ -1,0 +1,427 @@
+//! Experience scores from counted answers (formulas in `docs/metrics.md`): NPS with a
+//! 95 % margin of error, CSAT (% of 4–5 answers), CES (mean of 1–7), a minimum sample
+//! below which no number is shown, and whether two scores differ significantly. Pure:
+//! the inputs are the sums that storage keeps per touchpoint × day × channel × language.
+
+use serde::Serialize;
+
+/// z for a two-sided 95 % interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// Sums of complete responses' standard scores; adding two tallies gives the tally of
+/// the union, so any scope is a sum of stored rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Tally {
+    pub responses: i64,
+    pub nps_n: i64,
+    pub promoters: i64,
+    pub detractors: i64,
+    pub csat_n: i64,
+    pub csat_pos: i64,
+    pub ces_n: i64,
+    pub ces_sum: i64,
+    pub ces_sumsq: i64,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, o: Tally) {
+        self.responses += o.responses;
+        self.nps_n += o.nps_n;
+        self.promoters += o.promoters;
+        self.detractors += o.detractors;
+        self.csat_n += o.csat_n;
+        self.csat_pos += o.csat_pos;
+        self.ces_n += o.ces_n;
+        self.ces_sum += o.ces_sum;
+        self.ces_sumsq += o.ces_sumsq;
+    }
+}
+
+impl std::ops::Neg for Tally {
+    type Output = Tally;
+    fn neg(self) -> Tally {
+        Tally {
+            responses: -self.responses,
+            nps_n: -self.nps_n,
+            promoters: -self.promoters,
+            detractors: -self.detractors,
+            csat_n: -self.csat_n,
+            csat_pos: -self.csat_pos,
+            ces_n: -self.ces_n,
+            ces_sum: -self.ces_sum,
+            ces_sumsq: -self.ces_sumsq,
+        }
+    }
+}
+
+impl Tally {
+    /// The tally of one complete response with these standard scores.
+    pub fn of(nps: Option<i64>, csat: Option<i64>, ces: Option<i64>) -> Self {
+        let mut t = Tally {
+            responses: 1,
+            ..Default::default()
+        };
+        if let Some(n) = nps {
+            t.nps_n = 1;
+            t.promoters = (n >= 9) as i64;
+            t.detractors = (n <= 6) as i64;
+        }
+        if let Some(c) = csat {
+            t.csat_n = 1;
+            t.csat_pos = (c >= 4) as i64;
+        }
+        if let Some(c) = ces {
+            t.ces_n = 1;
+            t.ces_sum = c;
+            t.ces_sumsq = c * c;
+        }
+        t
+    }
+}
+
+/// A score with its sample size and 95 % margin of error (same unit as the value).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Score {
+    pub value: f64,
+    pub n: i64,
+    pub margin: f64,
+}
+
+impl Score {
+    /// Significantly different at 95 %: the difference exceeds the combined margin
+    /// (independent samples: √(m₁² + m₂²)).
+    pub fn differs_from(&self, other: &Score) -> bool {
+        (self.value - other.value).abs() > (self.margin.powi(2) + other.margin.powi(2)).sqrt()
+    }
+}
+
+/// NPS = % promoters (9–10) − % detractors (0–6), −100 … 100. Margin: each answer is
+/// +1, 0 or −1; its variance is p + d − (p − d)², so the margin is
+/// 100 · z · √(variance / n). None with no answers.
+pub fn nps(t: &Tally) -> Option<Score> {
+    if t.nps_n <= 0 {
+        return None;
+    }
+    let n = t.nps_n as f64;
+    let p = t.promoters as f64 / n;
+    let d = t.detractors as f64 / n;
+    let var = (p + d - (p - d).powi(2)).max(0.0);
+    Some(Score {
+        value: 100.0 * (p - d),
+        n: t.nps_n,
+        margin: 100.0 * Z95 * (var / n).sqrt(),
+    })
+}
+
+/// CSAT = % of answers that are 4 or 5 (of 1–5), 0 … 100; margin from the normal
+/// approximation of a proportion.
+pub fn csat(t: &Tally) -> Option<Score> {
+    if t.csat_n <= 0 {
+        return None;
+    }
+    let n = t.csat_n as f64;
+    let p = t.csat_pos as f64 / n;
+    Some(Score {
+        value: 100.0 * p,
+        n: t.csat_n,
+        margin: 100.0 * Z95 * (p * (1.0 - p) / n).sqrt(),
+    })
+}
+
+/// CES = mean of 1–7 answers; margin z · s / √n with the sample standard deviation
+/// (0 for a single answer).
+pub fn ces(t: &Tally) -> Option<Score> {
+    if t.ces_n <= 0 {
+        return None;
+    }
+    let n = t.ces_n as f64;
+    let mean = t.ces_sum as f64 / n;
+    let var = if t.ces_n > 1 {
+        ((t.ces_sumsq as f64 - n * mean * mean) / (n - 1.0)).max(0.0)
+    } else {
+        0.0
+    };
+    Some(Score {
+        value: mean,
+        n: t.ces_n,
+        margin: Z95 * (var / n).sqrt(),
+    })
+}
+
+/// A score to show, or "not enough answers" below the minimum sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Shown {
+    Score(Score),
+    NotEnough { n: i64 },
+    NoAnswers,
+}
+
+pub fn shown(s: Option<Score>, min_n: i64) -> Shown {
+    match s {
+        None => Shown::NoAnswers,
+        Some(s) if s.n < min_n => Shown::NotEnough { n: s.n },
+        Some(s) => Shown::Score(s),
+    }
+}
+
+/// What scores are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Touchpoint,
+    Stage,
+    Journey,
+    Unit,
+    Partner,
+    Channel,
+    Language,
+    Survey,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 8] = [
+        Scope::Touchpoint,
+        Scope::Stage,
+        Scope::Journey,
+        Scope::Unit,
+        Scope::Partner,
+        Scope::Channel,
+        Scope::Language,
+        Scope::Survey,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Touchpoint => "touchpoint",
+            Scope::Stage => "stage",
+            Scope::Journey => "journey",
+            Scope::Unit => "unit",
+            Scope::Partner => "partner",
+            Scope::Channel => "channel",
+            Scope::Language => "language",
+            Scope::Survey => "survey",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, crate::Reason> {
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                crate::Reason::new("not-one-of")
+                    .with("value", s)
+                    .with("options", Self::ALL.map(|x| x.as_str()).join(", "))
+            })
+    }
+}
+
+/// A group's key: an id (touchpoint, stage, journey, unit, partner, survey) or a text
+/// (channel, language).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(untagged)]
+pub enum GroupKey {
+    Id(crate::Id),
+    Text(String),
+}
+
+/// One row of summed rollups.
+pub struct Counted<'a> {
+    pub survey_id: crate::Id,
+    pub touchpoint_id: Option<crate::Id>,
+    pub channel: &'a str,
+    pub locale: &'a str,
+    pub tally: Tally,
+}
+
+/// Sums rows into groups of `scope`. A response counts for the touchpoint it names, its
+/// stage and journey, and the unit or partner owning that touchpoint; a journey also
+/// counts responses to surveys about the journey as a whole (`survey_journey`) that name
+/// no touchpoint. Responses without a touchpoint or an owner are left out of those
+/// scopes; channel, language (empty = unknown) and survey take every response.
+pub fn group(
+    rows: &[Counted<'_>],
+    scope: Scope,
+    snapshot: &crate::insight::Snapshot,
+    survey_journey: &std::collections::HashMap<crate::Id, crate::Id>,
+) -> std::collections::BTreeMap<GroupKey, Tally> {
+    use crate::model::Owner;
+    use std::collections::HashMap;
+    let mut tp_stage: HashMap<crate::Id, (crate::Id, crate::Id, Option<Owner>)> = HashMap::new();
+    for (stage_id, stage, tps) in &snapshot.stages {
+        for (tp_id, tp) in tps {
+            tp_stage.insert(*tp_id, (*stage_id, stage.journey_id, tp.owner));
+        }
+    }
+    let mut out: std::collections::BTreeMap<GroupKey, Tally> = Default::default();
+    for r in rows {
+        let at = r
+            .touchpoint_id
+            .and_then(|t| tp_stage.get(&t).map(|x| (t, *x)));
+        let key = match scope {
+            Scope::Touchpoint => at.map(|(t, _)| GroupKey::Id(t)),
+            Scope::Stage => at.map(|(_, (s, _, _))| GroupKey::Id(s)),
+            Scope::Journey => match at {
+                Some((_, (_, j, _))) => Some(GroupKey::Id(j)),
+                None => survey_journey.get(&r.survey_id).map(|j| GroupKey::Id(*j)),
+            },
+            Scope::Unit => match at {
+                Some((_, (_, _, Some(Owner::Unit(u))))) => Some(GroupKey::Id(u)),
+                _ => None,
+            },
+            Scope::Partner => match at {
+                Some((_, (_, _, Some(Owner::Partner(p))))) => Some(GroupKey::Id(p)),
+                _ => None,
+            },
+            Scope::Channel => Some(GroupKey::Text(r.channel.to_owned())),
+            Scope::Language => Some(GroupKey::Text(r.locale.to_owned())),
+            Scope::Survey => Some(GroupKey::Id(r.survey_id)),
+        };
+        if let Some(k) = key {
+            *out.entry(k).or_default() += r.tally;
+        }
+    }
+    out
+}
+
+/// The weakest encounters among `scores` (touchpoint → score of one metric): the
+/// lowest score, flagged only if it is significantly below every other score that has
+/// enough answers. Returns the flagged keys (empty when no difference is significant).
+pub fn weakest<K: Clone + Ord>(scores: &[(K, Score)], min_n: i64) -> Vec<K> {
+    let ok: Vec<&(K, Score)> = scores.iter().filter(|(_, s)| s.n >= min_n).collect();
+    let Some(low) = ok.iter().min_by(|a, b| a.1.value.total_cmp(&b.1.value)) else {
+        return vec![];
+    };
+    let others: Vec<&&(K, Score)> = ok.iter().filter(|x| x.0 != low.0).collect();
+    if !others.is_empty()
+        && others
+            .iter()
+            .all(|o| o.1.value > low.1.value && o.1.differs_from(&low.1))
+    {
+        vec![low.0.clone()]
+    } else {
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tally(scores: &[i64]) -> Tally {
+        let mut t = Tally::default();
+        for s in scores {
+            t += Tally::of(Some(*s), None, None);
+        }
+        t
+    }
+
+    #[test]
+    fn known_values() {
+        // 5 promoters, 3 passives, 2 detractors → 50 % − 20 % = 30.
+        let t = tally(&[10, 9, 9, 10, 9, 7, 8, 7, 0, 6]);
+        let s = nps(&t).unwrap();
+        assert!((s.value - 30.0).abs() < 1e-9);
+        assert_eq!(s.n, 10);
+        // variance = .5 + .2 − .09 = .61; margin = 100·1.96·√(.061) ≈ 48.4
+        assert!((s.margin - 100.0 * Z95 * (0.061f64).sqrt()).abs() < 1e-9);
+        let mut c = Tally::default();
+        for v in [5, 4, 3, 1] {
+            c += Tally::of(None, Some(v), None);
+        }
+        assert_eq!(csat(&c).unwrap().value, 50.0);
+        let mut e = Tally::default();
+        for v in [7, 5, 3] {
+            e += Tally::of(None, None, Some(v));
+        }
+        let s = ces(&e).unwrap();
+        assert_eq!(s.value, 5.0);
+        assert!((s.margin - Z95 * (4.0f64 / 3.0).sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn empty_single_and_minimum_sample() {
+        assert_eq!(nps(&Tally::default()), None);
+        assert_eq!(csat(&Tally::default()), None);
+        assert_eq!(ces(&Tally::default()), None);
+        let one = nps(&tally(&[10])).unwrap();
+        assert_eq!((one.value, one.n, one.margin), (100.0, 1, 0.0));
+        assert_eq!(ces(&Tally::of(None, None, Some(4))).unwrap().margin, 0.0);
+        assert_eq!(shown(Some(one), 30), Shown::NotEnough { n: 1 });
+        assert_eq!(shown(None, 30), Shown::NoAnswers);
+    }
+
+    #[test]
+    fn significance() {
+        let good = nps(&tally(&[10; 200])).unwrap();
+        let bad = nps(&tally(&[0; 200])).unwrap();
+        assert!(good.differs_from(&bad));
+        let a = nps(&tally(&[10, 0, 8, 9, 3])).unwrap();
+        let b = nps(&tally(&[9, 1, 7, 10, 4])).unwrap();
+        assert!(!a.differs_from(&b));
+    }
+
+    #[test]
+    fn the_weakest_is_flagged_only_when_significantly_lowest() {
+        let s = |v: &[i64]| nps(&tally(v)).unwrap();
+        let good = s(&[10; 100]);
+        let also_good = s(&[9; 80]);
+        let bad = s(&[[0i64; 60].as_slice(), [10i64; 40].as_slice()].concat());
+        assert_eq!(
+            weakest(&[("a", good), ("b", also_good), ("c", bad)], 30),
+            vec!["c"]
+        );
+        // Within the margin of another: nothing flagged.
+        let close = s(&[[0i64; 55].as_slice(), [10i64; 45].as_slice()].concat());
+        assert!(weakest(&[("c", bad), ("d", close), ("a", good)], 30).is_empty());
+        // Too few answers do not count.
+        let tiny = s(&[0, 0]);
+        assert_eq!(
+            weakest(&[("a", good), ("c", bad), ("t", tiny)], 30),
+            vec!["c"]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn bounds(scores in proptest::collection::vec(0i64..=10, 1..300)) {
+            let s = nps(&tally(&scores)).unwrap();
+            prop_assert!((-100.0..=100.0).contains(&s.value));
+            prop_assert!(s.margin >= 0.0 && s.margin <= 100.0 * Z95);
+            prop_assert_eq!(s.n, scores.len() as i64);
+        }
+
+        #[test]
+        fn mirroring_swaps_the_sign(scores in proptest::collection::vec(0i64..=10, 1..300)) {
+            // 10 − x maps promoters 9–10 to 0–1 (detractors) but detractors 0–6 to 4–10,
+            // so mirror through the bands instead: promoter ↔ detractor, passive stays.
+            let mirrored: Vec<i64> = scores.iter().map(|s| match s { 9..=10 => 0, 0..=6 => 10, x => *x }).collect();
+            let a = nps(&tally(&scores)).unwrap();
+            let b = nps(&tally(&mirrored)).unwrap();
+            prop_assert!((a.value + b.value).abs() < 1e-9);
+            prop_assert!((a.margin - b.margin).abs() < 1e-9);
+        }
+
+        #[test]
+        fn tallies_add_up(a in proptest::collection::vec(0i64..=10, 0..100), b in proptest::collection::vec(0i64..=10, 0..100)) {
+            let mut sum = tally(&a);
+            sum += tally(&b);
+            let all: Vec<i64> = a.iter().chain(b.iter()).copied().collect();
+            prop_assert_eq!(sum, tally(&all));
+            let mut back = sum;
+            back += -tally(&b);
+            prop_assert_eq!(back, tally(&a));
+        }
+
+        #[test]
+        fn csat_and_ces_bounds(c in proptest::collection::vec(1i64..=5, 1..200), e in proptest::collection::vec(1i64..=7, 1..200)) {
+            let mut t = Tally::default();
+            for v in &c { t += Tally::of(None, Some(*v), None); }
+            for v in &e { t += Tally::of(None, None, Some(*v)); }
+            let s = csat(&t).unwrap();
+            prop_assert!((0.0..=100.0).contains(&s.value));
+            let m = ces(&t).unwrap();
+            prop_assert!((1.0..=7.0).contains(&m.value));
+            prop_assert!(m.margin >= 0.0);
+        }
+    }
+}

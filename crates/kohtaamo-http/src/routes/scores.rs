@@ -1,0 +1,262 @@
+//! `/api/v1/workspaces/{ws}/scores`: NPS, CSAT and CES per scope (touchpoint, stage,
+//! journey, owning unit, partner, channel, language, survey) for a period, beside the
+//! previous period of the same length, from the rollups only. Shared with the
+//! dashboard page ([`score_table`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::State;
+use axum::routing::get;
+use chrono::NaiveDate;
+use kohtaamo_domain::analytics::{self, Counted, GroupKey, Scope, Score, Shown, Tally};
+use kohtaamo_domain::survey::SurveyData;
+use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_storage::{ListQuery, Store};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::api::{Api, Op};
+use crate::auth::Ws;
+use crate::directory::Names;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::i18n::I18n;
+use crate::AppState;
+
+/// A touchpoint with its NPS and CSAT, for finding a journey's weakest encounter.
+type Ranked = (GroupKey, Option<Score>, Option<Score>);
+
+/// Below this many answers a score is "not enough answers", never a number.
+pub const MIN_SAMPLE: i64 = 30;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreRow {
+    /// Id (touchpoint, stage, journey, unit, partner, survey) or text (channel, language).
+    #[schema(value_type = Object)]
+    pub key: GroupKey,
+    pub name: String,
+    /// Complete responses in the period.
+    pub responses: i64,
+    #[schema(value_type = Object)]
+    pub nps: Shown,
+    #[schema(value_type = Object)]
+    pub csat: Shown,
+    #[schema(value_type = Object)]
+    pub ces: Shown,
+    #[schema(value_type = Object)]
+    pub previous_nps: Shown,
+    /// The NPS moved significantly since the previous period.
+    pub nps_changed: bool,
+    /// Flagged as the journey's weakest encounter (touchpoints: by NPS, else CSAT).
+    pub weakest: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreTable {
+    pub by: String,
+    pub from: String,
+    pub to: String,
+    pub previous_from: String,
+    pub previous_to: String,
+    pub min_sample: i64,
+    pub rows: Vec<ScoreRow>,
+}
+
+pub fn routes(mut api: Api) -> Api {
+    let table = api.schema::<ScoreTable>();
+    api.route(
+        "/api/v1/workspaces/{ws}/scores",
+        get(scores),
+        vec![Op::new("get", "analytics", "NPS, CSAT and CES per scope for a period and the one before (formulas in docs/metrics.md)")
+            .query("by", "string", "touchpoint (default), stage, journey, unit, partner, channel, language or survey")
+            .query("from", "string", "First day, YYYY-MM-DD (default: 90 days ago)")
+            .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
+            .ok(200, Some(table))],
+    )
+}
+
+/// Parses `by`, `from`, `to`; every bad one is named.
+pub fn period(q: &BTreeMap<String, String>) -> ApiResult<(Scope, NaiveDate, NaiveDate)> {
+    let mut e = FieldErrors::new();
+    let by = match q.get("by").filter(|s| !s.is_empty()) {
+        None => Some(Scope::Touchpoint),
+        Some(s) => e.take("by", Scope::parse(s)),
+    };
+    let mut day = |k: &str| {
+        q.get(k).filter(|s| !s.is_empty()).and_then(|s| {
+            e.take(
+                k,
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Reason::new("bad-date")),
+            )
+        })
+    };
+    let to = day("to").unwrap_or_else(kohtaamo_storage::today);
+    let from = day("from").unwrap_or(to - chrono::Duration::days(89));
+    if from > to {
+        e.add(
+            "from",
+            Reason::new("text").with("text", "must not be after 'to'"),
+        );
+    }
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    Ok((by.unwrap_or(Scope::Touchpoint), from, to))
+}
+
+async fn grouped(
+    store: &Store,
+    ws: Id,
+    scope: Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+    snapshot: &kohtaamo_domain::insight::Snapshot,
+    survey_journey: &HashMap<Id, Id>,
+) -> ApiResult<BTreeMap<GroupKey, Tally>> {
+    let rows = store.tallies(ws, from, to, false).await?;
+    let counted: Vec<Counted> = rows
+        .iter()
+        .map(|r| Counted {
+            survey_id: r.survey_id,
+            touchpoint_id: r.touchpoint_id,
+            channel: &r.channel,
+            locale: &r.locale,
+            tally: r.tally,
+        })
+        .collect();
+    Ok(analytics::group(&counted, scope, snapshot, survey_journey))
+}
+
+/// The scores of one scope and period with names in `i`'s language.
+pub async fn score_table(
+    store: &Store,
+    ws: Id,
+    scope: Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+    i: &I18n,
+) -> ApiResult<ScoreTable> {
+    let snapshot = store.snapshot(ws).await?;
+    let names = Names::new(&snapshot, i);
+    let surveys = store
+        .list::<SurveyData>(
+            ws,
+            &ListQuery {
+                limit: i64::MAX,
+                offset: 0,
+                q: None,
+                filters: vec![],
+            },
+        )
+        .await?
+        .items;
+    let survey_journey: HashMap<Id, Id> = surveys
+        .iter()
+        .filter_map(|s| s.data.journey_id.map(|j| (s.id, j)))
+        .collect();
+    let survey_names: HashMap<Id, String> = surveys
+        .iter()
+        .map(|s| (s.id, i.text(&s.data.name)))
+        .collect();
+    let days = (to - from).num_days() + 1;
+    let prev_to = from - chrono::Duration::days(1);
+    let prev_from = prev_to - chrono::Duration::days(days - 1);
+    let now = grouped(store, ws, scope, from, to, &snapshot, &survey_journey).await?;
+    let before = grouped(
+        store,
+        ws,
+        scope,
+        prev_from,
+        prev_to,
+        &snapshot,
+        &survey_journey,
+    )
+    .await?;
+    let name = |k: &GroupKey| match (scope, k) {
+        (Scope::Touchpoint, GroupKey::Id(id)) => Names::get(&names.touchpoints, *id),
+        (Scope::Journey, GroupKey::Id(id)) => Names::get(&names.journeys, *id),
+        (Scope::Unit, GroupKey::Id(id)) => Names::get(&names.units, *id),
+        (Scope::Partner, GroupKey::Id(id)) => Names::get(&names.partners, *id),
+        (Scope::Survey, GroupKey::Id(id)) => survey_names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{id}")),
+        (Scope::Stage, GroupKey::Id(id)) => snapshot
+            .stages
+            .iter()
+            .find(|(s, _, _)| s == id)
+            .map(|(_, s, _)| i.text(&s.name))
+            .unwrap_or_else(|| format!("#{id}")),
+        (Scope::Channel, GroupKey::Text(c)) if !c.is_empty() => i.enum_label("channel", c),
+        (_, GroupKey::Text(t)) if t.is_empty() => i.t("unknown"),
+        (_, GroupKey::Text(t)) => t.clone(),
+        (_, GroupKey::Id(id)) => format!("#{id}"),
+    };
+    // The weakest encounter per journey, by NPS where touchpoints have it, else CSAT.
+    let mut weak: Vec<GroupKey> = Vec::new();
+    if scope == Scope::Touchpoint {
+        let mut by_journey: BTreeMap<Id, Vec<Ranked>> = BTreeMap::new();
+        for (_, stage, tps) in &snapshot.stages {
+            for (tp, _) in tps {
+                let k = GroupKey::Id(*tp);
+                if let Some(t) = now.get(&k) {
+                    by_journey.entry(stage.journey_id).or_default().push((
+                        k,
+                        analytics::nps(t),
+                        analytics::csat(t),
+                    ));
+                }
+            }
+        }
+        for list in by_journey.values() {
+            let with = |f: fn(&Ranked) -> Option<Score>| {
+                list.iter()
+                    .filter_map(|x| f(x).map(|s| (x.0.clone(), s)))
+                    .collect::<Vec<_>>()
+            };
+            weak.extend(analytics::weakest(&with(|x| x.1), MIN_SAMPLE));
+            weak.extend(analytics::weakest(&with(|x| x.2), MIN_SAMPLE));
+        }
+    }
+    let mut rows: Vec<ScoreRow> = now
+        .iter()
+        .map(|(k, t)| {
+            let prev = before.get(k).copied().unwrap_or_default();
+            let (a, b) = (analytics::nps(t), analytics::nps(&prev));
+            let changed = matches!((a, b), (Some(a), Some(b)) if a.n >= MIN_SAMPLE && b.n >= MIN_SAMPLE && a.differs_from(&b));
+            ScoreRow {
+                key: k.clone(),
+                name: name(k),
+                responses: t.responses,
+                nps: analytics::shown(a, MIN_SAMPLE),
+                csat: analytics::shown(analytics::csat(t), MIN_SAMPLE),
+                ces: analytics::shown(analytics::ces(t), MIN_SAMPLE),
+                previous_nps: analytics::shown(b, MIN_SAMPLE),
+                nps_changed: changed,
+                weakest: weak.contains(k),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(ScoreTable {
+        by: scope.as_str().into(),
+        from: from.to_string(),
+        to: to.to_string(),
+        previous_from: prev_from.to_string(),
+        previous_to: prev_to.to_string(),
+        min_sample: MIN_SAMPLE,
+        rows,
+    })
+}
+
+async fn scores(
+    ws: Ws,
+    State(st): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<ScoreTable>> {
+    let (scope, from, to) = period(&q)?;
+    let i = I18n::new("en", "en");
+    Ok(axum::Json(
+        score_table(&st.store, ws.id, scope, from, to, &i).await?,
+    ))
+}

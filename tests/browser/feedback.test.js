@@ -184,3 +184,20 @@ test('the widget stores an answer on an allowed site and is refused elsewhere', 
     site.close();
   }
 });
+
+test('the score dashboard shows each touchpoint with its margin, flags the weakest, and speaks Finnish', async () => {
+  const page = await app.page('fi');
+  await login(page, app.base, 'admin', ADMIN_PW);
+  await page.goto(app.base + '/w/demo/dashboard');
+  assert.ok(await page.getByRole('heading', { name: 'Asiakaskokemuksen mittarit' }).isVisible());
+  const restaurant = page.locator('tr', { hasText: 'Käynti ravintolavaunussa' }).first();
+  assert.match(await restaurant.innerText(), /[−-]\d+ ± \d+ \(n = \d+\)/, 'NPS with margin and n');
+  assert.ok(await page.locator('tr.weakest').count() >= 1, 'a weakest encounter is flagged');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'dashboard');
+  await shot(page, 'dashboard-fi');
+  await page.getByRole('link', { name: 'Yksikkö' }).click();
+  assert.ok(await page.getByRole('row', { name: /Asiakaspalvelu/ }).first().isVisible());
+  const csv = await (await page.request.get(app.base + '/w/demo/dashboard.csv?by=journey')).text();
+  assert.match(csv.split('\n')[0], /journey,responses,nps,nps_margin,nps_n/);
+  assert.equal(csv.trim().split('\n').length, 2, 'one journey row');
+});

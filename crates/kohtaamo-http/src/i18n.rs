@@ -271,6 +271,9 @@ mod tests {
                 .iter()
                 .map(|v| ("question-kind", v.as_str())),
         );
+        for s in kohtaamo_domain::analytics::Scope::ALL {
+            wanted.push(("scope", s.as_str()));
+        }
         for k in ["nps", "csat", "ces"] {
             wanted.push(("survey-template", k));
             wanted.push(("survey-std", k));

@@ -88,7 +88,7 @@ struct Live {
 /// Maps a quality (about −2 … 2) to a scale with noise.
 fn score(rng: &mut StdRng, quality: f64, lo: i64, hi: i64) -> i64 {
     let x = quality + rng.gen_range(-0.9..0.9);
-    let t = ((x + 1.6) / 3.2).clamp(0.0, 1.0);
+    let t = ((x + 1.0) / 2.4 + 0.3).clamp(0.0, 1.0);
     lo + (t * (hi - lo) as f64).round() as i64
 }
 

@@ -435,3 +435,26 @@ response-id = Response id
 
 ## Analytics
 unknown = Unknown
+nav-dashboard = Scores
+dashboard-title = Experience scores
+dashboard-intro = NPS, CSAT and CES of complete responses, with a 95 % margin of error. Below { $min } answers a score is not shown.
+dashboard-scopes = Group by
+dashboard-previous = Compared with { $period }
+dashboard-previous-nps = NPS before
+dashboard-weakest = weakest encounter
+dashboard-changed = changed
+dashboard-not-enough = { $n ->
+    [one] not enough answers (1)
+   *[other] not enough answers ({ $n })
+}
+scope-touchpoint = Touchpoint
+scope-stage = Stage
+scope-journey = Journey
+scope-unit = Unit
+scope-partner = Partner
+scope-channel = Channel
+scope-language = Language
+scope-survey = Survey
+metric-nps = NPS
+metric-csat = CSAT
+metric-ces = CES

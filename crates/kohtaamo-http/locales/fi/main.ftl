@@ -435,3 +435,26 @@ response-id = Vastauksen tunniste
 
 ## Analytics
 unknown = Tuntematon
+nav-dashboard = Mittarit
+dashboard-title = Asiakaskokemuksen mittarit
+dashboard-intro = Valmiiden vastausten NPS, CSAT ja CES 95 %:n virhemarginaalilla. Alle { $min } vastauksen lukua ei näytetä.
+dashboard-scopes = Ryhmittely
+dashboard-previous = Verrattuna jaksoon { $period }
+dashboard-previous-nps = NPS ennen
+dashboard-weakest = heikoin kohtaaminen
+dashboard-changed = muuttunut
+dashboard-not-enough = { $n ->
+    [one] liian vähän vastauksia (1)
+   *[other] liian vähän vastauksia ({ $n })
+}
+scope-touchpoint = Kosketuspiste
+scope-stage = Vaihe
+scope-journey = Asiakasmatka
+scope-unit = Yksikkö
+scope-partner = Kumppani
+scope-channel = Kanava
+scope-language = Kieli
+scope-survey = Kysely
+metric-nps = NPS
+metric-csat = CSAT
+metric-ces = CES

@@ -23,8 +23,8 @@ use crate::extract::Query;
 use crate::i18n::I18n;
 use crate::AppState;
 
-/// A touchpoint with its NPS and CSAT, for finding a journey's weakest encounter.
-type Ranked = (GroupKey, Option<Score>, Option<Score>);
+/// A touchpoint with its NPS, CSAT and CES, for finding a journey's weakest encounter.
+type Ranked = (GroupKey, Option<Score>, Option<Score>, Option<Score>);
 
 /// Below this many answers a score is "not enough answers", never a number.
 pub const MIN_SAMPLE: i64 = 30;
@@ -47,7 +47,7 @@ pub struct ScoreRow {
     pub previous_nps: Shown,
     /// The NPS moved significantly since the previous period.
     pub nps_changed: bool,
-    /// Flagged as the journey's weakest encounter (touchpoints: by NPS, else CSAT).
+    /// Flagged as the journey's weakest encounter (touchpoints; by NPS, CSAT or CES).
     pub weakest: bool,
 }
 
@@ -192,7 +192,7 @@ pub async fn score_table(
         (_, GroupKey::Text(t)) => t.clone(),
         (_, GroupKey::Id(id)) => format!("#{id}"),
     };
-    // The weakest encounter per journey, by NPS where touchpoints have it, else CSAT.
+    // The weakest encounter per journey, by each metric the touchpoints share.
     let mut weak: Vec<GroupKey> = Vec::new();
     if scope == Scope::Touchpoint {
         let mut by_journey: BTreeMap<Id, Vec<Ranked>> = BTreeMap::new();
@@ -204,6 +204,7 @@ pub async fn score_table(
                         k,
                         analytics::nps(t),
                         analytics::csat(t),
+                        analytics::ces(t),
                     ));
                 }
             }
@@ -216,6 +217,7 @@ pub async fn score_table(
             };
             weak.extend(analytics::weakest(&with(|x| x.1), MIN_SAMPLE));
             weak.extend(analytics::weakest(&with(|x| x.2), MIN_SAMPLE));
+            weak.extend(analytics::weakest(&with(|x| x.3), MIN_SAMPLE));
         }
     }
     let mut rows: Vec<ScoreRow> = now

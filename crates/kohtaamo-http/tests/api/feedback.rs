@@ -787,3 +787,93 @@ async fn the_page_refuses_too_quick_answers() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn scores_per_touchpoint_follow_ingest_and_deletion() {
+    let f = fixture().await;
+    let mut ids = Vec::new();
+    for (i, nps) in [10i64; 20]
+        .iter()
+        .chain([8; 10].iter())
+        .chain([3; 10].iter())
+        .enumerate()
+    {
+        let (s, b) = f
+            .answer(json!({"id": format!("score-{i:04}"), "answers": {"nps": nps, "csat": if i % 2 == 0 { 5 } else { 2 }}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        ids.push(format!("score-{i:04}"));
+    }
+    // A partial answer does not count until it is complete.
+    f.answer(json!({"id": "score-partial", "answers": {"nps": 0}, "complete": false}))
+        .await;
+    let (s, t) = f
+        .app
+        .get("/api/v1/workspaces/w/scores?by=touchpoint", &f.app.admin)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let row = t["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == f.tps[0])
+        .unwrap()
+        .clone();
+    assert_eq!(row["responses"], 40);
+    assert_eq!(row["nps"]["status"], "score");
+    assert!(
+        (row["nps"]["value"].as_f64().unwrap() - 25.0).abs() < 1e-9,
+        "{row}"
+    );
+    assert_eq!(row["nps"]["n"], 40);
+    assert!(
+        (row["csat"]["value"].as_f64().unwrap() - 50.0).abs() < 1e-9,
+        "{row}"
+    );
+    assert_eq!(row["ces"]["status"], "no_answers");
+    assert_eq!(row["previous_nps"]["status"], "no_answers");
+    // Deleting a promoter keeps the rollups exact: 19 promoters and 10 detractors of 39.
+    let (_, page) = f
+        .app
+        .get(&f.path("/responses?band=promoter&limit=1"), &f.app.admin)
+        .await;
+    let rid = page["items"][0]["id"].as_i64().unwrap();
+    f.app
+        .delete(&f.path(&format!("/responses/{rid}")), &f.app.admin)
+        .await;
+    let (_, t) = f
+        .app
+        .get("/api/v1/workspaces/w/scores?by=journey", &f.app.admin)
+        .await;
+    let row = &t["rows"][0];
+    assert_eq!(row["nps"]["n"], 39);
+    assert!(
+        (row["nps"]["value"].as_f64().unwrap() - 100.0 * 9.0 / 39.0).abs() < 1e-9,
+        "{row}"
+    );
+    // Below the minimum sample: no number.
+    let (_, t) = f
+        .app
+        .get("/api/v1/workspaces/w/scores?by=language", &f.app.admin)
+        .await;
+    assert_eq!(t["rows"][0]["nps"]["status"], "score");
+    let (s, b) = f
+        .app
+        .get(
+            "/api/v1/workspaces/w/scores?by=planet&from=2026-13-01",
+            &f.app.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        b["fields"]["by"].is_string() && b["fields"]["from"].is_string(),
+        "{b}"
+    );
+    let few = fixture().await;
+    few.answer(json!({"answers": {"nps": 10}})).await;
+    let (_, t) = few
+        .app
+        .get("/api/v1/workspaces/w/scores", &few.app.admin)
+        .await;
+    assert_eq!(t["rows"][0]["nps"], json!({"status": "not_enough", "n": 1}));
+}

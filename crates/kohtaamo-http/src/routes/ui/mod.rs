@@ -4,6 +4,7 @@
 //! session's CSRF token and is checked by [`CsrfForm`] before its handler runs.
 
 mod admin;
+mod dashboard;
 mod diagrams;
 mod forms;
 mod insight_page;
@@ -98,6 +99,8 @@ pub fn router() -> Router<AppState> {
             "/w/{ws}/surveys/{id}/responses/{rid}/delete",
             post(surveys_page::delete_response),
         )
+        .route("/w/{ws}/dashboard", get(dashboard::dashboard))
+        .route("/w/{ws}/dashboard.csv", get(dashboard::dashboard_csv))
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))

@@ -1,0 +1,212 @@
+//! The experience dashboard `/w/{ws}/dashboard`: NPS, CSAT and CES per scope
+//! (touchpoint, stage, journey, owning unit, partner, channel, language, survey) for a
+//! period beside the previous one, the weakest encounter flagged, and the table as CSV.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use kohtaamo_domain::analytics::{Scope, Shown};
+
+use super::pages::{chrome, Nav};
+use super::{html, PageCtx, PageError};
+use crate::i18n::I18n;
+use crate::routes::scores::{period, score_table, ScoreTable};
+use crate::routes::surveys::safe_cell;
+use crate::AppState;
+
+pub struct Row {
+    name: String,
+    responses: i64,
+    nps: String,
+    previous: String,
+    csat: String,
+    ces: String,
+    changed: bool,
+    weakest: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    error: Option<String>,
+    min_sample: i64,
+    scopes: Vec<(&'static str, String, bool)>,
+    scope_label: String,
+    by: &'static str,
+    from: String,
+    to: String,
+    previous: String,
+    csv: String,
+    rows: Vec<Row>,
+}
+
+/// A score as people read it: "+12 ± 8 (n = 240)", "not enough answers (n = 12)".
+pub fn show(i: &I18n, s: &Shown, percent: bool) -> String {
+    match s {
+        Shown::Score(s) if percent => format!("{:+.0} ± {:.0} (n = {})", s.value, s.margin, s.n),
+        Shown::Score(s) => format!("{:.2} ± {:.2} (n = {})", s.value, s.margin, s.n),
+        Shown::NotEnough { n } => i.n("dashboard-not-enough", "n", *n),
+        Shown::NoAnswers => "–".into(),
+    }
+}
+
+fn csat_text(i: &I18n, s: &Shown) -> String {
+    match s {
+        Shown::Score(s) => format!("{:.0} % ± {:.0} (n = {})", s.value, s.margin, s.n),
+        other => show(i, other, true),
+    }
+}
+
+async fn load(
+    st: &AppState,
+    ctx: &PageCtx,
+    q: &BTreeMap<String, String>,
+) -> Result<(ScoreTable, Option<String>), PageError> {
+    let (w, _) = ctx.ws()?;
+    let (scope, from, to, error) = match period(q) {
+        Ok((s, f, t)) => (s, f, t, None),
+        Err(crate::error::ApiError::Invalid(e)) => {
+            let today = kohtaamo_storage::today();
+            let msg =
+                e.0.iter()
+                    .map(|(k, r)| format!("{k}: {}", ctx.i.reason(r)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            (
+                Scope::Touchpoint,
+                today - chrono::Duration::days(89),
+                today,
+                Some(msg),
+            )
+        }
+        Err(_) => return Err(PageError::Internal("period".into())),
+    };
+    let table = score_table(&st.store, w.id, scope, from, to, &ctx.i)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok((table, error))
+}
+
+pub async fn dashboard(
+    State(st): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let (t, error) = load(&st, &ctx, &q).await?;
+    let i = &ctx.i;
+    let by = Scope::ALL
+        .into_iter()
+        .find(|s| s.as_str() == t.by)
+        .unwrap_or(Scope::Touchpoint);
+    let rows = t
+        .rows
+        .iter()
+        .map(|r| Row {
+            name: r.name.clone(),
+            responses: r.responses,
+            nps: show(i, &r.nps, true),
+            previous: show(i, &r.previous_nps, true),
+            csat: csat_text(i, &r.csat),
+            ces: show(i, &r.ces, false),
+            changed: r.nps_changed,
+            weakest: r.weakest,
+        })
+        .collect();
+    let c = chrome(&ctx);
+    let page = DashboardPage {
+        error,
+        min_sample: t.min_sample,
+        scopes: Scope::ALL
+            .iter()
+            .map(|s| (s.as_str(), i.t(&format!("scope-{}", s.as_str())), *s == by))
+            .collect(),
+        scope_label: i.t(&format!("scope-{}", by.as_str())),
+        by: by.as_str(),
+        previous: format!("{} – {}", t.previous_from, t.previous_to),
+        csv: format!(
+            "/w/{}/dashboard.csv?by={}&from={}&to={}",
+            w.data.slug,
+            by.as_str(),
+            t.from,
+            t.to
+        ),
+        from: t.from,
+        to: t.to,
+        rows,
+        i: c.i,
+        nav: c.nav,
+        langs: c.langs,
+        here: c.here,
+    };
+    Ok(html(page.render()))
+}
+
+/// The same table as CSV (numbers unrounded; empty where not enough answers).
+pub async fn dashboard_csv(
+    State(st): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (t, _) = load(&st, &ctx, &q).await?;
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let num = |s: &Shown| match s {
+        Shown::Score(s) => [s.value.to_string(), s.margin.to_string(), s.n.to_string()],
+        Shown::NotEnough { n } => [String::new(), String::new(), n.to_string()],
+        Shown::NoAnswers => [String::new(), String::new(), "0".into()],
+    };
+    let mut out = vec![vec![
+        t.by.clone(),
+        "responses".into(),
+        "nps".into(),
+        "nps_margin".into(),
+        "nps_n".into(),
+        "csat".into(),
+        "csat_margin".into(),
+        "csat_n".into(),
+        "ces".into(),
+        "ces_margin".into(),
+        "ces_n".into(),
+        "previous_nps".into(),
+        "nps_changed".into(),
+        "weakest".into(),
+    ]];
+    for r in &t.rows {
+        let mut row = vec![r.name.clone(), r.responses.to_string()];
+        row.extend(num(&r.nps));
+        row.extend(num(&r.csat));
+        row.extend(num(&r.ces));
+        row.push(num(&r.previous_nps)[0].clone());
+        row.push(r.nps_changed.to_string());
+        row.push(r.weakest.to_string());
+        out.push(row);
+    }
+    for row in out {
+        w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"scores.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -47,8 +47,18 @@ struct DashboardPage {
     rows: Vec<Row>,
 }
 
-/// A score as people read it: "+12 ± 8 (n = 240)", "not enough answers (n = 12)".
+/// A score as people read it: "+12 ± 8 (n = 240)", "not enough answers (n = 12)";
+/// Finnish and Swedish write decimals with a comma.
 pub fn show(i: &I18n, s: &Shown, percent: bool) -> String {
+    let text = show_raw(i, s, percent);
+    if matches!(i.lang.as_str(), "fi" | "sv") {
+        text.replace('.', ",")
+    } else {
+        text
+    }
+}
+
+fn show_raw(i: &I18n, s: &Shown, percent: bool) -> String {
     match s {
         Shown::Score(s) if percent => format!("{:+.0} ± {:.0} (n = {})", s.value, s.margin, s.n),
         Shown::Score(s) => format!("{:.2} ± {:.2} (n = {})", s.value, s.margin, s.n),

@@ -1,0 +1,116 @@
+"""Independent oracle for the score figures.
+
+Exports every survey's raw responses as CSV through the API, recomputes NPS, CSAT and
+CES (value, margin of error, n, "not enough answers") per touchpoint, survey, language
+and channel with pandas — a separate implementation from the Rust code — and compares
+them with GET /api/v1/workspaces/{ws}/scores. Then deletes some responses through the
+API and compares again (the rollups must stay exact).
+
+Usage: python oracle.py BASE_URL TOKEN [WORKSPACE]
+"""
+import io
+import json
+import math
+import sys
+import urllib.request
+from datetime import date, timedelta
+
+import pandas as pd
+
+Z95 = 1.959963984540054
+MIN_SAMPLE = 30
+BASE, TOKEN = sys.argv[1], sys.argv[2]
+WS = sys.argv[3] if len(sys.argv) > 3 else "demo"
+TODAY = date.today()
+FROM, TO = (TODAY - timedelta(days=364)).isoformat(), TODAY.isoformat()
+
+
+def call(method, path):
+    req = urllib.request.Request(BASE + path, method=method, headers={"Authorization": "Bearer " + TOKEN})
+    with urllib.request.urlopen(req) as r:
+        return r.read()
+
+
+def responses():
+    surveys = json.loads(call("GET", f"/api/v1/workspaces/{WS}/surveys?limit=500"))["items"]
+    frames = []
+    for s in surveys:
+        text = call("GET", f"/api/v1/workspaces/{WS}/surveys/{s['id']}/responses.csv").decode("utf-8-sig")
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        df["survey_id"] = str(s["id"])
+        frames.append(df[["response_id", "created_at", "complete", "touchpoint_id", "channel", "locale", "nps", "csat", "ces", "survey_id"]])
+    df = pd.concat(frames, ignore_index=True)
+    for c in ("nps", "csat", "ces"):
+        df[c] = pd.to_numeric(df[c].replace("", None))
+    df["day"] = df["created_at"].str[:10]
+    return df[(df["complete"] == "true") & (df["day"] >= FROM) & (df["day"] <= TO)]
+
+
+def shown(value, margin, n):
+    if n == 0:
+        return {"status": "no_answers"}
+    if n < MIN_SAMPLE:
+        return {"status": "not_enough", "n": n}
+    return {"status": "score", "value": value, "margin": margin, "n": n}
+
+
+def expected(df, col):
+    out = {}
+    for key, g in df.groupby(col):
+        if key == "" and col == "touchpoint_id":
+            continue
+        nps = g["nps"].dropna()
+        n = len(nps)
+        p = (nps >= 9).sum() / n if n else 0.0
+        d = (nps <= 6).sum() / n if n else 0.0
+        nps_s = shown(100 * (p - d), 100 * Z95 * math.sqrt(max(p + d - (p - d) ** 2, 0) / n) if n else 0, n)
+        cs = g["csat"].dropna()
+        q = (cs >= 4).sum() / len(cs) if len(cs) else 0.0
+        csat_s = shown(100 * q, 100 * Z95 * math.sqrt(q * (1 - q) / len(cs)) if len(cs) else 0, len(cs))
+        ce = g["ces"].dropna()
+        sd = ce.std(ddof=1) if len(ce) > 1 else 0.0
+        ces_s = shown(ce.mean() if len(ce) else 0, Z95 * sd / math.sqrt(len(ce)) if len(ce) else 0, len(ce))
+        out[str(key)] = {"responses": len(g), "nps": nps_s, "csat": csat_s, "ces": ces_s}
+    return out
+
+
+def same(a, b):
+    if a.get("status") != b.get("status") or a.get("n") != b.get("n"):
+        return False
+    if a["status"] != "score":
+        return True
+    return all(math.isclose(a[k], b[k], rel_tol=1e-9, abs_tol=1e-9) for k in ("value", "margin"))
+
+
+def compare(df, label):
+    checked = 0
+    for scope, col in (("touchpoint", "touchpoint_id"), ("survey", "survey_id"), ("language", "locale"), ("channel", "channel")):
+        api = json.loads(call("GET", f"/api/v1/workspaces/{WS}/scores?by={scope}&from={FROM}&to={TO}"))
+        got = {str(r["key"]): r for r in api["rows"]}
+        want = expected(df, col)
+        assert set(got) == set(want), f"{label} {scope}: keys differ: {sorted(set(got) ^ set(want))}"
+        for k, w in want.items():
+            g = got[k]
+            assert g["responses"] == w["responses"], f"{label} {scope} {k}: responses {g['responses']} != {w['responses']}"
+            for m in ("nps", "csat", "ces"):
+                assert same(g[m], w[m]), f"{label} {scope} {k} {m}: api {g[m]} != oracle {w[m]}"
+                checked += 1
+    print(f"oracle {label}: {len(df)} complete responses, {checked} figures match")
+    return checked
+
+
+df = responses()
+assert len(df) > 1000, f"expected the demo history, got {len(df)} responses"
+compare(df, "before deletions")
+# Delete some responses of every survey through the API (recorded in the audit trail).
+surveys = json.loads(call("GET", f"/api/v1/workspaces/{WS}/surveys?limit=500"))["items"]
+deleted = 0
+for s in surveys:
+    page = json.loads(call("GET", f"/api/v1/workspaces/{WS}/surveys/{s['id']}/responses?limit=25&complete=true"))
+    for r in page["items"][::5]:
+        call("DELETE", f"/api/v1/workspaces/{WS}/surveys/{s['id']}/responses/{r['id']}")
+        deleted += 1
+assert deleted > 0
+after = responses()
+assert len(after) == len(df) - deleted, (len(after), len(df), deleted)
+compare(after, f"after {deleted} deletions")

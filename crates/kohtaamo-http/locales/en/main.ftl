@@ -458,3 +458,4 @@ scope-survey = Survey
 metric-nps = NPS
 metric-csat = CSAT
 metric-ces = CES
+dashboard-trend = Weekly NPS and CSAT of the whole workspace (a point for each week with at least 30 answers)

@@ -458,3 +458,4 @@ scope-survey = Kysely
 metric-nps = NPS
 metric-csat = CSAT
 metric-ces = CES
+dashboard-trend = Koko työtilan NPS ja CSAT viikoittain (piste jokaiselta viikolta, jolla on vähintään 30 vastausta)

@@ -62,8 +62,73 @@ pub struct ScoreTable {
     pub rows: Vec<ScoreRow>,
 }
 
+/// One week of the whole workspace (weeks start on Monday).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Week {
+    pub week: String,
+    pub responses: i64,
+    #[schema(value_type = Object)]
+    pub nps: Shown,
+    #[schema(value_type = Object)]
+    pub csat: Shown,
+    #[schema(value_type = Object)]
+    pub ces: Shown,
+}
+
+/// Weekly scores of the whole workspace between two days, oldest first.
+pub async fn weekly(store: &Store, ws: Id, from: NaiveDate, to: NaiveDate) -> ApiResult<Vec<Week>> {
+    use chrono::Datelike;
+    let mut weeks: BTreeMap<NaiveDate, Tally> = BTreeMap::new();
+    for r in store.tallies(ws, from, to, true).await? {
+        let Ok(day) = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d") else {
+            continue;
+        };
+        let monday = day - chrono::Duration::days(day.weekday().num_days_from_monday() as i64);
+        *weeks.entry(monday).or_default() += r.tally;
+    }
+    Ok(weeks
+        .into_iter()
+        .map(|(w, t)| Week {
+            week: w.to_string(),
+            responses: t.responses,
+            nps: analytics::shown(analytics::nps(&t), MIN_SAMPLE),
+            csat: analytics::shown(analytics::csat(&t), MIN_SAMPLE),
+            ces: analytics::shown(analytics::ces(&t), MIN_SAMPLE),
+        })
+        .collect())
+}
+
+async fn weekly_scores(
+    ws: Ws,
+    State(st): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<Vec<Week>>> {
+    let (_, from, to) = period(&q)?;
+    Ok(axum::Json(weekly(&st.store, ws.id, from, to).await?))
+}
+
 pub fn routes(mut api: Api) -> Api {
     let table = api.schema::<ScoreTable>();
+    let week = api.schema::<Week>();
+    let api = api.route(
+        "/api/v1/workspaces/{ws}/scores/weekly",
+        get(weekly_scores),
+        vec![Op::new(
+            "get",
+            "analytics",
+            "Weekly NPS, CSAT and CES of the whole workspace (weeks from Monday)",
+        )
+        .query(
+            "from",
+            "string",
+            "First day, YYYY-MM-DD (default: 90 days ago)",
+        )
+        .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
+        .ok(
+            200,
+            Some(serde_json::json!({"type": "array", "items": week})),
+        )],
+    );
     api.route(
         "/api/v1/workspaces/{ws}/scores",
         get(scores),

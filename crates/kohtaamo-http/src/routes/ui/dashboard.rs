@@ -45,6 +45,79 @@ struct DashboardPage {
     previous: String,
     csv: String,
     rows: Vec<Row>,
+    trend: String,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The weekly trend as an SVG line chart: NPS (−100…100) and CSAT (0…100) on one
+/// 0-centred scale, a point only for weeks with enough answers.
+fn trend_svg(i: &I18n, weeks: &[crate::routes::scores::Week]) -> String {
+    let (w, h, left, top, bottom) = (720.0, 220.0, 44.0, 12.0, 36.0);
+    let plot_h = h - top - bottom;
+    let n = weeks.len().max(2) as f64;
+    let x = |k: usize| left + (w - left - 12.0) * k as f64 / (n - 1.0);
+    let y = |v: f64| top + plot_h * (100.0 - v) / 200.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-labelledby=\"trend-title\"><title id=\"trend-title\">{}</title>",
+        esc(&i.t("dashboard-trend"))
+    );
+    for v in [-100.0, -50.0, 0.0, 50.0, 100.0] {
+        svg += &format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ccc\" stroke-width=\"1\"/><text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#444\">{v}</text>",
+            w - 12.0,
+            left - 6.0,
+            y(v) + 4.0,
+            y = y(v)
+        );
+    }
+    for (label, color, pick) in [
+        (i.t("metric-nps"), "#0b57d0", 0usize),
+        (i.t("metric-csat"), "#1e7d32", 1usize),
+    ] {
+        let pts: Vec<(f64, f64)> = weeks
+            .iter()
+            .enumerate()
+            .filter_map(|(k, wk)| match if pick == 0 { &wk.nps } else { &wk.csat } {
+                Shown::Score(s) => Some((x(k), y(s.value))),
+                _ => None,
+            })
+            .collect();
+        if pts.len() > 1 {
+            let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
+            svg += &format!(
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>",
+                path.join(" ")
+            );
+        }
+        for (a, b) in &pts {
+            svg += &format!("<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"3\" fill=\"{color}\"/>");
+        }
+        let ly = h - 8.0;
+        let lx = if pick == 0 { left } else { left + 120.0 };
+        svg += &format!(
+            "<rect x=\"{lx}\" y=\"{:.1}\" width=\"12\" height=\"4\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{ly}\" font-size=\"12\" fill=\"#222\">{}</text>",
+            ly - 6.0,
+            lx + 16.0,
+            esc(&label)
+        );
+    }
+    for (k, wk) in weeks.iter().enumerate() {
+        if k % 4 == 0 {
+            svg += &format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">{}</text>",
+                x(k),
+                top + plot_h + 16.0,
+                esc(&wk.week)
+            );
+        }
+    }
+    svg + "</svg>"
 }
 
 /// A score as people read it: "+12 ± 8 (n = 240)", "not enough answers (n = 12)";
@@ -112,6 +185,14 @@ pub async fn dashboard(
     let (w, _) = ctx.ws()?;
     let (t, error) = load(&st, &ctx, &q).await?;
     let i = &ctx.i;
+    let from = chrono::NaiveDate::parse_from_str(&t.from, "%Y-%m-%d")
+        .unwrap_or_else(|_| kohtaamo_storage::today());
+    let to = chrono::NaiveDate::parse_from_str(&t.to, "%Y-%m-%d")
+        .unwrap_or_else(|_| kohtaamo_storage::today());
+    let weeks = crate::routes::scores::weekly(&st.store, w.id, from, to)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let trend = trend_svg(i, &weeks);
     let by = Scope::ALL
         .into_iter()
         .find(|s| s.as_str() == t.by)
@@ -151,6 +232,7 @@ pub async fn dashboard(
         from: t.from,
         to: t.to,
         rows,
+        trend,
         i: c.i,
         nav: c.nav,
         langs: c.langs,

@@ -11,6 +11,7 @@ pub mod model;
 pub mod rules;
 pub mod survey;
 pub mod text;
+pub mod themes;
 
 pub use error::{FieldErrors, Reason};
 

@@ -153,6 +153,12 @@ pub fn routes(mut api: Api) -> Api {
         .ok(200, Some(funnel))],
     )
     .route(
+        &format!("{base}/themes"),
+        get(themes_of),
+        vec![filters(Op::new("get", "analytics", "Themes in the open answers (stemmed terms and two-word phrases), and which are over-represented among unhappy or happy respondents"))
+            .ok(200, Some(json!({"type": "array", "items": {"type": "object"}})))],
+    )
+    .route(
         "/api/v1/workspaces/{ws}/audit",
         get(audit_log),
         vec![
@@ -560,6 +566,66 @@ async fn funnel_of(
 ) -> ApiResult<axum::Json<Funnel>> {
     survey_of(&st, &ws, id).await?;
     Ok(axum::Json(st.store.funnel(ws.id, id).await?))
+}
+
+/// At most this many recent answers are analysed for themes.
+const THEME_ANSWERS: usize = 20_000;
+
+/// Themes of a survey's complete open answers matching `f`.
+pub async fn survey_themes(
+    st: &AppState,
+    ws: Id,
+    survey: &SurveyData,
+    id: Id,
+    f: &ResponseFilter,
+) -> ApiResult<Vec<kohtaamo_domain::themes::Theme>> {
+    use kohtaamo_domain::themes::{mood, themes, OpenAnswer, SnowballAnalyzer};
+    let f = ResponseFilter {
+        complete: Some(true),
+        ..f.clone()
+    };
+    let mut texts: Vec<(String, String, kohtaamo_domain::themes::Mood)> = Vec::new();
+    let mut after = 0;
+    while texts.len() < THEME_ANSWERS {
+        let page = st
+            .store
+            .responses_after(ws, id, &f, after, EXPORT_PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for r in &page {
+            let t = r.answers.text(survey);
+            if !t.is_empty() {
+                texts.push((
+                    t,
+                    r.locale.clone().unwrap_or_default(),
+                    mood(r.nps, r.csat, r.ces),
+                ));
+            }
+        }
+    }
+    let answers: Vec<OpenAnswer> = texts
+        .iter()
+        .map(|(t, l, m)| OpenAnswer {
+            text: t,
+            lang: l,
+            mood: *m,
+        })
+        .collect();
+    Ok(themes(&answers, &SnowballAnalyzer, 5, 30))
+}
+
+async fn themes_of(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<Vec<kohtaamo_domain::themes::Theme>>> {
+    let f = parse_filter(&q)?;
+    let (rec, _) = survey_of(&st, &ws, id).await?;
+    Ok(axum::Json(
+        survey_themes(&st, ws.id, &rec.data, id, &f).await?,
+    ))
 }
 
 async fn audit_log(ws: Ws, State(st): State<AppState>) -> ApiResult<axum::Json<Vec<AuditEntry>>> {

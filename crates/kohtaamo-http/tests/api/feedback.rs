@@ -877,3 +877,44 @@ async fn scores_per_touchpoint_follow_ingest_and_deletion() {
         .await;
     assert_eq!(t["rows"][0]["nps"], json!({"status": "not_enough", "n": 1}));
 }
+
+#[tokio::test]
+async fn themes_of_open_answers() {
+    let f = fixture().await;
+    for i in 0..12 {
+        let text = if i % 2 == 0 {
+            "Coffee was cold again"
+        } else {
+            "Kahvi oli kylmää"
+        };
+        let lang = if i % 2 == 0 { "en" } else { "fi" };
+        f.answer(json!({"id": format!("theme-{i:04}"), "answers": {"nps": 2, "improve": text}, "hidden": {"locale": lang}}))
+            .await;
+    }
+    let (s, t) = f.app.get(&f.path("/themes"), &f.app.admin).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let terms: Vec<&str> = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["term"].as_str().unwrap())
+        .collect();
+    assert!(
+        terms.contains(&"coffe") && terms.contains(&"kahv") && terms.contains(&"kahv kylm"),
+        "{terms:?}"
+    );
+    let coffee = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["term"] == "coffe")
+        .unwrap();
+    assert_eq!(
+        (coffee["answers"].as_i64(), coffee["low"].as_i64()),
+        (Some(6), Some(6))
+    );
+    assert!(
+        !terms.contains(&"was") && !terms.contains(&"oli"),
+        "stop words: {terms:?}"
+    );
+}

@@ -713,6 +713,7 @@ struct ResponsesPage {
     rows: Vec<ResponseRow>,
     prev: Option<String>,
     next: Option<String>,
+    themes: Vec<kohtaamo_domain::themes::Theme>,
 }
 
 const PAGE: i64 = 50;
@@ -741,6 +742,9 @@ pub async fn responses(
         .unwrap_or(0)
         .max(0);
     let page = st.store.responses(w.id, id, &filter, PAGE, offset).await?;
+    let themes = crate::routes::surveys::survey_themes(&st, w.id, &rec.data, id, &filter)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let query_without_offset: Vec<(String, String)> = q
         .iter()
@@ -811,6 +815,7 @@ pub async fn responses(
         csv: format!("{api}/responses.csv?{qs}"),
         xlsx: format!("{api}/responses.xlsx?{qs}"),
         rows,
+        themes,
         prev: (offset > 0).then(|| at((offset - PAGE).max(0))),
         next: (offset + PAGE < page.total).then(|| at(offset + PAGE)),
         i: c.i,

@@ -198,6 +198,12 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   await shot(page, 'dashboard-fi');
   await page.getByRole('link', { name: 'Yksikkö' }).click();
   assert.ok(await page.getByRole('row', { name: /Asiakaspalvelu/ }).first().isVisible());
+  // The journey map's score lane: a heat-coloured cell per touchpoint, with n.
+  const j = (await app.api('GET', '/api/v1/workspaces/demo/journeys?q=train-trip')).items[0];
+  await page.goto(app.base + `/w/demo/journeys/${j.id}`);
+  assert.ok(await page.locator('svg text.tp-score', { hasText: /NPS [+-]\d+ \(n \d+\)/ }).count() >= 1, 'NPS cell');
+  assert.equal(await page.locator('svg rect.score').count(), await page.locator('svg rect.touchpoint').count());
+  await shot(page, 'journey-map-scores-fi');
   const csv = await (await page.request.get(app.base + '/w/demo/dashboard.csv?by=journey')).text();
   assert.match(csv.split('\n')[0], /journey,responses,nps,nps_margin,nps_n/);
   assert.equal(csv.trim().split('\n').length, 2, 'one journey row');

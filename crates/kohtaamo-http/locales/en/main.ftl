@@ -468,3 +468,4 @@ themes-high = Happy
 themes-example = Example
 themes-more-low = more among the unhappy
 themes-more-high = more among the happy
+row-scores = Scores (90 days)

@@ -468,3 +468,4 @@ themes-high = Tyytyväiset
 themes-example = Esimerkki
 themes-more-low = yleisempi tyytymättömillä
 themes-more-high = yleisempi tyytyväisillä
+row-scores = Mittarit (90 pv)

@@ -314,8 +314,14 @@ fn channel_label(i: &I18n, c: &Channel, custom: &HashMap<String, String>) -> Str
     }
 }
 
+/// A touchpoint's measured score on the map: the text and its heat colour.
+pub struct ScoreCell {
+    pub label: String,
+    pub fill: &'static str,
+}
+
 /// The journey map: stages as columns; rows for touchpoints, channels, owners, the
-/// expected-emotion curve and moments of truth.
+/// expected-emotion curve, moments of truth and the measured scores.
 pub fn journey_map(
     i: &I18n,
     id: Id,
@@ -323,6 +329,7 @@ pub fn journey_map(
     j: &JourneyLayout,
     names: &Names,
     channels: &HashMap<String, String>,
+    scores: &HashMap<Id, ScoreCell>,
 ) -> Svg {
     let (cols, ranges) = j.columns();
     let rows = [
@@ -331,8 +338,9 @@ pub fn journey_map(
         ("row-owners", 184, 36),
         ("row-emotion", 228, 150),
         ("row-moments", 386, 40),
+        ("row-scores", 434, 44),
     ];
-    let height = 440;
+    let height = 488;
     let mut s = Svg {
         id: format!("map-{id}"),
         class: "journey-map",
@@ -420,6 +428,23 @@ pub fn journey_map(
                     i.t("moment-of-truth"),
                 );
             }
+            let (label, fill) = match scores.get(&t.id) {
+                Some(c) => (c.label.clone(), c.fill),
+                None => ("–".to_owned(), "#f8fafc"),
+            };
+            s.rects.push(Rect {
+                x: x - COL / 2 + 8,
+                y: 438,
+                w: COL - 16,
+                h: 36,
+                fill,
+                stroke: "#94a3b8",
+                stroke_width: 1,
+                class: "score".into(),
+                data: vec![("slug", d.slug.to_string())],
+                ..Default::default()
+            });
+            s.text(x, 461, (12, "middle", true), "tp-score", fit(&label, 26));
         }
     }
     s.lines.push(Line {

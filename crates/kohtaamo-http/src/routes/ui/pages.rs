@@ -680,6 +680,77 @@ pub struct JourneyView {
     pub names: Names,
     pub channels: HashMap<String, String>,
     pub segment: String,
+    /// Each touchpoint's score over the last 90 days, for the map's score lane.
+    pub scores: HashMap<Id, diagrams::ScoreCell>,
+}
+
+/// The score lane's cells: per touchpoint its NPS, else CSAT, else CES over the last
+/// 90 days with n, coloured red / amber / green by where the score sits on its scale;
+/// grey "not enough answers" under the minimum sample.
+async fn score_cells(
+    store: &Store,
+    ws: Id,
+    i: &I18n,
+) -> Result<HashMap<Id, diagrams::ScoreCell>, PageError> {
+    use kohtaamo_domain::analytics::{ces, csat, nps, Tally};
+    let to = kohtaamo_storage::today();
+    let from = to - chrono::Duration::days(89);
+    let mut per: HashMap<Id, Tally> = HashMap::new();
+    for r in store.tallies(ws, from, to, false).await? {
+        if let Some(t) = r.touchpoint_id {
+            *per.entry(t).or_default() += r.tally;
+        }
+    }
+    let min = crate::routes::scores::MIN_SAMPLE;
+    Ok(per
+        .into_iter()
+        .map(|(id, t)| {
+            let pick = nps(&t)
+                .map(|s| {
+                    (
+                        "NPS",
+                        s,
+                        (s.value + 100.0) / 200.0,
+                        format!("{:+.0}", s.value),
+                    )
+                })
+                .or_else(|| {
+                    csat(&t).map(|s| ("CSAT", s, s.value / 100.0, format!("{:.0} %", s.value)))
+                })
+                .or_else(|| {
+                    ces(&t).map(|s| ("CES", s, (s.value - 1.0) / 6.0, format!("{:.1}", s.value)))
+                });
+            let cell = match pick {
+                Some((m, s, _, _)) if s.n < min => diagrams::ScoreCell {
+                    label: format!("{m} {}", i.n("dashboard-not-enough", "n", s.n)),
+                    fill: "#e2e8f0",
+                },
+                Some((m, s, good, v)) => diagrams::ScoreCell {
+                    label: {
+                        let l = format!("{m} {v} (n {})", s.n);
+                        // Finnish and Swedish write decimals with a comma.
+                        if matches!(i.lang.as_str(), "fi" | "sv") {
+                            l.replace('.', ",")
+                        } else {
+                            l
+                        }
+                    },
+                    fill: if good < 0.45 {
+                        "#fca5a5"
+                    } else if good < 0.7 {
+                        "#fde68a"
+                    } else {
+                        "#86efac"
+                    },
+                },
+                None => diagrams::ScoreCell {
+                    label: "–".into(),
+                    fill: "#f8fafc",
+                },
+            };
+            (id, cell)
+        })
+        .collect())
 }
 
 pub async fn load_journey(
@@ -713,6 +784,7 @@ pub async fn load_journey(
         .get(&journey.data.segment_id)
         .cloned()
         .unwrap_or_default();
+    let scores = score_cells(store, ws, i).await?;
     Ok(JourneyView {
         journey,
         stages,
@@ -721,6 +793,7 @@ pub async fn load_journey(
         names: dir,
         channels,
         segment,
+        scores,
     })
 }
 
@@ -762,6 +835,7 @@ impl JourneyView {
                 &self.layout(),
                 &self.names,
                 &self.channels,
+                &self.scores,
             )
         }
     }

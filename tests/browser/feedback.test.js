@@ -204,6 +204,10 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   assert.ok(await page.locator('svg text.tp-score', { hasText: /NPS [+-]\d+ \(n \d+\)/ }).count() >= 1, 'NPS cell');
   assert.equal(await page.locator('svg rect.score').count(), await page.locator('svg rect.touchpoint').count());
   await shot(page, 'journey-map-scores-fi');
+  // The owning unit sees its touchpoints' scores.
+  const it = (await app.api('GET', '/api/v1/workspaces/demo/units?q=it')).items.find((u) => u.slug === 'it');
+  await page.goto(app.base + `/w/demo/units/${it.id}`);
+  assert.ok(await page.getByRole('cell', { name: /CSAT \d+ % \(n \d+\)/ }).first().isVisible(), 'unit page shows scores');
   const csv = await (await page.request.get(app.base + '/w/demo/dashboard.csv?by=journey')).text();
   assert.match(csv.split('\n')[0], /journey,responses,nps,nps_margin,nps_n/);
   assert.equal(csv.trim().split('\n').length, 2, 'one journey row');

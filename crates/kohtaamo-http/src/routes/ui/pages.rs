@@ -1004,7 +1004,7 @@ struct UnitPage {
     flash: Option<&'static str>,
     customers: Vec<CustomerRow>,
     served_by: Vec<String>,
-    touchpoints: Vec<(String, String, String, String)>,
+    touchpoints: Vec<(String, String, String, String, String)>,
     steps: Vec<String>,
     elements: Vec<String>,
     people: Vec<String>,
@@ -1067,12 +1067,14 @@ pub async fn unit(
         .filter(|(_, r)| r.customer == Customer::Unit(id))
         .map(|(_, r)| dir.provider(&r.provider))
         .collect();
+    // "My touchpoints and their scores": the numbers reach the unit that owns them.
+    let scores = score_cells(&st.store, w.id, i).await?;
     let touchpoints = snapshot
         .stages
         .iter()
-        .flat_map(|(_, stage, tps)| tps.iter().map(move |(_, t)| (stage.journey_id, t)))
-        .filter(|(_, t)| t.owner == Some(Owner::Unit(id)))
-        .map(|(journey, t)| {
+        .flat_map(|(_, stage, tps)| tps.iter().map(move |(tid, t)| (stage.journey_id, tid, t)))
+        .filter(|(_, _, t)| t.owner == Some(Owner::Unit(id)))
+        .map(|(journey, tid, t)| {
             let channel = match &t.channel {
                 Channel::Builtin(b) => i.enum_label("channel", b.as_str()),
                 Channel::Custom(s) => s.to_string(),
@@ -1082,6 +1084,10 @@ pub async fn unit(
                 Names::get(&dir.journeys, journey),
                 channel,
                 i.enum_label("lane", t.lane.as_str()),
+                scores
+                    .get(tid)
+                    .map(|c| c.label.clone())
+                    .unwrap_or_else(|| "–".into()),
             )
         })
         .collect();

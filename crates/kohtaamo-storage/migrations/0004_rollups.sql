@@ -33,3 +33,6 @@ SELECT workspace_id, survey_id, COALESCE(touchpoint_id, 0), day, COALESCE(channe
     COUNT(ces), COALESCE(SUM(ces), 0), COALESCE(SUM(ces * ces), 0)
 FROM responses WHERE complete = 1
 GROUP BY workspace_id, survey_id, COALESCE(touchpoint_id, 0), day, COALESCE(channel, ''), COALESCE(locale, '');
+
+-- Exports and theme analysis walk a survey's responses in id order, page by page.
+CREATE INDEX responses_survey_id ON responses(survey_id, id);

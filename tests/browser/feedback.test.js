@@ -194,6 +194,7 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   assert.match(await restaurant.innerText(), /[−-]\d+ ± \d+ \(n = \d+\)/, 'NPS with margin and n');
   assert.ok(await page.locator('tr.weakest').count() >= 1, 'a weakest encounter is flagged');
   assert.equal(await page.locator('figure.trend svg polyline').count(), 2, 'weekly NPS and CSAT lines');
+  assert.ok(await page.locator('section.drivers svg circle.driver').count() >= 3, 'the priority matrix has touchpoints');
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'dashboard');
   await shot(page, 'dashboard-fi');
   await page.getByRole('link', { name: 'Yksikkö' }).click();

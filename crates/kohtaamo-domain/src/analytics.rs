@@ -425,3 +425,110 @@ mod tests {
         }
     }
 }
+
+/// One customer's (or case's) experience: the journey-level NPS and the touchpoint
+/// scores given in the same case, each touchpoint score scaled to 0–100.
+pub struct CaseScores {
+    pub journey_nps: i64,
+    pub touchpoints: Vec<(crate::Id, f64)>,
+}
+
+/// A touchpoint's estimated impact on the journey score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Driver {
+    pub touchpoint_id: crate::Id,
+    /// Pearson correlation of the touchpoint's score with the journey NPS answer over
+    /// the cases that have both (−1 … 1).
+    pub impact: f64,
+    /// Mean touchpoint score on a 0–100 scale (performance axis).
+    pub performance: f64,
+    pub n: i64,
+    /// |t| = |r|·√(n−2)/√(1−r²) above 1.96 (95 %, large-sample).
+    pub significant: bool,
+}
+
+/// Scales a standard score to 0–100: NPS 0–10, CSAT 1–5, CES 1–7.
+pub fn scaled(nps: Option<i64>, csat: Option<i64>, ces: Option<i64>) -> Option<f64> {
+    nps.map(|v| v as f64 * 10.0)
+        .or(csat.map(|v| (v - 1) as f64 * 25.0))
+        .or(ces.map(|v| (v - 1) as f64 * 100.0 / 6.0))
+}
+
+/// Drivers: for each touchpoint with at least `min_n` cases, the correlation between its
+/// score and the journey NPS of the same case (documented in docs/metrics.md).
+pub fn drivers(cases: &[CaseScores], min_n: i64) -> Vec<Driver> {
+    use std::collections::BTreeMap;
+    let mut pairs: BTreeMap<crate::Id, Vec<(f64, f64)>> = BTreeMap::new();
+    for c in cases {
+        for (tp, score) in &c.touchpoints {
+            pairs
+                .entry(*tp)
+                .or_default()
+                .push((*score, c.journey_nps as f64));
+        }
+    }
+    pairs
+        .into_iter()
+        .filter(|(_, v)| v.len() as i64 >= min_n)
+        .map(|(tp, v)| {
+            let n = v.len() as f64;
+            let (mx, my) = (
+                v.iter().map(|p| p.0).sum::<f64>() / n,
+                v.iter().map(|p| p.1).sum::<f64>() / n,
+            );
+            let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+            for (x, y) in &v {
+                sxy += (x - mx) * (y - my);
+                sxx += (x - mx).powi(2);
+                syy += (y - my).powi(2);
+            }
+            let r = if sxx > 0.0 && syy > 0.0 {
+                sxy / (sxx * syy).sqrt()
+            } else {
+                0.0
+            };
+            let t = if r.abs() < 1.0 {
+                r.abs() * (n - 2.0).sqrt() / (1.0 - r * r).sqrt()
+            } else {
+                f64::INFINITY
+            };
+            Driver {
+                touchpoint_id: tp,
+                impact: r,
+                performance: mx,
+                n: v.len() as i64,
+                significant: n > 2.0 && t > Z95,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod driver_tests {
+    use super::*;
+
+    #[test]
+    fn a_touchpoint_that_moves_the_journey_score_is_a_significant_driver() {
+        let mut cases = Vec::new();
+        for k in 0..100i64 {
+            let good = k % 2 == 0;
+            cases.push(CaseScores {
+                journey_nps: if good { 9 } else { 3 },
+                // Touchpoint 1 follows the journey score; touchpoint 2 does not.
+                touchpoints: vec![
+                    (1, if good { 90.0 } else { 20.0 }),
+                    (2, if k % 4 < 2 { 80.0 } else { 40.0 }),
+                ],
+            });
+        }
+        let d = drivers(&cases, 30);
+        let one = d.iter().find(|x| x.touchpoint_id == 1).unwrap();
+        assert!(one.impact > 0.99 && one.significant && one.n == 100);
+        assert!((one.performance - 55.0).abs() < 1e-9);
+        let two = d.iter().find(|x| x.touchpoint_id == 2).unwrap();
+        assert!(two.impact.abs() < 0.05 && !two.significant, "{two:?}");
+        assert!(drivers(&cases, 101).is_empty(), "minimum sample");
+        assert_eq!(scaled(None, Some(5), None), Some(100.0));
+        assert_eq!(scaled(None, None, Some(1)), Some(0.0));
+    }
+}

@@ -1239,3 +1239,43 @@ impl Store {
             .collect()
     }
 }
+
+/// A complete response that names a case, for driver analysis.
+#[derive(Debug, Clone)]
+pub struct CaseRow {
+    pub survey_id: Id,
+    pub touchpoint_id: Option<Id>,
+    pub case_ref: String,
+    pub nps: Option<i64>,
+    pub csat: Option<i64>,
+    pub ces: Option<i64>,
+}
+
+impl Store {
+    /// Complete responses with a case reference between two days (inclusive).
+    pub async fn case_rows(
+        &self,
+        ws: Id,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<CaseRow>> {
+        let rows = sqlx::query("SELECT survey_id, touchpoint_id, case_ref, nps, csat, ces FROM responses WHERE workspace_id = $1 AND complete = 1 AND case_ref IS NOT NULL AND day >= $2 AND day <= $3")
+            .bind(ws)
+            .bind(from.format("%Y-%m-%d").to_string())
+            .bind(to.format("%Y-%m-%d").to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CaseRow {
+                    survey_id: r.try_get(0)?,
+                    touchpoint_id: r.try_get(1)?,
+                    case_ref: r.try_get(2)?,
+                    nps: r.try_get(3)?,
+                    csat: r.try_get(4)?,
+                    ces: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -107,8 +107,116 @@ async fn weekly_scores(
     Ok(axum::Json(weekly(&st.store, ws.id, from, to).await?))
 }
 
+/// One case's journey NPS (if answered) and its touchpoint scores (0–100).
+type CaseAnswers = (Option<i64>, Vec<(Id, f64)>);
+
+/// A touchpoint's impact on its journey's NPS, with its name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DriverRow {
+    pub touchpoint_id: Id,
+    pub name: String,
+    pub impact: f64,
+    pub performance: f64,
+    pub n: i64,
+    pub significant: bool,
+}
+
+/// Drivers of one journey's NPS: cases (`case_ref`) that answered both a survey about
+/// the journey and surveys at its touchpoints (method in docs/metrics.md).
+pub async fn journey_drivers(
+    store: &Store,
+    ws: Id,
+    journey: Id,
+    from: NaiveDate,
+    to: NaiveDate,
+    i: &I18n,
+) -> ApiResult<Vec<DriverRow>> {
+    let snapshot = store.snapshot(ws).await?;
+    let names = Names::new(&snapshot, i);
+    let tps: std::collections::HashSet<Id> = snapshot
+        .stages
+        .iter()
+        .filter(|(_, s, _)| s.journey_id == journey)
+        .flat_map(|(_, _, t)| t.iter().map(|(id, _)| *id))
+        .collect();
+    let journey_surveys: std::collections::HashSet<Id> = store
+        .list::<SurveyData>(
+            ws,
+            &ListQuery {
+                limit: i64::MAX,
+                offset: 0,
+                q: None,
+                filters: vec![],
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .filter(|s| s.data.journey_id == Some(journey))
+        .map(|s| s.id)
+        .collect();
+    let mut cases: HashMap<String, CaseAnswers> = HashMap::new();
+    for r in store.case_rows(ws, from, to).await? {
+        let e = cases.entry(r.case_ref).or_default();
+        if journey_surveys.contains(&r.survey_id) && r.touchpoint_id.is_none() {
+            e.0 = r.nps.or(e.0);
+        } else if let Some(t) = r.touchpoint_id.filter(|t| tps.contains(t)) {
+            if let Some(v) = analytics::scaled(r.nps, r.csat, r.ces) {
+                e.1.push((t, v));
+            }
+        }
+    }
+    let cases: Vec<analytics::CaseScores> = cases
+        .into_values()
+        .filter_map(|(j, t)| {
+            j.map(|j| analytics::CaseScores {
+                journey_nps: j,
+                touchpoints: t,
+            })
+        })
+        .collect();
+    let mut rows: Vec<DriverRow> = analytics::drivers(&cases, MIN_SAMPLE)
+        .into_iter()
+        .map(|d| DriverRow {
+            touchpoint_id: d.touchpoint_id,
+            name: Names::get(&names.touchpoints, d.touchpoint_id),
+            impact: d.impact,
+            performance: d.performance,
+            n: d.n,
+            significant: d.significant,
+        })
+        .collect();
+    rows.sort_by(|a, b| b.impact.total_cmp(&a.impact));
+    Ok(rows)
+}
+
+async fn drivers(
+    ws: Ws,
+    State(st): State<AppState>,
+    crate::extract::Path((_, journey)): crate::extract::Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<Vec<DriverRow>>> {
+    let (_, from, to) = period(&q)?;
+    st.store
+        .get::<kohtaamo_domain::model::JourneyData>(ws.id, journey)
+        .await?;
+    let i = I18n::new("en", "en");
+    Ok(axum::Json(
+        journey_drivers(&st.store, ws.id, journey, from, to, &i).await?,
+    ))
+}
+
 pub fn routes(mut api: Api) -> Api {
     let table = api.schema::<ScoreTable>();
+    let driver = api.schema::<DriverRow>();
+    let mut api = api.route(
+        "/api/v1/workspaces/{ws}/journeys/{id}/drivers",
+        get(drivers),
+        vec![Op::new("get", "analytics", "Each touchpoint's impact on the journey NPS (correlation over cases with both answers) and its performance")
+            .query("from", "string", "First day, YYYY-MM-DD (default: 90 days ago)")
+            .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
+            .ok(200, Some(serde_json::json!({"type": "array", "items": driver})))],
+    );
     let week = api.schema::<Week>();
     let api = api.route(
         "/api/v1/workspaces/{ws}/scores/weekly",

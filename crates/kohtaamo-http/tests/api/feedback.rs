@@ -918,3 +918,70 @@ async fn themes_of_open_answers() {
         "stop words: {terms:?}"
     );
 }
+
+#[tokio::test]
+async fn drivers_need_cases_with_both_answers() {
+    let f = fixture().await;
+    // A journey survey and the touchpoint survey answered in the same cases: the
+    // touchpoint's NPS moves the journey's.
+    let mut j = survey_body("trip-nps", f.tps[0], "active");
+    j["touchpoint_id"] = serde_json::Value::Null;
+    let (_, journeys) = f
+        .app
+        .get("/api/v1/workspaces/w/journeys", &f.app.admin)
+        .await;
+    let jid = journeys["items"][0]["id"].as_i64().unwrap();
+    j["journey_id"] = json!(jid);
+    j["allowed_origins"] = json!([]);
+    let js = f.app.create("w", "surveys", j).await;
+    let (_, links) = f
+        .app
+        .get(
+            &format!("/api/v1/workspaces/w/surveys/{js}/links"),
+            &f.app.admin,
+        )
+        .await;
+    let jkey = links["public_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    for k in 0..40 {
+        let good = k % 2 == 0;
+        let case = format!("case-{k}");
+        f.answer(
+            json!({"answers": {"nps": if good { 10 } else { 2 }}, "hidden": {"case_ref": case}}),
+        )
+        .await;
+        let r = f
+            .app
+            .client
+            .post(f.app.url(&format!("/api/public/v1/surveys/{jkey}/responses")))
+            .json(&json!({"answers": {"nps": if good { 9 } else { 4 }}, "hidden": {"case_ref": case}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let (s, d) = f
+        .app
+        .get(
+            &format!("/api/v1/workspaces/w/journeys/{jid}/drivers"),
+            &f.app.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let row = &d[0];
+    assert_eq!(row["touchpoint_id"], f.tps[0]);
+    assert_eq!(row["n"], 40);
+    assert!(
+        row["impact"].as_f64().unwrap() > 0.99 && row["significant"] == true,
+        "{row}"
+    );
+    assert!(
+        (row["performance"].as_f64().unwrap() - 60.0).abs() < 1e-9,
+        "{row}"
+    );
+}

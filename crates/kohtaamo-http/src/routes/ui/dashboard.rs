@@ -46,6 +46,47 @@ struct DashboardPage {
     csv: String,
     rows: Vec<Row>,
     trend: String,
+    drivers: Vec<(String, String)>,
+}
+
+/// The impact × performance priority matrix of one journey as SVG: touchpoints high on
+/// impact and low on performance (top left) are where improvement pays most.
+fn drivers_svg(i: &I18n, rows: &[crate::routes::scores::DriverRow]) -> String {
+    let (w, h, left, top, bottom, right) = (640.0, 340.0, 48.0, 16.0, 40.0, 16.0);
+    let (pw, ph) = (w - left - right, h - top - bottom);
+    let x = |p: f64| left + pw * p.clamp(0.0, 100.0) / 100.0;
+    let y = |r: f64| top + ph * (1.0 - r.clamp(0.0, 1.0));
+    let n = rows.len().max(1) as f64;
+    let mean_p = rows.iter().map(|r| r.performance).sum::<f64>() / n;
+    let mean_i = rows.iter().map(|r| r.impact).sum::<f64>() / n;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
+        esc(&i.t("drivers-title"))
+    );
+    svg += &format!(
+        "<rect x=\"{left}\" y=\"{top}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#fdecee\"/>",
+        x(mean_p) - left,
+        y(mean_i) - top
+    );
+    svg += &format!("<rect x=\"{left}\" y=\"{top}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#94a3b8\"/>");
+    svg += &format!("<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{top}\" y2=\"{:.1}\" stroke=\"#94a3b8\" stroke-dasharray=\"4 3\"/>", x(mean_p), x(mean_p), top + ph);
+    svg += &format!("<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#94a3b8\" stroke-dasharray=\"4 3\"/>", left + pw, y(mean_i), y(mean_i));
+    svg += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"bold\" fill=\"#8a1c1c\">{}</text>", left + 6.0, top + 16.0, esc(&i.t("drivers-priority")));
+    svg += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\">{}</text>", left + pw / 2.0, h - 8.0, esc(&i.t("drivers-performance")));
+    svg += &format!("<text x=\"14\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" transform=\"rotate(-90 14 {:.1})\">{}</text>", top + ph / 2.0, top + ph / 2.0, esc(&i.t("drivers-impact")));
+    for r in rows {
+        let (cx, cy) = (x(r.performance), y(r.impact));
+        let fill = if r.significant { "#0b57d0" } else { "#ffffff" };
+        svg += &format!("<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"5\" fill=\"{fill}\" stroke=\"#0b57d0\" stroke-width=\"2\" class=\"driver\"/>");
+        let label: String = r.name.chars().take(24).collect();
+        svg += &format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#222\">{}</text>",
+            cx + 8.0,
+            cy + 4.0,
+            esc(&label)
+        );
+    }
+    svg + "</svg>"
 }
 
 fn esc(s: &str) -> String {
@@ -193,6 +234,16 @@ pub async fn dashboard(
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let trend = trend_svg(i, &weeks);
+    let snapshot = st.store.snapshot(w.id).await?;
+    let mut drivers = Vec::new();
+    for (jid, j) in &snapshot.journeys {
+        let rows = crate::routes::scores::journey_drivers(&st.store, w.id, *jid, from, to, i)
+            .await
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+        if !rows.is_empty() {
+            drivers.push((i.text(&j.name), drivers_svg(i, &rows)));
+        }
+    }
     let by = Scope::ALL
         .into_iter()
         .find(|s| s.as_str() == t.by)
@@ -233,6 +284,7 @@ pub async fn dashboard(
         to: t.to,
         rows,
         trend,
+        drivers,
         i: c.i,
         nav: c.nav,
         langs: c.langs,

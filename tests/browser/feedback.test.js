@@ -197,6 +197,11 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   assert.ok(await page.locator('section.drivers svg circle.driver').count() >= 3, 'the priority matrix has touchpoints');
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'dashboard');
   await shot(page, 'dashboard-fi');
+  // Every touchpoint figure links to the responses behind it.
+  await restaurant.getByRole('link').click();
+  await page.waitForURL(/\/responses\?.*touchpoint_id=\d+/);
+  assert.match(await page.locator('main').innerText(), /\d+ vastausta/);
+  await page.goto(app.base + '/w/demo/dashboard');
   await page.getByRole('link', { name: 'Yksikkö' }).click();
   assert.ok(await page.getByRole('row', { name: /Asiakaspalvelu/ }).first().isVisible());
   // The journey map's score lane: a heat-coloured cell per touchpoint, with n.

@@ -19,6 +19,8 @@ use crate::AppState;
 
 pub struct Row {
     name: String,
+    /// The responses behind the row, where one survey's list can show them.
+    link: Option<String>,
     responses: i64,
     nps: String,
     previous: String,
@@ -248,10 +250,34 @@ pub async fn dashboard(
         .into_iter()
         .find(|s| s.as_str() == t.by)
         .unwrap_or(Scope::Touchpoint);
+    // Which survey's responses lie behind a touchpoint row (the first survey answered
+    // there in the period); survey rows link to their own list.
+    let mut survey_at: std::collections::HashMap<kohtaamo_domain::Id, kohtaamo_domain::Id> =
+        Default::default();
+    for r in st.store.tallies(w.id, from, to, false).await? {
+        if let Some(tp) = r.touchpoint_id {
+            survey_at.entry(tp).or_insert(r.survey_id);
+        }
+    }
+    let list = |sid: kohtaamo_domain::Id, extra: String| {
+        format!(
+            "/w/{}/surveys/{sid}/responses?from={}&to={}&complete=true{extra}",
+            w.data.slug, t.from, t.to
+        )
+    };
     let rows = t
         .rows
         .iter()
         .map(|r| Row {
+            link: match (by, &r.key) {
+                (Scope::Touchpoint, kohtaamo_domain::analytics::GroupKey::Id(tp)) => survey_at
+                    .get(tp)
+                    .map(|sid| list(*sid, format!("&touchpoint_id={tp}"))),
+                (Scope::Survey, kohtaamo_domain::analytics::GroupKey::Id(sid)) => {
+                    Some(list(*sid, String::new()))
+                }
+                _ => None,
+            },
             name: r.name.clone(),
             responses: r.responses,
             nps: show(i, &r.nps, true),

@@ -155,6 +155,16 @@ impl I18n {
             .unwrap_or_else(|| self.t("never"))
     }
 
+    /// Figures written with a decimal point, as this language writes them (Finnish and
+    /// Swedish use a comma).
+    pub fn decimals(&self, text: String) -> String {
+        if matches!(self.lang.as_str(), "fi" | "sv") {
+            text.replace('.', ",")
+        } else {
+            text
+        }
+    }
+
     /// The label of an enumeration value, e.g. `lane-frontstage`.
     pub fn enum_label(&self, prefix: &str, value: &str) -> String {
         self.t(&format!("{prefix}-{}", value.replace('_', "-")))

@@ -177,6 +177,16 @@ pub struct ListQuery {
     pub filters: Vec<(String, String)>,
 }
 
+impl ListQuery {
+    /// Every record, unfiltered.
+    pub fn all() -> Self {
+        Self {
+            limit: i64::MAX,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,

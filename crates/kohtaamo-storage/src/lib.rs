@@ -186,11 +186,7 @@ impl Store {
     /// Begins a write transaction behind the backend's write gate. Keep the permit alive
     /// until commit.
     pub async fn write(&self) -> Result<(SemaphorePermit<'_>, Tx)> {
-        let permit = self
-            .write_gate
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Conflict("store is closing".into()))?;
+        let permit = self.write_permit().await?;
         let tx = self.pool.begin().await?;
         Ok((permit, tx))
     }

@@ -144,12 +144,7 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
         .workspace_by_slug(ws_slug)
         .await?
         .with_context(|| format!("no workspace '{ws_slug}'"))?;
-    let q = ListQuery {
-        limit: 500,
-        offset: 0,
-        q: None,
-        filters: vec![],
-    };
+    let q = ListQuery::all();
     let touchpoints = store
         .list::<kohtaamo_domain::model::TouchpointData>(ws.id, &q)
         .await?;

@@ -13,7 +13,7 @@ use axum::extract::{Query as RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kohtaamo_domain::survey::{nps_band, QuestionKind, ShowIf};
+use kohtaamo_domain::survey::{QuestionKind, ShowIf, SurveyData};
 use kohtaamo_domain::Id;
 use kohtaamo_storage::feedback::Stored;
 use serde::{Deserialize, Serialize};
@@ -75,8 +75,8 @@ pub struct PublicLabels {
 }
 
 impl PublicSurvey {
-    pub fn build(live: &Live, i: &I18n) -> Self {
-        let d = &live.survey.data;
+    /// The survey `d` (public key `key`) as a respondent in `i`'s language sees it.
+    pub fn build(key: &str, d: &SurveyData, i: &I18n) -> Self {
         let questions = d
             .questions
             .iter()
@@ -129,7 +129,7 @@ impl PublicSurvey {
             i.text(&d.thanks)
         };
         Self {
-            key: live.survey.public_key.clone(),
+            key: key.to_owned(),
             lang: i.lang.clone(),
             title: i.text(&d.name),
             intro: i.text(&d.intro),
@@ -147,16 +147,16 @@ impl PublicSurvey {
 }
 
 /// The respondent's language: `lang` in the link, then the browser's, then the
-/// workspace default.
-pub fn respondent_language(lang: Option<&str>, headers: &HeaderMap, live: &Live) -> I18n {
+/// workspace default (None before the survey is known).
+pub fn respondent_language(lang: Option<&str>, headers: &HeaderMap, default: Option<&str>) -> I18n {
     let l = i18n::negotiate(
         lang,
         headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
-        Some(&live.survey.default_language),
+        default,
     );
-    I18n::new(&l, &live.survey.default_language)
+    I18n::new(&l, default.unwrap_or(&l))
 }
 
 pub fn routes(mut api: Api) -> Api {
@@ -257,9 +257,18 @@ async fn definition(
     let live = st.feedback.live(&key).await?;
     let origin = cors(&headers, &live)?;
     Feedback::require_open(&live)?;
-    let i = respondent_language(q.get("lang").map(String::as_str), &headers, &live);
+    let i = respondent_language(
+        q.get("lang").map(String::as_str),
+        &headers,
+        Some(&live.survey.default_language),
+    );
     Ok(with_cors(
-        axum::Json(PublicSurvey::build(&live, &i)).into_response(),
+        axum::Json(PublicSurvey::build(
+            &live.survey.public_key,
+            &live.survey.data,
+            &i,
+        ))
+        .into_response(),
         origin,
     ))
 }
@@ -312,9 +321,4 @@ async fn impression(
     Feedback::require_open(&live)?;
     st.feedback.impression(&live, q.touchpoint_id).await?;
     Ok(with_cors(StatusCode::NO_CONTENT.into_response(), origin))
-}
-
-/// The NPS band of a score as a label key suffix (for lists and filters).
-pub fn band_of(score: Option<i64>) -> Option<&'static str> {
-    score.map(nps_band)
 }

@@ -121,73 +121,81 @@ pub struct DriverRow {
     pub significant: bool,
 }
 
-/// Drivers of one journey's NPS: cases (`case_ref`) that answered both a survey about
-/// the journey and surveys at its touchpoints (method in docs/metrics.md).
+/// Drivers of every journey's NPS: cases (`case_ref`) that answered both a survey about
+/// the journey and surveys at its touchpoints (method in docs/metrics.md). One pass over
+/// the model and the case-carrying responses serves all journeys. Journeys without
+/// enough cases are left out.
 pub async fn journey_drivers(
     store: &Store,
     ws: Id,
-    journey: Id,
     from: NaiveDate,
     to: NaiveDate,
     i: &I18n,
-) -> ApiResult<Vec<DriverRow>> {
+) -> ApiResult<BTreeMap<Id, Vec<DriverRow>>> {
     let snapshot = store.snapshot(ws).await?;
     let names = Names::new(&snapshot, i);
-    let tps: std::collections::HashSet<Id> = snapshot
+    let journey_of_tp: HashMap<Id, Id> = snapshot
         .stages
         .iter()
-        .filter(|(_, s, _)| s.journey_id == journey)
-        .flat_map(|(_, _, t)| t.iter().map(|(id, _)| *id))
+        .flat_map(|(_, s, t)| t.iter().map(move |(id, _)| (*id, s.journey_id)))
         .collect();
-    let journey_surveys: std::collections::HashSet<Id> = store
-        .list::<SurveyData>(
-            ws,
-            &ListQuery {
-                limit: i64::MAX,
-                offset: 0,
-                q: None,
-                filters: vec![],
-            },
-        )
+    let journey_of_survey: HashMap<Id, Id> = store
+        .list::<SurveyData>(ws, &ListQuery::all())
         .await?
         .items
         .into_iter()
-        .filter(|s| s.data.journey_id == Some(journey))
-        .map(|s| s.id)
+        .filter_map(|s| s.data.journey_id.map(|j| (s.id, j)))
         .collect();
-    let mut cases: HashMap<String, CaseAnswers> = HashMap::new();
+    // Per journey and case: the journey NPS, and the touchpoint scores (0–100).
+    let mut cases: HashMap<(Id, String), CaseAnswers> = HashMap::new();
     for r in store.case_rows(ws, from, to).await? {
-        let e = cases.entry(r.case_ref).or_default();
-        if journey_surveys.contains(&r.survey_id) && r.touchpoint_id.is_none() {
-            e.0 = r.nps.or(e.0);
-        } else if let Some(t) = r.touchpoint_id.filter(|t| tps.contains(t)) {
-            if let Some(v) = analytics::scaled(r.nps, r.csat, r.ces) {
-                e.1.push((t, v));
+        match (r.touchpoint_id, journey_of_survey.get(&r.survey_id)) {
+            (None, Some(j)) => {
+                let e = cases.entry((*j, r.case_ref)).or_default();
+                e.0 = r.nps.or(e.0);
             }
+            (Some(t), _) => {
+                if let (Some(j), Some(v)) = (
+                    journey_of_tp.get(&t),
+                    analytics::scaled(r.nps, r.csat, r.ces),
+                ) {
+                    cases.entry((*j, r.case_ref)).or_default().1.push((t, v));
+                }
+            }
+            (None, None) => {}
         }
     }
-    let cases: Vec<analytics::CaseScores> = cases
-        .into_values()
-        .filter_map(|(j, t)| {
-            j.map(|j| analytics::CaseScores {
-                journey_nps: j,
-                touchpoints: t,
-            })
-        })
-        .collect();
-    let mut rows: Vec<DriverRow> = analytics::drivers(&cases, MIN_SAMPLE)
+    let mut per_journey: BTreeMap<Id, Vec<analytics::CaseScores>> = BTreeMap::new();
+    for ((j, _), (nps, touchpoints)) in cases {
+        if let Some(journey_nps) = nps {
+            per_journey
+                .entry(j)
+                .or_default()
+                .push(analytics::CaseScores {
+                    journey_nps,
+                    touchpoints,
+                });
+        }
+    }
+    Ok(per_journey
         .into_iter()
-        .map(|d| DriverRow {
-            touchpoint_id: d.touchpoint_id,
-            name: Names::get(&names.touchpoints, d.touchpoint_id),
-            impact: d.impact,
-            performance: d.performance,
-            n: d.n,
-            significant: d.significant,
+        .map(|(j, cases)| {
+            let mut rows: Vec<DriverRow> = analytics::drivers(&cases, MIN_SAMPLE)
+                .into_iter()
+                .map(|d| DriverRow {
+                    touchpoint_id: d.touchpoint_id,
+                    name: Names::get(&names.touchpoints, d.touchpoint_id),
+                    impact: d.impact,
+                    performance: d.performance,
+                    n: d.n,
+                    significant: d.significant,
+                })
+                .collect();
+            rows.sort_by(|a, b| b.impact.total_cmp(&a.impact));
+            (j, rows)
         })
-        .collect();
-    rows.sort_by(|a, b| b.impact.total_cmp(&a.impact));
-    Ok(rows)
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect())
 }
 
 async fn drivers(
@@ -201,9 +209,8 @@ async fn drivers(
         .get::<kohtaamo_domain::model::JourneyData>(ws.id, journey)
         .await?;
     let i = I18n::new("en", "en");
-    Ok(axum::Json(
-        journey_drivers(&st.store, ws.id, journey, from, to, &i).await?,
-    ))
+    let mut all = journey_drivers(&st.store, ws.id, from, to, &i).await?;
+    Ok(axum::Json(all.remove(&journey).unwrap_or_default()))
 }
 
 pub fn routes(mut api: Api) -> Api {
@@ -311,18 +318,7 @@ pub async fn score_table(
 ) -> ApiResult<ScoreTable> {
     let snapshot = store.snapshot(ws).await?;
     let names = Names::new(&snapshot, i);
-    let surveys = store
-        .list::<SurveyData>(
-            ws,
-            &ListQuery {
-                limit: i64::MAX,
-                offset: 0,
-                q: None,
-                filters: vec![],
-            },
-        )
-        .await?
-        .items;
+    let surveys = store.list::<SurveyData>(ws, &ListQuery::all()).await?.items;
     let survey_journey: HashMap<Id, Id> = surveys
         .iter()
         .filter_map(|s| s.data.journey_id.map(|j| (s.id, j)))

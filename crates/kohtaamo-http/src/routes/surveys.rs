@@ -368,40 +368,41 @@ pub struct RecipientInput {
     pub touchpoint_id: Option<Id>,
 }
 
-async fn create_invitations(
-    ws: Ws,
-    State(st): State<AppState>,
-    Path((_, id)): Path<(String, Id)>,
-    headers: HeaderMap,
-    Json(input): Json<InvitationsInput>,
-) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
-    ws.require_edit()?;
-    let (rec, key) = survey_of(&st, &ws, id).await?;
+/// An invitation as handed out once: its id, token and link.
+pub struct Issued {
+    pub id: Id,
+    pub token: String,
+    pub url: String,
+}
+
+/// Issues single-use personal invitations for `survey`: each recipient (field path,
+/// hidden fields) is validated — every problem is reported under its path and nothing
+/// is stored — then only the tokens' hashes are stored. The tokens and links are
+/// returned to be shown once. Shared by the API and the survey page.
+pub async fn issue_invitations(
+    st: &AppState,
+    ws: Id,
+    survey: Id,
+    survey_touchpoint: Option<Id>,
+    headers: &HeaderMap,
+    recipients: Vec<(String, kohtaamo_domain::survey::HiddenInput)>,
+) -> ApiResult<Vec<Issued>> {
+    let key = st.store.survey_key(ws, survey).await?;
     let mut e = FieldErrors::new();
-    if input.recipients.is_empty() || input.recipients.len() > 1000 {
-        e.add("recipients", Reason::new("too-many").with("max", 1000));
-    }
     let mut items = Vec::new();
     let mut tokens = Vec::new();
-    for (i, r) in input.recipients.iter().enumerate() {
-        let hidden = kohtaamo_domain::survey::HiddenInput {
-            touchpoint_id: r.touchpoint_id,
-            customer_ref: r.customer_ref.clone(),
-            case_ref: r.case_ref.clone(),
-            ..Default::default()
-        };
+    for (path, hidden) in recipients {
         let h = match hidden.parse() {
             Ok(h) => h,
             Err(fe) => {
-                e.nest(&format!("recipients[{i}]"), fe);
+                e.nest(&path, fe);
                 continue;
             }
         };
-        let tp = h.touchpoint_id.or(rec.data.touchpoint_id);
         if let Some(t) = h.touchpoint_id {
-            if !st.store.touchpoint_exists(ws.id, t).await? {
+            if !st.store.touchpoint_exists(ws, t).await? {
                 e.add(
-                    format!("recipients[{i}].touchpoint_id"),
+                    format!("{path}.touchpoint_id"),
                     Reason::new("unknown-ref")
                         .with("noun", "touchpoint")
                         .with("id", t),
@@ -409,6 +410,7 @@ async fn create_invitations(
                 continue;
             }
         }
+        let tp = h.touchpoint_id.or(survey_touchpoint);
         let token = new_token();
         items.push((
             crate::feedback::token_hash(&token),
@@ -421,16 +423,59 @@ async fn create_invitations(
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let ids = st.store.create_invitations(ws.id, id, &items).await?;
-    let base = public_base(&st, &headers);
-    let out: Vec<_> = ids
-        .iter()
+    let ids = st.store.create_invitations(ws, survey, &items).await?;
+    let base = public_base(st, headers);
+    Ok(ids
+        .into_iter()
         .zip(tokens)
-        .map(|(iid, (token, tp))| {
+        .map(|(id, (token, tp))| {
             let url = survey_url(&base, &key, tp);
             let sep = if url.contains('?') { '&' } else { '?' };
-            json!({"id": iid, "token": token, "url": format!("{url}{sep}inv={token}")})
+            Issued {
+                id,
+                url: format!("{url}{sep}inv={token}"),
+                token,
+            }
         })
+        .collect())
+}
+
+async fn create_invitations(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+    Json(input): Json<InvitationsInput>,
+) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
+    ws.require_edit()?;
+    let (rec, _) = survey_of(&st, &ws, id).await?;
+    if input.recipients.is_empty() || input.recipients.len() > 1000 {
+        return Err(ApiError::invalid(
+            "recipients",
+            Reason::new("too-many").with("max", 1000),
+        ));
+    }
+    let recipients = input
+        .recipients
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                format!("recipients[{i}]"),
+                kohtaamo_domain::survey::HiddenInput {
+                    touchpoint_id: r.touchpoint_id,
+                    customer_ref: r.customer_ref,
+                    case_ref: r.case_ref,
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let issued =
+        issue_invitations(&st, ws.id, id, rec.data.touchpoint_id, &headers, recipients).await?;
+    let out: Vec<_> = issued
+        .iter()
+        .map(|x| json!({"id": x.id, "token": x.token, "url": x.url}))
         .collect();
     Ok((StatusCode::CREATED, axum::Json(json!({"items": out}))))
 }
@@ -652,13 +697,8 @@ struct Table {
 impl Table {
     /// Touchpoint names in the reader's language.
     async fn new(st: &AppState, ws: &Ws, s: &SurveyData, headers: &HeaderMap) -> ApiResult<Self> {
-        let lang = crate::i18n::negotiate(
-            None,
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-            None,
-        );
+        // The reader's language as the pages choose it (their choice, then the browser's).
+        let lang = crate::routes::ui::language_for(headers, None);
         let i = crate::i18n::I18n::new(&lang, &lang);
         let names = crate::directory::Names::new(&st.store.snapshot(ws.id).await?, &i);
         Ok(Self {

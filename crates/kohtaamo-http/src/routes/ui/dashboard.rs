@@ -166,12 +166,7 @@ fn trend_svg(i: &I18n, weeks: &[crate::routes::scores::Week]) -> String {
 /// A score as people read it: "+12 ± 8 (n = 240)", "not enough answers (n = 12)";
 /// Finnish and Swedish write decimals with a comma.
 pub fn show(i: &I18n, s: &Shown, percent: bool) -> String {
-    let text = show_raw(i, s, percent);
-    if matches!(i.lang.as_str(), "fi" | "sv") {
-        text.replace('.', ",")
-    } else {
-        text
-    }
+    i.decimals(show_raw(i, s, percent))
 }
 
 fn show_raw(i: &I18n, s: &Shown, percent: bool) -> String {
@@ -237,15 +232,18 @@ pub async fn dashboard(
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let trend = trend_svg(i, &weeks);
     let snapshot = st.store.snapshot(w.id).await?;
-    let mut drivers = Vec::new();
-    for (jid, j) in &snapshot.journeys {
-        let rows = crate::routes::scores::journey_drivers(&st.store, w.id, *jid, from, to, i)
-            .await
-            .map_err(|e| PageError::Internal(e.to_string()))?;
-        if !rows.is_empty() {
-            drivers.push((i.text(&j.name), drivers_svg(i, &rows)));
-        }
-    }
+    let mut by_journey = crate::routes::scores::journey_drivers(&st.store, w.id, from, to, i)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let drivers = snapshot
+        .journeys
+        .iter()
+        .filter_map(|(jid, j)| {
+            by_journey
+                .remove(jid)
+                .map(|rows| (i.text(&j.name), drivers_svg(i, &rows)))
+        })
+        .collect();
     let by = Scope::ALL
         .into_iter()
         .find(|s| s.as_str() == t.by)

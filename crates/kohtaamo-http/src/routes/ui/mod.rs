@@ -132,23 +132,27 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
+    asset(
+        "text/css; charset=utf-8",
         include_str!("../../../static/app.css"),
     )
-        .into_response()
 }
 
 async fn script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../../static/app.js"),
+    )
+}
+
+/// A static file compiled into the binary, cacheable for five minutes.
+pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
-        include_str!("../../../static/app.js"),
+        body,
     )
         .into_response()
 }

@@ -726,15 +726,7 @@ async fn score_cells(
                     fill: "#e2e8f0",
                 },
                 Some((m, s, good, v)) => diagrams::ScoreCell {
-                    label: {
-                        let l = format!("{m} {v} (n {})", s.n);
-                        // Finnish and Swedish write decimals with a comma.
-                        if matches!(i.lang.as_str(), "fi" | "sv") {
-                            l.replace('.', ",")
-                        } else {
-                            l
-                        }
-                    },
+                    label: i.decimals(format!("{m} {v} (n {})", s.n)),
                     fill: if good < 0.45 {
                         "#fca5a5"
                     } else if good < 0.7 {

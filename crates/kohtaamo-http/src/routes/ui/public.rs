@@ -107,7 +107,7 @@ async fn render(
         message: None,
     });
     let page = SurveyPage {
-        s: PublicSurvey::build(live, i),
+        s: PublicSurvey::build(&live.survey.public_key, &live.survey.data, i),
         state,
         message,
         rid,
@@ -140,6 +140,13 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+#[derive(Template)]
+#[template(path = "survey_unavailable.html")]
+struct Unavailable {
+    lang: String,
+    message: String,
+}
+
 /// A survey that cannot be answered now: closed (410) or unknown/draft (404), as a
 /// page in the respondent's language.
 fn unavailable(e: ApiError, i: &I18n) -> Response {
@@ -148,20 +155,31 @@ fn unavailable(e: ApiError, i: &I18n) -> Response {
         ApiError::NotFound => (StatusCode::NOT_FOUND, "survey-not-found"),
         other => return other.into_response(),
     };
-    (status, Html(format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><link rel=\"stylesheet\" href=\"/static/survey.css\"></head><body><main class=\"survey\"><p class=\"notice\" role=\"alert\">{}</p></main></body></html>",
-        escape(&i.lang),
-        escape(&i.t(key)),
-        escape(&i.t(key))
-    )))
-        .into_response()
+    let page = Unavailable {
+        lang: i.lang.clone(),
+        message: i.t(key),
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// The open survey behind `key` in the respondent's language, or the page saying why
+/// it cannot be answered. The first step of both the page and its form post.
+async fn open_survey(
+    st: &AppState,
+    key: &str,
+    lang: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<(std::sync::Arc<Live>, I18n), Response> {
+    let live = match st.feedback.live(key).await {
+        Ok(l) => l,
+        Err(e) => return Err(unavailable(e, &respondent_language(lang, headers, None))),
+    };
+    let i = respondent_language(lang, headers, Some(&live.survey.default_language));
+    Feedback::require_open(&live).map_err(|e| unavailable(e, &i))?;
+    Ok((live, i))
 }
 
 pub async fn page(
@@ -170,15 +188,10 @@ pub async fn page(
     Query(params): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    let fallback = respondent_fallback(&headers, param(&params, "lang"));
-    let live = match st.feedback.live(&key).await {
-        Ok(l) => l,
-        Err(e) => return unavailable(e, &fallback),
+    let (live, i) = match open_survey(&st, &key, param(&params, "lang"), &headers).await {
+        Ok(x) => x,
+        Err(page) => return page,
     };
-    let i = respondent_language(param(&params, "lang"), &headers, &live);
-    if let Err(e) = Feedback::require_open(&live) {
-        return unavailable(e, &i);
-    }
     let tp = param(&params, "tp").and_then(|t| t.parse().ok());
     if let Err(e) = st.feedback.impression(&live, tp).await {
         return e.into_response();
@@ -195,17 +208,6 @@ pub async fn page(
     .await
 }
 
-fn respondent_fallback(headers: &HeaderMap, lang: Option<&str>) -> I18n {
-    let l = crate::i18n::negotiate(
-        lang,
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-        None,
-    );
-    I18n::new(&l, &l)
-}
-
 pub async fn submit(
     State(st): State<AppState>,
     Path(key): Path<String>,
@@ -217,15 +219,10 @@ pub async fn submit(
         Ok(p) => p,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
-    let fallback = respondent_fallback(&headers, param(&pairs, "lang"));
-    let live = match st.feedback.live(&key).await {
-        Ok(l) => l,
-        Err(e) => return unavailable(e, &fallback),
+    let (live, i) = match open_survey(&st, &key, param(&pairs, "lang"), &headers).await {
+        Ok(x) => x,
+        Err(page) => return page,
     };
-    let i = respondent_language(param(&pairs, "lang"), &headers, &live);
-    if let Err(e) = Feedback::require_open(&live) {
-        return unavailable(e, &i);
-    }
     if let Err(e) = st.feedback.check_limits(ip, live.survey.id) {
         return e.into_response();
     }
@@ -376,34 +373,22 @@ pub async fn submit(
 }
 
 pub async fn widget() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
+    super::asset(
+        "text/javascript; charset=utf-8",
         include_str!("../../../static/widget.js"),
     )
-        .into_response()
 }
 
 pub async fn survey_css() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
+    super::asset(
+        "text/css; charset=utf-8",
         include_str!("../../../static/survey.css"),
     )
-        .into_response()
 }
 
 pub async fn survey_js() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
+    super::asset(
+        "text/javascript; charset=utf-8",
         include_str!("../../../static/survey.js"),
     )
-        .into_response()
 }

@@ -276,19 +276,7 @@ async fn survey_page(
         .collect();
     let funnel = st.store.funnel(w.id, id).await?;
     let invitations = st.store.invitations(w.id, id).await?;
-    let public = PublicSurvey::build(
-        &crate::feedback::Live {
-            survey: kohtaamo_storage::feedback::LiveSurvey {
-                id,
-                workspace_id: w.id,
-                public_key: key.clone(),
-                default_language: w.data.default_language.as_str().to_owned(),
-                data: d.clone(),
-            },
-            touchpoints: Default::default(),
-        },
-        i,
-    );
+    let public = PublicSurvey::build(&key, d, i);
     let questions = d
         .questions
         .iter()
@@ -627,55 +615,45 @@ pub async fn invitations(
         return Err(PageError::Forbidden(ctx.i.clone()));
     }
     let rec: Record<SurveyData> = st.store.get(w.id, id).await?;
-    let key = st.store.survey_key(w.id, id).await?;
-    let mut e = FieldErrors::new();
-    let mut items = Vec::new();
-    let mut tokens = Vec::new();
-    let lines: Vec<&str> = form
+    let recipients: Vec<(String, kohtaamo_domain::survey::HiddenInput)> = form
         .recipients
         .lines()
         .filter(|l| !l.trim().is_empty())
         .take(1000)
-        .collect();
-    for (n, line) in lines.iter().enumerate() {
-        let (cref, case) = line.split_once(',').unwrap_or((line, ""));
-        let hidden = kohtaamo_domain::survey::HiddenInput {
-            customer_ref: Some(cref.trim().to_owned()),
-            case_ref: Some(case.trim().to_owned()),
-            ..Default::default()
-        };
-        match hidden.parse() {
-            Ok(h) => {
-                let token = crate::routes::surveys::new_token();
-                items.push((
-                    crate::feedback::token_hash(&token),
-                    rec.data.touchpoint_id,
-                    h.customer_ref,
-                    h.case_ref,
-                ));
-                tokens.push(token);
-            }
-            Err(fe) => e.nest(&format!("line {}", n + 1), fe),
-        }
-    }
-    if !e.is_empty() || items.is_empty() {
-        let msgs = if e.is_empty() {
-            vec![ctx.i.t("invitations-none")]
-        } else {
-            errors_text(&ctx.i, &e)
-        };
-        return survey_page(&st, &ctx, &headers, id, Some(msgs), vec![]).await;
-    }
-    st.store.create_invitations(w.id, id, &items).await?;
-    let base = public_base(&st, &headers);
-    let links = tokens
-        .iter()
-        .map(|t| {
-            let url = survey_url(&base, &key, rec.data.touchpoint_id);
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}inv={t}")
+        .enumerate()
+        .map(|(n, line)| {
+            let (cref, case) = line.split_once(',').unwrap_or((line, ""));
+            (
+                format!("line {}", n + 1),
+                kohtaamo_domain::survey::HiddenInput {
+                    customer_ref: Some(cref.trim().to_owned()),
+                    case_ref: Some(case.trim().to_owned()),
+                    ..Default::default()
+                },
+            )
         })
         .collect();
+    if recipients.is_empty() {
+        let msgs = vec![ctx.i.t("invitations-none")];
+        return survey_page(&st, &ctx, &headers, id, Some(msgs), vec![]).await;
+    }
+    let links = match crate::routes::surveys::issue_invitations(
+        &st,
+        w.id,
+        id,
+        rec.data.touchpoint_id,
+        &headers,
+        recipients,
+    )
+    .await
+    {
+        Ok(issued) => issued.into_iter().map(|x| x.url).collect(),
+        Err(crate::error::ApiError::Invalid(e)) => {
+            let msgs = errors_text(&ctx.i, &e);
+            return survey_page(&st, &ctx, &headers, id, Some(msgs), vec![]).await;
+        }
+        Err(e) => return Err(PageError::Internal(e.to_string())),
+    };
     survey_page(&st, &ctx, &headers, id, None, links).await
 }
 
@@ -873,19 +851,7 @@ pub async fn response(
         (i.t("response-id"), r.response_key.clone()),
     ];
     facts.extend(r.custom.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let public = PublicSurvey::build(
-        &crate::feedback::Live {
-            survey: kohtaamo_storage::feedback::LiveSurvey {
-                id,
-                workspace_id: w.id,
-                public_key: String::new(),
-                default_language: w.data.default_language.as_str().to_owned(),
-                data: rec.data.clone(),
-            },
-            touchpoints: Default::default(),
-        },
-        i,
-    );
+    let public = PublicSurvey::build("", &rec.data, i);
     let answers = public
         .questions
         .iter()

@@ -166,26 +166,32 @@ pub fn shown(s: Option<Score>, min_n: i64) -> Shown {
 }
 
 /// What scores are grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Touchpoint,
     Stage,
     Journey,
+    Package,
+    Element,
     Unit,
     Partner,
+    Segment,
     Channel,
     Language,
     Survey,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 11] = [
         Scope::Touchpoint,
         Scope::Stage,
         Scope::Journey,
+        Scope::Package,
+        Scope::Element,
         Scope::Unit,
         Scope::Partner,
+        Scope::Segment,
         Scope::Channel,
         Scope::Language,
         Scope::Survey,
@@ -195,8 +201,11 @@ impl Scope {
             Scope::Touchpoint => "touchpoint",
             Scope::Stage => "stage",
             Scope::Journey => "journey",
+            Scope::Package => "package",
+            Scope::Element => "element",
             Scope::Unit => "unit",
             Scope::Partner => "partner",
+            Scope::Segment => "segment",
             Scope::Channel => "channel",
             Scope::Language => "language",
             Scope::Survey => "survey",
@@ -212,15 +221,42 @@ impl Scope {
                     .with("options", Self::ALL.map(|x| x.as_str()).join(", "))
             })
     }
+    /// Scopes whose groups are parts of the model (keyed by id and resolved through
+    /// touchpoints or survey targets), as opposed to columns of the response.
+    pub fn is_model(self) -> bool {
+        !matches!(self, Scope::Channel | Scope::Language | Scope::Survey)
+    }
 }
 
-/// A group's key: an id (touchpoint, stage, journey, unit, partner, survey) or a text
-/// (channel, language).
+/// A group's key: an id (touchpoint, stage, journey, package, element, unit, partner,
+/// segment, survey) or a text (channel, language).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(untagged)]
 pub enum GroupKey {
     Id(crate::Id),
     Text(String),
+}
+
+impl GroupKey {
+    /// Parses a key as it appears in links: digits are ids, anything else text.
+    pub fn parse(scope: Scope, s: &str) -> Result<Self, crate::Reason> {
+        match s.parse::<crate::Id>() {
+            Ok(id) if scope != Scope::Channel && scope != Scope::Language && id > 0 => {
+                Ok(GroupKey::Id(id))
+            }
+            _ if !scope.is_model() && scope != Scope::Survey => Ok(GroupKey::Text(s.to_owned())),
+            _ => Err(crate::Reason::new("positive-id")),
+        }
+    }
+}
+
+impl std::fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GroupKey::Id(id) => write!(f, "{id}"),
+            GroupKey::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 /// One row of summed rollups.
@@ -232,50 +268,191 @@ pub struct Counted<'a> {
     pub tally: Tally,
 }
 
-/// Sums rows into groups of `scope`. A response counts for the touchpoint it names, its
-/// stage and journey, and the unit or partner owning that touchpoint; a journey also
-/// counts responses to surveys about the journey as a whole (`survey_journey`) that name
-/// no touchpoint. Responses without a touchpoint or an owner are left out of those
-/// scopes; channel, language (empty = unknown) and survey take every response.
+/// Where a touchpoint sits in the model.
+#[derive(Debug, Clone)]
+struct Place {
+    stage: crate::Id,
+    journey: crate::Id,
+    owner: Option<crate::model::Owner>,
+    element: Option<crate::Id>,
+}
+
+/// Which model groups a response belongs to, from the touchpoint it names or, when it
+/// names none, from what its survey is about. Built once from the model; [`group`] sums
+/// rollups with it and [`Scopes::selector`] turns a group back into the responses
+/// behind it, so a figure and its list of responses agree by construction.
+///
+/// A response naming a touchpoint counts for that touchpoint, its stage, journey, the
+/// journey's segment, the touchpoint's element and every package holding that element,
+/// and the unit or partner owning the touchpoint. A response naming no touchpoint counts
+/// for its survey's journey (and segment) or package. Channel, language (empty =
+/// unknown) and survey take every response.
+#[derive(Debug, Clone, Default)]
+pub struct Scopes {
+    places: std::collections::HashMap<crate::Id, Place>,
+    journey_segment: std::collections::HashMap<crate::Id, crate::Id>,
+    element_packages: std::collections::HashMap<crate::Id, Vec<crate::Id>>,
+    survey_targets: std::collections::HashMap<crate::Id, crate::survey::SurveyTarget>,
+}
+
+/// The responses behind a group: those naming one of `touchpoints`, plus those naming
+/// no touchpoint whose survey is one of `surveys`; or a plain column match.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selector {
+    Model {
+        touchpoints: Vec<crate::Id>,
+        surveys: Vec<crate::Id>,
+    },
+    Channel(String),
+    Language(String),
+    Survey(crate::Id),
+}
+
+impl Scopes {
+    pub fn new(
+        snapshot: &crate::insight::Snapshot,
+        survey_targets: impl IntoIterator<Item = (crate::Id, crate::survey::SurveyTarget)>,
+    ) -> Self {
+        let mut s = Scopes {
+            survey_targets: survey_targets.into_iter().collect(),
+            ..Default::default()
+        };
+        for (stage_id, stage, tps) in &snapshot.stages {
+            for (tp_id, tp) in tps {
+                s.places.insert(
+                    *tp_id,
+                    Place {
+                        stage: *stage_id,
+                        journey: stage.journey_id,
+                        owner: tp.owner,
+                        element: tp.element_id,
+                    },
+                );
+            }
+        }
+        for (id, j) in &snapshot.journeys {
+            s.journey_segment.insert(*id, j.segment_id);
+        }
+        for (id, p) in &snapshot.packages {
+            for pe in &p.elements {
+                s.element_packages
+                    .entry(pe.element_id)
+                    .or_default()
+                    .push(*id);
+            }
+        }
+        s
+    }
+
+    /// The model groups of `scope` that a response with this survey and touchpoint
+    /// belongs to (none, one, or several for packages).
+    fn model_keys(
+        &self,
+        scope: Scope,
+        survey: crate::Id,
+        touchpoint: Option<crate::Id>,
+    ) -> Vec<crate::Id> {
+        use crate::model::Owner;
+        use crate::survey::SurveyTarget;
+        match touchpoint {
+            Some(t) => {
+                let Some(p) = self.places.get(&t) else {
+                    return vec![];
+                };
+                match scope {
+                    Scope::Touchpoint => vec![t],
+                    Scope::Stage => vec![p.stage],
+                    Scope::Journey => vec![p.journey],
+                    Scope::Segment => self
+                        .journey_segment
+                        .get(&p.journey)
+                        .copied()
+                        .into_iter()
+                        .collect(),
+                    Scope::Element => p.element.into_iter().collect(),
+                    Scope::Package => p
+                        .element
+                        .and_then(|e| self.element_packages.get(&e).cloned())
+                        .unwrap_or_default(),
+                    Scope::Unit => match p.owner {
+                        Some(Owner::Unit(u)) => vec![u],
+                        _ => vec![],
+                    },
+                    Scope::Partner => match p.owner {
+                        Some(Owner::Partner(x)) => vec![x],
+                        _ => vec![],
+                    },
+                    _ => vec![],
+                }
+            }
+            None => match (scope, self.survey_targets.get(&survey)) {
+                (Scope::Journey, Some(SurveyTarget::Journey(j))) => vec![*j],
+                (Scope::Segment, Some(SurveyTarget::Journey(j))) => {
+                    self.journey_segment.get(j).copied().into_iter().collect()
+                }
+                (Scope::Package, Some(SurveyTarget::Package(p))) => vec![*p],
+                _ => vec![],
+            },
+        }
+    }
+
+    /// The groups of `scope` a counted row belongs to.
+    pub fn keys(&self, scope: Scope, r: &Counted<'_>) -> Vec<GroupKey> {
+        match scope {
+            Scope::Channel => vec![GroupKey::Text(r.channel.to_owned())],
+            Scope::Language => vec![GroupKey::Text(r.locale.to_owned())],
+            Scope::Survey => vec![GroupKey::Id(r.survey_id)],
+            _ => self
+                .model_keys(scope, r.survey_id, r.touchpoint_id)
+                .into_iter()
+                .map(GroupKey::Id)
+                .collect(),
+        }
+    }
+
+    /// Which responses make up the group `key` of `scope`.
+    pub fn selector(&self, scope: Scope, key: &GroupKey) -> Selector {
+        match (scope, key) {
+            (Scope::Channel, k) => Selector::Channel(k.to_string()),
+            (Scope::Language, k) => Selector::Language(k.to_string()),
+            (Scope::Survey, GroupKey::Id(id)) => Selector::Survey(*id),
+            (_, GroupKey::Id(id)) => {
+                let mut touchpoints: Vec<crate::Id> = self
+                    .places
+                    .keys()
+                    .filter(|t| self.model_keys(scope, 0, Some(**t)).contains(id))
+                    .copied()
+                    .collect();
+                let mut surveys: Vec<crate::Id> = self
+                    .survey_targets
+                    .keys()
+                    .filter(|s| self.model_keys(scope, **s, None).contains(id))
+                    .copied()
+                    .collect();
+                touchpoints.sort_unstable();
+                surveys.sort_unstable();
+                Selector::Model {
+                    touchpoints,
+                    surveys,
+                }
+            }
+            _ => Selector::Model {
+                touchpoints: vec![],
+                surveys: vec![],
+            },
+        }
+    }
+}
+
+/// Sums rows into groups of `scope` (see [`Scopes`] for who counts where).
 pub fn group(
     rows: &[Counted<'_>],
     scope: Scope,
-    snapshot: &crate::insight::Snapshot,
-    survey_journey: &std::collections::HashMap<crate::Id, crate::Id>,
+    scopes: &Scopes,
 ) -> std::collections::BTreeMap<GroupKey, Tally> {
-    use crate::model::Owner;
-    use std::collections::HashMap;
-    let mut tp_stage: HashMap<crate::Id, (crate::Id, crate::Id, Option<Owner>)> = HashMap::new();
-    for (stage_id, stage, tps) in &snapshot.stages {
-        for (tp_id, tp) in tps {
-            tp_stage.insert(*tp_id, (*stage_id, stage.journey_id, tp.owner));
-        }
-    }
     let mut out: std::collections::BTreeMap<GroupKey, Tally> = Default::default();
     for r in rows {
-        let at = r
-            .touchpoint_id
-            .and_then(|t| tp_stage.get(&t).map(|x| (t, *x)));
-        let key = match scope {
-            Scope::Touchpoint => at.map(|(t, _)| GroupKey::Id(t)),
-            Scope::Stage => at.map(|(_, (s, _, _))| GroupKey::Id(s)),
-            Scope::Journey => match at {
-                Some((_, (_, j, _))) => Some(GroupKey::Id(j)),
-                None => survey_journey.get(&r.survey_id).map(|j| GroupKey::Id(*j)),
-            },
-            Scope::Unit => match at {
-                Some((_, (_, _, Some(Owner::Unit(u))))) => Some(GroupKey::Id(u)),
-                _ => None,
-            },
-            Scope::Partner => match at {
-                Some((_, (_, _, Some(Owner::Partner(p))))) => Some(GroupKey::Id(p)),
-                _ => None,
-            },
-            Scope::Channel => Some(GroupKey::Text(r.channel.to_owned())),
-            Scope::Language => Some(GroupKey::Text(r.locale.to_owned())),
-            Scope::Survey => Some(GroupKey::Id(r.survey_id)),
-        };
-        if let Some(k) = key {
+        for k in scopes.keys(scope, r) {
             *out.entry(k).or_default() += r.tally;
         }
     }

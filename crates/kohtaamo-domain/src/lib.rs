@@ -3,6 +3,7 @@
 //! document. Nothing in this crate does I/O; storage and HTTP depend on it, never the
 //! other way round.
 
+pub mod alerts;
 pub mod analytics;
 pub mod document;
 pub mod error;

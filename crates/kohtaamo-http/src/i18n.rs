@@ -112,6 +112,20 @@ impl I18n {
         LOCALES.lookup_with_args(&self.id, key, &args)
     }
 
+    /// A message with several text arguments.
+    pub fn args(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let map: HashMap<Cow<'static, str>, FluentValue> = args
+            .iter()
+            .map(|(k, v)| {
+                (
+                    Cow::Owned((*k).to_owned()),
+                    FluentValue::from((*v).to_owned()),
+                )
+            })
+            .collect();
+        LOCALES.lookup_with_args(&self.id, key, &map)
+    }
+
     /// A validation reason in this language: the message `err-<code>` with the reason's
     /// arguments; free-text reasons (import-only) are shown as they are.
     pub fn reason(&self, r: &kohtaamo_domain::Reason) -> String {

@@ -813,3 +813,83 @@ impl Entity for kohtaamo_domain::survey::SurveyData {
         r
     }
 }
+
+impl Entity for kohtaamo_domain::alerts::AlertRuleData {
+    const TABLE: &'static str = "alert_rules";
+    const NOUN: &'static str = "alert rule";
+    const COLUMNS: &'static [&'static str] = &[
+        "scope",
+        "group_key",
+        "metric",
+        "cond",
+        "threshold",
+        "period_days",
+        "unit_id",
+    ];
+    const SEARCH: &'static [&'static str] = &["scope", "group_key"];
+    const FILTERS: &'static [Filter] = &[
+        Filter {
+            param: "scope",
+            sql: "scope = ?",
+            kind: FilterKind::Text,
+        },
+        Filter {
+            param: "key",
+            sql: "group_key = ?",
+            kind: FilterKind::Text,
+        },
+        Filter {
+            param: "unit_id",
+            sql: "unit_id = ?",
+            kind: FilterKind::Int,
+        },
+    ];
+    fn binds(&self) -> Vec<Val> {
+        vec![
+            self.scope.as_str().into(),
+            self.key.to_string().into(),
+            self.metric.as_str().into(),
+            self.condition.as_str().into(),
+            self.threshold.into(),
+            self.period_days.into(),
+            self.unit_id.into(),
+        ]
+    }
+    fn from_row(row: &AnyRow) -> R<Self> {
+        use kohtaamo_domain::alerts::AlertRuleInput;
+        let input = AlertRuleInput {
+            scope: row.try_get("scope")?,
+            key: row.try_get("group_key")?,
+            metric: row.try_get("metric")?,
+            condition: row.try_get("cond")?,
+            threshold: row.try_get("threshold")?,
+            period_days: Some(row.try_get("period_days")?),
+            unit_id: row.try_get("unit_id")?,
+        };
+        Parse::parse(&input).map_err(|e| decode_err("alert rule", e))
+    }
+    fn references(&self) -> Vec<Ref> {
+        use kohtaamo_domain::analytics::{GroupKey, Scope};
+        let mut r: Vec<Ref> = self
+            .unit_id
+            .map(|u| id_ref("unit_id", "units", "unit", u))
+            .into_iter()
+            .collect();
+        let target = match self.scope {
+            Scope::Touchpoint => Some(("touchpoints", "touchpoint")),
+            Scope::Stage => Some(("stages", "stage")),
+            Scope::Journey => Some(("journeys", "journey")),
+            Scope::Package => Some(("packages", "package")),
+            Scope::Element => Some(("elements", "element")),
+            Scope::Unit => Some(("units", "unit")),
+            Scope::Partner => Some(("partners", "partner")),
+            Scope::Segment => Some(("segments", "segment")),
+            Scope::Survey => Some(("surveys", "survey")),
+            Scope::Channel | Scope::Language => None,
+        };
+        if let (Some((table, noun)), GroupKey::Id(id)) = (target, &self.key) {
+            r.push(id_ref("key", table, noun, *id));
+        }
+        r
+    }
+}

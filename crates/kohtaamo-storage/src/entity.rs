@@ -18,6 +18,12 @@ use crate::{Result, StoreError};
 pub enum Val {
     Int(Option<i64>),
     Text(Option<String>),
+    Real(Option<f64>),
+}
+impl From<Option<f64>> for Val {
+    fn from(v: Option<f64>) -> Self {
+        Val::Real(v)
+    }
 }
 impl From<i64> for Val {
     fn from(v: i64) -> Self {
@@ -63,6 +69,7 @@ pub(crate) fn bind<'q>(
         q = match v {
             Val::Int(i) => q.bind(i),
             Val::Text(t) => q.bind(t),
+            Val::Real(r) => q.bind(r),
         };
     }
     q

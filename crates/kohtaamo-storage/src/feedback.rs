@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use kohtaamo_domain::analytics::Tally;
+use kohtaamo_domain::analytics::{Selector, Tally};
 use kohtaamo_domain::survey::{Answers, Hidden, ResponseKey, Scores, SurveyData};
 use kohtaamo_domain::Id;
 use serde::Serialize;
@@ -274,7 +274,8 @@ fn to_sql(v: Val) -> rusqlite::types::Value {
     match v {
         Val::Int(Some(i)) => Value::Integer(i),
         Val::Text(Some(t)) => Value::Text(t),
-        Val::Int(None) | Val::Text(None) => Value::Null,
+        Val::Real(Some(r)) => Value::Real(r),
+        Val::Int(None) | Val::Text(None) | Val::Real(None) => Value::Null,
     }
 }
 
@@ -676,19 +677,22 @@ pub struct ResponseFilter {
     pub q: Option<String>,
     /// Only complete (true) or only partial (false) responses.
     pub complete: Option<bool>,
+    /// Only the responses behind one analytics group (any survey of the workspace).
+    pub group: Option<Selector>,
 }
 
 impl ResponseFilter {
-    fn sql(&self, ws: Id, survey: Id) -> (String, Vec<Val>) {
-        let mut conds = vec![
-            "workspace_id = $1".to_string(),
-            "survey_id = $2".to_string(),
-        ];
-        let mut vals: Vec<Val> = vec![ws.into(), survey.into()];
+    /// The WHERE clause and its values; `survey` None = every survey of `ws`.
+    fn sql(&self, ws: Id, survey: Option<Id>) -> (String, Vec<Val>) {
+        let mut conds = vec!["workspace_id = $1".to_string()];
+        let mut vals: Vec<Val> = vec![ws.into()];
         let mut add = |cond: &str, v: Val, vals: &mut Vec<Val>| {
             vals.push(v);
             conds.push(cond.replace('?', &format!("${}", vals.len())));
         };
+        if let Some(s) = survey {
+            add("survey_id = ?", s.into(), &mut vals);
+        }
         if let Some(d) = self.from {
             add(
                 "created_at >= ?",
@@ -732,6 +736,41 @@ impl ResponseFilter {
         }
         if let Some(c) = self.complete {
             add("complete = ?", c.into(), &mut vals);
+        }
+        match &self.group {
+            None => {}
+            Some(Selector::Survey(s)) => add("survey_id = ?", (*s).into(), &mut vals),
+            // Rollups keep a missing channel or language as ''.
+            Some(Selector::Channel(c)) => {
+                add("COALESCE(channel, '') = ?", c.clone().into(), &mut vals)
+            }
+            Some(Selector::Language(l)) => {
+                add("COALESCE(locale, '') = ?", l.clone().into(), &mut vals)
+            }
+            Some(Selector::Model {
+                touchpoints,
+                surveys,
+            }) => {
+                let list = |ids: &[Id], vals: &mut Vec<Val>| {
+                    let marks: Vec<String> = ids
+                        .iter()
+                        .map(|id| {
+                            vals.push((*id).into());
+                            format!("${}", vals.len())
+                        })
+                        .collect();
+                    if marks.is_empty() {
+                        "NULL".to_string()
+                    } else {
+                        marks.join(", ")
+                    }
+                };
+                let t = list(touchpoints, &mut vals);
+                let s = list(surveys, &mut vals);
+                conds.push(format!(
+                    "(touchpoint_id IN ({t}) OR (touchpoint_id IS NULL AND survey_id IN ({s})))"
+                ));
+            }
         }
         (conds.join(" AND "), vals)
     }
@@ -857,7 +896,7 @@ impl Store {
     pub async fn responses(
         &self,
         ws: Id,
-        survey: Id,
+        survey: Option<Id>,
         f: &ResponseFilter,
         limit: i64,
         offset: i64,
@@ -902,7 +941,7 @@ impl Store {
         after: Id,
         limit: i64,
     ) -> Result<Vec<Response>> {
-        let (cond, mut vals) = f.sql(ws, survey);
+        let (cond, mut vals) = f.sql(ws, Some(survey));
         let n = vals.len();
         let sql = format!(
             "{RESPONSE_SELECT} WHERE {cond} AND id > ${} ORDER BY id LIMIT ${}",
@@ -1193,6 +1232,31 @@ pub struct TallyRow {
 }
 
 impl Store {
+    /// Times surveys were shown between two days (inclusive), per survey and touchpoint
+    /// (None = shown without one): the denominators of response rates.
+    pub async fn shown(
+        &self,
+        ws: Id,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<(Id, Option<Id>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT survey_id, touchpoint_id, CAST(SUM(shown) AS BIGINT) FROM impressions \
+             WHERE workspace_id = $1 AND day >= $2 AND day <= $3 GROUP BY survey_id, touchpoint_id",
+        )
+        .bind(ws)
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let tp: i64 = r.try_get(1)?;
+                Ok((r.try_get(0)?, (tp != 0).then_some(tp), r.try_get(2)?))
+            })
+            .collect()
+    }
+
     /// Rollups of workspace `ws` between two days (inclusive), summed per survey,
     /// touchpoint, channel and locale, and per day if `by_day`. Reads rollup rows only.
     pub async fn tallies(

@@ -10,6 +10,7 @@
 //! - [`model_io`]: model-as-code import and export.
 //! - [`migrate`]: versioned migrations.
 
+pub mod alerts;
 pub mod auth;
 pub mod entities;
 pub mod entity;

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_feedback.sql"),
     ),
     (4, "rollups", include_str!("../migrations/0004_rollups.sql")),
+    (5, "alerts", include_str!("../migrations/0005_alerts.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -90,7 +90,7 @@ conformance!(
 async fn migrations_are_idempotent(store: Store) {
     assert_eq!(
         kohtaamo_storage::migrate::applied(&store).await.unwrap(),
-        vec![1, 2, 3, 4]
+        vec![1, 2, 3, 4, 5]
     );
     assert!(kohtaamo_storage::migrate::run(&store)
         .await
@@ -832,7 +832,7 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
     let page = store
         .responses(
             ws,
-            sid,
+            Some(sid),
             &kohtaamo_storage::feedback::ResponseFilter {
                 q: None,
                 ..Default::default()
@@ -937,7 +937,7 @@ async fn rollups_stay_exact(store: Store) {
     let page = store
         .responses(
             ws,
-            sid,
+            Some(sid),
             &kohtaamo_storage::feedback::ResponseFilter::default(),
             500,
             0,
@@ -963,7 +963,7 @@ async fn rollups_stay_exact(store: Store) {
     let rest = store
         .responses(
             ws,
-            sid,
+            Some(sid),
             &kohtaamo_storage::feedback::ResponseFilter {
                 complete: Some(true),
                 ..Default::default()

@@ -29,6 +29,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Minutes between runs of the review-cycle job (0: off).
     pub review_cycle_minutes: u64,
+    /// Minutes between evaluations of the score alert rules (0: off).
+    pub alert_cycle_minutes: u64,
     /// Address respondents use for survey links and QR codes (e.g.
     /// `https://palaute.example.fi`); empty → the host of the request.
     pub public_url: Option<String>,
@@ -58,6 +60,7 @@ impl Default for Config {
             login_per_minute_ip: http.login_per_minute_ip,
             body_limit: http.body_limit,
             review_cycle_minutes: 60,
+            alert_cycle_minutes: 15,
             public_url: None,
             ingest_batch_max: http.feedback.batch_max,
             feedback_per_minute_ip: http.feedback.per_minute_ip,
@@ -122,6 +125,7 @@ const ENV_KEYS: &[&str] = &[
     "login_per_minute_ip",
     "body_limit",
     "review_cycle_minutes",
+    "alert_cycle_minutes",
     "public_url",
     "ingest_batch_max",
     "feedback_per_minute_ip",

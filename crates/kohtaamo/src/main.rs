@@ -474,6 +474,12 @@ async fn serve(cfg: Config, store: Store) -> Result<()> {
             std::time::Duration::from_secs(cfg.review_cycle_minutes * 60),
         );
     }
+    if cfg.alert_cycle_minutes > 0 {
+        kohtaamo_http::jobs::spawn_alert_cycle(
+            store.clone(),
+            std::time::Duration::from_secs(cfg.alert_cycle_minutes * 60),
+        );
+    }
     let listener = tokio::net::TcpListener::bind(&cfg.bind)
         .await
         .with_context(|| format!("binding {}", cfg.bind))?;

@@ -205,6 +205,7 @@ err-positive-id = Choose one of the options.
 err-listed-twice = Listed twice.
 err-publish-needs-core = A package needs at least one core service before it can be published.
 err-interval-range = Choose from 1 to 3650 days.
+err-period-range = Choose from 1 to 365 days.
 err-bad-date = Give a date as YYYY-MM-DD.
 err-own-customer = A unit cannot be its own customer.
 err-duration-range = Choose from 0 to 525600 minutes (a year).
@@ -450,6 +451,9 @@ dashboard-not-enough = { $n ->
 scope-touchpoint = Touchpoint
 scope-stage = Stage
 scope-journey = Journey
+scope-package = Service package
+scope-element = Package element
+scope-segment = Segment
 scope-unit = Unit
 scope-partner = Partner
 scope-channel = Channel
@@ -475,3 +479,45 @@ drivers-help = Each touchpoint's impact: the correlation between its score and t
 drivers-priority = Priority: high impact, low performance
 drivers-performance = Performance (0–100)
 drivers-impact = Impact (correlation)
+
+## Alerts and group dashboards
+nav-alerts = Alerts
+alerts-title = Score alerts
+alerts-intro = A rule watches one group (a touchpoint, journey, unit, partner …) and raises an alert when its score falls below a threshold or drops significantly from the period before. Periods are whole blocks of days (7 days = Monday to Sunday); a rule needs at least 30 answers in every period it looks at. Alerts go to the unit the rule names, or to the unit owning the group, in the app and to the workspace's webhooks.
+alerts-raised = Alerts raised
+alerts-rules = Rules
+alerts-none = No alerts.
+alerts-new = New rule
+alerts-for-group = Alert rules of this group
+alert-below = { $metric } below { $threshold }
+alert-drop = { $metric } drops significantly
+alert-days = { $n ->
+    [one] 1 day
+   *[other] { $n } days
+}
+alert-previous = before { $value }
+alert-owner-unit = the owning unit
+alert-condition-below = is below a threshold
+alert-condition-drop = drops significantly
+alert-field-scope = Group by
+alert-field-key = Group (id, or channel or language code)
+alert-field-metric = Score
+alert-field-condition = When it
+alert-field-threshold = Threshold
+alert-field-days = Period in days
+alert-field-unit = Notify
+alert-col-group = Group
+alert-col-rule = Rule
+alert-col-period = Period
+alert-col-finding = Score
+alert-col-unit = Unit
+alert-col-count = Alerts
+alert-add = Add rule
+unit-alerts = Score alerts
+group-back = All groups
+group-touchpoints = Touchpoints, weakest first
+group-weakest = Weakest encounter: { $name }, NPS { $score }
+group-trend = Weekly NPS and CSAT of this group
+col-response-rate = Response rate (shown)
+dashboard-period = Period
+unit-scores-link = Scores, trend and alert rules of my touchpoints

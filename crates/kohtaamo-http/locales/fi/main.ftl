@@ -205,6 +205,7 @@ err-positive-id = Valitse jokin vaihtoehdoista.
 err-listed-twice = Mainittu kahdesti.
 err-publish-needs-core = Paketilla pitää olla vähintään yksi ydinpalvelu ennen julkaisua.
 err-interval-range = Valitse 1–3650 päivää.
+err-period-range = Valitse 1–365 päivää.
 err-bad-date = Anna päivämäärä muodossa VVVV-KK-PP.
 err-own-customer = Yksikkö ei voi olla oma asiakkaansa.
 err-duration-range = Valitse 0–525600 minuuttia (vuosi).
@@ -450,6 +451,9 @@ dashboard-not-enough = { $n ->
 scope-touchpoint = Kosketuspiste
 scope-stage = Vaihe
 scope-journey = Asiakasmatka
+scope-package = Palvelupaketti
+scope-element = Paketin osa
+scope-segment = Asiakassegmentti
 scope-unit = Yksikkö
 scope-partner = Kumppani
 scope-channel = Kanava
@@ -475,3 +479,45 @@ drivers-help = Kosketuspisteen vaikutus: sen pisteiden ja samassa asiassa annetu
 drivers-priority = Etusijalla: suuri vaikutus, heikko tulos
 drivers-performance = Tulos (0–100)
 drivers-impact = Vaikutus (korrelaatio)
+
+## Alerts and group dashboards
+nav-alerts = Hälytykset
+alerts-title = Mittarihälytykset
+alerts-intro = Sääntö seuraa yhtä ryhmää (kosketuspistettä, asiakasmatkaa, yksikköä, kumppania …) ja hälyttää, kun sen tulos alittaa raja-arvon tai laskee merkitsevästi edellisestä jaksosta. Jaksot ovat kokonaisia päiväjaksoja (7 päivää = maanantaista sunnuntaihin); sääntö tarvitsee vähintään 30 vastausta jokaiselta tarkastelemaltaan jaksolta. Hälytys menee säännössä nimetylle yksikölle tai ryhmän omistavalle yksikölle sovelluksessa ja työtilan webhookeihin.
+alerts-raised = Hälytykset
+alerts-rules = Säännöt
+alerts-none = Ei hälytyksiä.
+alerts-new = Uusi sääntö
+alerts-for-group = Tämän ryhmän hälytyssäännöt
+alert-below = { $metric } alle { $threshold }
+alert-drop = { $metric } laskee merkitsevästi
+alert-days = { $n ->
+    [one] 1 päivä
+   *[other] { $n } päivää
+}
+alert-previous = ennen { $value }
+alert-owner-unit = omistava yksikkö
+alert-condition-below = alittaa raja-arvon
+alert-condition-drop = laskee merkitsevästi
+alert-field-scope = Ryhmittely
+alert-field-key = Ryhmä (tunniste tai kanava- tai kielikoodi)
+alert-field-metric = Mittari
+alert-field-condition = Kun se
+alert-field-threshold = Raja-arvo
+alert-field-days = Jakso päivinä
+alert-field-unit = Ilmoita
+alert-col-group = Ryhmä
+alert-col-rule = Sääntö
+alert-col-period = Jakso
+alert-col-finding = Tulos
+alert-col-unit = Yksikkö
+alert-col-count = Hälytyksiä
+alert-add = Lisää sääntö
+unit-alerts = Mittarihälytykset
+group-back = Kaikki ryhmät
+group-touchpoints = Kosketuspisteet heikoimmasta alkaen
+group-weakest = Heikoin kohtaaminen: { $name }, NPS { $score }
+group-trend = Ryhmän NPS ja CSAT viikoittain
+col-response-rate = Vastausosuus (näytetty)
+dashboard-period = Jakso
+unit-scores-link = Kosketuspisteideni tulokset, kehitys ja hälytyssäännöt

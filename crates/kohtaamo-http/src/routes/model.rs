@@ -58,6 +58,12 @@ resource!(
     "feedback"
 );
 resource!(
+    kohtaamo_domain::alerts::AlertRuleData,
+    kohtaamo_domain::alerts::AlertRuleInput,
+    "alert-rules",
+    "analytics"
+);
+resource!(
     ProcessStepData,
     ProcessStepInput,
     "process-steps",
@@ -84,7 +90,8 @@ pub fn routes(api: Api) -> Api {
     let api = resource::<StageData>(api);
     let api = resource::<TouchpointData>(api);
     let api = resource::<ProcessStepData>(api);
-    let mut api = resource::<kohtaamo_domain::survey::SurveyData>(api);
+    let api = resource::<kohtaamo_domain::survey::SurveyData>(api);
+    let mut api = resource::<kohtaamo_domain::alerts::AlertRuleData>(api);
     let order = api.schema::<OrderInput>();
     let relation = api.schema::<RelationData>();
     api.route(

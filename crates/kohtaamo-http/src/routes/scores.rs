@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::State;
 use axum::routing::get;
 use chrono::NaiveDate;
-use kohtaamo_domain::analytics::{self, Counted, GroupKey, Scope, Score, Shown, Tally};
+use kohtaamo_domain::analytics::{self, Counted, GroupKey, Scope, Scopes, Score, Shown, Tally};
 use kohtaamo_domain::survey::SurveyData;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 use kohtaamo_storage::{ListQuery, Store};
@@ -49,6 +49,10 @@ pub struct ScoreRow {
     pub nps_changed: bool,
     /// Flagged as the journey's weakest encounter (touchpoints; by NPS, CSAT or CES).
     pub weakest: bool,
+    /// Times the surveys behind this group were shown, where impressions are known.
+    pub shown: Option<i64>,
+    /// Complete responses ÷ times shown, in per cent, where impressions are known.
+    pub response_rate: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,7 +66,7 @@ pub struct ScoreTable {
     pub rows: Vec<ScoreRow>,
 }
 
-/// One week of the whole workspace (weeks start on Monday).
+/// One day, week or month (`week` = its first day; weeks start on Monday).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Week {
     pub week: String,
@@ -75,16 +79,71 @@ pub struct Week {
     pub ces: Shown,
 }
 
-/// Weekly scores of the whole workspace between two days, oldest first.
+/// How a trend is grouped in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    Week,
+    Month,
+}
+
+impl Grain {
+    pub fn parse(s: &str) -> Result<Self, Reason> {
+        match s {
+            "day" => Ok(Grain::Day),
+            "week" => Ok(Grain::Week),
+            "month" => Ok(Grain::Month),
+            other => Err(Reason::new("not-one-of")
+                .with("value", other)
+                .with("options", "day, week, month")),
+        }
+    }
+    /// The first day of the period holding `day` (weeks start on Monday).
+    fn start(self, day: NaiveDate) -> NaiveDate {
+        use chrono::Datelike;
+        match self {
+            Grain::Day => day,
+            Grain::Week => {
+                day - chrono::Duration::days(day.weekday().num_days_from_monday() as i64)
+            }
+            Grain::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+}
+
+/// Scores per week of the whole workspace between two days, oldest first.
 pub async fn weekly(store: &Store, ws: Id, from: NaiveDate, to: NaiveDate) -> ApiResult<Vec<Week>> {
-    use chrono::Datelike;
+    trend(store, ws, from, to, Grain::Week, None).await
+}
+
+/// Scores per day, week or month between two days, oldest first; of one group
+/// (`only`: the scopes, the scope and the group's key) or of the whole workspace.
+pub async fn trend(
+    store: &Store,
+    ws: Id,
+    from: NaiveDate,
+    to: NaiveDate,
+    grain: Grain,
+    only: Option<(&Scopes, Scope, &GroupKey)>,
+) -> ApiResult<Vec<Week>> {
     let mut weeks: BTreeMap<NaiveDate, Tally> = BTreeMap::new();
     for r in store.tallies(ws, from, to, true).await? {
         let Ok(day) = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d") else {
             continue;
         };
-        let monday = day - chrono::Duration::days(day.weekday().num_days_from_monday() as i64);
-        *weeks.entry(monday).or_default() += r.tally;
+        if let Some((scopes, scope, key)) = only {
+            let c = Counted {
+                survey_id: r.survey_id,
+                touchpoint_id: r.touchpoint_id,
+                channel: &r.channel,
+                locale: &r.locale,
+                tally: r.tally,
+            };
+            if !scopes.keys(scope, &c).contains(key) {
+                continue;
+            }
+        }
+        *weeks.entry(grain.start(day)).or_default() += r.tally;
     }
     Ok(weeks
         .into_iter()
@@ -104,7 +163,26 @@ async fn weekly_scores(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> ApiResult<axum::Json<Vec<Week>>> {
     let (_, from, to) = period(&q)?;
-    Ok(axum::Json(weekly(&st.store, ws.id, from, to).await?))
+    let grain = match q.get("grain").filter(|g| !g.is_empty()) {
+        None => Grain::Week,
+        Some(g) => Grain::parse(g).map_err(|r| {
+            let mut e = FieldErrors::new();
+            e.add("grain", r);
+            ApiError::Invalid(e)
+        })?,
+    };
+    if q.contains_key("key") {
+        let i = I18n::new("en", "en");
+        let an = Analysis::load(&st.store, ws.id, &i).await?;
+        let (scope, key, _) = crate::routes::surveys::parse_group(&q, &an.scopes)?;
+        let only = Some((&an.scopes, scope, &key));
+        return Ok(axum::Json(
+            trend(&st.store, ws.id, from, to, grain, only).await?,
+        ));
+    }
+    Ok(axum::Json(
+        trend(&st.store, ws.id, from, to, grain, None).await?,
+    ))
 }
 
 /// One case's journey NPS (if answered) and its touchpoint scores (0–100).
@@ -213,7 +291,43 @@ async fn drivers(
     Ok(axum::Json(all.remove(&journey).unwrap_or_default()))
 }
 
+async fn alerts(
+    ws: Ws,
+    State(st): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let mut e = FieldErrors::new();
+    let mut id = |k: &str| {
+        q.get(k).filter(|s| !s.is_empty()).and_then(|s| {
+            e.take(
+                k,
+                s.parse::<Id>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| Reason::new("positive-id")),
+            )
+        })
+    };
+    let unit = id("unit_id");
+    let rule = id("rule_id");
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    let items = st.store.alerts(ws.id, unit, rule, 500).await?;
+    Ok(axum::Json(serde_json::json!({ "items": items })))
+}
+
 pub fn routes(mut api: Api) -> Api {
+    let alert = api.schema::<kohtaamo_storage::alerts::Alert>();
+    let api = api.route(
+        "/api/v1/workspaces/{ws}/alerts",
+        get(alerts),
+        vec![Op::new("get", "analytics", "Score alerts raised by the alert rules, newest first (at most 500)")
+            .query("unit_id", "integer", "Only alerts to this unit")
+            .query("rule_id", "integer", "Only alerts of this rule")
+            .ok(200, Some(serde_json::json!({"type": "object", "properties": {"items": {"type": "array", "items": alert}}})))],
+    );
+    let mut api = api;
     let table = api.schema::<ScoreTable>();
     let driver = api.schema::<DriverRow>();
     let mut api = api.route(
@@ -231,8 +345,11 @@ pub fn routes(mut api: Api) -> Api {
         vec![Op::new(
             "get",
             "analytics",
-            "Weekly NPS, CSAT and CES of the whole workspace (weeks from Monday)",
+            "NPS, CSAT and CES per week (from Monday), day or month: of the whole workspace, or of one group (`by` and `key`)",
         )
+        .query("grain", "string", "week (default), day or month")
+        .query("by", "string", "With `key`: the scope of one group")
+        .query("key", "string", "With `by`: the group's key")
         .query(
             "from",
             "string",
@@ -284,27 +401,115 @@ pub fn period(q: &BTreeMap<String, String>) -> ApiResult<(Scope, NaiveDate, Naiv
     Ok((by.unwrap_or(Scope::Touchpoint), from, to))
 }
 
-async fn grouped(
-    store: &Store,
-    ws: Id,
-    scope: Scope,
-    from: NaiveDate,
-    to: NaiveDate,
-    snapshot: &kohtaamo_domain::insight::Snapshot,
-    survey_journey: &HashMap<Id, Id>,
-) -> ApiResult<BTreeMap<GroupKey, Tally>> {
-    let rows = store.tallies(ws, from, to, false).await?;
-    let counted: Vec<Counted> = rows
-        .iter()
-        .map(|r| Counted {
-            survey_id: r.survey_id,
-            touchpoint_id: r.touchpoint_id,
-            channel: &r.channel,
-            locale: &r.locale,
-            tally: r.tally,
+/// What every score view of a workspace needs once: the model, its names in one
+/// language, the surveys, and how responses map to scopes.
+pub struct Analysis {
+    pub snapshot: kohtaamo_domain::insight::Snapshot,
+    pub names: Names,
+    pub survey_names: HashMap<Id, String>,
+    pub scopes: Scopes,
+}
+
+impl Analysis {
+    pub async fn load(store: &Store, ws: Id, i: &I18n) -> ApiResult<Self> {
+        let snapshot = store.snapshot(ws).await?;
+        let names = Names::new(&snapshot, i);
+        let surveys = store.list::<SurveyData>(ws, &ListQuery::all()).await?.items;
+        let scopes = Scopes::new(
+            &snapshot,
+            surveys
+                .iter()
+                .filter_map(|s| s.data.target().map(|t| (s.id, t))),
+        );
+        let survey_names = surveys
+            .iter()
+            .map(|s| (s.id, i.text(&s.data.name)))
+            .collect();
+        Ok(Self {
+            snapshot,
+            names,
+            survey_names,
+            scopes,
         })
-        .collect();
-    Ok(analytics::group(&counted, scope, snapshot, survey_journey))
+    }
+
+    /// The display name of a group.
+    pub fn name(&self, scope: Scope, k: &GroupKey, i: &I18n) -> String {
+        let n = &self.names;
+        match (scope, k) {
+            (Scope::Touchpoint, GroupKey::Id(id)) => Names::get(&n.touchpoints, *id),
+            (Scope::Journey, GroupKey::Id(id)) => Names::get(&n.journeys, *id),
+            (Scope::Package, GroupKey::Id(id)) => Names::get(&n.packages, *id),
+            (Scope::Element, GroupKey::Id(id)) => Names::get(&n.elements, *id),
+            (Scope::Unit, GroupKey::Id(id)) => Names::get(&n.units, *id),
+            (Scope::Partner, GroupKey::Id(id)) => Names::get(&n.partners, *id),
+            (Scope::Segment, GroupKey::Id(id)) => Names::get(&n.segments, *id),
+            (Scope::Survey, GroupKey::Id(id)) => Names::get(&self.survey_names, *id),
+            (Scope::Stage, GroupKey::Id(id)) => self
+                .snapshot
+                .stages
+                .iter()
+                .find(|(s, _, _)| s == id)
+                .map(|(_, s, _)| i.text(&s.name))
+                .unwrap_or_else(|| format!("#{id}")),
+            (Scope::Channel, GroupKey::Text(c)) if !c.is_empty() => i.enum_label("channel", c),
+            (_, GroupKey::Text(t)) if t.is_empty() => i.t("unknown"),
+            (_, GroupKey::Text(t)) => t.clone(),
+            (_, GroupKey::Id(id)) => format!("#{id}"),
+        }
+    }
+
+    /// Sums the rollups of a period into the groups of `scope`.
+    pub async fn grouped(
+        &self,
+        store: &Store,
+        ws: Id,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<BTreeMap<GroupKey, Tally>> {
+        let rows = store.tallies(ws, from, to, false).await?;
+        let counted: Vec<Counted> = rows
+            .iter()
+            .map(|r| Counted {
+                survey_id: r.survey_id,
+                touchpoint_id: r.touchpoint_id,
+                channel: &r.channel,
+                locale: &r.locale,
+                tally: r.tally,
+            })
+            .collect();
+        Ok(analytics::group(&counted, scope, &self.scopes))
+    }
+
+    /// Times shown per group of `scope` in a period (channel and language are not
+    /// known for impressions, so those scopes get none).
+    pub async fn shown(
+        &self,
+        store: &Store,
+        ws: Id,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<HashMap<GroupKey, i64>> {
+        let mut out: HashMap<GroupKey, i64> = HashMap::new();
+        if matches!(scope, Scope::Channel | Scope::Language) {
+            return Ok(out);
+        }
+        for (survey_id, touchpoint_id, n) in store.shown(ws, from, to).await? {
+            let c = Counted {
+                survey_id,
+                touchpoint_id,
+                channel: "",
+                locale: "",
+                tally: Tally::default(),
+            };
+            for k in self.scopes.keys(scope, &c) {
+                *out.entry(k).or_default() += n;
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The scores of one scope and period with names in `i`'s language.
@@ -316,80 +521,61 @@ pub async fn score_table(
     to: NaiveDate,
     i: &I18n,
 ) -> ApiResult<ScoreTable> {
-    let snapshot = store.snapshot(ws).await?;
-    let names = Names::new(&snapshot, i);
-    let surveys = store.list::<SurveyData>(ws, &ListQuery::all()).await?.items;
-    let survey_journey: HashMap<Id, Id> = surveys
-        .iter()
-        .filter_map(|s| s.data.journey_id.map(|j| (s.id, j)))
-        .collect();
-    let survey_names: HashMap<Id, String> = surveys
-        .iter()
-        .map(|s| (s.id, i.text(&s.data.name)))
-        .collect();
-    let days = (to - from).num_days() + 1;
-    let prev_to = from - chrono::Duration::days(1);
-    let prev_from = prev_to - chrono::Duration::days(days - 1);
-    let now = grouped(store, ws, scope, from, to, &snapshot, &survey_journey).await?;
-    let before = grouped(
-        store,
-        ws,
-        scope,
-        prev_from,
-        prev_to,
-        &snapshot,
-        &survey_journey,
-    )
-    .await?;
-    let name = |k: &GroupKey| match (scope, k) {
-        (Scope::Touchpoint, GroupKey::Id(id)) => Names::get(&names.touchpoints, *id),
-        (Scope::Journey, GroupKey::Id(id)) => Names::get(&names.journeys, *id),
-        (Scope::Unit, GroupKey::Id(id)) => Names::get(&names.units, *id),
-        (Scope::Partner, GroupKey::Id(id)) => Names::get(&names.partners, *id),
-        (Scope::Survey, GroupKey::Id(id)) => survey_names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| format!("#{id}")),
-        (Scope::Stage, GroupKey::Id(id)) => snapshot
-            .stages
-            .iter()
-            .find(|(s, _, _)| s == id)
-            .map(|(_, s, _)| i.text(&s.name))
-            .unwrap_or_else(|| format!("#{id}")),
-        (Scope::Channel, GroupKey::Text(c)) if !c.is_empty() => i.enum_label("channel", c),
-        (_, GroupKey::Text(t)) if t.is_empty() => i.t("unknown"),
-        (_, GroupKey::Text(t)) => t.clone(),
-        (_, GroupKey::Id(id)) => format!("#{id}"),
-    };
-    // The weakest encounter per journey, by each metric the touchpoints share.
-    let mut weak: Vec<GroupKey> = Vec::new();
-    if scope == Scope::Touchpoint {
-        let mut by_journey: BTreeMap<Id, Vec<Ranked>> = BTreeMap::new();
-        for (_, stage, tps) in &snapshot.stages {
-            for (tp, _) in tps {
-                let k = GroupKey::Id(*tp);
-                if let Some(t) = now.get(&k) {
-                    by_journey.entry(stage.journey_id).or_default().push((
-                        k,
-                        analytics::nps(t),
-                        analytics::csat(t),
-                        analytics::ces(t),
-                    ));
+    Analysis::load(store, ws, i)
+        .await?
+        .table(store, ws, scope, from, to, i)
+        .await
+}
+
+impl Analysis {
+    /// The scores of one scope and period, beside the previous period of the same length.
+    pub async fn table(
+        &self,
+        store: &Store,
+        ws: Id,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+        i: &I18n,
+    ) -> ApiResult<ScoreTable> {
+        let an = self;
+        let snapshot = &an.snapshot;
+        let days = (to - from).num_days() + 1;
+        let prev_to = from - chrono::Duration::days(1);
+        let prev_from = prev_to - chrono::Duration::days(days - 1);
+        let now = an.grouped(store, ws, scope, from, to).await?;
+        let before = an.grouped(store, ws, scope, prev_from, prev_to).await?;
+        let name = |k: &GroupKey| an.name(scope, k, i);
+        let shown = an.shown(store, ws, scope, from, to).await?;
+        // The weakest encounter per journey, by each metric the touchpoints share.
+        let mut weak: Vec<GroupKey> = Vec::new();
+        if scope == Scope::Touchpoint {
+            let mut by_journey: BTreeMap<Id, Vec<Ranked>> = BTreeMap::new();
+            for (_, stage, tps) in &snapshot.stages {
+                for (tp, _) in tps {
+                    let k = GroupKey::Id(*tp);
+                    if let Some(t) = now.get(&k) {
+                        by_journey.entry(stage.journey_id).or_default().push((
+                            k,
+                            analytics::nps(t),
+                            analytics::csat(t),
+                            analytics::ces(t),
+                        ));
+                    }
                 }
             }
+            for list in by_journey.values() {
+                let with = |f: fn(&Ranked) -> Option<Score>| {
+                    list.iter()
+                        .filter_map(|x| f(x).map(|s| (x.0.clone(), s)))
+                        .collect::<Vec<_>>()
+                };
+                weak.extend(analytics::weakest(&with(|x| x.1), MIN_SAMPLE));
+                weak.extend(analytics::weakest(&with(|x| x.2), MIN_SAMPLE));
+                weak.extend(analytics::weakest(&with(|x| x.3), MIN_SAMPLE));
+            }
         }
-        for list in by_journey.values() {
-            let with = |f: fn(&Ranked) -> Option<Score>| {
-                list.iter()
-                    .filter_map(|x| f(x).map(|s| (x.0.clone(), s)))
-                    .collect::<Vec<_>>()
-            };
-            weak.extend(analytics::weakest(&with(|x| x.1), MIN_SAMPLE));
-            weak.extend(analytics::weakest(&with(|x| x.2), MIN_SAMPLE));
-            weak.extend(analytics::weakest(&with(|x| x.3), MIN_SAMPLE));
-        }
-    }
-    let mut rows: Vec<ScoreRow> = now
+        let mut rows: Vec<ScoreRow> = now
         .iter()
         .map(|(k, t)| {
             let prev = before.get(k).copied().unwrap_or_default();
@@ -405,19 +591,25 @@ pub async fn score_table(
                 previous_nps: analytics::shown(b, MIN_SAMPLE),
                 nps_changed: changed,
                 weakest: weak.contains(k),
+                shown: shown.get(k).copied().filter(|n| *n > 0),
+                response_rate: shown
+                    .get(k)
+                    .filter(|n| **n > 0)
+                    .map(|n| 100.0 * t.responses as f64 / *n as f64),
             }
         })
         .collect();
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(ScoreTable {
-        by: scope.as_str().into(),
-        from: from.to_string(),
-        to: to.to_string(),
-        previous_from: prev_from.to_string(),
-        previous_to: prev_to.to_string(),
-        min_sample: MIN_SAMPLE,
-        rows,
-    })
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(ScoreTable {
+            by: scope.as_str().into(),
+            from: from.to_string(),
+            to: to.to_string(),
+            previous_from: prev_from.to_string(),
+            previous_to: prev_to.to_string(),
+            min_sample: MIN_SAMPLE,
+            rows,
+        })
+    }
 }
 
 async fn scores(

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use kohtaamo_domain::analytics::{GroupKey, Scope, Selector};
 use kohtaamo_domain::survey::SurveyData;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 use kohtaamo_storage::feedback::{
@@ -106,8 +107,22 @@ pub fn routes(mut api: Api) -> Api {
             filters(Op::new("get", "feedback", "Responses, newest first"))
                 .query("limit", "integer", "1–500 (default 50)")
                 .query("offset", "integer", "Items to skip")
-                .ok(200, Some(page)),
+                .ok(200, Some(page.clone())),
         ],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/responses",
+        get(group_responses),
+        vec![filters(Op::new(
+            "get",
+            "analytics",
+            "The responses behind one figure of the score tables: every survey's responses in the group `key` of scope `by`",
+        ))
+        .query("by", "string", "touchpoint, stage, journey, package, element, unit, partner, segment, channel, language or survey")
+        .query("key", "string", "The group's key as in the score table (an id, or a channel or language code)")
+        .query("limit", "integer", "1–500 (default 50)")
+        .query("offset", "integer", "Items to skip")
+        .ok(200, Some(page))],
     )
     .route(
         &format!("{base}/responses.csv"),
@@ -550,6 +565,7 @@ pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
         touchpoint_id,
         q: get("q").map(str::to_owned),
         complete,
+        group: None,
     })
 }
 
@@ -580,7 +596,57 @@ async fn list_responses(
     let (limit, offset) = paging(&q)?;
     survey_of(&st, &ws, id).await?;
     Ok(axum::Json(
-        st.store.responses(ws.id, id, &f, limit, offset).await?,
+        st.store
+            .responses(ws.id, Some(id), &f, limit, offset)
+            .await?,
+    ))
+}
+
+/// Parses `by` and `key` (both required) into the selector of that group's responses.
+pub fn parse_group(
+    q: &BTreeMap<String, String>,
+    scopes: &kohtaamo_domain::analytics::Scopes,
+) -> ApiResult<(Scope, GroupKey, Selector)> {
+    let mut e = FieldErrors::new();
+    let get = |k: &str| q.get(k).map(|s| s.trim());
+    let by = match get("by") {
+        None | Some("") => {
+            e.add("by", Reason::new("empty"));
+            None
+        }
+        Some(s) => e.take("by", Scope::parse(s)),
+    };
+    // A channel or language key may be '' (unknown); every other key is an id.
+    let key = match (by, get("key")) {
+        (_, None) => {
+            e.add("key", Reason::new("empty"));
+            None
+        }
+        (Some(scope), Some(k)) => e.take("key", GroupKey::parse(scope, k)),
+        (None, Some(_)) => None,
+    };
+    match (by, key) {
+        (Some(scope), Some(key)) if e.is_empty() => {
+            let sel = scopes.selector(scope, &key);
+            Ok((scope, key, sel))
+        }
+        _ => Err(ApiError::Invalid(e)),
+    }
+}
+
+async fn group_responses(
+    ws: Ws,
+    State(st): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<ResponsePage>> {
+    let i = crate::i18n::I18n::new("en", "en");
+    let an = crate::routes::scores::Analysis::load(&st.store, ws.id, &i).await?;
+    let mut f = parse_filter(&q)?;
+    let (_, _, sel) = parse_group(&q, &an.scopes)?;
+    f.group = Some(sel);
+    let (limit, offset) = paging(&q)?;
+    Ok(axum::Json(
+        st.store.responses(ws.id, None, &f, limit, offset).await?,
     ))
 }
 

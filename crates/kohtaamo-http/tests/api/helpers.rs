@@ -14,6 +14,8 @@ pub struct TestApp {
     pub store: Store,
     /// Token of the installation admin.
     pub admin: String,
+    /// The database, for a second "instance" connecting to it.
+    pub db_url: String,
     _db: TestDb,
 }
 
@@ -50,6 +52,7 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         client: reqwest::Client::new(),
         store,
         admin,
+        db_url: db.url.clone(),
         _db: db,
     }
 }

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod analytics;
 mod auth;
 mod errors;
 mod feedback;

@@ -8,20 +8,25 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use kohtaamo_domain::analytics::{Scope, Shown};
+use kohtaamo_domain::analytics::{GroupKey, Scope, Selector, Shown};
 
 use super::pages::{chrome, Nav};
 use super::{html, PageCtx, PageError};
+use crate::extract::Path;
 use crate::i18n::I18n;
-use crate::routes::scores::{period, score_table, ScoreTable};
+use crate::routes::scores::{period, score_table, trend, Analysis, Grain, ScoreTable};
 use crate::routes::surveys::safe_cell;
 use crate::AppState;
 
 pub struct Row {
     name: String,
-    /// The responses behind the row, where one survey's list can show them.
+    /// The group's own dashboard.
     link: Option<String>,
+    /// The complete responses behind the row's figures.
+    responses_link: String,
     responses: i64,
+    /// Response rate (complete ÷ shown) where impressions are known.
+    rate: String,
     nps: String,
     previous: String,
     csat: String,
@@ -48,7 +53,38 @@ struct DashboardPage {
     csv: String,
     rows: Vec<Row>,
     trend: String,
-    drivers: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "group_dashboard.html")]
+struct GroupPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    error: Option<String>,
+    min_sample: i64,
+    scope_label: String,
+    name: String,
+    back: String,
+    from: String,
+    to: String,
+    previous: String,
+    /// The group itself (one row), then its touchpoints, weakest first.
+    summary: Option<Row>,
+    touchpoints: Vec<Row>,
+    /// The weakest touchpoint with its NPS, beside the group's (journeys).
+    weakest: Option<String>,
+    trend: String,
+    drivers: Option<String>,
+    rules: Vec<super::alerts_page::RuleRow>,
+    form: super::alerts_page::RuleFormView,
+    slug: String,
+    csrf: String,
+    can_edit: bool,
+    /// The rule form's fixed group (scope, key) and the page to return to.
+    fixed: Option<(String, String)>,
+    back_here: String,
 }
 
 /// The impact × performance priority matrix of one journey as SVG: touchpoints high on
@@ -231,60 +267,14 @@ pub async fn dashboard(
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let trend = trend_svg(i, &weeks);
-    let snapshot = st.store.snapshot(w.id).await?;
-    let mut by_journey = crate::routes::scores::journey_drivers(&st.store, w.id, from, to, i)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    let drivers = snapshot
-        .journeys
-        .iter()
-        .filter_map(|(jid, j)| {
-            by_journey
-                .remove(jid)
-                .map(|rows| (i.text(&j.name), drivers_svg(i, &rows)))
-        })
-        .collect();
     let by = Scope::ALL
         .into_iter()
         .find(|s| s.as_str() == t.by)
         .unwrap_or(Scope::Touchpoint);
-    // Which survey's responses lie behind a touchpoint row (the first survey answered
-    // there in the period); survey rows link to their own list.
-    let mut survey_at: std::collections::HashMap<kohtaamo_domain::Id, kohtaamo_domain::Id> =
-        Default::default();
-    for r in st.store.tallies(w.id, from, to, false).await? {
-        if let Some(tp) = r.touchpoint_id {
-            survey_at.entry(tp).or_insert(r.survey_id);
-        }
-    }
-    let list = |sid: kohtaamo_domain::Id, extra: String| {
-        format!(
-            "/w/{}/surveys/{sid}/responses?from={}&to={}&complete=true{extra}",
-            w.data.slug, t.from, t.to
-        )
-    };
     let rows = t
         .rows
         .iter()
-        .map(|r| Row {
-            link: match (by, &r.key) {
-                (Scope::Touchpoint, kohtaamo_domain::analytics::GroupKey::Id(tp)) => survey_at
-                    .get(tp)
-                    .map(|sid| list(*sid, format!("&touchpoint_id={tp}"))),
-                (Scope::Survey, kohtaamo_domain::analytics::GroupKey::Id(sid)) => {
-                    Some(list(*sid, String::new()))
-                }
-                _ => None,
-            },
-            name: r.name.clone(),
-            responses: r.responses,
-            nps: show(i, &r.nps, true),
-            previous: show(i, &r.previous_nps, true),
-            csat: csat_text(i, &r.csat),
-            ces: show(i, &r.ces, false),
-            changed: r.nps_changed,
-            weakest: r.weakest,
-        })
+        .map(|r| row(i, w.data.slug.as_str(), by, &t.from, &t.to, r))
         .collect();
     let c = chrome(&ctx);
     let page = DashboardPage {
@@ -308,7 +298,196 @@ pub async fn dashboard(
         to: t.to,
         rows,
         trend,
+        i: c.i,
+        nav: c.nav,
+        langs: c.langs,
+        here: c.here,
+    };
+    Ok(html(page.render()))
+}
+
+/// One score row as the pages show it, with its links.
+fn row(
+    i: &I18n,
+    slug: &str,
+    by: Scope,
+    from: &str,
+    to: &str,
+    r: &crate::routes::scores::ScoreRow,
+) -> Row {
+    let key = r.key.to_string();
+    let q = serde_urlencoded::to_string([
+        ("by", by.as_str()),
+        ("key", key.as_str()),
+        ("from", from),
+        ("to", to),
+        ("complete", "true"),
+    ])
+    .unwrap_or_default();
+    Row {
+        link: (!key.is_empty()).then(|| {
+            format!(
+                "/w/{slug}/dashboard/{}/{}?from={from}&to={to}",
+                by.as_str(),
+                utf8_percent_encode(&key)
+            )
+        }),
+        responses_link: format!("/w/{slug}/responses?{q}"),
+        name: r.name.clone(),
+        responses: r.responses,
+        rate: match (r.response_rate, r.shown) {
+            (Some(p), Some(n)) => i.decimals(format!("{p:.1} % ({n})")),
+            _ => "–".into(),
+        },
+        nps: show(i, &r.nps, true),
+        previous: show(i, &r.previous_nps, true),
+        csat: csat_text(i, &r.csat),
+        ces: show(i, &r.ces, false),
+        changed: r.nps_changed,
+        weakest: r.weakest,
+    }
+}
+
+fn utf8_percent_encode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .unwrap_or_default()
+        .trim_start_matches('=')
+        .replace('+', "%20")
+}
+
+/// `/w/{ws}/dashboard/{by}/{key}`: one group's dashboard — a journey, a unit ("my
+/// touchpoints and their scores"), a partner (the same figures as our own units), a
+/// package, a channel …: its scores beside the previous period, response rate, its
+/// touchpoints ranked weakest first, its trend, drivers (journeys) and alert rules.
+pub async fn group_dashboard(
+    State(st): State<AppState>,
+    Path((_, by, key)): Path<(String, String, String)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let i = &ctx.i;
+    let scope = Scope::parse(&by).map_err(|_| PageError::NotFound(i.clone()))?;
+    let key = GroupKey::parse(scope, &key).map_err(|_| PageError::NotFound(i.clone()))?;
+    let mut pq = q.clone();
+    pq.remove("by");
+    let (_, from, to, error) = match period(&pq) {
+        Ok((s, f, t)) => (s, f, t, None),
+        Err(crate::error::ApiError::Invalid(e)) => {
+            let today = kohtaamo_storage::today();
+            let msg =
+                e.0.iter()
+                    .map(|(k, r)| format!("{k}: {}", i.reason(r)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            (
+                Scope::Touchpoint,
+                today - chrono::Duration::days(89),
+                today,
+                Some(msg),
+            )
+        }
+        Err(_) => return Err(PageError::Internal("period".into())),
+    };
+    let internal = |e: crate::error::ApiError| PageError::Internal(e.to_string());
+    let an = Analysis::load(&st.store, w.id, i).await.map_err(internal)?;
+    let slug = w.data.slug.as_str();
+    let table = an
+        .table(&st.store, w.id, scope, from, to, i)
+        .await
+        .map_err(internal)?;
+    let (f, t) = (table.from.clone(), table.to.clone());
+    let summary = table
+        .rows
+        .iter()
+        .find(|r| r.key == key)
+        .map(|r| row(i, slug, scope, &f, &t, r));
+    // The group's touchpoints, weakest first (by NPS, then CSAT, then CES).
+    let mut touchpoints = vec![];
+    let mut weakest = None;
+    if scope.is_model() && scope != Scope::Touchpoint {
+        let inside: std::collections::HashSet<kohtaamo_domain::Id> =
+            match an.scopes.selector(scope, &key) {
+                Selector::Model { touchpoints, .. } => touchpoints.into_iter().collect(),
+                _ => Default::default(),
+            };
+        let tps = an
+            .table(&st.store, w.id, Scope::Touchpoint, from, to, i)
+            .await
+            .map_err(internal)?;
+        let mut rows: Vec<&crate::routes::scores::ScoreRow> = tps
+            .rows
+            .iter()
+            .filter(|r| matches!(r.key, GroupKey::Id(id) if inside.contains(&id)))
+            .collect();
+        let rank = |r: &crate::routes::scores::ScoreRow| -> f64 {
+            match (&r.nps, &r.csat, &r.ces) {
+                (Shown::Score(s), _, _) => s.value,
+                (_, Shown::Score(s), _) => s.value * 2.0 - 100.0,
+                (_, _, Shown::Score(s)) => (s.value - 1.0) / 6.0 * 200.0 - 100.0,
+                _ => f64::INFINITY,
+            }
+        };
+        rows.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
+        weakest = rows.iter().find(|r| r.weakest).map(|r| {
+            i.args(
+                "group-weakest",
+                &[("name", &r.name), ("score", &show(i, &r.nps, true))],
+            )
+        });
+        touchpoints = rows
+            .into_iter()
+            .map(|r| row(i, slug, Scope::Touchpoint, &f, &t, r))
+            .collect();
+    }
+    let weeks = trend(
+        &st.store,
+        w.id,
+        from,
+        to,
+        Grain::Week,
+        Some((&an.scopes, scope, &key)),
+    )
+    .await
+    .map_err(internal)?;
+    let drivers = match (scope, &key) {
+        (Scope::Journey, GroupKey::Id(j)) => {
+            crate::routes::scores::journey_drivers(&st.store, w.id, from, to, i)
+                .await
+                .map_err(internal)?
+                .remove(j)
+                .map(|rows| drivers_svg(i, &rows))
+        }
+        _ => None,
+    };
+    let rules = super::alerts_page::rules_of(&st, w.id, slug, i, &an, Some((scope, &key))).await?;
+    let form = super::alerts_page::RuleFormView::load(&st, w.id, i).await?;
+    let c = chrome(&ctx);
+    let page = GroupPage {
+        error,
+        min_sample: table.min_sample,
+        scope_label: i.t(&format!("scope-{}", scope.as_str())),
+        name: an.name(scope, &key, i),
+        back: format!("/w/{slug}/dashboard?by={}&from={f}&to={t}", scope.as_str()),
+        previous: format!("{} – {}", table.previous_from, table.previous_to),
+        from: f,
+        to: t,
+        summary,
+        touchpoints,
+        weakest,
+        trend: trend_svg(i, &weeks),
         drivers,
+        rules,
+        form,
+        slug: slug.to_owned(),
+        csrf: ctx.csrf.clone(),
+        can_edit: role.can_edit(),
+        fixed: Some((scope.as_str().to_owned(), key.to_string())),
+        back_here: format!(
+            "/w/{slug}/dashboard/{}/{}",
+            scope.as_str(),
+            utf8_percent_encode(&key.to_string())
+        ),
         i: c.i,
         nav: c.nav,
         langs: c.langs,
@@ -345,6 +524,8 @@ pub async fn dashboard_csv(
         "previous_nps".into(),
         "nps_changed".into(),
         "weakest".into(),
+        "shown".into(),
+        "response_rate".into(),
     ]];
     for r in &t.rows {
         let mut row = vec![r.name.clone(), r.responses.to_string()];
@@ -354,6 +535,8 @@ pub async fn dashboard_csv(
         row.push(num(&r.previous_nps)[0].clone());
         row.push(r.nps_changed.to_string());
         row.push(r.weakest.to_string());
+        row.push(r.shown.map(|n| n.to_string()).unwrap_or_default());
+        row.push(r.response_rate.map(|p| p.to_string()).unwrap_or_default());
         out.push(row);
     }
     for row in out {

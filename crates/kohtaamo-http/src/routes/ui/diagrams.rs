@@ -320,6 +320,33 @@ pub struct ScoreCell {
     pub fill: &'static str,
 }
 
+/// The score lane's cell of the touchpoint in column `x`, top at `y` (heat colour, n).
+fn score_cell(
+    s: &mut Svg,
+    x: i32,
+    y: i32,
+    cell: Option<&ScoreCell>,
+    slug: &kohtaamo_domain::text::Slug,
+) {
+    let (label, fill) = match cell {
+        Some(c) => (c.label.clone(), c.fill),
+        None => ("–".to_owned(), "#f8fafc"),
+    };
+    s.rects.push(Rect {
+        x: x - COL / 2 + 8,
+        y,
+        w: COL - 16,
+        h: 36,
+        fill,
+        stroke: "#94a3b8",
+        stroke_width: 1,
+        class: "score".into(),
+        data: vec![("slug", slug.to_string())],
+        ..Default::default()
+    });
+    s.text(x, y + 23, (12, "middle", true), "tp-score", fit(&label, 26));
+}
+
 /// The journey map: stages as columns; rows for touchpoints, channels, owners, the
 /// expected-emotion curve, moments of truth and the measured scores.
 pub fn journey_map(
@@ -428,23 +455,7 @@ pub fn journey_map(
                     i.t("moment-of-truth"),
                 );
             }
-            let (label, fill) = match scores.get(&t.id) {
-                Some(c) => (c.label.clone(), c.fill),
-                None => ("–".to_owned(), "#f8fafc"),
-            };
-            s.rects.push(Rect {
-                x: x - COL / 2 + 8,
-                y: 438,
-                w: COL - 16,
-                h: 36,
-                fill,
-                stroke: "#94a3b8",
-                stroke_width: 1,
-                class: "score".into(),
-                data: vec![("slug", d.slug.to_string())],
-                ..Default::default()
-            });
-            s.text(x, 461, (12, "middle", true), "tp-score", fit(&label, 26));
+            score_cell(&mut s, x, 438, scores.get(&t.id), &d.slug);
         }
     }
     s.lines.push(Line {
@@ -479,7 +490,7 @@ const BLUEPRINT_LINES: [&str; 3] = ["interaction", "visibility", "internal-inter
 
 /// The service blueprint: the four lanes separated by the lines of interaction,
 /// visibility and internal interaction, touchpoints in their lane, and process steps
-/// below the touchpoints they serve, linked to them.
+/// below the touchpoints they serve, linked to them; a score lane above the lanes.
 pub fn blueprint(
     i: &I18n,
     id: Id,
@@ -487,9 +498,11 @@ pub fn blueprint(
     j: &JourneyLayout,
     steps: &[&Record<ProcessStepData>],
     names: &Names,
+    scores: &HashMap<Id, ScoreCell>,
 ) -> Svg {
     let (cols, ranges) = j.columns();
-    let lane_top = 60;
+    let score_top = 60;
+    let lane_top = score_top + 48;
     let lane_h = 90;
     let steps_top = lane_top + lane_h * 4 + 20;
     // Steps placed under the first touchpoint they serve in this journey; stacked.
@@ -533,6 +546,35 @@ pub fn blueprint(
             "lane-name",
             fit(&i.enum_label("lane", lane.as_str()), 20),
         );
+    }
+    s.rects.push(Rect {
+        x: 6,
+        y: score_top,
+        w: LEFT - 12,
+        h: 40,
+        fill: "#f1f5f9",
+        stroke: "#cbd5e1",
+        stroke_width: 1,
+        class: "row-label".into(),
+        ..Default::default()
+    });
+    s.text(
+        14,
+        score_top + 24,
+        (13, "start", true),
+        "row-name",
+        i.t("row-scores"),
+    );
+    for (_, tps) in &j.stages {
+        for t in tps {
+            score_cell(
+                &mut s,
+                cols[&t.id],
+                score_top + 2,
+                scores.get(&t.id),
+                &t.data.slug,
+            );
+        }
     }
     for (k, key) in BLUEPRINT_LINES.iter().enumerate() {
         let y = lane_top + (k as i32 + 1) * lane_h;

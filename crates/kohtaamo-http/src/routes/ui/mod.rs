@@ -4,6 +4,7 @@
 //! session's CSRF token and is checked by [`CsrfForm`] before its handler runs.
 
 mod admin;
+mod alerts_page;
 mod dashboard;
 mod diagrams;
 mod forms;
@@ -101,6 +102,17 @@ pub fn router() -> Router<AppState> {
         )
         .route("/w/{ws}/dashboard", get(dashboard::dashboard))
         .route("/w/{ws}/dashboard.csv", get(dashboard::dashboard_csv))
+        .route(
+            "/w/{ws}/dashboard/{by}/{key}",
+            get(dashboard::group_dashboard),
+        )
+        .route("/w/{ws}/responses", get(surveys_page::group_responses))
+        .route("/w/{ws}/alerts", get(alerts_page::alerts))
+        .route("/w/{ws}/alerts/rules", post(alerts_page::create_rule))
+        .route(
+            "/w/{ws}/alerts/rules/{id}/delete",
+            post(alerts_page::delete_rule),
+        )
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))

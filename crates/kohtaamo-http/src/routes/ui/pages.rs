@@ -818,6 +818,7 @@ impl JourneyView {
                 &self.layout(),
                 &steps,
                 &self.names,
+                &self.scores,
             )
         } else {
             diagrams::journey_map(
@@ -1003,6 +1004,8 @@ struct UnitPage {
     chain: Option<String>,
     /// Reviews that fell due, from the review-cycle job: (customer, due date).
     notifications: Vec<(String, String)>,
+    /// Score alerts sent to this unit, newest first.
+    alerts: Vec<super::alerts_page::AlertRow>,
 }
 
 #[derive(Deserialize)]
@@ -1121,10 +1124,16 @@ pub async fn unit(
             (customer, due)
         })
         .collect();
+    let an = crate::routes::scores::Analysis::load(&st.store, w.id, i)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let alerts =
+        super::alerts_page::alert_rows(&st, w.id, w.data.slug.as_str(), i, &an, Some(id)).await?;
     let c = chrome(&ctx);
     Ok(html(
         UnitPage {
             notifications,
+            alerts,
             chain,
             slug: w.data.slug.to_string(),
             id,

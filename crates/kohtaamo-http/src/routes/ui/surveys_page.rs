@@ -658,7 +658,8 @@ pub async fn invitations(
 }
 
 pub struct ResponseRow {
-    id: Id,
+    href: String,
+    survey: String,
     time: String,
     touchpoint: String,
     score: String,
@@ -696,6 +697,144 @@ struct ResponsesPage {
 
 const PAGE: i64 = 50;
 
+/// One response as a row of a staff list.
+fn response_row(
+    r: &kohtaamo_storage::feedback::Response,
+    survey: &SurveyData,
+    names: &Names,
+    slug: &str,
+    i: &I18n,
+) -> ResponseRow {
+    ResponseRow {
+        href: format!("/w/{slug}/surveys/{}/responses/{}", r.survey_id, r.id),
+        survey: i.text(&survey.name),
+        time: r
+            .created_at
+            .replace('T', " ")
+            .trim_end_matches('Z')
+            .to_owned(),
+        touchpoint: r
+            .touchpoint_id
+            .map(|t| Names::get(&names.touchpoints, t))
+            .unwrap_or_default(),
+        score: [("NPS", r.nps), ("CSAT", r.csat), ("CES", r.ces)]
+            .iter()
+            .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        lang: r.locale.clone().unwrap_or_default(),
+        text: r.answers.text(survey).chars().take(160).collect(),
+        complete: i.t(if r.complete { "yes" } else { "partial" }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "group_responses.html")]
+struct GroupResponsesPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    scope: String,
+    name: String,
+    period: String,
+    error: Option<String>,
+    total: i64,
+    rows: Vec<ResponseRow>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+/// `/w/{ws}/responses?by=…&key=…&from&to&…`: the responses behind one figure of the
+/// score tables, across surveys (the same selection as the API's `…/responses`).
+pub async fn group_responses(
+    State(st): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let i = &ctx.i;
+    let an = crate::routes::scores::Analysis::load(&st.store, w.id, i)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let parsed = parse_filter(&q)
+        .and_then(|f| crate::routes::surveys::parse_group(&q, &an.scopes).map(|g| (f, g)));
+    let (filter, group, error) = match parsed {
+        Ok((f, g)) => (f, Some(g), None),
+        Err(crate::error::ApiError::Invalid(e)) => (
+            ResponseFilter::default(),
+            None,
+            Some(errors_text(i, &e).join("; ")),
+        ),
+        Err(e) => return Err(PageError::Internal(e.to_string())),
+    };
+    let offset = q
+        .get("offset")
+        .and_then(|o| o.parse::<i64>().ok())
+        .unwrap_or(0)
+        .max(0);
+    let surveys: std::collections::HashMap<Id, SurveyData> = all::<SurveyData>(&st.store, w.id)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.data))
+        .collect();
+    let (scope, name, page) = match group {
+        Some((scope, key, sel)) => {
+            let f = ResponseFilter {
+                group: Some(sel),
+                ..filter.clone()
+            };
+            let page = st.store.responses(w.id, None, &f, PAGE, offset).await?;
+            (
+                i.t(&format!("scope-{}", scope.as_str())),
+                an.name(scope, &key, i),
+                Some(page),
+            )
+        }
+        None => (String::new(), String::new(), None),
+    };
+    let query_without_offset: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| k.as_str() != "offset")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let qs = serde_urlencoded::to_string(&query_without_offset).unwrap_or_default();
+    let at = |o: i64| format!("/w/{}/responses?{qs}&offset={o}", w.data.slug);
+    let total = page.as_ref().map(|p| p.total).unwrap_or(0);
+    let rows = page
+        .iter()
+        .flat_map(|p| p.items.iter())
+        .filter_map(|r| {
+            surveys
+                .get(&r.survey_id)
+                .map(|d| response_row(r, d, &an.names, w.data.slug.as_str(), i))
+        })
+        .collect();
+    let c = chrome(&ctx);
+    let p = GroupResponsesPage {
+        slug: w.data.slug.to_string(),
+        scope,
+        name,
+        period: match (filter.from, filter.to) {
+            (Some(f), Some(t)) => format!("{f} – {t}"),
+            (Some(f), None) => format!("{f} –"),
+            (None, Some(t)) => format!("– {t}"),
+            (None, None) => String::new(),
+        },
+        error,
+        total,
+        rows,
+        prev: (offset > 0).then(|| at((offset - PAGE).max(0))),
+        next: (offset + PAGE < total).then(|| at(offset + PAGE)),
+        i: c.i,
+        nav: c.nav,
+        langs: c.langs,
+        here: c.here,
+    };
+    Ok(html(p.render()))
+}
+
 pub async fn responses(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
@@ -719,7 +858,10 @@ pub async fn responses(
         .and_then(|o| o.parse::<i64>().ok())
         .unwrap_or(0)
         .max(0);
-    let page = st.store.responses(w.id, id, &filter, PAGE, offset).await?;
+    let page = st
+        .store
+        .responses(w.id, Some(id), &filter, PAGE, offset)
+        .await?;
     let themes = crate::routes::surveys::survey_themes(&st, w.id, &rec.data, id, &filter)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
@@ -741,26 +883,7 @@ pub async fn responses(
     let rows = page
         .items
         .iter()
-        .map(|r| ResponseRow {
-            id: r.id,
-            time: r
-                .created_at
-                .replace('T', " ")
-                .trim_end_matches('Z')
-                .to_owned(),
-            touchpoint: r
-                .touchpoint_id
-                .map(|t| Names::get(&names.touchpoints, t))
-                .unwrap_or_default(),
-            score: [("NPS", r.nps), ("CSAT", r.csat), ("CES", r.ces)]
-                .iter()
-                .filter_map(|(n, v)| v.map(|v| format!("{n} {v}")))
-                .collect::<Vec<_>>()
-                .join(", "),
-            lang: r.locale.clone().unwrap_or_default(),
-            text: r.answers.text(&rec.data).chars().take(160).collect(),
-            complete: i.t(if r.complete { "yes" } else { "partial" }),
-        })
+        .map(|r| response_row(r, &rec.data, &names, w.data.slug.as_str(), i))
         .collect();
     let c = chrome(&ctx);
     let p = ResponsesPage {

@@ -187,6 +187,7 @@ test('the widget stores an answer on an allowed site and is refused elsewhere', 
 
 test('the score dashboard shows each touchpoint with its margin, flags the weakest, and speaks Finnish', async () => {
   const page = await app.page('fi');
+  const refused = cspWatch(page);
   await login(page, app.base, 'admin', ADMIN_PW);
   await page.goto(app.base + '/w/demo/dashboard');
   assert.ok(await page.getByRole('heading', { name: 'Asiakaskokemuksen mittarit' }).isVisible());
@@ -194,22 +195,59 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   assert.match(await restaurant.innerText(), /[−-]\d+ ± \d+ \(n = \d+\)/, 'NPS with margin and n');
   assert.ok(await page.locator('tr.weakest').count() >= 1, 'a weakest encounter is flagged');
   assert.equal(await page.locator('figure.trend svg polyline').count(), 2, 'weekly NPS and CSAT lines');
-  assert.ok(await page.locator('section.drivers svg circle.driver').count() >= 3, 'the priority matrix has touchpoints');
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'dashboard');
   await shot(page, 'dashboard-fi');
-  // Every touchpoint figure links to the responses behind it.
-  await restaurant.getByRole('link').click();
-  await page.waitForURL(/\/responses\?.*touchpoint_id=\d+/);
-  assert.match(await page.locator('main').innerText(), /\d+ vastausta/);
+  // Every figure links to exactly the responses behind it: the list's total equals n.
+  const n = Number(await restaurant.locator('td').first().innerText());
+  await restaurant.locator('td').first().getByRole('link').click();
+  await page.waitForURL(/\/w\/demo\/responses\?/);
+  assert.equal(await page.locator('p.total').innerText().then((t) => Number(t.match(/(\d+) vastaus/)[1])), n);
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'responses behind a figure');
+  // The journey's own dashboard: its score beside the weakest touchpoint's, touchpoints
+  // weakest first, drivers as a priority matrix.
+  await page.goto(app.base + '/w/demo/dashboard?by=journey');
+  const journeyRow = page.locator('table.scores tbody tr').first();
+  const jn = Number(await journeyRow.locator('td').first().innerText());
+  await journeyRow.locator('th a').click();
+  await page.waitForURL(/\/dashboard\/journey\/\d+/);
+  assert.equal(Number(await page.locator('table.summary tbody td').first().innerText()), jn);
+  assert.ok(await page.locator('p.weakest-note').isVisible(), 'the weakest encounter beside the journey score');
+  assert.ok(await page.locator('section.drivers svg circle.driver').count() >= 3, 'the priority matrix has touchpoints');
+  assert.ok(await page.locator('table.scores').nth(1).locator('tbody tr').count() >= 5, 'touchpoints of the journey');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'journey dashboard');
+  await shot(page, 'journey-dashboard-fi');
+  // An alert rule on this journey from its dashboard; a bad threshold is refused.
+  await page.locator('#r-metric').selectOption('nps');
+  await page.locator('#r-cond').selectOption('below');
+  await page.locator('#r-threshold').fill('ei luku');
+  await page.getByRole('button', { name: 'Lisää sääntö' }).click();
+  assert.match(await page.locator('p.error').innerText(), /threshold/);
+  assert.equal((await app.api('GET', '/api/v1/workspaces/demo/alert-rules')).total, 0, 'nothing stored');
+  await page.goBack();
+  await page.locator('#r-metric').selectOption('nps');
+  await page.locator('#r-cond').selectOption('below');
+  await page.locator('#r-threshold').fill('30');
+  await page.getByRole('button', { name: 'Lisää sääntö' }).click();
+  await page.waitForURL(/\/dashboard\/journey\/\d+/);
+  assert.match(await page.locator('table.rules').innerText(), /NPS alle 30/);
+  await page.goto(app.base + '/w/demo/alerts');
+  assert.ok(await page.getByRole('heading', { name: 'Mittarihälytykset' }).isVisible());
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'alerts page');
+  // The partner sees the same figures as our own units.
   await page.goto(app.base + '/w/demo/dashboard');
-  await page.getByRole('link', { name: 'Yksikkö' }).click();
-  assert.ok(await page.getByRole('row', { name: /Asiakaspalvelu/ }).first().isVisible());
-  // The journey map's score lane: a heat-coloured cell per touchpoint, with n.
+  await page.getByRole('link', { name: 'Kumppani' }).click();
+  await page.locator('table.scores tbody tr th a').first().click();
+  await page.waitForURL(/\/dashboard\/partner\/\d+/);
+  assert.ok(await page.locator('table.scores').nth(1).locator('tbody tr').count() >= 1, "the partner's touchpoints");
+  // The journey map and the blueprint have a score lane: a heat colour per touchpoint, with n.
   const j = (await app.api('GET', '/api/v1/workspaces/demo/journeys?q=train-trip')).items[0];
   await page.goto(app.base + `/w/demo/journeys/${j.id}`);
   assert.ok(await page.locator('svg text.tp-score', { hasText: /NPS [+-]\d+ \(n \d+\)/ }).count() >= 1, 'NPS cell');
   assert.equal(await page.locator('svg rect.score').count(), await page.locator('svg rect.touchpoint').count());
   await shot(page, 'journey-map-scores-fi');
+  await page.goto(app.base + `/w/demo/journeys/${j.id}/blueprint`);
+  assert.ok(await page.locator('svg.blueprint text.tp-score', { hasText: /NPS [+-]\d+ \(n \d+\)/ }).count() >= 1, 'blueprint NPS cell');
+  assert.equal(await page.locator('svg.blueprint rect.score').count(), await page.locator('svg.blueprint rect.touchpoint').count());
   // The owning unit sees its touchpoints' scores.
   const it = (await app.api('GET', '/api/v1/workspaces/demo/units?q=it')).items.find((u) => u.slug === 'it');
   await page.goto(app.base + `/w/demo/units/${it.id}`);
@@ -217,4 +255,5 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   const csv = await (await page.request.get(app.base + '/w/demo/dashboard.csv?by=journey')).text();
   assert.match(csv.split('\n')[0], /journey,responses,nps,nps_margin,nps_n/);
   assert.equal(csv.trim().split('\n').length, 2, 'one journey row');
+  assert.deepEqual(refused, [], 'no CSP violations');
 });

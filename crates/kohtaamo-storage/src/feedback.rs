@@ -1218,6 +1218,14 @@ pub(crate) async fn audit(
     Ok(())
 }
 
+/// How [`Store::tallies`] sums rollups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TallyBy {
+    Group,
+    GroupAndDay,
+    Day,
+}
+
 /// Summed rollups of one survey × touchpoint × channel × locale (× day when asked).
 #[derive(Debug, Clone)]
 pub struct TallyRow {
@@ -1258,18 +1266,31 @@ impl Store {
     }
 
     /// Rollups of workspace `ws` between two days (inclusive), summed per survey,
-    /// touchpoint, channel and locale, and per day if `by_day`. Reads rollup rows only.
+    /// touchpoint, channel and locale ([`TallyBy::Group`]), also per day
+    /// ([`TallyBy::GroupAndDay`]), or per day only ([`TallyBy::Day`]: survey and
+    /// touchpoint 0, channel and locale ''). Reads rollup rows only.
     pub async fn tallies(
         &self,
         ws: Id,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
-        by_day: bool,
+        by: TallyBy,
     ) -> Result<Vec<TallyRow>> {
-        let day = if by_day { "day" } else { "''" };
+        let (keys, group) = match by {
+            TallyBy::Group => (
+                "survey_id, touchpoint_id, channel, locale, ''",
+                "survey_id, touchpoint_id, channel, locale",
+            ),
+            TallyBy::GroupAndDay => (
+                "survey_id, touchpoint_id, channel, locale, day",
+                "survey_id, touchpoint_id, channel, locale, day",
+            ),
+            // The workspace trend needs only daily totals: a few rows instead of one per
+            // survey × touchpoint × channel × language × day.
+            TallyBy::Day => ("0, 0, '', '', day", "day"),
+        };
         let sql = format!(
-            "SELECT survey_id, touchpoint_id, channel, locale, {day} AS d, CAST(SUM(responses) AS BIGINT), CAST(SUM(nps_n) AS BIGINT), CAST(SUM(promoters) AS BIGINT), CAST(SUM(detractors) AS BIGINT), CAST(SUM(csat_n) AS BIGINT), CAST(SUM(csat_pos) AS BIGINT), CAST(SUM(ces_n) AS BIGINT), CAST(SUM(ces_sum) AS BIGINT), CAST(SUM(ces_sumsq) AS BIGINT) FROM score_rollups WHERE workspace_id = $1 AND day >= $2 AND day <= $3 GROUP BY survey_id, touchpoint_id, channel, locale{}",
-            if by_day { ", day" } else { "" }
+            "SELECT {keys}, CAST(SUM(responses) AS BIGINT), CAST(SUM(nps_n) AS BIGINT), CAST(SUM(promoters) AS BIGINT), CAST(SUM(detractors) AS BIGINT), CAST(SUM(csat_n) AS BIGINT), CAST(SUM(csat_pos) AS BIGINT), CAST(SUM(ces_n) AS BIGINT), CAST(SUM(ces_sum) AS BIGINT), CAST(SUM(ces_sumsq) AS BIGINT) FROM score_rollups WHERE workspace_id = $1 AND day >= $2 AND day <= $3 GROUP BY {group}"
         );
         let rows = sqlx::query(&sql)
             .bind(ws)

@@ -951,7 +951,16 @@ async fn rollups_stay_exact(store: Store) {
     let to = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
     let mut from_rollups: BTreeMap<(String, String, String), kohtaamo_domain::analytics::Tally> =
         BTreeMap::new();
-    for r in store.tallies(ws, from, to, true).await.unwrap() {
+    for r in store
+        .tallies(
+            ws,
+            from,
+            to,
+            kohtaamo_storage::feedback::TallyBy::GroupAndDay,
+        )
+        .await
+        .unwrap()
+    {
         if r.tally != Default::default() {
             *from_rollups
                 .entry((r.day, r.channel, r.locale))

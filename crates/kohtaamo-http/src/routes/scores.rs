@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use kohtaamo_domain::analytics::{self, Counted, GroupKey, Scope, Scopes, Score, Shown, Tally};
 use kohtaamo_domain::survey::SurveyData;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_storage::feedback::TallyBy;
 use kohtaamo_storage::{ListQuery, Store};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -127,7 +128,12 @@ pub async fn trend(
     only: Option<(&Scopes, Scope, &GroupKey)>,
 ) -> ApiResult<Vec<Week>> {
     let mut weeks: BTreeMap<NaiveDate, Tally> = BTreeMap::new();
-    for r in store.tallies(ws, from, to, true).await? {
+    let by = if only.is_some() {
+        TallyBy::GroupAndDay
+    } else {
+        TallyBy::Day
+    };
+    for r in store.tallies(ws, from, to, by).await? {
         let Ok(day) = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d") else {
             continue;
         };
@@ -468,7 +474,7 @@ impl Analysis {
         from: NaiveDate,
         to: NaiveDate,
     ) -> ApiResult<BTreeMap<GroupKey, Tally>> {
-        let rows = store.tallies(ws, from, to, false).await?;
+        let rows = store.tallies(ws, from, to, TallyBy::Group).await?;
         let counted: Vec<Counted> = rows
             .iter()
             .map(|r| Counted {

@@ -324,12 +324,13 @@ fn row(
         ("complete", "true"),
     ])
     .unwrap_or_default();
+    // Keys are ids, channel slugs or language tags: safe in a path as they are.
     Row {
         link: (!key.is_empty()).then(|| {
             format!(
                 "/w/{slug}/dashboard/{}/{}?from={from}&to={to}",
                 by.as_str(),
-                utf8_percent_encode(&key)
+                key
             )
         }),
         responses_link: format!("/w/{slug}/responses?{q}"),
@@ -346,13 +347,6 @@ fn row(
         changed: r.nps_changed,
         weakest: r.weakest,
     }
-}
-
-fn utf8_percent_encode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .unwrap_or_default()
-        .trim_start_matches('=')
-        .replace('+', "%20")
 }
 
 /// `/w/{ws}/dashboard/{by}/{key}`: one group's dashboard — a journey, a unit ("my
@@ -483,11 +477,7 @@ pub async fn group_dashboard(
         csrf: ctx.csrf.clone(),
         can_edit: role.can_edit(),
         fixed: Some((scope.as_str().to_owned(), key.to_string())),
-        back_here: format!(
-            "/w/{slug}/dashboard/{}/{}",
-            scope.as_str(),
-            utf8_percent_encode(&key.to_string())
-        ),
+        back_here: format!("/w/{slug}/dashboard/{}/{}", scope.as_str(), key),
         i: c.i,
         nav: c.nav,
         langs: c.langs,

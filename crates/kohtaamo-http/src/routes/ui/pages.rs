@@ -696,7 +696,10 @@ async fn score_cells(
     let to = kohtaamo_storage::today();
     let from = to - chrono::Duration::days(89);
     let mut per: HashMap<Id, Tally> = HashMap::new();
-    for r in store.tallies(ws, from, to, false).await? {
+    for r in store
+        .tallies(ws, from, to, kohtaamo_storage::feedback::TallyBy::Group)
+        .await?
+    {
         if let Some(t) = r.touchpoint_id {
             *per.entry(t).or_default() += r.tally;
         }

@@ -1,10 +1,14 @@
 """Independent oracle for the score figures.
 
 Exports every survey's raw responses as CSV through the API, recomputes NPS, CSAT and
-CES (value, margin of error, n, "not enough answers") per touchpoint, survey, language
-and channel with pandas — a separate implementation from the Rust code — and compares
-them with GET /api/v1/workspaces/{ws}/scores. Then deletes some responses through the
-API and compares again (the rollups must stay exact).
+CES (value, margin of error, n, "not enough answers") with pandas — a separate
+implementation from the Rust code — per touchpoint, survey, language and channel, and
+per stage, journey, segment, package element, service package, owning unit and partner
+from the model as the API lists it (touchpoint → stage → journey → segment, touchpoint
+→ element → packages, touchpoint owner; responses naming no touchpoint by what their
+survey is about), plus the weekly trend, and compares them with
+GET /api/v1/workspaces/{ws}/scores and /scores/weekly. Then deletes some responses
+through the API and compares again (the rollups must stay exact).
 
 Usage: python oracle.py BASE_URL TOKEN [WORKSPACE]
 """
@@ -82,12 +86,74 @@ def same(a, b):
     return all(math.isclose(a[k], b[k], rel_tol=1e-9, abs_tol=1e-9) for k in ("value", "margin"))
 
 
+def items(collection):
+    return json.loads(call("GET", f"/api/v1/workspaces/{WS}/{collection}?limit=500"))["items"]
+
+
+def model_keys():
+    """scope -> function(touchpoint_id text, survey_id text) -> list of keys."""
+    tps = {t["id"]: t for t in items("touchpoints")}
+    stages = {s["id"]: s for s in items("stages")}
+    journeys = {j["id"]: j for j in items("journeys")}
+    surveys = {s["id"]: s for s in items("surveys")}
+    packages_of = {}
+    for p in items("packages"):
+        for e in p["elements"]:
+            packages_of.setdefault(e["element_id"], []).append(p["id"])
+
+    def by_touchpoint(t, scope):
+        stage = stages[t["stage_id"]]
+        j = stage["journey_id"]
+        owner = t.get("owner") or {}
+        return {
+            "stage": [stage["id"]],
+            "journey": [j],
+            "segment": [journeys[j]["segment_id"]],
+            "element": [t["element_id"]] if t.get("element_id") else [],
+            "package": packages_of.get(t.get("element_id"), []),
+            "unit": [owner["unit"]] if "unit" in owner else [],
+            "partner": [owner["partner"]] if "partner" in owner else [],
+        }[scope]
+
+    def by_survey(s, scope):
+        j = s.get("journey_id")
+        if scope == "journey" and j:
+            return [j]
+        if scope == "segment" and j:
+            return [journeys[j]["segment_id"]]
+        if scope == "package" and s.get("package_id"):
+            return [s["package_id"]]
+        return []
+
+    def keys(scope):
+        def f(tp, survey):
+            if tp:
+                t = tps.get(int(tp))
+                return [str(k) for k in by_touchpoint(t, scope)] if t else []
+            return [str(k) for k in by_survey(surveys[int(survey)], scope)]
+        return f
+
+    return {scope: keys(scope) for scope in ("stage", "journey", "segment", "element", "package", "unit", "partner")}
+
+
+def weekly(df):
+    days = pd.to_datetime(df["day"])
+    monday = (days - pd.to_timedelta(days.dt.weekday, unit="D")).dt.strftime("%Y-%m-%d")
+    return expected(df.assign(week=monday), "week")
+
+
 def compare(df, label):
     checked = 0
-    for scope, col in (("touchpoint", "touchpoint_id"), ("survey", "survey_id"), ("language", "locale"), ("channel", "channel")):
+    grouped = [(scope, df, col) for scope, col in (("touchpoint", "touchpoint_id"), ("survey", "survey_id"), ("language", "locale"), ("channel", "channel"))]
+    for scope, f in model_keys().items():
+        keyed = df.assign(key=[f(t, s) for t, s in zip(df["touchpoint_id"], df["survey_id"])]).explode("key")
+        grouped.append((scope, keyed[keyed["key"].notna()], "key"))
+    groups = {}
+    for scope, frame, col in grouped:
         api = json.loads(call("GET", f"/api/v1/workspaces/{WS}/scores?by={scope}&from={FROM}&to={TO}"))
         got = {str(r["key"]): r for r in api["rows"]}
-        want = expected(df, col)
+        want = expected(frame, col)
+        groups[scope] = len(want)
         assert set(got) == set(want), f"{label} {scope}: keys differ: {sorted(set(got) ^ set(want))}"
         for k, w in want.items():
             g = got[k]
@@ -95,7 +161,17 @@ def compare(df, label):
             for m in ("nps", "csat", "ces"):
                 assert same(g[m], w[m]), f"{label} {scope} {k} {m}: api {g[m]} != oracle {w[m]}"
                 checked += 1
-    print(f"oracle {label}: {len(df)} complete responses, {checked} figures match")
+    api = json.loads(call("GET", f"/api/v1/workspaces/{WS}/scores/weekly?from={FROM}&to={TO}"))
+    got = {w["week"]: w for w in api}
+    want = weekly(df)
+    assert set(got) == set(want), f"{label} weekly: weeks differ: {sorted(set(got) ^ set(want))}"
+    for k, w in want.items():
+        assert got[k]["responses"] == w["responses"], f"{label} week {k}"
+        for m in ("nps", "csat", "ces"):
+            assert same(got[k][m], w[m]), f"{label} week {k} {m}: api {got[k][m]} != oracle {w[m]}"
+            checked += 1
+    assert all(n > 0 for n in groups.values()), f"every scope has groups in the demo: {groups}"
+    print(f"oracle {label}: {len(df)} complete responses, {checked} figures match (groups: {groups}, {len(want)} weeks)")
     return checked
 
 

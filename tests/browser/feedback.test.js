@@ -213,7 +213,10 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   assert.equal(Number(await page.locator('table.summary tbody td').first().innerText()), jn);
   assert.ok(await page.locator('p.weakest-note').isVisible(), 'the weakest encounter beside the journey score');
   assert.ok(await page.locator('section.drivers svg circle.driver').count() >= 3, 'the priority matrix has touchpoints');
-  assert.ok(await page.locator('table.scores').nth(1).locator('tbody tr').count() >= 5, 'touchpoints of the journey');
+  const tpRows = await page.locator('table.scores').nth(1).locator('tbody tr').count();
+  assert.ok(tpRows >= 5, 'touchpoints of the journey');
+  const tcsv = await (await page.request.get(app.base + await page.locator('a[href*="touchpoints.csv"]').getAttribute('href'))).text();
+  assert.equal(tcsv.trim().split('\n').length, tpRows + 1, 'the touchpoints table as CSV');
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'journey dashboard');
   await shot(page, 'journey-dashboard-fi');
   // An alert rule on this journey from its dashboard; a bad threshold is refused.

@@ -1,7 +1,8 @@
 //! `/api/v1/workspaces/{ws}/scores`: NPS, CSAT and CES per scope (touchpoint, stage,
-//! journey, owning unit, partner, channel, language, survey) for a period, beside the
-//! previous period of the same length, from the rollups only. Shared with the
-//! dashboard page ([`score_table`]).
+//! journey, package, element, owning unit, partner, segment, channel, language, survey)
+//! for a period, beside the previous period of the same length, with response rates,
+//! from the rollups only; `…/scores/weekly` (trends), `…/alerts`, `…/journeys/{id}/drivers`.
+//! Shared with the dashboard pages ([`Analysis`], [`score_table`], [`trend`]).
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -1,6 +1,10 @@
-//! The experience dashboard `/w/{ws}/dashboard`: NPS, CSAT and CES per scope
-//! (touchpoint, stage, journey, owning unit, partner, channel, language, survey) for a
-//! period beside the previous one, the weakest encounter flagged, and the table as CSV.
+//! The experience dashboards. `/w/{ws}/dashboard`: NPS, CSAT and CES per scope
+//! (touchpoint, stage, journey, package, element, owning unit, partner, segment,
+//! channel, language, survey) for a period beside the previous one, with response rates,
+//! the weakest encounter flagged, the weekly trend, and the table as CSV.
+//! `/w/{ws}/dashboard/{scope}/{key}`: one group (a journey, a unit, a partner …) with
+//! its touchpoints weakest first, trend, drivers (journeys) and alert rules, also as
+//! CSV. Every count links to the responses behind it.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +18,7 @@ use super::pages::{chrome, Nav};
 use super::{html, PageCtx, PageError};
 use crate::extract::Path;
 use crate::i18n::I18n;
-use crate::routes::scores::{period, score_table, trend, Analysis, Grain, ScoreTable};
+use crate::routes::scores::{period, score_table, trend, Analysis, Grain, ScoreRow, ScoreTable};
 use crate::routes::surveys::safe_cell;
 use crate::AppState;
 
@@ -85,6 +89,7 @@ struct GroupPage {
     /// The rule form's fixed group (scope, key) and the page to return to.
     fixed: Option<(String, String)>,
     back_here: String,
+    csv: String,
 }
 
 /// The impact × performance priority matrix of one journey as SVG: touchpoints high on
@@ -221,30 +226,39 @@ fn csat_text(i: &I18n, s: &Shown) -> String {
     }
 }
 
+/// The period (and scope) a page asks for; a bad one is reported on the page, which then
+/// shows the default (touchpoints, the last 90 days).
+fn period_or_default(
+    q: &BTreeMap<String, String>,
+    i: &I18n,
+) -> Result<(Scope, chrono::NaiveDate, chrono::NaiveDate, Option<String>), PageError> {
+    match period(q) {
+        Ok((s, f, t)) => Ok((s, f, t, None)),
+        Err(crate::error::ApiError::Invalid(e)) => {
+            let today = kohtaamo_storage::today();
+            let msg =
+                e.0.iter()
+                    .map(|(k, r)| format!("{k}: {}", i.reason(r)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            Ok((
+                Scope::Touchpoint,
+                today - chrono::Duration::days(89),
+                today,
+                Some(msg),
+            ))
+        }
+        Err(e) => Err(PageError::Internal(e.to_string())),
+    }
+}
+
 async fn load(
     st: &AppState,
     ctx: &PageCtx,
     q: &BTreeMap<String, String>,
 ) -> Result<(ScoreTable, Option<String>), PageError> {
     let (w, _) = ctx.ws()?;
-    let (scope, from, to, error) = match period(q) {
-        Ok((s, f, t)) => (s, f, t, None),
-        Err(crate::error::ApiError::Invalid(e)) => {
-            let today = kohtaamo_storage::today();
-            let msg =
-                e.0.iter()
-                    .map(|(k, r)| format!("{k}: {}", ctx.i.reason(r)))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-            (
-                Scope::Touchpoint,
-                today - chrono::Duration::days(89),
-                today,
-                Some(msg),
-            )
-        }
-        Err(_) => return Err(PageError::Internal("period".into())),
-    };
+    let (scope, from, to, error) = period_or_default(q, &ctx.i)?;
     let table = score_table(&st.store, w.id, scope, from, to, &ctx.i)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
@@ -349,6 +363,45 @@ fn row(
     }
 }
 
+/// The touchpoints inside a model group (a journey, a unit …), weakest first: by NPS,
+/// else CSAT, else CES, on one −100…100 scale; without a score last.
+async fn group_touchpoints(
+    st: &AppState,
+    an: &Analysis,
+    ws: kohtaamo_domain::Id,
+    scope: Scope,
+    key: &GroupKey,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+    i: &I18n,
+) -> Result<Vec<ScoreRow>, PageError> {
+    if !scope.is_model() || scope == Scope::Touchpoint {
+        return Ok(vec![]);
+    }
+    let inside: std::collections::HashSet<kohtaamo_domain::Id> =
+        match an.scopes.selector(scope, key) {
+            Selector::Model { touchpoints, .. } => touchpoints.into_iter().collect(),
+            _ => Default::default(),
+        };
+    let mut rows: Vec<ScoreRow> = an
+        .table(&st.store, ws, Scope::Touchpoint, from, to, i)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .rows
+        .into_iter()
+        .filter(|r| matches!(r.key, GroupKey::Id(id) if inside.contains(&id)))
+        .collect();
+    let rank = |r: &ScoreRow| -> f64 {
+        match (&r.nps, &r.csat, &r.ces) {
+            (Shown::Score(s), _, _) => s.value,
+            (_, Shown::Score(s), _) => s.value * 2.0 - 100.0,
+            (_, _, Shown::Score(s)) => (s.value - 1.0) / 6.0 * 200.0 - 100.0,
+            _ => f64::INFINITY,
+        }
+    };
+    rows.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
+    Ok(rows)
+}
+
 /// `/w/{ws}/dashboard/{by}/{key}`: one group's dashboard — a journey, a unit ("my
 /// touchpoints and their scores"), a partner (the same figures as our own units), a
 /// package, a channel …: its scores beside the previous period, response rate, its
@@ -365,24 +418,7 @@ pub async fn group_dashboard(
     let key = GroupKey::parse(scope, &key).map_err(|_| PageError::NotFound(i.clone()))?;
     let mut pq = q.clone();
     pq.remove("by");
-    let (_, from, to, error) = match period(&pq) {
-        Ok((s, f, t)) => (s, f, t, None),
-        Err(crate::error::ApiError::Invalid(e)) => {
-            let today = kohtaamo_storage::today();
-            let msg =
-                e.0.iter()
-                    .map(|(k, r)| format!("{k}: {}", i.reason(r)))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-            (
-                Scope::Touchpoint,
-                today - chrono::Duration::days(89),
-                today,
-                Some(msg),
-            )
-        }
-        Err(_) => return Err(PageError::Internal("period".into())),
-    };
+    let (_, from, to, error) = period_or_default(&pq, i)?;
     let internal = |e: crate::error::ApiError| PageError::Internal(e.to_string());
     let an = Analysis::load(&st.store, w.id, i).await.map_err(internal)?;
     let slug = w.data.slug.as_str();
@@ -396,44 +432,25 @@ pub async fn group_dashboard(
         .iter()
         .find(|r| r.key == key)
         .map(|r| row(i, slug, scope, &f, &t, r));
-    // The group's touchpoints, weakest first (by NPS, then CSAT, then CES).
-    let mut touchpoints = vec![];
-    let mut weakest = None;
-    if scope.is_model() && scope != Scope::Touchpoint {
-        let inside: std::collections::HashSet<kohtaamo_domain::Id> =
-            match an.scopes.selector(scope, &key) {
-                Selector::Model { touchpoints, .. } => touchpoints.into_iter().collect(),
-                _ => Default::default(),
+    let ranked = group_touchpoints(&st, &an, w.id, scope, &key, (from, to), i).await?;
+    // Flagged by NPS, CSAT or CES: each shown with the first metric it has.
+    let flagged: Vec<String> = ranked
+        .iter()
+        .filter(|r| r.weakest)
+        .map(|r| {
+            let score = match (&r.nps, &r.csat) {
+                (Shown::Score(_), _) => format!("NPS {}", show(i, &r.nps, true)),
+                (_, Shown::Score(_)) => format!("CSAT {}", csat_text(i, &r.csat)),
+                _ => format!("CES {}", show(i, &r.ces, false)),
             };
-        let tps = an
-            .table(&st.store, w.id, Scope::Touchpoint, from, to, i)
-            .await
-            .map_err(internal)?;
-        let mut rows: Vec<&crate::routes::scores::ScoreRow> = tps
-            .rows
-            .iter()
-            .filter(|r| matches!(r.key, GroupKey::Id(id) if inside.contains(&id)))
-            .collect();
-        let rank = |r: &crate::routes::scores::ScoreRow| -> f64 {
-            match (&r.nps, &r.csat, &r.ces) {
-                (Shown::Score(s), _, _) => s.value,
-                (_, Shown::Score(s), _) => s.value * 2.0 - 100.0,
-                (_, _, Shown::Score(s)) => (s.value - 1.0) / 6.0 * 200.0 - 100.0,
-                _ => f64::INFINITY,
-            }
-        };
-        rows.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
-        weakest = rows.iter().find(|r| r.weakest).map(|r| {
-            i.args(
-                "group-weakest",
-                &[("name", &r.name), ("score", &show(i, &r.nps, true))],
-            )
-        });
-        touchpoints = rows
-            .into_iter()
-            .map(|r| row(i, slug, Scope::Touchpoint, &f, &t, r))
-            .collect();
-    }
+            i.args("group-weakest", &[("name", &r.name), ("score", &score)])
+        })
+        .collect();
+    let weakest = (!flagged.is_empty()).then(|| flagged.join("; "));
+    let touchpoints = ranked
+        .iter()
+        .map(|r| row(i, slug, Scope::Touchpoint, &f, &t, r))
+        .collect();
     let weeks = trend(
         &st.store,
         w.id,
@@ -477,6 +494,12 @@ pub async fn group_dashboard(
         csrf: ctx.csrf.clone(),
         can_edit: role.can_edit(),
         fixed: Some((scope.as_str().to_owned(), key.to_string())),
+        csv: format!(
+            "/w/{slug}/dashboard/{}/{key}/touchpoints.csv?from={}&to={}",
+            scope.as_str(),
+            table.from,
+            table.to
+        ),
         back_here: format!("/w/{slug}/dashboard/{}/{}", scope.as_str(), key),
         i: c.i,
         nav: c.nav,
@@ -493,6 +516,31 @@ pub async fn dashboard_csv(
     ctx: PageCtx,
 ) -> Result<Response, PageError> {
     let (t, _) = load(&st, &ctx, &q).await?;
+    scores_csv(&t.by, &t.rows)
+}
+
+/// `/w/{ws}/dashboard/{by}/{key}/touchpoints.csv`: a group's touchpoints table as CSV.
+pub async fn group_csv(
+    State(st): State<AppState>,
+    Path((_, by, key)): Path<(String, String, String)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let i = &ctx.i;
+    let scope = Scope::parse(&by).map_err(|_| PageError::NotFound(i.clone()))?;
+    let key = GroupKey::parse(scope, &key).map_err(|_| PageError::NotFound(i.clone()))?;
+    let (_, from, to, _) = period_or_default(&q, i)?;
+    let an = Analysis::load(&st.store, w.id, i)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let rows = group_touchpoints(&st, &an, w.id, scope, &key, (from, to), i).await?;
+    scores_csv("touchpoint", &rows)
+}
+
+/// Score rows as CSV (numbers unrounded; empty where not enough answers), with a BOM
+/// for spreadsheet programs and formula-looking cells neutralised.
+fn scores_csv(first: &str, rows: &[ScoreRow]) -> Result<Response, PageError> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let num = |s: &Shown| match s {
         Shown::Score(s) => [s.value.to_string(), s.margin.to_string(), s.n.to_string()],
@@ -500,7 +548,7 @@ pub async fn dashboard_csv(
         Shown::NoAnswers => [String::new(), String::new(), "0".into()],
     };
     let mut out = vec![vec![
-        t.by.clone(),
+        first.to_owned(),
         "responses".into(),
         "nps".into(),
         "nps_margin".into(),
@@ -517,7 +565,7 @@ pub async fn dashboard_csv(
         "shown".into(),
         "response_rate".into(),
     ]];
-    for r in &t.rows {
+    for r in rows {
         let mut row = vec![r.name.clone(), r.responses.to_string()];
         row.extend(num(&r.nps));
         row.extend(num(&r.csat));

@@ -106,6 +106,10 @@ pub fn router() -> Router<AppState> {
             "/w/{ws}/dashboard/{by}/{key}",
             get(dashboard::group_dashboard),
         )
+        .route(
+            "/w/{ws}/dashboard/{by}/{key}/touchpoints.csv",
+            get(dashboard::group_csv),
+        )
         .route("/w/{ws}/responses", get(surveys_page::group_responses))
         .route("/w/{ws}/alerts", get(alerts_page::alerts))
         .route("/w/{ws}/alerts/rules", post(alerts_page::create_rule))

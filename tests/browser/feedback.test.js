@@ -203,6 +203,13 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   await page.waitForURL(/\/w\/demo\/responses\?/);
   assert.equal(await page.locator('p.total').innerText().then((t) => Number(t.match(/(\d+) vastaus/)[1])), n);
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'responses behind a figure');
+  // The previous period's NPS links to the previous period's responses (NPS is required there).
+  await page.goBack();
+  const prev = restaurant.locator('td').nth(2);
+  const prevN = Number((await prev.innerText()).match(/n = (\d+)/)[1]);
+  await prev.getByRole('link').click();
+  await page.waitForURL(/\/w\/demo\/responses\?/);
+  assert.equal(await page.locator('p.total').innerText().then((t) => Number(t.match(/(\d+) vastaus/)[1])), prevN);
   // The journey's own dashboard: its score beside the weakest touchpoint's, touchpoints
   // weakest first, drivers as a priority matrix.
   await page.goto(app.base + '/w/demo/dashboard?by=journey');

@@ -419,9 +419,12 @@ pub struct Analysis {
 
 impl Analysis {
     pub async fn load(store: &Store, ws: Id, i: &I18n) -> ApiResult<Self> {
-        let snapshot = store.snapshot(ws).await?;
+        // Independent reads, run at once (SQLite in WAL mode serves readers in parallel).
+        let all = ListQuery::all();
+        let (snapshot, surveys) =
+            tokio::try_join!(store.snapshot(ws), store.list::<SurveyData>(ws, &all))?;
+        let surveys = surveys.items;
         let names = Names::new(&snapshot, i);
-        let surveys = store.list::<SurveyData>(ws, &ListQuery::all()).await?.items;
         let scopes = Scopes::new(
             &snapshot,
             surveys
@@ -550,10 +553,12 @@ impl Analysis {
         let days = (to - from).num_days() + 1;
         let prev_to = from - chrono::Duration::days(1);
         let prev_from = prev_to - chrono::Duration::days(days - 1);
-        let now = an.grouped(store, ws, scope, from, to).await?;
-        let before = an.grouped(store, ws, scope, prev_from, prev_to).await?;
+        let (now, before, shown) = tokio::try_join!(
+            an.grouped(store, ws, scope, from, to),
+            an.grouped(store, ws, scope, prev_from, prev_to),
+            an.shown(store, ws, scope, from, to)
+        )?;
         let name = |k: &GroupKey| an.name(scope, k, i);
-        let shown = an.shown(store, ws, scope, from, to).await?;
         // The weakest encounter per journey, by each metric the touchpoints share.
         let mut weak: Vec<GroupKey> = Vec::new();
         if scope == Scope::Touchpoint {

@@ -26,8 +26,9 @@ pub struct Row {
     name: String,
     /// The group's own dashboard.
     link: Option<String>,
-    /// The complete responses behind the row's figures.
+    /// The complete responses behind the row's figures, and behind the previous NPS.
     responses_link: String,
+    previous_link: String,
     responses: i64,
     /// Response rate (complete ÷ shown) where impressions are known.
     rate: String,
@@ -288,7 +289,7 @@ pub async fn dashboard(
     let rows = t
         .rows
         .iter()
-        .map(|r| row(i, w.data.slug.as_str(), by, &t.from, &t.to, r))
+        .map(|r| row(i, w.data.slug.as_str(), by, &t, r))
         .collect();
     let c = chrome(&ctx);
     let page = DashboardPage {
@@ -321,23 +322,20 @@ pub async fn dashboard(
 }
 
 /// One score row as the pages show it, with its links.
-fn row(
-    i: &I18n,
-    slug: &str,
-    by: Scope,
-    from: &str,
-    to: &str,
-    r: &crate::routes::scores::ScoreRow,
-) -> Row {
+fn row(i: &I18n, slug: &str, by: Scope, t: &ScoreTable, r: &ScoreRow) -> Row {
     let key = r.key.to_string();
-    let q = serde_urlencoded::to_string([
-        ("by", by.as_str()),
-        ("key", key.as_str()),
-        ("from", from),
-        ("to", to),
-        ("complete", "true"),
-    ])
-    .unwrap_or_default();
+    let (from, to) = (&t.from, &t.to);
+    let list = |from: &str, to: &str| {
+        let q = serde_urlencoded::to_string([
+            ("by", by.as_str()),
+            ("key", key.as_str()),
+            ("from", from),
+            ("to", to),
+            ("complete", "true"),
+        ])
+        .unwrap_or_default();
+        format!("/w/{slug}/responses?{q}")
+    };
     // Keys are ids, channel slugs or language tags: safe in a path as they are.
     Row {
         link: (!key.is_empty()).then(|| {
@@ -347,7 +345,8 @@ fn row(
                 key
             )
         }),
-        responses_link: format!("/w/{slug}/responses?{q}"),
+        responses_link: list(from, to),
+        previous_link: list(&t.previous_from, &t.previous_to),
         name: r.name.clone(),
         responses: r.responses,
         rate: match (r.response_rate, r.shown) {
@@ -431,7 +430,7 @@ pub async fn group_dashboard(
         .rows
         .iter()
         .find(|r| r.key == key)
-        .map(|r| row(i, slug, scope, &f, &t, r));
+        .map(|r| row(i, slug, scope, &table, r));
     let ranked = group_touchpoints(&st, &an, w.id, scope, &key, (from, to), i).await?;
     // Flagged by NPS, CSAT or CES: each shown with the first metric it has.
     let flagged: Vec<String> = ranked
@@ -449,7 +448,7 @@ pub async fn group_dashboard(
     let weakest = (!flagged.is_empty()).then(|| flagged.join("; "));
     let touchpoints = ranked
         .iter()
-        .map(|r| row(i, slug, Scope::Touchpoint, &f, &t, r))
+        .map(|r| row(i, slug, Scope::Touchpoint, &table, r))
         .collect();
     let weeks = trend(
         &st.store,

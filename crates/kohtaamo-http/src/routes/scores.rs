@@ -81,6 +81,17 @@ pub struct Week {
     pub ces: Shown,
 }
 
+/// A rollup sum as the domain's grouping reads it.
+fn counted(r: &kohtaamo_storage::feedback::TallyRow) -> Counted<'_> {
+    Counted {
+        survey_id: r.survey_id,
+        touchpoint_id: r.touchpoint_id,
+        channel: &r.channel,
+        locale: &r.locale,
+        tally: r.tally,
+    }
+}
+
 /// How a trend is grouped in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grain {
@@ -139,14 +150,7 @@ pub async fn trend(
             continue;
         };
         if let Some((scopes, scope, key)) = only {
-            let c = Counted {
-                survey_id: r.survey_id,
-                touchpoint_id: r.touchpoint_id,
-                channel: &r.channel,
-                locale: &r.locale,
-                tally: r.tally,
-            };
-            if !scopes.keys(scope, &c).contains(key) {
+            if !scopes.keys(scope, &counted(&r)).contains(key) {
                 continue;
             }
         }
@@ -479,17 +483,8 @@ impl Analysis {
         to: NaiveDate,
     ) -> ApiResult<BTreeMap<GroupKey, Tally>> {
         let rows = store.tallies(ws, from, to, TallyBy::Group).await?;
-        let counted: Vec<Counted> = rows
-            .iter()
-            .map(|r| Counted {
-                survey_id: r.survey_id,
-                touchpoint_id: r.touchpoint_id,
-                channel: &r.channel,
-                locale: &r.locale,
-                tally: r.tally,
-            })
-            .collect();
-        Ok(analytics::group(&counted, scope, &self.scopes))
+        let rows: Vec<Counted> = rows.iter().map(counted).collect();
+        Ok(analytics::group(&rows, scope, &self.scopes))
     }
 
     /// Times shown per group of `scope` in a period (channel and language are not

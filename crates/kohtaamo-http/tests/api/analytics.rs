@@ -3,8 +3,6 @@
 //! validation, the evaluating job on two instances at once, signed webhooks, in-app
 //! alerts per unit).
 
-use std::sync::{Arc, Mutex};
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -288,27 +286,7 @@ async fn alert_rules_notify_the_owning_unit_once_even_on_two_instances() {
         json!({"scope": "unit", "key": unit.to_string(), "metric": "csat", "condition": "drop"}),
     )
     .await;
-    // Webhook receiver.
-    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let sink = got.clone();
-    let receiver = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let sink = sink.clone();
-            async move {
-                let sig = headers
-                    .get(kohtaamo_http::jobs::SIGNATURE_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                sink.lock().unwrap().push((sig, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let (hook_url, got) = webhook_sink().await;
     let (s, _) = app
         .post(
             "/api/v1/workspaces/w/webhooks",
@@ -384,6 +362,36 @@ async fn alert_rules_notify_the_owning_unit_once_even_on_two_instances() {
         .get("/api/v1/workspaces/w/alerts?unit_id=x", &editor)
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // A unit that a rule notifies cannot be deleted while the rule exists.
+    let notified = app
+        .create("w", "units", crate::helpers::unit("notified"))
+        .await;
+    let named = app
+        .create(
+            "w",
+            "alert-rules",
+            json!({"scope": "channel", "key": "web", "metric": "csat", "condition": "below", "threshold": 50, "unit_id": notified}),
+        )
+        .await;
+    let (s, _) = app
+        .delete(
+            &format!("/api/v1/workspaces/w/units/{notified}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    app.delete(
+        &format!("/api/v1/workspaces/w/alert-rules/{named}"),
+        &app.admin,
+    )
+    .await;
+    let (s, _) = app
+        .delete(
+            &format!("/api/v1/workspaces/w/units/{notified}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
     // Deleting a rule deletes its alerts.
     let (s, _) = app
         .delete(

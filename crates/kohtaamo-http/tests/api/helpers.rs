@@ -141,3 +141,31 @@ impl TestApp {
 pub fn unit(slug: &str) -> Value {
     json!({"slug": slug, "name": texts(slug)})
 }
+
+/// Webhook deliveries received: (signature header, body).
+pub type Deliveries = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A webhook receiver on loopback: its URL and what it received.
+pub async fn webhook_sink() -> (String, Deliveries) {
+    let got: Deliveries = Default::default();
+    let sink = got.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                let sig = headers
+                    .get(kohtaamo_http::jobs::SIGNATURE_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                sink.lock().unwrap().push((sig, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    (url, got)
+}

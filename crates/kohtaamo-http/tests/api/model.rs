@@ -361,7 +361,6 @@ async fn who_is_my_customer_relations() {
 /// review records who and when.
 #[tokio::test]
 async fn review_cycle_notifies_and_signs_webhooks() {
-    use std::sync::{Arc, Mutex};
     let app = spawn_app().await;
     let ws = app.workspace("w").await;
     let editor = app
@@ -373,26 +372,7 @@ async fn review_cycle_notifies_and_signs_webhooks() {
         .create("w", "relations", json!({"provider": {"unit": it}, "customer": {"unit": cs}, "review_interval_days": 30, "last_reviewed_on": "2020-01-01"}))
         .await;
     // A webhook receiver on loopback.
-    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let sink = got.clone();
-    let receiver = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let sink = sink.clone();
-            async move {
-                let sig = headers
-                    .get(kohtaamo_http::jobs::SIGNATURE_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                sink.lock().unwrap().push((sig, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let (hook_url, got) = webhook_sink().await;
     let (s, _) = app
         .post(
             "/api/v1/workspaces/w/webhooks",

@@ -303,11 +303,7 @@ pub async fn create_rule(
             Ok(Redirect::to(&back).into_response())
         }
         Err(kohtaamo_storage::StoreError::Invalid(e)) => {
-            let msg =
-                e.0.iter()
-                    .map(|(f, r)| format!("{f}: {}", i.reason(r)))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+            let msg = super::surveys_page::errors_text(i, &e).join("; ");
             alerts_page(&st, &ctx, Some(msg)).await
         }
         Err(e) => Err(e.into()),

@@ -237,11 +237,7 @@ fn period_or_default(
         Ok((s, f, t)) => Ok((s, f, t, None)),
         Err(crate::error::ApiError::Invalid(e)) => {
             let today = kohtaamo_storage::today();
-            let msg =
-                e.0.iter()
-                    .map(|(k, r)| format!("{k}: {}", i.reason(r)))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+            let msg = super::surveys_page::errors_text(i, &e).join("; ");
             Ok((
                 Scope::Touchpoint,
                 today - chrono::Duration::days(89),

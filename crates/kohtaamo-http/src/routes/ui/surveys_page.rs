@@ -151,7 +151,7 @@ fn texts(fi: &str, en: &str) -> BTreeMap<String, String> {
     m
 }
 
-fn errors_text(i: &I18n, e: &FieldErrors) -> Vec<String> {
+pub(super) fn errors_text(i: &I18n, e: &FieldErrors) -> Vec<String> {
     e.0.iter()
         .map(|(f, r)| format!("{f}: {}", i.reason(r)))
         .collect()

@@ -243,6 +243,16 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   await page.goto(app.base + '/w/demo/alerts');
   assert.ok(await page.getByRole('heading', { name: 'Mittarihälytykset' }).isVisible());
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'alerts page');
+  // Any group can be picked by name on the alerts page.
+  const cs = (await app.api('GET', '/api/v1/workspaces/demo/units?q=customer')).items.find((u) => u.slug === 'customer-service');
+  await page.locator('#r-group').selectOption(`unit:${cs.id}`);
+  await page.locator('#r-metric').selectOption('csat');
+  await page.locator('#r-cond').selectOption('drop');
+  await page.getByRole('button', { name: 'Lisää sääntö' }).click();
+  await page.waitForURL(/\/w\/demo\/alerts$/);
+  assert.match(await page.locator('table.rules').innerText(), /CSAT laskee merkitsevästi/);
+  const rules = (await app.api('GET', '/api/v1/workspaces/demo/alert-rules')).items;
+  assert.ok(rules.some((r) => r.scope === 'unit' && r.key === cs.id && r.condition === 'drop'), JSON.stringify(rules));
   // The partner sees the same figures as our own units.
   await page.goto(app.base + '/w/demo/dashboard');
   await page.getByRole('link', { name: 'Kumppani' }).click();

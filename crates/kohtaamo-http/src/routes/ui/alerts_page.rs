@@ -173,14 +173,82 @@ struct AlertsPage {
 
 /// The choices of the "new rule" form.
 pub struct RuleFormView {
-    pub scopes: Vec<(&'static str, String)>,
+    /// Every group a rule can watch: ("scope:key", "Scope: name").
+    pub groups: Vec<(String, String)>,
     pub metrics: Vec<(&'static str, String)>,
     pub conditions: Vec<(&'static str, String)>,
     pub units: Vec<(Id, String)>,
 }
 
 impl RuleFormView {
-    pub async fn load(st: &AppState, ws: Id, i: &I18n) -> Result<Self, PageError> {
+    pub async fn load(st: &AppState, ws: Id, i: &I18n, an: &Analysis) -> Result<Self, PageError> {
+        use kohtaamo_domain::model::BuiltinChannel;
+        let snap = &an.snapshot;
+        let mut keys: Vec<(Scope, GroupKey)> = vec![];
+        let ids =
+            |scope: Scope, it: &mut dyn Iterator<Item = Id>, keys: &mut Vec<(Scope, GroupKey)>| {
+                keys.extend(it.map(|id| (scope, GroupKey::Id(id))));
+            };
+        ids(
+            Scope::Journey,
+            &mut snap.journeys.iter().map(|x| x.0),
+            &mut keys,
+        );
+        ids(
+            Scope::Stage,
+            &mut snap.stages.iter().map(|x| x.0),
+            &mut keys,
+        );
+        ids(
+            Scope::Touchpoint,
+            &mut snap.stages.iter().flat_map(|x| x.2.iter().map(|t| t.0)),
+            &mut keys,
+        );
+        ids(Scope::Unit, &mut snap.units.iter().map(|x| x.0), &mut keys);
+        ids(
+            Scope::Partner,
+            &mut snap.partners.iter().map(|x| x.0),
+            &mut keys,
+        );
+        ids(
+            Scope::Package,
+            &mut snap.packages.iter().map(|x| x.0),
+            &mut keys,
+        );
+        ids(
+            Scope::Element,
+            &mut snap.elements.iter().map(|x| x.0),
+            &mut keys,
+        );
+        ids(
+            Scope::Segment,
+            &mut snap.segments.iter().map(|x| x.0),
+            &mut keys,
+        );
+        ids(
+            Scope::Survey,
+            &mut an.survey_names.keys().copied(),
+            &mut keys,
+        );
+        for c in BuiltinChannel::ALL {
+            keys.push((Scope::Channel, GroupKey::Text(c.as_str().to_owned())));
+        }
+        for l in ["fi", "en", "sv"] {
+            keys.push((Scope::Language, GroupKey::Text(l.to_owned())));
+        }
+        let groups = keys
+            .into_iter()
+            .map(|(scope, key)| {
+                (
+                    format!("{}:{key}", scope.as_str()),
+                    format!(
+                        "{}: {}",
+                        i.t(&format!("scope-{}", scope.as_str())),
+                        an.name(scope, &key, i)
+                    ),
+                )
+            })
+            .collect();
         let mut units: Vec<(Id, String)> = all::<UnitData>(&st.store, ws)
             .await?
             .into_iter()
@@ -188,10 +256,7 @@ impl RuleFormView {
             .collect();
         units.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(Self {
-            scopes: Scope::ALL
-                .iter()
-                .map(|s| (s.as_str(), i.t(&format!("scope-{}", s.as_str()))))
-                .collect(),
+            groups,
             metrics: Metric::ALL
                 .iter()
                 .map(|m| (m.as_str(), metric_label(i, *m)))
@@ -224,7 +289,7 @@ async fn alerts_page(
         error,
         alerts: alert_rows(st, w.id, slug, i, &an, None).await?,
         rules: rules_of(st, w.id, slug, i, &an, None).await?,
-        form: RuleFormView::load(st, w.id, i).await?,
+        form: RuleFormView::load(st, w.id, i, &an).await?,
         fixed: None,
         back_here: String::new(),
         i: c.i,
@@ -241,7 +306,13 @@ pub async fn alerts(State(st): State<AppState>, ctx: PageCtx) -> Result<Response
 
 #[derive(Deserialize)]
 pub struct RuleForm {
+    /// Either `group` ("scope:key", from the alerts page) or `scope` and `key`
+    /// (a group dashboard's fixed group).
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
     scope: String,
+    #[serde(default)]
     key: String,
     metric: String,
     condition: String,
@@ -276,9 +347,13 @@ pub async fn create_rule(
         ),
     };
     let num = |s: &str| s.trim().parse::<i64>().ok();
+    let (scope, key) = match form.group.split_once(':') {
+        Some((s, k)) => (s.to_owned(), k.to_owned()),
+        None => (form.scope.clone(), form.key.clone()),
+    };
     let input = AlertRuleInput {
-        scope: form.scope.clone(),
-        key: form.key.clone(),
+        scope,
+        key,
         metric: form.metric.clone(),
         condition: form.condition.clone(),
         threshold,

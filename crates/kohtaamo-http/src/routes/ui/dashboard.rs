@@ -467,7 +467,7 @@ pub async fn group_dashboard(
         _ => None,
     };
     let rules = super::alerts_page::rules_of(&st, w.id, slug, i, &an, Some((scope, &key))).await?;
-    let form = super::alerts_page::RuleFormView::load(&st, w.id, i).await?;
+    let form = super::alerts_page::RuleFormView::load(&st, w.id, i, &an).await?;
     let c = chrome(&ctx);
     let page = GroupPage {
         error,

@@ -118,15 +118,32 @@ fn drivers_svg(i: &I18n, rows: &[crate::routes::scores::DriverRow]) -> String {
     svg += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"bold\" fill=\"#8a1c1c\">{}</text>", left + 6.0, top + 16.0, esc(&i.t("drivers-priority")));
     svg += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\">{}</text>", left + pw / 2.0, h - 8.0, esc(&i.t("drivers-performance")));
     svg += &format!("<text x=\"14\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" transform=\"rotate(-90 14 {:.1})\">{}</text>", top + ph / 2.0, top + ph / 2.0, esc(&i.t("drivers-impact")));
+    // Labels are moved up or down in 13 px steps until they overlap no earlier label,
+    // and put left of the point where they would leave the plot.
+    let mut placed: Vec<(f64, f64, f64)> = vec![]; // (left, baseline, width)
     for r in rows {
         let (cx, cy) = (x(r.performance), y(r.impact));
         let fill = if r.significant { "#0b57d0" } else { "#ffffff" };
         svg += &format!("<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"5\" fill=\"{fill}\" stroke=\"#0b57d0\" stroke-width=\"2\" class=\"driver\"/>");
         let label: String = r.name.chars().take(24).collect();
+        let width = 6.2 * label.chars().count() as f64;
+        let left = if cx + 8.0 + width > w - right {
+            cx - 8.0 - width
+        } else {
+            cx + 8.0
+        };
+        let free = |base: f64| {
+            placed
+                .iter()
+                .all(|(l, b, wd)| (base - b).abs() >= 13.0 || left + width <= *l || *l + wd <= left)
+        };
+        let base = (0..12)
+            .map(|k| cy + 4.0 + 13.0 * if k % 2 == 0 { k / 2 } else { -(k + 1) / 2 } as f64)
+            .find(|b| free(*b))
+            .unwrap_or(cy + 4.0);
+        placed.push((left, base, width));
         svg += &format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#222\">{}</text>",
-            cx + 8.0,
-            cy + 4.0,
+            "<text x=\"{left:.1}\" y=\"{base:.1}\" font-size=\"11\" fill=\"#222\">{}</text>",
             esc(&label)
         );
     }

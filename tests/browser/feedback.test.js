@@ -195,6 +195,14 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   assert.match(await restaurant.innerText(), /[−-]\d+ ± \d+ \(n = \d+\)/, 'NPS with margin and n');
   assert.ok(await page.locator('tr.weakest').count() >= 1, 'a weakest encounter is flagged');
   assert.equal(await page.locator('figure.trend svg polyline').count(), 2, 'weekly NPS and CSAT lines');
+  const weekly = await page.locator('figure.trend svg circle').count();
+  await page.locator('#d-grain').selectOption('month');
+  await page.getByRole('button', { name: 'Suodata' }).click();
+  await page.waitForURL(/grain=month/);
+  assert.match(await page.locator('figure.trend figcaption').innerText(), /kuukausittain/);
+  const monthly = await page.locator('figure.trend svg circle').count();
+  assert.ok(monthly >= 4 && monthly < weekly, `monthly points ${monthly} < weekly ${weekly}`);
+  await page.goto(app.base + '/w/demo/dashboard');
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'dashboard');
   await shot(page, 'dashboard-fi');
   // Every figure links to exactly the responses behind it: the list's total equals n.

@@ -101,6 +101,14 @@ pub enum Grain {
 }
 
 impl Grain {
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+        }
+    }
     pub fn parse(s: &str) -> Result<Self, Reason> {
         match s {
             "day" => Ok(Grain::Day),

@@ -58,6 +58,8 @@ struct DashboardPage {
     csv: String,
     rows: Vec<Row>,
     trend: String,
+    caption: String,
+    grains: Vec<(&'static str, String, bool)>,
 }
 
 #[derive(Template)]
@@ -81,6 +83,8 @@ struct GroupPage {
     /// The weakest touchpoint with its NPS, beside the group's (journeys).
     weakest: Option<String>,
     trend: String,
+    caption: String,
+    grains: Vec<(&'static str, String, bool)>,
     drivers: Option<String>,
     rules: Vec<super::alerts_page::RuleRow>,
     form: super::alerts_page::RuleFormView,
@@ -157,9 +161,9 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The weekly trend as an SVG line chart: NPS (−100…100) and CSAT (0…100) on one
+/// The trend (per day, week or month) as an SVG line chart: NPS (−100…100) and CSAT (0…100) on one
 /// 0-centred scale, a point only for weeks with enough answers.
-fn trend_svg(i: &I18n, weeks: &[crate::routes::scores::Week]) -> String {
+fn trend_svg(i: &I18n, caption: &str, weeks: &[crate::routes::scores::Week]) -> String {
     let (w, h, left, top, bottom) = (720.0, 220.0, 44.0, 12.0, 36.0);
     let plot_h = h - top - bottom;
     let n = weeks.len().max(2) as f64;
@@ -167,7 +171,7 @@ fn trend_svg(i: &I18n, weeks: &[crate::routes::scores::Week]) -> String {
     let y = |v: f64| top + plot_h * (100.0 - v) / 200.0;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-labelledby=\"trend-title\"><title id=\"trend-title\">{}</title>",
-        esc(&i.t("dashboard-trend"))
+        esc(caption)
     );
     for v in [-100.0, -50.0, 0.0, 50.0, 100.0] {
         svg += &format!(
@@ -244,6 +248,28 @@ fn csat_text(i: &I18n, s: &Shown) -> String {
     }
 }
 
+/// The trend's grouping in time a page asks for (`grain`: day, week or month; the
+/// form offers only those, so anything else shows weeks).
+fn grain_of(q: &BTreeMap<String, String>) -> Grain {
+    q.get("grain")
+        .and_then(|g| Grain::parse(g).ok())
+        .unwrap_or(Grain::Week)
+}
+
+/// The choices of the trend's grouping: (value, label, selected).
+fn grains(i: &I18n, current: Grain) -> Vec<(&'static str, String, bool)> {
+    Grain::ALL
+        .iter()
+        .map(|g| {
+            (
+                g.as_str(),
+                i.t(&format!("grain-{}", g.as_str())),
+                *g == current,
+            )
+        })
+        .collect()
+}
+
 /// The period (and scope) a page asks for; a bad one is reported on the page, which then
 /// shows the default (touchpoints, the last 90 days).
 fn period_or_default(
@@ -291,10 +317,12 @@ pub async fn dashboard(
         .unwrap_or_else(|_| kohtaamo_storage::today());
     let to = chrono::NaiveDate::parse_from_str(&t.to, "%Y-%m-%d")
         .unwrap_or_else(|_| kohtaamo_storage::today());
-    let weeks = crate::routes::scores::weekly(&st.store, w.id, from, to)
+    let grain = grain_of(&q);
+    let weeks = trend(&st.store, w.id, from, to, grain, None)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
-    let trend = trend_svg(i, &weeks);
+    let caption = i.t(&format!("trend-{}", grain.as_str()));
+    let trend = trend_svg(i, &caption, &weeks);
     let by = Scope::ALL
         .into_iter()
         .find(|s| s.as_str() == t.by)
@@ -326,6 +354,8 @@ pub async fn dashboard(
         to: t.to,
         rows,
         trend,
+        caption,
+        grains: grains(i, grain),
         i: c.i,
         nav: c.nav,
         langs: c.langs,
@@ -463,12 +493,13 @@ pub async fn group_dashboard(
         .iter()
         .map(|r| row(i, slug, Scope::Touchpoint, &table, r))
         .collect();
+    let grain = grain_of(&q);
     let weeks = trend(
         &st.store,
         w.id,
         from,
         to,
-        Grain::Week,
+        grain,
         Some((&an.scopes, scope, &key)),
     )
     .await
@@ -498,7 +529,9 @@ pub async fn group_dashboard(
         summary,
         touchpoints,
         weakest,
-        trend: trend_svg(i, &weeks),
+        trend: trend_svg(i, &i.t(&format!("group-trend-{}", grain.as_str())), &weeks),
+        caption: i.t(&format!("group-trend-{}", grain.as_str())),
+        grains: grains(i, grain),
         drivers,
         rules,
         form,

@@ -200,27 +200,38 @@ pub async fn alert_cycle_once(
 
 /// Evaluates the alert rules every `every` until the process ends.
 pub fn spawn_alert_cycle(store: Store, every: Duration) {
-    tokio::spawn(async move {
-        let client = reqwest::Client::new();
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if let Err(e) = alert_cycle_once(&store, &client, kohtaamo_storage::today()).await {
-                tracing::error!(error = %e, "alert cycle failed");
-            }
-        }
+    spawn_every(store, every, "alert cycle", |store, client| async move {
+        alert_cycle_once(&store, &client, kohtaamo_storage::today())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     });
 }
 
 /// Runs the review cycle every `every` until the process ends.
 pub fn spawn_review_cycle(store: Store, every: Duration) {
+    spawn_every(store, every, "review cycle", |store, client| async move {
+        review_cycle_once(&store, &client)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+}
+
+/// Runs `pass` every `every` (the first at once) until the process ends; a failed pass
+/// is logged and the next one runs as planned.
+fn spawn_every<F, Fut>(store: Store, every: Duration, name: &'static str, pass: F)
+where
+    F: Fn(Store, reqwest::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = std::result::Result<(), String>> + Send,
+{
     tokio::spawn(async move {
         let client = reqwest::Client::new();
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = review_cycle_once(&store, &client).await {
-                tracing::error!(error = %e, "review cycle failed");
+            if let Err(e) = pass(store.clone(), client.clone()).await {
+                tracing::error!(job = name, error = %e, "background job failed");
             }
         }
     });

@@ -105,6 +105,19 @@ impl Store {
         finish(tx, r).await
     }
 
+    /// How many alerts each rule of a workspace has raised.
+    pub async fn alert_counts(&self, ws: Id) -> Result<std::collections::HashMap<Id, i64>> {
+        let rows = sqlx::query(
+            "SELECT rule_id, COUNT(*) FROM alerts WHERE workspace_id = $1 GROUP BY rule_id",
+        )
+        .bind(ws)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     /// Alerts of a workspace, newest first; of one unit, or of one rule.
     pub async fn alerts(
         &self,

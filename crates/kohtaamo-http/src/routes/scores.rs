@@ -132,11 +132,6 @@ impl Grain {
     }
 }
 
-/// Scores per week of the whole workspace between two days, oldest first.
-pub async fn weekly(store: &Store, ws: Id, from: NaiveDate, to: NaiveDate) -> ApiResult<Vec<Week>> {
-    trend(store, ws, from, to, Grain::Week, None).await
-}
-
 /// Scores per day, week or month between two days, oldest first; of one group
 /// (`only`: the scopes, the scope and the group's key) or of the whole workspace.
 pub async fn trend(
@@ -435,7 +430,15 @@ impl Analysis {
         let all = ListQuery::all();
         let (snapshot, surveys) =
             tokio::try_join!(store.snapshot(ws), store.list::<SurveyData>(ws, &all))?;
-        let surveys = surveys.items;
+        Ok(Self::new(snapshot, &surveys.items, i))
+    }
+
+    /// From a model snapshot the caller already holds, and the workspace's surveys.
+    pub fn new(
+        snapshot: kohtaamo_domain::insight::Snapshot,
+        surveys: &[kohtaamo_storage::Record<SurveyData>],
+        i: &I18n,
+    ) -> Self {
         let names = Names::new(&snapshot, i);
         let scopes = Scopes::new(
             &snapshot,
@@ -447,12 +450,12 @@ impl Analysis {
             .iter()
             .map(|s| (s.id, i.text(&s.data.name)))
             .collect();
-        Ok(Self {
+        Self {
             snapshot,
             names,
             survey_names,
             scopes,
-        })
+        }
     }
 
     /// The display name of a group.

@@ -30,7 +30,7 @@ pub struct RuleRow {
     pub group_link: String,
     pub what: String,
     pub unit: String,
-    pub alerts: usize,
+    pub alerts: i64,
 }
 
 /// An alert as listed.
@@ -74,7 +74,7 @@ pub async fn rules_of(
     only: Option<(Scope, &GroupKey)>,
 ) -> Result<Vec<RuleRow>, PageError> {
     let rules = all::<AlertRuleData>(&st.store, ws).await?;
-    let alerts = st.store.alerts(ws, None, None, 10_000).await?;
+    let counts = st.store.alert_counts(ws).await?;
     Ok(rules
         .into_iter()
         .filter(|r| only.is_none_or(|(s, k)| r.data.scope == s && &r.data.key == k))
@@ -92,7 +92,7 @@ pub async fn rules_of(
                 .unit_id
                 .map(|u| Names::get(&an.names.units, u))
                 .unwrap_or_else(|| i.t("alert-owner-unit")),
-            alerts: alerts.iter().filter(|a| a.rule_id == r.id).count(),
+            alerts: counts.get(&r.id).copied().unwrap_or(0),
         })
         .collect())
 }

@@ -405,6 +405,45 @@ fn row(i: &I18n, slug: &str, by: Scope, t: &ScoreTable, r: &ScoreRow) -> Row {
     }
 }
 
+/// What a group page or its CSV asks for: the group from the path (unknown → 404), the
+/// period from the query (a bad one → the default, with the message), and the model.
+struct GroupRequest {
+    scope: Scope,
+    key: GroupKey,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    error: Option<String>,
+    an: Analysis,
+}
+
+impl GroupRequest {
+    async fn parse(
+        st: &AppState,
+        ws: kohtaamo_domain::Id,
+        (by, key): (&str, &str),
+        q: &BTreeMap<String, String>,
+        i: &I18n,
+    ) -> Result<Self, PageError> {
+        let scope = Scope::parse(by).map_err(|_| PageError::NotFound(i.clone()))?;
+        let key = GroupKey::parse(scope, key).map_err(|_| PageError::NotFound(i.clone()))?;
+        // The scope is in the path; a `by` in the query is not this page's.
+        let mut pq = q.clone();
+        pq.remove("by");
+        let (_, from, to, error) = period_or_default(&pq, i)?;
+        let an = Analysis::load(&st.store, ws, i)
+            .await
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+        Ok(Self {
+            scope,
+            key,
+            from,
+            to,
+            error,
+            an,
+        })
+    }
+}
+
 /// The touchpoints inside a model group (a journey, a unit …), weakest first: by NPS,
 /// else CSAT, else CES, on one −100…100 scale; without a score last.
 async fn group_touchpoints(
@@ -456,13 +495,9 @@ pub async fn group_dashboard(
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
-    let scope = Scope::parse(&by).map_err(|_| PageError::NotFound(i.clone()))?;
-    let key = GroupKey::parse(scope, &key).map_err(|_| PageError::NotFound(i.clone()))?;
-    let mut pq = q.clone();
-    pq.remove("by");
-    let (_, from, to, error) = period_or_default(&pq, i)?;
+    let g = GroupRequest::parse(&st, w.id, (&by, &key), &q, i).await?;
+    let (scope, key, from, to, error, an) = (g.scope, g.key, g.from, g.to, g.error, g.an);
     let internal = |e: crate::error::ApiError| PageError::Internal(e.to_string());
-    let an = Analysis::load(&st.store, w.id, i).await.map_err(internal)?;
     let slug = w.data.slug.as_str();
     let table = an
         .table(&st.store, w.id, scope, from, to, i)
@@ -573,13 +608,8 @@ pub async fn group_csv(
 ) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let i = &ctx.i;
-    let scope = Scope::parse(&by).map_err(|_| PageError::NotFound(i.clone()))?;
-    let key = GroupKey::parse(scope, &key).map_err(|_| PageError::NotFound(i.clone()))?;
-    let (_, from, to, _) = period_or_default(&q, i)?;
-    let an = Analysis::load(&st.store, w.id, i)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    let rows = group_touchpoints(&st, &an, w.id, scope, &key, (from, to), i).await?;
+    let g = GroupRequest::parse(&st, w.id, (&by, &key), &q, i).await?;
+    let rows = group_touchpoints(&st, &g.an, w.id, g.scope, &g.key, (g.from, g.to), i).await?;
     scores_csv("touchpoint", &rows)
 }
 

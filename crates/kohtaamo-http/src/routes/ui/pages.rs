@@ -1127,9 +1127,10 @@ pub async fn unit(
             (customer, due)
         })
         .collect();
-    let an = crate::routes::scores::Analysis::load(&st.store, w.id, i)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    // The model is loaded already (a copy in memory beats reading it again): only the
+    // surveys are missing for the alerts' names.
+    let surveys = all::<kohtaamo_domain::survey::SurveyData>(&st.store, w.id).await?;
+    let an = crate::routes::scores::Analysis::new(snapshot.clone(), &surveys, i);
     let alerts =
         super::alerts_page::alert_rows(&st, w.id, w.data.slug.as_str(), i, &an, Some(id)).await?;
     let c = chrome(&ctx);

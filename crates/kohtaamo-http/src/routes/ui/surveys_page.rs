@@ -301,52 +301,28 @@ async fn survey_page(
         .filter(|s| **s != d.status)
         .map(|s| (s.as_str(), i.enum_label("survey-set", s.as_str())))
         .collect();
-    let raw =
-        |t: &kohtaamo_domain::text::Texts, l: &str| t.raw().get(l).cloned().unwrap_or_default();
-    let settings = vec![
-        (
-            "name_fi".into(),
-            i.t("survey-name-fi"),
-            "fi",
-            raw(&d.name, "fi"),
-        ),
-        (
-            "name_en".into(),
-            i.t("survey-name-en"),
-            "en",
-            raw(&d.name, "en"),
-        ),
-        (
-            "intro_fi".into(),
-            i.t("survey-intro-fi"),
-            "fi",
-            raw(&d.intro, "fi"),
-        ),
-        (
-            "intro_en".into(),
-            i.t("survey-intro-en"),
-            "en",
-            raw(&d.intro, "en"),
-        ),
-        (
-            "thanks_fi".into(),
-            i.t("survey-thanks-fi"),
-            "fi",
-            raw(&d.thanks, "fi"),
-        ),
-        (
-            "thanks_en".into(),
-            i.t("survey-thanks-en"),
-            "en",
-            raw(&d.thanks, "en"),
-        ),
-        (
-            "origins".into(),
-            i.t("survey-origins"),
-            "",
-            d.allowed_origins.join("\n"),
-        ),
-    ];
+    // One field per text and language (name_fi, name_en, intro_fi, …), then origins.
+    let mut settings: Vec<(String, String, &'static str, String)> = vec![];
+    for (field, texts) in [
+        ("name", &d.name),
+        ("intro", &d.intro),
+        ("thanks", &d.thanks),
+    ] {
+        for lang in ["fi", "en"] {
+            settings.push((
+                format!("{field}_{lang}"),
+                i.t(&format!("survey-{field}-{lang}")),
+                lang,
+                texts.raw().get(lang).cloned().unwrap_or_default(),
+            ));
+        }
+    }
+    settings.push((
+        "origins".into(),
+        i.t("survey-origins"),
+        "",
+        d.allowed_origins.join("\n"),
+    ));
     let rate = if funnel.shown > 0 {
         format!(
             "{:.0} %",

@@ -64,6 +64,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<kohtaamo_app::Error> for ApiError {
+    fn from(e: kohtaamo_app::Error) -> Self {
+        use kohtaamo_app::Error as E;
+        match e {
+            E::NotFound => ApiError::NotFound,
+            E::Invalid(f) => ApiError::Invalid(f),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Gone(m) => ApiError::Gone(m),
+            E::Limited(secs) => ApiError::TooManyRequests(secs),
+            E::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<FieldErrors> for ApiError {
     fn from(e: FieldErrors) -> Self {
         ApiError::Invalid(e)

@@ -1,320 +1,57 @@
-//! Localisation: Fluent message files per language under `locales/<lang>/main.ftl`
-//! (adding Swedish is adding `locales/sv/main.ftl`), language negotiation, and
-//! language-aware formatting of model texts and dates.
+//! Language at the edge: which language a request is served in (the user's choice
+//! from the `lang` cookie or a link, then the browser's `Accept-Language`, then the
+//! workspace default). The messages and formatting themselves are
+//! `kohtaamo_app::i18n` (the jobs and the CLI write text too).
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use axum::http::{header, HeaderMap};
+pub use kohtaamo_app::i18n::{languages, negotiate, I18n};
 
-use chrono::NaiveDate;
-use fluent_templates::fluent_bundle::FluentValue;
-use fluent_templates::{static_loader, Loader};
-use kohtaamo_domain::text::Texts;
-use unic_langid::LanguageIdentifier;
+use crate::auth::cookie_value;
 
-static_loader! {
-    static LOCALES = {
-        locales: "./locales",
-        fallback_language: "en",
-        // No Unicode isolation marks around arguments: they end up in SVG and titles.
-        customise: |bundle| bundle.set_use_isolating(false),
-    };
+/// The cookie holding the language a person chose.
+pub const LANG_COOKIE: &str = "kohtaamo_lang";
+
+/// The language of a staff request: the chosen one, else the browser's, else the
+/// workspace default.
+pub fn language_for(headers: &HeaderMap, workspace_default: Option<&str>) -> String {
+    negotiate(
+        cookie_value(headers, LANG_COOKIE).as_deref(),
+        accept_language(headers),
+        workspace_default,
+    )
 }
 
-/// Languages that have a message file, sorted.
-pub fn languages() -> Vec<String> {
-    let mut v: Vec<String> = LOCALES.locales().map(|l| l.to_string()).collect();
-    v.sort();
-    v
+/// The respondent's language: `lang` in the link, then the browser's, then the
+/// workspace default (None before the survey is known).
+pub fn respondent_language(lang: Option<&str>, headers: &HeaderMap, default: Option<&str>) -> I18n {
+    let l = negotiate(lang, accept_language(headers), default);
+    I18n::new(&l, default.unwrap_or(&l))
 }
 
-/// Picks the language: the user's choice, then `Accept-Language` (by q-value), then
-/// the workspace default, then English — the first one we have messages for.
-pub fn negotiate(
-    choice: Option<&str>,
-    accept_language: Option<&str>,
-    workspace_default: Option<&str>,
-) -> String {
-    let have = languages();
-    let ok = |l: &str| {
-        let primary = l
-            .split(['-', '_'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        have.iter().find(|h| **h == primary).cloned()
-    };
-    if let Some(l) = choice.and_then(ok) {
-        return l;
-    }
-    if let Some(header) = accept_language {
-        let mut prefs: Vec<(f32, &str)> = header
-            .split(',')
-            .filter_map(|part| {
-                let mut it = part.trim().split(';');
-                let tag = it.next()?.trim();
-                let q = it
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse().ok())
-                    .unwrap_or(1.0);
-                Some((q, tag))
-            })
-            .collect();
-        prefs.sort_by(|a, b| b.0.total_cmp(&a.0));
-        if let Some(l) = prefs.into_iter().find_map(|(_, t)| ok(t)) {
-            return l;
-        }
-    }
-    workspace_default
-        .and_then(ok)
-        .unwrap_or_else(|| "en".into())
-}
-
-/// Messages and formatting in one language. Templates call `i.t("key")`.
-#[derive(Debug, Clone)]
-pub struct I18n {
-    pub lang: String,
-    id: LanguageIdentifier,
-    /// The workspace's default language, the fallback for model texts.
-    pub fallback: String,
-}
-
-impl I18n {
-    pub fn new(lang: &str, fallback: &str) -> Self {
-        let id = lang.parse().unwrap_or_else(|_| unic_langid::langid!("en"));
-        Self {
-            lang: lang.to_owned(),
-            id,
-            fallback: fallback.to_owned(),
-        }
-    }
-
-    pub fn t(&self, key: &str) -> String {
-        LOCALES.lookup(&self.id, key)
-    }
-
-    /// A message with one numeric argument (plural rules apply).
-    pub fn n(&self, key: &str, arg: &str, value: impl std::borrow::Borrow<i64>) -> String {
-        let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
-        args.insert(
-            Cow::Owned(arg.to_owned()),
-            FluentValue::from(*value.borrow()),
-        );
-        LOCALES.lookup_with_args(&self.id, key, &args)
-    }
-
-    /// A message with one text argument.
-    pub fn s(&self, key: &str, arg: &str, value: &str) -> String {
-        let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
-        args.insert(
-            Cow::Owned(arg.to_owned()),
-            FluentValue::from(value.to_owned()),
-        );
-        LOCALES.lookup_with_args(&self.id, key, &args)
-    }
-
-    /// A message with several text arguments.
-    pub fn args(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let map: HashMap<Cow<'static, str>, FluentValue> = args
-            .iter()
-            .map(|(k, v)| {
-                (
-                    Cow::Owned((*k).to_owned()),
-                    FluentValue::from((*v).to_owned()),
-                )
-            })
-            .collect();
-        LOCALES.lookup_with_args(&self.id, key, &map)
-    }
-
-    /// A validation reason in this language: the message `err-<code>` with the reason's
-    /// arguments; free-text reasons (import-only) are shown as they are.
-    pub fn reason(&self, r: &kohtaamo_domain::Reason) -> String {
-        if r.code == "text" {
-            return r.arg("text").to_owned();
-        }
-        let mut args: HashMap<Cow<'static, str>, FluentValue> = HashMap::new();
-        for (k, v) in &r.args {
-            let noun_key = format!("noun-{v}");
-            // Nouns (unit, partner, …) are translated too.
-            let value = if *k == "noun" {
-                LOCALES
-                    .try_lookup(&self.id, &noun_key)
-                    .unwrap_or_else(|| v.clone())
-            } else {
-                v.clone()
-            };
-            args.insert(Cow::Borrowed(*k), FluentValue::from(value));
-        }
-        LOCALES.lookup_with_args(&self.id, &format!("err-{}", r.code), &args)
-    }
-
-    /// A model text in this language, else the workspace default, else any.
-    pub fn text(&self, t: &Texts) -> String {
-        t.get(&self.lang, &self.fallback)
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    pub fn date(&self, d: &NaiveDate) -> String {
-        match self.lang.as_str() {
-            "fi" => d.format("%-d.%-m.%Y").to_string(),
-            "sv" => d.format("%Y-%m-%d").to_string(),
-            _ => d.format("%-d %b %Y").to_string(),
-        }
-    }
-
-    pub fn opt_date(&self, d: &Option<NaiveDate>) -> String {
-        d.as_ref()
-            .map(|d| self.date(d))
-            .unwrap_or_else(|| self.t("never"))
-    }
-
-    /// Figures written with a decimal point, as this language writes them (Finnish and
-    /// Swedish use a comma).
-    pub fn decimals(&self, text: String) -> String {
-        if matches!(self.lang.as_str(), "fi" | "sv") {
-            text.replace('.', ",")
-        } else {
-            text
-        }
-    }
-
-    /// The label of an enumeration value, e.g. `lane-frontstage`.
-    pub fn enum_label(&self, prefix: &str, value: &str) -> String {
-        self.t(&format!("{prefix}-{}", value.replace('_', "-")))
-    }
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use kohtaamo_app::i18n::unknown_keys;
 
-    #[test]
-    fn negotiation_order() {
-        assert_eq!(negotiate(Some("fi"), Some("en"), Some("en")), "fi");
-        assert_eq!(
-            negotiate(None, Some("de, fi-FI;q=0.8, en;q=0.5"), Some("en")),
-            "fi"
-        );
-        assert_eq!(negotiate(None, Some("de"), Some("fi")), "fi");
-        assert_eq!(negotiate(Some("xx"), None, None), "en");
-    }
-
-    #[test]
-    fn plurals_and_dates() {
-        let fi = I18n::new("fi", "fi");
-        let en = I18n::new("en", "fi");
-        assert_eq!(en.n("touchpoint-count", "count", 1), "1 touchpoint");
-        assert_eq!(en.n("touchpoint-count", "count", 3), "3 touchpoints");
-        assert_eq!(fi.n("touchpoint-count", "count", 1), "1 kosketuspiste");
-        assert_eq!(fi.n("touchpoint-count", "count", 3), "3 kosketuspistettä");
-        let d = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap();
-        assert_eq!(fi.date(&d), "7.3.2026");
-        assert_eq!(en.date(&d), "7 Mar 2026");
-    }
-
-    fn keys(lang: &str) -> std::collections::BTreeSet<String> {
-        let path = format!("{}/locales/{lang}/main.ftl", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
-            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_string()))
-            .collect()
-    }
-
-    /// Every language has every message (a missing key would silently fall back).
-    #[test]
-    fn every_language_has_every_key() {
-        let en = keys("en");
-        assert!(en.len() > 50);
-        for lang in languages() {
-            let other = keys(&lang);
-            let missing: Vec<_> = en.difference(&other).collect();
-            let extra: Vec<_> = other.difference(&en).collect();
-            assert!(
-                missing.is_empty() && extra.is_empty(),
-                "{lang}: missing {missing:?}, extra {extra:?}"
-            );
-        }
-    }
-
-    /// Every key a template or view asks for exists.
+    /// Every key a template or page asks for exists.
     #[test]
     fn every_used_key_exists() {
-        let en = keys("en");
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/");
         let mut sources = vec![];
-        for sub in ["templates", "src/routes/ui"] {
+        for sub in ["templates", "src/ui", "src/api", "src"] {
             for entry in std::fs::read_dir(format!("{dir}{sub}")).unwrap() {
-                sources.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
-            }
-        }
-        let mut missing = vec![];
-        for src in sources {
-            for cap in src
-                .split(".t(\"")
-                .skip(1)
-                .chain(src.split(".n(\"").skip(1))
-                .chain(src.split(".s(\"").skip(1))
-            {
-                let key = cap.split('"').next().unwrap_or_default();
-                if !key.is_empty()
-                    && key
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && !en.contains(key)
-                {
-                    missing.push(key.to_string());
+                if let Ok(text) = std::fs::read_to_string(entry.unwrap().path()) {
+                    sources.push(text);
                 }
             }
         }
+        let missing = unknown_keys(&sources);
         assert!(missing.is_empty(), "keys used but not defined: {missing:?}");
-    }
-
-    /// Labels of enumeration values are looked up by building the key; each must exist.
-    #[test]
-    fn every_enum_value_has_a_label() {
-        use kohtaamo_domain::model::*;
-        let mut wanted: Vec<(&str, &str)> = vec![];
-        wanted.extend(Lane::ALL.iter().map(|v| ("lane", v.as_str())));
-        wanted.extend(BuiltinChannel::ALL.iter().map(|v| ("channel", v.as_str())));
-        wanted.extend(ElementRole::ALL.iter().map(|v| ("role", v.as_str())));
-        wanted.extend(ElementKind::ALL.iter().map(|v| ("kind", v.as_str())));
-        wanted.extend(Role::ALL.iter().map(|v| ("role", v.as_str())));
-        wanted.extend(InterfaceKind::ALL.iter().map(|v| ("interface", v.as_str())));
-        use kohtaamo_domain::survey::{QuestionKind, SurveyStatus};
-        wanted.extend(
-            SurveyStatus::ALL
-                .iter()
-                .map(|v| ("survey-status", v.as_str())),
-        );
-        wanted.extend(SurveyStatus::ALL.iter().map(|v| ("survey-set", v.as_str())));
-        wanted.extend(
-            QuestionKind::ALL
-                .iter()
-                .map(|v| ("question-kind", v.as_str())),
-        );
-        for s in kohtaamo_domain::analytics::Scope::ALL {
-            wanted.push(("scope", s.as_str()));
-        }
-        for k in ["nps", "csat", "ces"] {
-            wanted.push(("survey-template", k));
-            wanted.push(("survey-std", k));
-            wanted.push(("survey-low", k));
-            wanted.push(("survey-high", k));
-        }
-        let en = keys("en");
-        for (prefix, v) in wanted {
-            let key = format!("{prefix}-{}", v.replace('_', "-"));
-            assert!(en.contains(&key), "no message {key}");
-        }
-        for l in languages() {
-            assert!(
-                en.contains(&format!("lang-name-{l}")),
-                "no language name for {l}"
-            );
-        }
     }
 }
 

@@ -1,17 +1,24 @@
-//! Kohtaamo's HTTP layer: the JSON API under `/api/v1`, authentication, health checks
-//! and the OpenAPI document. `routes/` mirrors the URL tree; every route is registered
-//! through [`api::Api`], which builds the router and the OpenAPI document together so
-//! the two cannot disagree.
+//! Kohtaamo's HTTP layer: two thin doors into the use cases of `kohtaamo_app`.
+//! - [`api`]: the JSON API (`/api/v1`, public feedback under `/api/public/v1`) and the
+//!   OpenAPI document; every route is registered through [`api::Api`], which builds the
+//!   router and the document together so the two cannot disagree.
+//! - [`ui`]: the server-rendered pages, forms and templates.
+//!
+//! `api/` and `ui/` never import each other. What both need is either behaviour (in
+//! `kohtaamo_app`) or one of the shared modules here: [`auth`] (sessions, tokens,
+//! workspace roles), [`error`] (the one HTTP error), [`extract`], [`i18n`] (the
+//! request's language), [`params`] (query parameters into validated values), [`links`]
+//! (the public address) and [`export`] (spreadsheet cells, downloads).
 
 pub mod api;
 pub mod auth;
-pub mod directory;
 pub mod error;
+pub mod export;
 pub mod extract;
-pub mod feedback;
 pub mod i18n;
-pub mod jobs;
-pub mod routes;
+pub mod links;
+pub mod params;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +26,8 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::Router;
+use kohtaamo_app::clock::SharedClock;
+use kohtaamo_app::feedback::{Feedback, FeedbackConfig};
 use kohtaamo_storage::Store;
 
 /// Settings of the HTTP layer (the binary fills them from its configuration).
@@ -34,7 +43,7 @@ pub struct HttpConfig {
     /// Largest model document accepted by the import endpoint, in bytes.
     pub import_limit: usize,
     /// Public feedback: group commit, rate limits, bot checks.
-    pub feedback: feedback::FeedbackConfig,
+    pub feedback: FeedbackConfig,
     /// Largest public feedback post, in bytes.
     pub public_body_limit: usize,
     /// The address respondents use (links, QR codes), e.g. `https://palaute.example.fi`;
@@ -51,7 +60,7 @@ impl Default for HttpConfig {
             login_per_minute_ip: 30,
             body_limit: 256 * 1024,
             import_limit: 16 * 1024 * 1024,
-            feedback: feedback::FeedbackConfig::default(),
+            feedback: FeedbackConfig::default(),
             public_body_limit: 64 * 1024,
             public_url: None,
         }
@@ -64,12 +73,20 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     pub limiter: auth::LoginLimiter,
     pub openapi: Arc<serde_json::Value>,
-    pub feedback: Arc<feedback::Feedback>,
+    pub feedback: Arc<Feedback>,
+    /// "Today" for every handler (periods, staleness, reviews).
+    pub clock: SharedClock,
 }
 
-/// The whole application as a router (use `oneshot` in tests, or [`serve`]).
+/// The whole application as a router (use `oneshot` in tests, or [`serve`]), on the
+/// system clock.
 pub fn app(store: Store, config: HttpConfig) -> Router {
-    let api = routes::api(&config);
+    app_with_clock(store, config, kohtaamo_app::clock::system())
+}
+
+/// The whole application, with "today" read from `clock`.
+pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> Router {
+    let api = api::api(&config);
     let (router, openapi) = api.finish();
     let state = AppState {
         store: store.clone(),
@@ -79,10 +96,15 @@ pub fn app(store: Store, config: HttpConfig) -> Router {
         ),
         config: Arc::new(config.clone()),
         openapi: Arc::new(openapi),
-        feedback: Arc::new(feedback::Feedback::new(store.clone(), &config.feedback)),
+        feedback: Arc::new(Feedback::new(
+            store.clone(),
+            &config.feedback,
+            clock.clone(),
+        )),
+        clock,
     };
     router
-        .merge(routes::ui::router())
+        .merge(ui::router())
         .fallback(|| async {
             error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into())
         })

@@ -168,6 +168,19 @@ impl Config {
             })
     }
 
+    /// The background jobs of `serve`, each on its configured period (0 minutes: off).
+    pub fn scheduler(
+        &self,
+        store: kohtaamo_storage::Store,
+        clock: kohtaamo_app::clock::SharedClock,
+    ) -> kohtaamo_app::jobs::Scheduler {
+        use kohtaamo_app::jobs::{Job, Scheduler};
+        let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
+        Scheduler::new(store, clock)
+            .every(minutes(self.review_cycle_minutes), Job::REVIEW_CYCLE)
+            .every(minutes(self.alert_cycle_minutes), Job::ALERT_CYCLE)
+    }
+
     pub fn http(&self) -> kohtaamo_http::HttpConfig {
         kohtaamo_http::HttpConfig {
             secure_cookies: self.secure_cookies,
@@ -176,7 +189,7 @@ impl Config {
             login_per_minute_ip: self.login_per_minute_ip,
             body_limit: self.body_limit,
             public_url: self.public_url.clone().filter(|u| !u.is_empty()),
-            feedback: kohtaamo_http::feedback::FeedbackConfig {
+            feedback: kohtaamo_app::feedback::FeedbackConfig {
                 batch_max: self.ingest_batch_max,
                 per_minute_ip: self.feedback_per_minute_ip,
                 per_minute_survey: self.feedback_per_minute_survey,

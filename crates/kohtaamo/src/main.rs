@@ -4,13 +4,15 @@
 
 mod config;
 mod demo;
-mod report;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use kohtaamo_app::clock::{FixedClock, SharedClock};
+use kohtaamo_app::i18n::{negotiate, I18n};
+use kohtaamo_app::jobs::{Job, JobCtx};
 use kohtaamo_storage::{model_io, Store, StoreError};
 
 use crate::config::{Config, Overrides};
@@ -85,6 +87,9 @@ enum Command {
     /// Demo and benchmark data
     #[command(subcommand)]
     Demo(DemoCmd),
+    /// Background jobs (review cycle, score alerts)
+    #[command(subcommand)]
+    Jobs(JobsCmd),
 }
 
 #[derive(Subcommand)]
@@ -120,6 +125,23 @@ enum ReportCmd {
         /// Language of the Markdown memo [default: the workspace's]
         #[arg(long)]
         lang: Option<String>,
+        /// The day the findings are computed for, YYYY-MM-DD (staleness of answers)
+        /// [default: today]
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCmd {
+    /// Run one pass of background jobs now (what `serve` runs on its periods) and exit
+    Run {
+        /// Only this job: review or alerts [default: every job]
+        #[arg(long)]
+        job: Option<String>,
+        /// The day the jobs take as today, YYYY-MM-DD [default: today]
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<chrono::NaiveDate>,
     },
 }
 
@@ -264,13 +286,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Import { file, prune } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let doc = model_io::parse_yaml(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let r = store
-                .import(&doc, prune)
+            let r = kohtaamo_app::model::import_yaml(&store, &text, None, prune)
                 .await
-                .map_err(explain)
-                .with_context(|| format!("importing {}", file.display()))?;
+                .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), explain_app(e)))?;
             println!(
                 "{}: {} created, {} updated, {} unchanged, {} deleted",
                 r.workspace, r.created, r.updated, r.unchanged, r.deleted
@@ -278,12 +296,10 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Export { workspace, output } => {
-            let doc = store
-                .export(&workspace)
+            let yaml = kohtaamo_app::model::export_yaml(&store, &workspace)
                 .await
-                .map_err(explain)
+                .map_err(explain_app)
                 .with_context(|| format!("workspace '{workspace}'"))?;
-            let yaml = model_io::to_yaml(&doc);
             match output {
                 Some(p) => {
                     std::fs::write(&p, yaml).with_context(|| format!("writing {}", p.display()))?
@@ -296,39 +312,72 @@ async fn run(cli: Cli) -> Result<()> {
             workspace,
             format,
             lang,
+            as_of,
         }) => {
             let ws = store
                 .workspace_by_slug(&workspace)
                 .await
                 .map_err(explain)?
                 .ok_or_else(|| anyhow::anyhow!("no workspace '{workspace}'"))?;
-            let snapshot = store.snapshot(ws.id).await.map_err(explain)?;
-            let today = kohtaamo_storage::today();
-            let insight = snapshot.insight(today);
+            let today = clock(as_of).today();
+            let (snapshot, report) = kohtaamo_app::insight::load(&store, ws.id, today)
+                .await
+                .map_err(explain_app)?;
             match format.as_str() {
-                "json" => {
-                    let report = kohtaamo_http::routes::insight::InsightReport {
-                        insight,
-                        slugs: kohtaamo_http::routes::insight::slugs(&snapshot),
-                    };
-                    println!("{}", serde_json::to_string_pretty(&report)?);
-                }
+                "json" => println!("{}", serde_json::to_string_pretty(&report)?),
                 "md" => {
                     let default = ws.data.default_language.as_str().to_owned();
-                    let lang =
-                        kohtaamo_http::i18n::negotiate(lang.as_deref(), None, Some(&default));
-                    let i = kohtaamo_http::i18n::I18n::new(&lang, &default);
+                    let lang = negotiate(lang.as_deref(), None, Some(&default));
+                    let i = I18n::new(&lang, &default);
                     print!(
                         "{}",
-                        report::markdown(&i.text(&ws.data.name), &snapshot, &insight, &i, today)
+                        kohtaamo_app::report::markdown(
+                            &i.text(&ws.data.name),
+                            &snapshot,
+                            &report.insight,
+                            &i,
+                            today
+                        )
                     );
                 }
                 other => bail!("unknown format '{other}' (use md or json)"),
             }
             Ok(())
         }
+        Command::Jobs(JobsCmd::Run { job, as_of }) => {
+            let jobs: Vec<Job> = match job.as_deref() {
+                None => Job::ALL.to_vec(),
+                Some("review") => vec![Job::REVIEW_CYCLE],
+                Some("alerts") => vec![Job::ALERT_CYCLE],
+                Some(other) => bail!("unknown job '{other}' (use review or alerts)"),
+            };
+            let ctx = JobCtx::new(store.clone(), clock(as_of));
+            for j in jobs {
+                let n = j.run_once(&ctx).await.map_err(explain_app)?;
+                println!("{}: {n}", j.name);
+            }
+            Ok(())
+        }
         Command::User(cmd) => user(&store, cmd).await,
         Command::Token(cmd) => token(&store, cmd).await,
+    }
+}
+
+/// The system clock, or a fixed one at noon of `as_of`.
+fn clock(as_of: Option<chrono::NaiveDate>) -> SharedClock {
+    match as_of {
+        Some(d) => std::sync::Arc::new(FixedClock::on(d)),
+        None => kohtaamo_app::clock::system(),
+    }
+}
+
+fn explain_app(e: kohtaamo_app::Error) -> anyhow::Error {
+    use kohtaamo_app::Error as E;
+    match e {
+        E::Invalid(fields) => anyhow::anyhow!("invalid:\n{fields}"),
+        E::Conflict(m) => anyhow::anyhow!("conflict: {m}"),
+        E::Internal(cause) => anyhow::anyhow!("{cause}"),
+        other => anyhow::anyhow!("{other}"),
     }
 }
 
@@ -468,23 +517,13 @@ async fn serve(cfg: Config, store: Store) -> Result<()> {
             tracing::info!("demo workspace exists; left as it is");
         }
     }
-    if cfg.review_cycle_minutes > 0 {
-        kohtaamo_http::jobs::spawn_review_cycle(
-            store.clone(),
-            std::time::Duration::from_secs(cfg.review_cycle_minutes * 60),
-        );
-    }
-    if cfg.alert_cycle_minutes > 0 {
-        kohtaamo_http::jobs::spawn_alert_cycle(
-            store.clone(),
-            std::time::Duration::from_secs(cfg.alert_cycle_minutes * 60),
-        );
-    }
+    let clock = kohtaamo_app::clock::system();
+    cfg.scheduler(store.clone(), clock.clone()).spawn();
     let listener = tokio::net::TcpListener::bind(&cfg.bind)
         .await
         .with_context(|| format!("binding {}", cfg.bind))?;
     let addr = listener.local_addr()?;
-    let app = kohtaamo_http::app(store.clone(), cfg.http());
+    let app = kohtaamo_http::app_with_clock(store.clone(), cfg.http(), clock);
     println!("Kohtaamo is running at http://{addr}/  (API: http://{addr}/api/v1, OpenAPI: http://{addr}/api/v1/openapi.json)");
     if admin_pw.is_some() {
         println!("Log in as admin with the password from KOHTAAMO_ADMIN_PASSWORD.");

@@ -3,6 +3,7 @@
 //! validation, the evaluating job on two instances at once, signed webhooks, in-app
 //! alerts per unit).
 
+use kohtaamo_app::jobs::alert_cycle_once;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -311,20 +312,15 @@ async fn alert_rules_notify_the_owning_unit_once_even_on_two_instances() {
         )
         .await;
     }
-    let client = reqwest::Client::new();
     // Evaluated while the period is still running: nothing yet.
     let today = kohtaamo_storage::today();
-    let none = kohtaamo_http::jobs::alert_cycle_once(&app.store, &client, today)
-        .await
-        .unwrap();
+    let none = alert_cycle_once(&jobs_on(&app.store, today)).await.unwrap();
     assert!(none.is_empty(), "the current period is not complete");
     // A week later the period is complete. Two instances evaluate at the same time.
     let later = today + chrono::Duration::days(7);
     let other = kohtaamo_storage::Store::connect(&app.db_url).await.unwrap();
-    let (a, b) = tokio::join!(
-        kohtaamo_http::jobs::alert_cycle_once(&app.store, &client, later),
-        kohtaamo_http::jobs::alert_cycle_once(&other, &client, later)
-    );
+    let (one, two) = (jobs_on(&app.store, later), jobs_on(&other, later));
+    let (a, b) = tokio::join!(alert_cycle_once(&one), alert_cycle_once(&two));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.len() + b.len(), 1, "one alert in all: {a:?} {b:?}");
     let alert = a.into_iter().chain(b).next().unwrap();
@@ -332,9 +328,7 @@ async fn alert_rules_notify_the_owning_unit_once_even_on_two_instances() {
     assert_eq!(alert.unit_id, Some(unit), "the owning unit");
     assert_eq!(alert.n, 40);
     assert!((alert.value + 37.5).abs() < 1e-9, "{alert:?}");
-    let again = kohtaamo_http::jobs::alert_cycle_once(&app.store, &client, later)
-        .await
-        .unwrap();
+    let again = alert_cycle_once(&jobs_on(&app.store, later)).await.unwrap();
     assert!(again.is_empty(), "once per period");
     // Delivered once, signed.
     let deliveries = got.lock().unwrap().clone();
@@ -342,7 +336,7 @@ async fn alert_rules_notify_the_owning_unit_once_even_on_two_instances() {
     let (sig, body) = &deliveries[0];
     assert_eq!(
         *sig,
-        kohtaamo_http::jobs::sign("a-long-enough-secret", body.as_bytes())
+        kohtaamo_app::jobs::sign("a-long-enough-secret", body.as_bytes())
     );
     let payload: Value = serde_json::from_str(body).unwrap();
     assert_eq!(payload["event"], "score_alert");

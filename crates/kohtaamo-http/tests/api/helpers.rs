@@ -155,7 +155,7 @@ pub async fn webhook_sink() -> (String, Deliveries) {
             let sink = sink.clone();
             async move {
                 let sig = headers
-                    .get(kohtaamo_http::jobs::SIGNATURE_HEADER)
+                    .get(kohtaamo_app::jobs::SIGNATURE_HEADER)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_string();
@@ -168,4 +168,12 @@ pub async fn webhook_sink() -> (String, Deliveries) {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, receiver).await });
     (url, got)
+}
+
+/// What a job run needs, with "today" fixed to `day` (noon UTC).
+pub fn jobs_on(store: &Store, day: chrono::NaiveDate) -> kohtaamo_app::jobs::JobCtx {
+    kohtaamo_app::jobs::JobCtx::new(
+        store.clone(),
+        std::sync::Arc::new(kohtaamo_app::clock::FixedClock::on(day)),
+    )
 }

@@ -399,17 +399,13 @@ async fn review_cycle_notifies_and_signs_webhooks() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
 
-    let client = reqwest::Client::new();
+    let jobs = jobs_on(&app.store, kohtaamo_storage::today());
     assert_eq!(
-        kohtaamo_http::jobs::review_cycle_once(&app.store, &client)
-            .await
-            .unwrap(),
+        kohtaamo_app::jobs::review_cycle_once(&jobs).await.unwrap(),
         1
     );
     assert_eq!(
-        kohtaamo_http::jobs::review_cycle_once(&app.store, &client)
-            .await
-            .unwrap(),
+        kohtaamo_app::jobs::review_cycle_once(&jobs).await.unwrap(),
         0,
         "once per due date"
     );
@@ -418,7 +414,7 @@ async fn review_cycle_notifies_and_signs_webhooks() {
     let (sig, body) = &deliveries[0];
     assert_eq!(
         *sig,
-        kohtaamo_http::jobs::sign("a-long-enough-secret", body.as_bytes())
+        kohtaamo_app::jobs::sign("a-long-enough-secret", body.as_bytes())
     );
     let payload: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(payload["event"], "review_due");

@@ -1,8 +1,7 @@
-//! Public feedback, no login:
-//! - `/api/public/v1/surveys/{key}` (definition in one language, for the widget),
-//!   `…/responses` (answers, JSON), `…/impressions` (survey shown) — CORS per survey;
-//! - `/f/{key}` — the survey page (HTML form, works without JavaScript);
-//! - `/widget.js` — the embeddable widget.
+//! Public feedback JSON, no login: `/api/public/v1/surveys/{key}` (definition in one
+//! language, for the widget), `…/responses` (answers), `…/impressions` (survey shown)
+//! — CORS per survey. The survey page `/f/{key}` and `/widget.js` are in `ui/public.rs`;
+//! both call `kohtaamo_app::feedback::Feedback`.
 //!
 //! A 2xx from `…/responses` or the page means the response is committed to disk.
 
@@ -13,151 +12,19 @@ use axum::extract::{Query as RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kohtaamo_domain::survey::{QuestionKind, ShowIf, SurveyData};
 use kohtaamo_domain::Id;
 use kohtaamo_storage::feedback::Stored;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
-use utoipa::ToSchema;
 
-use crate::api::{Api, Op};
+use kohtaamo_app::feedback::{Feedback, Live, PublicSurvey, ResponseInput};
+
+use super::doc::{Api, Op};
 use crate::auth::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Path;
-use crate::feedback::{Feedback, Live, ResponseInput};
-use crate::i18n::{self, I18n};
+use crate::i18n::respondent_language;
 use crate::AppState;
-
-/// A survey as a respondent sees it, in one language.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicSurvey {
-    pub key: String,
-    pub lang: String,
-    pub title: String,
-    pub intro: String,
-    pub thanks: String,
-    pub questions: Vec<PublicQuestion>,
-    pub labels: PublicLabels,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicQuestion {
-    pub key: String,
-    pub kind: QuestionKind,
-    pub text: String,
-    pub required: bool,
-    /// Scale of a scored question.
-    pub min: Option<i64>,
-    pub max: Option<i64>,
-    /// Words at the ends of the scale.
-    pub low: String,
-    pub high: String,
-    pub options: Vec<PublicOption>,
-    pub show_if: Option<ShowIf>,
-    /// "If you answered 0–6" (shown when scripts cannot hide the question).
-    pub condition: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicOption {
-    pub key: String,
-    pub label: String,
-}
-
-/// Fixed texts of the page and widget in the respondent's language.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicLabels {
-    pub submit: String,
-    pub required: String,
-    pub thanks_title: String,
-    pub error: String,
-    pub closed: String,
-}
-
-impl PublicSurvey {
-    /// The survey `d` (public key `key`) as a respondent in `i`'s language sees it.
-    pub fn build(key: &str, d: &SurveyData, i: &I18n) -> Self {
-        let questions = d
-            .questions
-            .iter()
-            .map(|q| {
-                let kind = q.kind.as_str();
-                let text = if q.text.is_empty() {
-                    i.t(&format!("survey-std-{kind}"))
-                } else {
-                    i.text(&q.text)
-                };
-                let (min, max) = q.range().map_or((None, None), |(a, b)| (Some(a), Some(b)));
-                let (low, high) = if q.kind.has_standard_wording() {
-                    (
-                        i.t(&format!("survey-low-{kind}")),
-                        i.t(&format!("survey-high-{kind}")),
-                    )
-                } else {
-                    (String::new(), String::new())
-                };
-                let condition = q
-                    .show_if
-                    .as_ref()
-                    .map(|c| i.s("survey-condition", "range", &format!("{}–{}", c.min, c.max)))
-                    .unwrap_or_default();
-                PublicQuestion {
-                    key: q.key.to_string(),
-                    kind: q.kind,
-                    text,
-                    required: q.required,
-                    min,
-                    max,
-                    low,
-                    high,
-                    options: q
-                        .options
-                        .iter()
-                        .map(|c| PublicOption {
-                            key: c.key.to_string(),
-                            label: i.text(&c.label),
-                        })
-                        .collect(),
-                    show_if: q.show_if.clone(),
-                    condition,
-                }
-            })
-            .collect();
-        let thanks = if d.thanks.is_empty() {
-            i.t("survey-thanks-default")
-        } else {
-            i.text(&d.thanks)
-        };
-        Self {
-            key: key.to_owned(),
-            lang: i.lang.clone(),
-            title: i.text(&d.name),
-            intro: i.text(&d.intro),
-            thanks,
-            questions,
-            labels: PublicLabels {
-                submit: i.t("survey-submit"),
-                required: i.t("survey-required"),
-                thanks_title: i.t("survey-thanks-title"),
-                error: i.t("survey-error"),
-                closed: i.t("survey-closed"),
-            },
-        }
-    }
-}
-
-/// The respondent's language: `lang` in the link, then the browser's, then the
-/// workspace default (None before the survey is known).
-pub fn respondent_language(lang: Option<&str>, headers: &HeaderMap, default: Option<&str>) -> I18n {
-    let l = i18n::negotiate(
-        lang,
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-        default,
-    );
-    I18n::new(&l, default.unwrap_or(&l))
-}
 
 pub fn routes(mut api: Api) -> Api {
     let survey = api.schema::<PublicSurvey>();

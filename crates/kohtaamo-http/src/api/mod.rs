@@ -1,11 +1,19 @@
-//! Routes, one module per part of the URL tree:
+//! The JSON API (staff API under `/api/v1`, public feedback under `/api/public/v1`),
+//! one module per part of the URL tree. Handlers parse the request, call a use case in
+//! `kohtaamo_app` (or the store's generic entity path for plain CRUD) and answer JSON.
+//! Nothing here imports from `ui/`; what both need is in `kohtaamo_app` or in the
+//! crate's shared modules (auth, error, extract, i18n, params, links, export).
+//!
 //! - `/healthz`, `/readyz` → [`health`]
 //! - `/api/v1/auth/…` → [`session`]
 //! - `/api/v1/tokens…` → [`tokens`], `/api/v1/users…` → [`users`]
 //! - `/api/v1/workspaces`, `/api/v1/workspaces/{ws}` (+ members, model) → [`workspaces`]
 //! - `/api/v1/workspaces/{ws}/{units,people,…}` → [`model`]
+//! - `/api/public/v1/surveys/{key}…` → [`feedback`]; surveys, responses, exports → [`surveys`]
+//! - scores, trends, drivers, alerts → [`scores`]; insight → [`insight`]; reviews → [`reviews`]
 //! - `/api/v1/openapi.json` → here
 
+pub mod doc;
 pub mod feedback;
 pub mod health;
 pub mod insight;
@@ -15,16 +23,15 @@ pub mod scores;
 pub mod session;
 pub mod surveys;
 pub mod tokens;
-pub mod ui;
 pub mod users;
 pub mod workspaces;
 
 use axum::extract::State;
 use axum::routing::get;
 
-use crate::api::{Api, Op};
 use crate::auth::Auth;
 use crate::{AppState, HttpConfig};
+pub use doc::{Api, Op};
 
 pub fn api(cfg: &HttpConfig) -> Api {
     let api = Api::new();

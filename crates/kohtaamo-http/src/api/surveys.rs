@@ -7,28 +7,32 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kohtaamo_domain::analytics::{GroupKey, Scope, Selector};
 use kohtaamo_domain::survey::SurveyData;
-use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_domain::{Id, Reason};
 use kohtaamo_storage::feedback::{
-    AuditEntry, Funnel, Invitation, Response as Answered, ResponseFilter, ResponsePage,
+    AuditEntry, Funnel, Invitation, Response as Answered, ResponsePage,
 };
 use kohtaamo_storage::Record;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::api::{Api, Op};
+use kohtaamo_app::analysis::Analysis;
+use kohtaamo_app::links::{issue_invitations, survey_url, widget_snippet};
+use kohtaamo_app::responses::{survey_themes, Export};
+
+use super::doc::{Api, Op};
 use crate::auth::Ws;
 use crate::error::{ApiError, ApiResult};
+use crate::export::{attachment, safe_cell};
 use crate::extract::{Json, Path, Query};
+use crate::i18n::{language_for, I18n};
+use crate::links::public_base;
+use crate::params::{paging, parse_filter, parse_group};
 use crate::AppState;
-
-/// Rows per database page when exporting.
-const EXPORT_PAGE: i64 = 2000;
 
 pub fn routes(mut api: Api) -> Api {
     let page = api.schema::<ResponsePage>();
@@ -183,26 +187,6 @@ pub fn routes(mut api: Api) -> Api {
     )
 }
 
-/// The address respondents reach: the configured public URL, else this request's host.
-pub fn public_base(st: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = &st.config.public_url {
-        return u.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
-/// The public link of a survey, optionally with a touchpoint in it.
-pub fn survey_url(base: &str, key: &str, touchpoint: Option<Id>) -> String {
-    match touchpoint {
-        Some(t) => format!("{base}/f/{key}?tp={t}"),
-        None => format!("{base}/f/{key}"),
-    }
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct Links {
     pub public_url: String,
@@ -259,13 +243,6 @@ async fn survey_links(
         touchpoints,
         widget_snippet: widget_snippet(&base, &key, rec.data.touchpoint_id),
     }))
-}
-
-pub fn widget_snippet(base: &str, key: &str, touchpoint: Option<Id>) -> String {
-    let tp = touchpoint
-        .map(|t| format!(" data-touchpoint=\"{t}\""))
-        .unwrap_or_default();
-    format!("<script src=\"{base}/widget.js\" data-survey=\"{key}\"{tp} async></script>")
 }
 
 #[derive(Deserialize)]
@@ -358,14 +335,6 @@ pub fn qr_to_png(code: &qrcode::QrCode, scale: u32) -> Result<Vec<u8>, png::Enco
     Ok(out)
 }
 
-/// A fresh personal-invitation token (144 random bits, hex).
-pub fn new_token() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 18];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    hex::encode(b)
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationsInput {
@@ -381,78 +350,6 @@ pub struct RecipientInput {
     pub case_ref: Option<String>,
     #[serde(default)]
     pub touchpoint_id: Option<Id>,
-}
-
-/// An invitation as handed out once: its id, token and link.
-pub struct Issued {
-    pub id: Id,
-    pub token: String,
-    pub url: String,
-}
-
-/// Issues single-use personal invitations for `survey`: each recipient (field path,
-/// hidden fields) is validated — every problem is reported under its path and nothing
-/// is stored — then only the tokens' hashes are stored. The tokens and links are
-/// returned to be shown once. Shared by the API and the survey page.
-pub async fn issue_invitations(
-    st: &AppState,
-    ws: Id,
-    survey: Id,
-    survey_touchpoint: Option<Id>,
-    headers: &HeaderMap,
-    recipients: Vec<(String, kohtaamo_domain::survey::HiddenInput)>,
-) -> ApiResult<Vec<Issued>> {
-    let key = st.store.survey_key(ws, survey).await?;
-    let mut e = FieldErrors::new();
-    let mut items = Vec::new();
-    let mut tokens = Vec::new();
-    for (path, hidden) in recipients {
-        let h = match hidden.parse() {
-            Ok(h) => h,
-            Err(fe) => {
-                e.nest(&path, fe);
-                continue;
-            }
-        };
-        if let Some(t) = h.touchpoint_id {
-            if !st.store.touchpoint_exists(ws, t).await? {
-                e.add(
-                    format!("{path}.touchpoint_id"),
-                    Reason::new("unknown-ref")
-                        .with("noun", "touchpoint")
-                        .with("id", t),
-                );
-                continue;
-            }
-        }
-        let tp = h.touchpoint_id.or(survey_touchpoint);
-        let token = new_token();
-        items.push((
-            crate::feedback::token_hash(&token),
-            tp,
-            h.customer_ref,
-            h.case_ref,
-        ));
-        tokens.push((token, tp));
-    }
-    if !e.is_empty() {
-        return Err(ApiError::Invalid(e));
-    }
-    let ids = st.store.create_invitations(ws, survey, &items).await?;
-    let base = public_base(st, headers);
-    Ok(ids
-        .into_iter()
-        .zip(tokens)
-        .map(|(id, (token, tp))| {
-            let url = survey_url(&base, &key, tp);
-            let sep = if url.contains('?') { '&' } else { '?' };
-            Issued {
-                id,
-                url: format!("{url}{sep}inv={token}"),
-                token,
-            }
-        })
-        .collect())
 }
 
 async fn create_invitations(
@@ -486,8 +383,15 @@ async fn create_invitations(
             )
         })
         .collect();
-    let issued =
-        issue_invitations(&st, ws.id, id, rec.data.touchpoint_id, &headers, recipients).await?;
+    let issued = issue_invitations(
+        &st.store,
+        ws.id,
+        id,
+        rec.data.touchpoint_id,
+        &public_base(&st, &headers),
+        recipients,
+    )
+    .await?;
     let out: Vec<_> = issued
         .iter()
         .map(|x| json!({"id": x.id, "token": x.token, "url": x.url}))
@@ -502,88 +406,6 @@ async fn list_invitations(
 ) -> ApiResult<axum::Json<Vec<Invitation>>> {
     survey_of(&st, &ws, id).await?;
     Ok(axum::Json(st.store.invitations(ws.id, id).await?))
-}
-
-/// Parses the shared filters; every bad one is reported.
-pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
-    let mut e = FieldErrors::new();
-    let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
-    let mut date = |k: &str| {
-        get(k).and_then(|s| {
-            e.take(
-                k,
-                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| Reason::new("bad-date")),
-            )
-        })
-    };
-    let from = date("from");
-    let to = date("to");
-    let band = match get("band") {
-        None => None,
-        Some("promoter") => Some("promoter"),
-        Some("passive") => Some("passive"),
-        Some("detractor") => Some("detractor"),
-        Some(other) => {
-            e.add(
-                "band",
-                Reason::new("not-one-of")
-                    .with("value", other)
-                    .with("options", "promoter, passive, detractor"),
-            );
-            None
-        }
-    };
-    let touchpoint_id = get("touchpoint_id").and_then(|s| {
-        e.take(
-            "touchpoint_id",
-            s.parse::<Id>().map_err(|_| Reason::new("whole-number")),
-        )
-    });
-    let complete = match get("complete") {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(other) => {
-            e.add(
-                "complete",
-                Reason::new("not-one-of")
-                    .with("value", other)
-                    .with("options", "true, false"),
-            );
-            None
-        }
-    };
-    if !e.is_empty() {
-        return Err(ApiError::Invalid(e));
-    }
-    Ok(ResponseFilter {
-        from,
-        to,
-        band,
-        lang: get("lang").map(str::to_owned),
-        touchpoint_id,
-        q: get("q").map(str::to_owned),
-        complete,
-        group: None,
-    })
-}
-
-fn paging(q: &BTreeMap<String, String>) -> ApiResult<(i64, i64)> {
-    let mut e = FieldErrors::new();
-    let mut num = |k: &str, d: i64, lo: i64, hi: i64| match q.get(k) {
-        None => d,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if (lo..=hi).contains(&n) => n,
-            _ => {
-                e.add(k, format!("must be an integer from {lo} to {hi}"));
-                d
-            }
-        },
-    };
-    let limit = num("limit", 50, 1, 500);
-    let offset = num("offset", 0, 0, i64::MAX / 2);
-    e.into_result(|| (limit, offset)).map_err(ApiError::Invalid)
 }
 
 async fn list_responses(
@@ -602,45 +424,13 @@ async fn list_responses(
     ))
 }
 
-/// Parses `by` and `key` (both required) into the selector of that group's responses.
-pub fn parse_group(
-    q: &BTreeMap<String, String>,
-    scopes: &kohtaamo_domain::analytics::Scopes,
-) -> ApiResult<(Scope, GroupKey, Selector)> {
-    let mut e = FieldErrors::new();
-    let get = |k: &str| q.get(k).map(|s| s.trim());
-    let by = match get("by") {
-        None | Some("") => {
-            e.add("by", Reason::new("empty"));
-            None
-        }
-        Some(s) => e.take("by", Scope::parse(s)),
-    };
-    // A channel or language key may be '' (unknown); every other key is an id.
-    let key = match (by, get("key")) {
-        (_, None) => {
-            e.add("key", Reason::new("empty"));
-            None
-        }
-        (Some(scope), Some(k)) => e.take("key", GroupKey::parse(scope, k)),
-        (None, Some(_)) => None,
-    };
-    match (by, key) {
-        (Some(scope), Some(key)) if e.is_empty() => {
-            let sel = scopes.selector(scope, &key);
-            Ok((scope, key, sel))
-        }
-        _ => Err(ApiError::Invalid(e)),
-    }
-}
-
 async fn group_responses(
     ws: Ws,
     State(st): State<AppState>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> ApiResult<axum::Json<ResponsePage>> {
-    let i = crate::i18n::I18n::new("en", "en");
-    let an = crate::routes::scores::Analysis::load(&st.store, ws.id, &i).await?;
+    let i = I18n::new("en", "en");
+    let an = Analysis::load(&st.store, ws.id, &i).await?;
     let mut f = parse_filter(&q)?;
     let (_, _, sel) = parse_group(&q, &an.scopes)?;
     f.group = Some(sel);
@@ -679,53 +469,6 @@ async fn funnel_of(
     Ok(axum::Json(st.store.funnel(ws.id, id).await?))
 }
 
-/// At most this many recent answers are analysed for themes.
-const THEME_ANSWERS: usize = 20_000;
-
-/// Themes of a survey's complete open answers matching `f`.
-pub async fn survey_themes(
-    st: &AppState,
-    ws: Id,
-    survey: &SurveyData,
-    id: Id,
-    f: &ResponseFilter,
-) -> ApiResult<Vec<kohtaamo_domain::themes::Theme>> {
-    use kohtaamo_domain::themes::{mood, themes, OpenAnswer, SnowballAnalyzer};
-    let f = ResponseFilter {
-        complete: Some(true),
-        ..f.clone()
-    };
-    let mut texts: Vec<(String, String, kohtaamo_domain::themes::Mood)> = Vec::new();
-    let mut after = 0;
-    while texts.len() < THEME_ANSWERS {
-        let page = st
-            .store
-            .responses_after(ws, id, &f, after, EXPORT_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for r in &page {
-            let t = r.answers.text(survey);
-            if !t.is_empty() {
-                texts.push((
-                    t,
-                    r.locale.clone().unwrap_or_default(),
-                    mood(r.nps, r.csat, r.ces),
-                ));
-            }
-        }
-    }
-    let answers: Vec<OpenAnswer> = texts
-        .iter()
-        .map(|(t, l, m)| OpenAnswer {
-            text: t,
-            lang: l,
-            mood: *m,
-        })
-        .collect();
-    Ok(themes(&answers, &SnowballAnalyzer, 5, 30))
-}
-
 async fn themes_of(
     ws: Ws,
     State(st): State<AppState>,
@@ -735,111 +478,13 @@ async fn themes_of(
     let f = parse_filter(&q)?;
     let (rec, _) = survey_of(&st, &ws, id).await?;
     Ok(axum::Json(
-        survey_themes(&st, ws.id, &rec.data, id, &f).await?,
+        survey_themes(&st.store, ws.id, &rec.data, id, &f).await?,
     ))
 }
 
 async fn audit_log(ws: Ws, State(st): State<AppState>) -> ApiResult<axum::Json<Vec<AuditEntry>>> {
     ws.require_admin()?;
     Ok(axum::Json(st.store.audit_log(ws.id, 500).await?))
-}
-
-/// A spreadsheet cell that cannot run as a formula: text starting with = + - @, tab
-/// or carriage return gets a leading apostrophe.
-pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}").into()
-    } else {
-        s.into()
-    }
-}
-
-/// The export's header and one row per response, as text.
-struct Table {
-    questions: Vec<String>,
-    touchpoints: std::collections::HashMap<Id, String>,
-}
-
-impl Table {
-    /// Touchpoint names in the reader's language.
-    async fn new(st: &AppState, ws: &Ws, s: &SurveyData, headers: &HeaderMap) -> ApiResult<Self> {
-        // The reader's language as the pages choose it (their choice, then the browser's).
-        let lang = crate::routes::ui::language_for(headers, None);
-        let i = crate::i18n::I18n::new(&lang, &lang);
-        let names = crate::directory::Names::new(&st.store.snapshot(ws.id).await?, &i);
-        Ok(Self {
-            questions: s.questions.iter().map(|q| q.key.to_string()).collect(),
-            touchpoints: names.touchpoints,
-        })
-    }
-    fn header(&self) -> Vec<String> {
-        let mut h: Vec<String> = [
-            "response_id",
-            "created_at",
-            "updated_at",
-            "complete",
-            "touchpoint_id",
-            "touchpoint",
-            "channel",
-            "locale",
-            "customer_ref",
-            "case_ref",
-            "nps",
-            "csat",
-            "ces",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        h.extend(self.questions.iter().map(|q| format!("q_{q}")));
-        h.push("custom".into());
-        h
-    }
-    fn row(&self, r: &Answered) -> Vec<String> {
-        let o = |v: &Option<String>| v.clone().unwrap_or_default();
-        let n = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
-        let mut row = vec![
-            r.response_key.clone(),
-            r.created_at.clone(),
-            r.updated_at.clone(),
-            r.complete.to_string(),
-            n(r.touchpoint_id),
-            r.touchpoint_id
-                .and_then(|t| self.touchpoints.get(&t).cloned())
-                .unwrap_or_default(),
-            o(&r.channel),
-            o(&r.locale),
-            o(&r.customer_ref),
-            o(&r.case_ref),
-            n(r.nps),
-            n(r.csat),
-            n(r.ces),
-        ];
-        for q in &self.questions {
-            row.push(r.answers.0.get(q).map(|a| a.display()).unwrap_or_default());
-        }
-        row.push(
-            r.custom
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        );
-        row
-    }
-}
-
-fn attachment(name: &str, content_type: &'static str, body: Body) -> Response {
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .unwrap_or(HeaderValue::from_static("attachment"));
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// Streams CSV: one database page at a time goes out as one chunk, so memory stays
@@ -851,26 +496,22 @@ async fn export_csv(
     Query(q): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let f = parse_filter(&q)?;
-    let (rec, _) = survey_of(&st, &ws, id).await?;
-    let table = Table::new(&st, &ws, &rec.data, &headers).await?;
+    let mut export = open_export(&st, &ws, id, &q, &headers).await?;
+    let name = format!("{}-responses.csv", export.survey.data.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let store = st.store.clone();
-    let wsid = ws.id;
     tokio::spawn(async move {
-        let encode =
-            |rows: &mut dyn Iterator<Item = Vec<String>>| -> Result<Vec<u8>, std::io::Error> {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                for r in rows {
-                    w.write_record(r.iter().map(|c| safe_cell(c).into_owned()))
-                        .map_err(std::io::Error::other)?;
-                }
-                w.into_inner()
-                    .map_err(|e| std::io::Error::other(e.to_string()))
-            };
+        let encode = |rows: Vec<Vec<String>>| -> Result<Vec<u8>, std::io::Error> {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            for r in rows {
+                w.write_record(r.iter().map(|c| safe_cell(c).into_owned()))
+                    .map_err(std::io::Error::other)?;
+            }
+            w.into_inner()
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        };
         // UTF-8 byte order mark: spreadsheet programs then read ä and ö right.
         let mut first = b"\xEF\xBB\xBF".to_vec();
-        match encode(&mut std::iter::once(table.header())) {
+        match encode(vec![export.header()]) {
             Ok(h) => first.extend(h),
             Err(e) => {
                 let _ = tx.send(Err(e)).await;
@@ -880,23 +521,17 @@ async fn export_csv(
         if tx.send(Ok(first)).await.is_err() {
             return;
         }
-        let mut after = 0;
         loop {
-            let page = match store
-                .responses_after(wsid, id, &f, after, EXPORT_PAGE)
-                .await
-            {
-                Ok(p) => p,
+            let rows = match export.next_rows().await {
+                Ok(Some(rows)) => rows,
+                Ok(None) => return,
                 Err(e) => {
-                    tracing::error!(error = %e, "export failed");
+                    tracing::error!(error = ?e, "export failed");
                     let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
                     return;
                 }
             };
-            let Some(last) = page.last() else { return };
-            after = last.id;
-            let chunk = encode(&mut page.iter().map(|r| table.row(r)));
-            if tx.send(chunk).await.is_err() {
+            if tx.send(encode(rows)).await.is_err() {
                 return; // the client went away
             }
         }
@@ -904,10 +539,25 @@ async fn export_csv(
     let stream =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     Ok(attachment(
-        &format!("{}-responses.csv", rec.data.slug),
+        &name,
         "text/csv; charset=utf-8",
         Body::from_stream(stream),
     ))
+}
+
+/// The export of survey `id` with the request's filters, touchpoint names in the
+/// reader's language as the pages choose it (their choice, then the browser's).
+async fn open_export(
+    st: &AppState,
+    ws: &Ws,
+    id: Id,
+    q: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+) -> ApiResult<Export> {
+    let f = parse_filter(q)?;
+    let lang = language_for(headers, None);
+    let i = I18n::new(&lang, &lang);
+    Ok(Export::open(&st.store, ws.id, id, f, &i).await?)
 }
 
 /// Writes the workbook in constant-memory mode to a temporary file (rows are flushed
@@ -919,9 +569,8 @@ async fn export_xlsx(
     Query(q): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let f = parse_filter(&q)?;
-    let (rec, _) = survey_of(&st, &ws, id).await?;
-    let table = Table::new(&st, &ws, &rec.data, &headers).await?;
+    let mut export = open_export(&st, &ws, id, &q, &headers).await?;
+    let name = format!("{}-responses.xlsx", export.survey.data.slug);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<String>>>(2);
     let writer = tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile, String> {
         let mut wb = rust_xlsxwriter::Workbook::new();
@@ -947,16 +596,8 @@ async fn export_xlsx(
         wb.save(file.path()).map_err(|e| e.to_string())?;
         Ok(file)
     });
-    let _ = tx.send(vec![table.header()]);
-    let mut after = 0;
-    loop {
-        let page = st
-            .store
-            .responses_after(ws.id, id, &f, after, EXPORT_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let rows = page.iter().map(|r| table.row(r)).collect();
+    let _ = tx.send(vec![export.header()]);
+    while let Some(rows) = export.next_rows().await? {
         let sender = tx.clone();
         // The channel is bounded: wait for the writer without blocking the runtime.
         if tokio::task::spawn_blocking(move || sender.send(rows))
@@ -980,7 +621,7 @@ async fn export_xlsx(
     drop(file);
     let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(handle));
     Ok(attachment(
-        &format!("{}-responses.xlsx", rec.data.slug),
+        &name,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         Body::from_stream(stream),
     ))

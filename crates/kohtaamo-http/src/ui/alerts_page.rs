@@ -17,11 +17,11 @@ use serde::Deserialize;
 
 use super::pages::{all, chrome, Nav};
 use super::{html, CsrfForm, PageCtx, PageError};
-use crate::directory::Names;
 use crate::extract::Path;
 use crate::i18n::I18n;
-use crate::routes::scores::Analysis;
 use crate::AppState;
+use kohtaamo_app::analysis::Analysis;
+use kohtaamo_app::directory::Names;
 
 /// A rule as listed.
 pub struct RuleRow {

@@ -1,29 +1,24 @@
-//! `/api/v1/workspaces/{ws}/scores`: NPS, CSAT and CES per scope (touchpoint, stage,
+//! The analysis of experience scores: NPS, CSAT and CES per scope (touchpoint, stage,
 //! journey, package, element, owning unit, partner, segment, channel, language, survey)
-//! for a period, beside the previous period of the same length, with response rates,
-//! from the rollups only; `…/scores/weekly` (trends), `…/alerts`, `…/journeys/{id}/drivers`.
-//! Shared with the dashboard pages ([`Analysis`], [`score_table`], [`trend`]).
+//! for a period beside the previous one, with response rates, from the rollups only;
+//! trends per day, week or month; the weakest encounter of each journey; drivers of a
+//! journey's NPS. [`Analysis`] loads what every view needs once (the model, names, the
+//! surveys and how responses map to scopes). Formulas in docs/metrics.md.
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::State;
-use axum::routing::get;
 use chrono::NaiveDate;
 use kohtaamo_domain::analytics::{self, Counted, GroupKey, Scope, Scopes, Score, Shown, Tally};
 use kohtaamo_domain::survey::SurveyData;
-use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_domain::{Id, Reason};
 use kohtaamo_storage::feedback::TallyBy;
 use kohtaamo_storage::{ListQuery, Store};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::api::{Api, Op};
-use crate::auth::Ws;
 use crate::directory::Names;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
 use crate::i18n::I18n;
-use crate::AppState;
+use crate::Result;
 
 /// A touchpoint with its NPS, CSAT and CES, for finding a journey's weakest encounter.
 type Ranked = (GroupKey, Option<Score>, Option<Score>, Option<Score>);
@@ -109,7 +104,7 @@ impl Grain {
             Grain::Month => "month",
         }
     }
-    pub fn parse(s: &str) -> Result<Self, Reason> {
+    pub fn parse(s: &str) -> std::result::Result<Self, Reason> {
         match s {
             "day" => Ok(Grain::Day),
             "week" => Ok(Grain::Week),
@@ -141,7 +136,7 @@ pub async fn trend(
     to: NaiveDate,
     grain: Grain,
     only: Option<(&Scopes, Scope, &GroupKey)>,
-) -> ApiResult<Vec<Week>> {
+) -> Result<Vec<Week>> {
     let mut weeks: BTreeMap<NaiveDate, Tally> = BTreeMap::new();
     let by = if only.is_some() {
         TallyBy::GroupAndDay
@@ -171,34 +166,6 @@ pub async fn trend(
         .collect())
 }
 
-async fn weekly_scores(
-    ws: Ws,
-    State(st): State<AppState>,
-    Query(q): Query<BTreeMap<String, String>>,
-) -> ApiResult<axum::Json<Vec<Week>>> {
-    let (_, from, to) = period(&q)?;
-    let grain = match q.get("grain").filter(|g| !g.is_empty()) {
-        None => Grain::Week,
-        Some(g) => Grain::parse(g).map_err(|r| {
-            let mut e = FieldErrors::new();
-            e.add("grain", r);
-            ApiError::Invalid(e)
-        })?,
-    };
-    if q.contains_key("key") {
-        let i = I18n::new("en", "en");
-        let an = Analysis::load(&st.store, ws.id, &i).await?;
-        let (scope, key, _) = crate::routes::surveys::parse_group(&q, &an.scopes)?;
-        let only = Some((&an.scopes, scope, &key));
-        return Ok(axum::Json(
-            trend(&st.store, ws.id, from, to, grain, only).await?,
-        ));
-    }
-    Ok(axum::Json(
-        trend(&st.store, ws.id, from, to, grain, None).await?,
-    ))
-}
-
 /// One case's journey NPS (if answered) and its touchpoint scores (0–100).
 type CaseAnswers = (Option<i64>, Vec<(Id, f64)>);
 
@@ -223,7 +190,7 @@ pub async fn journey_drivers(
     from: NaiveDate,
     to: NaiveDate,
     i: &I18n,
-) -> ApiResult<BTreeMap<Id, Vec<DriverRow>>> {
+) -> Result<BTreeMap<Id, Vec<DriverRow>>> {
     let snapshot = store.snapshot(ws).await?;
     let names = Names::new(&snapshot, i);
     let journey_of_tp: HashMap<Id, Id> = snapshot
@@ -290,131 +257,6 @@ pub async fn journey_drivers(
         .collect())
 }
 
-async fn drivers(
-    ws: Ws,
-    State(st): State<AppState>,
-    crate::extract::Path((_, journey)): crate::extract::Path<(String, Id)>,
-    Query(q): Query<BTreeMap<String, String>>,
-) -> ApiResult<axum::Json<Vec<DriverRow>>> {
-    let (_, from, to) = period(&q)?;
-    st.store
-        .get::<kohtaamo_domain::model::JourneyData>(ws.id, journey)
-        .await?;
-    let i = I18n::new("en", "en");
-    let mut all = journey_drivers(&st.store, ws.id, from, to, &i).await?;
-    Ok(axum::Json(all.remove(&journey).unwrap_or_default()))
-}
-
-async fn alerts(
-    ws: Ws,
-    State(st): State<AppState>,
-    Query(q): Query<BTreeMap<String, String>>,
-) -> ApiResult<axum::Json<serde_json::Value>> {
-    let mut e = FieldErrors::new();
-    let mut id = |k: &str| {
-        q.get(k).filter(|s| !s.is_empty()).and_then(|s| {
-            e.take(
-                k,
-                s.parse::<Id>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| Reason::new("positive-id")),
-            )
-        })
-    };
-    let unit = id("unit_id");
-    let rule = id("rule_id");
-    if !e.is_empty() {
-        return Err(ApiError::Invalid(e));
-    }
-    let items = st.store.alerts(ws.id, unit, rule, 500).await?;
-    Ok(axum::Json(serde_json::json!({ "items": items })))
-}
-
-pub fn routes(mut api: Api) -> Api {
-    let alert = api.schema::<kohtaamo_storage::alerts::Alert>();
-    let api = api.route(
-        "/api/v1/workspaces/{ws}/alerts",
-        get(alerts),
-        vec![Op::new("get", "analytics", "Score alerts raised by the alert rules, newest first (at most 500)")
-            .query("unit_id", "integer", "Only alerts to this unit")
-            .query("rule_id", "integer", "Only alerts of this rule")
-            .ok(200, Some(serde_json::json!({"type": "object", "properties": {"items": {"type": "array", "items": alert}}})))],
-    );
-    let mut api = api;
-    let table = api.schema::<ScoreTable>();
-    let driver = api.schema::<DriverRow>();
-    let mut api = api.route(
-        "/api/v1/workspaces/{ws}/journeys/{id}/drivers",
-        get(drivers),
-        vec![Op::new("get", "analytics", "Each touchpoint's impact on the journey NPS (correlation over cases with both answers) and its performance")
-            .query("from", "string", "First day, YYYY-MM-DD (default: 90 days ago)")
-            .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
-            .ok(200, Some(serde_json::json!({"type": "array", "items": driver})))],
-    );
-    let week = api.schema::<Week>();
-    let api = api.route(
-        "/api/v1/workspaces/{ws}/scores/weekly",
-        get(weekly_scores),
-        vec![Op::new(
-            "get",
-            "analytics",
-            "NPS, CSAT and CES per week (from Monday), day or month: of the whole workspace, or of one group (`by` and `key`)",
-        )
-        .query("grain", "string", "week (default), day or month")
-        .query("by", "string", "With `key`: the scope of one group")
-        .query("key", "string", "With `by`: the group's key")
-        .query(
-            "from",
-            "string",
-            "First day, YYYY-MM-DD (default: 90 days ago)",
-        )
-        .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
-        .ok(
-            200,
-            Some(serde_json::json!({"type": "array", "items": week})),
-        )],
-    );
-    api.route(
-        "/api/v1/workspaces/{ws}/scores",
-        get(scores),
-        vec![Op::new("get", "analytics", "NPS, CSAT and CES per scope for a period and the one before (formulas in docs/metrics.md)")
-            .query("by", "string", "touchpoint (default), stage, journey, unit, partner, channel, language or survey")
-            .query("from", "string", "First day, YYYY-MM-DD (default: 90 days ago)")
-            .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
-            .ok(200, Some(table))],
-    )
-}
-
-/// Parses `by`, `from`, `to`; every bad one is named.
-pub fn period(q: &BTreeMap<String, String>) -> ApiResult<(Scope, NaiveDate, NaiveDate)> {
-    let mut e = FieldErrors::new();
-    let by = match q.get("by").filter(|s| !s.is_empty()) {
-        None => Some(Scope::Touchpoint),
-        Some(s) => e.take("by", Scope::parse(s)),
-    };
-    let mut day = |k: &str| {
-        q.get(k).filter(|s| !s.is_empty()).and_then(|s| {
-            e.take(
-                k,
-                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Reason::new("bad-date")),
-            )
-        })
-    };
-    let to = day("to").unwrap_or_else(kohtaamo_storage::today);
-    let from = day("from").unwrap_or(to - chrono::Duration::days(89));
-    if from > to {
-        e.add(
-            "from",
-            Reason::new("text").with("text", "must not be after 'to'"),
-        );
-    }
-    if !e.is_empty() {
-        return Err(ApiError::Invalid(e));
-    }
-    Ok((by.unwrap_or(Scope::Touchpoint), from, to))
-}
-
 /// What every score view of a workspace needs once: the model, its names in one
 /// language, the surveys, and how responses map to scopes.
 pub struct Analysis {
@@ -425,7 +267,7 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    pub async fn load(store: &Store, ws: Id, i: &I18n) -> ApiResult<Self> {
+    pub async fn load(store: &Store, ws: Id, i: &I18n) -> Result<Self> {
         // Independent reads, run at once (SQLite in WAL mode serves readers in parallel).
         let all = ListQuery::all();
         let (snapshot, surveys) =
@@ -492,7 +334,7 @@ impl Analysis {
         scope: Scope,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> ApiResult<BTreeMap<GroupKey, Tally>> {
+    ) -> Result<BTreeMap<GroupKey, Tally>> {
         let rows = store.tallies(ws, from, to, TallyBy::Group).await?;
         let rows: Vec<Counted> = rows.iter().map(counted).collect();
         Ok(analytics::group(&rows, scope, &self.scopes))
@@ -507,7 +349,7 @@ impl Analysis {
         scope: Scope,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> ApiResult<HashMap<GroupKey, i64>> {
+    ) -> Result<HashMap<GroupKey, i64>> {
         let mut out: HashMap<GroupKey, i64> = HashMap::new();
         if matches!(scope, Scope::Channel | Scope::Language) {
             return Ok(out);
@@ -536,7 +378,7 @@ pub async fn score_table(
     from: NaiveDate,
     to: NaiveDate,
     i: &I18n,
-) -> ApiResult<ScoreTable> {
+) -> Result<ScoreTable> {
     Analysis::load(store, ws, i)
         .await?
         .table(store, ws, scope, from, to, i)
@@ -553,7 +395,7 @@ impl Analysis {
         from: NaiveDate,
         to: NaiveDate,
         i: &I18n,
-    ) -> ApiResult<ScoreTable> {
+    ) -> Result<ScoreTable> {
         let an = self;
         let snapshot = &an.snapshot;
         let days = (to - from).num_days() + 1;
@@ -628,16 +470,4 @@ impl Analysis {
             rows,
         })
     }
-}
-
-async fn scores(
-    ws: Ws,
-    State(st): State<AppState>,
-    Query(q): Query<BTreeMap<String, String>>,
-) -> ApiResult<axum::Json<ScoreTable>> {
-    let (scope, from, to) = period(&q)?;
-    let i = I18n::new("en", "en");
-    Ok(axum::Json(
-        score_table(&st.store, ws.id, scope, from, to, &i).await?,
-    ))
 }

@@ -1,7 +1,8 @@
 //! The public side of feedback, shared by the HTML page, the widget's JSON endpoint
 //! and the tests: a cache of live surveys by public key, rate limits, the signed
-//! render time of the HTML form, and [`Feedback::submit`] — validate, then hand to the
-//! group-commit writer and wait until the response is on disk.
+//! render time of the HTML form, [`Feedback::submit`] — validate, then hand to the
+//! group-commit writer and wait until the response is on disk — and the survey as a
+//! respondent sees it in one language ([`PublicSurvey`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -11,16 +12,20 @@ use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
-use kohtaamo_domain::survey::{HiddenInput, ResponseKey, SurveyStatus};
+use kohtaamo_domain::survey::{
+    HiddenInput, QuestionKind, ResponseKey, ShowIf, SurveyData, SurveyStatus,
+};
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 use kohtaamo_storage::feedback::{Impression, Ingest, LiveSurvey, NewResponse, Stored};
 use kohtaamo_storage::Store;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult};
+use crate::clock::SharedClock;
+use crate::i18n::I18n;
+use crate::{Error, Result};
 
 /// How long another instance's survey change may go unseen here.
 const CACHE_TTL: Duration = Duration::from_secs(2);
@@ -41,6 +46,7 @@ pub struct Feedback {
     per_survey: Option<DefaultKeyedRateLimiter<Id>>,
     form_key: tokio::sync::OnceCell<Vec<u8>>,
     pub min_fill: Duration,
+    clock: SharedClock,
 }
 
 /// Settings of the public side.
@@ -103,7 +109,7 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl Feedback {
-    pub fn new(store: Store, cfg: &FeedbackConfig) -> Self {
+    pub fn new(store: Store, cfg: &FeedbackConfig, clock: SharedClock) -> Self {
         Self {
             ingest: Ingest::start(store.clone(), cfg.batch_max),
             store,
@@ -112,16 +118,17 @@ impl Feedback {
             per_survey: limiter(cfg.per_minute_survey),
             form_key: tokio::sync::OnceCell::new(),
             min_fill: Duration::from_secs(cfg.min_fill_seconds),
+            clock,
         }
     }
 
     /// The survey behind a public key (404 when unknown).
-    pub async fn live(&self, key: &str) -> ApiResult<Arc<Live>> {
+    pub async fn live(&self, key: &str) -> Result<Arc<Live>> {
         let generation = self.store.generation();
         if let Ok(c) = self.cache.read() {
             if let Some((at, g, hit)) = c.get(key) {
                 if *g == generation && at.elapsed() < CACHE_TTL {
-                    return hit.clone().ok_or(ApiError::NotFound);
+                    return hit.clone().ok_or(Error::NotFound);
                 }
             }
         }
@@ -148,14 +155,14 @@ impl Feedback {
             }
             c.insert(key.to_owned(), (Instant::now(), generation, loaded.clone()));
         }
-        loaded.ok_or(ApiError::NotFound)
+        loaded.ok_or(Error::NotFound)
     }
 
     /// 429 with the seconds to wait when a limit is reached.
-    pub fn check_limits(&self, ip: IpAddr, survey: Id) -> ApiResult<()> {
+    pub fn check_limits(&self, ip: IpAddr, survey: Id) -> Result<()> {
         use governor::clock::{Clock, DefaultClock};
         let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
-            ApiError::TooManyRequests(e.wait_time_from(DefaultClock::default().now()).as_secs() + 1)
+            Error::Limited(e.wait_time_from(DefaultClock::default().now()).as_secs() + 1)
         };
         if let Some(l) = &self.per_ip {
             l.check_key(&ip).map_err(wait)?;
@@ -167,18 +174,18 @@ impl Feedback {
     }
 
     /// 404 for a draft, 410 for a closed survey.
-    pub fn require_open(live: &Live) -> ApiResult<()> {
+    pub fn require_open(live: &Live) -> Result<()> {
         match live.survey.data.status {
             SurveyStatus::Active => Ok(()),
-            SurveyStatus::Draft => Err(ApiError::NotFound),
-            SurveyStatus::Closed => Err(ApiError::Gone(
+            SurveyStatus::Draft => Err(Error::NotFound),
+            SurveyStatus::Closed => Err(Error::Gone(
                 "this survey is closed and no longer takes answers".into(),
             )),
         }
     }
 
     /// Validates and stores a response; returns once it is committed.
-    pub async fn submit(&self, live: &Live, input: ResponseInput) -> ApiResult<(String, Stored)> {
+    pub async fn submit(&self, live: &Live, input: ResponseInput) -> Result<(String, Stored)> {
         Self::require_open(live)?;
         let s = &live.survey;
         let mut e = FieldErrors::new();
@@ -237,10 +244,10 @@ impl Feedback {
             }
         }
         if !e.is_empty() {
-            return Err(ApiError::Invalid(e));
+            return Err(Error::Invalid(e));
         }
         let (Some(key), Some(answers), Some(hidden)) = (key, answers, hidden) else {
-            return Err(ApiError::Internal("validated parts missing".into()));
+            return Err(Error::Internal("validated parts missing".into()));
         };
         let scores = answers.scores(&s.data);
         let id = key.as_str().to_owned();
@@ -265,7 +272,7 @@ impl Feedback {
     }
 
     /// Counts one showing of the survey (page view or widget shown).
-    pub async fn impression(&self, live: &Live, touchpoint: Option<Id>) -> ApiResult<()> {
+    pub async fn impression(&self, live: &Live, touchpoint: Option<Id>) -> Result<()> {
         let touchpoint = touchpoint
             .filter(|t| live.touchpoints.contains(t))
             .or(live.survey.data.touchpoint_id);
@@ -279,7 +286,7 @@ impl Feedback {
         Ok(())
     }
 
-    async fn key(&self) -> ApiResult<&[u8]> {
+    async fn key(&self) -> Result<&[u8]> {
         let k = self
             .form_key
             .get_or_try_init(|| async {
@@ -302,13 +309,13 @@ impl Feedback {
     }
 
     /// A token recording when the form was shown, signed so a bot cannot forge it.
-    pub async fn form_token(&self, survey: Id) -> ApiResult<String> {
-        let ts = chrono::Utc::now().timestamp();
+    pub async fn form_token(&self, survey: Id) -> Result<String> {
+        let ts = self.clock.now().timestamp();
         Ok(format!("{ts}.{}", Self::mac(self.key().await?, survey, ts)))
     }
 
     /// Whether the form was shown long enough ago (and not more than a day ago).
-    pub async fn form_token_ok(&self, survey: Id, token: &str) -> ApiResult<bool> {
+    pub async fn form_token_ok(&self, survey: Id, token: &str) -> Result<bool> {
         let Some((ts, mac)) = token.split_once('.') else {
             return Ok(false);
         };
@@ -317,11 +324,129 @@ impl Feedback {
         };
         let expected = Self::mac(self.key().await?, survey, ts);
         let same: bool = subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), mac.as_bytes()).into();
-        let age = chrono::Utc::now().timestamp() - ts;
+        let age = self.clock.now().timestamp() - ts;
         Ok(same && age >= self.min_fill.as_secs() as i64 && age <= 86_400)
     }
 }
 
-fn invitation_used() -> ApiError {
-    ApiError::Gone("this personal invitation has already been used".into())
+fn invitation_used() -> Error {
+    Error::Gone("this personal invitation has already been used".into())
+}
+
+/// A survey as a respondent sees it, in one language.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicSurvey {
+    pub key: String,
+    pub lang: String,
+    pub title: String,
+    pub intro: String,
+    pub thanks: String,
+    pub questions: Vec<PublicQuestion>,
+    pub labels: PublicLabels,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicQuestion {
+    pub key: String,
+    pub kind: QuestionKind,
+    pub text: String,
+    pub required: bool,
+    /// Scale of a scored question.
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    /// Words at the ends of the scale.
+    pub low: String,
+    pub high: String,
+    pub options: Vec<PublicOption>,
+    pub show_if: Option<ShowIf>,
+    /// "If you answered 0–6" (shown when scripts cannot hide the question).
+    pub condition: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicOption {
+    pub key: String,
+    pub label: String,
+}
+
+/// Fixed texts of the page and widget in the respondent's language.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicLabels {
+    pub submit: String,
+    pub required: String,
+    pub thanks_title: String,
+    pub error: String,
+    pub closed: String,
+}
+
+impl PublicSurvey {
+    /// The survey `d` (public key `key`) as a respondent in `i`'s language sees it.
+    pub fn build(key: &str, d: &SurveyData, i: &I18n) -> Self {
+        let questions = d
+            .questions
+            .iter()
+            .map(|q| {
+                let kind = q.kind.as_str();
+                let text = if q.text.is_empty() {
+                    i.t(&format!("survey-std-{kind}"))
+                } else {
+                    i.text(&q.text)
+                };
+                let (min, max) = q.range().map_or((None, None), |(a, b)| (Some(a), Some(b)));
+                let (low, high) = if q.kind.has_standard_wording() {
+                    (
+                        i.t(&format!("survey-low-{kind}")),
+                        i.t(&format!("survey-high-{kind}")),
+                    )
+                } else {
+                    (String::new(), String::new())
+                };
+                let condition = q
+                    .show_if
+                    .as_ref()
+                    .map(|c| i.s("survey-condition", "range", &format!("{}–{}", c.min, c.max)))
+                    .unwrap_or_default();
+                PublicQuestion {
+                    key: q.key.to_string(),
+                    kind: q.kind,
+                    text,
+                    required: q.required,
+                    min,
+                    max,
+                    low,
+                    high,
+                    options: q
+                        .options
+                        .iter()
+                        .map(|c| PublicOption {
+                            key: c.key.to_string(),
+                            label: i.text(&c.label),
+                        })
+                        .collect(),
+                    show_if: q.show_if.clone(),
+                    condition,
+                }
+            })
+            .collect();
+        let thanks = if d.thanks.is_empty() {
+            i.t("survey-thanks-default")
+        } else {
+            i.text(&d.thanks)
+        };
+        Self {
+            key: key.to_owned(),
+            lang: i.lang.clone(),
+            title: i.text(&d.name),
+            intro: i.text(&d.intro),
+            thanks,
+            questions,
+            labels: PublicLabels {
+                submit: i.t("survey-submit"),
+                required: i.t("survey-required"),
+                thanks_title: i.t("survey-thanks-title"),
+                error: i.t("survey-error"),
+                closed: i.t("survey-closed"),
+            },
+        }
+    }
 }

@@ -16,11 +16,12 @@ use kohtaamo_domain::analytics::{GroupKey, Scope, Selector, Shown};
 
 use super::pages::{chrome, Nav};
 use super::{html, PageCtx, PageError};
+use crate::export::safe_cell;
 use crate::extract::Path;
 use crate::i18n::I18n;
-use crate::routes::scores::{period, score_table, trend, Analysis, Grain, ScoreRow, ScoreTable};
-use crate::routes::surveys::safe_cell;
+use crate::params::period;
 use crate::AppState;
+use kohtaamo_app::analysis::{score_table, trend, Analysis, Grain, ScoreRow, ScoreTable};
 
 pub struct Row {
     name: String,
@@ -99,7 +100,7 @@ struct GroupPage {
 
 /// The impact × performance priority matrix of one journey as SVG: touchpoints high on
 /// impact and low on performance (top left) are where improvement pays most.
-fn drivers_svg(i: &I18n, rows: &[crate::routes::scores::DriverRow]) -> String {
+fn drivers_svg(i: &I18n, rows: &[kohtaamo_app::analysis::DriverRow]) -> String {
     let (w, h, left, top, bottom, right) = (640.0, 340.0, 48.0, 16.0, 40.0, 16.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
     let x = |p: f64| left + pw * p.clamp(0.0, 100.0) / 100.0;
@@ -163,7 +164,7 @@ fn esc(s: &str) -> String {
 
 /// The trend (per day, week or month) as an SVG line chart: NPS (−100…100) and CSAT (0…100) on one
 /// 0-centred scale, a point only for weeks with enough answers.
-fn trend_svg(i: &I18n, caption: &str, weeks: &[crate::routes::scores::Week]) -> String {
+fn trend_svg(i: &I18n, caption: &str, weeks: &[kohtaamo_app::analysis::Week]) -> String {
     let (w, h, left, top, bottom) = (720.0, 220.0, 44.0, 12.0, 36.0);
     let plot_h = h - top - bottom;
     let n = weeks.len().max(2) as f64;
@@ -275,11 +276,11 @@ fn grains(i: &I18n, current: Grain) -> Vec<(&'static str, String, bool)> {
 fn period_or_default(
     q: &BTreeMap<String, String>,
     i: &I18n,
+    today: chrono::NaiveDate,
 ) -> Result<(Scope, chrono::NaiveDate, chrono::NaiveDate, Option<String>), PageError> {
-    match period(q) {
+    match period(q, today) {
         Ok((s, f, t)) => Ok((s, f, t, None)),
         Err(crate::error::ApiError::Invalid(e)) => {
-            let today = kohtaamo_storage::today();
             let msg = super::surveys_page::errors_text(i, &e).join("; ");
             Ok((
                 Scope::Touchpoint,
@@ -298,7 +299,7 @@ async fn load(
     q: &BTreeMap<String, String>,
 ) -> Result<(ScoreTable, Option<String>), PageError> {
     let (w, _) = ctx.ws()?;
-    let (scope, from, to, error) = period_or_default(q, &ctx.i)?;
+    let (scope, from, to, error) = period_or_default(q, &ctx.i, st.clock.today())?;
     let table = score_table(&st.store, w.id, scope, from, to, &ctx.i)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
@@ -313,10 +314,10 @@ pub async fn dashboard(
     let (w, _) = ctx.ws()?;
     let (t, error) = load(&st, &ctx, &q).await?;
     let i = &ctx.i;
-    let from = chrono::NaiveDate::parse_from_str(&t.from, "%Y-%m-%d")
-        .unwrap_or_else(|_| kohtaamo_storage::today());
-    let to = chrono::NaiveDate::parse_from_str(&t.to, "%Y-%m-%d")
-        .unwrap_or_else(|_| kohtaamo_storage::today());
+    let from =
+        chrono::NaiveDate::parse_from_str(&t.from, "%Y-%m-%d").unwrap_or_else(|_| st.clock.today());
+    let to =
+        chrono::NaiveDate::parse_from_str(&t.to, "%Y-%m-%d").unwrap_or_else(|_| st.clock.today());
     let grain = grain_of(&q);
     let weeks = trend(&st.store, w.id, from, to, grain, None)
         .await
@@ -429,7 +430,7 @@ impl GroupRequest {
         // The scope is in the path; a `by` in the query is not this page's.
         let mut pq = q.clone();
         pq.remove("by");
-        let (_, from, to, error) = period_or_default(&pq, i)?;
+        let (_, from, to, error) = period_or_default(&pq, i, st.clock.today())?;
         let an = Analysis::load(&st.store, ws, i)
             .await
             .map_err(|e| PageError::Internal(e.to_string()))?;
@@ -497,7 +498,7 @@ pub async fn group_dashboard(
     let i = &ctx.i;
     let g = GroupRequest::parse(&st, w.id, (&by, &key), &q, i).await?;
     let (scope, key, from, to, error, an) = (g.scope, g.key, g.from, g.to, g.error, g.an);
-    let internal = |e: crate::error::ApiError| PageError::Internal(e.to_string());
+    let internal = |e: kohtaamo_app::Error| PageError::from(e);
     let slug = w.data.slug.as_str();
     let table = an
         .table(&st.store, w.id, scope, from, to, i)
@@ -541,7 +542,7 @@ pub async fn group_dashboard(
     .map_err(internal)?;
     let drivers = match (scope, &key) {
         (Scope::Journey, GroupKey::Id(j)) => {
-            crate::routes::scores::journey_drivers(&st.store, w.id, from, to, i)
+            kohtaamo_app::analysis::journey_drivers(&st.store, w.id, from, to, i)
                 .await
                 .map_err(internal)?
                 .remove(j)

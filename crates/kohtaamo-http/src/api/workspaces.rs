@@ -225,8 +225,7 @@ async fn remove_member(
 }
 
 async fn export(ws: Ws, State(st): State<AppState>) -> ApiResult<Response> {
-    let doc = st.store.export(&ws.slug).await?;
-    let yaml = kohtaamo_storage::model_io::to_yaml(&doc);
+    let yaml = kohtaamo_app::model::export_yaml(&st.store, &ws.slug).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
         yaml,
@@ -248,16 +247,7 @@ async fn import(
             "the document is not UTF-8 text".into(),
         )
     })?;
-    let doc = kohtaamo_storage::model_io::parse_yaml(text)?;
-    if doc.workspace.slug != ws.slug {
-        return Err(ApiError::invalid(
-            "workspace.slug",
-            format!(
-                "the document describes '{}', not '{}'",
-                doc.workspace.slug, ws.slug
-            ),
-        ));
-    }
-    let report = st.store.import(&doc, params.prune).await?;
+    let report =
+        kohtaamo_app::model::import_yaml(&st.store, text, Some(&ws.slug), params.prune).await?;
     Ok(axum::Json(json!(report)))
 }

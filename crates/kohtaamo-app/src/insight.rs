@@ -1,20 +1,18 @@
-//! `/api/v1/workspaces/{ws}/insight`: organisation insight — coverage of "who is my
-//! customer", chains to the end customer, hand-offs, the five interfaces, processes
-//! and the journey, service-package checks (definitions in docs/metrics.md).
+//! Organisation insight as served: the findings over a workspace's model snapshot on a
+//! given day (who knows its customers, chains to the end customer, hand-offs, the five
+//! interfaces, processes, package checks; definitions in docs/metrics.md), with the slug
+//! of every id they mention. The JSON API, the insight page and the CLI report read it
+//! from here.
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
-use axum::routing::get;
+use chrono::NaiveDate;
 use kohtaamo_domain::insight::{Insight, Snapshot};
 use kohtaamo_domain::Id;
+use kohtaamo_storage::Store;
 use serde::Serialize;
-use serde_json::json;
 
-use crate::api::{Api, Op};
-use crate::auth::Ws;
-use crate::error::ApiResult;
-use crate::AppState;
+use crate::Result;
 
 /// The findings, with the slug of every id they mention.
 #[derive(Serialize)]
@@ -92,20 +90,19 @@ pub fn slugs(s: &Snapshot) -> BTreeMap<&'static str, BTreeMap<Id, String>> {
     m
 }
 
-pub fn routes(api: Api) -> Api {
-    api.route(
-        "/api/v1/workspaces/{ws}/insight",
-        get(insight),
-        vec![Op::new("get", "insight", "Organisation insight: coverage, chains, hand-offs, interfaces, process and package checks")
-            .ok(200, Some(json!({"type": "object"})))],
-    )
+impl InsightReport {
+    /// The findings of `snapshot` as of `today`.
+    pub fn new(snapshot: &Snapshot, today: NaiveDate) -> Self {
+        Self {
+            insight: snapshot.insight(today),
+            slugs: slugs(snapshot),
+        }
+    }
 }
 
-async fn insight(ws: Ws, State(st): State<AppState>) -> ApiResult<axum::Json<InsightReport>> {
-    let snapshot = st.store.snapshot(ws.id).await?;
-    let insight = snapshot.insight(kohtaamo_storage::today());
-    Ok(axum::Json(InsightReport {
-        insight,
-        slugs: slugs(&snapshot),
-    }))
+/// The model of workspace `ws` and its findings as of `today`.
+pub async fn load(store: &Store, ws: Id, today: NaiveDate) -> Result<(Snapshot, InsightReport)> {
+    let snapshot = store.snapshot(ws).await?;
+    let report = InsightReport::new(&snapshot, today);
+    Ok((snapshot, report))
 }

@@ -18,9 +18,9 @@ use super::{
     LOGIN_CSRF_COOKIE,
 };
 use crate::auth::{ClientIp, SESSION_COOKIE};
-use crate::directory::Names;
 use crate::i18n::{self, I18n};
 use crate::AppState;
+use kohtaamo_app::directory::Names;
 
 pub struct WsNav {
     pub slug: String,
@@ -402,7 +402,7 @@ pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, 
     let journey_count = journeys.len() as i64;
     let stages = all::<StageData>(&st.store, ws).await?;
     let touchpoints = all::<TouchpointData>(&st.store, ws).await?;
-    let today = kohtaamo_storage::today();
+    let today = st.clock.today();
     let stale = relations
         .iter()
         .filter(|r| r.data.is_stale(today))
@@ -691,9 +691,9 @@ async fn score_cells(
     store: &Store,
     ws: Id,
     i: &I18n,
+    to: chrono::NaiveDate,
 ) -> Result<HashMap<Id, diagrams::ScoreCell>, PageError> {
     use kohtaamo_domain::analytics::{ces, csat, nps, Tally};
-    let to = kohtaamo_storage::today();
     let from = to - chrono::Duration::days(89);
     let mut per: HashMap<Id, Tally> = HashMap::new();
     for r in store
@@ -704,7 +704,7 @@ async fn score_cells(
             *per.entry(t).or_default() += r.tally;
         }
     }
-    let min = crate::routes::scores::MIN_SAMPLE;
+    let min = kohtaamo_app::analysis::MIN_SAMPLE;
     Ok(per
         .into_iter()
         .map(|(id, t)| {
@@ -753,6 +753,7 @@ pub async fn load_journey(
     ws: Id,
     id: Id,
     i: &I18n,
+    today: chrono::NaiveDate,
 ) -> Result<JourneyView, PageError> {
     let journey = store
         .get::<JourneyData>(ws, id)
@@ -779,7 +780,7 @@ pub async fn load_journey(
         .get(&journey.data.segment_id)
         .cloned()
         .unwrap_or_default();
-    let scores = score_cells(store, ws, i).await?;
+    let scores = score_cells(store, ws, i, today).await?;
     Ok(JourneyView {
         journey,
         stages,
@@ -844,7 +845,7 @@ async fn journey_page(
     blueprint: bool,
 ) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
-    let data = load_journey(&st.store, w.id, id, &ctx.i).await?;
+    let data = load_journey(&st.store, w.id, id, &ctx.i, st.clock.today()).await?;
     let svg = data
         .svg(&ctx.i, blueprint)
         .render()
@@ -889,7 +890,7 @@ async fn journey_svg(
     blueprint: bool,
 ) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
-    let data = load_journey(&st.store, w.id, id, &ctx.i).await?;
+    let data = load_journey(&st.store, w.id, id, &ctx.i, st.clock.today()).await?;
     let suffix = if blueprint { "blueprint" } else { "map" };
     Ok(svg_download(
         data.svg(&ctx.i, blueprint).render(),
@@ -1034,7 +1035,7 @@ pub async fn unit(
     let snapshot = st.store.snapshot(w.id).await?;
     let dir = Names::new(&snapshot, i);
     let relations = &snapshot.relations;
-    let today = kohtaamo_storage::today();
+    let today = st.clock.today();
     let people_here: Vec<&(Id, PersonData)> = snapshot
         .people
         .iter()
@@ -1066,7 +1067,7 @@ pub async fn unit(
         .map(|(_, r)| dir.provider(&r.provider))
         .collect();
     // "My touchpoints and their scores": the numbers reach the unit that owns them.
-    let scores = score_cells(&st.store, w.id, i).await?;
+    let scores = score_cells(&st.store, w.id, i, st.clock.today()).await?;
     let touchpoints = snapshot
         .stages
         .iter()
@@ -1130,7 +1131,7 @@ pub async fn unit(
     // The model is loaded already (a copy in memory beats reading it again): only the
     // surveys are missing for the alerts' names.
     let surveys = all::<kohtaamo_domain::survey::SurveyData>(&st.store, w.id).await?;
-    let an = crate::routes::scores::Analysis::new(snapshot.clone(), &surveys, i);
+    let an = kohtaamo_app::analysis::Analysis::new(snapshot.clone(), &surveys, i);
     let alerts =
         super::alerts_page::alert_rows(&st, w.id, w.data.slug.as_str(), i, &an, Some(id)).await?;
     let c = chrome(&ctx);
@@ -1181,8 +1182,7 @@ pub async fn mark_reviewed(
     if !role.can_edit() {
         return Err(PageError::Forbidden(ctx.i.clone()));
     }
-    st.store
-        .mark_reviewed(w.id, id, Some(ctx.user.id), kohtaamo_storage::today())
+    kohtaamo_app::model::mark_reviewed(&st.store, w.id, id, Some(ctx.user.id), st.clock.today())
         .await
         .map_err(|_| PageError::NotFound(ctx.i.clone()))?;
     let next = safe_next(&form.next);

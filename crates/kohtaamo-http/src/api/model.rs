@@ -1,6 +1,7 @@
 //! `/api/v1/workspaces/{ws}/…`: create, read, update, delete and list every entity of
-//! the model. One generic set of handlers serves them all ([`Resource`]); each entity
-//! contributes its path, input type and filters.
+//! the model. One generic set of handlers serves them all
+//! (`kohtaamo_app::model::Collection`); each entity contributes its path, input type
+//! and filters.
 
 use std::collections::BTreeMap;
 
@@ -9,13 +10,14 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use kohtaamo_domain::model::*;
 use kohtaamo_domain::{FieldErrors, Id};
-use kohtaamo_storage::{Entity, ListQuery, Page, Record};
-use serde::de::DeserializeOwned;
+use kohtaamo_storage::{ListQuery, Page, Record};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::api::{Api, Op};
+use kohtaamo_app::model::Collection;
+
+use super::doc::{Api, Op};
 use crate::auth::Ws;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -23,52 +25,6 @@ use crate::AppState;
 
 pub const MAX_LIMIT: i64 = 500;
 pub const DEFAULT_LIMIT: i64 = 50;
-
-/// An entity served under `/api/v1/workspaces/{ws}/{PATH}`.
-pub trait Resource: Entity + ToSchema {
-    type Input: Parse<Data = Self> + DeserializeOwned + ToSchema + Send + 'static;
-    const PATH: &'static str;
-    const TAG: &'static str;
-}
-
-macro_rules! resource {
-    ($data:ty, $input:ty, $path:literal, $tag:literal) => {
-        impl Resource for $data {
-            type Input = $input;
-            const PATH: &'static str = $path;
-            const TAG: &'static str = $tag;
-        }
-    };
-}
-resource!(UnitData, UnitInput, "units", "organisation");
-resource!(PersonData, PersonInput, "people", "organisation");
-resource!(PartnerData, PartnerInput, "partners", "organisation");
-resource!(SegmentData, SegmentInput, "segments", "customers");
-resource!(RelationData, RelationInput, "relations", "customers");
-resource!(ChannelData, ChannelInput, "channels", "journeys");
-resource!(ElementData, ElementInput, "elements", "service packages");
-resource!(PackageData, PackageInput, "packages", "service packages");
-resource!(JourneyData, JourneyInput, "journeys", "journeys");
-resource!(StageData, StageInput, "stages", "journeys");
-resource!(TouchpointData, TouchpointInput, "touchpoints", "journeys");
-resource!(
-    kohtaamo_domain::survey::SurveyData,
-    kohtaamo_domain::survey::SurveyInput,
-    "surveys",
-    "feedback"
-);
-resource!(
-    kohtaamo_domain::alerts::AlertRuleData,
-    kohtaamo_domain::alerts::AlertRuleInput,
-    "alert-rules",
-    "analytics"
-);
-resource!(
-    ProcessStepData,
-    ProcessStepInput,
-    "process-steps",
-    "journeys"
-);
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -135,7 +91,7 @@ fn record_schema(data: serde_json::Value) -> serde_json::Value {
     }}]})
 }
 
-fn resource<R: Resource>(mut api: Api) -> Api {
+fn resource<R: Collection>(mut api: Api) -> Api {
     let input = api.schema::<R::Input>();
     let data = api.schema::<R>();
     let rec = record_schema(data);
@@ -207,7 +163,7 @@ fn list_query(mut params: BTreeMap<String, String>) -> ApiResult<ListQuery> {
     })
 }
 
-async fn list<R: Resource>(
+async fn list<R: Collection>(
     ws: Ws,
     State(st): State<AppState>,
     Query(params): Query<BTreeMap<String, String>>,
@@ -216,7 +172,7 @@ async fn list<R: Resource>(
     Ok(axum::Json(st.store.list::<R>(ws.id, &q).await?))
 }
 
-async fn show<R: Resource>(
+async fn show<R: Collection>(
     ws: Ws,
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
@@ -224,7 +180,7 @@ async fn show<R: Resource>(
     Ok(axum::Json(st.store.get::<R>(ws.id, id).await?))
 }
 
-async fn create<R: Resource>(
+async fn create<R: Collection>(
     ws: Ws,
     State(st): State<AppState>,
     Json(input): Json<R::Input>,
@@ -237,7 +193,7 @@ async fn create<R: Resource>(
     ))
 }
 
-async fn update<R: Resource>(
+async fn update<R: Collection>(
     ws: Ws,
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
@@ -248,7 +204,7 @@ async fn update<R: Resource>(
     Ok(axum::Json(st.store.update(ws.id, id, &data).await?))
 }
 
-async fn remove<R: Resource>(
+async fn remove<R: Collection>(
     ws: Ws,
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
@@ -258,7 +214,7 @@ async fn remove<R: Resource>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn reorder<R: Resource>(
+async fn reorder<R: Collection>(
     ws: Ws,
     State(st): State<AppState>,
     Path((_, parent)): Path<(String, Id)>,
@@ -276,9 +232,13 @@ async fn mark_reviewed(
 ) -> ApiResult<axum::Json<Record<RelationData>>> {
     ws.require_edit()?;
     // Records who reviewed and when, in the relation's review history.
-    let rec = st
-        .store
-        .mark_reviewed(ws.id, id, Some(ws.user.id), kohtaamo_storage::today())
-        .await?;
+    let rec = kohtaamo_app::model::mark_reviewed(
+        &st.store,
+        ws.id,
+        id,
+        Some(ws.user.id),
+        st.clock.today(),
+    )
+    .await?;
     Ok(axum::Json(rec))
 }

@@ -16,8 +16,8 @@ use serde_json::{json, Map, Value};
 use super::pages::{all, chrome, Nav};
 use super::{html, CsrfForm, PageCtx, PageError};
 use crate::i18n::{self, I18n};
-use crate::routes::model::Resource;
 use crate::AppState;
+use kohtaamo_app::model::Collection as Resource;
 
 /// What a field edits and how it is shown.
 #[derive(Clone, Copy)]

@@ -15,10 +15,11 @@ use serde_json::Value;
 use crate::auth::ClientIp;
 use crate::error::ApiError;
 use crate::extract::Path;
-use crate::feedback::{Feedback, Live, ResponseInput};
+use crate::i18n::respondent_language;
 use crate::i18n::I18n;
-use crate::routes::feedback::{respondent_language, PublicSurvey};
 use crate::AppState;
+use kohtaamo_app::feedback::{Feedback, Live, PublicSurvey, ResponseInput};
+use kohtaamo_app::Error as AppError;
 
 pub enum PageState {
     Form,
@@ -93,7 +94,7 @@ async fn render(
 ) -> Response {
     let token = match st.feedback.form_token(live.survey.id).await {
         Ok(t) => t,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let Refill {
         rid,
@@ -149,11 +150,11 @@ struct Unavailable {
 
 /// A survey that cannot be answered now: closed (410) or unknown/draft (404), as a
 /// page in the respondent's language.
-fn unavailable(e: ApiError, i: &I18n) -> Response {
+fn unavailable(e: AppError, i: &I18n) -> Response {
     let (status, key) = match e {
-        ApiError::Gone(_) => (StatusCode::GONE, "survey-closed"),
-        ApiError::NotFound => (StatusCode::NOT_FOUND, "survey-not-found"),
-        other => return other.into_response(),
+        AppError::Gone(_) => (StatusCode::GONE, "survey-closed"),
+        AppError::NotFound => (StatusCode::NOT_FOUND, "survey-not-found"),
+        other => return ApiError::from(other).into_response(),
     };
     let page = Unavailable {
         lang: i.lang.clone(),
@@ -194,7 +195,7 @@ pub async fn page(
     };
     let tp = param(&params, "tp").and_then(|t| t.parse().ok());
     if let Err(e) = st.feedback.impression(&live, tp).await {
-        return e.into_response();
+        return ApiError::from(e).into_response();
     }
     render(
         &st,
@@ -224,7 +225,7 @@ pub async fn submit(
         Err(page) => return page,
     };
     if let Err(e) = st.feedback.check_limits(ip, live.survey.id) {
-        return e.into_response();
+        return ApiError::from(e).into_response();
     }
     if param(&pairs, "website").is_some() {
         // A bot filled the hidden field: thank it and store nothing.
@@ -254,7 +255,7 @@ pub async fn submit(
         .await
     {
         Ok(ok) => ok,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     if !token_ok {
         // Too fast to be a person, or a stale page: ask to send again (a fresh token
@@ -324,7 +325,7 @@ pub async fn submit(
             )
             .await
         }
-        Err(ApiError::Invalid(fe)) => {
+        Err(AppError::Invalid(fe)) => {
             let mut errors = HashMap::new();
             let mut other = Vec::new();
             for (field, reason) in &fe.0 {
@@ -356,7 +357,7 @@ pub async fn submit(
             )
             .await
         }
-        Err(ApiError::Gone(_)) => {
+        Err(AppError::Gone(_)) => {
             render(
                 &st,
                 &live,
@@ -368,27 +369,27 @@ pub async fn submit(
             )
             .await
         }
-        Err(e) => e.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
 pub async fn widget() -> Response {
     super::asset(
         "text/javascript; charset=utf-8",
-        include_str!("../../../static/widget.js"),
+        include_str!("../../static/widget.js"),
     )
 }
 
 pub async fn survey_css() -> Response {
     super::asset(
         "text/css; charset=utf-8",
-        include_str!("../../../static/survey.css"),
+        include_str!("../../static/survey.css"),
     )
 }
 
 pub async fn survey_js() -> Response {
     super::asset(
         "text/javascript; charset=utf-8",
-        include_str!("../../../static/survey.js"),
+        include_str!("../../static/survey.js"),
     )
 }

@@ -4,10 +4,10 @@
 
 use std::fmt::Write;
 
+use crate::directory::Names;
+use crate::i18n::I18n;
 use kohtaamo_domain::insight::{Insight, Snapshot};
 use kohtaamo_domain::model::InterfaceKind;
-use kohtaamo_http::directory::Names;
-use kohtaamo_http::i18n::I18n;
 
 fn none_or(i: &I18n, s: String) -> String {
     if s.is_empty() {

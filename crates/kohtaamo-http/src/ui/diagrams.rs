@@ -9,8 +9,8 @@ use kohtaamo_domain::model::*;
 use kohtaamo_domain::Id;
 use kohtaamo_storage::Record;
 
-use crate::directory::Names;
 use crate::i18n::I18n;
+use kohtaamo_app::directory::Names;
 
 #[derive(Default)]
 pub struct Circle {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -25,11 +25,11 @@ use kohtaamo_domain::model::Role;
 use kohtaamo_storage::auth::{User, Workspace};
 use subtle::ConstantTimeEq;
 
-use crate::auth::{cookie_value, session_cookie};
-use crate::i18n::{self, I18n};
+use crate::auth::session_cookie;
+use crate::i18n::I18n;
+pub(crate) use crate::i18n::{language_for, LANG_COOKIE};
 use crate::AppState;
 
-pub const LANG_COOKIE: &str = "kohtaamo_lang";
 pub const LOGIN_CSRF_COOKIE: &str = "kohtaamo_login_csrf";
 
 pub fn router() -> Router<AppState> {
@@ -150,14 +150,14 @@ pub fn router() -> Router<AppState> {
 async fn stylesheet() -> Response {
     asset(
         "text/css; charset=utf-8",
-        include_str!("../../../static/app.css"),
+        include_str!("../../static/app.css"),
     )
 }
 
 async fn script() -> Response {
     asset(
         "text/javascript; charset=utf-8",
-        include_str!("../../../static/app.js"),
+        include_str!("../../static/app.js"),
     )
 }
 
@@ -194,6 +194,16 @@ impl From<kohtaamo_storage::StoreError> for PageError {
     fn from(e: kohtaamo_storage::StoreError) -> Self {
         match e {
             kohtaamo_storage::StoreError::NotFound => PageError::NotFound(I18n::new("en", "en")),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<kohtaamo_app::Error> for PageError {
+    fn from(e: kohtaamo_app::Error) -> Self {
+        match e {
+            kohtaamo_app::Error::NotFound => PageError::NotFound(I18n::new("en", "en")),
+            kohtaamo_app::Error::Internal(cause) => PageError::Internal(cause),
             other => PageError::Internal(other.to_string()),
         }
     }
@@ -241,16 +251,6 @@ impl PageCtx {
             .map(|(w, r)| (w, *r))
             .ok_or_else(|| PageError::NotFound(self.i.clone()))
     }
-}
-
-pub fn language_for(headers: &HeaderMap, workspace_default: Option<&str>) -> String {
-    i18n::negotiate(
-        cookie_value(headers, LANG_COOKIE).as_deref(),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-        workspace_default,
-    )
 }
 
 impl FromRequestParts<AppState> for PageCtx {

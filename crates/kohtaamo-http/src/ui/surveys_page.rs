@@ -21,12 +21,14 @@ use serde::Deserialize;
 
 use super::pages::{all, chrome, Nav};
 use super::{html, CsrfForm, PageCtx, PageError};
-use crate::directory::Names;
 use crate::extract::Path;
 use crate::i18n::I18n;
-use crate::routes::feedback::PublicSurvey;
-use crate::routes::surveys::{parse_filter, public_base, survey_url, widget_snippet};
+use crate::links::public_base;
+use crate::params::{parse_filter, parse_group};
 use crate::AppState;
+use kohtaamo_app::directory::Names;
+use kohtaamo_app::feedback::PublicSurvey;
+use kohtaamo_app::links::{survey_url, widget_snippet};
 
 fn target_name(names: &Names, d: &SurveyData) -> String {
     match (d.touchpoint_id, d.journey_id, d.package_id) {
@@ -613,18 +615,18 @@ pub async fn invitations(
         let msgs = vec![ctx.i.t("invitations-none")];
         return survey_page(&st, &ctx, &headers, id, Some(msgs), vec![]).await;
     }
-    let links = match crate::routes::surveys::issue_invitations(
-        &st,
+    let links = match kohtaamo_app::links::issue_invitations(
+        &st.store,
         w.id,
         id,
         rec.data.touchpoint_id,
-        &headers,
+        &public_base(&st, &headers),
         recipients,
     )
     .await
     {
         Ok(issued) => issued.into_iter().map(|x| x.url).collect(),
-        Err(crate::error::ApiError::Invalid(e)) => {
+        Err(kohtaamo_app::Error::Invalid(e)) => {
             let msgs = errors_text(&ctx.i, &e);
             return survey_page(&st, &ctx, &headers, id, Some(msgs), vec![]).await;
         }
@@ -731,11 +733,10 @@ pub async fn group_responses(
 ) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let i = &ctx.i;
-    let an = crate::routes::scores::Analysis::load(&st.store, w.id, i)
+    let an = kohtaamo_app::analysis::Analysis::load(&st.store, w.id, i)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
-    let parsed = parse_filter(&q)
-        .and_then(|f| crate::routes::surveys::parse_group(&q, &an.scopes).map(|g| (f, g)));
+    let parsed = parse_filter(&q).and_then(|f| parse_group(&q, &an.scopes).map(|g| (f, g)));
     let (filter, group, error) = match parsed {
         Ok((f, g)) => (f, Some(g), None),
         Err(crate::error::ApiError::Invalid(e)) => (
@@ -838,7 +839,7 @@ pub async fn responses(
         .store
         .responses(w.id, Some(id), &filter, PAGE, offset)
         .await?;
-    let themes = crate::routes::surveys::survey_themes(&st, w.id, &rec.data, id, &filter)
+    let themes = kohtaamo_app::responses::survey_themes(&st.store, w.id, &rec.data, id, &filter)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();

@@ -9,9 +9,9 @@ use kohtaamo_domain::Id;
 use super::diagrams::{Line, Rect, Svg, Text};
 use super::pages::{chrome, Nav};
 use super::{html, PageCtx, PageError};
-use crate::directory::Names;
 use crate::i18n::I18n;
 use crate::AppState;
+use kohtaamo_app::directory::Names;
 
 pub struct ChainRow {
     unit: Id,
@@ -63,9 +63,9 @@ pub fn chain_text(n: &Names, c: &Chain) -> Option<String> {
 pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let i = &ctx.i;
-    let snapshot = st.store.snapshot(w.id).await?;
-    let today = kohtaamo_storage::today();
-    let ins = snapshot.insight(today);
+    let today = st.clock.today();
+    let (snapshot, report) = kohtaamo_app::insight::load(&st.store, w.id, today).await?;
+    let ins = report.insight;
     let n = Names::new(&snapshot, i);
     let names = |m: &std::collections::HashMap<Id, String>, ids: &[Id]| {
         ids.iter().map(|id| Names::get(m, *id)).collect::<Vec<_>>()

@@ -1,0 +1,31 @@
+//! Kohtaamo's application layer: what Kohtaamo does, as use cases and jobs. They take
+//! validated domain types, a [`Store`](kohtaamo_storage::Store) and, where "today"
+//! matters, a [`clock::Clock`], and return domain results or an [`Error`] — no HTTP,
+//! no HTML. The JSON API and the pages (`kohtaamo-http`), the background jobs and the
+//! CLI (`kohtaamo`) are thin doors into these rooms.
+//!
+//! - [`analysis`]: score tables per scope, trends, the weakest encounter, drivers,
+//!   response rates (what the dashboards, the score API and the alert job read);
+//! - [`insight`]: organisation insight as served; [`report`]: the Markdown memo;
+//! - [`feedback`]: the public side — live-survey cache, rate limits, submission and the
+//!   survey as a respondent sees it; [`links`]: survey links, widget snippet and personal invitations;
+//! - [`responses`]: themes of open answers, the rows of a response export;
+//! - [`model`]: the model's collections and their validated writes, model import/export;
+//! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
+//! - [`directory`]: id → name in one language; [`i18n`]: messages and formatting in
+//!   Finnish, English and any language with a message file; [`clock`]: time as an input.
+
+pub mod analysis;
+pub mod clock;
+pub mod directory;
+pub mod error;
+pub mod feedback;
+pub mod i18n;
+pub mod insight;
+pub mod jobs;
+pub mod links;
+pub mod model;
+pub mod report;
+pub mod responses;
+
+pub use error::{Error, Result};

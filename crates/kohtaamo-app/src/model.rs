@@ -1,0 +1,105 @@
+//! The model's collections (units, people, partners, segments, relations, channels,
+//! elements, packages, journeys, stages, touchpoints, process steps, surveys, alert
+//! rules) as the API and the form engine serve them, the "mark reviewed" use case, and
+//! model-as-code import and export. Plain CRUD goes through the store's one generic
+//! entity path after `…Input::parse`; what has behaviour is here.
+
+use chrono::NaiveDate;
+use kohtaamo_domain::model::*;
+use kohtaamo_domain::Id;
+use kohtaamo_storage::model_io::{self, ImportReport};
+use kohtaamo_storage::{Entity, Record, Store};
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+use crate::{Error, Result};
+
+/// A collection of the model: its validated data (`Self`), what a client sends
+/// (`Input`, validated by `Parse`), its name in addresses (`/api/v1/workspaces/{ws}/{PATH}`,
+/// `/w/{ws}/edit/{PATH}`) and the part of the model it belongs to (`TAG`).
+pub trait Collection: Entity + ToSchema {
+    type Input: Parse<Data = Self> + DeserializeOwned + ToSchema + Send + 'static;
+    const PATH: &'static str;
+    const TAG: &'static str;
+}
+
+macro_rules! resource {
+    ($data:ty, $input:ty, $path:literal, $tag:literal) => {
+        impl Collection for $data {
+            type Input = $input;
+            const PATH: &'static str = $path;
+            const TAG: &'static str = $tag;
+        }
+    };
+}
+resource!(UnitData, UnitInput, "units", "organisation");
+resource!(PersonData, PersonInput, "people", "organisation");
+resource!(PartnerData, PartnerInput, "partners", "organisation");
+resource!(SegmentData, SegmentInput, "segments", "customers");
+resource!(RelationData, RelationInput, "relations", "customers");
+resource!(ChannelData, ChannelInput, "channels", "journeys");
+resource!(ElementData, ElementInput, "elements", "service packages");
+resource!(PackageData, PackageInput, "packages", "service packages");
+resource!(JourneyData, JourneyInput, "journeys", "journeys");
+resource!(StageData, StageInput, "stages", "journeys");
+resource!(TouchpointData, TouchpointInput, "touchpoints", "journeys");
+resource!(
+    kohtaamo_domain::survey::SurveyData,
+    kohtaamo_domain::survey::SurveyInput,
+    "surveys",
+    "feedback"
+);
+resource!(
+    kohtaamo_domain::alerts::AlertRuleData,
+    kohtaamo_domain::alerts::AlertRuleInput,
+    "alert-rules",
+    "analytics"
+);
+resource!(
+    ProcessStepData,
+    ProcessStepInput,
+    "process-steps",
+    "journeys"
+);
+
+/// Marks a who-is-my-customer relation reviewed on `today` by `user`, in its review
+/// history; its next review falls due a review interval later.
+pub async fn mark_reviewed(
+    store: &Store,
+    ws: Id,
+    relation: Id,
+    user: Option<Id>,
+    today: NaiveDate,
+) -> Result<Record<RelationData>> {
+    Ok(store.mark_reviewed(ws, relation, user, today).await?)
+}
+
+/// The model of the workspace `slug` as a YAML document (byte-identical across
+/// export → import → export).
+pub async fn export_yaml(store: &Store, slug: &str) -> Result<String> {
+    Ok(model_io::to_yaml(&store.export(slug).await?))
+}
+
+/// Imports a YAML model document in one transaction (upsert by slug; `prune` deletes
+/// what it does not mention). With `into`, the document must describe that workspace.
+/// Syntax errors carry line and column; every invalid field is reported under its path.
+pub async fn import_yaml(
+    store: &Store,
+    text: &str,
+    into: Option<&str>,
+    prune: bool,
+) -> Result<ImportReport> {
+    let doc = model_io::parse_yaml(text)?;
+    if let Some(slug) = into {
+        if doc.workspace.slug != slug {
+            return Err(Error::invalid(
+                "workspace.slug",
+                format!(
+                    "the document describes '{}', not '{}'",
+                    doc.workspace.slug, slug
+                ),
+            ));
+        }
+    }
+    Ok(store.import(&doc, prune).await?)
+}

@@ -1,0 +1,193 @@
+//! Responses as the staff read them: themes in the open answers, and the rows of a
+//! response export (header and one row per response, fetched a page at a time so an
+//! export of millions of responses holds one page in memory; the CSV and Excel writers
+//! stay at the edge).
+
+use std::collections::HashMap;
+
+use kohtaamo_domain::survey::SurveyData;
+use kohtaamo_domain::Id;
+use kohtaamo_storage::feedback::{Response as Answered, ResponseFilter};
+use kohtaamo_storage::{Record, Store};
+
+use crate::directory::Names;
+use crate::i18n::I18n;
+use crate::Result;
+
+/// Rows per database page when exporting or reading answers for themes.
+pub const EXPORT_PAGE: i64 = 2000;
+
+/// At most this many recent answers are analysed for themes.
+const THEME_ANSWERS: usize = 20_000;
+
+/// Themes of a survey's complete open answers matching `f`.
+pub async fn survey_themes(
+    store: &Store,
+    ws: Id,
+    survey: &SurveyData,
+    id: Id,
+    f: &ResponseFilter,
+) -> Result<Vec<kohtaamo_domain::themes::Theme>> {
+    use kohtaamo_domain::themes::{mood, themes, OpenAnswer, SnowballAnalyzer};
+    let f = ResponseFilter {
+        complete: Some(true),
+        ..f.clone()
+    };
+    let mut texts: Vec<(String, String, kohtaamo_domain::themes::Mood)> = Vec::new();
+    let mut after = 0;
+    while texts.len() < THEME_ANSWERS {
+        let page = store
+            .responses_after(ws, id, &f, after, EXPORT_PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for r in &page {
+            let t = r.answers.text(survey);
+            if !t.is_empty() {
+                texts.push((
+                    t,
+                    r.locale.clone().unwrap_or_default(),
+                    mood(r.nps, r.csat, r.ces),
+                ));
+            }
+        }
+    }
+    let answers: Vec<OpenAnswer> = texts
+        .iter()
+        .map(|(t, l, m)| OpenAnswer {
+            text: t,
+            lang: l,
+            mood: *m,
+        })
+        .collect();
+    Ok(themes(&answers, &SnowballAnalyzer, 5, 30))
+}
+
+/// The export's header and one row per response, as text.
+pub struct Table {
+    questions: Vec<String>,
+    touchpoints: HashMap<Id, String>,
+}
+
+impl Table {
+    /// The columns of survey `s`, with touchpoint names in `i`'s language.
+    pub async fn new(store: &Store, ws: Id, s: &SurveyData, i: &I18n) -> Result<Self> {
+        let names = Names::new(&store.snapshot(ws).await?, i);
+        Ok(Self {
+            questions: s.questions.iter().map(|q| q.key.to_string()).collect(),
+            touchpoints: names.touchpoints,
+        })
+    }
+
+    pub fn header(&self) -> Vec<String> {
+        let mut h: Vec<String> = [
+            "response_id",
+            "created_at",
+            "updated_at",
+            "complete",
+            "touchpoint_id",
+            "touchpoint",
+            "channel",
+            "locale",
+            "customer_ref",
+            "case_ref",
+            "nps",
+            "csat",
+            "ces",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        h.extend(self.questions.iter().map(|q| format!("q_{q}")));
+        h.push("custom".into());
+        h
+    }
+    pub fn row(&self, r: &Answered) -> Vec<String> {
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        let n = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let mut row = vec![
+            r.response_key.clone(),
+            r.created_at.clone(),
+            r.updated_at.clone(),
+            r.complete.to_string(),
+            n(r.touchpoint_id),
+            r.touchpoint_id
+                .and_then(|t| self.touchpoints.get(&t).cloned())
+                .unwrap_or_default(),
+            o(&r.channel),
+            o(&r.locale),
+            o(&r.customer_ref),
+            o(&r.case_ref),
+            n(r.nps),
+            n(r.csat),
+            n(r.ces),
+        ];
+        for q in &self.questions {
+            row.push(r.answers.0.get(q).map(|a| a.display()).unwrap_or_default());
+        }
+        row.push(
+            r.custom
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        row
+    }
+}
+
+/// A response export as a stream of rows: the header, then a page of rows at a time.
+pub struct Export {
+    pub survey: Record<SurveyData>,
+    pub table: Table,
+    store: Store,
+    ws: Id,
+    filter: ResponseFilter,
+    after: Id,
+}
+
+impl Export {
+    /// The responses of survey `survey` matching `filter` (404 for an unknown survey),
+    /// with touchpoint names in `i`'s language.
+    pub async fn open(
+        store: &Store,
+        ws: Id,
+        survey: Id,
+        filter: ResponseFilter,
+        i: &I18n,
+    ) -> Result<Self> {
+        let rec = store.get::<SurveyData>(ws, survey).await?;
+        let table = Table::new(store, ws, &rec.data, i).await?;
+        Ok(Self {
+            survey: rec,
+            table,
+            store: store.clone(),
+            ws,
+            filter,
+            after: 0,
+        })
+    }
+
+    pub fn header(&self) -> Vec<String> {
+        self.table.header()
+    }
+
+    /// The next page of rows, oldest first; `None` when every response was given.
+    pub async fn next_rows(&mut self) -> Result<Option<Vec<Vec<String>>>> {
+        let page = self
+            .store
+            .responses_after(
+                self.ws,
+                self.survey.id,
+                &self.filter,
+                self.after,
+                EXPORT_PAGE,
+            )
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = last.id;
+        Ok(Some(page.iter().map(|r| self.table.row(r)).collect()))
+    }
+}

@@ -370,6 +370,22 @@ impl Analysis {
     }
 }
 
+/// The summed counts of every touchpoint with answers between two days.
+pub async fn touchpoint_tallies(
+    store: &Store,
+    ws: Id,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<Id, Tally>> {
+    let mut per: HashMap<Id, Tally> = HashMap::new();
+    for r in store.tallies(ws, from, to, TallyBy::Group).await? {
+        if let Some(t) = r.touchpoint_id {
+            *per.entry(t).or_default() += r.tally;
+        }
+    }
+    Ok(per)
+}
+
 /// The scores of one scope and period with names in `i`'s language.
 pub async fn score_table(
     store: &Store,

@@ -148,6 +148,29 @@ pub fn ces(t: &Tally) -> Option<Score> {
     })
 }
 
+/// The one figure that stands for a group where space allows only one (the score lane
+/// of a journey map): NPS if answered, else CSAT, else CES, with where it sits on its
+/// scale from 0 (worst) to 1 (best).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Headline {
+    /// "NPS", "CSAT" or "CES".
+    pub metric: &'static str,
+    pub score: Score,
+    pub position: f64,
+}
+
+pub fn headline(t: &Tally) -> Option<Headline> {
+    let at = |metric, score: Score, position| Headline {
+        metric,
+        score,
+        position,
+    };
+    nps(t)
+        .map(|s| at("NPS", s, (s.value + 100.0) / 200.0))
+        .or_else(|| csat(t).map(|s| at("CSAT", s, s.value / 100.0)))
+        .or_else(|| ces(t).map(|s| at("CES", s, (s.value - 1.0) / 6.0)))
+}
+
 /// A score to show, or "not enough answers" below the minimum sample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -476,6 +499,50 @@ pub fn weakest<K: Clone + Ord>(scores: &[(K, Score)], min_n: i64) -> Vec<K> {
         vec![low.0.clone()]
     } else {
         vec![]
+    }
+}
+
+#[cfg(test)]
+mod headline_tests {
+    use super::*;
+
+    #[test]
+    fn nps_first_then_csat_then_ces_with_their_position() {
+        // 10 answers: 5 promoters, 1 detractor → NPS 40, position (40 + 100) / 200.
+        let t = Tally {
+            responses: 10,
+            nps_n: 10,
+            promoters: 5,
+            detractors: 1,
+            csat_n: 4,
+            csat_pos: 1,
+            ..Default::default()
+        };
+        let h = headline(&t).unwrap();
+        assert_eq!(h.metric, "NPS");
+        assert!((h.score.value - 40.0).abs() < 1e-9 && (h.position - 0.7).abs() < 1e-9);
+        // Without NPS answers: CSAT 25 % → position 0.25.
+        let t = Tally {
+            nps_n: 0,
+            promoters: 0,
+            detractors: 0,
+            ..t
+        };
+        let h = headline(&t).unwrap();
+        assert_eq!(h.metric, "CSAT");
+        assert!((h.position - 0.25).abs() < 1e-9);
+        // Only CES: mean 7 on 1–7 → position 1.
+        let t = Tally {
+            responses: 2,
+            ces_n: 2,
+            ces_sum: 14,
+            ces_sumsq: 98,
+            ..Default::default()
+        };
+        let h = headline(&t).unwrap();
+        assert_eq!(h.metric, "CES");
+        assert!((h.position - 1.0).abs() < 1e-9);
+        assert!(headline(&Tally::default()).is_none());
     }
 }
 

@@ -149,3 +149,68 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
 }
+
+/// The layers the architecture promises, checked on the sources: `api/` and `ui/` never
+/// import each other, and the binary reaches into this crate only to build and serve
+/// the application.
+#[cfg(test)]
+mod layering {
+    fn sources(dir: &str) -> Vec<(String, String)> {
+        let root = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .map(|p| {
+                (
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn offenders(dir: &str, forbidden: &[&str]) -> Vec<String> {
+        sources(dir)
+            .into_iter()
+            .flat_map(|(path, text)| {
+                text.lines()
+                    .filter(|l| forbidden.iter().any(|f| l.contains(f)))
+                    .map(|l| format!("{path}: {}", l.trim()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn api_and_ui_never_import_each_other() {
+        let api = offenders("src/api", &["crate::ui", "super::super"]);
+        assert!(api.is_empty(), "api/ imports ui/: {api:#?}");
+        let ui = offenders("src/ui", &["crate::api", "super::super"]);
+        assert!(ui.is_empty(), "ui/ imports api/: {ui:#?}");
+        // The check itself finds what it looks for.
+        assert!(!offenders("src", &["pub mod api"]).is_empty());
+    }
+
+    #[test]
+    fn the_binary_uses_this_crate_only_to_serve() {
+        let allowed = [
+            "kohtaamo_http::app(",
+            "kohtaamo_http::app_with_clock(",
+            "kohtaamo_http::serve(",
+            "kohtaamo_http::HttpConfig",
+        ];
+        let mut seen = 0;
+        for (path, text) in sources("../kohtaamo/src") {
+            for (n, _) in text.match_indices("kohtaamo_http::") {
+                seen += 1;
+                assert!(
+                    allowed.iter().any(|a| text[n..].starts_with(a)),
+                    "{path}: {}",
+                    &text[n..(n + 60).min(text.len())]
+                );
+            }
+        }
+        assert!(seen > 0, "the binary serves the app through this crate");
+    }
+}

@@ -693,51 +693,38 @@ async fn score_cells(
     i: &I18n,
     to: chrono::NaiveDate,
 ) -> Result<HashMap<Id, diagrams::ScoreCell>, PageError> {
-    use kohtaamo_domain::analytics::{ces, csat, nps, Tally};
     let from = to - chrono::Duration::days(89);
-    let mut per: HashMap<Id, Tally> = HashMap::new();
-    for r in store
-        .tallies(ws, from, to, kohtaamo_storage::feedback::TallyBy::Group)
-        .await?
-    {
-        if let Some(t) = r.touchpoint_id {
-            *per.entry(t).or_default() += r.tally;
-        }
-    }
+    let per = kohtaamo_app::analysis::touchpoint_tallies(store, ws, from, to).await?;
     let min = kohtaamo_app::analysis::MIN_SAMPLE;
     Ok(per
         .into_iter()
         .map(|(id, t)| {
-            let pick = nps(&t)
-                .map(|s| {
-                    (
-                        "NPS",
-                        s,
-                        (s.value + 100.0) / 200.0,
-                        format!("{:+.0}", s.value),
-                    )
-                })
-                .or_else(|| {
-                    csat(&t).map(|s| ("CSAT", s, s.value / 100.0, format!("{:.0} %", s.value)))
-                })
-                .or_else(|| {
-                    ces(&t).map(|s| ("CES", s, (s.value - 1.0) / 6.0, format!("{:.1}", s.value)))
-                });
-            let cell = match pick {
-                Some((m, s, _, _)) if s.n < min => diagrams::ScoreCell {
-                    label: format!("{m} {}", i.n("dashboard-not-enough", "n", s.n)),
+            let cell = match kohtaamo_domain::analytics::headline(&t) {
+                Some(h) if h.score.n < min => diagrams::ScoreCell {
+                    label: format!(
+                        "{} {}",
+                        h.metric,
+                        i.n("dashboard-not-enough", "n", h.score.n)
+                    ),
                     fill: "#e2e8f0",
                 },
-                Some((m, s, good, v)) => diagrams::ScoreCell {
-                    label: i.decimals(format!("{m} {v} (n {})", s.n)),
-                    fill: if good < 0.45 {
-                        "#fca5a5"
-                    } else if good < 0.7 {
-                        "#fde68a"
-                    } else {
-                        "#86efac"
-                    },
-                },
+                Some(h) => {
+                    let v = match h.metric {
+                        "NPS" => format!("{:+.0}", h.score.value),
+                        "CSAT" => format!("{:.0} %", h.score.value),
+                        _ => format!("{:.1}", h.score.value),
+                    };
+                    diagrams::ScoreCell {
+                        label: i.decimals(format!("{} {v} (n {})", h.metric, h.score.n)),
+                        fill: if h.position < 0.45 {
+                            "#fca5a5"
+                        } else if h.position < 0.7 {
+                            "#fde68a"
+                        } else {
+                            "#86efac"
+                        },
+                    }
+                }
                 None => diagrams::ScoreCell {
                     label: "–".into(),
                     fill: "#f8fafc",

@@ -1,0 +1,431 @@
+//! The use cases of `kohtaamo-app` called directly, without HTTP, on a real database
+//! (SQLite, or PostgreSQL with `KOHTAAMO_TEST_BACKEND=postgres`): feedback submission,
+//! the analysis (score tables, weakest encounter, trend, response rate, drivers), the
+//! insight report as of a given day, the jobs run once through the scheduler with a
+//! fixed clock, and the Markdown report.
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+use kohtaamo_app::analysis::{journey_drivers, trend, Analysis, Grain, MIN_SAMPLE};
+use kohtaamo_app::clock::{Clock, FixedClock, SharedClock, SystemClock};
+use kohtaamo_app::feedback::{Feedback, FeedbackConfig, ResponseInput};
+use kohtaamo_app::i18n::I18n;
+use kohtaamo_app::jobs::{Job, JobCtx, Scheduler};
+use kohtaamo_app::Error;
+use kohtaamo_domain::alerts::AlertRuleInput;
+use kohtaamo_domain::analytics::{GroupKey, Scope, Shown};
+use kohtaamo_domain::model::{Parse, TouchpointData};
+use kohtaamo_domain::survey::{HiddenInput, SurveyData};
+use kohtaamo_domain::Id;
+use kohtaamo_storage::testing::{backend_from_env, fresh, TestDb};
+use kohtaamo_storage::{ListQuery, Store};
+use serde_json::json;
+
+/// A rail company with one journey (two touchpoints owned by two units), a survey at
+/// each touchpoint, a survey about the journey, and a relation last reviewed
+/// 2026-01-01 with a 90-day interval.
+const MODEL: &str = r#"
+kohtaamo: 1
+workspace: {slug: rail, name: {fi: Rautatie, en: Rail}, default_language: fi}
+units:
+  - {slug: sales, name: {fi: Myynti, en: Sales}}
+  - {slug: onboard, name: {fi: Junapalvelu, en: Onboard service}}
+segments:
+  - {slug: commuter, name: {fi: Työmatkalainen, en: Commuter}}
+relations:
+  - provider: {unit: sales}
+    customer: {segment: commuter}
+    review_interval_days: 90
+    last_reviewed_on: 2026-01-01
+journeys:
+  - slug: trip
+    name: {fi: Junamatka, en: Train trip}
+    segment: commuter
+    stages:
+      - slug: travel
+        name: {fi: Matka, en: Travel}
+        touchpoints:
+          - {slug: ticket-shop, name: {fi: Lippukauppa, en: Ticket shop}, channel: web, lane: frontstage, owner: {unit: sales}}
+          - {slug: restaurant-car, name: {fi: Ravintolavaunu, en: Restaurant car}, channel: in_person, lane: frontstage, owner: {unit: onboard}}
+surveys:
+  - {slug: shop, name: {fi: Kauppa, en: Shop}, status: active, touchpoint: ticket-shop, questions: [{key: nps, kind: nps, required: true}]}
+  - {slug: car, name: {fi: Vaunu, en: Car}, status: active, touchpoint: restaurant-car, questions: [{key: nps, kind: nps, required: true}]}
+  - {slug: whole-trip, name: {fi: Koko matka, en: Whole trip}, status: active, journey: trip, questions: [{key: nps, kind: nps, required: true}]}
+"#;
+
+struct World {
+    store: Store,
+    ws: Id,
+    shop_tp: Id,
+    car_tp: Id,
+    unit_onboard: Id,
+    feedback: Feedback,
+    _db: TestDb,
+}
+
+fn fixed(day: NaiveDate) -> SharedClock {
+    Arc::new(FixedClock::on(day))
+}
+
+fn today() -> NaiveDate {
+    SystemClock.today()
+}
+
+async fn world() -> World {
+    let db = fresh(backend_from_env()).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    kohtaamo_app::model::import_yaml(&store, MODEL, None, false)
+        .await
+        .expect("import");
+    let ws = store.workspace_by_slug("rail").await.unwrap().unwrap().id;
+    let tps = store
+        .list::<TouchpointData>(ws, &ListQuery::all())
+        .await
+        .unwrap()
+        .items;
+    let id_of = |slug: &str| {
+        tps.iter()
+            .find(|t| t.data.slug.as_str() == slug)
+            .unwrap()
+            .id
+    };
+    let (shop_tp, car_tp) = (id_of("ticket-shop"), id_of("restaurant-car"));
+    let snapshot = store.snapshot(ws).await.unwrap();
+    let unit_onboard = snapshot
+        .units
+        .iter()
+        .find(|(_, u)| u.slug.as_str() == "onboard")
+        .unwrap()
+        .0;
+    let feedback = Feedback::new(
+        store.clone(),
+        &FeedbackConfig {
+            per_minute_ip: 0,
+            per_minute_survey: 0,
+            ..Default::default()
+        },
+        Arc::new(SystemClock),
+    );
+    World {
+        store,
+        ws,
+        shop_tp,
+        car_tp,
+        unit_onboard,
+        feedback,
+        _db: db,
+    }
+}
+
+impl World {
+    async fn survey_key(&self, slug: &str) -> String {
+        let surveys = self
+            .store
+            .list::<SurveyData>(self.ws, &ListQuery::all())
+            .await
+            .unwrap()
+            .items;
+        let s = surveys
+            .iter()
+            .find(|s| s.data.slug.as_str() == slug)
+            .unwrap();
+        self.store.survey_key(self.ws, s.id).await.unwrap()
+    }
+
+    /// Answers survey `slug` with `nps`, through the same use case as the public API.
+    async fn answer(&self, slug: &str, id: &str, nps: i64, case: Option<&str>) {
+        let live = self
+            .feedback
+            .live(&self.survey_key(slug).await)
+            .await
+            .unwrap();
+        let input = ResponseInput {
+            id: Some(id.into()),
+            answers: [("nps".to_string(), json!(nps))].into(),
+            complete: true,
+            hidden: HiddenInput {
+                case_ref: case.map(str::to_owned),
+                ..Default::default()
+            },
+            invitation: None,
+        };
+        self.feedback.submit(&live, input).await.expect("stored");
+    }
+}
+
+#[tokio::test]
+async fn submission_validates_through_the_use_case() {
+    let w = world().await;
+    let live = w.feedback.live(&w.survey_key("shop").await).await.unwrap();
+    let bad = ResponseInput {
+        id: Some("x".into()),
+        answers: [("nps".to_string(), json!(11))].into(),
+        complete: true,
+        hidden: HiddenInput::default(),
+        invitation: None,
+    };
+    match w.feedback.submit(&live, bad).await {
+        Err(Error::Invalid(e)) => {
+            assert!(e.0.contains_key("id"), "{e:?}");
+            assert!(e.0.contains_key("answers.nps"), "{e:?}");
+        }
+        other => panic!("expected 422-like Invalid, got {other:?}"),
+    }
+    assert!(matches!(
+        w.feedback.live("no-such-key").await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn score_tables_weakest_encounter_and_trend() {
+    let w = world().await;
+    // Ticket shop: 40 promoters. Restaurant car: 20 detractors, 20 promoters (NPS 0).
+    for n in 0..40 {
+        w.answer("shop", &format!("shop-{n:04}"), 10, None).await;
+        let car = if n < 20 { 3 } else { 9 };
+        w.answer("car", &format!("car-{n:04}"), car, None).await;
+    }
+    let day = today();
+    let i = I18n::new("en", "fi");
+    let an = Analysis::load(&w.store, w.ws, &i).await.unwrap();
+    let t = an
+        .table(
+            &w.store,
+            w.ws,
+            Scope::Touchpoint,
+            day - Duration::days(6),
+            day,
+            &i,
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.min_sample, MIN_SAMPLE);
+    assert_eq!(t.rows.len(), 2);
+    let row = |id: Id| t.rows.iter().find(|r| r.key == GroupKey::Id(id)).unwrap();
+    let (shop, car) = (row(w.shop_tp), row(w.car_tp));
+    assert_eq!(
+        (shop.name.as_str(), car.name.as_str()),
+        ("Ticket shop", "Restaurant car")
+    );
+    assert_eq!((shop.responses, car.responses), (40, 40));
+    match (&shop.nps, &car.nps) {
+        (Shown::Score(a), Shown::Score(b)) => {
+            assert!((a.value - 100.0).abs() < 1e-9, "{a:?}");
+            assert!(b.value.abs() < 1e-9, "{b:?}");
+        }
+        other => panic!("both have enough answers: {other:?}"),
+    }
+    assert!(
+        car.weakest && !shop.weakest,
+        "the car is significantly lowest"
+    );
+    // The previous period is empty.
+    assert!(matches!(car.previous_nps, Shown::NoAnswers));
+    // Owning units: one row each, the same figures.
+    let units = an
+        .table(
+            &w.store,
+            w.ws,
+            Scope::Unit,
+            day - Duration::days(6),
+            day,
+            &i,
+        )
+        .await
+        .unwrap();
+    let onboard = units
+        .rows
+        .iter()
+        .find(|r| r.key == GroupKey::Id(w.unit_onboard))
+        .unwrap();
+    assert_eq!(onboard.name, "Onboard service");
+    assert_eq!(onboard.responses, 40);
+    // Names are in the language the analysis was loaded in.
+    let fi = I18n::new("fi", "fi");
+    let an_fi = Analysis::load(&w.store, w.ws, &fi).await.unwrap();
+    assert_eq!(
+        an_fi.name(Scope::Touchpoint, &GroupKey::Id(w.car_tp), &fi),
+        "Ravintolavaunu"
+    );
+    // The trend: every answer today, in one day and one week.
+    let days = trend(
+        &w.store,
+        w.ws,
+        day - Duration::days(6),
+        day,
+        Grain::Day,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0].week, day.to_string());
+    assert_eq!(days[0].responses, 80);
+    let only_car = trend(
+        &w.store,
+        w.ws,
+        day - Duration::days(6),
+        day,
+        Grain::Week,
+        Some((&an.scopes, Scope::Touchpoint, &GroupKey::Id(w.car_tp))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(only_car.iter().map(|x| x.responses).sum::<i64>(), 40);
+    // A period before any answer has no rows.
+    let old = an
+        .table(
+            &w.store,
+            w.ws,
+            Scope::Touchpoint,
+            day - Duration::days(60),
+            day - Duration::days(30),
+            &i,
+        )
+        .await
+        .unwrap();
+    assert!(old.rows.is_empty());
+}
+
+#[tokio::test]
+async fn drivers_come_from_cases_that_answered_both() {
+    let w = world().await;
+    // 40 cases: the car answer moves with the journey NPS, the shop answer does not.
+    for n in 0..40i64 {
+        let case = format!("case-{n}");
+        let journey = if n % 2 == 0 { 2 } else { 10 };
+        w.answer("whole-trip", &format!("trip-{n:04}"), journey, Some(&case))
+            .await;
+        w.answer("car", &format!("car-{n:04}"), journey, Some(&case))
+            .await;
+        w.answer("shop", &format!("shop-{n:04}"), 8 + n % 3 / 2, Some(&case))
+            .await;
+    }
+    let day = today();
+    let i = I18n::new("en", "fi");
+    let all = journey_drivers(&w.store, w.ws, day - Duration::days(6), day, &i)
+        .await
+        .unwrap();
+    let rows = all.values().next().expect("the journey has drivers");
+    assert_eq!(
+        rows[0].touchpoint_id, w.car_tp,
+        "the car drives the journey NPS"
+    );
+    assert!(rows[0].impact > 0.99 && rows[0].significant, "{rows:?}");
+    assert_eq!(rows[0].n, 40);
+    let shop = rows.iter().find(|r| r.touchpoint_id == w.shop_tp).unwrap();
+    assert!(shop.impact.abs() < rows[0].impact);
+}
+
+#[tokio::test]
+async fn insight_is_computed_as_of_the_day_asked() {
+    let w = world().await;
+    // Reviewed 2026-01-01 every 90 days: due 2026-04-01.
+    let (_, before) =
+        kohtaamo_app::insight::load(&w.store, w.ws, NaiveDate::from_ymd_opt(2026, 3, 1).unwrap())
+            .await
+            .unwrap();
+    assert!(before.insight.coverage.stale_relations.is_empty());
+    let (snapshot, after) =
+        kohtaamo_app::insight::load(&w.store, w.ws, NaiveDate::from_ymd_opt(2026, 6, 1).unwrap())
+            .await
+            .unwrap();
+    assert_eq!(after.insight.coverage.stale_relations.len(), 1);
+    assert_eq!(after.slugs["touchpoints"][&w.car_tp], "restaurant-car");
+    // The memo says the same, in the language asked for.
+    let en = I18n::new("en", "fi");
+    let md = kohtaamo_app::report::markdown(
+        "Rail",
+        &snapshot,
+        &after.insight,
+        &en,
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+    );
+    assert!(md.starts_with("# "), "{md}");
+    assert!(md.contains("1 Jun 2026"), "{md}");
+    let fi = I18n::new("fi", "fi");
+    let md_fi = kohtaamo_app::report::markdown(
+        "Rautatie",
+        &snapshot,
+        &after.insight,
+        &fi,
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+    );
+    assert!(md_fi.contains("1.6.2026"), "{md_fi}");
+    assert_ne!(md, md_fi);
+}
+
+#[tokio::test]
+async fn jobs_run_once_through_the_scheduler_on_a_fixed_day() {
+    let w = world().await;
+    // A rule: the restaurant car's NPS below 50 over 7-day periods.
+    let rule = AlertRuleInput::deserialize_json(json!({
+        "scope": "touchpoint", "key": w.car_tp.to_string(),
+        "metric": "nps", "condition": "below", "threshold": 50.0, "period_days": 7
+    }));
+    w.store
+        .create(w.ws, &rule.parse().expect("valid rule"))
+        .await
+        .unwrap();
+    for n in 0..40 {
+        w.answer(
+            "car",
+            &format!("car-{n:04}"),
+            if n < 30 { 2 } else { 9 },
+            None,
+        )
+        .await;
+    }
+    let day = today();
+    // Today the period holding the answers is still running: no alert. The relation
+    // (due 2026-04-01) is due on any day after that.
+    let now = Scheduler::new(w.store.clone(), fixed(day))
+        .every(std::time::Duration::from_secs(60), Job::ALERT_CYCLE)
+        .every(std::time::Duration::ZERO, Job::REVIEW_CYCLE);
+    assert_eq!(now.jobs().len(), 1, "a zero period leaves a job off");
+    let ran = now.run_once().await;
+    assert_eq!(ran.len(), 1);
+    assert_eq!(ran[0].0.name, "alert cycle");
+    assert_eq!(*ran[0].1.as_ref().unwrap(), 0);
+    // Before the relation fell due (2026-04-01) the review job has nothing to do.
+    let early = JobCtx::new(
+        w.store.clone(),
+        fixed(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()),
+    );
+    assert_eq!(Job::REVIEW_CYCLE.run_once(&early).await.unwrap(), 0);
+    // A week later the period is complete: one alert, to the unit owning the car; the
+    // review cycle notifies the owner of the stale relation. Run again: nothing new.
+    let later = Scheduler::new(w.store.clone(), fixed(day + Duration::days(7)))
+        .every(std::time::Duration::from_secs(60), Job::ALERT_CYCLE)
+        .every(std::time::Duration::from_secs(60), Job::REVIEW_CYCLE);
+    let counts: Vec<usize> = later
+        .run_once()
+        .await
+        .into_iter()
+        .map(|(_, r)| r.unwrap())
+        .collect();
+    assert_eq!(counts, vec![1, 1]);
+    let again: Vec<usize> = later
+        .run_once()
+        .await
+        .into_iter()
+        .map(|(_, r)| r.unwrap())
+        .collect();
+    assert_eq!(again, vec![0, 0], "once per period and due date");
+    let alerts = w.store.alerts(w.ws, None, None, 10).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].unit_id, Some(w.unit_onboard));
+    assert_eq!(alerts[0].n, 40);
+}
+
+/// Deserializes an input the way the API does.
+trait FromJson: Sized {
+    fn deserialize_json(v: serde_json::Value) -> Self;
+}
+impl<T: serde::de::DeserializeOwned> FromJson for T {
+    fn deserialize_json(v: serde_json::Value) -> Self {
+        serde_json::from_value(v).expect("input")
+    }
+}

@@ -8,7 +8,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use kohtaamo_domain::analytics::{self, Counted, GroupKey, Scope, Scopes, Score, Shown, Tally};
+use kohtaamo_domain::analytics::{
+    self, Counted, GroupKey, Scope, Scopes, Score, Selector, Shown, Tally,
+};
 use kohtaamo_domain::survey::SurveyData;
 use kohtaamo_domain::{Id, Reason};
 use kohtaamo_storage::feedback::TallyBy;
@@ -402,6 +404,45 @@ pub async fn score_table(
 }
 
 impl Analysis {
+    /// The touchpoints inside a model group (a journey, a unit …) with their scores in
+    /// a period, weakest first: by NPS, else CSAT, else CES, on one −100…100 scale;
+    /// those without a score (or without enough answers) last. Empty for a touchpoint
+    /// and for channel, language and survey groups.
+    pub async fn touchpoints_of(
+        &self,
+        store: &Store,
+        ws: Id,
+        scope: Scope,
+        key: &GroupKey,
+        (from, to): (NaiveDate, NaiveDate),
+        i: &I18n,
+    ) -> Result<Vec<ScoreRow>> {
+        if !scope.is_model() || scope == Scope::Touchpoint {
+            return Ok(vec![]);
+        }
+        let inside: std::collections::HashSet<Id> = match self.scopes.selector(scope, key) {
+            Selector::Model { touchpoints, .. } => touchpoints.into_iter().collect(),
+            _ => Default::default(),
+        };
+        let mut rows: Vec<ScoreRow> = self
+            .table(store, ws, Scope::Touchpoint, from, to, i)
+            .await?
+            .rows
+            .into_iter()
+            .filter(|r| matches!(r.key, GroupKey::Id(id) if inside.contains(&id)))
+            .collect();
+        let rank = |r: &ScoreRow| -> f64 {
+            match (&r.nps, &r.csat, &r.ces) {
+                (Shown::Score(s), _, _) => s.value,
+                (_, Shown::Score(s), _) => s.value * 2.0 - 100.0,
+                (_, _, Shown::Score(s)) => (s.value - 1.0) / 6.0 * 200.0 - 100.0,
+                _ => f64::INFINITY,
+            }
+        };
+        rows.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
+        Ok(rows)
+    }
+
     /// The scores of one scope and period, beside the previous period of the same length.
     pub async fn table(
         &self,

@@ -242,6 +242,41 @@ async fn score_tables_weakest_encounter_and_trend() {
         .unwrap();
     assert_eq!(onboard.name, "Onboard service");
     assert_eq!(onboard.responses, 40);
+    // The journey's touchpoints, weakest first; a unit's are its own.
+    let journey = an.snapshot.journeys[0].0;
+    let period = (day - Duration::days(6), day);
+    let ranked = an
+        .touchpoints_of(
+            &w.store,
+            w.ws,
+            Scope::Journey,
+            &GroupKey::Id(journey),
+            period,
+            &i,
+        )
+        .await
+        .unwrap();
+    let order: Vec<Id> = ranked
+        .iter()
+        .filter_map(|r| match r.key {
+            GroupKey::Id(id) => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, vec![w.car_tp, w.shop_tp]);
+    let mine = an
+        .touchpoints_of(
+            &w.store,
+            w.ws,
+            Scope::Unit,
+            &GroupKey::Id(w.unit_onboard),
+            period,
+            &i,
+        )
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].key, GroupKey::Id(w.car_tp));
     // Names are in the language the analysis was loaded in.
     let fi = I18n::new("fi", "fi");
     let an_fi = Analysis::load(&w.store, w.ws, &fi).await.unwrap();

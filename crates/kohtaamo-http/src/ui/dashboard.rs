@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use kohtaamo_domain::analytics::{GroupKey, Scope, Selector, Shown};
+use kohtaamo_domain::analytics::{GroupKey, Scope, Shown};
 
 use super::pages::{chrome, Nav};
 use super::{html, PageCtx, PageError};
@@ -445,45 +445,6 @@ impl GroupRequest {
     }
 }
 
-/// The touchpoints inside a model group (a journey, a unit …), weakest first: by NPS,
-/// else CSAT, else CES, on one −100…100 scale; without a score last.
-async fn group_touchpoints(
-    st: &AppState,
-    an: &Analysis,
-    ws: kohtaamo_domain::Id,
-    scope: Scope,
-    key: &GroupKey,
-    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
-    i: &I18n,
-) -> Result<Vec<ScoreRow>, PageError> {
-    if !scope.is_model() || scope == Scope::Touchpoint {
-        return Ok(vec![]);
-    }
-    let inside: std::collections::HashSet<kohtaamo_domain::Id> =
-        match an.scopes.selector(scope, key) {
-            Selector::Model { touchpoints, .. } => touchpoints.into_iter().collect(),
-            _ => Default::default(),
-        };
-    let mut rows: Vec<ScoreRow> = an
-        .table(&st.store, ws, Scope::Touchpoint, from, to, i)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
-        .rows
-        .into_iter()
-        .filter(|r| matches!(r.key, GroupKey::Id(id) if inside.contains(&id)))
-        .collect();
-    let rank = |r: &ScoreRow| -> f64 {
-        match (&r.nps, &r.csat, &r.ces) {
-            (Shown::Score(s), _, _) => s.value,
-            (_, Shown::Score(s), _) => s.value * 2.0 - 100.0,
-            (_, _, Shown::Score(s)) => (s.value - 1.0) / 6.0 * 200.0 - 100.0,
-            _ => f64::INFINITY,
-        }
-    };
-    rows.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
-    Ok(rows)
-}
-
 /// `/w/{ws}/dashboard/{by}/{key}`: one group's dashboard — a journey, a unit ("my
 /// touchpoints and their scores"), a partner (the same figures as our own units), a
 /// package, a channel …: its scores beside the previous period, response rate, its
@@ -510,7 +471,10 @@ pub async fn group_dashboard(
         .iter()
         .find(|r| r.key == key)
         .map(|r| row(i, slug, scope, &table, r));
-    let ranked = group_touchpoints(&st, &an, w.id, scope, &key, (from, to), i).await?;
+    let ranked = an
+        .touchpoints_of(&st.store, w.id, scope, &key, (from, to), i)
+        .await
+        .map_err(internal)?;
     // Flagged by NPS, CSAT or CES: each shown with the first metric it has.
     let flagged: Vec<String> = ranked
         .iter()
@@ -610,7 +574,9 @@ pub async fn group_csv(
     let (w, _) = ctx.ws()?;
     let i = &ctx.i;
     let g = GroupRequest::parse(&st, w.id, (&by, &key), &q, i).await?;
-    let rows = group_touchpoints(&st, &g.an, w.id, g.scope, &g.key, (g.from, g.to), i).await?;
+    let rows =
+        g.an.touchpoints_of(&st.store, w.id, g.scope, &g.key, (g.from, g.to), i)
+            .await?;
     scores_csv("touchpoint", &rows)
 }
 

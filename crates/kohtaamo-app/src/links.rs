@@ -1,4 +1,4 @@
-//! Where respondents answer: a survey's public link (optionally naming the touchpoint),
+//! Where respondents answer: the public address, a survey's public link (optionally naming the touchpoint),
 //! the widget snippet, and single-use personal invitations (only the token's hash is
 //! stored; the link is shown once).
 
@@ -7,6 +7,15 @@ use kohtaamo_storage::Store;
 
 use crate::feedback::token_hash;
 use crate::{Error, Result};
+
+/// The address respondents reach: the configured public URL, else the host the staff
+/// member's request came to (`localhost` when it named none).
+pub fn public_base(configured: Option<&str>, request_host: Option<&str>) -> String {
+    if let Some(u) = configured {
+        return u.trim_end_matches('/').to_owned();
+    }
+    format!("http://{}", request_host.unwrap_or("localhost"))
+}
 
 /// The public link of a survey, optionally with a touchpoint in it.
 pub fn survey_url(base: &str, key: &str, touchpoint: Option<Id>) -> String {
@@ -95,4 +104,27 @@ pub async fn issue_invitations(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configured_address_wins_over_the_request_host() {
+        assert_eq!(
+            public_base(Some("https://palaute.example.fi/"), Some("evil.example")),
+            "https://palaute.example.fi"
+        );
+        assert_eq!(
+            public_base(None, Some("kohtaamo.local:8080")),
+            "http://kohtaamo.local:8080"
+        );
+        assert_eq!(public_base(None, None), "http://localhost");
+        assert_eq!(
+            survey_url("http://h", "k3y", Some(12)),
+            "http://h/f/k3y?tp=12"
+        );
+        assert_eq!(survey_url("http://h", "k3y", None), "http://h/f/k3y");
+    }
 }

@@ -1,13 +1,14 @@
-//! `kohtaamo report insight`: the organisation-insight findings as a Markdown memo for
-//! a steering group (labels in Finnish or English, from the same message files as the
-//! web UI) or as JSON.
+//! The organisation-insight findings as a Markdown memo for a steering group (printed
+//! by `kohtaamo report insight`; labels in any language with a message file, from the
+//! same messages as the web UI).
 
 use std::fmt::Write;
 
-use crate::directory::Names;
-use crate::i18n::I18n;
 use kohtaamo_domain::insight::{Insight, Snapshot};
 use kohtaamo_domain::model::InterfaceKind;
+
+use crate::directory::Names;
+use crate::i18n::I18n;
 
 fn none_or(i: &I18n, s: String) -> String {
     if s.is_empty() {

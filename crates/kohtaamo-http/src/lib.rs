@@ -7,8 +7,9 @@
 //! `api/` and `ui/` never import each other. What both need is either behaviour (in
 //! `kohtaamo_app`) or one of the shared modules here: [`auth`] (sessions, tokens,
 //! workspace roles), [`error`] (the one HTTP error), [`extract`], [`i18n`] (the
-//! request's language), [`params`] (query parameters into validated values), [`links`]
-//! (the public address) and [`export`] (spreadsheet cells, downloads).
+//! request's language), [`params`] (query parameters into validated values) and
+//! [`export`] (spreadsheet cells, downloads); [`AppState::public_base`] gives the
+//! address respondents reach.
 
 pub mod api;
 pub mod auth;
@@ -16,7 +17,6 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod i18n;
-pub mod links;
 pub mod params;
 pub mod ui;
 
@@ -76,6 +76,17 @@ pub struct AppState {
     pub feedback: Arc<Feedback>,
     /// "Today" for every handler (periods, staleness, reviews).
     pub clock: SharedClock,
+}
+
+impl AppState {
+    /// The address respondents reach (links, QR codes, the widget snippet,
+    /// invitations): the configured public URL, else this request's host.
+    pub fn public_base(&self, headers: &axum::http::HeaderMap) -> String {
+        kohtaamo_app::links::public_base(
+            self.config.public_url.as_deref(),
+            headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+        )
+    }
 }
 
 /// The whole application as a router (use `oneshot` in tests, or [`serve`]), on the

@@ -30,7 +30,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::export::{attachment, safe_cell};
 use crate::extract::{Json, Path, Query};
 use crate::i18n::{language_for, I18n};
-use crate::links::public_base;
 use crate::params::{paging, parse_filter, parse_group};
 use crate::AppState;
 
@@ -226,7 +225,7 @@ async fn survey_links(
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<Links>> {
     let (rec, key) = survey_of(&st, &ws, id).await?;
-    let base = public_base(&st, &headers);
+    let base = st.public_base(&headers);
     let api = format!("/api/v1/workspaces/{}/surveys/{id}", ws.slug);
     let touchpoints = touchpoints_of(&st, &ws, &rec.data)
         .await?
@@ -269,7 +268,7 @@ async fn qr_target(
             ));
         }
     }
-    let url = survey_url(&public_base(st, headers), &key, tp);
+    let url = survey_url(&st.public_base(headers), &key, tp);
     qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::Internal(format!("qr: {e}")))
 }
 
@@ -388,7 +387,7 @@ async fn create_invitations(
         ws.id,
         id,
         rec.data.touchpoint_id,
-        &public_base(&st, &headers),
+        &st.public_base(&headers),
         recipients,
     )
     .await?;

@@ -23,7 +23,6 @@ use super::pages::{all, chrome, Nav};
 use super::{html, CsrfForm, PageCtx, PageError};
 use crate::extract::Path;
 use crate::i18n::I18n;
-use crate::links::public_base;
 use crate::params::{parse_filter, parse_group};
 use crate::AppState;
 use kohtaamo_app::directory::Names;
@@ -260,7 +259,7 @@ async fn survey_page(
     let d = &rec.data;
     let names = Names::new(&st.store.snapshot(w.id).await?, i);
     let key = st.store.survey_key(w.id, id).await?;
-    let base = public_base(st, headers);
+    let base = st.public_base(headers);
     let api = format!("/api/v1/workspaces/{}/surveys/{id}", w.data.slug);
     let tps = match (d.touchpoint_id, d.journey_id) {
         (Some(t), _) => vec![t],
@@ -620,7 +619,7 @@ pub async fn invitations(
         w.id,
         id,
         rec.data.touchpoint_id,
-        &public_base(&st, &headers),
+        &st.public_base(&headers),
         recipients,
     )
     .await

@@ -481,10 +481,7 @@ impl Parse for RelationInput {
         let d = match &self.last_reviewed_on {
             None => Some(None),
             Some(s) => e
-                .take(
-                    "last_reviewed_on",
-                    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Reason::new("bad-date")),
-                )
+                .take("last_reviewed_on", crate::rules::parse_day(s))
                 .map(Some),
         };
         if let (Provider::Unit(a), Customer::Unit(b)) = (self.provider, self.customer) {

@@ -8,6 +8,17 @@ use chrono::NaiveDate;
 use crate::model::ElementRole;
 use crate::Id;
 
+/// A day as people and programs write it, `YYYY-MM-DD`, with a four-digit year
+/// (1000–9999). Anything else is "bad-date": a far-off day such as `-200000-01-01`
+/// parses as a date but overflows the arithmetic of periods and due dates.
+pub fn parse_day(s: &str) -> Result<NaiveDate, crate::Reason> {
+    use chrono::Datelike;
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1000..=9999).contains(&d.year()) && s.trim().len() == 10)
+        .ok_or_else(|| crate::Reason::new("bad-date"))
+}
+
 /// A relation is stale when it was never reviewed or its review interval has passed.
 pub fn is_stale(last_reviewed: Option<NaiveDate>, interval_days: i64, today: NaiveDate) -> bool {
     match last_reviewed {
@@ -41,6 +52,27 @@ pub fn creates_cycle(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::parse_day;
+
+    #[test]
+    fn days_have_four_digit_years() {
+        assert_eq!(parse_day("2026-03-01").unwrap().to_string(), "2026-03-01");
+        for bad in [
+            "-200000-01-01",
+            "+200000-01-01",
+            "0999-12-31",
+            "10000-01-01",
+            "2026-02-30",
+            "2026-3-1",
+            "x",
+        ] {
+            assert!(parse_day(bad).is_err(), "{bad}");
+        }
+    }
 }
 
 #[cfg(test)]

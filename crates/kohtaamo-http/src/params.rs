@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use kohtaamo_domain::analytics::{GroupKey, Scope, Scopes, Selector};
+use kohtaamo_domain::rules::parse_day;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 use kohtaamo_storage::feedback::ResponseFilter;
 
@@ -23,12 +24,9 @@ pub fn period(
         Some(s) => e.take("by", Scope::parse(s)),
     };
     let mut day = |k: &str| {
-        q.get(k).filter(|s| !s.is_empty()).and_then(|s| {
-            e.take(
-                k,
-                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Reason::new("bad-date")),
-            )
-        })
+        q.get(k)
+            .filter(|s| !s.is_empty())
+            .and_then(|s| e.take(k, parse_day(s)))
     };
     let to = day("to").unwrap_or(today);
     let from = day("from").unwrap_or(to - chrono::Duration::days(89));
@@ -48,15 +46,7 @@ pub fn period(
 pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
     let mut e = FieldErrors::new();
     let get = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
-    let mut date = |k: &str| {
-        get(k).and_then(|s| {
-            e.take(
-                k,
-                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| Reason::new("bad-date")),
-            )
-        })
-    };
+    let mut date = |k: &str| get(k).and_then(|s| e.take(k, parse_day(s)));
     let from = date("from");
     let to = date("to");
     let band = match get("band") {

@@ -27,7 +27,7 @@ use kohtaamo_app::responses::{survey_themes, Export};
 use super::doc::{Api, Op};
 use crate::auth::Ws;
 use crate::error::{ApiError, ApiResult};
-use crate::export::{attachment, safe_cell};
+use crate::export::{attachment, csv_lines, safe_cell};
 use crate::extract::{Json, Path, Query};
 use crate::i18n::{language_for, I18n};
 use crate::params::{paging, parse_filter, parse_group};
@@ -499,18 +499,12 @@ async fn export_csv(
     let name = format!("{}-responses.csv", export.survey.data.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     tokio::spawn(async move {
-        let encode = |rows: Vec<Vec<String>>| -> Result<Vec<u8>, std::io::Error> {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            for r in rows {
-                w.write_record(r.iter().map(|c| safe_cell(c).into_owned()))
-                    .map_err(std::io::Error::other)?;
-            }
-            w.into_inner()
-                .map_err(|e| std::io::Error::other(e.to_string()))
+        let encode = |header: Option<&[String]>, rows: Vec<Vec<String>>| {
+            csv_lines(header, rows).map_err(std::io::Error::other)
         };
         // UTF-8 byte order mark: spreadsheet programs then read ä and ö right.
         let mut first = b"\xEF\xBB\xBF".to_vec();
-        match encode(vec![export.header()]) {
+        match encode(Some(&export.header()), vec![]) {
             Ok(h) => first.extend(h),
             Err(e) => {
                 let _ = tx.send(Err(e)).await;
@@ -530,7 +524,7 @@ async fn export_csv(
                     return;
                 }
             };
-            if tx.send(encode(rows)).await.is_err() {
+            if tx.send(encode(None, rows)).await.is_err() {
                 return; // the client went away
             }
         }

@@ -371,7 +371,7 @@ pub async fn create_rule(
     match result {
         Ok(()) => {
             let back = if form.back.starts_with(&format!("/w/{}/", w.data.slug)) {
-                form.back.clone()
+                super::safe_next(&form.back)
             } else {
                 format!("/w/{}/alerts", w.data.slug)
             };

@@ -16,7 +16,7 @@ use kohtaamo_domain::analytics::{GroupKey, Scope, Shown};
 
 use super::pages::{chrome, Nav};
 use super::{html, PageCtx, PageError};
-use crate::export::safe_cell;
+use crate::export::csv_lines;
 use crate::extract::Path;
 use crate::i18n::I18n;
 use crate::params::period;
@@ -583,13 +583,12 @@ pub async fn group_csv(
 /// Score rows as CSV (numbers unrounded; empty where not enough answers), with a BOM
 /// for spreadsheet programs and formula-looking cells neutralised.
 fn scores_csv(first: &str, rows: &[ScoreRow]) -> Result<Response, PageError> {
-    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let num = |s: &Shown| match s {
         Shown::Score(s) => [s.value.to_string(), s.margin.to_string(), s.n.to_string()],
         Shown::NotEnough { n } => [String::new(), String::new(), n.to_string()],
         Shown::NoAnswers => [String::new(), String::new(), "0".into()],
     };
-    let mut out = vec![vec![
+    let head = vec![
         first.to_owned(),
         "responses".into(),
         "nps".into(),
@@ -606,7 +605,8 @@ fn scores_csv(first: &str, rows: &[ScoreRow]) -> Result<Response, PageError> {
         "weakest".into(),
         "shown".into(),
         "response_rate".into(),
-    ]];
+    ];
+    let mut out = vec![];
     for r in rows {
         let mut row = vec![r.name.clone(), r.responses.to_string()];
         row.extend(num(&r.nps));
@@ -619,13 +619,9 @@ fn scores_csv(first: &str, rows: &[ScoreRow]) -> Result<Response, PageError> {
         row.push(r.response_rate.map(|p| p.to_string()).unwrap_or_default());
         out.push(row);
     }
-    for row in out {
-        w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))
-            .map_err(|e| PageError::Internal(e.to_string()))?;
-    }
-    let body = w
-        .into_inner()
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    // UTF-8 byte order mark: spreadsheet programs then read ä and ö right.
+    let mut body = vec![0xEF, 0xBB, 0xBF];
+    body.extend(csv_lines(Some(&head), out).map_err(|e| PageError::Internal(e.to_string()))?);
     Ok((
         [
             (

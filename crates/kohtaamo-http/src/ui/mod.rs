@@ -175,10 +175,45 @@ pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response 
 
 /// Only local paths are followed after login or a language switch (no open redirect).
 pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    // Browsers drop TAB, CR and LF anywhere in a URL and read `\` as `/`, so
+    // "/<TAB>/evil.example" becomes "//evil.example", another site. Only a path on this
+    // site is kept: one leading `/`, then no `/` or `\`, and no control characters or
+    // spaces anywhere (a CR or LF would also break the Location header).
+    let bytes = next.as_bytes();
+    let ok = bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/') | Some(b'\\'))
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
         next.to_owned()
     } else {
         "/".into()
+    }
+}
+
+#[cfg(test)]
+mod next_tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed() {
+        for ok in ["/", "/w/demo", "/w/demo/units/3?done=reviewed", "/w/d%20x"] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/%0d%0a".replace("%0d%0a", "\n").as_str(),
+            "/ /evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+            "/a\\b",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
     }
 }
 

@@ -244,8 +244,11 @@ pub async fn login(
         )
             .into_response()
     };
-    if st.limiter.check(&f.username, ip).is_err() {
-        return fail(StatusCode::TOO_MANY_REQUESTS, "login-rate-limited");
+    if let Err(secs) = st.limiter.check(&f.username, ip) {
+        let mut resp = fail(StatusCode::TOO_MANY_REQUESTS, "login-rate-limited");
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs.max(1)));
+        return resp;
     }
     let user = match st.store.authenticate(&f.username, &f.password).await {
         Ok(Some(u)) => u,

@@ -8,6 +8,7 @@ mod analytics;
 mod auth;
 mod errors;
 mod feedback;
+mod hardening;
 mod model;
 mod model_io;
 mod openapi;

@@ -1,0 +1,208 @@
+//! What probing from outside found (issue 12), one test per finding, each failing
+//! before its fix: redirects, far-off dates, spreadsheet injection, the figures' own
+//! definitions.
+
+use kohtaamo_http::HttpConfig;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::feedback::fixture;
+use crate::helpers::*;
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The login page's CSRF cookie and token.
+async fn login_form(app: &TestApp, client: &reqwest::Client) -> (String, String) {
+    let resp = client.get(app.url("/login")).send().await.unwrap();
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("kohtaamo_login_csrf="))
+        .expect("login CSRF cookie");
+    let html = resp.text().await.unwrap();
+    let token = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    (cookie, token)
+}
+
+#[tokio::test]
+async fn redirects_never_leave_the_site_nor_break_the_header() {
+    let app = spawn_app().await;
+    let client = no_redirects();
+    for next in [
+        "%2F%09%2Fevil.example",
+        "%2F%5Cevil.example",
+        "%2F%2Fevil.example",
+        "%2F%0D%0ASet-Cookie%3A%20x%3D1",
+    ] {
+        let resp = client
+            .get(app.url(&format!("/lang/en?next={next}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(resp.headers()["location"], "/", "{next}");
+    }
+    // The same through the login form, with a CR LF in `next`: a redirect home, no 500.
+    let (cookie, token) = login_form(&app, &client).await;
+    let resp = client
+        .post(app.url("/login"))
+        .header("cookie", cookie)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/\r\n/evil.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], "/");
+}
+
+#[tokio::test]
+async fn the_login_form_says_when_to_retry() {
+    let app = spawn_app_with(HttpConfig {
+        login_per_minute_account: 2,
+        login_per_minute_ip: 1000,
+        ..Default::default()
+    })
+    .await;
+    let client = no_redirects();
+    let mut last = None;
+    for _ in 0..3 {
+        let (cookie, token) = login_form(&app, &client).await;
+        let resp = client
+            .post(app.url("/login"))
+            .header("cookie", cookie)
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("username", "admin"),
+                ("password", "wrong"),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        last = Some(resp);
+    }
+    let resp = last.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let secs: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "{secs}");
+}
+
+#[tokio::test]
+async fn far_off_days_are_refused_not_crashed_on() {
+    let f = fixture().await;
+    let (app, tok) = (&f.app, &f.app.admin);
+    let journey = app.get("/api/v1/workspaces/w/journeys", tok).await.1["items"][0]["id"].clone();
+    for path in [
+        "/api/v1/workspaces/w/scores?from=-200000-01-01".to_owned(),
+        "/api/v1/workspaces/w/scores?to=+200000-01-01".to_owned(),
+        "/api/v1/workspaces/w/scores/weekly?from=-200000-01-01&grain=month".to_owned(),
+        format!(
+            "/api/v1/workspaces/w/responses?by=touchpoint&key={}&from=-200000-01-01",
+            f.tps[0]
+        ),
+        f.path("/responses?to=-200000-01-01"),
+        format!("/api/v1/workspaces/w/journeys/{journey}/drivers?from=-200000-01-01"),
+    ] {
+        let (s, body) = app.get(&path, tok).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+        let fields = body["fields"].as_object().unwrap();
+        assert!(
+            fields.contains_key("from") || fields.contains_key("to"),
+            "{path}: {body}"
+        );
+    }
+    // The widest period there is still answers.
+    let (s, body) = app
+        .get(
+            "/api/v1/workspaces/w/scores?from=1000-01-01&to=9999-12-31",
+            tok,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // A relation reviewed on a far-off day is refused by the model's validation.
+    let unit = app.create("w", "units", unit("it")).await;
+    let seg: Value = app.get("/api/v1/workspaces/w/segments", tok).await.1;
+    let (s, body) = app
+        .post(
+            "/api/v1/workspaces/w/relations",
+            tok,
+            json!({"provider": {"unit": unit}, "customer": {"segment": seg["items"][0]["id"]},
+                   "review_interval_days": 90, "last_reviewed_on": "+200000-01-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["fields"]["last_reviewed_on"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn spreadsheets_get_quoted_texts_and_bare_numbers() {
+    let f = fixture().await;
+    for n in 0..30 {
+        let (s, _) = f
+            .answer(
+                json!({"id": format!("semi-{n:03}"), "answers": {"nps": 2, "improve": "ok;=1+1"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let csv = f
+        .app
+        .client
+        .get(f.app.url(&f.path("/responses.csv")))
+        .bearer_auth(&f.app.admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Excel in Finnish splits at ';' outside quotes: the answer must be quoted.
+    assert!(csv.contains("\"ok;=1+1\""), "{csv}");
+    assert!(!csv.contains(",ok;=1+1"), "{csv}");
+    // The dashboard's CSV: NPS −100 is the number -100, not the text '-100.
+    let admin = f.app.store.user_by_name("admin").await.unwrap().unwrap();
+    let (session, _) = f
+        .app
+        .store
+        .create_session(admin.id, chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let csv = f
+        .app
+        .client
+        .get(f.app.url("/w/w/dashboard.csv?by=touchpoint"))
+        .header("cookie", format!("kohtaamo_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.contains("restaurant-car"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(row.contains(",-100,"), "{row}");
+    assert!(!row.contains("'-100"), "{row}");
+}

@@ -44,6 +44,20 @@ pub fn csv_lines(
     Ok(out)
 }
 
+/// A file download named `name`.
+pub fn attachment(name: &str, content_type: &'static str, body: Body) -> Response {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,18 +73,4 @@ mod tests {
         let out = csv_lines(Some(&h), vec![vec!["ok;=1+1".into(), "-63.15".into()]]).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "a,b\n\"ok;=1+1\",-63.15\n");
     }
-}
-
-/// A file download named `name`.
-pub fn attachment(name: &str, content_type: &'static str, body: Body) -> Response {
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .unwrap_or(HeaderValue::from_static("attachment"));
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
 }

@@ -191,32 +191,6 @@ pub fn safe_next(next: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod next_tests {
-    use super::safe_next;
-
-    #[test]
-    fn only_paths_on_this_site_are_followed() {
-        for ok in ["/", "/w/demo", "/w/demo/units/3?done=reviewed", "/w/d%20x"] {
-            assert_eq!(safe_next(ok), ok);
-        }
-        for bad in [
-            "//evil.example",
-            "/\\evil.example",
-            "/\t/evil.example",
-            "/\r\nSet-Cookie: x=1",
-            "/%0d%0a".replace("%0d%0a", "\n").as_str(),
-            "/ /evil.example",
-            "https://evil.example",
-            "evil.example",
-            "",
-            "/a\\b",
-        ] {
-            assert_eq!(safe_next(bad), "/", "{bad:?}");
-        }
-    }
-}
-
 /// What a page failed with; rendered as a page, never as JSON.
 pub enum PageError {
     Login(String),
@@ -398,5 +372,31 @@ pub fn svg_download(body: Result<String, askama::Error>, filename: &str) -> Resp
                 .into_response()
         }
         Err(e) => PageError::Internal(e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod next_tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed() {
+        for ok in ["/", "/w/demo", "/w/demo/units/3?done=reviewed", "/w/d%20x"] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/%0d%0a".replace("%0d%0a", "\n").as_str(),
+            "/ /evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+            "/a\\b",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
     }
 }

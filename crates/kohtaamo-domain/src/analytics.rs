@@ -503,6 +503,22 @@ pub fn weakest<K: Clone + Ord>(scores: &[(K, Score)], min_n: i64) -> Vec<K> {
 }
 
 #[cfg(test)]
+mod doc_tests {
+    /// docs/metrics.md states the z every margin and test uses; it must be this one.
+    #[test]
+    fn metrics_doc_states_the_z_in_use() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/metrics.md"
+        ))
+        .unwrap();
+        assert!(doc.contains(&format!("z = {:.6}", super::Z95)), "z in docs/metrics.md");
+        assert!(doc.contains(&format!("Z95 = {}", super::Z95)));
+        assert!(!doc.contains("· 1.96 ·"), "no margin written with a rounded z");
+    }
+}
+
+#[cfg(test)]
 mod headline_tests {
     use super::*;
 

@@ -148,3 +148,26 @@ pub fn parse_group(
         _ => Err(ApiError::Invalid(e)),
     }
 }
+
+/// The responses behind one figure: the response filters and the group `by`/`key`.
+/// Only complete responses count in a figure, so unless `complete` is given the list
+/// holds complete responses only and its total equals the figure's n.
+pub fn parse_group_filter(
+    q: &BTreeMap<String, String>,
+    scopes: &Scopes,
+) -> ApiResult<(ResponseFilter, (Scope, GroupKey, Selector))> {
+    let filter = parse_filter(q);
+    let group = parse_group(q, scopes);
+    match (filter, group) {
+        (Ok(mut f), Ok(g)) => {
+            f.complete = f.complete.or(Some(true));
+            f.group = Some(g.2.clone());
+            Ok((f, g))
+        }
+        (Err(ApiError::Invalid(mut a)), Err(ApiError::Invalid(b))) => {
+            a.0.extend(b.0);
+            Err(ApiError::Invalid(a))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}

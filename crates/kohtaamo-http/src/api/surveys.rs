@@ -30,7 +30,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::export::{attachment, csv_lines, safe_cell};
 use crate::extract::{Json, Path, Query};
 use crate::i18n::{language_for, I18n};
-use crate::params::{paging, parse_filter, parse_group};
+use crate::params::{paging, parse_filter, parse_group_filter};
 use crate::AppState;
 
 pub fn routes(mut api: Api) -> Api {
@@ -122,7 +122,7 @@ pub fn routes(mut api: Api) -> Api {
             "The responses behind one figure of the score tables: every survey's responses in the group `key` of scope `by`",
         ))
         .query("by", "string", "touchpoint, stage, journey, package, element, unit, partner, segment, channel, language or survey")
-        .query("key", "string", "The group's key as in the score table (an id, or a channel or language code)")
+        .query("key", "string", "The group's key as in the score table (an id, or a channel or language code); only complete responses unless `complete` is given, so the total equals the figure's n")
         .query("limit", "integer", "1–500 (default 50)")
         .query("offset", "integer", "Items to skip")
         .ok(200, Some(page))],
@@ -430,9 +430,7 @@ async fn group_responses(
 ) -> ApiResult<axum::Json<ResponsePage>> {
     let i = I18n::new("en", "en");
     let an = Analysis::load(&st.store, ws.id, &i).await?;
-    let mut f = parse_filter(&q)?;
-    let (_, _, sel) = parse_group(&q, &an.scopes)?;
-    f.group = Some(sel);
+    let (f, _) = parse_group_filter(&q, &an.scopes)?;
     let (limit, offset) = paging(&q)?;
     Ok(axum::Json(
         st.store.responses(ws.id, None, &f, limit, offset).await?,

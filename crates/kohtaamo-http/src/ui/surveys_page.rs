@@ -23,7 +23,7 @@ use super::pages::{all, chrome, Nav};
 use super::{html, CsrfForm, PageCtx, PageError};
 use crate::extract::Path;
 use crate::i18n::I18n;
-use crate::params::{parse_filter, parse_group};
+use crate::params::{parse_filter, parse_group_filter};
 use crate::AppState;
 use kohtaamo_app::directory::Names;
 use kohtaamo_app::feedback::PublicSurvey;
@@ -735,7 +735,7 @@ pub async fn group_responses(
     let an = kohtaamo_app::analysis::Analysis::load(&st.store, w.id, i)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
-    let parsed = parse_filter(&q).and_then(|f| parse_group(&q, &an.scopes).map(|g| (f, g)));
+    let parsed = parse_group_filter(&q, &an.scopes);
     let (filter, group, error) = match parsed {
         Ok((f, g)) => (f, Some(g), None),
         Err(crate::error::ApiError::Invalid(e)) => (

@@ -206,3 +206,43 @@ async fn spreadsheets_get_quoted_texts_and_bare_numbers() {
     assert!(row.contains(",-100,"), "{row}");
     assert!(!row.contains("'-100"), "{row}");
 }
+
+#[tokio::test]
+async fn the_responses_behind_a_figure_are_the_complete_ones() {
+    let f = fixture().await;
+    for (id, complete) in [
+        ("whole-0001", true),
+        ("whole-0002", true),
+        ("half-00001", false),
+    ] {
+        let (s, _) = f
+            .answer(json!({"id": id, "answers": {"nps": 9}, "complete": complete}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let tp = f.tps[0];
+    let (_, scores) = f
+        .app
+        .get("/api/v1/workspaces/w/scores?by=touchpoint", &f.app.admin)
+        .await;
+    let n = scores["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == tp)
+        .unwrap()["responses"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(n, 2);
+    let base = format!("/api/v1/workspaces/w/responses?by=touchpoint&key={tp}");
+    let total = |v: Value| v["total"].as_i64().unwrap();
+    let all = total(f.app.get(&base, &f.app.admin).await.1);
+    let partial = total(
+        f.app
+            .get(&format!("{base}&complete=false"), &f.app.admin)
+            .await
+            .1,
+    );
+    assert_eq!(all, n, "the default keeps the promise: total = n");
+    assert_eq!(partial, 1, "partial ones on request");
+}

@@ -512,9 +512,15 @@ mod doc_tests {
             "/../../docs/metrics.md"
         ))
         .unwrap();
-        assert!(doc.contains(&format!("z = {:.6}", super::Z95)), "z in docs/metrics.md");
+        assert!(
+            doc.contains(&format!("z = {:.6}", super::Z95)),
+            "z in docs/metrics.md"
+        );
         assert!(doc.contains(&format!("Z95 = {}", super::Z95)));
-        assert!(!doc.contains("· 1.96 ·"), "no margin written with a rounded z");
+        assert!(
+            !doc.contains("· 1.96 ·"),
+            "no margin written with a rounded z"
+        );
     }
 }
 

@@ -723,6 +723,8 @@ impl Entity for ProcessStepData {
 impl Entity for kohtaamo_domain::survey::SurveyData {
     const TABLE: &'static str = "surveys";
     const NOUN: &'static str = "survey";
+    /// Made by the installation; its link and QR codes are built from it.
+    const READ_ONLY: &'static [&'static str] = &["public_key"];
     const COLUMNS: &'static [&'static str] = &[
         "slug",
         "name",

@@ -158,6 +158,9 @@ pub trait Entity: Sized + Send + Sync + Serialize + Unpin + 'static {
         Vec::new()
     }
     fn set_links(&mut self, _rows: Vec<(Id, Option<String>)>) {}
+    /// Text columns the database fills and clients only read (a survey's public key),
+    /// returned beside the data.
+    const READ_ONLY: &'static [&'static str] = &[];
     /// Values computed when read (e.g. whether a relation is stale).
     fn derived(&self) -> serde_json::Map<String, serde_json::Value> {
         serde_json::Map::new()
@@ -222,12 +225,16 @@ fn select_cols<E: Entity>() -> String {
         cols.push("position".into());
     }
     cols.extend(E::COLUMNS.iter().map(|c| c.to_string()));
+    cols.extend(E::READ_ONLY.iter().map(|c| c.to_string()));
     cols.join(", ")
 }
 
 fn record<E: Entity>(row: &AnyRow) -> std::result::Result<Record<E>, sqlx::Error> {
     let data = E::from_row(row)?;
-    let derived = data.derived();
+    let mut derived = data.derived();
+    for c in E::READ_ONLY {
+        derived.insert((*c).to_owned(), row.try_get::<String, _>(*c)?.into());
+    }
     Ok(Record {
         id: row.try_get("id")?,
         position: if E::POSITION_PARENT.is_some() {

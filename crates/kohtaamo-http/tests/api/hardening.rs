@@ -246,3 +246,24 @@ async fn the_responses_behind_a_figure_are_the_complete_ones() {
     assert_eq!(all, n, "the default keeps the promise: total = n");
     assert_eq!(partial, 1, "partial ones on request");
 }
+
+#[tokio::test]
+async fn a_survey_says_its_public_key() {
+    let f = fixture().await;
+    let (s, one) = f.app.get(&f.path(""), &f.app.admin).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(one["public_key"], f.key, "{one}");
+    let (_, list) = f
+        .app
+        .get("/api/v1/workspaces/w/surveys", &f.app.admin)
+        .await;
+    assert_eq!(list["items"][0]["public_key"], f.key);
+    // Clients cannot set it.
+    let mut body = one.clone();
+    body.as_object_mut()
+        .unwrap()
+        .retain(|k, _| !["id", "public_key"].contains(&k.as_str()));
+    body["public_key"] = json!("mine");
+    let (s, _) = f.app.put(&f.path(""), &f.app.admin, body).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "an unknown field");
+}

@@ -191,6 +191,15 @@ impl Store {
                 .bind(user.id)
                 .execute(&mut *tx)
                 .await?;
+            // A reset is what someone does when a secret may have leaked: the tokens
+            // made with the old password end too.
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now_text())
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
             Ok(())
         }
         .await;

@@ -575,10 +575,16 @@ async fn accounts_sessions_and_tokens(store: Store) {
         .await
         .unwrap();
     assert!(store.session(&expired).await.unwrap().is_none());
+    let (_, before_reset) = store.create_token(id, "old").await.unwrap();
+    assert!(store.token_user(&before_reset).await.unwrap().is_some());
     store.set_password("bob", "a-new-password").await.unwrap();
     assert!(
         store.session(&session).await.unwrap().is_none(),
         "a new password ends sessions"
+    );
+    assert!(
+        store.token_user(&before_reset).await.unwrap().is_none(),
+        "a new password ends API tokens made before it"
     );
 
     let (tid, token) = store.create_token(id, "ci").await.unwrap();

@@ -415,7 +415,7 @@ async fn user(store: &Store, cmd: UserCmd) -> Result<()> {
                 kohtaamo_storage::auth::random_secret()[..20].to_string()
             };
             store.set_password(&username, &pw).await.map_err(explain)?;
-            println!("password of {username} changed; their sessions have ended");
+            println!("password of {username} changed; their sessions and API tokens have ended");
             if !password_stdin {
                 println!("new password (shown once): {pw}");
             }

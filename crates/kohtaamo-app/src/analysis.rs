@@ -50,7 +50,8 @@ pub struct ScoreRow {
     pub weakest: bool,
     /// Times the surveys behind this group were shown, where impressions are known.
     pub shown: Option<i64>,
-    /// Complete responses ÷ times shown, in per cent, where impressions are known.
+    /// Complete responses ÷ times shown, in per cent, where impressions are known and
+    /// at least as many as the responses (else null: responses came without a showing).
     pub response_rate: Option<f64>,
 }
 
@@ -509,9 +510,11 @@ impl Analysis {
                 nps_changed: changed,
                 weakest: weak.contains(k),
                 shown: shown.get(k).copied().filter(|n| *n > 0),
+                // Responses that came without a recorded showing (an integration
+                // posting directly) would push the rate past 100 %: then there is none.
                 response_rate: shown
                     .get(k)
-                    .filter(|n| **n > 0)
+                    .filter(|n| **n > 0 && **n >= t.responses)
                     .map(|n| 100.0 * t.responses as f64 / *n as f64),
             }
         })

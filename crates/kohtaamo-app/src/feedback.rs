@@ -30,7 +30,8 @@ use crate::{Error, Result};
 /// How long another instance's survey change may go unseen here.
 const CACHE_TTL: Duration = Duration::from_secs(2);
 
-/// A live survey and the touchpoints its answers may name.
+/// A live survey and the touchpoints its answers may name (its own touchpoint, the
+/// touchpoints of its journey, or any of the workspace for a survey about a package).
 pub struct Live {
     pub survey: LiveSurvey,
     pub touchpoints: HashSet<Id>,
@@ -134,12 +135,24 @@ impl Feedback {
         }
         let loaded = match self.store.live_survey(key).await? {
             Some(survey) => {
-                let touchpoints = self
-                    .store
-                    .touchpoint_ids(survey.workspace_id)
-                    .await?
-                    .into_iter()
-                    .collect();
+                // The touchpoints an answer may name: the survey's own, its journey's,
+                // or (a survey about a package) any of the workspace.
+                let d = &survey.data;
+                let touchpoints = match (d.touchpoint_id, d.journey_id) {
+                    (Some(t), _) => HashSet::from([t]),
+                    (None, Some(j)) => self
+                        .store
+                        .journey_touchpoint_ids(survey.workspace_id, j)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                    (None, None) => self
+                        .store
+                        .touchpoint_ids(survey.workspace_id)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                };
                 Some(Arc::new(Live {
                     survey,
                     touchpoints,
@@ -211,9 +224,7 @@ impl Feedback {
             if !live.touchpoints.contains(&t) {
                 e.add(
                     "hidden.touchpoint_id",
-                    Reason::new("unknown-ref")
-                        .with("noun", "touchpoint")
-                        .with("id", t),
+                    Reason::new("not-asked-here").with("id", t),
                 );
             }
         }

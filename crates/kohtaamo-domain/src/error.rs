@@ -87,6 +87,8 @@ impl Reason {
             "bad-origin" => "must be an origin such as https://www.example.fi (no path)".into(),
             "bad-response-id" => "must be 8–64 characters of A–Z, a–z, 0–9, - and _".into(),
             "unknown-invitation" => "is not an invitation to this survey".into(),
+            "no-answers" => "a complete response needs at least one answer".into(),
+            "not-asked-here" => format!("this survey does not ask about touchpoint {}", a("id")),
             "bad-reference" => format!(
                 "must be at most {} characters without control characters",
                 a("max")
@@ -137,6 +139,8 @@ pub const CODES: &[&str] = &[
     "bad-response-id",
     "bad-reference",
     "unknown-invitation",
+    "no-answers",
+    "not-asked-here",
 ];
 
 impl From<&str> for Reason {

@@ -257,6 +257,9 @@ impl SurveyData {
                 None => {}
             }
         }
+        if complete && out.0.is_empty() && e.is_empty() {
+            e.add("answers", Reason::new("no-answers"));
+        }
         e.into_result(|| out)
     }
 }
@@ -273,10 +276,10 @@ fn is_blank(v: &Value) -> bool {
 impl Question {
     fn parse_answer(&self, v: &Value) -> Result<Answer, Reason> {
         if let Some((min, max)) = self.range() {
-            // Form posts send numbers as text.
+            // A number, not text: `"7"` is refused, so every client sends the same
+            // thing (the survey page turns its form fields into numbers first).
             let n = match v {
                 Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.trim().parse::<i64>().ok(),
                 _ => None,
             };
             return match n {
@@ -876,11 +879,16 @@ mod tests {
         let s = full();
         let a = s
             .validate_answers(
-                &answers(json!({"nps": "3", "why": " slow ", "csat": 5, "ces": 2, "stars": 4, "ch": "web", "m": ["c", "a"]})),
+                &answers(json!({"nps": 3, "why": " slow ", "csat": 5, "ces": 2, "stars": 4, "ch": "web", "m": ["c", "a"]})),
                 true,
             )
             .unwrap();
         assert_eq!(a.0["nps"], Answer::Score(3));
+        // A scale's answer is a number; the text "3" is refused (issue 12).
+        let e = s
+            .validate_answers(&answers(json!({"nps": "3", "csat": 5})), true)
+            .unwrap_err();
+        assert_eq!(e.0["answers.nps"].code, "score-range");
         assert_eq!(a.0["why"], Answer::Text("slow".into()));
         assert_eq!(a.0["m"], Answer::Choices(vec!["a".into(), "c".into()]));
         assert_eq!(

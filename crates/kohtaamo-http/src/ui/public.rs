@@ -289,7 +289,13 @@ pub async fn submit(
                 if q.kind == QuestionKind::Multi {
                     Value::Array(v.iter().cloned().map(Value::String).collect())
                 } else {
-                    Value::String(v.first().cloned().unwrap_or_default())
+                    let text = v.first().cloned().unwrap_or_default();
+                    // A form sends every value as text; a scale's answer is a number
+                    // (what is not a whole number stays text and is refused).
+                    match text.trim().parse::<i64>() {
+                        Ok(n) if q.range().is_some() => Value::from(n),
+                        _ => Value::String(text),
+                    }
                 },
             ))
         })

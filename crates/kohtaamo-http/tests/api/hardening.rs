@@ -267,3 +267,95 @@ async fn a_survey_says_its_public_key() {
     let (s, _) = f.app.put(&f.path(""), &f.app.admin, body).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "an unknown field");
 }
+
+#[tokio::test]
+async fn public_answers_are_what_the_survey_asks() {
+    let f = fixture().await;
+    let cases = [
+        (json!({"answers": {"nps": "7"}}), "answers.nps"),
+        (
+            json!({"answers": {"nps": 7}, "hidden": {"touchpoint_id": f.tps[1]}}),
+            "hidden.touchpoint_id",
+        ),
+    ];
+    for (body, field) in cases {
+        let (s, b) = f.answer(body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {b}");
+        assert!(b["fields"][field].is_string(), "{body}: {b}");
+    }
+    assert_eq!(f.count().await, 0, "nothing stored");
+    // A survey whose questions are all optional: a complete response still needs one
+    // answer (before, `{"answers": {}}` was stored as a complete response).
+    let mut optional = crate::feedback::survey_body("optional", f.tps[1], "active");
+    optional["questions"][0]["required"] = json!(false);
+    let id = f.app.create("w", "surveys", optional).await;
+    let (_, links) = f
+        .app
+        .get(
+            &format!("/api/v1/workspaces/w/surveys/{id}/links"),
+            &f.app.admin,
+        )
+        .await;
+    let key = links["public_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let resp = f
+        .app
+        .client
+        .post(
+            f.app
+                .url(&format!("/api/public/v1/surveys/{key}/responses")),
+        )
+        .json(&json!({"answers": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let b: Value = resp.json().await.unwrap();
+    assert!(b["fields"]["answers"].is_string(), "{b}");
+    // The survey's own touchpoint, or none (then it is the survey's), is fine.
+    let (s, _) = f
+        .answer(json!({"answers": {"nps": 7}, "hidden": {"touchpoint_id": f.tps[0]}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = f.answer(json!({"answers": {"nps": 8}})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Two responses, one showing: no response rate rather than 200 %.
+    let impression = f
+        .app
+        .url(&format!("/api/public/v1/surveys/{}/impressions", f.key));
+    let shown = |times: usize| {
+        let url = impression.clone();
+        let client = f.app.client.clone();
+        async move {
+            for _ in 0..times {
+                let r = client.post(&url).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::NO_CONTENT);
+            }
+        }
+    };
+    let row = |v: Value| {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == f.tps[0])
+            .cloned()
+            .unwrap()
+    };
+    shown(1).await;
+    let (_, t) = f.app.get("/api/v1/workspaces/w/scores", &f.app.admin).await;
+    let r = row(t);
+    assert_eq!(
+        (r["shown"].as_i64(), r["responses"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert!(r["response_rate"].is_null(), "{r}");
+    shown(3).await;
+    let (_, t) = f.app.get("/api/v1/workspaces/w/scores", &f.app.admin).await;
+    let r = row(t);
+    assert_eq!(r["response_rate"].as_f64(), Some(50.0), "{r}");
+}

@@ -187,15 +187,24 @@ pub async fn page(
     State(st): State<AppState>,
     Path(key): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
+    ClientIp(ip): ClientIp,
+    method: axum::http::Method,
     headers: HeaderMap,
 ) -> Response {
     let (live, i) = match open_survey(&st, &key, param(&params, "lang"), &headers).await {
         Ok(x) => x,
         Err(page) => return page,
     };
+    // A showing counts under the same limits as an answer, and a HEAD shows nothing:
+    // otherwise anyone could push a survey's response rate towards zero. Over the
+    // limit the page is still shown, uncounted.
+    let counted =
+        method == axum::http::Method::GET && st.feedback.check_limits(ip, live.survey.id).is_ok();
     let tp = param(&params, "tp").and_then(|t| t.parse().ok());
-    if let Err(e) = st.feedback.impression(&live, tp).await {
-        return ApiError::from(e).into_response();
+    if counted {
+        if let Err(e) = st.feedback.impression(&live, tp).await {
+            return ApiError::from(e).into_response();
+        }
     }
     render(
         &st,

@@ -359,3 +359,25 @@ async fn public_answers_are_what_the_survey_asks() {
     let r = row(t);
     assert_eq!(r["response_rate"].as_f64(), Some(50.0), "{r}");
 }
+
+#[tokio::test]
+async fn showings_are_counted_under_the_rate_limit() {
+    let mut cfg = HttpConfig {
+        login_per_minute_account: 1000,
+        login_per_minute_ip: 1000,
+        ..Default::default()
+    };
+    cfg.feedback.per_minute_ip = 5;
+    let f = crate::feedback::fixture_with(cfg).await;
+    let page = f.app.url(&format!("/f/{}", f.key));
+    for _ in 0..20 {
+        let r = f.app.client.get(&page).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "the page is still shown");
+    }
+    for _ in 0..5 {
+        let r = f.app.client.head(&page).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let (_, funnel) = f.app.get(&f.path("/funnel"), &f.app.admin).await;
+    assert_eq!(funnel["shown"], 5, "{funnel}");
+}

@@ -158,7 +158,7 @@ test('the widget stores an answer on an allowed site and is refused elsewhere', 
     assert.equal(await page.locator('.kohtaamo-widget').count(), 0, 'refused on a site not allowed');
 
     const { id, ...input } = s;
-    delete input.links; delete input.key;
+    delete input.links; delete input.key; delete input.public_key;
     await app.api('PUT', `/api/v1/workspaces/demo/surveys/${id}`, { ...input, allowed_origins: [...input.allowed_origins, origin] });
     await page.goto(origin + '/');
     const w = page.locator('.kohtaamo-widget');

@@ -61,14 +61,16 @@ pub fn markdown(
 
     let _ = writeln!(out, "## {}\n", i.t("report-chains"));
     for ch in &ins.chains {
+        let unit = Names::get(&n.units, ch.unit);
         if ch.far_from_customer {
-            let _ = writeln!(
-                out,
-                "- **{}**: {}",
-                Names::get(&n.units, ch.unit),
-                i.t("report-far")
-            );
-        } else if let Some((path, seg)) = ch.paths.first() {
+            let why = if ch.has_customers {
+                "report-no-end-customer"
+            } else {
+                "report-far"
+            };
+            let _ = writeln!(out, "- **{unit}**: {}", i.t(why));
+        }
+        for (path, seg) in &ch.paths {
             let mut names: Vec<String> = path.iter().map(|u| Names::get(&n.units, *u)).collect();
             names.push(Names::get(&n.segments, *seg));
             let _ = writeln!(out, "- {}", names.join(" → "));

@@ -23,20 +23,28 @@ use kohtaamo_storage::{ListQuery, Store};
 use serde_json::json;
 
 /// A rail company with one journey (two touchpoints owned by two units), a survey at
-/// each touchpoint, a survey about the journey, and a relation last reviewed
-/// 2026-01-01 with a 90-day interval.
+/// each touchpoint, a survey about the journey, a relation last reviewed 2026-01-01
+/// with a 90-day interval (sales → commuters), one to a partner that stays fresh
+/// (onboard → caterer), and a unit without customers (archive).
 const MODEL: &str = r#"
 kohtaamo: 1
 workspace: {slug: rail, name: {fi: Rautatie, en: Rail}, default_language: fi}
 units:
   - {slug: sales, name: {fi: Myynti, en: Sales}}
   - {slug: onboard, name: {fi: Junapalvelu, en: Onboard service}}
+  - {slug: archive, name: {fi: Arkisto, en: Archive}}
+partners:
+  - {slug: caterer, name: {fi: Pitopalvelu, en: Caterer}}
 segments:
   - {slug: commuter, name: {fi: Työmatkalainen, en: Commuter}}
 relations:
   - provider: {unit: sales}
     customer: {segment: commuter}
     review_interval_days: 90
+    last_reviewed_on: 2026-01-01
+  - provider: {unit: onboard}
+    customer: {partner: caterer}
+    review_interval_days: 3650
     last_reviewed_on: 2026-01-01
 journeys:
   - slug: trip
@@ -380,6 +388,17 @@ async fn insight_is_computed_as_of_the_day_asked() {
     );
     assert!(md.starts_with("# "), "{md}");
     assert!(md.contains("1 Jun 2026"), "{md}");
+    // Each unit's situation in its own words: a chain, a partner but no end customer,
+    // nobody at all.
+    assert!(md.contains("- Sales → Commuter"), "{md}");
+    assert!(
+        md.contains("- **Onboard service**: has customers inside the organisation or among partners, but no chain reaches an end customer"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- **Archive**: far from the customer, and nobody has told them who it is"),
+        "{md}"
+    );
     let fi = I18n::new("fi", "fi");
     let md_fi = kohtaamo_app::report::markdown(
         "Rautatie",

@@ -66,10 +66,15 @@ pub struct Coverage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Chain {
     pub unit: Id,
-    /// Each path: the units passed (starting with `unit`) and the segment reached.
+    /// Each segment reached, once, with the shortest path to it: the units passed
+    /// (starting with `unit`) and the segment.
     pub paths: Vec<(Vec<Id>, Id)>,
-    /// No path: "far from the customer, and nobody has told them who it is".
+    /// No path to an end customer (an external segment).
     pub far_from_customer: bool,
+    /// The unit (or one of its people) has recorded at least one customer — an internal
+    /// unit, a partner or a segment. Far from the customer *without* any is "nobody has
+    /// told them who it is"; with some, their chains just do not reach an end customer.
+    pub has_customers: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -272,12 +277,16 @@ impl Snapshot {
     pub fn chains(&self) -> Vec<Chain> {
         let mut to_units: HashMap<Id, Vec<Id>> = HashMap::new();
         let mut to_segments: HashMap<Id, Vec<Id>> = HashMap::new();
+        let mut providers: BTreeSet<Id> = BTreeSet::new();
         for (_, r) in &self.relations {
             let from = match r.provider {
                 Provider::Unit(u) => Some(u),
                 Provider::Person(p) => self.unit_of_person(p),
             };
             let Some(from) = from else { continue };
+            if r.customer != Customer::Unit(from) {
+                providers.insert(from);
+            }
             match r.customer {
                 Customer::Unit(u) if u != from => to_units.entry(from).or_default().push(u),
                 Customer::Segment(s) => to_segments.entry(from).or_default().push(s),
@@ -289,11 +298,17 @@ impl Snapshot {
             .map(|(start, _)| {
                 let mut paths = vec![];
                 let mut seen = BTreeSet::from([*start]);
+                // Breadth first: the first path to reach a segment is a shortest one;
+                // a segment reached again (another unit, a person of the same unit)
+                // is not listed twice.
+                let mut reached: BTreeSet<Id> = BTreeSet::new();
                 let mut queue = VecDeque::from([vec![*start]]);
                 while let Some(path) = queue.pop_front() {
                     let last = *path.last().unwrap_or(start);
                     for seg in to_segments.get(&last).into_iter().flatten() {
-                        paths.push((path.clone(), *seg));
+                        if reached.insert(*seg) {
+                            paths.push((path.clone(), *seg));
+                        }
                     }
                     for next in to_units.get(&last).into_iter().flatten() {
                         if seen.insert(*next) {
@@ -306,6 +321,7 @@ impl Snapshot {
                 Chain {
                     unit: *start,
                     far_from_customer: paths.is_empty(),
+                    has_customers: providers.contains(start),
                     paths,
                 }
             })
@@ -626,6 +642,54 @@ mod tests {
                 .unwrap()
                 .far_from_customer
         );
+    }
+
+    #[test]
+    fn each_segment_once_with_its_shortest_path() {
+        // IT(1) serves customer service(2), sales(3) and leisure travellers(8); customer
+        // service and sales both serve commuters(7) — customer service twice (the unit
+        // and one of its people). Legal(4) serves IT and so reaches both segments
+        // through it. Archive(5) serves a partner only; unit 6 serves nobody.
+        let person = PersonInput {
+            slug: "anna".into(),
+            name: "Anna".into(),
+            email: None,
+            unit_id: Some(2),
+            role_title: BTreeMap::new(),
+        }
+        .parse()
+        .unwrap();
+        let s = Snapshot {
+            units: (1..=6).map(unit).collect(),
+            people: vec![(20, person)],
+            relations: vec![
+                rel(10, Provider::Unit(1), Customer::Unit(2), None),
+                rel(11, Provider::Unit(1), Customer::Unit(3), None),
+                rel(12, Provider::Unit(2), Customer::Segment(7), None),
+                rel(13, Provider::Person(20), Customer::Segment(7), None),
+                rel(14, Provider::Unit(3), Customer::Segment(7), None),
+                rel(15, Provider::Unit(1), Customer::Segment(8), None),
+                rel(16, Provider::Unit(4), Customer::Unit(1), None),
+                rel(17, Provider::Unit(5), Customer::Partner(30), None),
+            ],
+            ..Default::default()
+        };
+        let chains = s.chains();
+        let of = |u: Id| chains.iter().find(|c| c.unit == u).unwrap();
+        assert_eq!(of(1).paths, vec![(vec![1], 8), (vec![1, 2], 7)]);
+        assert_eq!(
+            of(2).paths,
+            vec![(vec![2], 7)],
+            "the unit and its person: once"
+        );
+        assert_eq!(of(4).paths, vec![(vec![4, 1], 8), (vec![4, 1, 2], 7)]);
+        let archive = of(5);
+        assert!(
+            archive.far_from_customer && archive.has_customers,
+            "a partner only"
+        );
+        let nobody = of(6);
+        assert!(nobody.far_from_customer && !nobody.has_customers);
     }
 
     #[test]

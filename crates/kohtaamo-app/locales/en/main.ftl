@@ -267,6 +267,7 @@ report-stale = Answers overdue for review
 report-share-external = Units that can trace a path to an external customer
 report-chains = Chains to the end customer
 report-far = far from the customer, and nobody has told them who it is
+report-no-end-customer = has customers inside the organisation or among partners, but no chain reaches an end customer
 report-hand-offs = Hand-offs
 report-hand-off-count = { $count ->
     [one] { $count } hand-off

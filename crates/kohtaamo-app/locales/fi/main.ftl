@@ -267,6 +267,7 @@ report-stale = Tarkistamatta jääneet vastaukset
 report-share-external = Yksiköt, joilta on polku ulkoiseen asiakkaaseen
 report-chains = Ketjut loppuasiakkaaseen
 report-far = kaukana asiakkaasta, eikä kukaan ole kertonut heille, kuka se on
+report-no-end-customer = asiakkaita on organisaation sisällä tai kumppaneissa, mutta mikään ketju ei ulotu loppuasiakkaaseen
 report-hand-offs = Luovutukset
 report-hand-off-count = { $count ->
     [one] { $count } luovutus

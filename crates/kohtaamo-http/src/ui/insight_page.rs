@@ -17,6 +17,8 @@ pub struct ChainRow {
     unit: Id,
     name: String,
     far: bool,
+    /// Why a unit far from the customer is: nobody told them, or no chain reaches.
+    why: String,
     path: String,
 }
 pub struct JourneyHandOffs {
@@ -53,11 +55,19 @@ struct InsightPage {
     unowned: Vec<String>,
 }
 
+/// Every chain of a unit, each segment once with its shortest path: "IT → Customer
+/// service → Commuter; IT → Leisure traveller".
 pub fn chain_text(n: &Names, c: &Chain) -> Option<String> {
-    let (path, seg) = c.paths.first()?;
-    let mut names: Vec<String> = path.iter().map(|u| Names::get(&n.units, *u)).collect();
-    names.push(Names::get(&n.segments, *seg));
-    Some(names.join(" → "))
+    let texts: Vec<String> = c
+        .paths
+        .iter()
+        .map(|(path, seg)| {
+            let mut names: Vec<String> = path.iter().map(|u| Names::get(&n.units, *u)).collect();
+            names.push(Names::get(&n.segments, *seg));
+            names.join(" → ")
+        })
+        .collect();
+    (!texts.is_empty()).then(|| texts.join("; "))
 }
 
 pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
@@ -91,6 +101,11 @@ pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Respons
                 unit: ch.unit,
                 name: Names::get(&n.units, ch.unit),
                 far: ch.far_from_customer,
+                why: i.t(if ch.has_customers {
+                    "report-no-end-customer"
+                } else {
+                    "report-far"
+                }),
                 path: chain_text(&n, ch).unwrap_or_default(),
             })
             .collect(),

@@ -83,22 +83,23 @@ impl Store {
     ) -> Result<Option<Alert>> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
-            let row = sqlx::query(&format!(
+            let sql = format!(
                 "INSERT INTO alerts (workspace_id, rule_id, unit_id, period_from, period_to, value, margin, n, previous, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING {ALERT_COLUMNS}"
-            ))
-            .bind(ws)
-            .bind(rule)
-            .bind(unit)
-            .bind(from.to_string())
-            .bind(to.to_string())
-            .bind(f.value)
-            .bind(f.margin)
-            .bind(f.n)
-            .bind(f.previous)
-            .bind(now_text())
-            .fetch_optional(&mut *tx)
-            .await?;
+            );
+            let q = sqlx::query(&sql)
+                .bind(ws)
+                .bind(rule)
+                .bind(unit)
+                .bind(from.to_string())
+                .bind(to.to_string())
+                .bind(f.value)
+                .bind(f.margin)
+                .bind(f.n);
+            let row = crate::entity::bind_real(q, f.previous)
+                .bind(now_text())
+                .fetch_optional(&mut *tx)
+                .await?;
             row.as_ref().map(alert).transpose()
         }
         .await;

@@ -69,10 +69,26 @@ pub(crate) fn bind<'q>(
         q = match v {
             Val::Int(i) => q.bind(i),
             Val::Text(t) => q.bind(t),
-            Val::Real(r) => q.bind(r),
+            Val::Real(r) => bind_real(q, r),
         };
     }
     q
+}
+
+/// Binds an optional double. sqlx 0.8.6's `Any` driver hands a NULL `f64` to
+/// PostgreSQL as a NULL *float4* (its `Real`/`Double` cases are swapped), so a
+/// statement first prepared with a NULL has a float4 parameter, and the connection's
+/// cached statement then refuses the next non-NULL 8-byte double ("incorrect binary
+/// data format in bind parameter"). A NULL `f32` travels as a NULL float8, which is
+/// what the column is.
+pub(crate) fn bind_real<'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    v: Option<f64>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    match v {
+        Some(x) => q.bind(x),
+        None => q.bind(None::<f32>),
+    }
 }
 
 /// A link table holding an ordered set of children per parent, with an optional role

@@ -85,7 +85,41 @@ conformance!(
     tricky_strings_round_trip,
     ingest_group_commit_is_idempotent,
     rollups_stay_exact,
+    optional_doubles_bind_null_then_values,
 );
+
+/// A rule without a threshold, then one with: on PostgreSQL the second used to fail
+/// ("incorrect binary data format in bind parameter 6") because the statement cached by
+/// the first had a float4 parameter (a NULL double bound through sqlx's Any driver).
+async fn optional_doubles_bind_null_then_values(store: Store) {
+    use kohtaamo_domain::alerts::AlertRuleInput;
+    let ws = workspace(&store, "w").await;
+    let u = store.create(ws, &unit("ops", None)).await.unwrap();
+    let rule = |condition: &str, threshold: Option<f64>| {
+        AlertRuleInput {
+            scope: "unit".into(),
+            key: u.id.to_string(),
+            metric: "nps".into(),
+            condition: condition.into(),
+            threshold,
+            period_days: Some(7),
+            unit_id: None,
+        }
+        .parse()
+        .unwrap()
+    };
+    // Sequential writes take the pool's idle connections in turn; twenty of each
+    // (the pool holds at most 16) make every connection that prepared the INSERT with
+    // a NULL run it again with a value.
+    for n in 0..20 {
+        let drop = store.create(ws, &rule("drop", None)).await.unwrap();
+        assert_eq!(drop.data.threshold, None, "{n}");
+    }
+    for n in 0..20 {
+        let below = store.create(ws, &rule("below", Some(-12.5))).await.unwrap();
+        assert_eq!(below.data.threshold, Some(-12.5), "{n}");
+    }
+}
 
 async fn migrations_are_idempotent(store: Store) {
     assert_eq!(

@@ -12,6 +12,9 @@ pub enum Error {
     /// The input failed validation; every field's reason.
     #[error("validation failed")]
     Invalid(FieldErrors),
+    /// The caller's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     /// A duplicate identity, or a record still referenced.
     #[error("{0}")]
     Conflict(String),

@@ -80,16 +80,53 @@ pub async fn export_yaml(store: &Store, slug: &str) -> Result<String> {
     Ok(model_io::to_yaml(&store.export(slug).await?))
 }
 
+/// Who imports a model document: a workspace admin (or the command line) may change
+/// the workspace's own settings through it; an editor may change the model only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Importer {
+    Admin,
+    Editor,
+}
+
 /// Imports a YAML model document in one transaction (upsert by slug; `prune` deletes
 /// what it does not mention). With `into`, the document must describe that workspace.
 /// Syntax errors carry line and column; every invalid field is reported under its path.
+/// An editor's document must leave the workspace's name and default language as they
+/// are (the same rule as `PUT /api/v1/workspaces/{ws}`).
 pub async fn import_yaml(
     store: &Store,
     text: &str,
     into: Option<&str>,
     prune: bool,
+    who: Importer,
 ) -> Result<ImportReport> {
     let doc = model_io::parse_yaml(text)?;
+    if who == Importer::Editor {
+        let stored = store.workspace_by_slug(&doc.workspace.slug).await?;
+        let given = WorkspaceInput {
+            slug: doc.workspace.slug.clone(),
+            name: doc.workspace.name.clone(),
+            default_language: doc.workspace.default_language.clone(),
+        }
+        .parse();
+        match (stored, given) {
+            (Some(ws), Ok(given))
+                if given.name != ws.data.name
+                    || given.default_language != ws.data.default_language =>
+            {
+                return Err(Error::Forbidden(
+                    "only a workspace admin may change the workspace's name or default language; keep `workspace` as exported".into(),
+                ));
+            }
+            (None, _) => {
+                return Err(Error::Forbidden(
+                    "only a workspace admin may create a workspace".into(),
+                ))
+            }
+            // An invalid `workspace` is reported with every other problem below.
+            _ => {}
+        }
+    }
     if let Some(slug) = into {
         if doc.workspace.slug != slug {
             return Err(Error::invalid(

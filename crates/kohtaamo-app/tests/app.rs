@@ -83,9 +83,15 @@ fn today() -> NaiveDate {
 async fn world() -> World {
     let db = fresh(backend_from_env()).await;
     let store = Store::connect(&db.url).await.expect("connect");
-    kohtaamo_app::model::import_yaml(&store, MODEL, None, false)
-        .await
-        .expect("import");
+    kohtaamo_app::model::import_yaml(
+        &store,
+        MODEL,
+        None,
+        false,
+        kohtaamo_app::model::Importer::Admin,
+    )
+    .await
+    .expect("import");
     let ws = store.workspace_by_slug("rail").await.unwrap().unwrap().id;
     let tps = store
         .list::<TouchpointData>(ws, &ListQuery::all())

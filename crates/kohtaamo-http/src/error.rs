@@ -70,6 +70,7 @@ impl From<kohtaamo_app::Error> for ApiError {
         match e {
             E::NotFound => ApiError::NotFound,
             E::Invalid(f) => ApiError::Invalid(f),
+            E::Forbidden(m) => ApiError::Forbidden(m),
             E::Conflict(m) => ApiError::Conflict(m),
             E::Gone(m) => ApiError::Gone(m),
             E::Limited(secs) => ApiError::TooManyRequests(secs),

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use kohtaamo_app::clock::{FixedClock, SharedClock};
 use kohtaamo_app::i18n::{negotiate, I18n};
 use kohtaamo_app::jobs::{Job, JobCtx};
+use kohtaamo_app::model::Importer;
 use kohtaamo_storage::{model_io, Store, StoreError};
 
 use crate::config::{Config, Overrides};
@@ -286,7 +287,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Import { file, prune } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let r = kohtaamo_app::model::import_yaml(&store, &text, None, prune)
+            let r = kohtaamo_app::model::import_yaml(&store, &text, None, prune, Importer::Admin)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), explain_app(e)))?;
             println!(

@@ -240,6 +240,11 @@ async fn import(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<axum::Json<Value>> {
     ws.require_edit()?;
+    let who = if ws.role.is_admin() {
+        kohtaamo_app::model::Importer::Admin
+    } else {
+        kohtaamo_app::model::Importer::Editor
+    };
     let body = body.map_err(|r| ApiError::Rejected(r.status(), r.body_text()))?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError::Rejected(
@@ -248,6 +253,7 @@ async fn import(
         )
     })?;
     let report =
-        kohtaamo_app::model::import_yaml(&st.store, text, Some(&ws.slug), params.prune).await?;
+        kohtaamo_app::model::import_yaml(&st.store, text, Some(&ws.slug), params.prune, who)
+            .await?;
     Ok(axum::Json(json!(report)))
 }

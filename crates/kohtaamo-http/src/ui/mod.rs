@@ -212,6 +212,7 @@ impl From<kohtaamo_app::Error> for PageError {
     fn from(e: kohtaamo_app::Error) -> Self {
         match e {
             kohtaamo_app::Error::NotFound => PageError::NotFound(I18n::new("en", "en")),
+            kohtaamo_app::Error::Forbidden(_) => PageError::Forbidden(I18n::new("en", "en")),
             kohtaamo_app::Error::Internal(cause) => PageError::Internal(cause),
             other => PageError::Internal(other.to_string()),
         }

@@ -381,3 +381,59 @@ async fn showings_are_counted_under_the_rate_limit() {
     let (_, funnel) = f.app.get(&f.path("/funnel"), &f.app.admin).await;
     assert_eq!(funnel["shown"], 5, "{funnel}");
 }
+
+#[tokio::test]
+async fn an_editor_cannot_change_workspace_settings_through_the_model() {
+    let app = spawn_app().await;
+    let ws = app.workspace("w").await;
+    let editor = app
+        .member("eddie", ws, kohtaamo_domain::model::Role::Editor)
+        .await;
+    let put = |token: String, yaml: String| {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/workspaces/w/model"));
+        async move {
+            let r = client
+                .put(url)
+                .bearer_auth(token)
+                .header("content-type", "application/yaml")
+                .body(yaml)
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    let (_, shown) = app.get("/api/v1/workspaces/w", &app.admin).await;
+    let model = app
+        .client
+        .get(app.url("/api/v1/workspaces/w/model"))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let name_line = model
+        .lines()
+        .find(|l| l.trim_start().starts_with("en:"))
+        .unwrap()
+        .to_owned();
+    let renamed = model.replacen(&name_line, "    en: Taken over", 1);
+    assert_ne!(renamed, model);
+    // The editor may import the model as exported (and add to it) …
+    let with_unit = format!("{model}units:\n- slug: new-unit\n  name:\n    en: New unit\n");
+    let (s, b) = put(editor.clone(), with_unit).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // … but not rename the workspace, which PUT /workspaces/w refuses them too.
+    let (s, b) = put(editor.clone(), renamed.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (_, after) = app.get("/api/v1/workspaces/w", &app.admin).await;
+    assert_eq!(after["name"], shown["name"], "unchanged");
+    // An admin may.
+    let (s, b) = put(app.admin.clone(), renamed).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, after) = app.get("/api/v1/workspaces/w", &app.admin).await;
+    assert_eq!(after["name"]["en"], "Taken over", "{after}");
+}

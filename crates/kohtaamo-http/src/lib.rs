@@ -121,8 +121,32 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
         })
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(close_after_refusal))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A refusal of a request that carried a body (413, 401, 403, 429 …) may come before
+/// the body was read; the connection cannot then be reused, so say `Connection: close`
+/// and the client opens a new one instead of failing its next request on this one.
+async fn close_after_refusal(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let h = req.headers();
+    let has_body = h
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+        || h.contains_key(header::TRANSFER_ENCODING);
+    let mut resp = next.run(req).await;
+    let status = resp.status();
+    if has_body && (status.is_client_error() || status.is_server_error()) {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {

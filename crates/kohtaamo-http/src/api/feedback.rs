@@ -145,8 +145,10 @@ async fn respond(
     Path(key): Path<String>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Response> {
+    // Over the installation's body limit the extractor refuses; say so as JSON too.
+    let body = body.map_err(|r| ApiError::Rejected(r.status(), r.body_text()))?;
     let live = st.feedback.live(&key).await?;
     let origin = cors(&headers, &live)?;
     st.feedback.check_limits(ip, live.survey.id)?;

@@ -437,3 +437,44 @@ async fn an_editor_cannot_change_workspace_settings_through_the_model() {
     let (_, after) = app.get("/api/v1/workspaces/w", &app.admin).await;
     assert_eq!(after["name"]["en"], "Taken over", "{after}");
 }
+
+#[tokio::test]
+async fn oversized_bodies_get_a_json_413_and_a_closed_connection() {
+    let f = fixture().await;
+    let url = f
+        .app
+        .url(&format!("/api/public/v1/surveys/{}/responses", f.key));
+    // Over the installation's body limit (256 KB) and over the public one (64 KB).
+    for size in [300 * 1024, 100 * 1024] {
+        let resp = f
+            .app
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(format!(
+                "{{\"answers\": {{\"improve\": \"{}\"}}}}",
+                "x".repeat(size)
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE, "{size}");
+        assert_eq!(resp.headers()["connection"], "close", "{size}");
+        let body: Value = resp.json().await.expect("a JSON error");
+        assert!(body["error"].is_string(), "{body}");
+    }
+    // A refusal of a small body too (unknown survey): the client is told to reconnect;
+    // the next request on a fresh connection works.
+    let resp = f
+        .app
+        .client
+        .post(f.app.url("/api/public/v1/surveys/nope/responses"))
+        .json(&json!({"answers": {"nps": 1}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(resp.headers()["connection"], "close");
+    let (s, _) = f.answer(json!({"answers": {"nps": 9}})).await;
+    assert_eq!(s, StatusCode::CREATED);
+}

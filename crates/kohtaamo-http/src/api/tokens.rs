@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::api::{Api, Op};
-use crate::auth::Auth;
-use crate::error::ApiResult;
+use crate::auth::{Auth, Via};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::AppState;
 
@@ -28,7 +28,7 @@ pub fn routes(mut api: Api) -> Api {
         get(list).post(create),
         vec![
             Op::new("get", "tokens", "Your API tokens (without secrets)").ok(200, Some(json!({"type": "array"}))),
-            Op::new("post", "tokens", "Create an API token; the secret is shown only in this response")
+            Op::new("post", "tokens", "Create an API token from a logged-in session (403 with a token); the secret is shown only in this response")
                 .body(input)
                 .ok(201, Some(json!({"type": "object", "properties": {"id": {"type": "integer"}, "token": {"type": "string"}}}))),
         ],
@@ -45,6 +45,13 @@ async fn create(
     State(st): State<AppState>,
     Json(input): Json<TokenInput>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    // Only a person in a session makes tokens (or the CLI): a token that made tokens
+    // could be revoked and leave its offspring working.
+    if matches!(auth.via, Via::Token) {
+        return Err(ApiError::Forbidden(
+            "API tokens are made from a logged-in session or with `kohtaamo token create`, not with another token".into(),
+        ));
+    }
     let (id, token) = st.store.create_token(auth.user.id, &input.name).await?;
     Ok((
         StatusCode::CREATED,

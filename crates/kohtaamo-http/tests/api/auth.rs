@@ -188,9 +188,32 @@ async fn session_login_csrf_rotation_and_logout() {
 #[tokio::test]
 async fn api_tokens_are_shown_once_and_can_be_revoked() {
     let app = spawn_app().await;
-    let (s, b) = app
-        .post("/api/v1/tokens", &app.admin, json!({"name": "script"}))
-        .await;
+    // Tokens are made by a person in a session (or on the command line) …
+    let resp = login(&app, "admin", ADMIN_PASSWORD).await;
+    let cookie = session_cookie(&resp);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_string();
+    let make = |name: &'static str| {
+        let (client, url, cookie, csrf) = (
+            app.client.clone(),
+            app.url("/api/v1/tokens"),
+            cookie.clone(),
+            csrf.clone(),
+        );
+        async move {
+            let r = client
+                .post(url)
+                .header(COOKIE, cookie)
+                .header("x-csrf-token", csrf)
+                .json(&json!({ "name": name }))
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (s, b) = make("script").await;
     assert_eq!(s, StatusCode::CREATED);
     let token = b["token"].as_str().unwrap().to_string();
     let id = b["id"].as_i64().unwrap();
@@ -201,13 +224,17 @@ async fn api_tokens_are_shown_once_and_can_be_revoked() {
         !list.to_string().contains(&token),
         "the secret must not be listed"
     );
+    // … not by another token: a token that made tokens could be revoked and leave
+    // its offspring working (issue 12).
+    let (s, b) = app
+        .post("/api/v1/tokens", &token, json!({"name": "offspring"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
     let (s, _) = app.delete(&format!("/api/v1/tokens/{id}"), &token).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = app.get("/api/v1/workspaces", &token).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, b) = app
-        .post("/api/v1/tokens", &app.admin, json!({"name": "  "}))
-        .await;
+    let (s, b) = make("  ").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(b["fields"]["name"].is_string());
 }

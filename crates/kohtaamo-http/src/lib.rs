@@ -46,6 +46,9 @@ pub struct HttpConfig {
     pub feedback: FeedbackConfig,
     /// Largest public feedback post, in bytes.
     pub public_body_limit: usize,
+    /// Which webhook addresses a workspace admin may register (public ones, plus the
+    /// installation's allowed internal hosts).
+    pub webhook_targets: kohtaamo_app::jobs::Targets,
     /// The address respondents use (links, QR codes), e.g. `https://palaute.example.fi`;
     /// when unset, the host of the staff member's request.
     pub public_url: Option<String>,
@@ -62,6 +65,7 @@ impl Default for HttpConfig {
             import_limit: 16 * 1024 * 1024,
             feedback: FeedbackConfig::default(),
             public_body_limit: 64 * 1024,
+            webhook_targets: Default::default(),
             public_url: None,
         }
     }

@@ -43,6 +43,9 @@ pub struct Config {
     pub feedback_per_minute_survey: u32,
     /// Seconds a person needs at least to fill the survey page (0: no check).
     pub feedback_min_fill_seconds: u64,
+    /// Internal hosts webhooks may reach, comma-separated (names or addresses); other
+    /// loopback, private and link-local targets are refused.
+    pub webhook_allowed_hosts: String,
 }
 
 impl Default for Config {
@@ -66,6 +69,7 @@ impl Default for Config {
             feedback_per_minute_ip: http.feedback.per_minute_ip,
             feedback_per_minute_survey: http.feedback.per_minute_survey,
             feedback_min_fill_seconds: http.feedback.min_fill_seconds,
+            webhook_allowed_hosts: String::new(),
         }
     }
 }
@@ -131,6 +135,7 @@ const ENV_KEYS: &[&str] = &[
     "feedback_per_minute_ip",
     "feedback_per_minute_survey",
     "feedback_min_fill_seconds",
+    "webhook_allowed_hosts",
 ];
 
 impl Config {
@@ -177,8 +182,14 @@ impl Config {
         use kohtaamo_app::jobs::{Job, Scheduler};
         let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
         Scheduler::new(store, clock)
+            .targets(self.webhook_targets())
             .every(minutes(self.review_cycle_minutes), Job::REVIEW_CYCLE)
             .every(minutes(self.alert_cycle_minutes), Job::ALERT_CYCLE)
+    }
+
+    /// Which webhook addresses may be registered and reached.
+    pub fn webhook_targets(&self) -> kohtaamo_app::jobs::Targets {
+        kohtaamo_app::jobs::Targets::allowing(self.webhook_allowed_hosts.split(','))
     }
 
     pub fn http(&self) -> kohtaamo_http::HttpConfig {
@@ -189,6 +200,7 @@ impl Config {
             login_per_minute_ip: self.login_per_minute_ip,
             body_limit: self.body_limit,
             public_url: self.public_url.clone().filter(|u| !u.is_empty()),
+            webhook_targets: self.webhook_targets(),
             feedback: kohtaamo_app::feedback::FeedbackConfig {
                 batch_max: self.ingest_batch_max,
                 per_minute_ip: self.feedback_per_minute_ip,

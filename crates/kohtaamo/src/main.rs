@@ -352,7 +352,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Some("alerts") => vec![Job::ALERT_CYCLE],
                 Some(other) => bail!("unknown job '{other}' (use review or alerts)"),
             };
-            let ctx = JobCtx::new(store.clone(), clock(as_of));
+            let ctx = JobCtx::with_targets(store.clone(), clock(as_of), cfg.webhook_targets());
             for j in jobs {
                 let n = j.run_once(&ctx).await.map_err(explain_app)?;
                 println!("{}: {n}", j.name);

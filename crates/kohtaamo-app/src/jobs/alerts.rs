@@ -93,7 +93,7 @@ async fn group_tally(
 /// One pass over every alert rule of every workspace on day `today`; returns the
 /// alerts this call created (each delivered to the workspace's webhooks).
 pub async fn alert_cycle_once(ctx: &JobCtx) -> Result<Vec<Alert>> {
-    let (store, client, today) = (&ctx.store, &ctx.http, ctx.clock.today());
+    let (store, today) = (&ctx.store, ctx.clock.today());
     let rules = store.all_alert_rules().await?;
     let mut created = vec![];
     let mut ws_rules: BTreeMap<Id, Vec<Record<AlertRuleData>>> = BTreeMap::new();
@@ -129,7 +129,7 @@ pub async fn alert_cycle_once(ctx: &JobCtx) -> Result<Vec<Alert>> {
                     "group": an.name(d.scope, &d.key, &i),
                 })
                 .to_string();
-                deliver(store, client, ws, body).await?;
+                deliver(ctx, ws, body).await?;
                 created.push(a);
             }
         }

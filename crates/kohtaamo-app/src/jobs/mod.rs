@@ -37,22 +37,30 @@ use crate::Result;
 
 pub use alerts::{alert_cycle_once, alert_period};
 pub use review::review_cycle_once;
-pub use webhooks::{sign, SIGNATURE_HEADER};
+pub use webhooks::{sign, Targets, SIGNATURE_HEADER};
 
-/// What a job run gets: the store, the clock, and an HTTP client for deliveries.
+/// What a job run gets: the store, the clock, which webhook addresses may be reached,
+/// and the HTTP client for deliveries (built from them).
 #[derive(Clone)]
 pub struct JobCtx {
     pub store: Store,
     pub clock: SharedClock,
+    pub targets: Targets,
     pub http: reqwest::Client,
 }
 
 impl JobCtx {
+    /// Webhooks only to public addresses.
     pub fn new(store: Store, clock: SharedClock) -> Self {
+        Self::with_targets(store, clock, Targets::default())
+    }
+
+    pub fn with_targets(store: Store, clock: SharedClock, targets: Targets) -> Self {
         Self {
             store,
             clock,
-            http: reqwest::Client::new(),
+            http: targets.client(),
+            targets,
         }
     }
 }
@@ -110,6 +118,12 @@ impl Scheduler {
             ctx: JobCtx::new(store, clock),
             jobs: vec![],
         }
+    }
+
+    /// Which webhook addresses the jobs may reach (default: public ones only).
+    pub fn targets(mut self, targets: Targets) -> Self {
+        self.ctx = JobCtx::with_targets(self.ctx.store.clone(), self.ctx.clock.clone(), targets);
+        self
     }
 
     /// Runs `job` every `every` (the first pass at once); a zero period leaves it off.

@@ -14,7 +14,7 @@ pub async fn review_cycle_once(ctx: &JobCtx) -> Result<usize> {
     let created = store.run_review_cycle(ctx.clock.today()).await?;
     for n in &created {
         let body = serde_json::json!({ "event": "review_due", "notification": n }).to_string();
-        deliver(store, &ctx.http, n.workspace_id, body).await?;
+        deliver(ctx, n.workspace_id, body).await?;
     }
     if !created.is_empty() {
         tracing::info!(count = created.len(), "review notifications created");

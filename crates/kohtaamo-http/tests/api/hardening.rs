@@ -478,3 +478,39 @@ async fn oversized_bodies_get_a_json_413_and_a_closed_connection() {
     let (s, _) = f.answer(json!({"answers": {"nps": 9}})).await;
     assert_eq!(s, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn webhooks_cannot_reach_the_installations_own_network() {
+    let app = spawn_app().await;
+    app.workspace("w").await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.2:22/",
+        "http://localhost:5432/",
+        "http://[::1]:6379/",
+        "http://10.0.0.1/",
+        "http://0.0.0.0/",
+    ] {
+        let (s, b) = app
+            .post(
+                "/api/v1/workspaces/w/webhooks",
+                &app.admin,
+                json!({"url": url, "secret": "a-long-enough-secret"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {b}");
+        assert!(b["fields"]["url"].is_string(), "{url}: {b}");
+    }
+    let (_, list) = app.get("/api/v1/workspaces/w/webhooks", &app.admin).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "nothing stored");
+    // The host the installation allows (here the tests' own receivers) is accepted.
+    let (sink, _) = webhook_sink().await;
+    let (s, b) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &app.admin,
+            json!({"url": sink, "secret": "a-long-enough-secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+}

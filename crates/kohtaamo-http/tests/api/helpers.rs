@@ -32,7 +32,9 @@ pub async fn spawn_app() -> TestApp {
     .await
 }
 
-pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
+pub async fn spawn_app_with(mut config: HttpConfig) -> TestApp {
+    // The tests' webhook receivers listen on loopback (see `webhook_sink`).
+    config.webhook_targets = kohtaamo_app::jobs::Targets::allowing(["127.0.0.1"]);
     let db = fresh(backend_from_env()).await;
     let store = Store::connect(&db.url).await.expect("connect");
     store
@@ -172,8 +174,9 @@ pub async fn webhook_sink() -> (String, Deliveries) {
 
 /// What a job run needs, with "today" fixed to `day` (noon UTC).
 pub fn jobs_on(store: &Store, day: chrono::NaiveDate) -> kohtaamo_app::jobs::JobCtx {
-    kohtaamo_app::jobs::JobCtx::new(
+    kohtaamo_app::jobs::JobCtx::with_targets(
         store.clone(),
         std::sync::Arc::new(kohtaamo_app::clock::FixedClock::on(day)),
+        kohtaamo_app::jobs::Targets::allowing(["127.0.0.1"]),
     )
 }

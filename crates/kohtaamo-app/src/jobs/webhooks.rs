@@ -151,6 +151,29 @@ impl Targets {
     }
 }
 
+/// Registers a webhook of workspace `ws`: the address must be one the installation may
+/// reach ([`Targets::check`]) and the secret at least 16 characters; every problem is
+/// reported at once and nothing is stored.
+pub async fn add_webhook(
+    store: &kohtaamo_storage::Store,
+    targets: &Targets,
+    ws: Id,
+    url: &str,
+    secret: &str,
+) -> Result<Id> {
+    let mut e = kohtaamo_domain::FieldErrors::new();
+    if let Err(r) = targets.check(url).await {
+        e.add("url", r);
+    }
+    if secret.len() < 16 {
+        e.add("secret", "must be at least 16 characters");
+    }
+    if !e.is_empty() {
+        return Err(crate::Error::Invalid(e));
+    }
+    Ok(store.add_webhook(ws, url, secret).await?)
+}
+
 /// Resolves names with the system resolver and keeps only public addresses.
 struct PublicOnly(Targets);
 

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::api::{Api, Op};
 use crate::auth::Ws;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path, Query};
 use crate::AppState;
 
@@ -91,15 +91,14 @@ async fn add_webhook(
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     ws.require_admin()?;
     // Not into the installation's own network (checked again at every delivery).
-    st.config
-        .webhook_targets
-        .check(input.url.trim())
-        .await
-        .map_err(|r| ApiError::invalid("url", r))?;
-    let id = st
-        .store
-        .add_webhook(ws.id, input.url.trim(), &input.secret)
-        .await?;
+    let id = kohtaamo_app::jobs::webhooks::add_webhook(
+        &st.store,
+        &st.config.webhook_targets,
+        ws.id,
+        input.url.trim(),
+        &input.secret,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"id": id, "url": input.url.trim()})),

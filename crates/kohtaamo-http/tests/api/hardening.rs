@@ -9,6 +9,17 @@ use serde_json::{json, Value};
 use crate::feedback::fixture;
 use crate::helpers::*;
 
+/// The row of group `key` in a score table.
+fn score_row(table: &Value, key: i64) -> Value {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == key)
+        .cloned()
+        .unwrap_or_else(|| panic!("no row {key}: {table}"))
+}
+
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -225,14 +236,7 @@ async fn the_responses_behind_a_figure_are_the_complete_ones() {
         .app
         .get("/api/v1/workspaces/w/scores?by=touchpoint", &f.app.admin)
         .await;
-    let n = scores["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["key"] == tp)
-        .unwrap()["responses"]
-        .as_i64()
-        .unwrap();
+    let n = score_row(&scores, tp)["responses"].as_i64().unwrap();
     assert_eq!(n, 2);
     let base = format!("/api/v1/workspaces/w/responses?by=touchpoint&key={tp}");
     let total = |v: Value| v["total"].as_i64().unwrap();
@@ -289,19 +293,7 @@ async fn public_answers_are_what_the_survey_asks() {
     let mut optional = crate::feedback::survey_body("optional", f.tps[1], "active");
     optional["questions"][0]["required"] = json!(false);
     let id = f.app.create("w", "surveys", optional).await;
-    let (_, links) = f
-        .app
-        .get(
-            &format!("/api/v1/workspaces/w/surveys/{id}/links"),
-            &f.app.admin,
-        )
-        .await;
-    let key = links["public_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap();
+    let key = f.app.survey_key("w", id).await;
     let resp = f
         .app
         .client
@@ -337,18 +329,9 @@ async fn public_answers_are_what_the_survey_asks() {
             }
         }
     };
-    let row = |v: Value| {
-        v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["key"] == f.tps[0])
-            .cloned()
-            .unwrap()
-    };
     shown(1).await;
     let (_, t) = f.app.get("/api/v1/workspaces/w/scores", &f.app.admin).await;
-    let r = row(t);
+    let r = score_row(&t, f.tps[0]);
     assert_eq!(
         (r["shown"].as_i64(), r["responses"].as_i64()),
         (Some(1), Some(2))
@@ -356,7 +339,7 @@ async fn public_answers_are_what_the_survey_asks() {
     assert!(r["response_rate"].is_null(), "{r}");
     shown(3).await;
     let (_, t) = f.app.get("/api/v1/workspaces/w/scores", &f.app.admin).await;
-    let r = row(t);
+    let r = score_row(&t, f.tps[0]);
     assert_eq!(r["response_rate"].as_f64(), Some(50.0), "{r}");
 }
 

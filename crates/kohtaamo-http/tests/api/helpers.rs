@@ -127,6 +127,17 @@ impl TestApp {
     }
 
     /// Creates an entity through the API as admin, asserting 201; returns its id.
+    /// The public key of survey `id` (its links' `KEY`).
+    pub async fn survey_key(&self, ws: &str, id: Id) -> String {
+        let (_, s) = self
+            .get(
+                &format!("/api/v1/workspaces/{ws}/surveys/{id}"),
+                &self.admin,
+            )
+            .await;
+        s["public_key"].as_str().expect("public_key").to_owned()
+    }
+
     pub async fn create(&self, ws: &str, collection: &str, body: Value) -> Id {
         let (s, b) = self
             .post(

@@ -56,14 +56,8 @@ impl Names {
             store: &Store,
             ws: Id,
         ) -> kohtaamo_storage::Result<Vec<(Id, E)>> {
-            let q = ListQuery {
-                limit: i64::MAX,
-                offset: 0,
-                q: None,
-                filters: vec![],
-            };
             Ok(store
-                .list::<E>(ws, &q)
+                .list::<E>(ws, &ListQuery::all())
                 .await?
                 .items
                 .into_iter()

@@ -4,11 +4,35 @@
 
 use std::fmt::Write;
 
-use kohtaamo_domain::insight::{Insight, Snapshot};
+use kohtaamo_domain::insight::{Chain, Insight, Snapshot};
 use kohtaamo_domain::model::InterfaceKind;
 
 use crate::directory::Names;
 use crate::i18n::I18n;
+
+/// A unit's chains to the end customer as text, one per segment reached:
+/// "IT → Customer service → Commuter".
+pub fn chain_lines(n: &Names, c: &Chain) -> Vec<String> {
+    c.paths
+        .iter()
+        .map(|(path, seg)| {
+            let mut names: Vec<String> = path.iter().map(|u| Names::get(&n.units, *u)).collect();
+            names.push(Names::get(&n.segments, *seg));
+            names.join(" → ")
+        })
+        .collect()
+}
+
+/// Why a unit is far from the customer (the message key), or None when it is not:
+/// nobody has told them who their customer is, or their customers' chains do not
+/// reach an end customer.
+pub fn far_reason(c: &Chain) -> Option<&'static str> {
+    match (c.far_from_customer, c.has_customers) {
+        (false, _) => None,
+        (true, false) => Some("report-far"),
+        (true, true) => Some("report-no-end-customer"),
+    }
+}
 
 fn none_or(i: &I18n, s: String) -> String {
     if s.is_empty() {
@@ -61,19 +85,12 @@ pub fn markdown(
 
     let _ = writeln!(out, "## {}\n", i.t("report-chains"));
     for ch in &ins.chains {
-        let unit = Names::get(&n.units, ch.unit);
-        if ch.far_from_customer {
-            let why = if ch.has_customers {
-                "report-no-end-customer"
-            } else {
-                "report-far"
-            };
+        if let Some(why) = far_reason(ch) {
+            let unit = Names::get(&n.units, ch.unit);
             let _ = writeln!(out, "- **{unit}**: {}", i.t(why));
         }
-        for (path, seg) in &ch.paths {
-            let mut names: Vec<String> = path.iter().map(|u| Names::get(&n.units, *u)).collect();
-            names.push(Names::get(&n.segments, *seg));
-            let _ = writeln!(out, "- {}", names.join(" → "));
+        for line in chain_lines(&n, ch) {
+            let _ = writeln!(out, "- {line}");
         }
     }
 

@@ -97,15 +97,10 @@ impl Targets {
         if host.is_empty() {
             return Err(Reason::from("must name a host"));
         }
-        if self.allowed(&host) {
-            return Ok(());
-        }
-        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
-            return if is_public(ip) {
-                Ok(())
-            } else {
-                Err(internal())
-            };
+        match self.verdict(&host) {
+            Some(true) => return Ok(()),
+            Some(false) => return Err(internal()),
+            None => {}
         }
         let port = u.port_or_known_default().unwrap_or(80);
         let lookup = tokio::time::timeout(
@@ -129,14 +124,20 @@ impl Targets {
         let Ok(u) = reqwest::Url::parse(url) else {
             return false;
         };
-        let host = u.host_str().unwrap_or_default();
+        self.verdict(u.host_str().unwrap_or_default())
+            .unwrap_or(true)
+    }
+
+    /// What can be decided without DNS: an allowed host may be reached, an IP literal
+    /// if it is public; a name needs resolving (None).
+    fn verdict(&self, host: &str) -> Option<bool> {
         if self.allowed(host) {
-            return true;
+            return Some(true);
         }
-        match host.trim_matches(['[', ']']).parse::<IpAddr>() {
-            Ok(ip) => is_public(ip),
-            Err(_) => true,
-        }
+        host.trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .ok()
+            .map(is_public)
     }
 
     /// The HTTP client for deliveries: no redirects, 10-second timeout, and a resolver

@@ -278,9 +278,7 @@ async fn alerts_page(
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
     let slug = w.data.slug.as_str();
-    let an = Analysis::load(&st.store, w.id, i)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let an = Analysis::load(&st.store, w.id, i).await?;
     let c = chrome(ctx);
     let page = AlertsPage {
         slug: slug.to_owned(),

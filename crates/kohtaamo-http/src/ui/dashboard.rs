@@ -300,9 +300,7 @@ async fn load(
 ) -> Result<(ScoreTable, Option<String>), PageError> {
     let (w, _) = ctx.ws()?;
     let (scope, from, to, error) = period_or_default(q, &ctx.i, st.clock.today())?;
-    let table = score_table(&st.store, w.id, scope, from, to, &ctx.i)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let table = score_table(&st.store, w.id, scope, from, to, &ctx.i).await?;
     Ok((table, error))
 }
 
@@ -319,9 +317,7 @@ pub async fn dashboard(
     let to =
         chrono::NaiveDate::parse_from_str(&t.to, "%Y-%m-%d").unwrap_or_else(|_| st.clock.today());
     let grain = grain_of(&q);
-    let weeks = trend(&st.store, w.id, from, to, grain, None)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let weeks = trend(&st.store, w.id, from, to, grain, None).await?;
     let caption = i.t(&format!("trend-{}", grain.as_str()));
     let trend = trend_svg(i, &caption, &weeks);
     let by = Scope::ALL
@@ -431,9 +427,7 @@ impl GroupRequest {
         let mut pq = q.clone();
         pq.remove("by");
         let (_, from, to, error) = period_or_default(&pq, i, st.clock.today())?;
-        let an = Analysis::load(&st.store, ws, i)
-            .await
-            .map_err(|e| PageError::Internal(e.to_string()))?;
+        let an = Analysis::load(&st.store, ws, i).await?;
         Ok(Self {
             scope,
             key,
@@ -459,12 +453,8 @@ pub async fn group_dashboard(
     let i = &ctx.i;
     let g = GroupRequest::parse(&st, w.id, (&by, &key), &q, i).await?;
     let (scope, key, from, to, error, an) = (g.scope, g.key, g.from, g.to, g.error, g.an);
-    let internal = |e: kohtaamo_app::Error| PageError::from(e);
     let slug = w.data.slug.as_str();
-    let table = an
-        .table(&st.store, w.id, scope, from, to, i)
-        .await
-        .map_err(internal)?;
+    let table = an.table(&st.store, w.id, scope, from, to, i).await?;
     let (f, t) = (table.from.clone(), table.to.clone());
     let summary = table
         .rows
@@ -473,8 +463,7 @@ pub async fn group_dashboard(
         .map(|r| row(i, slug, scope, &table, r));
     let ranked = an
         .touchpoints_of(&st.store, w.id, scope, &key, (from, to), i)
-        .await
-        .map_err(internal)?;
+        .await?;
     // Flagged by NPS, CSAT or CES: each shown with the first metric it has.
     let flagged: Vec<String> = ranked
         .iter()
@@ -502,13 +491,11 @@ pub async fn group_dashboard(
         grain,
         Some((&an.scopes, scope, &key)),
     )
-    .await
-    .map_err(internal)?;
+    .await?;
     let drivers = match (scope, &key) {
         (Scope::Journey, GroupKey::Id(j)) => {
             kohtaamo_app::analysis::journey_drivers(&st.store, w.id, from, to, i)
-                .await
-                .map_err(internal)?
+                .await?
                 .remove(j)
                 .map(|rows| drivers_svg(i, &rows))
         }

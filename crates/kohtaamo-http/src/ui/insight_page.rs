@@ -12,6 +12,7 @@ use super::{html, PageCtx, PageError};
 use crate::i18n::I18n;
 use crate::AppState;
 use kohtaamo_app::directory::Names;
+use kohtaamo_app::report::{chain_lines, far_reason};
 
 pub struct ChainRow {
     unit: Id,
@@ -55,21 +56,6 @@ struct InsightPage {
     unowned: Vec<String>,
 }
 
-/// Every chain of a unit, each segment once with its shortest path: "IT → Customer
-/// service → Commuter; IT → Leisure traveller".
-pub fn chain_text(n: &Names, c: &Chain) -> Option<String> {
-    let texts: Vec<String> = c
-        .paths
-        .iter()
-        .map(|(path, seg)| {
-            let mut names: Vec<String> = path.iter().map(|u| Names::get(&n.units, *u)).collect();
-            names.push(Names::get(&n.segments, *seg));
-            names.join(" → ")
-        })
-        .collect();
-    (!texts.is_empty()).then(|| texts.join("; "))
-}
-
 pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let i = &ctx.i;
@@ -101,12 +87,8 @@ pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Respons
                 unit: ch.unit,
                 name: Names::get(&n.units, ch.unit),
                 far: ch.far_from_customer,
-                why: i.t(if ch.has_customers {
-                    "report-no-end-customer"
-                } else {
-                    "report-far"
-                }),
-                path: chain_text(&n, ch).unwrap_or_default(),
+                why: far_reason(ch).map(|k| i.t(k)).unwrap_or_default(),
+                path: chain_lines(&n, ch).join("; "),
             })
             .collect(),
         journeys: snapshot

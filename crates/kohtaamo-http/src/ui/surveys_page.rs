@@ -732,9 +732,7 @@ pub async fn group_responses(
 ) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let i = &ctx.i;
-    let an = kohtaamo_app::analysis::Analysis::load(&st.store, w.id, i)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let an = kohtaamo_app::analysis::Analysis::load(&st.store, w.id, i).await?;
     let parsed = parse_group_filter(&q, &an.scopes);
     let (filter, group, error) = match parsed {
         Ok((f, g)) => (f, Some(g), None),
@@ -838,9 +836,8 @@ pub async fn responses(
         .store
         .responses(w.id, Some(id), &filter, PAGE, offset)
         .await?;
-    let themes = kohtaamo_app::responses::survey_themes(&st.store, w.id, &rec.data, id, &filter)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let themes =
+        kohtaamo_app::responses::survey_themes(&st.store, w.id, &rec.data, id, &filter).await?;
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let query_without_offset: Vec<(String, String)> = q
         .iter()

@@ -406,7 +406,7 @@ pub async fn score_table(
 
 impl Analysis {
     /// The touchpoints inside a model group (a journey, a unit …) with their scores in
-    /// a period, weakest first: by NPS, else CSAT, else CES, on one −100…100 scale;
+    /// a period, weakest first: by NPS, else CSAT, else CES, by where it sits on its scale;
     /// those without a score (or without enough answers) last. Empty for a touchpoint
     /// and for channel, language and survey groups.
     pub async fn touchpoints_of(
@@ -432,13 +432,20 @@ impl Analysis {
             .into_iter()
             .filter(|r| matches!(r.key, GroupKey::Id(id) if inside.contains(&id)))
             .collect();
+        // The first metric with enough answers, by where it sits on its scale.
         let rank = |r: &ScoreRow| -> f64 {
-            match (&r.nps, &r.csat, &r.ces) {
-                (Shown::Score(s), _, _) => s.value,
-                (_, Shown::Score(s), _) => s.value * 2.0 - 100.0,
-                (_, _, Shown::Score(s)) => (s.value - 1.0) / 6.0 * 200.0 - 100.0,
-                _ => f64::INFINITY,
-            }
+            use kohtaamo_domain::alerts::Metric;
+            [
+                (Metric::Nps, &r.nps),
+                (Metric::Csat, &r.csat),
+                (Metric::Ces, &r.ces),
+            ]
+            .into_iter()
+            .find_map(|(m, shown)| match shown {
+                Shown::Score(s) => Some(m.position(s.value)),
+                _ => None,
+            })
+            .unwrap_or(f64::INFINITY)
         };
         rows.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
         Ok(rows)

@@ -1,8 +1,8 @@
 //! Alert rules on experience scores: "tell the owning unit when the NPS of this
 //! touchpoint falls below 0", or "… drops significantly from the previous period".
 //! Pure: parsing a rule and deciding whether a period's tallies trigger it. The job that
-//! evaluates rules and notifies lives in the HTTP crate (`jobs.rs`), the storage of rules
-//! and alerts in `kohtaamo-storage` (`alerts.rs`).
+//! evaluates rules and notifies lives in `kohtaamo-app` (`jobs/alerts.rs`), the storage
+//! of rules and alerts in `kohtaamo-storage` (`alerts.rs`).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -28,6 +28,19 @@ impl Metric {
             Metric::Nps => (-100.0, 100.0),
             Metric::Csat => (0.0, 100.0),
             Metric::Ces => (1.0, 7.0),
+        }
+    }
+    /// Where `value` sits on this metric's scale, from 0 (worst) to 1 (best).
+    pub fn position(self, value: f64) -> f64 {
+        let (lo, hi) = self.range();
+        (value - lo) / (hi - lo)
+    }
+    /// The metric's name as people write it: NPS, CSAT, CES.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Nps => "NPS",
+            Metric::Csat => "CSAT",
+            Metric::Ces => "CES",
         }
     }
     pub fn score(self, t: &Tally) -> Option<Score> {

@@ -153,22 +153,22 @@ pub fn ces(t: &Tally) -> Option<Score> {
 /// scale from 0 (worst) to 1 (best).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Headline {
-    /// "NPS", "CSAT" or "CES".
-    pub metric: &'static str,
+    pub metric: crate::alerts::Metric,
     pub score: Score,
     pub position: f64,
 }
 
 pub fn headline(t: &Tally) -> Option<Headline> {
-    let at = |metric, score: Score, position| Headline {
-        metric,
-        score,
-        position,
-    };
-    nps(t)
-        .map(|s| at("NPS", s, (s.value + 100.0) / 200.0))
-        .or_else(|| csat(t).map(|s| at("CSAT", s, s.value / 100.0)))
-        .or_else(|| ces(t).map(|s| at("CES", s, (s.value - 1.0) / 6.0)))
+    use crate::alerts::Metric;
+    [Metric::Nps, Metric::Csat, Metric::Ces]
+        .into_iter()
+        .find_map(|metric| {
+            metric.score(t).map(|score| Headline {
+                metric,
+                score,
+                position: metric.position(score.value),
+            })
+        })
 }
 
 /// A score to show, or "not enough answers" below the minimum sample.
@@ -541,7 +541,7 @@ mod headline_tests {
             ..Default::default()
         };
         let h = headline(&t).unwrap();
-        assert_eq!(h.metric, "NPS");
+        assert_eq!(h.metric, crate::alerts::Metric::Nps);
         assert!((h.score.value - 40.0).abs() < 1e-9 && (h.position - 0.7).abs() < 1e-9);
         // Without NPS answers: CSAT 25 % → position 0.25.
         let t = Tally {
@@ -551,7 +551,7 @@ mod headline_tests {
             ..t
         };
         let h = headline(&t).unwrap();
-        assert_eq!(h.metric, "CSAT");
+        assert_eq!(h.metric, crate::alerts::Metric::Csat);
         assert!((h.position - 0.25).abs() < 1e-9);
         // Only CES: mean 7 on 1–7 → position 1.
         let t = Tally {
@@ -562,7 +562,7 @@ mod headline_tests {
             ..Default::default()
         };
         let h = headline(&t).unwrap();
-        assert_eq!(h.metric, "CES");
+        assert_eq!(h.metric, crate::alerts::Metric::Ces);
         assert!((h.position - 1.0).abs() < 1e-9);
         assert!(headline(&Tally::default()).is_none());
     }

@@ -706,19 +706,21 @@ async fn score_cells(
                 Some(h) if h.score.n < min => diagrams::ScoreCell {
                     label: format!(
                         "{} {}",
-                        h.metric,
+                        h.metric.label(),
                         i.n("dashboard-not-enough", "n", h.score.n)
                     ),
                     fill: "#e2e8f0",
                 },
                 Some(h) => {
+                    use kohtaamo_domain::alerts::Metric;
                     let v = match h.metric {
-                        "NPS" => format!("{:+.0}", h.score.value),
-                        "CSAT" => format!("{:.0} %", h.score.value),
-                        _ => format!("{:.1}", h.score.value),
+                        Metric::Nps => format!("{:+.0}", h.score.value),
+                        Metric::Csat => format!("{:.0} %", h.score.value),
+                        Metric::Ces => format!("{:.1}", h.score.value),
                     };
+                    let m = h.metric.label();
                     diagrams::ScoreCell {
-                        label: i.decimals(format!("{} {v} (n {})", h.metric, h.score.n)),
+                        label: i.decimals(format!("{m} {v} (n {})", h.score.n)),
                         fill: if h.position < 0.45 {
                             "#fca5a5"
                         } else if h.position < 0.7 {

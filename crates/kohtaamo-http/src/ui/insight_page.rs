@@ -20,7 +20,8 @@ pub struct ChainRow {
     far: bool,
     /// Why a unit far from the customer is: nobody told them, or no chain reaches.
     why: String,
-    path: String,
+    /// One line per segment reached.
+    paths: Vec<String>,
 }
 pub struct JourneyHandOffs {
     name: String,
@@ -88,7 +89,7 @@ pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Respons
                 name: Names::get(&n.units, ch.unit),
                 far: ch.far_from_customer,
                 why: far_reason(ch).map(|k| i.t(k)).unwrap_or_default(),
-                path: chain_lines(&n, ch).join("; "),
+                paths: chain_lines(&n, ch),
             })
             .collect(),
         journeys: snapshot

@@ -105,6 +105,17 @@ fn yes() -> bool {
     true
 }
 
+/// The touchpoints a survey is asked at, whose answers it takes: its own touchpoint,
+/// its journey's touchpoints, or `None` for a survey about a package (then any
+/// touchpoint of the workspace).
+pub async fn asked_at(store: &Store, workspace: Id, d: &SurveyData) -> Result<Option<Vec<Id>>> {
+    Ok(match (d.touchpoint_id, d.journey_id) {
+        (Some(t), _) => Some(vec![t]),
+        (None, Some(j)) => Some(store.journey_touchpoint_ids(workspace, j).await?),
+        (None, None) => None,
+    })
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -135,24 +146,16 @@ impl Feedback {
         }
         let loaded = match self.store.live_survey(key).await? {
             Some(survey) => {
-                // The touchpoints an answer may name: the survey's own, its journey's,
-                // or (a survey about a package) any of the workspace.
-                let d = &survey.data;
-                let touchpoints = match (d.touchpoint_id, d.journey_id) {
-                    (Some(t), _) => HashSet::from([t]),
-                    (None, Some(j)) => self
-                        .store
-                        .journey_touchpoint_ids(survey.workspace_id, j)
-                        .await?
-                        .into_iter()
-                        .collect(),
-                    (None, None) => self
-                        .store
-                        .touchpoint_ids(survey.workspace_id)
-                        .await?
-                        .into_iter()
-                        .collect(),
-                };
+                let touchpoints =
+                    match asked_at(&self.store, survey.workspace_id, &survey.data).await? {
+                        Some(t) => t.into_iter().collect(),
+                        None => self
+                            .store
+                            .touchpoint_ids(survey.workspace_id)
+                            .await?
+                            .into_iter()
+                            .collect(),
+                    };
                 Some(Arc::new(Live {
                     survey,
                     touchpoints,

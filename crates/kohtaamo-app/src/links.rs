@@ -8,13 +8,83 @@ use kohtaamo_storage::Store;
 use crate::feedback::token_hash;
 use crate::{Error, Result};
 
-/// The address respondents reach: the configured public URL, else the host the staff
-/// member's request came to (`localhost` when it named none).
+/// The address respondents reach: the configured public URL; without one, the host the
+/// staff member's request came to **only when it is a well-formed loopback host**
+/// (`localhost`, `127.0.0.1`, `[::1]`, with an optional port: a local demo). Any other
+/// `Host` header is chosen by whoever sends the request, so links, QR codes, the widget
+/// snippet and invitations would point wherever they like; those requests get
+/// `http://localhost` and the pages say to set `KOHTAAMO_PUBLIC_URL`.
 pub fn public_base(configured: Option<&str>, request_host: Option<&str>) -> String {
     if let Some(u) = configured {
         return u.trim_end_matches('/').to_owned();
     }
-    format!("http://{}", request_host.unwrap_or("localhost"))
+    match request_host.filter(|h| is_loopback_host(h)) {
+        Some(h) => format!("http://{h}"),
+        None => "http://localhost".to_owned(),
+    }
+}
+
+/// Whether `host` (a `Host` header: name or IP literal, optional `:port`) is a
+/// well-formed loopback address. Anything longer than a DNS name, with a path, user
+/// info or stray characters is not.
+pub fn is_loopback_host(host: &str) -> bool {
+    if host.len() > 260 {
+        return false;
+    }
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((ip, tail)) => (
+                ip,
+                tail.strip_prefix(':')
+                    .or(if tail.is_empty() { Some("") } else { None }),
+            ),
+            None => return false,
+        },
+        None => match host.rsplit_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (host, Some("")),
+        },
+    };
+    let port_ok = match port {
+        Some("") => !host.ends_with(':'),
+        Some(p) => p.len() <= 5 && p.parse::<u16>().is_ok_and(|n| n > 0),
+        None => false,
+    };
+    if !port_ok {
+        return false;
+    }
+    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// Checks a configured public URL: `http` or `https`, a host, no user info, query or
+/// fragment. Returns it without a trailing slash, or why it is refused.
+pub fn parse_public_url(url: &str) -> std::result::Result<String, String> {
+    if url.len() > 1000 {
+        return Err("longer than 1,000 characters (links must fit in a QR code)".into());
+    }
+    let u = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!("{url:?}: the scheme must be http or https"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} names no host"));
+    }
+    if !u.username().is_empty()
+        || u.password().is_some()
+        || u.query().is_some()
+        || u.fragment().is_some()
+    {
+        return Err(format!("{url:?}: no user, query or fragment allowed"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 /// The public link of a survey, optionally with a touchpoint in it.
@@ -55,11 +125,12 @@ pub async fn issue_invitations(
     store: &Store,
     ws: Id,
     survey: Id,
-    survey_touchpoint: Option<Id>,
+    data: &kohtaamo_domain::survey::SurveyData,
     base: &str,
     recipients: Vec<(String, kohtaamo_domain::survey::HiddenInput)>,
 ) -> Result<Vec<Issued>> {
     let key = store.survey_key(ws, survey).await?;
+    let asked = crate::feedback::asked_at(store, ws, data).await?;
     let mut e = FieldErrors::new();
     let mut items = Vec::new();
     let mut tokens = Vec::new();
@@ -72,17 +143,22 @@ pub async fn issue_invitations(
             }
         };
         if let Some(t) = h.touchpoint_id {
-            if !store.touchpoint_exists(ws, t).await? {
-                e.add(
-                    format!("{path}.touchpoint_id"),
+            // Only a touchpoint the survey is asked at: the answer would be refused.
+            let refusal = match &asked {
+                Some(tps) if !tps.contains(&t) => Some(Reason::new("not-asked-here").with("id", t)),
+                None if !store.touchpoint_exists(ws, t).await? => Some(
                     Reason::new("unknown-ref")
                         .with("noun", "touchpoint")
                         .with("id", t),
-                );
+                ),
+                _ => None,
+            };
+            if let Some(r) = refusal {
+                e.add(format!("{path}.touchpoint_id"), r);
                 continue;
             }
         }
-        let tp = h.touchpoint_id.or(survey_touchpoint);
+        let tp = h.touchpoint_id.or(data.touchpoint_id);
         let token = new_token();
         items.push((token_hash(&token), tp, h.customer_ref, h.case_ref));
         tokens.push((token, tp));
@@ -116,11 +192,61 @@ mod tests {
             public_base(Some("https://palaute.example.fi/"), Some("evil.example")),
             "https://palaute.example.fi"
         );
-        assert_eq!(
-            public_base(None, Some("kohtaamo.local:8080")),
-            "http://kohtaamo.local:8080"
-        );
         assert_eq!(public_base(None, None), "http://localhost");
+        assert_eq!(
+            public_base(None, Some("127.0.0.1:8080")),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(public_base(None, Some("[::1]:80")), "http://[::1]:80");
+        assert_eq!(public_base(None, Some("LocalHost")), "http://LocalHost");
+    }
+
+    #[test]
+    fn without_a_configured_address_a_foreign_or_malformed_host_is_not_used() {
+        let long = format!("localhost:{}", "9".repeat(3000));
+        for host in [
+            "evil.example",
+            "kohtaamo.local:8080",
+            "10.0.0.1",
+            "localhost.evil.example",
+            "localhost:0",
+            "localhost:",
+            "localhost:99999",
+            "localhost/x",
+            "user@localhost",
+            "[::1",
+            "[::1]x",
+            "127.0.0.1:80:80",
+            long.as_str(),
+            &"a.".repeat(2000),
+        ] {
+            assert!(!is_loopback_host(host), "{host:.40}");
+            assert_eq!(public_base(None, Some(host)), "http://localhost");
+        }
+        assert!(is_loopback_host("app.localhost:3000"));
+        assert!(is_loopback_host("127.1.2.3"));
+    }
+
+    #[test]
+    fn a_configured_public_url_must_be_a_plain_http_address() {
+        assert_eq!(
+            parse_public_url("https://palaute.example.fi/").as_deref(),
+            Ok("https://palaute.example.fi")
+        );
+        assert_eq!(
+            parse_public_url("https://example.fi/palaute").as_deref(),
+            Ok("https://example.fi/palaute")
+        );
+        for bad in [
+            "palaute.example.fi",
+            "ftp://example.fi",
+            "https://u:p@example.fi",
+            "https://example.fi/?a=1",
+            "https://example.fi/#x",
+            "javascript:alert(1)",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
         assert_eq!(
             survey_url("http://h", "k3y", Some(12)),
             "http://h/f/k3y?tp=12"

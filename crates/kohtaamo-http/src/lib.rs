@@ -20,8 +20,8 @@ pub mod i18n;
 pub mod params;
 pub mod ui;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
@@ -46,11 +46,14 @@ pub struct HttpConfig {
     pub feedback: FeedbackConfig,
     /// Largest public feedback post, in bytes.
     pub public_body_limit: usize,
+    /// Longest a request may take, its body included (408 after).
+    pub request_timeout: Duration,
     /// Which webhook addresses a workspace admin may register (public ones, plus the
     /// installation's allowed internal hosts).
     pub webhook_targets: kohtaamo_app::jobs::Targets,
     /// The address respondents use (links, QR codes), e.g. `https://palaute.example.fi`;
-    /// when unset, the host of the staff member's request.
+    /// when unset, the staff member's request host if it is a loopback address, else
+    /// `http://localhost` (and the pages ask for this setting).
     pub public_url: Option<String>,
 }
 
@@ -65,6 +68,7 @@ impl Default for HttpConfig {
             import_limit: 16 * 1024 * 1024,
             feedback: FeedbackConfig::default(),
             public_body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
             webhook_targets: Default::default(),
             public_url: None,
         }
@@ -84,12 +88,43 @@ pub struct AppState {
 
 impl AppState {
     /// The address respondents reach (links, QR codes, the widget snippet,
-    /// invitations): the configured public URL, else this request's host.
+    /// invitations): the configured public URL, else this request's host if it is a
+    /// loopback address (see [`kohtaamo_app::links::public_base`]).
     pub fn public_base(&self, headers: &axum::http::HeaderMap) -> String {
-        kohtaamo_app::links::public_base(
-            self.config.public_url.as_deref(),
-            headers.get(header::HOST).and_then(|h| h.to_str().ok()),
-        )
+        kohtaamo_app::links::public_base(self.config.public_url.as_deref(), host(headers))
+    }
+
+    /// Whether the links given to this request are only a stand-in (`http://localhost`)
+    /// because no public URL is configured and the request came from elsewhere.
+    pub fn public_base_missing(&self, headers: &axum::http::HeaderMap) -> bool {
+        self.config.public_url.is_none()
+            && !host(headers).is_some_and(kohtaamo_app::links::is_loopback_host)
+    }
+}
+
+fn host(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(header::HOST).and_then(|h| h.to_str().ok())
+}
+
+/// Limits of the listening socket (see [`serve`]).
+#[derive(Debug, Clone)]
+pub struct ServeLimits {
+    /// Time a client has to send a request's headers; a slower client is disconnected.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// After the shutdown signal: how long requests in flight may still take before
+    /// the server stops anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            shutdown_grace: Duration::from_secs(20),
+        }
     }
 }
 
@@ -124,10 +159,37 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
             error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into())
         })
         .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            config.request_timeout,
+            deadline,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(close_after_refusal))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A request (its body read and its answer prepared) gets `request_timeout`; a client
+/// that sends its body a byte at a time, or a request stuck behind a database that does
+/// not answer, gets 408 instead of holding its connection. Streaming downloads count
+/// only until their first byte.
+async fn deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => error::ApiError::Rejected(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than {} s (body sent too slowly?)",
+                limit.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// A refusal of a request that carried a body (413, 401, 403, 429 …) may come before
@@ -175,18 +237,84 @@ async fn security_headers(mut resp: axum::response::Response) -> axum::response:
     resp
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; in-flight requests finish.
+/// Serves `app` on `listener` until `shutdown` resolves; in-flight requests then get
+/// `limits.shutdown_grace` to finish. Headers must arrive within
+/// `limits.header_read_timeout`; at most `limits.max_connections` are open at once.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    limits: ServeLimits,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // At the limit, connections wait in the listen backlog until one closes.
+        let permit = tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, remote) = tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let router = app.clone();
+        let service = tower::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
+            let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(remote));
+            router.clone().oneshot(req)
+        });
+        let watcher = graceful.watcher();
+        let header_timeout = limits.header_read_timeout;
+        tokio::spawn(async move {
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            builder.http2().timer(TokioTimer::new());
+            let conn = builder.serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service),
+            );
+            if let Err(e) = watcher.watch(conn).await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    // Idle connections close now, busy ones after their response; whatever is still
+    // open at the deadline (a client that never finishes its request) is dropped.
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!(grace_s = limits.shutdown_grace.as_secs(), "shutdown deadline passed; dropping the connections still open");
+        }
+    }
+    Ok(())
 }
 
 /// The layers the architecture promises, checked on the sources: `api/` and `ui/` never
@@ -238,6 +366,7 @@ mod layering {
             "kohtaamo_http::app_with_clock(",
             "kohtaamo_http::serve(",
             "kohtaamo_http::HttpConfig",
+            "kohtaamo_http::ServeLimits",
         ];
         let mut seen = 0;
         for (path, text) in sources("../kohtaamo/src") {

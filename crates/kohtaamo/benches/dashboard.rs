@@ -68,7 +68,12 @@ async fn bench_dir(dir: &str, rounds: usize) -> serde_json::Value {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = kohtaamo_http::app(store.clone(), HttpConfig::default());
-    tokio::spawn(kohtaamo_http::serve(listener, app, std::future::pending()));
+    tokio::spawn(kohtaamo_http::serve(
+        listener,
+        app,
+        std::future::pending(),
+        Default::default(),
+    ));
     let client = reqwest::Client::new();
     let base = format!("http://{addr}/api/v1/workspaces/demo");
     let get = |path: String| {

@@ -32,7 +32,8 @@ pub struct Config {
     /// Minutes between evaluations of the score alert rules (0: off).
     pub alert_cycle_minutes: u64,
     /// Address respondents use for survey links and QR codes (e.g.
-    /// `https://palaute.example.fi`); empty → the host of the request.
+    /// `https://palaute.example.fi`); empty → the request's host when it is a loopback
+    /// address (a local demo), else `http://localhost` with a warning on the pages.
     pub public_url: Option<String>,
     /// Most responses written in one transaction (group commit); 1 = one transaction
     /// per response.
@@ -46,11 +47,20 @@ pub struct Config {
     /// Internal hosts webhooks may reach, comma-separated (names or addresses); other
     /// loopback, private and link-local targets are refused.
     pub webhook_allowed_hosts: String,
+    /// Seconds a client has to send a request's headers.
+    pub header_timeout_seconds: u64,
+    /// Seconds a request may take, its body included (408 after).
+    pub request_timeout_seconds: u64,
+    /// Most client connections open at once (more wait to be accepted).
+    pub max_connections: usize,
+    /// Seconds requests in flight get after SIGTERM before the server stops anyway.
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let http = kohtaamo_http::HttpConfig::default();
+        let limits = kohtaamo_http::ServeLimits::default();
         Self {
             bind: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
@@ -70,6 +80,10 @@ impl Default for Config {
             feedback_per_minute_survey: http.feedback.per_minute_survey,
             feedback_min_fill_seconds: http.feedback.min_fill_seconds,
             webhook_allowed_hosts: String::new(),
+            header_timeout_seconds: limits.header_read_timeout.as_secs(),
+            request_timeout_seconds: http.request_timeout.as_secs(),
+            max_connections: limits.max_connections,
+            shutdown_grace_seconds: limits.shutdown_grace.as_secs(),
         }
     }
 }
@@ -136,6 +150,10 @@ const ENV_KEYS: &[&str] = &[
     "feedback_per_minute_survey",
     "feedback_min_fill_seconds",
     "webhook_allowed_hosts",
+    "header_timeout_seconds",
+    "request_timeout_seconds",
+    "max_connections",
+    "shutdown_grace_seconds",
 ];
 
 impl Config {
@@ -157,8 +175,19 @@ impl Config {
             .merge(Toml::file(path))
             .merge(Env::prefixed("KOHTAAMO_").only(ENV_KEYS))
             .merge(Serialized::defaults(flags))
-            .extract()
-            .map_err(Box::new)
+            .extract::<Config>()
+            .map_err(Box::new)?
+            .checked()
+    }
+
+    /// Settings that parse but cannot work are refused at start, naming the setting.
+    fn checked(mut self) -> Result<Self, Box<figment::Error>> {
+        if let Some(u) = self.public_url.as_deref().filter(|u| !u.is_empty()) {
+            let u = kohtaamo_app::links::parse_public_url(u)
+                .map_err(|e| Box::new(figment::Error::from(format!("public_url: {e}"))))?;
+            self.public_url = Some(u);
+        }
+        Ok(self)
     }
 
     pub fn database_url(&self) -> String {
@@ -192,6 +221,16 @@ impl Config {
         kohtaamo_app::jobs::Targets::allowing(self.webhook_allowed_hosts.split(','))
     }
 
+    /// The listening socket's limits.
+    pub fn serve_limits(&self) -> kohtaamo_http::ServeLimits {
+        use std::time::Duration;
+        kohtaamo_http::ServeLimits {
+            header_read_timeout: Duration::from_secs(self.header_timeout_seconds.max(1)),
+            max_connections: self.max_connections.max(1),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+        }
+    }
+
     pub fn http(&self) -> kohtaamo_http::HttpConfig {
         kohtaamo_http::HttpConfig {
             secure_cookies: self.secure_cookies,
@@ -199,6 +238,7 @@ impl Config {
             login_per_minute_account: self.login_per_minute_account,
             login_per_minute_ip: self.login_per_minute_ip,
             body_limit: self.body_limit,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds.max(1)),
             public_url: self.public_url.clone().filter(|u| !u.is_empty()),
             webhook_targets: self.webhook_targets(),
             feedback: kohtaamo_app::feedback::FeedbackConfig {

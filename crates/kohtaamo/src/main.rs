@@ -530,10 +530,24 @@ async fn serve(cfg: Config, store: Store) -> Result<()> {
         println!("Log in as admin with the password from KOHTAAMO_ADMIN_PASSWORD.");
     }
     tracing::info!(%addr, backend = ?store.backend(), "listening");
-    kohtaamo_http::serve(listener, app, shutdown_signal()).await?;
-    store.close().await;
+    if cfg.public_url.is_none() && !listener_is_loopback(addr) {
+        tracing::warn!("KOHTAAMO_PUBLIC_URL is not set: survey links and QR codes use http://localhost until it is (the Host header of a request cannot be trusted)");
+    }
+    kohtaamo_http::serve(listener, app, shutdown_signal(), cfg.serve_limits()).await?;
+    // Requests dropped at the shutdown deadline may still hold a database connection;
+    // closing the pool waits for them only briefly (committed writes are durable).
+    if tokio::time::timeout(std::time::Duration::from_secs(5), store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still busy at exit; closed without waiting");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+fn listener_is_loopback(addr: std::net::SocketAddr) -> bool {
+    addr.ip().is_loopback()
 }
 
 /// Resolves on SIGTERM or Ctrl-C; the server then stops accepting and lets in-flight
@@ -554,5 +568,5 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down; finishing in-flight requests");
+    tracing::info!("shutting down; finishing in-flight requests (up to the shutdown grace)");
 }

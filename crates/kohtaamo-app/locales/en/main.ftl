@@ -357,6 +357,7 @@ funnel-completed = Completed
 funnel-rate = Response rate
 survey-links = Links, QR codes and widget
 survey-public-link = Public link
+survey-public-url-missing = These links use localhost as a stand-in: this installation has no public address. An administrator sets KOHTAAMO_PUBLIC_URL (for example https://palaute.example.fi) so that respondents can reach the survey.
 qr-alt = QR code for { $name }
 qr-svg = QR code (SVG)
 qr-png = QR code (PNG)

@@ -357,6 +357,7 @@ funnel-completed = Valmiita
 funnel-rate = Vastausaste
 survey-links = Linkit, QR-koodit ja upotus
 survey-public-link = Julkinen linkki
+survey-public-url-missing = Linkeissä on paikkamerkkinä localhost, koska tälle asennukselle ei ole asetettu julkista osoitetta. Ylläpitäjä asettaa KOHTAAMO_PUBLIC_URL-asetuksen (esimerkiksi https://palaute.example.fi), jotta vastaajat tavoittavat kyselyn.
 qr-alt = QR-koodi: { $name }
 qr-svg = QR-koodi (SVG)
 qr-png = QR-koodi (PNG)

@@ -21,6 +21,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use kohtaamo_app::analysis::Analysis;
+use kohtaamo_app::feedback::asked_at;
 use kohtaamo_app::links::{issue_invitations, survey_url, widget_snippet};
 use kohtaamo_app::responses::{survey_themes, Export};
 
@@ -189,6 +190,10 @@ pub fn routes(mut api: Api) -> Api {
 #[derive(Serialize, ToSchema)]
 pub struct Links {
     pub public_url: String,
+    /// False when the installation has no public URL (`KOHTAAMO_PUBLIC_URL`) and this
+    /// request did not come over loopback: the links then use `http://localhost` as a
+    /// stand-in, because the request's `Host` header cannot be trusted.
+    pub public_url_configured: bool,
     pub touchpoints: Vec<TouchpointLink>,
     /// Paste into any page whose origin is in `allowed_origins`.
     pub widget_snippet: String,
@@ -208,14 +213,9 @@ async fn survey_of(st: &AppState, ws: &Ws, id: Id) -> ApiResult<(Record<SurveyDa
 }
 
 /// Touchpoints a survey is used at: its own, or every touchpoint of its journey.
+/// The touchpoints listed with a survey's links (none for a survey about a package).
 async fn touchpoints_of(st: &AppState, ws: &Ws, s: &SurveyData) -> ApiResult<Vec<Id>> {
-    if let Some(t) = s.touchpoint_id {
-        return Ok(vec![t]);
-    }
-    if let Some(j) = s.journey_id {
-        return Ok(st.store.journey_touchpoint_ids(ws.id, j).await?);
-    }
-    Ok(vec![])
+    Ok(asked_at(&st.store, ws.id, s).await?.unwrap_or_default())
 }
 
 async fn survey_links(
@@ -239,6 +239,7 @@ async fn survey_links(
         .collect();
     Ok(axum::Json(Links {
         public_url: survey_url(&base, &key, None),
+        public_url_configured: !st.public_base_missing(&headers),
         touchpoints,
         widget_snippet: widget_snippet(&base, &key, rec.data.touchpoint_id),
     }))
@@ -257,14 +258,18 @@ async fn qr_target(
     tp: Option<Id>,
     headers: &HeaderMap,
 ) -> ApiResult<qrcode::QrCode> {
-    let (_, key) = survey_of(st, ws, id).await?;
+    let (rec, key) = survey_of(st, ws, id).await?;
     if let Some(t) = tp {
-        if !st.store.touchpoint_exists(ws.id, t).await? {
+        // Only a touchpoint this survey is asked at: a code for another one would
+        // collect answers the survey refuses.
+        let asked = match asked_at(&st.store, ws.id, &rec.data).await? {
+            Some(tps) => tps.contains(&t),
+            None => st.store.touchpoint_exists(ws.id, t).await?,
+        };
+        if !asked {
             return Err(ApiError::invalid(
                 "touchpoint_id",
-                Reason::new("unknown-ref")
-                    .with("noun", "touchpoint")
-                    .with("id", t),
+                Reason::new("not-asked-here").with("id", t),
             ));
         }
     }
@@ -386,7 +391,7 @@ async fn create_invitations(
         &st.store,
         ws.id,
         id,
-        rec.data.touchpoint_id,
+        &rec.data,
         &st.public_base(&headers),
         recipients,
     )

@@ -26,7 +26,7 @@ use crate::i18n::I18n;
 use crate::params::{parse_filter, parse_group_filter};
 use crate::AppState;
 use kohtaamo_app::directory::Names;
-use kohtaamo_app::feedback::PublicSurvey;
+use kohtaamo_app::feedback::{asked_at, PublicSurvey};
 use kohtaamo_app::links::{survey_url, widget_snippet};
 
 fn target_name(names: &Names, d: &SurveyData) -> String {
@@ -235,6 +235,7 @@ struct SurveyPage {
     funnel_completed: i64,
     response_rate: String,
     public_url: String,
+    public_url_missing: bool,
     links: Vec<LinkRow>,
     snippet: String,
     questions: Vec<QuestionRow>,
@@ -261,11 +262,7 @@ async fn survey_page(
     let key = st.store.survey_key(w.id, id).await?;
     let base = st.public_base(headers);
     let api = format!("/api/v1/workspaces/{}/surveys/{id}", w.data.slug);
-    let tps = match (d.touchpoint_id, d.journey_id) {
-        (Some(t), _) => vec![t],
-        (_, Some(j)) => st.store.journey_touchpoint_ids(w.id, j).await?,
-        _ => vec![],
-    };
+    let tps = asked_at(&st.store, w.id, d).await?.unwrap_or_default();
     let links = tps
         .into_iter()
         .map(|t| LinkRow {
@@ -349,6 +346,7 @@ async fn survey_page(
         funnel_completed: funnel.completed,
         response_rate: rate,
         public_url: survey_url(&base, &key, None),
+        public_url_missing: st.public_base_missing(headers),
         links,
         snippet: widget_snippet(&base, &key, d.touchpoint_id),
         questions,
@@ -618,7 +616,7 @@ pub async fn invitations(
         &st.store,
         w.id,
         id,
-        rec.data.touchpoint_id,
+        &rec.data,
         &st.public_base(&headers),
         recipients,
     )

@@ -308,7 +308,7 @@ async fn personal_invitations_work_once() {
         .post(
             &f.path("/invitations"),
             &f.app.admin,
-            json!({"recipients": [{"customer_ref": "cust-1", "case_ref": "CASE-9", "touchpoint_id": f.tps[1]}, {}]}),
+            json!({"recipients": [{"customer_ref": "cust-1", "case_ref": "CASE-9", "touchpoint_id": f.tps[0]}, {}]}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -342,7 +342,7 @@ async fn personal_invitations_work_once() {
         (r["customer_ref"].as_str(), r["case_ref"].as_str()),
         (Some("cust-1"), Some("CASE-9"))
     );
-    assert_eq!(r["touchpoint_id"], f.tps[1]);
+    assert_eq!(r["touchpoint_id"], f.tps[0]);
     let (_, invs) = f.app.get(&f.path("/invitations"), &f.app.admin).await;
     assert!(
         invs[0]["used_at"].is_string() && invs[1]["used_at"].is_null(),

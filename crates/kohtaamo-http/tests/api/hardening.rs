@@ -497,3 +497,260 @@ async fn webhooks_cannot_reach_the_installations_own_network() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
+
+#[tokio::test]
+async fn respondent_links_never_follow_a_foreign_host_header() {
+    let f = fixture().await;
+    let get = |path: String, host: String| {
+        let req = f
+            .app
+            .client
+            .get(f.app.url(&path))
+            .bearer_auth(&f.app.admin)
+            .header("host", host);
+        async move { req.send().await.unwrap() }
+    };
+    // Over loopback without a configured address (a local demo), the request's host.
+    let (_, links) = f.app.get(&f.path("/links"), &f.app.admin).await;
+    let local = links["public_url"].as_str().unwrap().to_owned();
+    assert!(local.starts_with("http://127.0.0.1:"), "{links}");
+    assert_eq!(links["public_url_configured"], true);
+    // A foreign Host: a stand-in address, said to be one; never evil.example.
+    let r = get(f.path("/links"), "evil.example".into()).await;
+    let links: Value = r.json().await.unwrap();
+    let text = links.to_string();
+    assert!(!text.contains("evil.example"), "{text}");
+    assert_eq!(
+        links["public_url"],
+        format!("http://localhost/f/{}", f.key),
+        "{links}"
+    );
+    assert_eq!(links["public_url_configured"], false);
+    // A 3,000-byte Host: the QR codes still render (before: 500).
+    let long = format!("{}.example", "a".repeat(3000));
+    for qr in ["/qr.svg", "/qr.png"] {
+        let r = get(f.path(qr), long.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{qr}");
+    }
+    // A configured address wins whatever the Host says.
+    let g = crate::feedback::fixture_with(HttpConfig {
+        public_url: Some("https://palaute.example.fi".into()),
+        ..Default::default()
+    })
+    .await;
+    let r = g
+        .app
+        .client
+        .get(g.app.url(&g.path("/links")))
+        .bearer_auth(&g.app.admin)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    let links: Value = r.json().await.unwrap();
+    assert!(
+        links["public_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://palaute.example.fi/f/"),
+        "{links}"
+    );
+    assert_eq!(links["public_url_configured"], true);
+}
+
+#[tokio::test]
+async fn codes_and_invitations_name_only_the_surveys_own_touchpoints() {
+    let f = fixture().await;
+    // The survey is asked at tps[0]; tps[1] exists in the workspace but is not its.
+    let (s, b) = f
+        .app
+        .get(
+            &f.path(&format!("/qr.svg?touchpoint_id={}", f.tps[1])),
+            &f.app.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b["fields"]["touchpoint_id"].is_string(), "{b}");
+    let (s, b) = f
+        .app
+        .post(
+            &f.path("/invitations"),
+            &f.app.admin,
+            json!({"recipients": [{"touchpoint_id": f.tps[0]}, {"touchpoint_id": f.tps[1]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["fields"]["recipients[1].touchpoint_id"].is_string(),
+        "{b}"
+    );
+    let (_, list) = f.app.get(&f.path("/invitations"), &f.app.admin).await;
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(0),
+        "nothing issued: {list}"
+    );
+}
+
+/// A client that sends `head` and then one byte per `every`, until told to stop.
+async fn trickle(
+    addr: &str,
+    head: String,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<&'static str> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::spawn(async move {
+        if s.write_all(head.as_bytes()).await.is_err() {
+            return "closed";
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            tokio::select! {
+                r = s.read(&mut buf) => {
+                    return match r {
+                        Ok(0) | Err(_) => "closed",
+                        Ok(n) if String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408") => "408",
+                        Ok(_) => "answered",
+                    };
+                }
+                _ = tokio::time::sleep(every) => {
+                    if s.write_all(b"x").await.is_err() {
+                        return "closed";
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use std::time::{Duration, Instant};
+    let (app, _server) = spawn_app_serving(
+        HttpConfig {
+            request_timeout: Duration::from_secs(2),
+            ..Default::default()
+        },
+        kohtaamo_http::ServeLimits {
+            header_read_timeout: Duration::from_secs(1),
+            max_connections: 64,
+            shutdown_grace: Duration::from_secs(2),
+        },
+        std::future::pending(),
+    )
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let every = Duration::from_millis(300);
+    // Headers a byte at a time: disconnected after the header timeout.
+    let t0 = Instant::now();
+    let headers = trickle(&addr, "GET /healthz HTTP/1.1\r\nX-Slow: ".into(), every).await;
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), headers)
+            .await
+            .expect("cut off")
+            .unwrap(),
+        "closed"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    // A body a byte at a time: 408 after the request timeout, and the connection closes.
+    let t0 = Instant::now();
+    let body = trickle(
+        &addr,
+        format!("POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{", app.admin),
+        every,
+    )
+    .await;
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(6), body)
+            .await
+            .expect("cut off")
+            .unwrap(),
+        "408"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn a_slow_client_cannot_hold_a_shutdown() {
+    use std::time::{Duration, Instant};
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // Timeouts far longer than the test: only the shutdown grace can end it.
+    let (app, server) = spawn_app_serving(
+        HttpConfig {
+            request_timeout: Duration::from_secs(120),
+            ..Default::default()
+        },
+        kohtaamo_http::ServeLimits {
+            header_read_timeout: Duration::from_secs(120),
+            max_connections: 64,
+            shutdown_grace: Duration::from_secs(2),
+        },
+        async move {
+            let _ = stop_rx.await;
+        },
+    )
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let every = Duration::from_millis(300);
+    let held = trickle(
+        &addr,
+        format!("POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n", app.admin),
+        every,
+    )
+    .await;
+    let slow_headers = trickle(&addr, "GET /healthz HTTP/1.1\r\nX-Slow: ".into(), every).await;
+    let (s, _) = app.get("/api/v1/workspaces", &app.admin).await;
+    assert_eq!(s, StatusCode::OK, "the server is serving");
+    // Before: still running 60 s after the signal.
+    let t0 = Instant::now();
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(6), server)
+        .await
+        .expect("the server stopped")
+        .unwrap()
+        .unwrap();
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
+        "stopped after {took:?}: the busy request had its grace, no more"
+    );
+    assert!(!held.is_finished() || held.await.unwrap() == "closed");
+    drop(slow_headers);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_their_turn() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (app, _server) = spawn_app_serving(
+        HttpConfig::default(),
+        kohtaamo_http::ServeLimits {
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 2,
+            shutdown_grace: Duration::from_secs(1),
+        },
+        std::future::pending(),
+    )
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // Two idle connections take both slots…
+    let a = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let b = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // …so a third is not served until one of them closes.
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1024];
+    let waited = tokio::time::timeout(Duration::from_millis(700), c.read(&mut buf)).await;
+    assert!(waited.is_err(), "served beyond the limit");
+    drop(a);
+    let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+        .await
+        .expect("served once a slot freed")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    drop(b);
+}

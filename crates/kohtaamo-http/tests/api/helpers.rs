@@ -32,7 +32,19 @@ pub async fn spawn_app() -> TestApp {
     .await
 }
 
-pub async fn spawn_app_with(mut config: HttpConfig) -> TestApp {
+pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
+    spawn_app_serving(config, Default::default(), std::future::pending())
+        .await
+        .0
+}
+
+/// The app served with `limits` until `shutdown` resolves; the handle ends when the
+/// server has stopped.
+pub async fn spawn_app_serving(
+    mut config: HttpConfig,
+    limits: kohtaamo_http::ServeLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<std::io::Result<()>>) {
     // The tests' webhook receivers listen on loopback (see `webhook_sink`).
     config.webhook_targets = kohtaamo_app::jobs::Targets::allowing(["127.0.0.1"]);
     let db = fresh(backend_from_env()).await;
@@ -46,17 +58,18 @@ pub async fn spawn_app_with(mut config: HttpConfig) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = kohtaamo_http::app(store.clone(), config);
-    tokio::spawn(kohtaamo_http::serve(listener, app, std::future::pending()));
+    let server = tokio::spawn(kohtaamo_http::serve(listener, app, shutdown, limits));
     let admin_user = store.user_by_name("admin").await.unwrap().unwrap();
     let (_, admin) = store.create_token(admin_user.id, "tests").await.unwrap();
-    TestApp {
+    let app = TestApp {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         store,
         admin,
         db_url: db.url.clone(),
         _db: db,
-    }
+    };
+    (app, server)
 }
 
 impl TestApp {

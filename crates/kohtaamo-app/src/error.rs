@@ -24,6 +24,10 @@ pub enum Error {
     /// A rate limit was reached; retry after this many seconds.
     #[error("too many attempts, try again later")]
     Limited(u64),
+    /// The database cannot serve for now (down, unreachable, disk full): retry after
+    /// the outage's seconds. Logged once by the store when it starts and ends.
+    #[error("{}: try again in {} s", .0.as_str(), .0.retry_after_secs())]
+    Unavailable(kohtaamo_storage::Outage),
     /// Anything else: logged with its cause by whoever shows it, never shown.
     #[error("internal error")]
     Internal(String),
@@ -44,6 +48,7 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::NotFound,
             StoreError::Invalid(f) => Error::Invalid(f),
             StoreError::Conflict(m) => Error::Conflict(m),
+            StoreError::Unavailable(o, _) => Error::Unavailable(o),
             StoreError::Db(e) => Error::Internal(format!("database: {e}")),
         }
     }

@@ -37,6 +37,10 @@ pub enum ApiError {
     /// 429: rate limited; retry after this many seconds.
     #[error("too many attempts, try again later")]
     TooManyRequests(u64),
+    /// 503: the database is down or its disk full; `Retry-After` says when to try
+    /// again. Not logged per request (the store logs the outage once).
+    #[error("{}: try again in {} s", .0.as_str(), .0.retry_after_secs())]
+    Unavailable(kohtaamo_storage::Outage),
     /// 500: logged with its cause, shown without it.
     #[error("internal error")]
     Internal(String),
@@ -59,6 +63,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Invalid(f) => ApiError::Invalid(f),
             StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Unavailable(o, _) => ApiError::Unavailable(o),
             StoreError::Db(e) => ApiError::Internal(format!("database: {e}")),
         }
     }
@@ -74,6 +79,7 @@ impl From<kohtaamo_app::Error> for ApiError {
             E::Conflict(m) => ApiError::Conflict(m),
             E::Gone(m) => ApiError::Gone(m),
             E::Limited(secs) => ApiError::TooManyRequests(secs),
+            E::Unavailable(o) => ApiError::Unavailable(o),
             E::Internal(cause) => ApiError::Internal(cause),
         }
     }
@@ -121,6 +127,7 @@ impl IntoResponse for ApiError {
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -135,7 +142,12 @@ impl IntoResponse for ApiError {
             axum::Json(json!({ "error": self.to_string(), "fields": fields })),
         )
             .into_response();
-        if let ApiError::TooManyRequests(secs) = self {
+        let retry = match self {
+            ApiError::TooManyRequests(secs) => Some(secs),
+            ApiError::Unavailable(o) => Some(o.retry_after_secs()),
+            _ => None,
+        };
+        if let Some(secs) = retry {
             if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -165,7 +165,13 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
         ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(close_after_refusal))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // 5xx are logged where they arise (an internal error with its cause; an outage
+        // once by the store), not again per response.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().on_failure(
+                tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+            ),
+        )
         .with_state(state)
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::entity::Record;
-use crate::{finish, now_text, Result, Store};
+use crate::{now_text, Result, Store};
 
 /// An alert as stored and listed.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -103,7 +103,7 @@ impl Store {
             row.as_ref().map(alert).transpose()
         }
         .await;
-        finish(tx, r).await
+        self.finish(tx, r).await
     }
 
     /// How many alerts each rule of a workspace has raised.

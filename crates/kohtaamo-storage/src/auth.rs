@@ -129,7 +129,7 @@ impl Store {
             Ok(id)
         }
         .await;
-        let id = crate::finish(tx, r).await?;
+        let id = self.finish(tx, r).await?;
         Ok(id)
     }
 
@@ -203,7 +203,7 @@ impl Store {
             Ok(())
         }
         .await;
-        crate::finish(tx, r).await?;
+        self.finish(tx, r).await?;
         Ok(())
     }
 
@@ -264,7 +264,7 @@ impl Store {
             Ok(())
         }
         .await;
-        crate::finish(tx, r).await?;
+        self.finish(tx, r).await?;
         Ok((token, csrf))
     }
 
@@ -294,7 +294,7 @@ impl Store {
             Ok(())
         }
         .await;
-        crate::finish(tx, r).await?;
+        self.finish(tx, r).await?;
         Ok(())
     }
 
@@ -321,7 +321,7 @@ impl Store {
             Ok(id)
         }
         .await;
-        let id = crate::finish(tx, r).await?;
+        let id = self.finish(tx, r).await?;
         Ok((id, token))
     }
 
@@ -366,7 +366,7 @@ impl Store {
             Ok(r)
         }
         .await;
-        let r = crate::finish(tx, r).await?;
+        let r = self.finish(tx, r).await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -391,7 +391,7 @@ impl Store {
             Ok(id)
         }
         .await;
-        let id = crate::finish(tx, r).await?;
+        let id = self.finish(tx, r).await?;
         Ok(id)
     }
 
@@ -411,7 +411,7 @@ impl Store {
             Ok(())
         }
         .await;
-        crate::finish(tx, r).await?;
+        self.finish(tx, r).await?;
         Ok(())
     }
 
@@ -425,7 +425,7 @@ impl Store {
             Ok(())
         }
         .await;
-        crate::finish(tx, r).await?;
+        self.finish(tx, r).await?;
         Ok(())
     }
 
@@ -496,7 +496,7 @@ impl Store {
             Ok(())
         }
         .await;
-        crate::finish(tx, r).await?;
+        self.finish(tx, r).await?;
         Ok(())
     }
 
@@ -511,7 +511,7 @@ impl Store {
             Ok(r)
         }
         .await;
-        let r = crate::finish(tx, r).await?;
+        let r = self.finish(tx, r).await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

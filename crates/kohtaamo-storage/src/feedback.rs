@@ -28,7 +28,7 @@ use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::entity::{bind, Val};
-use crate::{finish, Result, Store, StoreError, Tx};
+use crate::{Result, Store, StoreError, Tx};
 
 /// A survey as the public side needs it.
 #[derive(Debug, Clone)]
@@ -183,6 +183,16 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
         match write_batch(&store, &responses, &impressions).await {
             Ok(outcomes) => reply(jobs, outcomes.into_iter().map(Ok).collect()),
             Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(e)]),
+            // The database is down or full: every row would fail the same way.
+            Err(StoreError::Unavailable(o, m)) => {
+                let n = jobs.len();
+                reply(
+                    jobs,
+                    (0..n)
+                        .map(|_| Err(StoreError::Unavailable(o, m.clone())))
+                        .collect(),
+                )
+            }
             Err(e) => {
                 // One bad row must not fail the others: write them one by one.
                 tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
@@ -232,11 +242,22 @@ fn sqlite_writer(
         let (responses, impressions) = split(&jobs);
         let result = {
             let _gate = handle.block_on(store.write_permit());
-            sqlite_batch(&mut conn, &responses, &impressions)
+            sqlite_batch(&mut conn, &responses, &impressions).map_err(sqlite_err)
         };
+        store.note_write(&result);
         match result {
             Ok(outcomes) => reply(jobs, outcomes.into_iter().map(Ok).collect()),
-            Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(sqlite_err(e))]),
+            Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(e)]),
+            // The disk is full or the file unreachable: every row would fail the same way.
+            Err(StoreError::Unavailable(o, m)) => {
+                let n = jobs.len();
+                reply(
+                    jobs,
+                    (0..n)
+                        .map(|_| Err(StoreError::Unavailable(o, m.clone())))
+                        .collect(),
+                )
+            }
             Err(e) => {
                 tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
                 let mut results = Vec::new();
@@ -255,8 +276,21 @@ fn sqlite_writer(
     }
 }
 
+/// The ingest writer's own SQLite errors, classified as the pool's are: a full disk or
+/// an unreachable file is an outage (503), the rest internal.
 fn sqlite_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Db(sqlx::Error::Io(std::io::Error::other(e.to_string())))
+    use rusqlite::ErrorCode as C;
+    let outage = match e.sqlite_error_code() {
+        Some(C::DiskFull) => Some(crate::Outage::DiskFull),
+        Some(C::DatabaseBusy | C::DatabaseLocked | C::SystemIoFailure | C::CannotOpen) => {
+            Some(crate::Outage::Unreachable)
+        }
+        _ => None,
+    };
+    match outage {
+        Some(o) => StoreError::Unavailable(o, e.to_string()),
+        None => StoreError::Db(sqlx::Error::Io(std::io::Error::other(e.to_string()))),
+    }
 }
 
 fn open_sqlite(path: &str) -> rusqlite::Result<rusqlite::Connection> {
@@ -491,7 +525,7 @@ pub async fn write_batch(
 ) -> Result<Vec<Stored>> {
     let (_gate, mut tx) = store.write().await?;
     let r = write_in(&mut tx, responses, impressions).await;
-    finish(tx, r).await
+    store.finish(tx, r).await
 }
 
 async fn write_in(
@@ -504,7 +538,11 @@ async fn write_in(
     let mut out = vec![Stored::Duplicate; responses.len()];
     let mut stored_at: Vec<Option<StoredAt>> = vec![None; responses.len()];
     let mut pending = Vec::with_capacity(responses.len());
-    for (i, r) in responses.iter().enumerate() {
+    // Invitations are taken in the order of their hashes (lock order, as below).
+    let mut by_invitation: Vec<usize> = (0..responses.len()).collect();
+    by_invitation.sort_by_key(|&i| responses[i].invitation.as_deref());
+    for i in by_invitation {
+        let r = responses[i];
         if let Some(h) = &r.invitation {
             // Single use: the first response takes it; the same response may come
             // back (a retry, or a partial save being completed).
@@ -523,13 +561,19 @@ async fn write_in(
         }
         pending.push(i);
     }
+    pending.sort_unstable();
     // A multi-row upsert may not touch one key twice, so repeated keys in one batch
     // go in later rounds, in arrival order.
     while !pending.is_empty() {
         let mut seen = HashSet::new();
-        let (this, next): (Vec<usize>, Vec<usize>) = pending
+        let (mut this, next): (Vec<usize>, Vec<usize>) = pending
             .into_iter()
             .partition(|&i| seen.insert((responses[i].survey_id, responses[i].key.as_str())));
+        // Rows are locked in key order, whatever order they arrived in, so two
+        // instances writing overlapping ids cannot deadlock (each waits for the other
+        // only in one direction). Later rounds lock nothing new: their keys were
+        // locked in the first.
+        this.sort_by_key(|&i| (responses[i].survey_id, responses[i].key.as_str()));
         let mut rest = &this[..];
         while !rest.is_empty() {
             let size = CHUNKS.into_iter().find(|c| *c <= rest.len()).unwrap_or(1);
@@ -1016,7 +1060,7 @@ impl Store {
             .await
         }
         .await;
-        finish(tx, r).await
+        self.finish(tx, r).await
     }
 
     pub async fn audit_log(&self, ws: Id, limit: i64) -> Result<Vec<AuditEntry>> {
@@ -1088,7 +1132,7 @@ impl Store {
             Ok(ids)
         }
         .await;
-        finish(tx, r).await
+        self.finish(tx, r).await
     }
 
     pub async fn invitations(&self, ws: Id, survey: Id) -> Result<Vec<Invitation>> {
@@ -1153,7 +1197,7 @@ impl Store {
             .await
             .map(|_| ())
             .map_err(StoreError::from);
-        finish(tx, r).await?;
+        self.finish(tx, r).await?;
         // Another instance may have won the race; everyone uses the stored value.
         Ok(
             sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = $1")
@@ -1183,7 +1227,7 @@ impl Store {
             .await
             .map(|_| ())
             .map_err(StoreError::from);
-        finish(tx, r).await
+        self.finish(tx, r).await
     }
 
     /// Counts responses per survey key (for the benchmark's and crash test's checks).

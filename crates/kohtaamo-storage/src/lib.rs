@@ -44,13 +44,110 @@ pub enum StoreError {
     Invalid(FieldErrors),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database cannot take requests for now (down, unreachable, disk full);
+    /// the caller should retry later. The text is the driver's message, for logs.
+    #[error("database unavailable ({what}): {1}", what = .0.as_str())]
+    Unavailable(Outage, String),
     #[error("database error")]
     Db(#[source] sqlx::Error),
 }
 
+/// Why the database cannot serve for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// It does not answer: stopped, restarting, unreachable, or every connection busy.
+    Unreachable,
+    /// The disk under it is full: reads work, writes do not.
+    DiskFull,
+}
+
+impl Outage {
+    /// Seconds a client should wait before trying again.
+    pub fn retry_after_secs(self) -> u64 {
+        match self {
+            Outage::Unreachable => 5,
+            Outage::DiskFull => 30,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outage::Unreachable => "database unreachable",
+            Outage::DiskFull => "disk full",
+        }
+    }
+
+    /// What a driver error means for availability, if anything: connection failures,
+    /// pool timeouts, server shutdown (PostgreSQL class 08, 57P0x, 53xxx) and a full
+    /// disk (SQLite `SQLITE_FULL`, PostgreSQL 53100). Constraint violations and bad SQL
+    /// are not outages.
+    pub fn of(e: &sqlx::Error) -> Option<Outage> {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                Some(Outage::Unreachable)
+            }
+            sqlx::Error::Database(db) => {
+                let code = db.code()?;
+                match code.as_ref() {
+                    "53100" => Some(Outage::DiskFull),
+                    c if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") => {
+                        Some(Outage::Unreachable)
+                    }
+                    // SQLite's extended result codes: the primary code is the low byte.
+                    c => match c.parse::<i32>().ok().map(|n| n & 0xff) {
+                        Some(13) => Some(Outage::DiskFull),
+                        Some(5 | 6 | 10 | 14) => Some(Outage::Unreachable),
+                        _ => None,
+                    },
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Db(e)
+        match Outage::of(&e) {
+            Some(o) => StoreError::Unavailable(o, e.to_string()),
+            None => StoreError::Db(e),
+        }
+    }
+}
+
+/// Whether the database is in an outage this instance has seen, so the condition is
+/// logged once when it starts and once when it clears, and `/readyz` can report it.
+#[derive(Default)]
+struct Health {
+    outage: std::sync::Mutex<Option<Outage>>,
+}
+
+impl Health {
+    fn current(&self) -> Option<Outage> {
+        self.outage.lock().map(|g| *g).unwrap_or(None)
+    }
+
+    /// Notes what a database call's result says about availability: an outage starts
+    /// (logged once), or a success ends it (logged once).
+    fn note<T>(&self, r: &Result<T>) {
+        let now = match r {
+            Err(StoreError::Unavailable(o, _)) => Some(*o),
+            Ok(_) => None,
+            Err(_) => return,
+        };
+        let Ok(mut g) = self.outage.lock() else {
+            return;
+        };
+        if *g == now {
+            return;
+        }
+        match (now, &r) {
+            (Some(o), Err(StoreError::Unavailable(_, cause))) => {
+                tracing::error!(condition = o.as_str(), %cause, "database unavailable; requests get 503 until it recovers")
+            }
+            _ => tracing::warn!(was = g.map(Outage::as_str), "database available again"),
+        }
+        *g = now;
     }
 }
 
@@ -95,6 +192,7 @@ pub struct Store {
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// The SQLite database file, for the ingest writer's own connection.
     sqlite_file: Option<Arc<str>>,
+    health: Arc<Health>,
 }
 
 impl std::fmt::Debug for Store {
@@ -106,6 +204,11 @@ impl std::fmt::Debug for Store {
 }
 
 static DRIVERS: Once = Once::new();
+
+/// How long a request waits for a database connection before it is told the database
+/// is unavailable (503): a stopped PostgreSQL is reported within seconds, not after
+/// the driver's default 30 s.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -135,6 +238,7 @@ impl Store {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL for concurrent readers, FULL sync so an acknowledged
@@ -150,6 +254,7 @@ impl Store {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(opts)
                     .await?
             }
@@ -163,6 +268,7 @@ impl Store {
             backend,
             write_gate: Arc::new(Semaphore::new(permits)),
             generation: Arc::default(),
+            health: Arc::default(),
             sqlite_file: match backend {
                 Backend::Sqlite => {
                     let rest = url
@@ -188,8 +294,32 @@ impl Store {
     /// until commit.
     pub async fn write(&self) -> Result<(SemaphorePermit<'_>, Tx)> {
         let permit = self.write_permit().await?;
-        let tx = self.pool.begin().await?;
-        Ok((permit, tx))
+        let tx = self.pool.begin().await.map_err(StoreError::from);
+        if tx.is_err() {
+            self.health.note(&tx);
+        }
+        Ok((permit, tx?))
+    }
+
+    /// Ends a write transaction: commit if `r` is Ok, roll back now if not. Relying on
+    /// the rollback sqlx queues when a transaction is dropped would leave SQLite's
+    /// write lock held by a pooled connection until that connection is next used. The
+    /// outcome tells the store whether the database is available.
+    pub async fn finish<T>(&self, tx: Tx, r: Result<T>) -> Result<T> {
+        let out = finish(tx, r).await;
+        self.health.note(&out);
+        out
+    }
+
+    /// Notes a write made outside [`Store::finish`] (the ingest writer's own
+    /// connection).
+    pub fn note_write<T>(&self, r: &Result<T>) {
+        self.health.note(r);
+    }
+
+    /// The outage this instance is in, if any (for `/readyz`).
+    pub fn outage(&self) -> Option<Outage> {
+        self.health.current()
     }
 
     /// The model generation: changes whenever this instance writes model data.
@@ -215,10 +345,36 @@ impl Store {
             .map_err(|_| StoreError::Conflict("store is closing".into()))
     }
 
-    /// Checks the database answers (for `/readyz`).
-    pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+    /// Checks the database answers (for `/readyz`), within `within`. While a full
+    /// disk is known, a tiny write tells whether space has come back.
+    pub async fn ping(&self, within: std::time::Duration) -> Result<()> {
+        let check = async {
+            if self.health.current() == Some(Outage::DiskFull) {
+                let (_gate, mut tx) = self.write().await?;
+                let r = sqlx::query("UPDATE kohtaamo_meta SET probed_at = $1")
+                    .bind(now_text())
+                    .execute(&mut *tx)
+                    .await
+                    .map(|_| ())
+                    .map_err(StoreError::from);
+                self.finish(tx, r).await
+            } else {
+                let r = sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(StoreError::from);
+                self.health.note(&r);
+                r
+            }
+        };
+        match tokio::time::timeout(within, check).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Unavailable(
+                Outage::Unreachable,
+                format!("no answer within {} ms", within.as_millis()),
+            )),
+        }
     }
 
     pub async fn close(&self) {
@@ -232,10 +388,8 @@ pub fn now_text() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Ends a write transaction: commit if `r` is Ok, roll back now if not. Relying on
-/// the rollback sqlx queues when a transaction is dropped would leave SQLite's write
-/// lock held by a pooled connection until that connection is next used.
-pub async fn finish<T>(tx: Tx, r: Result<T>) -> Result<T> {
+/// Commits or rolls back (see [`Store::finish`], which also notes availability).
+async fn finish<T>(tx: Tx, r: Result<T>) -> Result<T> {
     match r {
         Ok(v) => {
             tx.commit().await?;
@@ -282,7 +436,7 @@ impl Store {
         }
         .await;
         // After the commit, so a reload never caches the old data as new.
-        let out = finish(tx, r).await;
+        let out = self.finish(tx, r).await;
         self.bump();
         out
     }
@@ -300,7 +454,7 @@ impl Store {
         }
         .await;
         // After the commit, so a reload never caches the old data as new.
-        let out = finish(tx, r).await;
+        let out = self.finish(tx, r).await;
         self.bump();
         out
     }
@@ -313,7 +467,7 @@ impl Store {
         let (_gate, mut tx) = self.write().await?;
         let r = entity::delete::<E>(&mut tx, ws, id).await;
         // After the commit, so a reload never caches the old data as new.
-        let out = finish(tx, r).await;
+        let out = self.finish(tx, r).await;
         self.bump();
         out
     }
@@ -327,7 +481,7 @@ impl Store {
         let (_gate, mut tx) = self.write().await?;
         let r = entity::reorder::<E>(&mut tx, ws, parent, ids).await;
         // After the commit, so a reload never caches the old data as new.
-        let out = finish(tx, r).await;
+        let out = self.finish(tx, r).await;
         self.bump();
         out
     }

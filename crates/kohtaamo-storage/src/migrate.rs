@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (4, "rollups", include_str!("../migrations/0004_rollups.sql")),
     (5, "alerts", include_str!("../migrations/0005_alerts.sql")),
+    (6, "meta", include_str!("../migrations/0006_meta.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

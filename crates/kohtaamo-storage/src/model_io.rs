@@ -320,7 +320,7 @@ impl Store {
         }
         .await;
         // After the commit, so a reload never caches the old data as new.
-        let out = crate::finish(tx, r).await;
+        let out = self.finish(tx, r).await;
         self.bump();
         out
     }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::entity::{self, Record};
-use crate::{finish, now_text, Result, Store, StoreError};
+use crate::{now_text, Result, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Review {
@@ -74,7 +74,7 @@ impl Store {
             entity::get::<RelationData>(&mut tx, ws, id).await
         }
         .await;
-        finish(tx, r).await
+        self.finish(tx, r).await
     }
 
     /// Who reviewed a relation and when, newest first.
@@ -133,7 +133,7 @@ impl Store {
             Ok(created)
         }
         .await;
-        finish(tx, r).await
+        self.finish(tx, r).await
     }
 
     /// Notifications of a workspace, optionally of one unit, newest first.
@@ -169,7 +169,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(StoreError::from);
-        finish(tx, r).await
+        self.finish(tx, r).await
     }
 
     pub async fn webhooks(&self, ws: Id) -> Result<Vec<Webhook>> {
@@ -199,7 +199,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from);
-        let r = finish(tx, r).await?;
+        let r = self.finish(tx, r).await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

@@ -218,6 +218,9 @@ fn explain(e: StoreError) -> anyhow::Error {
         StoreError::Invalid(fields) => anyhow::anyhow!("invalid:\n{fields}"),
         StoreError::Conflict(m) => anyhow::anyhow!("conflict: {m}"),
         StoreError::NotFound => anyhow::anyhow!("not found"),
+        StoreError::Unavailable(o, cause) => {
+            anyhow::anyhow!("{}: {cause} (try again later)", o.as_str())
+        }
         StoreError::Db(e) => anyhow::anyhow!("database error: {e}"),
     }
 }

@@ -152,7 +152,7 @@ async fn import_reports_errors_with_paths_and_exit_code() {
         "w: 2 created, 0 updated, 0 unchanged, 0 deleted"
     );
     let out = kohtaamo(&db, &["migrate"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 5"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("schema version 6"));
     let _ = std::fs::remove_dir_all(dir);
 }
 

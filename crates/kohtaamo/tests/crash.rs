@@ -5,52 +5,17 @@
 //! `PRAGMA integrity_check` must say `ok`.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kohtaamo_domain::model::{PackageInput, Parse, WorkspaceInput};
-use kohtaamo_domain::survey::SurveyInput;
 use kohtaamo_storage::testing::fresh;
 use kohtaamo_storage::{Backend, Store};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kohtaamo");
-const CYCLES: usize = 12;
+mod common;
+use common::{seed, start};
 
-fn start(url: &str, dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
-        .env("KOHTAAMO_DATA_DIR", dir)
-        .env("KOHTAAMO_ADMIN_PASSWORD", "crash-test-password")
-        .env("KOHTAAMO_LOG", "warn")
-        .env("KOHTAAMO_FEEDBACK_PER_MINUTE_IP", "0")
-        .env("KOHTAAMO_REVIEW_CYCLE_MINUTES", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("server printed its address")
-            .expect("line");
-        if let Some(rest) = line.strip_prefix("Kohtaamo is running at ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .expect("address")
-                .trim_end_matches('/')
-                .to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
-}
+const CYCLES: usize = 12;
 
 /// A tiny deterministic generator (seeded per run) for kill moments.
 struct Lcg(u64);
@@ -62,35 +27,6 @@ impl Lcg {
             .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
-}
-
-async fn seed(store: &Store) -> (i64, String) {
-    let t = |s: &str| [("en".to_string(), s.to_string())].into();
-    let ws = WorkspaceInput {
-        slug: "crash".into(),
-        name: t("Crash"),
-        default_language: "en".into(),
-    }
-    .parse()
-    .unwrap();
-    let ws = store.create_workspace(&ws, None).await.unwrap();
-    let pkg = PackageInput {
-        slug: "p".into(),
-        name: t("P"),
-        description: Default::default(),
-        published: false,
-        elements: vec![],
-    }
-    .parse()
-    .unwrap();
-    let pkg = store.create(ws, &pkg).await.unwrap().id;
-    let survey: SurveyInput = serde_json::from_value(serde_json::json!({
-        "slug": "s", "name": {"en": "S"}, "status": "active", "package_id": pkg,
-        "questions": [{"key": "nps", "kind": "nps", "required": true}]
-    }))
-    .unwrap();
-    let id = store.create(ws, &survey.parse().unwrap()).await.unwrap().id;
-    (id, store.survey_key(ws, id).await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +47,8 @@ async fn acknowledged_responses_survive_kill_9() {
         .unwrap();
     let mut acked: HashSet<String> = HashSet::new();
     for cycle in 0..CYCLES {
-        let (mut child, base) = start(&db.url, dir.path());
+        let mut server = start(&db.url, dir.path(), &[]);
+        let base = server.base.clone();
         let url = format!("{base}/api/public/v1/surveys/{key}/responses");
         // Retries of ids acknowledged before earlier crashes store nothing new.
         for id in acked.iter().take(5) {
@@ -150,8 +87,8 @@ async fn acknowledged_responses_survive_kill_9() {
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(150 + rng.next(600))).await;
-        child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
-        child.wait().unwrap();
+        server.child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
+        server.child.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
         let mut this_cycle = 0;
         for w in workers {

@@ -144,6 +144,7 @@ reviewed-done = Marked as reviewed today.
 none-yet = None yet.
 not-found-title = Not found
 not-found-text = There is no such page, or you do not have access to it.
+unavailable-text = The service is briefly unavailable: its database cannot be reached or its disk is full. What was already saved is safe; try again in a moment.
 forbidden-text = Your role does not allow this.
 back-home = Back to the start
 nav-edit = Edit the model

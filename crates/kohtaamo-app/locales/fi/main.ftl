@@ -144,6 +144,7 @@ reviewed-done = Merkitty tarkistetuksi tänään.
 none-yet = Ei vielä.
 not-found-title = Ei löytynyt
 not-found-text = Sivua ei ole, tai sinulla ei ole siihen pääsyä.
+unavailable-text = Palvelu on hetken poissa käytöstä: sen tietokantaan ei saada yhteyttä tai levy on täynnä. Jo tallennetut tiedot ovat tallessa; yritä hetken kuluttua uudelleen.
 forbidden-text = Roolisi ei salli tätä.
 back-home = Takaisin alkuun
 nav-edit = Muokkaa mallia

@@ -196,6 +196,8 @@ pub enum PageError {
     Login(String),
     NotFound(I18n),
     Forbidden(I18n),
+    /// The database is down or its disk full: 503 with `Retry-After`.
+    Unavailable(kohtaamo_storage::Outage),
     Internal(String),
 }
 
@@ -203,6 +205,7 @@ impl From<kohtaamo_storage::StoreError> for PageError {
     fn from(e: kohtaamo_storage::StoreError) -> Self {
         match e {
             kohtaamo_storage::StoreError::NotFound => PageError::NotFound(I18n::new("en", "en")),
+            kohtaamo_storage::StoreError::Unavailable(o, _) => PageError::Unavailable(o),
             other => PageError::Internal(other.to_string()),
         }
     }
@@ -214,6 +217,7 @@ impl From<kohtaamo_app::Error> for PageError {
             kohtaamo_app::Error::NotFound => PageError::NotFound(I18n::new("en", "en")),
             kohtaamo_app::Error::Forbidden(_) => PageError::Forbidden(I18n::new("en", "en")),
             kohtaamo_app::Error::Internal(cause) => PageError::Internal(cause),
+            kohtaamo_app::Error::Unavailable(o) => PageError::Unavailable(o),
             other => PageError::Internal(other.to_string()),
         }
     }
@@ -235,6 +239,18 @@ impl IntoResponse for PageError {
                 pages::error_page(i, "forbidden-text"),
             )
                 .into_response(),
+            PageError::Unavailable(o) => {
+                let mut resp = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    pages::error_page(I18n::new("en", "en"), "unavailable-text"),
+                )
+                    .into_response();
+                if let Ok(v) = o.retry_after_secs().to_string().parse() {
+                    resp.headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, v);
+                }
+                resp
+            }
             PageError::Internal(cause) => {
                 tracing::error!(%cause, "page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()

@@ -8,7 +8,9 @@
 //! every acknowledged response id is stored (lost = 0). In the same run it measures
 //! the same server with no writer (each request does one INSERT and commit through the
 //! connection pool, as Formbricks stores a response), with the writer but batches of
-//! one, and the raw batched insert rate of the database.
+//! one, and the raw batched insert rate of the database. On PostgreSQL it also runs two
+//! instances on the one database posting the same ids at once, and prints the
+//! deadlocks PostgreSQL counted meanwhile.
 //!
 //! Environment: `BENCH_SECONDS` (30), `BENCH_BASELINE_SECONDS` (10),
 //! `BENCH_CONCURRENCY` (64), `BENCH_BACKENDS` (`sqlite,postgres`).
@@ -268,6 +270,67 @@ async fn measure(
     )
 }
 
+/// Deadlocks PostgreSQL has counted in the target's database so far.
+async fn deadlocks(t: &Target) -> i64 {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap_or(-1)
+}
+
+/// Two server instances on one PostgreSQL database, each loaded with the same response
+/// ids at once (half the concurrency each): (responses/s acknowledged by both, p50, p99,
+/// lost, errors, deadlocks). An id acknowledged by both is one stored response.
+async fn measure_two_instances(
+    t: &Target,
+    concurrency: usize,
+    seconds: u64,
+) -> (f64, f64, f64, usize, u64, i64) {
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = start_server(t, pa, 4096);
+    let mut b = start_server(t, pb, 4096);
+    let half = (concurrency / 2).max(1);
+    let _ = tokio::join!(
+        load(pa, &t.key, "warm2", half, 1),
+        load(pb, &t.key, "warm2", half, 1)
+    );
+    let before = t.store.response_keys(t.survey).await.expect("count").len();
+    let dead0 = deadlocks(t).await;
+    let (ra, rb) = tokio::join!(
+        load(pa, &t.key, "two", half, seconds),
+        load(pb, &t.key, "two", half, seconds)
+    );
+    for s in [&mut a, &mut b] {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    let dead = deadlocks(t).await - dead0;
+    let stored = t.store.response_keys(t.survey).await.expect("count");
+    let mut acked: Vec<&String> = ra.acked.iter().chain(&rb.acked).collect();
+    acked.sort_unstable();
+    acked.dedup();
+    let lost = acked.iter().filter(|id| !stored.contains_key(**id)).count();
+    assert_eq!(
+        stored.len(),
+        before + acked.len() - lost,
+        "every acknowledged id once"
+    );
+    let mut lat: Vec<u32> = ra.latencies_us.into_iter().chain(rb.latencies_us).collect();
+    lat.sort_unstable();
+    let elapsed = ra.elapsed.max(rb.elapsed).as_secs_f64();
+    let rps = (ra.acked.len() + rb.acked.len()) as f64 / elapsed;
+    (
+        rps,
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lost,
+        ra.errors + rb.errors,
+        dead,
+    )
+}
+
 /// The database's own ceiling: the same rows through the same batched upsert, no HTTP.
 async fn raw_ceiling(t: &Target) -> f64 {
     let rows: Vec<NewResponse> = (0..200_000)
@@ -321,6 +384,14 @@ fn main() {
                 "{name:<10} {:<28} {rps:>12.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
                 "HTTP, group commit"
             );
+            if backend == Backend::Postgres {
+                let (rps2, p50, p99, lost, err, dead) =
+                    measure_two_instances(&t, concurrency, seconds).await;
+                println!(
+                    "{name:<10} {:<28} {rps2:>12.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}  deadlocks {dead}",
+                    "two instances, same ids"
+                );
+            }
             let (rps1, p50, p99, lost, err) = measure(&t, 0, concurrency, base_seconds).await;
             println!(
                 "{name:<10} {:<28} {rps1:>12.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",

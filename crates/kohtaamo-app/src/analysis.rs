@@ -31,18 +31,13 @@ pub const MIN_SAMPLE: i64 = 30;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScoreRow {
     /// Id (touchpoint, stage, journey, unit, partner, survey) or text (channel, language).
-    #[schema(value_type = Object)]
     pub key: GroupKey,
     pub name: String,
     /// Complete responses in the period.
     pub responses: i64,
-    #[schema(value_type = Object)]
     pub nps: Shown,
-    #[schema(value_type = Object)]
     pub csat: Shown,
-    #[schema(value_type = Object)]
     pub ces: Shown,
-    #[schema(value_type = Object)]
     pub previous_nps: Shown,
     /// The NPS moved significantly since the previous period.
     pub nps_changed: bool,
@@ -71,11 +66,8 @@ pub struct ScoreTable {
 pub struct Week {
     pub week: String,
     pub responses: i64,
-    #[schema(value_type = Object)]
     pub nps: Shown,
-    #[schema(value_type = Object)]
     pub csat: Shown,
-    #[schema(value_type = Object)]
     pub ces: Shown,
 }
 

@@ -260,6 +260,43 @@ pub enum GroupKey {
     Text(String),
 }
 
+impl utoipa::PartialSchema for GroupKey {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .description(Some(
+                "An id (touchpoint, stage, journey, package, element, unit, partner, segment, survey) or a text (channel, language)",
+            ))
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .into()
+    }
+}
+impl utoipa::ToSchema for GroupKey {}
+
+impl utoipa::PartialSchema for Shown {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let number = || ObjectBuilder::new().schema_type(Type::Number);
+        ObjectBuilder::new()
+            .description(Some(
+                "`score` with `value`, `n` and the 95 % `margin`; `not_enough` answers (below the minimum sample) with `n`; or `no_answers`",
+            ))
+            .property(
+                "status",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["score", "not_enough", "no_answers"])),
+            )
+            .required("status")
+            .property("value", number())
+            .property("n", ObjectBuilder::new().schema_type(Type::Integer))
+            .property("margin", number())
+            .into()
+    }
+}
+impl utoipa::ToSchema for Shown {}
+
 impl GroupKey {
     /// Parses a key as it appears in links: digits are ids, anything else text.
     pub fn parse(scope: Scope, s: &str) -> Result<Self, crate::Reason> {

@@ -17,6 +17,10 @@ macro_rules! str_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        // The OpenAPI derive does not see a variant's `rename` through the macro, so
+        // the enum also says `snake_case`, which every wire name here is (a test
+        // compares the documented values with the wire names).
+        #[serde(rename_all = "snake_case")]
         pub enum $name { $(#[serde(rename = $s)] $variant),+ }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -598,6 +602,41 @@ impl Parse for TouchpointInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The values the OpenAPI document lists for each closed set are its wire names.
+    #[test]
+    fn documented_enum_values_are_the_wire_names() {
+        fn check<T: ToSchema + Serialize + Copy>(all: &[T]) {
+            let doc = serde_json::to_value(T::schema()).unwrap();
+            let documented: Vec<String> = doc["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{} has no enum: {doc}", T::name()))
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect();
+            let wire: Vec<String> = all
+                .iter()
+                .map(|v| {
+                    serde_json::to_value(v)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect();
+            assert_eq!(documented, wire, "{}", T::name());
+        }
+        check(Role::ALL);
+        check(ElementRole::ALL);
+        check(ElementKind::ALL);
+        check(Lane::ALL);
+        check(InterfaceKind::ALL);
+        check(BuiltinChannel::ALL);
+        check(crate::survey::SurveyStatus::ALL);
+        check(crate::survey::QuestionKind::ALL);
+        check(crate::alerts::Metric::ALL);
+        check(crate::alerts::Condition::ALL);
+    }
 
     fn texts(s: &str) -> RawTexts {
         [("en".to_string(), s.to_string())].into()

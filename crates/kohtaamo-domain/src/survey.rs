@@ -344,15 +344,32 @@ impl Question {
 }
 
 /// One validated answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Answer {
     Score(i64),
     Choices(Vec<String>),
     Choice(String),
-    #[schema(value_type = String)]
     Text(String),
 }
+
+/// On the wire an answer is a number, a list of option keys or a string (an option
+/// key or free text: the question's kind says which), so the document lists three
+/// exclusive shapes, not the four variants (two of which are both strings).
+impl utoipa::PartialSchema for Answer {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .description(Some(
+                "A score (integer), the keys of chosen options (multiple choice), or a string: the chosen option's key (single choice) or free text",
+            ))
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .into()
+    }
+}
+impl ToSchema for Answer {}
 
 impl Answer {
     pub fn display(&self) -> String {

@@ -124,7 +124,7 @@ async fn optional_doubles_bind_null_then_values(store: Store) {
 async fn migrations_are_idempotent(store: Store) {
     assert_eq!(
         kohtaamo_storage::migrate::applied(&store).await.unwrap(),
-        vec![1, 2, 3, 4, 5]
+        vec![1, 2, 3, 4, 5, 6]
     );
     assert!(kohtaamo_storage::migrate::run(&store)
         .await

@@ -10,6 +10,12 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 
+/// A list answered as `{"items": [...]}`, each item of `item`'s schema.
+pub fn items(item: Value) -> Value {
+    json!({"type": "object", "required": ["items"],
+           "properties": {"items": {"type": "array", "items": item}}})
+}
+
 /// How a request body is described.
 pub enum Body {
     Json(Value),
@@ -25,8 +31,12 @@ pub struct Op {
     pub ok_status: u16,
     pub ok_schema: Option<Value>,
     pub ok_yaml: bool,
-    pub query: Vec<(String, &'static str, String)>,
+    /// The success answer's content type when it is not JSON (images, downloads).
+    pub ok_media: Option<&'static str>,
+    pub query: Vec<(String, Value, String)>,
     pub public: bool,
+    /// Further answers this operation gives (status, description), e.g. 401 on login.
+    pub extra: Vec<(u16, &'static str)>,
 }
 
 impl Op {
@@ -39,8 +49,10 @@ impl Op {
             ok_status: 200,
             ok_schema: None,
             ok_yaml: false,
+            ok_media: None,
             query: vec![],
             public: false,
+            extra: vec![],
         }
     }
     pub fn body(mut self, schema: Value) -> Self {
@@ -56,18 +68,48 @@ impl Op {
         self.ok_schema = schema;
         self
     }
+    /// Answers a file of `media_type` (an image, a CSV or XLSX download).
+    pub fn produces(mut self, media_type: &'static str) -> Self {
+        self.ok_media = Some(media_type);
+        self
+    }
     pub fn yaml_response(mut self) -> Self {
         self.ok_yaml = true;
         self
     }
     /// A query parameter: name, JSON type, description.
     pub fn query(mut self, name: &str, ty: &'static str, desc: &str) -> Self {
-        self.query.push((name.into(), ty, desc.into()));
+        self.query
+            .push((name.into(), json!({"type": ty}), desc.into()));
+        self
+    }
+    /// A query parameter taking one of `values`.
+    pub fn query_one_of<'a>(
+        mut self,
+        name: &str,
+        values: impl IntoIterator<Item = &'a str>,
+        desc: &str,
+    ) -> Self {
+        let values: Vec<&str> = values.into_iter().collect();
+        self.query.push((
+            name.into(),
+            json!({"type": "string", "enum": values}),
+            desc.into(),
+        ));
         self
     }
     pub fn public(mut self) -> Self {
         self.public = true;
         self
+    }
+    /// Documents another answer (status, why).
+    pub fn responds(mut self, status: u16, why: &'static str) -> Self {
+        self.extra.push((status, why));
+        self
+    }
+    /// Rate limited: 429 with `Retry-After`.
+    pub fn limited(self) -> Self {
+        self.responds(429, "Too many requests; retry after `Retry-After` seconds")
     }
 }
 
@@ -140,23 +182,58 @@ impl Api {
         let item = self.paths.entry(path.to_string()).or_default();
         for op in ops {
             let mut params = path_params(path);
-            for (name, ty, desc) in &op.query {
-                params.push(json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": ty}}));
+            for (name, schema, desc) in &op.query {
+                params.push(json!({"name": name, "in": "query", "required": false, "description": desc, "schema": schema}));
             }
             let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
             let mut responses = Map::new();
-            let ok_content = match (&op.ok_schema, op.ok_yaml) {
-                (_, true) => json!({"application/yaml": {"schema": {"type": "string"}}}),
-                (Some(s), _) => json!({"application/json": {"schema": s}}),
-                (None, _) => json!({}),
+            let ok_content = match (&op.ok_schema, op.ok_yaml, op.ok_media) {
+                (_, _, Some(media)) => {
+                    let schema = if media.starts_with("text/") || media.ends_with("+xml") {
+                        json!({"type": "string"})
+                    } else {
+                        json!({"type": "string", "contentMediaType": media})
+                    };
+                    json!({ media: {"schema": schema} })
+                }
+                (_, true, _) => {
+                    json!({"application/yaml": {"schema": {"type": "object", "description": "The model document (docs/model-format.md)"}}})
+                }
+                (Some(s), _, _) => json!({"application/json": {"schema": s}}),
+                (None, _, _) => json!({}),
             };
             responses.insert(
                 op.ok_status.to_string(),
-                json!({"description": "Success", "content": ok_content}),
+                json!({"description": "Success", "content": ok_content.clone()}),
             );
+            // What any operation may answer besides success: a path or query that does
+            // not parse, and (except the liveness probe) a database that is down.
+            responses.insert(
+                "400".into(),
+                err("Malformed path, query or body, or wrong types"),
+            );
+            if path != "/healthz" {
+                responses.insert(
+                    "503".into(),
+                    err("The database is unreachable or its disk full; retry after `Retry-After` seconds"),
+                );
+            }
+            if path.contains('{') {
+                responses.insert("404".into(), err("Unknown id, key or workspace"));
+            }
+            if !op.query.is_empty() && op.body.is_none() {
+                responses.insert(
+                    "422".into(),
+                    err("A query parameter has an invalid value; `fields` names it"),
+                );
+            }
             if op.body.is_some() {
-                responses.insert("400".into(), err("Malformed body or wrong types"));
+                responses.insert(
+                    "408".into(),
+                    err("The body did not arrive within the request deadline"),
+                );
                 responses.insert("413".into(), err("Body too large"));
+                responses.insert("415".into(), err("Wrong content type"));
                 responses.insert(
                     "422".into(),
                     err("Validation failed; `fields` names every problem"),
@@ -175,6 +252,14 @@ impl Api {
             }
             if matches!(op.method, "post" | "put" | "delete") && !op.public {
                 responses.insert("409".into(), err("Duplicate, or still referenced"));
+            }
+            for (status, why) in &op.extra {
+                let answer = if *status < 300 {
+                    json!({"description": why, "content": ok_content})
+                } else {
+                    err(why)
+                };
+                responses.insert(status.to_string(), answer);
             }
             let mut o = json!({
                 "operationId": format!("{}_{}", op.method, path.trim_start_matches('/').replace(['/', '{', '}', '-'], "_")),

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Query as RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,7 +22,7 @@ use kohtaamo_app::feedback::{Feedback, Live, PublicSurvey, ResponseInput};
 use super::doc::{Api, Op};
 use crate::auth::ClientIp;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Path;
+use crate::extract::{Path, Query as RawQuery};
 use crate::i18n::respondent_language;
 use crate::AppState;
 
@@ -37,6 +37,7 @@ pub fn routes(mut api: Api) -> Api {
         vec![Op::new("get", "feedback", "A survey in one language (for the widget); 404 unknown or draft, 410 closed")
             .query("lang", "string", "Language code, e.g. fi or en")
             .ok(200, Some(survey))
+            .responds(410, "The survey is closed")
             .public()],
     )
     .route(
@@ -49,6 +50,10 @@ pub fn routes(mut api: Api) -> Api {
         )
         .body(input)
         .ok(201, Some(stored))
+        .responds(200, "Already stored (the same id again)")
+        .responds(403, "The page's origin is not among the survey's allowed origins")
+        .responds(410, "The survey is closed, or the invitation already used")
+        .limited()
         .public()],
     )
     .route(
@@ -57,6 +62,9 @@ pub fn routes(mut api: Api) -> Api {
         vec![Op::new("post", "feedback", "Record that the survey was shown (for response rate and drop-off)")
             .query("touchpoint_id", "integer", "Where it was shown")
             .ok(204, None)
+            .responds(403, "The page's origin is not among the survey's allowed origins")
+            .responds(410, "The survey is closed")
+            .limited()
             .public()],
     )
 }

@@ -30,7 +30,7 @@ pub struct UnitFilter {
 
 pub fn routes(mut api: Api) -> Api {
     let hook = api.schema::<WebhookInput>();
-    let array = json!({"type": "array"});
+    let array = crate::api::doc::items(json!({"type": "object"}));
     api.route(
         "/api/v1/workspaces/{ws}/relations/{id}/reviews",
         get(reviews),

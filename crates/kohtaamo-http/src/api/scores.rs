@@ -10,6 +10,7 @@ use kohtaamo_app::analysis::{
     journey_drivers, score_table, trend, Analysis, DriverRow, Grain, ScoreTable, Week,
 };
 use kohtaamo_app::i18n::I18n;
+use kohtaamo_domain::analytics::Scope;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 
 use super::doc::{Api, Op};
@@ -118,8 +119,12 @@ pub fn routes(mut api: Api) -> Api {
             "analytics",
             "NPS, CSAT and CES per week (from Monday), day or month: of the whole workspace, or of one group (`by` and `key`)",
         )
-        .query("grain", "string", "week (default), day or month")
-        .query("by", "string", "With `key`: the scope of one group")
+        .query_one_of("grain", ["week", "day", "month"], "week (default), day or month")
+        .query_one_of(
+            "by",
+            Scope::ALL.iter().map(|s| s.as_str()),
+            "With `key`: the scope of one group",
+        )
         .query("key", "string", "With `by`: the group's key")
         .query(
             "from",
@@ -136,7 +141,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/workspaces/{ws}/scores",
         get(scores),
         vec![Op::new("get", "analytics", "NPS, CSAT and CES per scope for a period and the one before (formulas in docs/metrics.md)")
-            .query("by", "string", "touchpoint (default), stage, journey, unit, partner, channel, language or survey")
+            .query_one_of("by", Scope::ALL.iter().map(|s| s.as_str()), "What to group by (default: touchpoint)")
             .query("from", "string", "First day, YYYY-MM-DD (default: 90 days ago)")
             .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
             .ok(200, Some(table))],

@@ -39,6 +39,8 @@ pub fn routes(mut api: Api) -> Api {
         vec![Op::new("post", "auth", "Log in; sets the session cookie")
             .body(login)
             .ok(200, Some(session.clone()))
+            .responds(401, "Wrong username or password (never says which)")
+            .limited()
             .public()],
     )
     .route(

@@ -71,7 +71,7 @@ pub fn routes(mut api: Api) -> Api {
             "QR code (SVG) of the survey link, with the touchpoint in it",
         )
         .query("touchpoint_id", "integer", "Touchpoint to put in the link")
-        .ok(200, Some(json!({"type": "string"})))],
+        .produces("image/svg+xml")],
     )
     .route(
         &format!("{base}/qr.png"),
@@ -83,7 +83,7 @@ pub fn routes(mut api: Api) -> Api {
         )
         .query("touchpoint_id", "integer", "Touchpoint to put in the link")
         .query("scale", "integer", "Pixels per module, 2–40 (default 10)")
-        .ok(200, Some(json!({"type": "string"})))],
+        .produces("image/png")],
     )
     .route(
         &format!("{base}/invitations"),
@@ -122,7 +122,7 @@ pub fn routes(mut api: Api) -> Api {
             "analytics",
             "The responses behind one figure of the score tables: every survey's responses in the group `key` of scope `by`",
         ))
-        .query("by", "string", "touchpoint, stage, journey, package, element, unit, partner, segment, channel, language or survey")
+        .query_one_of("by", kohtaamo_domain::analytics::Scope::ALL.iter().map(|s| s.as_str()), "The scope of the figure's group")
         .query("key", "string", "The group's key as in the score table (an id, or a channel or language code); only complete responses unless `complete` is given, so the total equals the figure's n")
         .query("limit", "integer", "1–500 (default 50)")
         .query("offset", "integer", "Items to skip")
@@ -136,7 +136,7 @@ pub fn routes(mut api: Api) -> Api {
             "feedback",
             "Every matching response as CSV (streamed)",
         ))
-        .ok(200, Some(json!({"type": "string"})))],
+        .produces("text/csv")],
     )
     .route(
         &format!("{base}/responses.xlsx"),
@@ -146,7 +146,7 @@ pub fn routes(mut api: Api) -> Api {
             "feedback",
             "Every matching response as an Excel workbook",
         ))
-        .ok(200, Some(json!({"type": "string"})))],
+        .produces("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")],
     )
     .route(
         &format!("{base}/responses/{{response_id}}"),

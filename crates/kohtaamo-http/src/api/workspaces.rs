@@ -45,7 +45,7 @@ pub fn routes(mut api: Api, cfg: &HttpConfig) -> Api {
                 "workspaces",
                 "Workspaces you belong to, with your role",
             )
-            .ok(200, Some(json!({"type": "array"}))),
+            .ok(200, Some(crate::api::doc::items(json!({"type": "object"})))),
             Op::new(
                 "post",
                 "workspaces",
@@ -79,7 +79,7 @@ pub fn routes(mut api: Api, cfg: &HttpConfig) -> Api {
         "/api/v1/workspaces/{ws}/members",
         get(members),
         vec![Op::new("get", "members", "Members and their roles (admin)")
-            .ok(200, Some(json!({"type": "array"})))],
+            .ok(200, Some(crate::api::doc::items(json!({"type": "object"}))))],
     )
     .route(
         "/api/v1/workspaces/{ws}/members/{username}",

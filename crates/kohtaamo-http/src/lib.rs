@@ -159,9 +159,13 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
             error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into())
         })
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(axum::middleware::from_fn_with_state(
+        // A request (its body read and its answer prepared) gets `request_timeout`; a
+        // client that sends its body a byte at a time, or a request stuck behind a
+        // database that does not answer, gets 408 (made a JSON error below) instead
+        // of holding its connection. Streaming downloads count until their first byte.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
-            deadline,
         ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::middleware::from_fn(close_after_refusal))
@@ -173,29 +177,6 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
             ),
         )
         .with_state(state)
-}
-
-/// A request (its body read and its answer prepared) gets `request_timeout`; a client
-/// that sends its body a byte at a time, or a request stuck behind a database that does
-/// not answer, gets 408 instead of holding its connection. Streaming downloads count
-/// only until their first byte.
-async fn deadline(
-    axum::extract::State(limit): axum::extract::State<Duration>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(resp) => resp,
-        Err(_) => error::ApiError::Rejected(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the request took longer than {} s (body sent too slowly?)",
-                limit.as_secs()
-            ),
-        )
-        .into_response(),
-    }
 }
 
 /// A refusal of a request that carried a body (413, 401, 403, 429 …) may come before
@@ -222,6 +203,17 @@ async fn close_after_refusal(
 }
 
 async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // The request deadline's bare 408 becomes the JSON error every refusal is.
+    if resp.status() == axum::http::StatusCode::REQUEST_TIMEOUT
+        && !resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        resp = error::ApiError::Rejected(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "the request took too long (was its body sent too slowly?)".into(),
+        )
+        .into_response();
+    }
     let h = resp.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

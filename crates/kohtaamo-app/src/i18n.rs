@@ -180,8 +180,12 @@ impl I18n {
     }
 
     /// The label of an enumeration value, e.g. `lane-frontstage`.
+    /// A value without a label of its own (a channel a respondent's link named, say
+    /// `qr`) is shown as it is, never as a missing-key message.
     pub fn enum_label(&self, prefix: &str, value: &str) -> String {
-        self.t(&format!("{prefix}-{}", value.replace('_', "-")))
+        LOCALES
+            .try_lookup(&self.id, &format!("{prefix}-{}", value.replace('_', "-")))
+            .unwrap_or_else(|| value.to_owned())
     }
 }
 
@@ -227,6 +231,15 @@ pub fn unknown_keys(sources: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_without_a_label_is_shown_as_it_is() {
+        let fi = I18n::new("fi", "fi");
+        assert_eq!(fi.enum_label("channel", "web"), fi.t("channel-web"));
+        assert_ne!(fi.enum_label("channel", "web"), "web");
+        // Before: `Unknown localization key: "channel-qr"` on the dashboard.
+        assert_eq!(fi.enum_label("channel", "qr"), "qr");
+    }
 
     #[test]
     fn negotiation_order() {

@@ -193,8 +193,11 @@ enum TokenCmd {
 fn init_logs(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KOHTAAMO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Colours only on a terminal: a log file or a journal gets plain text.
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
@@ -479,6 +482,16 @@ async fn token(store: &Store, cmd: TokenCmd) -> Result<()> {
 }
 
 async fn serve(cfg: Config, store: Store) -> Result<()> {
+    // Take the address first: if it is in use, stop before anything is created or
+    // printed (a first admin's password shown for a server that never ran is lost).
+    let listener = tokio::net::TcpListener::bind(&cfg.bind)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (in use? choose another with --bind or KOHTAAMO_BIND)",
+                cfg.bind
+            )
+        })?;
     let admin_pw = std::env::var("KOHTAAMO_ADMIN_PASSWORD")
         .ok()
         .filter(|s| !s.is_empty());
@@ -523,9 +536,6 @@ async fn serve(cfg: Config, store: Store) -> Result<()> {
     }
     let clock = kohtaamo_app::clock::system();
     cfg.scheduler(store.clone(), clock.clone()).spawn();
-    let listener = tokio::net::TcpListener::bind(&cfg.bind)
-        .await
-        .with_context(|| format!("binding {}", cfg.bind))?;
     let addr = listener.local_addr()?;
     let app = kohtaamo_http::app_with_clock(store.clone(), cfg.http(), clock);
     println!("Kohtaamo is running at http://{addr}/  (API: http://{addr}/api/v1, OpenAPI: http://{addr}/api/v1/openapi.json)");

@@ -316,3 +316,31 @@ async fn insight_report_and_jobs_as_of_a_day() {
         .status
         .success());
 }
+
+#[tokio::test]
+async fn a_taken_port_stops_serve_before_it_creates_anything() {
+    let db = fresh(backend_from_env()).await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--database-url", &db.url, "serve", "--bind", &addr])
+        .env("KOHTAAMO_DATA_DIR", dir.path())
+        .env("KOHTAAMO_LOG", "info")
+        .env_remove("KOHTAAMO_ADMIN_PASSWORD")
+        .output()
+        .expect("run kohtaamo");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    // Before: the first admin was created and its password printed, then the bind failed.
+    assert!(!stdout.contains("password"), "{stdout}");
+    let store = kohtaamo_storage::Store::connect(&db.url).await.unwrap();
+    assert!(store.user_by_name("admin").await.unwrap().is_none());
+    // Logs written to a pipe carry no terminal colour codes.
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}

@@ -232,6 +232,16 @@ pub fn unknown_keys(sources: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The glossary (PRODUCT.md): a customer journey is *asiakasmatka*, never
+    /// *asiakaspolku*.
+    #[test]
+    fn finnish_uses_the_glossary_word_for_a_journey() {
+        let path = format!("{}/locales/fi/main.ftl", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap().to_lowercase();
+        assert!(!text.contains("asiakaspolk"));
+        assert!(text.contains("asiakasmatka"));
+    }
+
     #[test]
     fn a_value_without_a_label_is_shown_as_it_is() {
         let fi = I18n::new("fi", "fi");

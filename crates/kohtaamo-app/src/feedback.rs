@@ -116,6 +116,28 @@ pub async fn asked_at(store: &Store, workspace: Id, d: &SurveyData) -> Result<Op
     })
 }
 
+/// Why `touchpoint` cannot be put in a link or code of a survey asked at `asked` (from
+/// [`asked_at`]): not one of its touchpoints, or (a survey about a package) no
+/// touchpoint of the workspace. `None` when it can.
+pub async fn touchpoint_refusal(
+    store: &Store,
+    workspace: Id,
+    asked: &Option<Vec<Id>>,
+    touchpoint: Id,
+) -> Result<Option<Reason>> {
+    Ok(match asked {
+        Some(tps) if !tps.contains(&touchpoint) => {
+            Some(Reason::new("not-asked-here").with("id", touchpoint))
+        }
+        None if !store.touchpoint_exists(workspace, touchpoint).await? => Some(
+            Reason::new("unknown-ref")
+                .with("noun", "touchpoint")
+                .with("id", touchpoint),
+        ),
+        _ => None,
+    })
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

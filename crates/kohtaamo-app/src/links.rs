@@ -2,7 +2,7 @@
 //! the widget snippet, and single-use personal invitations (only the token's hash is
 //! stored; the link is shown once).
 
-use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_domain::{FieldErrors, Id};
 use kohtaamo_storage::Store;
 
 use crate::feedback::token_hash;
@@ -144,15 +144,7 @@ pub async fn issue_invitations(
         };
         if let Some(t) = h.touchpoint_id {
             // Only a touchpoint the survey is asked at: the answer would be refused.
-            let refusal = match &asked {
-                Some(tps) if !tps.contains(&t) => Some(Reason::new("not-asked-here").with("id", t)),
-                None if !store.touchpoint_exists(ws, t).await? => Some(
-                    Reason::new("unknown-ref")
-                        .with("noun", "touchpoint")
-                        .with("id", t),
-                ),
-                _ => None,
-            };
+            let refusal = crate::feedback::touchpoint_refusal(store, ws, &asked, t).await?;
             if let Some(r) = refusal {
                 e.add(format!("{path}.touchpoint_id"), r);
                 continue;

@@ -183,16 +183,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
         match write_batch(&store, &responses, &impressions).await {
             Ok(outcomes) => reply(jobs, outcomes.into_iter().map(Ok).collect()),
             Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(e)]),
-            // The database is down or full: every row would fail the same way.
-            Err(StoreError::Unavailable(o, m)) => {
-                let n = jobs.len();
-                reply(
-                    jobs,
-                    (0..n)
-                        .map(|_| Err(StoreError::Unavailable(o, m.clone())))
-                        .collect(),
-                )
-            }
+            // The database is down, full or unreachable: every row would fail alike.
+            Err(StoreError::Unavailable(o, m)) => reply_unavailable(jobs, o, &m),
             Err(e) => {
                 // One bad row must not fail the others: write them one by one.
                 tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
@@ -248,16 +240,8 @@ fn sqlite_writer(
         match result {
             Ok(outcomes) => reply(jobs, outcomes.into_iter().map(Ok).collect()),
             Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(e)]),
-            // The disk is full or the file unreachable: every row would fail the same way.
-            Err(StoreError::Unavailable(o, m)) => {
-                let n = jobs.len();
-                reply(
-                    jobs,
-                    (0..n)
-                        .map(|_| Err(StoreError::Unavailable(o, m.clone())))
-                        .collect(),
-                )
-            }
+            // The database is down, full or unreachable: every row would fail alike.
+            Err(StoreError::Unavailable(o, m)) => reply_unavailable(jobs, o, &m),
             Err(e) => {
                 tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
                 let mut results = Vec::new();
@@ -490,6 +474,14 @@ fn split(jobs: &[Job]) -> (Vec<&NewResponse>, Vec<&Impression>) {
 
 /// `outcomes` holds one entry per response job, in order (impressions just succeed or
 /// fail with the batch).
+/// Answers every job of a batch with the outage, instead of retrying row by row.
+fn reply_unavailable(jobs: Vec<Job>, outage: crate::Outage, cause: &str) {
+    let outcomes = (0..jobs.len())
+        .map(|_| Err(StoreError::Unavailable(outage, cause.to_owned())))
+        .collect();
+    reply(jobs, outcomes);
+}
+
 fn reply(jobs: Vec<Job>, outcomes: Vec<Result<Stored>>) {
     let mut it = outcomes.into_iter();
     for job in jobs {

@@ -897,12 +897,9 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
     ));
 }
 
-/// Rollups equal a recomputation from the responses after concurrent ingest with
-/// duplicates, partial saves completed later, abandoned partials, and deletions.
-async fn rollups_stay_exact(store: Store) {
-    use kohtaamo_domain::survey::{Answer, Answers, Hidden, ResponseKey, Scores, SurveyInput};
-    use kohtaamo_storage::feedback::{Ingest, NewResponse};
-    let ws = workspace(&store, "w").await;
+/// An active survey with `questions` about a fresh package of workspace `ws`.
+async fn package_survey(store: &Store, ws: Id, questions: serde_json::Value) -> Id {
+    use kohtaamo_domain::survey::SurveyInput;
     let pkg = store
         .create(
             ws,
@@ -920,10 +917,19 @@ async fn rollups_stay_exact(store: Store) {
         .unwrap();
     let survey: SurveyInput = serde_json::from_value(serde_json::json!({
         "slug": "s", "name": {"en": "S"}, "status": "active", "package_id": pkg.id,
-        "questions": [{"key": "nps", "kind": "nps"}, {"key": "csat", "kind": "csat"}, {"key": "ces", "kind": "ces"}]
+        "questions": questions
     }))
     .unwrap();
-    let sid = store.create(ws, &survey.parse().unwrap()).await.unwrap().id;
+    store.create(ws, &survey.parse().unwrap()).await.unwrap().id
+}
+
+/// Rollups equal a recomputation from the responses after concurrent ingest with
+/// duplicates, partial saves completed later, abandoned partials, and deletions.
+async fn rollups_stay_exact(store: Store) {
+    use kohtaamo_domain::survey::{Answer, Answers, Hidden, ResponseKey, Scores};
+    use kohtaamo_storage::feedback::{Ingest, NewResponse};
+    let ws = workspace(&store, "w").await;
+    let sid = package_survey(&store, ws, serde_json::json!([{"key": "nps", "kind": "nps"}, {"key": "csat", "kind": "csat"}, {"key": "ces", "kind": "ces"}])).await;
     let ingest = Ingest::start(store.clone(), 64);
     let mut seed = 12345u64;
     let mut next = move |m: u64| {
@@ -1040,30 +1046,15 @@ async fn rollups_stay_exact(store: Store) {
 /// deadlocked (PostgreSQL aborts one transaction with 40P01). SQLite serialises
 /// writers, so there it simply holds.
 async fn overlapping_batches_do_not_deadlock(store: Store) {
-    use kohtaamo_domain::survey::{Answer, Answers, Hidden, ResponseKey, Scores, SurveyInput};
+    use kohtaamo_domain::survey::{Answer, Answers, Hidden, ResponseKey, Scores};
     use kohtaamo_storage::feedback::{write_batch, NewResponse};
     let ws = workspace(&store, "w").await;
-    let pkg = store
-        .create(
-            ws,
-            &PackageInput {
-                slug: "p".into(),
-                name: t("P"),
-                description: BTreeMap::new(),
-                published: false,
-                elements: vec![],
-            }
-            .parse()
-            .unwrap(),
-        )
-        .await
-        .unwrap();
-    let survey: SurveyInput = serde_json::from_value(serde_json::json!({
-        "slug": "s", "name": {"en": "S"}, "status": "active", "package_id": pkg.id,
-        "questions": [{"key": "nps", "kind": "nps"}]
-    }))
-    .unwrap();
-    let sid = store.create(ws, &survey.parse().unwrap()).await.unwrap().id;
+    let sid = package_survey(
+        &store,
+        ws,
+        serde_json::json!([{"key": "nps", "kind": "nps"}]),
+    )
+    .await;
     let resp = |key: String| NewResponse {
         workspace_id: ws,
         survey_id: sid,

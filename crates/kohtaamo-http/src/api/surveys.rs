@@ -21,7 +21,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use kohtaamo_app::analysis::Analysis;
-use kohtaamo_app::feedback::asked_at;
+use kohtaamo_app::feedback::{asked_at, touchpoint_refusal};
 use kohtaamo_app::links::{issue_invitations, survey_url, widget_snippet};
 use kohtaamo_app::responses::{survey_themes, Export};
 
@@ -262,15 +262,9 @@ async fn qr_target(
     if let Some(t) = tp {
         // Only a touchpoint this survey is asked at: a code for another one would
         // collect answers the survey refuses.
-        let asked = match asked_at(&st.store, ws.id, &rec.data).await? {
-            Some(tps) => tps.contains(&t),
-            None => st.store.touchpoint_exists(ws.id, t).await?,
-        };
-        if !asked {
-            return Err(ApiError::invalid(
-                "touchpoint_id",
-                Reason::new("not-asked-here").with("id", t),
-            ));
+        let asked = asked_at(&st.store, ws.id, &rec.data).await?;
+        if let Some(r) = touchpoint_refusal(&st.store, ws.id, &asked, t).await? {
+            return Err(ApiError::invalid("touchpoint_id", r));
         }
     }
     let url = survey_url(&st.public_base(headers), &key, tp);

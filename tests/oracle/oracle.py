@@ -42,12 +42,14 @@ def responses():
         text = call("GET", f"/api/v1/workspaces/{WS}/surveys/{s['id']}/responses.csv").decode("utf-8-sig")
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         df["survey_id"] = str(s["id"])
-        frames.append(df[["response_id", "created_at", "complete", "touchpoint_id", "channel", "locale", "nps", "csat", "ces", "survey_id"]])
+        frames.append(df[["response_id", "created_at", "complete", "suspect", "touchpoint_id", "channel", "locale", "nps", "csat", "ces", "survey_id"]])
     df = pd.concat(frames, ignore_index=True)
     for c in ("nps", "csat", "ces"):
         df[c] = pd.to_numeric(df[c].replace("", None))
     df["day"] = df["created_at"].str[:10]
-    return df[(df["complete"] == "true") & (df["day"] >= FROM) & (df["day"] <= TO)]
+    # Figures count complete responses that no bot check set apart.
+    counted = (df["complete"] == "true") & (df["suspect"].fillna("") == "")
+    return df[counted & (df["day"] >= FROM) & (df["day"] <= TO)]
 
 
 def shown(value, margin, n):

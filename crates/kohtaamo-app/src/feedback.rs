@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use kohtaamo_domain::survey::{
-    HiddenInput, QuestionKind, ResponseKey, ShowIf, SurveyData, SurveyStatus,
+    HiddenInput, QuestionKind, ResponseKey, ShowIf, SurveyData, SurveyStatus, Suspicion,
 };
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 use kohtaamo_storage::feedback::{Impression, Ingest, LiveSurvey, NewResponse, Stored};
@@ -59,8 +59,8 @@ pub struct FeedbackConfig {
     pub per_minute_ip: u32,
     /// Public posts per minute per survey; 0 = unlimited.
     pub per_minute_survey: u32,
-    /// Fewer seconds than this between showing and posting the HTML form is refused
-    /// (bots); 0 = off.
+    /// Fewer seconds than this between showing and posting the HTML form marks the
+    /// response as suspect (stored, not counted until accepted); 0 = off.
     pub min_fill_seconds: u64,
 }
 
@@ -222,8 +222,14 @@ impl Feedback {
         }
     }
 
-    /// Validates and stores a response; returns once it is committed.
-    pub async fn submit(&self, live: &Live, input: ResponseInput) -> Result<(String, Stored)> {
+    /// Validates and stores a response; returns once it is committed. `suspect`: why a
+    /// bot check set it apart (it is stored, but not counted in scores until accepted).
+    pub async fn submit(
+        &self,
+        live: &Live,
+        input: ResponseInput,
+        suspect: Option<Suspicion>,
+    ) -> Result<(String, Stored)> {
         Self::require_open(live)?;
         let s = &live.survey;
         let mut e = FieldErrors::new();
@@ -299,6 +305,7 @@ impl Feedback {
                 complete: input.complete,
                 invitation,
                 at: None,
+                suspect,
             })
             .await?;
         if stored == Stored::InvitationUsed {
@@ -350,18 +357,28 @@ impl Feedback {
         Ok(format!("{ts}.{}", Self::mac(self.key().await?, survey, ts)))
     }
 
-    /// Whether the form was shown long enough ago (and not more than a day ago).
-    pub async fn form_token_ok(&self, survey: Id, token: &str) -> Result<bool> {
+    /// What the form's token says about who sent it: `None` when the form was shown
+    /// long enough ago (and not more than a day ago), else why the response is suspect.
+    pub async fn form_check(&self, survey: Id, token: &str) -> Result<Option<Suspicion>> {
         let Some((ts, mac)) = token.split_once('.') else {
-            return Ok(false);
+            return Ok(Some(Suspicion::NoFormToken));
         };
         let Ok(ts) = ts.parse::<i64>() else {
-            return Ok(false);
+            return Ok(Some(Suspicion::NoFormToken));
         };
         let expected = Self::mac(self.key().await?, survey, ts);
         let same: bool = subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), mac.as_bytes()).into();
+        if !same {
+            return Ok(Some(Suspicion::NoFormToken));
+        }
         let age = self.clock.now().timestamp() - ts;
-        Ok(same && age >= self.min_fill.as_secs() as i64 && age <= 86_400)
+        Ok(if age < self.min_fill.as_secs() as i64 {
+            Some(Suspicion::TooFast)
+        } else if age > 86_400 {
+            Some(Suspicion::StaleForm)
+        } else {
+            None
+        })
     }
 }
 

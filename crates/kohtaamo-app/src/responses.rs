@@ -29,8 +29,10 @@ pub async fn survey_themes(
     f: &ResponseFilter,
 ) -> Result<Vec<kohtaamo_domain::themes::Theme>> {
     use kohtaamo_domain::themes::{mood, themes, OpenAnswer, SnowballAnalyzer};
+    // Like every figure, themes leave out what a bot check set apart unless asked.
     let f = ResponseFilter {
         complete: Some(true),
+        suspect: f.suspect.or(Some(false)),
         ..f.clone()
     };
     let mut texts: Vec<(String, String, kohtaamo_domain::themes::Mood)> = Vec::new();
@@ -85,6 +87,7 @@ impl Table {
             "created_at",
             "updated_at",
             "complete",
+            "suspect",
             "touchpoint_id",
             "touchpoint",
             "channel",
@@ -110,6 +113,7 @@ impl Table {
             r.created_at.clone(),
             r.updated_at.clone(),
             r.complete.to_string(),
+            r.suspect.map(|s| s.as_str().to_owned()).unwrap_or_default(),
             n(r.touchpoint_id),
             r.touchpoint_id
                 .and_then(|t| self.touchpoints.get(&t).cloned())

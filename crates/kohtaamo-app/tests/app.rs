@@ -164,7 +164,10 @@ impl World {
             },
             invitation: None,
         };
-        self.feedback.submit(&live, input).await.expect("stored");
+        self.feedback
+            .submit(&live, input, None)
+            .await
+            .expect("stored");
     }
 }
 
@@ -179,7 +182,7 @@ async fn submission_validates_through_the_use_case() {
         hidden: HiddenInput::default(),
         invitation: None,
     };
-    match w.feedback.submit(&live, bad).await {
+    match w.feedback.submit(&live, bad, None).await {
         Err(Error::Invalid(e)) => {
             assert!(e.0.contains_key("id"), "{e:?}");
             assert!(e.0.contains_key("answers.nps"), "{e:?}");

@@ -28,6 +28,15 @@ str_enum!(
     SurveyStatus { Draft => "draft", Active => "active", Closed => "closed" }
 );
 str_enum!(
+    /// Why a response looks like a bot's. A suspect response is stored and shown to
+    /// staff but not counted in scores until someone accepts it: a bot check may set a
+    /// response apart, never refuse a person's answer.
+    Suspicion {
+        TooFast => "too_fast", StaleForm => "stale_form", NoFormToken => "no_form_token",
+        Honeypot => "honeypot",
+    }
+);
+str_enum!(
     /// Question types. The first three have standard scales and wording.
     QuestionKind {
         Nps => "nps", Csat => "csat", Ces => "ces", Rating => "rating",

@@ -70,13 +70,13 @@ pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
             s.parse::<Id>().map_err(|_| Reason::new("whole-number")),
         )
     });
-    let complete = match get("complete") {
+    let mut yes_no = |k: &str| match get(k) {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(other) => {
             e.add(
-                "complete",
+                k,
                 Reason::new("not-one-of")
                     .with("value", other)
                     .with("options", "true, false"),
@@ -84,6 +84,8 @@ pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
             None
         }
     };
+    let complete = yes_no("complete");
+    let suspect = yes_no("suspect");
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
@@ -95,6 +97,7 @@ pub fn parse_filter(q: &BTreeMap<String, String>) -> ApiResult<ResponseFilter> {
         touchpoint_id,
         q: get("q").map(str::to_owned),
         complete,
+        suspect,
         group: None,
     })
 }

@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use kohtaamo_domain::analytics::{Selector, Tally};
-use kohtaamo_domain::survey::{Answers, Hidden, ResponseKey, Scores, SurveyData};
+use kohtaamo_domain::survey::{Answers, Hidden, ResponseKey, Scores, SurveyData, Suspicion};
 use kohtaamo_domain::Id;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -55,6 +55,8 @@ pub struct NewResponse {
     /// When it was given (RFC 3339 UTC, seconds); None = now. Set only by imports and
     /// the demo generator, never from public input.
     pub at: Option<String>,
+    /// Set apart by a bot check: stored, not counted in scores until accepted.
+    pub suspect: Option<Suspicion>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +99,7 @@ enum Inner {
 /// Rows per INSERT statement. Batches are cut into these sizes so only a handful of
 /// distinct statements are ever prepared.
 const CHUNKS: [usize; 4] = [128, 32, 8, 1];
-const RESPONSE_COLS: usize = 17;
+const RESPONSE_COLS: usize = 18;
 
 impl Ingest {
     /// Starts the writer. `max_batch` = 1 turns group commit off (one transaction per
@@ -380,6 +382,37 @@ fn rollup_values(k: &RollupKey, t: &Tally) -> Vec<Val> {
     ]
 }
 
+/// Where a stored response row (`complete, nps, csat, ces, touchpoint_id, day,
+/// channel, locale, suspect`) is counted and with what, if it counts: complete and
+/// not suspect.
+fn counted_tally(
+    ws: Id,
+    survey: Id,
+    row: &AnyRow,
+) -> std::result::Result<Option<(RollupKey, Tally)>, sqlx::Error> {
+    if row.try_get::<i64, _>("complete")? == 0
+        || row.try_get::<Option<String>, _>("suspect")?.is_some()
+    {
+        return Ok(None);
+    }
+    let k: RollupKey = (
+        ws,
+        survey,
+        row.try_get::<Option<i64>, _>("touchpoint_id")?.unwrap_or(0),
+        row.try_get("day")?,
+        row.try_get::<Option<String>, _>("channel")?
+            .unwrap_or_default(),
+        row.try_get::<Option<String>, _>("locale")?
+            .unwrap_or_default(),
+    );
+    let t = Tally::of(
+        row.try_get("nps")?,
+        row.try_get("csat")?,
+        row.try_get("ces")?,
+    );
+    Ok(Some((k, t)))
+}
+
 /// Adds a tally (negative to subtract) to one rollup row.
 const ROLLUP_SQL: &str = "INSERT INTO score_rollups (workspace_id, survey_id, touchpoint_id, day, channel, locale, responses, nps_n, promoters, detractors, csat_n, csat_pos, ces_n, ces_sum, ces_sumsq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (survey_id, touchpoint_id, day, channel, locale) DO UPDATE SET responses = score_rollups.responses + excluded.responses, nps_n = score_rollups.nps_n + excluded.nps_n, promoters = score_rollups.promoters + excluded.promoters, detractors = score_rollups.detractors + excluded.detractors, csat_n = score_rollups.csat_n + excluded.csat_n, csat_pos = score_rollups.csat_pos + excluded.csat_pos, ces_n = score_rollups.ces_n + excluded.ces_n, ces_sum = score_rollups.ces_sum + excluded.ces_sum, ces_sumsq = score_rollups.ces_sumsq + excluded.ces_sumsq";
 
@@ -395,14 +428,14 @@ struct StoredAt {
 
 /// The rollup deltas of a batch: every response that became complete in it (a
 /// complete response is final, so it is counted exactly once), under the values the
-/// stored row has.
+/// stored row has. A suspect response is not counted (until accepted).
 fn rollup_deltas(
     responses: &[&NewResponse],
     stored_at: &[Option<StoredAt>],
 ) -> BTreeMap<RollupKey, Tally> {
     let mut m: BTreeMap<RollupKey, Tally> = BTreeMap::new();
     for (r, at) in responses.iter().zip(stored_at) {
-        if let (Some(at), true) = (at, r.complete) {
+        if let (Some(at), true, None) = (at, r.complete, r.suspect) {
             let k: RollupKey = (
                 r.workspace_id,
                 r.survey_id,
@@ -457,6 +490,7 @@ fn response_values(r: &NewResponse, now: &str, day: &str) -> Vec<Val> {
         day.into(),
         now.into(),
         now.into(),
+        r.suspect.map(|s| s.as_str().to_owned()).into(),
     ]
 }
 
@@ -601,7 +635,7 @@ async fn write_in(
 }
 
 fn upsert_sql(rows: usize) -> String {
-    let mut sql = String::from("INSERT INTO responses (workspace_id, survey_id, response_key, touchpoint_id, channel, locale, customer_ref, case_ref, custom, answers, nps, csat, ces, complete, day, created_at, updated_at) VALUES ");
+    let mut sql = String::from("INSERT INTO responses (workspace_id, survey_id, response_key, touchpoint_id, channel, locale, customer_ref, case_ref, custom, answers, nps, csat, ces, complete, day, created_at, updated_at, suspect) VALUES ");
     for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");
@@ -617,7 +651,7 @@ fn upsert_sql(rows: usize) -> String {
     }
     // A complete response is final; a partial one (the widget saves as it goes) is
     // replaced by its later saves.
-    sql.push_str(" ON CONFLICT (survey_id, response_key) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, channel = excluded.channel, locale = excluded.locale, customer_ref = excluded.customer_ref, case_ref = excluded.case_ref, custom = excluded.custom, answers = excluded.answers, nps = excluded.nps, csat = excluded.csat, ces = excluded.ces, complete = excluded.complete, updated_at = excluded.updated_at WHERE responses.complete = 0 RETURNING survey_id, response_key, touchpoint_id, channel, locale, day");
+    sql.push_str(" ON CONFLICT (survey_id, response_key) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, channel = excluded.channel, locale = excluded.locale, customer_ref = excluded.customer_ref, case_ref = excluded.case_ref, custom = excluded.custom, answers = excluded.answers, nps = excluded.nps, csat = excluded.csat, ces = excluded.ces, complete = excluded.complete, updated_at = excluded.updated_at, suspect = excluded.suspect WHERE responses.complete = 0 RETURNING survey_id, response_key, touchpoint_id, channel, locale, day");
     sql
 }
 
@@ -669,9 +703,11 @@ pub struct Response {
     pub complete: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Why a bot check set it apart (not counted in scores); null = counted.
+    pub suspect: Option<Suspicion>,
 }
 
-const RESPONSE_SELECT: &str = "SELECT id, survey_id, response_key, touchpoint_id, channel, locale, customer_ref, case_ref, custom, answers, nps, csat, ces, complete, created_at, updated_at FROM responses";
+const RESPONSE_SELECT: &str = "SELECT id, survey_id, response_key, touchpoint_id, channel, locale, customer_ref, case_ref, custom, answers, nps, csat, ces, complete, created_at, updated_at, suspect FROM responses";
 
 pub fn response_from_row(row: &AnyRow) -> std::result::Result<Response, sqlx::Error> {
     let custom: String = row.try_get("custom")?;
@@ -695,6 +731,10 @@ pub fn response_from_row(row: &AnyRow) -> std::result::Result<Response, sqlx::Er
         complete: row.try_get::<i64, _>("complete")? != 0,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        // An unknown stored value (a later version's) still reads as suspect.
+        suspect: row
+            .try_get::<Option<String>, _>("suspect")?
+            .map(|s| Suspicion::parse(&s).unwrap_or(Suspicion::TooFast)),
     })
 }
 
@@ -713,6 +753,9 @@ pub struct ResponseFilter {
     pub q: Option<String>,
     /// Only complete (true) or only partial (false) responses.
     pub complete: Option<bool>,
+    /// Only responses a bot check set apart (true) or only counted ones (false).
+    /// Figures never count suspect responses, so a `group` implies false.
+    pub suspect: Option<bool>,
     /// Only the responses behind one analytics group (any survey of the workspace).
     pub group: Option<Selector>,
 }
@@ -807,6 +850,11 @@ impl ResponseFilter {
                     "(touchpoint_id IN ({t}) OR (touchpoint_id IS NULL AND survey_id IN ({s})))"
                 ));
             }
+        }
+        match self.suspect.or(self.group.as_ref().map(|_| false)) {
+            Some(true) => conds.push("suspect IS NOT NULL".into()),
+            Some(false) => conds.push("suspect IS NULL".into()),
+            None => {}
         }
         (conds.join(" AND "), vals)
     }
@@ -1017,7 +1065,7 @@ impl Store {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
             let row = sqlx::query(
-                "DELETE FROM responses WHERE workspace_id = $1 AND survey_id = $2 AND id = $3 RETURNING response_key, complete, nps, csat, ces, touchpoint_id, day, channel, locale",
+                "DELETE FROM responses WHERE workspace_id = $1 AND survey_id = $2 AND id = $3 RETURNING response_key, complete, nps, csat, ces, touchpoint_id, day, channel, locale, suspect",
             )
             .bind(ws)
             .bind(survey)
@@ -1026,17 +1074,8 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
             let key: String = row.try_get("response_key")?;
-            if row.try_get::<i64, _>("complete")? != 0 {
-                // Keep the rollups exact: take the response's tally back out.
-                let k: RollupKey = (
-                    ws,
-                    survey,
-                    row.try_get::<Option<i64>, _>("touchpoint_id")?.unwrap_or(0),
-                    row.try_get("day")?,
-                    row.try_get::<Option<String>, _>("channel")?.unwrap_or_default(),
-                    row.try_get::<Option<String>, _>("locale")?.unwrap_or_default(),
-                );
-                let t = Tally::of(row.try_get("nps")?, row.try_get("csat")?, row.try_get("ces")?);
+            // Keep the rollups exact: take a counted response's tally back out.
+            if let Some((k, t)) = counted_tally(ws, survey, &row)? {
                 bind(sqlx::query(ROLLUP_SQL), rollup_values(&k, &-t))
                     .execute(&mut *tx)
                     .await?;
@@ -1046,6 +1085,63 @@ impl Store {
                 ws,
                 user,
                 "delete_response",
+                &format!("survey {survey} response {id}"),
+                &format!("response id {key}"),
+            )
+            .await
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// Counts a response a bot check set apart (a person's answer after all): clears
+    /// the mark and adds it to the rollups, with an audit entry, atomically. Accepting
+    /// a counted response changes nothing.
+    pub async fn accept_response(
+        &self,
+        ws: Id,
+        survey: Id,
+        id: Id,
+        user: Option<Id>,
+    ) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let row = sqlx::query(
+                "UPDATE responses SET suspect = NULL WHERE workspace_id = $1 AND survey_id = $2 AND id = $3 AND suspect IS NOT NULL RETURNING response_key, complete, nps, csat, ces, touchpoint_id, day, channel, locale, NULL AS suspect",
+            )
+            .bind(ws)
+            .bind(survey)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                // Not suspect (nothing to do) or not there (404).
+                let n: i64 = sqlx::query(
+                    "SELECT COUNT(*) FROM responses WHERE workspace_id = $1 AND survey_id = $2 AND id = $3",
+                )
+                .bind(ws)
+                .bind(survey)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+                return if n == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                };
+            };
+            if let Some((k, t)) = counted_tally(ws, survey, &row)? {
+                bind(sqlx::query(ROLLUP_SQL), rollup_values(&k, &t))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let key: String = row.try_get("response_key")?;
+            audit(
+                &mut tx,
+                ws,
+                user,
+                "accept_response",
                 &format!("survey {survey} response {id}"),
                 &format!("response id {key}"),
             )

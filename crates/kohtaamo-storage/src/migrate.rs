@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "rollups", include_str!("../migrations/0004_rollups.sql")),
     (5, "alerts", include_str!("../migrations/0005_alerts.sql")),
     (6, "meta", include_str!("../migrations/0006_meta.sql")),
+    (7, "suspect", include_str!("../migrations/0007_suspect.sql")),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -832,6 +832,7 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
         complete,
         invitation: None,
         at: None,
+        suspect: None,
     };
     let mut tasks = Vec::new();
     for i in 0..400 {
@@ -971,6 +972,7 @@ async fn rollups_stay_exact(store: Store) {
             complete,
             invitation: None,
             at: Some(format!("2026-0{}-1{}T10:00:00Z", 1 + i % 3, i % 10)),
+            suspect: None,
         };
         let ingest = ingest.clone();
         tasks.push(tokio::spawn(
@@ -1068,6 +1070,7 @@ async fn overlapping_batches_do_not_deadlock(store: Store) {
         complete: true,
         invitation: None,
         at: None,
+        suspect: None,
     };
     let mut total = 0;
     for round in 0..15 {

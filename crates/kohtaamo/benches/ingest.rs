@@ -347,6 +347,7 @@ async fn raw_ceiling(t: &Target) -> f64 {
             complete: true,
             invitation: None,
             at: None,
+            suspect: None,
         })
         .collect();
     let start = Instant::now();

@@ -223,6 +223,7 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
                 complete,
                 invitation: None,
                 at: Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                suspect: None,
             });
         };
         for s in &tp_surveys {

@@ -324,7 +324,6 @@ survey-error = Please check your answers.
 survey-closed = This survey is closed. Thank you for your interest.
 survey-not-found = There is no survey at this address.
 survey-honeypot = Leave this field empty
-survey-too-fast = Please check your answers and send again.
 survey-invitation-used = This personal link has already been used to answer. Thank you!
 
 ## Surveys (staff)
@@ -532,3 +531,23 @@ grain-label = Trend by
 grain-day = day
 grain-week = week
 grain-month = month
+
+suspicion-too-fast = sent sooner than a person usually can
+suspicion-stale-form = the page was open for over a day
+suspicion-no-form-token = sent without the survey page
+suspicion-honeypot = a field hidden from people was filled
+suspect-badge = Set apart
+response-suspect = Set apart because
+response-suspect-help = A bot check set this response apart: it is kept, but not counted in any score. If a person gave it, count it.
+response-accept = Count this response
+responses-suspect-total = { $count ->
+    [one] One response is set apart as possibly automated and not counted.
+   *[other] { $count } responses are set apart as possibly automated and not counted.
+}
+filter-counting = Counted
+filter-counted = Counted in scores
+filter-suspect = Set apart
+channel-qr = QR code
+channel-widget = Widget
+channel-sms = Text message
+channel-kiosk = Kiosk

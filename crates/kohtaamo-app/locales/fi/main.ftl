@@ -324,7 +324,6 @@ survey-error = Tarkista vastauksesi.
 survey-closed = Tämä kysely on suljettu. Kiitos mielenkiinnostasi.
 survey-not-found = Tässä osoitteessa ei ole kyselyä.
 survey-honeypot = Jätä tämä kenttä tyhjäksi
-survey-too-fast = Tarkista vastauksesi ja lähetä uudelleen.
 survey-invitation-used = Tällä henkilökohtaisella linkillä on jo vastattu. Kiitos!
 
 ## Surveys (staff)
@@ -532,3 +531,23 @@ grain-label = Kehitys
 grain-day = päivä
 grain-week = viikko
 grain-month = kuukausi
+
+suspicion-too-fast = lähetetty nopeammin kuin ihminen yleensä ehtii
+suspicion-stale-form = sivu oli auki yli vuorokauden
+suspicion-no-form-token = lähetetty ilman kyselysivua
+suspicion-honeypot = ihmisiltä piilotettu kenttä oli täytetty
+suspect-badge = Erotettu
+response-suspect = Erotettu, koska
+response-suspect-help = Robottitarkistus erotti tämän vastauksen: se on tallessa, mutta sitä ei lasketa mihinkään tulokseen. Jos vastaaja oli ihminen, ota vastaus mukaan.
+response-accept = Laske vastaus mukaan
+responses-suspect-total = { $count ->
+    [one] Yksi vastaus on erotettu mahdollisesti automaattisena eikä sitä lasketa.
+   *[other] { $count } vastausta on erotettu mahdollisesti automaattisina eikä niitä lasketa.
+}
+filter-counting = Laskenta
+filter-counted = Lasketaan tuloksiin
+filter-suspect = Erotetut
+channel-qr = QR-koodi
+channel-widget = Upotettu kysely
+channel-sms = Tekstiviesti
+channel-kiosk = Kioski

@@ -169,7 +169,7 @@ async fn respond(
     // The widget posts JSON as text/plain too (a "simple" request needs no preflight).
     let input: ResponseInput = serde_json::from_slice(&body)
         .map_err(|e| ApiError::Rejected(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")))?;
-    let (id, stored) = st.feedback.submit(&live, input).await?;
+    let (id, stored) = st.feedback.submit(&live, input, None).await?;
     let (status, word) = match stored {
         Stored::Duplicate => (StatusCode::OK, "duplicate"),
         _ => (StatusCode::CREATED, "stored"),

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use kohtaamo_domain::survey::SurveyData;
 use kohtaamo_domain::{Id, Reason};
 use kohtaamo_storage::feedback::{
@@ -51,6 +51,11 @@ pub fn routes(mut api: Api) -> Api {
             .query("touchpoint_id", "integer", "Touchpoint")
             .query("q", "string", "Text in the answers")
             .query("complete", "string", "true or false")
+            .query(
+                "suspect",
+                "string",
+                "true: only responses a bot check set apart (not counted in scores); false: only counted ones",
+            )
     };
     api.route(
         &format!("{base}/links"),
@@ -160,6 +165,16 @@ pub fn routes(mut api: Api) -> Api {
             )
             .ok(204, None),
         ],
+    )
+    .route(
+        &format!("{base}/responses/{{response_id}}/accept"),
+        post(accept_response),
+        vec![Op::new(
+            "post",
+            "feedback",
+            "Count a response a bot check set apart (editor or admin): it joins the scores; recorded in the audit trail",
+        )
+        .ok(204, None)],
     )
     .route(
         &format!("{base}/funnel"),
@@ -452,6 +467,18 @@ async fn delete_response(
     ws.require_edit()?;
     st.store
         .delete_response(ws.id, id, rid, Some(ws.user.id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn accept_response(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id, rid)): Path<(String, Id, Id)>,
+) -> ApiResult<StatusCode> {
+    ws.require_edit()?;
+    st.store
+        .accept_response(ws.id, id, rid, Some(ws.user.id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -100,6 +100,10 @@ pub fn router() -> Router<AppState> {
             "/w/{ws}/surveys/{id}/responses/{rid}/delete",
             post(surveys_page::delete_response),
         )
+        .route(
+            "/w/{ws}/surveys/{id}/responses/{rid}/accept",
+            post(surveys_page::accept_response),
+        )
         .route("/w/{ws}/dashboard", get(dashboard::dashboard))
         .route("/w/{ws}/dashboard.csv", get(dashboard::dashboard_csv))
         .route(

@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use kohtaamo_domain::survey::{HiddenInput, QuestionKind};
+use kohtaamo_domain::survey::{HiddenInput, QuestionKind, Suspicion};
 use serde_json::Value;
 
 use crate::auth::ClientIp;
@@ -236,19 +236,6 @@ pub async fn submit(
     if let Err(e) = st.feedback.check_limits(ip, live.survey.id) {
         return ApiError::from(e).into_response();
     }
-    if param(&pairs, "website").is_some() {
-        // A bot filled the hidden field: thank it and store nothing.
-        return render(
-            &st,
-            &live,
-            &i,
-            PageState::Thanks,
-            StatusCode::OK,
-            &pairs,
-            None,
-        )
-        .await;
-    }
     let rid = param(&pairs, "_rid")
         .map(str::to_owned)
         .unwrap_or_else(new_rid);
@@ -258,34 +245,20 @@ pub async fn submit(
             values.entry(k.clone()).or_default().push(v.clone());
         }
     }
-    let token_ok = match st
-        .feedback
-        .form_token_ok(live.survey.id, param(&pairs, "_t").unwrap_or_default())
-        .await
-    {
-        Ok(ok) => ok,
-        Err(e) => return ApiError::from(e).into_response(),
+    // Bot checks set a response apart (stored, not counted until accepted); they
+    // never refuse it, since a quick person looks the same as a bot.
+    let suspect = if param(&pairs, "website").is_some() {
+        Some(Suspicion::Honeypot)
+    } else {
+        match st
+            .feedback
+            .form_check(live.survey.id, param(&pairs, "_t").unwrap_or_default())
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return ApiError::from(e).into_response(),
+        }
     };
-    if !token_ok {
-        // Too fast to be a person, or a stale page: ask to send again (a fresh token
-        // is in the re-rendered form), keeping the answers.
-        let msg = Some(i.t("survey-too-fast"));
-        return render(
-            &st,
-            &live,
-            &i,
-            PageState::Form,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &pairs,
-            Some(Refill {
-                rid: rid.clone(),
-                errors: HashMap::new(),
-                values,
-                message: msg,
-            }),
-        )
-        .await;
-    }
     let answers: BTreeMap<String, Value> = live
         .survey
         .data
@@ -327,7 +300,7 @@ pub async fn submit(
         },
         invitation: param(&pairs, "inv").map(str::to_owned),
     };
-    match st.feedback.submit(&live, input).await {
+    match st.feedback.submit(&live, input, suspect).await {
         Ok(_) => {
             render(
                 &st,

@@ -641,6 +641,8 @@ pub struct ResponseRow {
     lang: String,
     text: String,
     complete: String,
+    /// Why a bot check set it apart (not counted), in the reader's language.
+    suspect: Option<String>,
 }
 
 #[derive(Template)]
@@ -659,6 +661,10 @@ struct ResponsesPage {
     f_band: String,
     f_lang: String,
     f_q: String,
+    f_suspect: String,
+    suspects: Vec<(String, String)>,
+    /// Responses of the survey a bot check set apart (any filter aside).
+    suspect_total: i64,
     bands: Vec<(String, String)>,
     langs_f: Vec<(String, String)>,
     total: i64,
@@ -700,6 +706,7 @@ fn response_row(
         lang: r.locale.clone().unwrap_or_default(),
         text: r.answers.text(survey).chars().take(160).collect(),
         complete: i.t(if r.complete { "yes" } else { "partial" }),
+        suspect: r.suspect.map(|s| i.enum_label("suspicion", s.as_str())),
     }
 }
 
@@ -836,6 +843,15 @@ pub async fn responses(
         .await?;
     let themes =
         kohtaamo_app::responses::survey_themes(&st.store, w.id, &rec.data, id, &filter).await?;
+    let apart = ResponseFilter {
+        suspect: Some(true),
+        ..Default::default()
+    };
+    let suspect_total = st
+        .store
+        .responses(w.id, Some(id), &apart, 1, 0)
+        .await?
+        .total;
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let query_without_offset: Vec<(String, String)> = q
         .iter()
@@ -867,6 +883,16 @@ pub async fn responses(
         f_band: get("band"),
         f_lang: get("lang"),
         f_q: get("q"),
+        f_suspect: get("suspect"),
+        suspects: [
+            ("", "filter-any"),
+            ("false", "filter-counted"),
+            ("true", "filter-suspect"),
+        ]
+        .iter()
+        .map(|(v, k)| (v.to_string(), i.t(k)))
+        .collect(),
+        suspect_total,
         bands: [
             ("", "filter-any"),
             ("promoter", "band-promoter"),
@@ -910,6 +936,7 @@ struct ResponsePage {
     rid: Id,
     csrf: String,
     can_edit: bool,
+    suspect: bool,
     name: String,
     facts: Vec<(String, String)>,
     answers: Vec<(String, String)>,
@@ -944,6 +971,12 @@ pub async fn response(
         ),
         (i.t("response-id"), r.response_key.clone()),
     ];
+    if let Some(why) = r.suspect {
+        facts.push((
+            i.t("response-suspect"),
+            i.enum_label("suspicion", why.as_str()),
+        ));
+    }
     facts.extend(r.custom.iter().map(|(k, v)| (k.clone(), v.clone())));
     let public = PublicSurvey::build("", &rec.data, i);
     let answers = public
@@ -981,6 +1014,7 @@ pub async fn response(
         rid,
         csrf: ctx.csrf.clone(),
         can_edit: role.can_edit(),
+        suspect: r.suspect.is_some(),
         name: i.text(&rec.data.name),
         facts,
         answers,
@@ -990,6 +1024,21 @@ pub async fn response(
         here: c.here,
     };
     Ok(html(p.render()))
+}
+
+pub async fn accept_response(
+    State(st): State<AppState>,
+    Path((_, id, rid)): Path<(String, Id, Id)>,
+    CsrfForm { ctx, .. }: CsrfForm<super::pages::Empty>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.can_edit() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    st.store
+        .accept_response(w.id, id, rid, Some(ctx.user.id))
+        .await?;
+    Ok(Redirect::to(&format!("/w/{}/surveys/{id}/responses/{rid}", w.data.slug)).into_response())
 }
 
 pub async fn delete_response(

@@ -719,33 +719,41 @@ async fn the_html_page_works_without_javascript() {
     );
     assert_eq!(r["answers"]["topics"], json!(["food", "staff"]));
     assert_eq!(r["custom"]["train"], "IC27");
-    // A bot filling the honeypot is thanked and ignored.
+    // A filled honeypot and a forged render time are thanked and kept apart: a
+    // person's browser may fill a hidden field, so nothing is thrown away.
     let mut bot = form.clone();
     bot[0].1 = "bot-response-1".into();
     bot[7].1 = "http://spam".into();
     assert_eq!(post(bot).await.status(), StatusCode::OK);
-    assert_eq!(f.count().await, 1);
-    // A forged render time is refused.
     let mut forged = form.clone();
     forged[0].1 = "forged-resp-1".into();
     forged[1].1 = "1.deadbeef".into();
-    assert_eq!(
-        post(forged).await.status(),
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(f.count().await, 1);
+    assert_eq!(post(forged).await.status(), StatusCode::OK);
+    assert_eq!(f.count().await, 3);
+    let (_, apart) = f
+        .app
+        .get(&f.path("/responses?suspect=true"), &f.app.admin)
+        .await;
+    let mut why: Vec<&str> = apart["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["suspect"].as_str().unwrap())
+        .collect();
+    why.sort();
+    assert_eq!(why, ["honeypot", "no_form_token"]);
     // Shown once (the page view) in the funnel.
     let (_, funnel) = f.app.get(&f.path("/funnel"), &f.app.admin).await;
     assert_eq!(funnel["shown"], 1);
 }
 
 #[tokio::test]
-async fn the_page_refuses_too_quick_answers() {
+async fn a_quick_answer_is_kept_apart_never_refused() {
     let f = fixture().await; // default: at least 2 seconds
     let html = f
         .app
         .client
-        .get(f.app.url(&format!("/f/{}", f.key)))
+        .get(f.app.url(&format!("/f/{}?lang=en", f.key)))
         .send()
         .await
         .unwrap()
@@ -754,16 +762,105 @@ async fn the_page_refuses_too_quick_answers() {
         .unwrap();
     let at = html.find("name=\"_t\" value=\"").unwrap() + 17;
     let token = &html[at..at + html[at..].find('"').unwrap()];
+    // A person who taps 9 and Send at once is thanked, and the answer is stored.
     let resp = f
         .app
         .client
         .post(f.app.url(&format!("/f/{}", f.key)))
-        .form(&[("_rid", "quick-answer-1"), ("_t", token), ("nps", "9")])
+        .form(&[
+            ("_rid", "quick-answer-1"),
+            ("_t", token),
+            ("nps", "9"),
+            ("lang", "en"),
+        ])
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(f.count().await, 0);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("Thank"));
+    assert_eq!(f.count().await, 1);
+    let app = &f.app;
+    let scores = |_: &Fixture| async move {
+        let (_, t) = app
+            .get("/api/v1/workspaces/w/scores?by=survey", &app.admin)
+            .await;
+        t["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["responses"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    // Set apart: listed with its reason, not counted in any score or figure list.
+    assert_eq!(scores(&f).await, 0);
+    let (_, page) = f.app.get(&f.path("/responses"), &f.app.admin).await;
+    assert_eq!(page["items"][0]["suspect"], "too_fast");
+    let rid = page["items"][0]["id"].as_i64().unwrap();
+    let (_, counted) = f
+        .app
+        .get(&f.path("/responses?suspect=false"), &f.app.admin)
+        .await;
+    assert_eq!(counted["total"], 0);
+    // Deleting a suspect response takes nothing out of the rollups; accepting one
+    // counts it once, however often it is pressed.
+    let accept = f.path(&format!("/responses/{rid}/accept"));
+    for _ in 0..2 {
+        let r = f
+            .app
+            .client
+            .post(f.app.url(&accept))
+            .bearer_auth(&f.app.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(scores(&f).await, 1);
+    let (_, one) = f
+        .app
+        .get(&f.path(&format!("/responses/{rid}")), &f.app.admin)
+        .await;
+    assert_eq!(one["suspect"], Value::Null);
+    let (_, audit) = f.app.get("/api/v1/workspaces/w/audit", &f.app.admin).await;
+    assert!(audit.to_string().contains("accept_response"), "{audit}");
+    let missing = f
+        .app
+        .client
+        .post(f.app.url(&f.path("/responses/999999/accept")))
+        .bearer_auth(&f.app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // Deleting a response that was never counted leaves the scores as they are.
+    let resp = f
+        .app
+        .client
+        .post(f.app.url(&format!("/f/{}", f.key)))
+        .form(&[
+            ("_rid", "forged-answer-2"),
+            ("_t", "1.deadbeef"),
+            ("nps", "3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, apart) = f
+        .app
+        .get(&f.path("/responses?suspect=true"), &f.app.admin)
+        .await;
+    let other = apart["items"][0]["id"].as_i64().unwrap();
+    let del = f
+        .app
+        .client
+        .delete(f.app.url(&f.path(&format!("/responses/{other}"))))
+        .bearer_auth(&f.app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), StatusCode::NO_CONTENT);
+    assert_eq!(scores(&f).await, 1);
     // A closed survey's page says so.
     f.app
         .put(

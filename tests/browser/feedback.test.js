@@ -267,19 +267,20 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   await page.locator('table.scores tbody tr th a').first().click();
   await page.waitForURL(/\/dashboard\/partner\/\d+/);
   assert.ok(await page.locator('table.scores').nth(1).locator('tbody tr').count() >= 1, "the partner's touchpoints");
-  // The journey map and the blueprint have a score lane: a heat colour per touchpoint, with n.
+  // The journey map and the blueprint have a score lane: the experience index per
+  // touchpoint in a heat colour, with its metric and n.
   const j = (await app.api('GET', '/api/v1/workspaces/demo/journeys?q=train-trip')).items[0];
   await page.goto(app.base + `/w/demo/journeys/${j.id}`);
-  assert.ok(await page.locator('svg text.tp-score', { hasText: /NPS [+-]\d+ \(n \d+\)/ }).count() >= 1, 'NPS cell');
+  assert.ok(await page.locator('svg text.tp-score', { hasText: /^\d+ \(NPS, n \d+\)$/ }).count() >= 1, 'index cell from NPS');
   assert.equal(await page.locator('svg rect.score').count(), await page.locator('svg rect.touchpoint').count());
   await shot(page, 'journey-map-scores-fi');
   await page.goto(app.base + `/w/demo/journeys/${j.id}/blueprint`);
-  assert.ok(await page.locator('svg.blueprint text.tp-score', { hasText: /NPS [+-]\d+ \(n \d+\)/ }).count() >= 1, 'blueprint NPS cell');
+  assert.ok(await page.locator('svg.blueprint text.tp-score', { hasText: /^\d+ \(CES, n \d+\)$/ }).count() >= 1, 'blueprint index cell from CES');
   assert.equal(await page.locator('svg.blueprint rect.score').count(), await page.locator('svg.blueprint rect.touchpoint').count());
   // The owning unit sees its touchpoints' scores.
   const it = (await app.api('GET', '/api/v1/workspaces/demo/units?q=it')).items.find((u) => u.slug === 'it');
   await page.goto(app.base + `/w/demo/units/${it.id}`);
-  assert.ok(await page.getByRole('cell', { name: /CSAT \d+ % \(n \d+\)/ }).first().isVisible(), 'unit page shows scores');
+  assert.ok(await page.getByRole('cell', { name: /^\d+ \(CSAT, n \d+\)$/ }).first().isVisible(), 'unit page shows scores');
   const csv = await (await page.request.get(app.base + '/w/demo/dashboard.csv?by=journey')).text();
   assert.match(csv.split('\n')[0], /journey,responses,nps,nps_margin,nps_n/);
   assert.equal(csv.trim().split('\n').length, 2, 'one journey row');

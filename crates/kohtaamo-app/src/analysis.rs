@@ -22,9 +22,6 @@ use crate::directory::Names;
 use crate::i18n::I18n;
 use crate::Result;
 
-/// A touchpoint with its NPS, CSAT and CES, for finding a journey's weakest encounter.
-type Ranked = (GroupKey, Option<Score>, Option<Score>, Option<Score>);
-
 /// Below this many answers a score is "not enough answers", never a number.
 pub const MIN_SAMPLE: i64 = 30;
 
@@ -41,8 +38,20 @@ pub struct ScoreRow {
     pub previous_nps: Shown,
     /// The NPS moved significantly since the previous period.
     pub nps_changed: bool,
-    /// Flagged as the journey's weakest encounter (touchpoints; by NPS, CSAT or CES).
+    /// The experience index, 0–100: the first of NPS, CSAT, CES with enough answers on
+    /// one scale (docs/metrics.md).
+    pub index: Shown,
+    /// The metric the index is computed from.
+    pub index_metric: Option<kohtaamo_domain::alerts::Metric>,
+    pub previous_index: Shown,
+    /// The index moved significantly since the previous period.
+    pub index_changed: bool,
+    /// The journey's weakest encounter: its index is significantly below every other
+    /// touchpoint's of the journey (touchpoints only).
     pub weakest: bool,
+    /// Tied for the journey's weakest encounter: the lowest index, or not significantly
+    /// above it, when no touchpoint is significantly lowest (touchpoints only).
+    pub tied_weakest: bool,
     /// Times the surveys behind this group were shown, where impressions are known.
     pub shown: Option<i64>,
     /// Complete responses ÷ times shown, in per cent, where impressions are known and
@@ -69,6 +78,8 @@ pub struct Week {
     pub nps: Shown,
     pub csat: Shown,
     pub ces: Shown,
+    /// The experience index of the period (0–100).
+    pub index: Shown,
 }
 
 /// A rollup sum as the domain's grouping reads it.
@@ -149,6 +160,12 @@ pub async fn trend(
         }
         *weeks.entry(grain.start(day)).or_default() += r.tally;
     }
+    // Every point's index from the metric of the whole span's (see index_by).
+    let mut all = Tally::default();
+    for t in weeks.values() {
+        all += *t;
+    }
+    let metric = analytics::index(&all, MIN_SAMPLE).map(|x| x.metric);
     Ok(weeks
         .into_iter()
         .map(|(w, t)| Week {
@@ -157,8 +174,133 @@ pub async fn trend(
             nps: analytics::shown(analytics::nps(&t), MIN_SAMPLE),
             csat: analytics::shown(analytics::csat(&t), MIN_SAMPLE),
             ces: analytics::shown(analytics::ces(&t), MIN_SAMPLE),
+            index: match metric {
+                Some(m) => analytics::index_by_shown(&t, m, MIN_SAMPLE),
+                None => analytics::index_shown(&t, MIN_SAMPLE),
+            },
         })
         .collect())
+}
+
+/// One touchpoint named as (or tied for) a journey's weakest encounter.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WeakTouchpoint {
+    pub touchpoint_id: Id,
+    pub name: String,
+    /// Its experience index (0–100) with n and margin.
+    pub index: Score,
+    pub metric: kohtaamo_domain::alerts::Metric,
+    /// Who owns the encounter: a unit or a partner (none when nobody does).
+    pub owner: Option<kohtaamo_domain::model::Owner>,
+    pub owner_name: String,
+}
+
+/// The weakest encounter of one journey in a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WeakestEncounter {
+    pub journey_id: Id,
+    pub journey: String,
+    /// `one`: a touchpoint is significantly weakest; `tied`: the lowest is not
+    /// significantly below the others listed; `unknown`: fewer than two touchpoints
+    /// have enough answers to compare.
+    pub status: WeakestStatus,
+    /// The weakest touchpoint, or those tied for it (lowest index first).
+    pub touchpoints: Vec<WeakTouchpoint>,
+    /// Touchpoints of the journey with an index in the period.
+    pub measured: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WeakestStatus {
+    One,
+    Tied,
+    Unknown,
+}
+
+/// Per journey (in the model's order): which of its touchpoints with an index in
+/// `per` is the weakest encounter. The one rule every page and the API use.
+pub fn weakest_by_journey(
+    snapshot: &kohtaamo_domain::insight::Snapshot,
+    per: &HashMap<Id, Tally>,
+) -> Vec<(Id, analytics::Weakest<Id>, usize)> {
+    snapshot
+        .journeys
+        .iter()
+        .map(|(j, _)| {
+            let indexes: Vec<(Id, Score)> = snapshot
+                .stages
+                .iter()
+                .filter(|(_, s, _)| s.journey_id == *j)
+                .flat_map(|(_, _, tps)| tps.iter())
+                .filter_map(|(tp, _)| {
+                    let x = analytics::index(per.get(tp)?, MIN_SAMPLE)?;
+                    Some((*tp, x.score))
+                })
+                .collect();
+            (*j, analytics::weakest(&indexes), indexes.len())
+        })
+        .collect()
+}
+
+/// The weakest encounter of every journey between two days, with names and owners.
+pub async fn weakest_encounters(
+    store: &Store,
+    ws: Id,
+    (from, to): (NaiveDate, NaiveDate),
+    i: &I18n,
+) -> Result<Vec<WeakestEncounter>> {
+    let (snapshot, per) = tokio::try_join!(
+        async { Ok::<_, crate::Error>(store.snapshot(ws).await?) },
+        touchpoint_tallies(store, ws, from, to)
+    )?;
+    let names = Names::new(&snapshot, i);
+    Ok(weakest_encounters_of(&snapshot, &names, &per))
+}
+
+/// [`weakest_encounters`] from what the caller already holds.
+pub fn weakest_encounters_of(
+    snapshot: &kohtaamo_domain::insight::Snapshot,
+    names: &Names,
+    per: &HashMap<Id, Tally>,
+) -> Vec<WeakestEncounter> {
+    let owner_of: HashMap<Id, Option<kohtaamo_domain::model::Owner>> = snapshot
+        .stages
+        .iter()
+        .flat_map(|(_, _, tps)| tps.iter().map(|(id, t)| (*id, t.owner)))
+        .collect();
+    weakest_by_journey(snapshot, per)
+        .into_iter()
+        .map(|(j, w, measured)| {
+            let (status, ids) = match w {
+                analytics::Weakest::Unknown => (WeakestStatus::Unknown, vec![]),
+                analytics::Weakest::One(t) => (WeakestStatus::One, vec![t]),
+                analytics::Weakest::Tied(ts) => (WeakestStatus::Tied, ts),
+            };
+            let touchpoints = ids
+                .into_iter()
+                .filter_map(|t| {
+                    let x = analytics::index(per.get(&t)?, MIN_SAMPLE)?;
+                    let owner = owner_of.get(&t).copied().flatten();
+                    Some(WeakTouchpoint {
+                        touchpoint_id: t,
+                        name: Names::get(&names.touchpoints, t),
+                        index: x.score,
+                        metric: x.metric,
+                        owner,
+                        owner_name: names.owner(&owner),
+                    })
+                })
+                .collect();
+            WeakestEncounter {
+                journey_id: j,
+                journey: Names::get(&names.journeys, j),
+                status,
+                touchpoints,
+                measured,
+            }
+        })
+        .collect()
 }
 
 /// One case's journey NPS (if answered) and its touchpoint scores (0–100).
@@ -398,8 +540,8 @@ pub async fn score_table(
 
 impl Analysis {
     /// The touchpoints inside a model group (a journey, a unit …) with their scores in
-    /// a period, weakest first: by NPS, else CSAT, else CES, by where it sits on its scale;
-    /// those without a score (or without enough answers) last. Empty for a touchpoint
+    /// a period, weakest first by the experience index; those without one (not enough
+    /// answers) last. Empty for a touchpoint
     /// and for channel, language and survey groups.
     pub async fn touchpoints_of(
         &self,
@@ -424,20 +566,12 @@ impl Analysis {
             .into_iter()
             .filter(|r| matches!(r.key, GroupKey::Id(id) if inside.contains(&id)))
             .collect();
-        // The first metric with enough answers, by where it sits on its scale.
+        // By the experience index; those without one last.
         let rank = |r: &ScoreRow| -> f64 {
-            use kohtaamo_domain::alerts::Metric;
-            [
-                (Metric::Nps, &r.nps),
-                (Metric::Csat, &r.csat),
-                (Metric::Ces, &r.ces),
-            ]
-            .into_iter()
-            .find_map(|(m, shown)| match shown {
-                Shown::Score(s) => Some(m.position(s.value)),
-                _ => None,
-            })
-            .unwrap_or(f64::INFINITY)
+            match r.index {
+                Shown::Score(s) => s.value,
+                _ => f64::INFINITY,
+            }
         };
         rows.sort_by(|a, b| rank(a).total_cmp(&rank(b)));
         Ok(rows)
@@ -464,32 +598,24 @@ impl Analysis {
             an.shown(store, ws, scope, from, to)
         )?;
         let name = |k: &GroupKey| an.name(scope, k, i);
-        // The weakest encounter per journey, by each metric the touchpoints share.
-        let mut weak: Vec<GroupKey> = Vec::new();
+        // The weakest encounter per journey, by the experience index.
+        let mut weak: HashMap<Id, bool> = HashMap::new();
         if scope == Scope::Touchpoint {
-            let mut by_journey: BTreeMap<Id, Vec<Ranked>> = BTreeMap::new();
-            for (_, stage, tps) in &snapshot.stages {
-                for (tp, _) in tps {
-                    let k = GroupKey::Id(*tp);
-                    if let Some(t) = now.get(&k) {
-                        by_journey.entry(stage.journey_id).or_default().push((
-                            k,
-                            analytics::nps(t),
-                            analytics::csat(t),
-                            analytics::ces(t),
-                        ));
+            let per: HashMap<Id, Tally> = now
+                .iter()
+                .filter_map(|(k, t)| match k {
+                    GroupKey::Id(id) => Some((*id, *t)),
+                    GroupKey::Text(_) => None,
+                })
+                .collect();
+            for (_, w, _) in weakest_by_journey(snapshot, &per) {
+                match w {
+                    analytics::Weakest::One(t) => {
+                        weak.insert(t, true);
                     }
+                    analytics::Weakest::Tied(ts) => weak.extend(ts.into_iter().map(|t| (t, false))),
+                    analytics::Weakest::Unknown => {}
                 }
-            }
-            for list in by_journey.values() {
-                let with = |f: fn(&Ranked) -> Option<Score>| {
-                    list.iter()
-                        .filter_map(|x| f(x).map(|s| (x.0.clone(), s)))
-                        .collect::<Vec<_>>()
-                };
-                weak.extend(analytics::weakest(&with(|x| x.1), MIN_SAMPLE));
-                weak.extend(analytics::weakest(&with(|x| x.2), MIN_SAMPLE));
-                weak.extend(analytics::weakest(&with(|x| x.3), MIN_SAMPLE));
             }
         }
         let mut rows: Vec<ScoreRow> = now
@@ -498,6 +624,15 @@ impl Analysis {
             let prev = before.get(k).copied().unwrap_or_default();
             let (a, b) = (analytics::nps(t), analytics::nps(&prev));
             let changed = matches!((a, b), (Some(a), Some(b)) if a.n >= MIN_SAMPLE && b.n >= MIN_SAMPLE && a.differs_from(&b));
+            // The previous period on the same metric as this one: an index from NPS and
+            // one from CSAT are not the same measurement.
+            let x = analytics::index(t, MIN_SAMPLE);
+            let xb = x.and_then(|x| analytics::index_by(&prev, x.metric, MIN_SAMPLE));
+            let index_changed = matches!((x, xb), (Some(a), Some(b)) if a.score.differs_from(&b.score));
+            let flag = match k {
+                GroupKey::Id(id) => weak.get(id).copied(),
+                GroupKey::Text(_) => None,
+            };
             ScoreRow {
                 key: k.clone(),
                 name: name(k),
@@ -507,7 +642,15 @@ impl Analysis {
                 ces: analytics::shown(analytics::ces(t), MIN_SAMPLE),
                 previous_nps: analytics::shown(b, MIN_SAMPLE),
                 nps_changed: changed,
-                weakest: weak.contains(k),
+                index: analytics::index_shown(t, MIN_SAMPLE),
+                index_metric: x.map(|x| x.metric),
+                previous_index: match x {
+                    Some(x) => analytics::index_by_shown(&prev, x.metric, MIN_SAMPLE),
+                    None => analytics::index_shown(&prev, MIN_SAMPLE),
+                },
+                index_changed,
+                weakest: flag == Some(true),
+                tied_weakest: flag == Some(false),
                 shown: shown.get(k).copied().filter(|n| *n > 0),
                 // Responses that came without a recorded showing (an integration
                 // posting directly) would push the rate past 100 %: then there is none.

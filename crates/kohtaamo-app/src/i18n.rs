@@ -163,6 +163,20 @@ impl I18n {
         }
     }
 
+    /// A calendar month, as this language writes it short: 3/2026, Mar 2026.
+    pub fn month(&self, d: &NaiveDate) -> String {
+        match self.lang.as_str() {
+            "fi" => d.format("%-m/%Y").to_string(),
+            "sv" => d.format("%Y-%m").to_string(),
+            _ => d.format("%b %Y").to_string(),
+        }
+    }
+
+    /// A period of days: "1.3.2026 – 29.5.2026".
+    pub fn period(&self, from: &NaiveDate, to: &NaiveDate) -> String {
+        format!("{} – {}", self.date(from), self.date(to))
+    }
+
     pub fn opt_date(&self, d: &Option<NaiveDate>) -> String {
         d.as_ref()
             .map(|d| self.date(d))
@@ -238,7 +252,11 @@ mod tests {
     fn finnish_uses_the_glossary_word_for_a_journey() {
         let path = format!("{}/locales/fi/main.ftl", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(path).unwrap().to_lowercase();
-        assert!(!text.contains("asiakaspolk"));
+        // Every inflection: asiakaspolku, -polun, -polkua, -poluilla …
+        assert!(
+            !text.contains("asiakaspol"),
+            "asiakaspolku in the Finnish messages"
+        );
         assert!(text.contains("asiakasmatka"));
     }
 
@@ -247,8 +265,10 @@ mod tests {
         let fi = I18n::new("fi", "fi");
         assert_eq!(fi.enum_label("channel", "web"), fi.t("channel-web"));
         assert_ne!(fi.enum_label("channel", "web"), "web");
-        // Before: `Unknown localization key: "channel-qr"` on the dashboard.
-        assert_eq!(fi.enum_label("channel", "qr"), "qr");
+        // Before: `Unknown localization key: "channel-qr"` on the dashboard; the
+        // channels the product's own links send now have labels.
+        assert_eq!(fi.enum_label("channel", "qr"), "QR-koodi");
+        assert_eq!(fi.enum_label("channel", "kiosk-3"), "kiosk-3");
     }
 
     #[test]

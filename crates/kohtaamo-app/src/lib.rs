@@ -6,6 +6,7 @@
 //!
 //! - [`analysis`]: score tables per scope, trends, the weakest encounter, drivers,
 //!   response rates (what the dashboards, the score API and the alert job read);
+//! - [`overview`]: the leaders' overview (the workspace home);
 //! - [`insight`]: organisation insight as served; [`report`]: the Markdown memo;
 //! - [`feedback`]: the public side — live-survey cache, rate limits, submission and the
 //!   survey as a respondent sees it; [`links`]: survey links, widget snippet and personal invitations;
@@ -25,6 +26,7 @@ pub mod insight;
 pub mod jobs;
 pub mod links;
 pub mod model;
+pub mod overview;
 pub mod report;
 pub mod responses;
 

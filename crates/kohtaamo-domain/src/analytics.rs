@@ -80,7 +80,7 @@ impl Tally {
 }
 
 /// A score with its sample size and 95 % margin of error (same unit as the value).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Score {
     pub value: f64,
     pub n: i64,
@@ -519,23 +519,108 @@ pub fn group(
     out
 }
 
-/// The weakest encounters among `scores` (touchpoint → score of one metric): the
-/// lowest score, flagged only if it is significantly below every other score that has
-/// enough answers. Returns the flagged keys (empty when no difference is significant).
-pub fn weakest<K: Clone + Ord>(scores: &[(K, Score)], min_n: i64) -> Vec<K> {
-    let ok: Vec<&(K, Score)> = scores.iter().filter(|(_, s)| s.n >= min_n).collect();
-    let Some(low) = ok.iter().min_by(|a, b| a.1.value.total_cmp(&b.1.value)) else {
-        return vec![];
-    };
-    let others: Vec<&&(K, Score)> = ok.iter().filter(|x| x.0 != low.0).collect();
-    if !others.is_empty()
-        && others
-            .iter()
-            .all(|o| o.1.value > low.1.value && o.1.differs_from(&low.1))
-    {
-        vec![low.0.clone()]
+/// The experience index of a group: one figure on 0–100 that compares touchpoints
+/// whatever they are measured with. It is the group's first metric — NPS, then CSAT,
+/// then CES — with at least `min_n` answers, placed on its scale (0 = the worst the
+/// metric can say, 100 = the best): (NPS + 100) / 2, CSAT as it is, (CES − 1) · 100 / 6.
+/// The margin is scaled the same way. `None` when no metric has enough answers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Index {
+    pub score: Score,
+    /// The metric it was computed from.
+    pub metric: crate::alerts::Metric,
+}
+
+pub fn index(t: &Tally, min_n: i64) -> Option<Index> {
+    use crate::alerts::Metric;
+    [Metric::Nps, Metric::Csat, Metric::Ces]
+        .into_iter()
+        .find_map(|metric| index_by(t, metric, min_n))
+}
+
+/// The index from one given metric (`None` below `min_n` answers of it). Periods that
+/// are compared — a trend's points, a period and the one before — use the metric the
+/// whole span's index uses, so a point never jumps because its metric changed.
+pub fn index_by(t: &Tally, metric: crate::alerts::Metric, min_n: i64) -> Option<Index> {
+    let s = metric.score(t).filter(|s| s.n >= min_n)?;
+    let (lo, hi) = metric.range();
+    Some(Index {
+        score: Score {
+            value: 100.0 * metric.position(s.value),
+            n: s.n,
+            margin: 100.0 * s.margin / (hi - lo),
+        },
+        metric,
+    })
+}
+
+/// [`index_by`] as shown: a score, or "not enough answers" with that metric's n.
+pub fn index_by_shown(t: &Tally, metric: crate::alerts::Metric, min_n: i64) -> Shown {
+    match index_by(t, metric, min_n) {
+        Some(x) => Shown::Score(x.score),
+        None => match metric.score(t).map_or(0, |s| s.n) {
+            0 => Shown::NoAnswers,
+            n => Shown::NotEnough { n },
+        },
+    }
+}
+
+/// The index as shown: a score, "not enough answers" (with the most answers any metric
+/// has) or none.
+pub fn index_shown(t: &Tally, min_n: i64) -> Shown {
+    match index(t, min_n) {
+        Some(x) => Shown::Score(x.score),
+        None => match t.nps_n.max(t.csat_n).max(t.ces_n) {
+            0 => Shown::NoAnswers,
+            n => Shown::NotEnough { n },
+        },
+    }
+}
+
+/// The weakest encounter of a journey, by the experience index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Weakest<K> {
+    /// Fewer than two touchpoints have an index: nothing to compare.
+    Unknown,
+    /// This touchpoint's index is significantly below every other one's.
+    One(K),
+    /// The lowest index is not significantly below these (lowest first): they are
+    /// tied for the weakest.
+    Tied(Vec<K>),
+}
+
+impl<K: PartialEq> Weakest<K> {
+    /// Whether `k` is the weakest encounter, or tied for it.
+    pub fn names(&self, k: &K) -> bool {
+        match self {
+            Weakest::Unknown => false,
+            Weakest::One(x) => x == k,
+            Weakest::Tied(xs) => xs.contains(k),
+        }
+    }
+}
+
+/// The weakest encounter among touchpoints with an index (each counted once): the
+/// lowest index if it is significantly below every other (the rule of
+/// [`Score::differs_from`]); otherwise every touchpoint not significantly above the
+/// lowest, lowest first. Ties in value are broken by key, so the answer is the same
+/// wherever it is asked.
+pub fn weakest<K: Clone + Ord>(indexes: &[(K, Score)]) -> Weakest<K> {
+    if indexes.len() < 2 {
+        return Weakest::Unknown;
+    }
+    let mut sorted: Vec<&(K, Score)> = indexes.iter().collect();
+    sorted.sort_by(|a, b| a.1.value.total_cmp(&b.1.value).then_with(|| a.0.cmp(&b.0)));
+    let low = sorted[0];
+    let tied: Vec<K> = sorted[1..]
+        .iter()
+        .filter(|o| !(o.1.value > low.1.value && o.1.differs_from(&low.1)))
+        .map(|o| o.0.clone())
+        .collect();
+    if tied.is_empty() {
+        Weakest::One(low.0.clone())
     } else {
-        vec![]
+        Weakest::Tied(std::iter::once(low.0.clone()).chain(tied).collect())
     }
 }
 
@@ -665,23 +750,52 @@ mod tests {
 
     #[test]
     fn the_weakest_is_flagged_only_when_significantly_lowest() {
-        let s = |v: &[i64]| nps(&tally(v)).unwrap();
+        let s = |v: &[i64]| index(&tally(v), 30).unwrap().score;
         let good = s(&[10; 100]);
         let also_good = s(&[9; 80]);
         let bad = s(&[[0i64; 60].as_slice(), [10i64; 40].as_slice()].concat());
         assert_eq!(
-            weakest(&[("a", good), ("b", also_good), ("c", bad)], 30),
-            vec!["c"]
+            weakest(&[("a", good), ("b", also_good), ("c", bad)]),
+            Weakest::One("c")
         );
-        // Within the margin of another: nothing flagged.
+        // Within the margin of another: both named, lowest first.
         let close = s(&[[0i64; 55].as_slice(), [10i64; 45].as_slice()].concat());
-        assert!(weakest(&[("c", bad), ("d", close), ("a", good)], 30).is_empty());
-        // Too few answers do not count.
-        let tiny = s(&[0, 0]);
         assert_eq!(
-            weakest(&[("a", good), ("c", bad), ("t", tiny)], 30),
-            vec!["c"]
+            weakest(&[("d", close), ("c", bad), ("a", good)]),
+            Weakest::Tied(vec!["c", "d"])
         );
+        // One measured touchpoint is not "the weakest" of anything.
+        assert_eq!(weakest(&[("a", good)]), Weakest::Unknown);
+        // Too few answers give no index at all.
+        assert_eq!(index(&tally(&[0, 0]), 30), None);
+        assert_eq!(index_shown(&tally(&[0, 0]), 30), Shown::NotEnough { n: 2 });
+    }
+
+    #[test]
+    fn the_index_puts_every_metric_on_0_to_100() {
+        use crate::alerts::Metric;
+        // NPS 30 with margin m → index 65, margin m / 2.
+        let t = tally(&[[10i64; 50].as_slice(), &[8; 30], &[0; 20]].concat());
+        let (n, x) = (nps(&t).unwrap(), index(&t, 30).unwrap());
+        assert_eq!(x.metric, Metric::Nps);
+        assert!((x.score.value - 65.0).abs() < 1e-9);
+        assert!((x.score.margin - n.margin / 2.0).abs() < 1e-9);
+        // Too few NPS answers: the CSAT (share of 4–5) is the index.
+        let mut c = tally(&[10; 5]);
+        for v in [5, 4, 2].iter().cycle().take(30) {
+            c += Tally::of(None, Some(*v), None);
+        }
+        let x = index(&c, 30).unwrap();
+        assert_eq!(x.metric, Metric::Csat);
+        assert!((x.score.value - 200.0 / 3.0).abs() < 1e-9);
+        // CES mean 4 on 1–7 → 50; margin × 100 / 6.
+        let mut e = Tally::default();
+        for v in [7, 1].iter().cycle().take(40) {
+            e += Tally::of(None, None, Some(*v));
+        }
+        let (m, x) = (ces(&e).unwrap(), index(&e, 30).unwrap());
+        assert!((x.score.value - 50.0).abs() < 1e-9);
+        assert!((x.score.margin - m.margin * 100.0 / 6.0).abs() < 1e-9);
     }
 
     proptest! {

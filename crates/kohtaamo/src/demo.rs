@@ -5,12 +5,14 @@
 //! Model: each *trip* has a customer (pseudonymous `cust-…`), a day within the last
 //! `days` days (weekdays busier), a language (fi 70 %, en 25 %, sv 5 %) and a hidden
 //! trip quality. Each touchpoint survey is answered with probability 0.35; its
-//! answers come from the touchpoint's own quality (the restaurant car and the refund
-//! process are the weakest encounters) plus the trip's, with noise. The journey survey
+//! answers come from the touchpoint's own quality (the restaurant car is the weakest
+//! encounter; the refund process starts worse and recovers over the year) plus the
+//! trip's, with noise. The journey survey
 //! is answered on half the trips; its NPS follows the trip's touchpoint experiences,
 //! so touchpoint → journey impact can be estimated. Touchpoint and journey answers of
-//! one trip share `customer_ref` and `case_ref`. Open answers come from a small fi/en
-//! phrase bank matching the score. 4 % of responses are partial; impressions are
+//! one trip share `customer_ref` and `case_ref`. Open answers come from a small fi/en/sv
+//! phrase bank of each touchpoint, matching the score and the respondent's language.
+//! No response is dated later than the moment of generation. 4 % of responses are partial; impressions are
 //! written as responses ÷ a response rate of about 30 %.
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,11 +33,13 @@ pub struct Plan {
     pub days: i64,
 }
 
-/// Per touchpoint slug: how good the encounter usually is (−1 … 1).
-fn touchpoint_quality(slug: &str) -> f64 {
+/// Per touchpoint slug: how good the encounter is (−1 … 1), `age` days ago. The
+/// restaurant car is the weakest encounter throughout; the refund process starts as bad
+/// and recovers over the year (a fix that worked), so the trend has a story to tell.
+fn touchpoint_quality(slug: &str, age: i64) -> f64 {
     match slug {
-        "restaurant-car-visit" => -0.55,
-        "refund-request" => -0.45,
+        "restaurant-car-visit" => -0.6,
+        "refund-request" => -0.9 + 1.1 * (1.0 - age.clamp(0, 365) as f64 / 365.0),
         "ticket-machine-purchase" => -0.1,
         "buy-ticket-app" => 0.25,
         "buy-ticket-online" => 0.35,
@@ -44,40 +48,227 @@ fn touchpoint_quality(slug: &str) -> f64 {
     }
 }
 
-const NEG_FI: &[&str] = &[
-    "Ravintolavaunusta oli ruoka loppu",
-    "Juna oli myöhässä eikä siitä kerrottu",
-    "Lipun ostaminen sovelluksella oli hankalaa",
-    "Liian kallis hinta",
-    "Kahvi oli kylmää ja jonot pitkät",
-    "Avustaja ei tullut ajoissa",
-    "Hyvityksen käsittely kesti liian kauan",
-    "Automaatti ei hyväksynyt korttia",
+/// Unhappy and happy open answers in one language.
+type Phrases = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// Open answers that fit where they are given: touchpoint slug ("" = the whole trip)
+/// → per language (fi, en, sv) the unhappy and the happy ones.
+const BANKS: &[(&str, [Phrases; 3])] = &[
+    (
+        "restaurant-car-visit",
+        [
+            (
+                "fi",
+                &[
+                    "Ravintolavaunusta oli ruoka loppu",
+                    "Kahvi oli kylmää ja jono pitkä",
+                    "Ravintolavaunu oli kiinni koko matkan",
+                ],
+                &[
+                    "Hyvä kahvi ravintolavaunussa",
+                    "Ystävällinen myyjä ravintolavaunussa",
+                ],
+            ),
+            (
+                "en",
+                &[
+                    "The restaurant car had run out of food",
+                    "The coffee was cold and the queue long",
+                    "The restaurant car was closed the whole trip",
+                ],
+                &[
+                    "Good coffee in the restaurant car",
+                    "Friendly staff in the restaurant car",
+                ],
+            ),
+            (
+                "sv",
+                &[
+                    "Restaurangvagnen hade slut på mat",
+                    "Kaffet var kallt och kön lång",
+                ],
+                &["Gott kaffe i restaurangvagnen"],
+            ),
+        ],
+    ),
+    (
+        "refund-request",
+        [
+            (
+                "fi",
+                &[
+                    "Hyvityksen käsittely kesti viikkoja",
+                    "Hyvityslomaketta oli vaikea löytää",
+                    "Kukaan ei kertonut, missä vaiheessa hyvitys on",
+                ],
+                &["Hyvitys tuli nopeasti", "Hyvityksen hakeminen oli helppoa"],
+            ),
+            (
+                "en",
+                &[
+                    "The refund took weeks",
+                    "The refund form was hard to find",
+                    "Nobody told me where my refund stood",
+                ],
+                &["The refund came quickly", "Asking for a refund was easy"],
+            ),
+            (
+                "sv",
+                &[
+                    "Återbetalningen tog flera veckor",
+                    "Ingen berättade hur det gick med återbetalningen",
+                ],
+                &["Återbetalningen kom snabbt"],
+            ),
+        ],
+    ),
+    (
+        "ticket-machine-purchase",
+        [
+            (
+                "fi",
+                &[
+                    "Automaatti ei hyväksynyt korttia",
+                    "Automaatin näyttöä ei nähnyt auringossa",
+                ],
+                &["Lipun sai automaatista nopeasti"],
+            ),
+            (
+                "en",
+                &[
+                    "The machine did not accept my card",
+                    "The machine's screen could not be read in the sun",
+                ],
+                &["Got my ticket from the machine quickly"],
+            ),
+            (
+                "sv",
+                &["Automaten tog inte mitt kort"],
+                &["Biljetten från automaten gick snabbt"],
+            ),
+        ],
+    ),
+    (
+        "buy-ticket-app",
+        [
+            (
+                "fi",
+                &[
+                    "Sovellus kaatui maksaessa",
+                    "Lipun ostaminen sovelluksella oli hankalaa",
+                ],
+                &["Sovelluksella osto oli helppoa ja nopeaa"],
+            ),
+            (
+                "en",
+                &[
+                    "The app crashed while paying",
+                    "Buying a ticket in the app was confusing",
+                ],
+                &["Buying in the app was quick and easy"],
+            ),
+            (
+                "sv",
+                &["Appen kraschade vid betalningen"],
+                &["Det var lätt att köpa i appen"],
+            ),
+        ],
+    ),
+    (
+        "buy-ticket-online",
+        [
+            (
+                "fi",
+                &["Verkkokauppa oli hidas", "Alennuskoodi ei toiminut"],
+                &["Lipun osto verkossa oli helppoa"],
+            ),
+            (
+                "en",
+                &["The online shop was slow", "The discount code did not work"],
+                &["Buying online was easy"],
+            ),
+            (
+                "sv",
+                &["Webbutiken var långsam"],
+                &["Det var lätt att köpa på webben"],
+            ),
+        ],
+    ),
+    (
+        "assistance-onboard",
+        [
+            (
+                "fi",
+                &["Avustaja ei tullut ajoissa"],
+                &["Avustaja oli vastassa ja auttoi ystävällisesti"],
+            ),
+            (
+                "en",
+                &["The assistant did not arrive on time"],
+                &["The assistant met me and was very kind"],
+            ),
+            (
+                "sv",
+                &["Assistenten kom inte i tid"],
+                &["Assistenten mötte mig och var vänlig"],
+            ),
+        ],
+    ),
+    (
+        "",
+        [
+            (
+                "fi",
+                &[
+                    "Juna oli myöhässä eikä siitä kerrottu",
+                    "Liian kallis hinta",
+                    "Ravintolavaunu pilasi muuten hyvän matkan",
+                ],
+                &[
+                    "Juna oli ajoissa",
+                    "Siisti ja rauhallinen vaunu",
+                    "Ystävällinen henkilökunta",
+                ],
+            ),
+            (
+                "en",
+                &[
+                    "The train was late and nobody told us",
+                    "Too expensive",
+                    "The restaurant car spoiled an otherwise good trip",
+                ],
+                &[
+                    "The train was on time",
+                    "Clean and quiet carriage",
+                    "Friendly staff",
+                ],
+            ),
+            (
+                "sv",
+                &["Tåget var försenat och ingen sa något", "För dyrt"],
+                &["Tåget var i tid", "Vänlig personal"],
+            ),
+        ],
+    ),
 ];
-const POS_FI: &[&str] = &[
-    "Ystävällinen henkilökunta",
-    "Juna oli ajoissa",
-    "Lipun osto oli helppoa ja nopeaa",
-    "Hyvä kahvi ravintolavaunussa",
-    "Siisti ja rauhallinen vaunu",
-];
-const NEG_EN: &[&str] = &[
-    "The restaurant car had run out of food",
-    "The train was late and nobody told us",
-    "Buying a ticket in the app was confusing",
-    "Too expensive",
-    "The coffee was cold and the queue long",
-    "The assistant did not arrive on time",
-    "The refund took far too long",
-    "The machine did not accept my card",
-];
-const POS_EN: &[&str] = &[
-    "Friendly staff",
-    "The train was on time",
-    "Buying the ticket was quick and easy",
-    "Good coffee in the restaurant car",
-    "Clean and quiet carriage",
-];
+
+/// An open answer for `slug` ("" = the trip) in `lang`, unhappy or happy.
+fn phrase(rng: &mut StdRng, slug: &str, lang: &str, unhappy: bool) -> &'static str {
+    let Some((_, bank)) = BANKS
+        .iter()
+        .find(|(s, _)| *s == slug)
+        .or_else(|| BANKS.iter().find(|(s, _)| s.is_empty()))
+    else {
+        return "";
+    };
+    let (_, neg, pos) = bank.iter().find(|(l, _, _)| *l == lang).unwrap_or(&bank[0]);
+    let list = if unhappy { neg } else { pos };
+    list[rng.gen_range(0..list.len())]
+}
 
 struct Live {
     id: Id,
@@ -95,6 +286,7 @@ fn score(rng: &mut StdRng, quality: f64, lo: i64, hi: i64) -> i64 {
 fn answers_for(
     rng: &mut StdRng,
     s: &SurveyData,
+    slug: &str,
     quality: f64,
     lang: &str,
 ) -> BTreeMap<String, Value> {
@@ -121,13 +313,7 @@ fn answers_for(
                 (!picks.is_empty()).then_some(Value::Array(picks))
             }
             (QuestionKind::Text, _) if rng.gen_bool(0.45) => {
-                let bank = match (lang == "fi", sentiment < 0.6) {
-                    (true, true) => NEG_FI,
-                    (true, false) => POS_FI,
-                    (false, true) => NEG_EN,
-                    (false, false) => POS_EN,
-                };
-                Some(Value::from(bank[rng.gen_range(0..bank.len())]))
+                Some(Value::from(phrase(rng, slug, lang, sentiment < 0.6)))
             }
             _ => None,
         };
@@ -168,7 +354,8 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
     let (tp_surveys, trip_surveys): (Vec<&Live>, Vec<&Live>) =
         surveys.iter().partition(|s| s.data.touchpoint_id.is_some());
     let mut rng = StdRng::seed_from_u64(plan.seed);
-    let today = Utc::now().date_naive();
+    let now = Utc::now().naive_utc();
+    let today = now.date();
     let mut batch: Vec<NewResponse> = Vec::with_capacity(5000);
     let mut written = 0u64;
     let mut shown: HashMap<(Id, Option<Id>, String), i64> = HashMap::new();
@@ -194,13 +381,16 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
                         quality: f64,
                         tp: Option<Id>,
                         batch: &mut Vec<NewResponse>| {
-            let raw = answers_for(rng, &s.data, quality, lang);
+            let slug = s.touchpoint_slug.as_deref().unwrap_or_default();
+            let raw = answers_for(rng, &s.data, slug, quality, lang);
             let complete = !rng.gen_bool(0.04);
             let Ok(answers) = s.data.validate_answers(&raw, complete) else {
                 return;
             };
             let secs = rng.gen_range(6 * 3600..22 * 3600);
-            let at = day.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::seconds(secs);
+            // Never later than now: today's answers fall in the hours already past.
+            let at = (day.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::seconds(secs))
+                .min(now - Duration::seconds(rng.gen_range(60..3600)));
             let scores = answers.scores(&s.data);
             let Ok(key) = ResponseKey::parse(&format!("demo-{}-{case}", s.id)) else {
                 return;
@@ -228,8 +418,10 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
         };
         for s in &tp_surveys {
             if rng.gen_bool(0.35) {
-                let q = touchpoint_quality(s.touchpoint_slug.as_deref().unwrap_or_default())
-                    + trip_quality;
+                let q = touchpoint_quality(
+                    s.touchpoint_slug.as_deref().unwrap_or_default(),
+                    (today - day).num_days(),
+                ) + trip_quality;
                 experienced.push(q);
                 emit(&mut rng, s, q, s.data.touchpoint_id, &mut batch);
             }

@@ -105,14 +105,15 @@ enum DemoCmd {
         #[arg(long, default_value_t = DEMO_TRIPS)]
         trips: u64,
         /// Spread over this many days back from today
-        #[arg(long, default_value_t = 180)]
+        #[arg(long, default_value_t = DEMO_DAYS)]
         days: i64,
     },
 }
 
 /// What `serve --demo` generates on first start.
 const DEMO_SEED: u64 = 2026;
-const DEMO_TRIPS: u64 = 8000;
+const DEMO_TRIPS: u64 = 12000;
+const DEMO_DAYS: i64 = 365;
 
 #[derive(Subcommand)]
 enum ReportCmd {
@@ -524,7 +525,7 @@ async fn serve(cfg: Config, store: Store) -> Result<()> {
                 &demo::Plan {
                     seed: DEMO_SEED,
                     trips: DEMO_TRIPS,
-                    days: 180,
+                    days: DEMO_DAYS,
                 },
             )
             .await

@@ -101,7 +101,7 @@ journey-print-hint = Print the page for an A3 landscape copy.
 row-touchpoints = Touchpoints
 row-channels = Channels
 row-owners = Owners
-row-emotion = Expected emotion
+row-emotion = Emotion
 row-moments = Moments of truth
 moment-of-truth = Moment of truth
 lane-customer-action = Customer actions
@@ -475,7 +475,7 @@ themes-high = Happy
 themes-example = Example
 themes-more-low = more among the unhappy
 themes-more-high = more among the happy
-row-scores = Scores (90 days)
+row-scores = Index (90 days)
 drivers-title = Impact and performance of each touchpoint
 drivers-heading = What drives the NPS of { $name }
 drivers-help = Each touchpoint's impact: the correlation between its score and the journey NPS given in the same case (filled: significant at 95 %). Performance: its mean score on a 0–100 scale. Improving the touchpoints in the shaded corner pays most.
@@ -521,12 +521,12 @@ group-weakest = { $name }: { $score }
 col-response-rate = Response rate (shown)
 dashboard-period = Period
 unit-scores-link = Scores, trend and alert rules of my touchpoints
-trend-day = Daily NPS and CSAT of the whole workspace (a point for each day with at least 30 answers)
-trend-week = Weekly NPS and CSAT of the whole workspace (a point for each week with at least 30 answers)
-trend-month = Monthly NPS and CSAT of the whole workspace (a point for each month with at least 30 answers)
-group-trend-day = Daily NPS and CSAT of this group
-group-trend-week = Weekly NPS and CSAT of this group
-group-trend-month = Monthly NPS and CSAT of this group
+trend-day = Daily experience index, NPS, CSAT and CES of the whole workspace on one 0–100 scale (a point for each day with at least 30 answers)
+trend-week = Weekly experience index, NPS, CSAT and CES of the whole workspace on one 0–100 scale (a point for each week with at least 30 answers)
+trend-month = Monthly experience index, NPS, CSAT and CES of the whole workspace on one 0–100 scale (a point for each month with at least 30 answers)
+group-trend-day = Daily experience index, NPS, CSAT and CES of this group on one 0–100 scale
+group-trend-week = Weekly experience index, NPS, CSAT and CES of this group on one 0–100 scale
+group-trend-month = Monthly experience index, NPS, CSAT and CES of this group on one 0–100 scale
 grain-label = Trend by
 grain-day = day
 grain-week = week
@@ -551,3 +551,58 @@ channel-qr = QR code
 channel-widget = Widget
 channel-sms = Text message
 channel-kiosk = Kiosk
+
+index-name = Experience index
+index-help = The experience index puts every touchpoint on one 0–100 scale, whatever it is measured with: NPS from −100…100, CSAT as the share of satisfied, CES from 1…7. The weakest encounter is the touchpoint whose index is significantly below every other of its journey.
+index-from = from { $metric }
+trend-as-table = The figures as a table
+trend-period = Period
+dashboard-tied = tied for weakest
+group-weakest-tied = No touchpoint is significantly weakest; tied for the weakest encounter: { $names }
+map-weakest = ▼ Weakest encounter
+map-tied = Tied for weakest
+map-open-touchpoint = { $name }: open its scores
+emotion-expected = expected
+emotion-measured = measured (index)
+home-overview = How customers find us
+home-responses = { $count ->
+    [one] one response
+   *[other] { $count } responses
+}
+home-previous = { $period }
+home-up = better
+home-down = worse
+home-trend-caption = The experience index by month over the last year, with NPS, CSAT and CES on the same 0–100 scale
+home-weakest = The weakest encounter of each customer journey
+home-weakest-col = Weakest encounter
+home-owner = Owner
+home-tied = No touchpoint is significantly weakest; tied:
+home-unknown = { $count ->
+    [0] No touchpoint has enough answers to compare.
+    [one] Only one touchpoint has enough answers: nothing to compare.
+   *[other] Not enough answers to compare.
+}
+home-moved = What moved significantly
+home-moved-none = No touchpoint's index moved significantly since the previous 90 days.
+home-alerts = { $count ->
+    [0] No score alerts in the last 30 days
+    [one] One score alert in the last 30 days
+   *[other] { $count } score alerts in the last 30 days
+}
+home-knowing = How well we know our customers
+home-reaching = { $reaching } of { $units } units ({ $share } %) have a chain of customers that reaches an end customer.
+home-reaching-help = A unit reaches an end customer when its who-is-my-customer answers lead, through the internal customers it serves, to an external customer segment. Units that do not are where customer understanding is most often missing.
+home-overdue = { $count ->
+    [0] No who-is-my-customer answer is overdue for review
+    [one] One who-is-my-customer answer is overdue for review
+   *[other] { $count } who-is-my-customer answers are overdue for review
+}
+journey-glance = The whole journey at once
+journey-detail = Journey map in detail
+journey-fit = Fit to the page width
+journey-actual-size = Actual size
+emotion-level-0 = very negative
+emotion-level-1 = negative
+emotion-level-2 = neutral
+emotion-level-3 = positive
+emotion-level-4 = very positive

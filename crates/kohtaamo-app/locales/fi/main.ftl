@@ -26,14 +26,14 @@ home-counts = Tässä työtilassa
 count-units = Yksiköt
 count-segments = Asiakassegmentit
 count-packages = Palvelupaketit
-count-journeys = Asiakaspolut
+count-journeys = Asiakasmatkat
 count-touchpoints = Kosketuspisteet
 count-relations = Asiakassuhteet
 stale-title = Kuka on asiakkaani -vastaukset, jotka pitää tarkistaa
 stale-none = Kaikki vastaukset on tarkistettu ajallaan.
 no-core-title = Palvelupaketit ilman ydinpalvelua
 no-core-none = Jokaisella paketilla on ydinpalvelu.
-journeys-title = Asiakaspolut
+journeys-title = Asiakasmatkat
 journeys-none = Ei vielä asiakasmatkoja.
 touchpoint-count = { $count ->
     [one] { $count } kosketuspiste
@@ -101,7 +101,7 @@ journey-print-hint = Tulosta sivu, niin saat A3-vaakasuuntaisen kopion.
 row-touchpoints = Kosketuspisteet
 row-channels = Kanavat
 row-owners = Omistajat
-row-emotion = Odotettu tunne
+row-emotion = Tunne
 row-moments = Totuuden hetket
 moment-of-truth = Totuuden hetki
 lane-customer-action = Asiakkaan toiminta
@@ -156,8 +156,8 @@ title-relations = Kuka on asiakkaani
 title-channels = Kanavat
 title-elements = Palvelupakettien osat
 title-packages = Palvelupaketit
-title-journeys = Asiakaspolut
-title-stages = Asiakaspolun vaiheet
+title-journeys = Asiakasmatkat
+title-stages = Asiakasmatkan vaiheet
 title-touchpoints = Kosketuspisteet
 title-process-steps = Prosessivaiheet
 field-slug = Tunniste (a–z, 0–9, yhdysmerkit)
@@ -475,7 +475,7 @@ themes-high = Tyytyväiset
 themes-example = Esimerkki
 themes-more-low = yleisempi tyytymättömillä
 themes-more-high = yleisempi tyytyväisillä
-row-scores = Mittarit (90 pv)
+row-scores = Indeksi (90 pv)
 drivers-title = Kunkin kosketuspisteen vaikutus ja tulos
 drivers-heading = Mikä vaikuttaa asiakasmatkan { $name } NPS:ään
 drivers-help = Kosketuspisteen vaikutus: sen pisteiden ja samassa asiassa annetun asiakasmatkan NPS:n korrelaatio (täytetty: merkitsevä 95 %:n tasolla). Tulos: keskiarvo asteikolla 0–100. Varjostetun kulman kosketuspisteiden parantaminen kannattaa eniten.
@@ -521,12 +521,12 @@ group-weakest = { $name }: { $score }
 col-response-rate = Vastausosuus (näytetty)
 dashboard-period = Jakso
 unit-scores-link = Kosketuspisteideni tulokset, kehitys ja hälytyssäännöt
-trend-day = Koko työtilan NPS ja CSAT päivittäin (piste jokaiselta päivältä, jolla on vähintään 30 vastausta)
-trend-week = Koko työtilan NPS ja CSAT viikoittain (piste jokaiselta viikolta, jolla on vähintään 30 vastausta)
-trend-month = Koko työtilan NPS ja CSAT kuukausittain (piste jokaiselta kuukaudelta, jolla on vähintään 30 vastausta)
-group-trend-day = Ryhmän NPS ja CSAT päivittäin
-group-trend-week = Ryhmän NPS ja CSAT viikoittain
-group-trend-month = Ryhmän NPS ja CSAT kuukausittain
+trend-day = Koko työtilan kokemusindeksi, NPS, CSAT ja CES päivittäin samalla asteikolla 0–100 (piste jokaiselta päivältä, jolla on vähintään 30 vastausta)
+trend-week = Koko työtilan kokemusindeksi, NPS, CSAT ja CES viikoittain samalla asteikolla 0–100 (piste jokaiselta viikolta, jolla on vähintään 30 vastausta)
+trend-month = Koko työtilan kokemusindeksi, NPS, CSAT ja CES kuukausittain samalla asteikolla 0–100 (piste jokaiselta kuukaudelta, jolla on vähintään 30 vastausta)
+group-trend-day = Ryhmän kokemusindeksi, NPS, CSAT ja CES päivittäin samalla asteikolla 0–100
+group-trend-week = Ryhmän kokemusindeksi, NPS, CSAT ja CES viikoittain samalla asteikolla 0–100
+group-trend-month = Ryhmän kokemusindeksi, NPS, CSAT ja CES kuukausittain samalla asteikolla 0–100
 grain-label = Kehitys
 grain-day = päivä
 grain-week = viikko
@@ -551,3 +551,58 @@ channel-qr = QR-koodi
 channel-widget = Upotettu kysely
 channel-sms = Tekstiviesti
 channel-kiosk = Kioski
+
+index-name = Kokemusindeksi
+index-help = Kokemusindeksi asettaa jokaisen kosketuspisteen samalle asteikolle 0–100 mittarista riippumatta: NPS asteikolta −100…100, CSAT tyytyväisten osuutena, CES asteikolta 1…7. Heikoin kohtaaminen on kosketuspiste, jonka indeksi on merkitsevästi alempi kuin minkään muun saman asiakasmatkan kosketuspisteen.
+index-from = mittarista { $metric }
+trend-as-table = Luvut taulukkona
+trend-period = Jakso
+dashboard-tied = jaetulla heikoimmalla sijalla
+group-weakest-tied = Mikään kosketuspiste ei ole merkitsevästi heikoin; heikoimmasta kohtaamisesta ovat tasoissa: { $names }
+map-weakest = ▼ Heikoin kohtaaminen
+map-tied = Tasoissa heikoimmasta
+map-open-touchpoint = { $name }: avaa tulokset
+emotion-expected = odotettu
+emotion-measured = mitattu (indeksi)
+home-overview = Miten asiakkaat kokevat meidät
+home-responses = { $count ->
+    [one] yksi vastaus
+   *[other] { $count } vastausta
+}
+home-previous = { $period }
+home-up = parempi
+home-down = heikompi
+home-trend-caption = Kokemusindeksi kuukausittain viimeisen vuoden ajalta sekä NPS, CSAT ja CES samalla asteikolla 0–100
+home-weakest = Jokaisen asiakasmatkan heikoin kohtaaminen
+home-weakest-col = Heikoin kohtaaminen
+home-owner = Omistaja
+home-tied = Mikään kosketuspiste ei ole merkitsevästi heikoin; tasoissa:
+home-unknown = { $count ->
+    [0] Yhdelläkään kosketuspisteellä ei ole tarpeeksi vastauksia vertailuun.
+    [one] Vain yhdellä kosketuspisteellä on tarpeeksi vastauksia: ei vertailtavaa.
+   *[other] Vastauksia ei ole tarpeeksi vertailuun.
+}
+home-moved = Mikä muuttui merkitsevästi
+home-moved-none = Minkään kosketuspisteen indeksi ei muuttunut merkitsevästi edellisestä 90 päivästä.
+home-alerts = { $count ->
+    [0] Ei tulosvaroituksia viimeisen 30 päivän aikana
+    [one] Yksi tulosvaroitus viimeisen 30 päivän aikana
+   *[other] { $count } tulosvaroitusta viimeisen 30 päivän aikana
+}
+home-knowing = Kuinka hyvin tunnemme asiakkaamme
+home-reaching = { $reaching }/{ $units } yksiköstä ({ $share } %) on asiakasketju, joka ulottuu loppuasiakkaaseen.
+home-reaching-help = Yksikön ketju ulottuu loppuasiakkaaseen, kun sen vastaukset kysymykseen ”kuka on asiakkaani” johtavat palveltujen sisäisten asiakkaiden kautta ulkoiseen asiakassegmenttiin. Yksiköt, joilla ketjua ei ole, ovat niitä, joilta asiakasymmärrys useimmin puuttuu.
+home-overdue = { $count ->
+    [0] Yksikään vastaus kysymykseen ”kuka on asiakkaani” ei odota myöhässä olevaa tarkistusta
+    [one] Yksi vastaus kysymykseen ”kuka on asiakkaani” on tarkistamatta määräajasta
+   *[other] { $count } vastausta kysymykseen ”kuka on asiakkaani” on tarkistamatta määräajasta
+}
+journey-glance = Koko asiakasmatka yhdellä silmäyksellä
+journey-detail = Asiakasmatkan kartta tarkemmin
+journey-fit = Sovita sivun leveyteen
+journey-actual-size = Todellinen koko
+emotion-level-0 = hyvin kielteinen
+emotion-level-1 = kielteinen
+emotion-level-2 = neutraali
+emotion-level-3 = myönteinen
+emotion-level-4 = hyvin myönteinen

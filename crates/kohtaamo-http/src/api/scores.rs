@@ -1,5 +1,6 @@
-//! `/api/v1/workspaces/{ws}/scores`: NPS, CSAT and CES per scope for a period beside
-//! the previous one (`kohtaamo_app::analysis`); `…/scores/weekly` (trends), `…/alerts`,
+//! `/api/v1/workspaces/{ws}/scores`: NPS, CSAT, CES and the experience index per scope
+//! for a period beside the previous one (`kohtaamo_app::analysis`); `…/scores/weekly`
+//! (trends), `…/weakest` (the weakest encounter of each journey), `…/alerts`,
 //! `…/journeys/{id}/drivers`.
 
 use std::collections::BTreeMap;
@@ -7,7 +8,8 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::routing::get;
 use kohtaamo_app::analysis::{
-    journey_drivers, score_table, trend, Analysis, DriverRow, Grain, ScoreTable, Week,
+    journey_drivers, score_table, trend, weakest_encounters, Analysis, DriverRow, Grain,
+    ScoreTable, WeakestEncounter, Week,
 };
 use kohtaamo_app::i18n::I18n;
 use kohtaamo_domain::analytics::Scope;
@@ -111,7 +113,7 @@ pub fn routes(mut api: Api) -> Api {
             .ok(200, Some(serde_json::json!({"type": "array", "items": driver})))],
     );
     let week = api.schema::<Week>();
-    let api = api.route(
+    let mut api = api.route(
         "/api/v1/workspaces/{ws}/scores/weekly",
         get(weekly_scores),
         vec![Op::new(
@@ -137,6 +139,15 @@ pub fn routes(mut api: Api) -> Api {
             Some(serde_json::json!({"type": "array", "items": week})),
         )],
     );
+    let weak = api.schema::<WeakestEncounter>();
+    let api = api.route(
+        "/api/v1/workspaces/{ws}/weakest",
+        get(weakest),
+        vec![Op::new("get", "analytics", "The weakest encounter of each journey by the experience index: one touchpoint when it is significantly lowest, else those tied for it (docs/metrics.md)")
+            .query("from", "string", "First day, YYYY-MM-DD (default: 90 days ago)")
+            .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
+            .ok(200, Some(serde_json::json!({"type": "object", "required": ["from", "to", "items"], "properties": {"from": {"type": "string"}, "to": {"type": "string"}, "items": {"type": "array", "items": weak}}})))],
+    );
     api.route(
         "/api/v1/workspaces/{ws}/scores",
         get(scores),
@@ -146,6 +157,21 @@ pub fn routes(mut api: Api) -> Api {
             .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
             .ok(200, Some(table))],
     )
+}
+
+async fn weakest(
+    ws: Ws,
+    State(st): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let (_, from, to) = period(&q, st.clock.today())?;
+    let i = I18n::new("en", "en");
+    let items = weakest_encounters(&st.store, ws.id, (from, to), &i).await?;
+    Ok(axum::Json(serde_json::json!({
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "items": items,
+    })))
 }
 
 async fn scores(

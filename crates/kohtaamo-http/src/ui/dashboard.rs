@@ -13,6 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use kohtaamo_domain::analytics::{GroupKey, Scope, Shown};
+use kohtaamo_domain::Id;
 
 use super::pages::{chrome, Nav};
 use super::{html, PageCtx, PageError};
@@ -22,6 +23,8 @@ use crate::i18n::I18n;
 use crate::params::period;
 use crate::AppState;
 use kohtaamo_app::analysis::{score_table, trend, Analysis, Grain, ScoreRow, ScoreTable};
+
+use super::charts::{esc, trend_svg, trend_table};
 
 pub struct Row {
     name: String,
@@ -38,7 +41,13 @@ pub struct Row {
     csat: String,
     ces: String,
     changed: bool,
+    /// The experience index with its metric, and whether it moved significantly.
+    index: String,
+    index_changed: bool,
     weakest: bool,
+    tied: bool,
+    /// The touchpoint's id when the row is a touchpoint (pages mark the weakest with it).
+    touchpoint: Option<Id>,
 }
 
 #[derive(Template)]
@@ -59,6 +68,7 @@ struct DashboardPage {
     csv: String,
     rows: Vec<Row>,
     trend: String,
+    trend_rows: Vec<[String; 6]>,
     caption: String,
     grains: Vec<(&'static str, String, bool)>,
 }
@@ -84,6 +94,7 @@ struct GroupPage {
     /// The weakest touchpoint with its NPS, beside the group's (journeys).
     weakest: Option<String>,
     trend: String,
+    trend_rows: Vec<[String; 6]>,
     caption: String,
     grains: Vec<(&'static str, String, bool)>,
     drivers: Option<String>,
@@ -151,78 +162,6 @@ fn drivers_svg(i: &I18n, rows: &[kohtaamo_app::analysis::DriverRow]) -> String {
             "<text x=\"{left:.1}\" y=\"{base:.1}\" font-size=\"11\" fill=\"#222\">{}</text>",
             esc(&label)
         );
-    }
-    svg + "</svg>"
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The trend (per day, week or month) as an SVG line chart: NPS (−100…100) and CSAT (0…100) on one
-/// 0-centred scale, a point only for weeks with enough answers.
-fn trend_svg(i: &I18n, caption: &str, weeks: &[kohtaamo_app::analysis::Week]) -> String {
-    let (w, h, left, top, bottom) = (720.0, 220.0, 44.0, 12.0, 36.0);
-    let plot_h = h - top - bottom;
-    let n = weeks.len().max(2) as f64;
-    let x = |k: usize| left + (w - left - 12.0) * k as f64 / (n - 1.0);
-    let y = |v: f64| top + plot_h * (100.0 - v) / 200.0;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-labelledby=\"trend-title\"><title id=\"trend-title\">{}</title>",
-        esc(caption)
-    );
-    for v in [-100.0, -50.0, 0.0, 50.0, 100.0] {
-        svg += &format!(
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ccc\" stroke-width=\"1\"/><text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#444\">{v}</text>",
-            w - 12.0,
-            left - 6.0,
-            y(v) + 4.0,
-            y = y(v)
-        );
-    }
-    for (label, color, pick) in [
-        (i.t("metric-nps"), "#0b57d0", 0usize),
-        (i.t("metric-csat"), "#1e7d32", 1usize),
-    ] {
-        let pts: Vec<(f64, f64)> = weeks
-            .iter()
-            .enumerate()
-            .filter_map(|(k, wk)| match if pick == 0 { &wk.nps } else { &wk.csat } {
-                Shown::Score(s) => Some((x(k), y(s.value))),
-                _ => None,
-            })
-            .collect();
-        if pts.len() > 1 {
-            let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
-            svg += &format!(
-                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>",
-                path.join(" ")
-            );
-        }
-        for (a, b) in &pts {
-            svg += &format!("<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"3\" fill=\"{color}\"/>");
-        }
-        let ly = h - 8.0;
-        let lx = if pick == 0 { left } else { left + 120.0 };
-        svg += &format!(
-            "<rect x=\"{lx}\" y=\"{:.1}\" width=\"12\" height=\"4\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{ly}\" font-size=\"12\" fill=\"#222\">{}</text>",
-            ly - 6.0,
-            lx + 16.0,
-            esc(&label)
-        );
-    }
-    for (k, wk) in weeks.iter().enumerate() {
-        if k % 4 == 0 {
-            svg += &format!(
-                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">{}</text>",
-                x(k),
-                top + plot_h + 16.0,
-                esc(&wk.week)
-            );
-        }
     }
     svg + "</svg>"
 }
@@ -319,7 +258,8 @@ pub async fn dashboard(
     let grain = grain_of(&q);
     let weeks = trend(&st.store, w.id, from, to, grain, None).await?;
     let caption = i.t(&format!("trend-{}", grain.as_str()));
-    let trend = trend_svg(i, &caption, &weeks);
+    let trend = trend_svg(i, &caption, &weeks, grain);
+    let trend_rows = trend_table(i, &weeks, grain);
     let by = Scope::ALL
         .into_iter()
         .find(|s| s.as_str() == t.by)
@@ -351,6 +291,7 @@ pub async fn dashboard(
         to: t.to,
         rows,
         trend,
+        trend_rows,
         caption,
         grains: grains(i, grain),
         i: c.i,
@@ -398,7 +339,25 @@ fn row(i: &I18n, slug: &str, by: Scope, t: &ScoreTable, r: &ScoreRow) -> Row {
         csat: csat_text(i, &r.csat),
         ces: show(i, &r.ces, false),
         changed: r.nps_changed,
+        index: index_text(i, &r.index, r.index_metric),
+        index_changed: r.index_changed,
         weakest: r.weakest,
+        tied: r.tied_weakest,
+        touchpoint: match (by, &r.key) {
+            (Scope::Touchpoint, GroupKey::Id(id)) => Some(*id),
+            _ => None,
+        },
+    }
+}
+
+/// "62 ± 4 (NPS)": an experience index, the metric it comes from.
+pub fn index_text(i: &I18n, s: &Shown, metric: Option<kohtaamo_domain::alerts::Metric>) -> String {
+    match (s, metric) {
+        (Shown::Score(x), Some(m)) => {
+            i.decimals(format!("{:.0} ± {:.0} ({})", x.value, x.margin, m.label()))
+        }
+        (Shown::Score(x), None) => i.decimals(format!("{:.0} ± {:.0}", x.value, x.margin)),
+        _ => show(i, s, true),
     }
 }
 
@@ -464,19 +423,24 @@ pub async fn group_dashboard(
     let ranked = an
         .touchpoints_of(&st.store, w.id, scope, &key, (from, to), i)
         .await?;
-    // Flagged by NPS, CSAT or CES: each shown with the first metric it has.
-    let flagged: Vec<String> = ranked
+    // The weakest encounter (or those tied for it) of each journey in the group.
+    let one: Vec<String> = ranked
         .iter()
         .filter(|r| r.weakest)
         .map(|r| {
-            let score = match (&r.nps, &r.csat) {
-                (Shown::Score(_), _) => format!("NPS {}", show(i, &r.nps, true)),
-                (_, Shown::Score(_)) => format!("CSAT {}", csat_text(i, &r.csat)),
-                _ => format!("CES {}", show(i, &r.ces, false)),
-            };
+            let score = index_text(i, &r.index, r.index_metric);
             i.args("group-weakest", &[("name", &r.name), ("score", &score)])
         })
         .collect();
+    let tied: Vec<String> = ranked
+        .iter()
+        .filter(|r| r.tied_weakest)
+        .map(|r| format!("{} {}", r.name, index_text(i, &r.index, r.index_metric)))
+        .collect();
+    let mut flagged = one;
+    if !tied.is_empty() {
+        flagged.push(i.s("group-weakest-tied", "names", &tied.join(", ")));
+    }
     let weakest = (!flagged.is_empty()).then(|| flagged.join("; "));
     let touchpoints = ranked
         .iter()
@@ -516,7 +480,13 @@ pub async fn group_dashboard(
         summary,
         touchpoints,
         weakest,
-        trend: trend_svg(i, &i.t(&format!("group-trend-{}", grain.as_str())), &weeks),
+        trend: trend_svg(
+            i,
+            &i.t(&format!("group-trend-{}", grain.as_str())),
+            &weeks,
+            grain,
+        ),
+        trend_rows: trend_table(i, &weeks, grain),
         caption: i.t(&format!("group-trend-{}", grain.as_str())),
         grains: grains(i, grain),
         drivers,
@@ -590,6 +560,11 @@ fn scores_csv(first: &str, rows: &[ScoreRow]) -> Result<Response, PageError> {
         "previous_nps".into(),
         "nps_changed".into(),
         "weakest".into(),
+        "tied_weakest".into(),
+        "index".into(),
+        "index_margin".into(),
+        "index_n".into(),
+        "index_metric".into(),
         "shown".into(),
         "response_rate".into(),
     ];
@@ -602,6 +577,13 @@ fn scores_csv(first: &str, rows: &[ScoreRow]) -> Result<Response, PageError> {
         row.push(num(&r.previous_nps)[0].clone());
         row.push(r.nps_changed.to_string());
         row.push(r.weakest.to_string());
+        row.push(r.tied_weakest.to_string());
+        row.extend(num(&r.index));
+        row.push(
+            r.index_metric
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default(),
+        );
         row.push(r.shown.map(|n| n.to_string()).unwrap_or_default());
         row.push(r.response_rate.map(|p| p.to_string()).unwrap_or_default());
         out.push(row);

@@ -33,6 +33,8 @@ pub struct Rect {
     pub dashed: bool,
     pub class: String,
     pub data: Vec<(&'static str, String)>,
+    /// Shown on hover and read by screen readers (`<title>`).
+    pub title: Option<String>,
 }
 #[derive(Default)]
 pub struct Line {
@@ -49,7 +51,17 @@ pub struct Line {
 pub struct Polyline {
     pub points: String,
     pub stroke: &'static str,
+    pub dashed: bool,
     pub class: String,
+}
+/// A link over an area of the drawing (drawn last, so it is on top and clickable).
+pub struct Link {
+    pub href: String,
+    pub x: i32,
+    pub y: i32,
+    pub w: i32,
+    pub h: i32,
+    pub title: String,
 }
 pub struct Text {
     pub x: i32,
@@ -75,10 +87,11 @@ pub struct Svg {
     pub lines: Vec<Line>,
     pub polylines: Vec<Polyline>,
     pub texts: Vec<Text>,
+    pub links: Vec<Link>,
 }
 
 impl Svg {
-    fn text(
+    pub fn text(
         &mut self,
         x: i32,
         y: i32,
@@ -97,6 +110,32 @@ impl Svg {
             text: text.into(),
         });
     }
+}
+
+/// Breaks a label into at most `lines` lines of about `max` characters at spaces; the
+/// last line is shortened with "…" if the label is longer still.
+fn wrap(s: &str, max: usize, lines: usize) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    let mut cur = String::new();
+    for word in s.split_whitespace() {
+        let len = cur.chars().count() + word.chars().count() + usize::from(!cur.is_empty());
+        if !cur.is_empty() && len > max {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    if out.len() > lines {
+        let rest = out[lines - 1..].join(" ");
+        out.truncate(lines - 1);
+        out.push(fit(&rest, max));
+    }
+    out.into_iter().map(|l| fit(&l, max)).collect()
 }
 
 /// Shortens a label to fit a box; the full text stays in the page's tables.
@@ -207,6 +246,7 @@ pub fn package(
                     ("visible", e.data.customer_visible.to_string()),
                     ("slug", e.data.slug.to_string()),
                 ],
+                title: None,
             });
             s.text(
                 x,
@@ -314,23 +354,41 @@ fn channel_label(i: &I18n, c: &Channel, custom: &HashMap<String, String>) -> Str
     }
 }
 
-/// A touchpoint's measured score on the map: the text and its heat colour.
+/// A touchpoint's measured score on the map: the text and its heat colour, its
+/// experience index, and whether it is its journey's weakest encounter (`Some(true)`)
+/// or tied for it (`Some(false)`).
 pub struct ScoreCell {
     pub label: String,
     pub fill: &'static str,
+    pub index: Option<f64>,
+    pub weakest: Option<bool>,
 }
 
 /// The score lane's cell of the touchpoint in column `x`, top at `y` (heat colour, n).
 fn score_cell(
     s: &mut Svg,
+    i: &I18n,
     x: i32,
     y: i32,
     cell: Option<&ScoreCell>,
-    slug: &kohtaamo_domain::text::Slug,
+    t: &Record<TouchpointData>,
 ) {
     let (label, fill) = match cell {
         Some(c) => (c.label.clone(), c.fill),
         None => ("–".to_owned(), "#f8fafc"),
+    };
+    let weakest = cell.and_then(|c| c.weakest);
+    let mut data = vec![("slug", t.data.slug.to_string())];
+    let (stroke, stroke_width, mark) = match weakest {
+        Some(true) => {
+            data.push(("weakest", t.id.to_string()));
+            ("#7f1d1d", 4, Some(i.t("map-weakest")))
+        }
+        Some(false) => {
+            data.push(("tied", t.id.to_string()));
+            ("#7f1d1d", 2, Some(i.t("map-tied")))
+        }
+        None => ("#94a3b8", 1, None),
     };
     s.rects.push(Rect {
         x: x - COL / 2 + 8,
@@ -338,25 +396,56 @@ fn score_cell(
         w: COL - 16,
         h: 36,
         fill,
-        stroke: "#94a3b8",
-        stroke_width: 1,
-        class: "score".into(),
-        data: vec![("slug", slug.to_string())],
+        stroke,
+        stroke_width,
+        dashed: weakest == Some(false),
+        class: if weakest == Some(true) {
+            "score weakest".into()
+        } else {
+            "score".into()
+        },
+        data,
         ..Default::default()
     });
-    s.text(x, y + 23, (12, "middle", true), "tp-score", fit(&label, 26));
+    match mark {
+        Some(m) => {
+            s.text(x, y + 15, (11, "middle", true), "tp-weakest", fit(&m, 28));
+            s.text(x, y + 30, (12, "middle", true), "tp-score", fit(&label, 26));
+        }
+        None => s.text(x, y + 23, (12, "middle", true), "tp-score", fit(&label, 26)),
+    }
+}
+
+/// A link from a touchpoint's box to its dashboard, when the drawing is on a page.
+fn link_touchpoint(
+    s: &mut Svg,
+    links: Option<&str>,
+    t: &Record<TouchpointData>,
+    i: &I18n,
+    (x, y, w, h): (i32, i32, i32, i32),
+) {
+    if let Some(base) = links {
+        s.links.push(Link {
+            href: format!("{base}/dashboard/touchpoint/{}", t.id),
+            x,
+            y,
+            w,
+            h,
+            title: i.s("map-open-touchpoint", "name", &i.text(&t.data.name)),
+        });
+    }
 }
 
 /// The journey map: stages as columns; rows for touchpoints, channels, owners, the
 /// expected-emotion curve, moments of truth and the measured scores.
 pub fn journey_map(
     i: &I18n,
-    id: Id,
-    name: &str,
+    (id, name): (Id, &str),
     j: &JourneyLayout,
     names: &Names,
     channels: &HashMap<String, String>,
     scores: &HashMap<Id, ScoreCell>,
+    links: Option<&str>,
 ) -> Svg {
     let (cols, ranges) = j.columns();
     let rows = [
@@ -390,12 +479,35 @@ pub fn journey_map(
         });
         s.text(14, y + 22, (13, "start", true), "row-name", i.t(key));
     }
+    // The two emotion curves' key, in the row's label.
+    s.texts.push(Text {
+        x: 14,
+        y: 228 + 48,
+        size: 12,
+        anchor: "start",
+        bold: false,
+        fill: "#0b5cad",
+        class: "legend".into(),
+        text: format!("— {}", i.t("emotion-expected")),
+    });
+    s.texts.push(Text {
+        x: 14,
+        y: 228 + 68,
+        size: 12,
+        anchor: "start",
+        bold: false,
+        fill: "#b45309",
+        class: "legend".into(),
+        text: format!("- - {}", i.t("emotion-measured")),
+    });
     stage_headers(&mut s, i, j, &ranges, height);
     let mut curve = vec![];
+    let mut measured = vec![];
     for (_, tps) in &j.stages {
         for t in tps {
             let x = cols[&t.id];
             let d = &t.data;
+            link_touchpoint(&mut s, links, t, i, (x - COL / 2 + 8, 62, COL - 16, 66));
             s.rects.push(Rect {
                 x: x - COL / 2 + 8,
                 y: 62,
@@ -411,13 +523,17 @@ pub fn journey_map(
                 ],
                 ..Default::default()
             });
-            s.text(
-                x,
-                90,
-                (12, "middle", true),
-                "tp-name",
-                fit(&i.text(&d.name), 24),
-            );
+            let lines = wrap(&i.text(&d.name), 24, 3);
+            let first = 99 - 8 * lines.len() as i32;
+            for (k, line) in lines.into_iter().enumerate() {
+                s.text(
+                    x,
+                    first + 16 * k as i32,
+                    (12, "middle", true),
+                    "tp-name",
+                    line,
+                );
+            }
             s.text(
                 x,
                 160,
@@ -434,6 +550,19 @@ pub fn journey_map(
             );
             let y = 303 - d.emotion.value() as i32 * 30;
             curve.push(format!("{x},{y}"));
+            // Measured: the experience index on the same −2 … 2 scale (50 = neutral).
+            if let Some(v) = scores.get(&t.id).and_then(|c| c.index) {
+                let my = 303 - ((v - 50.0) / 25.0 * 30.0).round() as i32;
+                measured.push(format!("{x},{my}"));
+                s.circles.push(Circle {
+                    cx: x,
+                    cy: my,
+                    r: 5,
+                    fill: "#b45309",
+                    stroke: "#7c2d12",
+                    class: "emotion-measured".into(),
+                });
+            }
             s.circles.push(Circle {
                 cx: x,
                 cy: y,
@@ -455,7 +584,7 @@ pub fn journey_map(
                     i.t("moment-of-truth"),
                 );
             }
-            score_cell(&mut s, x, 438, scores.get(&t.id), &d.slug);
+            score_cell(&mut s, i, x, 438, scores.get(&t.id), t);
         }
     }
     s.lines.push(Line {
@@ -473,7 +602,16 @@ pub fn journey_map(
         s.polylines.push(Polyline {
             points: curve.join(" "),
             stroke: "#0b5cad",
+            dashed: false,
             class: "emotion-curve".into(),
+        });
+    }
+    if measured.len() > 1 {
+        s.polylines.push(Polyline {
+            points: measured.join(" "),
+            stroke: "#b45309",
+            dashed: true,
+            class: "emotion-measured-curve".into(),
         });
     }
     s
@@ -493,12 +631,12 @@ const BLUEPRINT_LINES: [&str; 3] = ["interaction", "visibility", "internal-inter
 /// below the touchpoints they serve, linked to them; a score lane above the lanes.
 pub fn blueprint(
     i: &I18n,
-    id: Id,
-    name: &str,
+    (id, name): (Id, &str),
     j: &JourneyLayout,
     steps: &[&Record<ProcessStepData>],
     names: &Names,
     scores: &HashMap<Id, ScoreCell>,
+    links: Option<&str>,
 ) -> Svg {
     let (cols, ranges) = j.columns();
     let score_top = 60;
@@ -567,13 +705,7 @@ pub fn blueprint(
     );
     for (_, tps) in &j.stages {
         for t in tps {
-            score_cell(
-                &mut s,
-                cols[&t.id],
-                score_top + 2,
-                scores.get(&t.id),
-                &t.data.slug,
-            );
+            score_cell(&mut s, i, cols[&t.id], score_top + 2, scores.get(&t.id), t);
         }
     }
     for (k, key) in BLUEPRINT_LINES.iter().enumerate() {
@@ -637,16 +769,26 @@ pub fn blueprint(
                 ],
                 ..Default::default()
             });
-            s.text(
-                x,
-                y + 24,
-                (12, "middle", true),
-                "tp-name",
-                fit(&i.text(&t.data.name), 24),
+            link_touchpoint(
+                &mut s,
+                links,
+                t,
+                i,
+                (x - COL / 2 + 8, y, COL - 16, lane_h - 28),
             );
+            let lines = wrap(&i.text(&t.data.name), 24, 2);
+            for (k, line) in lines.iter().enumerate() {
+                s.text(
+                    x,
+                    y + 18 + 15 * k as i32,
+                    (12, "middle", true),
+                    "tp-name",
+                    line.clone(),
+                );
+            }
             s.text(
                 x,
-                y + 42,
+                y + 20 + 15 * lines.len() as i32,
                 (11, "middle", false),
                 "tp-owner",
                 fit(&names.owner(&t.data.owner), 26),

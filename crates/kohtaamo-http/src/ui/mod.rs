@@ -5,6 +5,7 @@
 
 mod admin;
 mod alerts_page;
+mod charts;
 mod dashboard;
 mod diagrams;
 mod forms;

@@ -393,6 +393,46 @@ struct HomePage {
     stale: Vec<StaleRow>,
     no_core: Vec<(Id, String)>,
     journeys: Vec<JourneyRow>,
+    o: OverviewView,
+    /// The index by month (the overview's trend; named as `trend.html` expects).
+    trend: String,
+    trend_rows: Vec<[String; 6]>,
+    caption: String,
+}
+
+/// The leaders' overview as the home page shows it (figures from
+/// `kohtaamo_app::overview::Overview`, texts in the reader's language).
+pub struct OverviewView {
+    period: String,
+    previous: String,
+    /// "62 ± 2 (NPS)" or "not enough answers".
+    index: String,
+    previous_index: String,
+    /// Some(true) up, Some(false) down: moved significantly.
+    moved: Option<bool>,
+    responses: i64,
+    dashboard: String,
+    trend: String,
+    trend_rows: Vec<[String; 6]>,
+    caption: String,
+    weakest: Vec<WeakestRow>,
+    changes: Vec<(Id, String, String, bool)>,
+    recent_alerts: i64,
+    reaching: String,
+    reviews_overdue: i64,
+}
+
+/// A journey's weakest encounter on the home page.
+pub struct WeakestRow {
+    journey_id: Id,
+    journey: String,
+    /// "one", "tied" or "unknown".
+    status: &'static str,
+    /// (touchpoint id, name, index text).
+    touchpoints: Vec<(Id, String, String)>,
+    owner: String,
+    owner_link: Option<String>,
+    measured: i64,
 }
 
 pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
@@ -443,6 +483,7 @@ pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, 
             }
         })
         .collect();
+    let mut o = overview_view(&st, w.id, w.data.slug.as_str(), i, today).await?;
     let counts = vec![
         ("count-units", dir.units.len() as i64),
         ("count-segments", dir.segments.len() as i64),
@@ -464,9 +505,112 @@ pub async fn home(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, 
             stale,
             no_core,
             journeys,
+            trend: std::mem::take(&mut o.trend),
+            trend_rows: std::mem::take(&mut o.trend_rows),
+            caption: o.caption.clone(),
+            o,
         }
         .render(),
     ))
+}
+
+async fn overview_view(
+    st: &AppState,
+    ws: Id,
+    slug: &str,
+    i: &I18n,
+    today: chrono::NaiveDate,
+) -> Result<OverviewView, PageError> {
+    use kohtaamo_app::analysis::{Grain, WeakestStatus};
+    use kohtaamo_domain::analytics::Shown;
+    let o = kohtaamo_app::overview::Overview::load(&st.store, ws, today, i).await?;
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap_or(today);
+    let index = |s: &Shown, m| super::dashboard::index_text(i, s, m);
+    let weakest = o
+        .weakest
+        .iter()
+        .map(|w| {
+            let owner = w.touchpoints.first().and_then(|t| t.owner);
+            WeakestRow {
+                journey_id: w.journey_id,
+                journey: w.journey.clone(),
+                status: match w.status {
+                    WeakestStatus::One => "one",
+                    WeakestStatus::Tied => "tied",
+                    WeakestStatus::Unknown => "unknown",
+                },
+                touchpoints: w
+                    .touchpoints
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.touchpoint_id,
+                            t.name.clone(),
+                            index(&Shown::Score(t.index), Some(t.metric)),
+                        )
+                    })
+                    .collect(),
+                owner: if w.status == WeakestStatus::One {
+                    w.touchpoints
+                        .first()
+                        .map(|t| t.owner_name.clone())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                owner_link: match (w.status, owner) {
+                    (WeakestStatus::One, Some(Owner::Unit(u))) => {
+                        Some(format!("/w/{slug}/units/{u}"))
+                    }
+                    _ => None,
+                },
+                measured: w.measured as i64,
+            }
+        })
+        .collect();
+    let caption = i.t("home-trend-caption");
+    let k = &o.knowing;
+    Ok(OverviewView {
+        period: i.period(&day(&o.from), &day(&o.to)),
+        previous: i.period(&day(&o.previous_from), &day(&o.previous_to)),
+        index: index(&o.index, o.index_metric),
+        previous_index: index(&o.previous_index, None),
+        moved: match (o.index_changed, o.index, o.previous_index) {
+            (true, Shown::Score(a), Shown::Score(b)) => Some(a.value > b.value),
+            _ => None,
+        },
+        responses: o.responses,
+        dashboard: format!("/w/{slug}/dashboard?from={}&to={}", o.from, o.to),
+        trend: super::charts::trend_svg(i, &caption, &o.trend, Grain::Month),
+        trend_rows: super::charts::trend_table(i, &o.trend, Grain::Month),
+        caption,
+        weakest,
+        changes: o
+            .moved
+            .iter()
+            .map(|m| {
+                (
+                    m.touchpoint_id,
+                    m.name.clone(),
+                    i.decimals(format!("{:.0} → {:.0}", m.previous_index, m.index)),
+                    m.up,
+                )
+            })
+            .collect(),
+        recent_alerts: o.recent_alerts as i64,
+        reaching: i.args(
+            "home-reaching",
+            &[
+                ("reaching", &k.units_reaching_external.to_string()),
+                ("units", &k.units.to_string()),
+                (
+                    "share",
+                    &i.decimals(format!("{:.0}", 100.0 * k.share_reaching_external)),
+                ),
+            ],
+        ),
+        reviews_overdue: k.reviews_overdue as i64,
+    })
 }
 
 // --- catalogue and package ---------------------------------------------------------
@@ -672,6 +816,30 @@ struct JourneyPage {
     segment: String,
     blueprint: bool,
     svg: String,
+    /// The whole journey at once: its stages as columns of touchpoint cards (the map).
+    stages: Vec<StageCards>,
+    /// The drawing scaled to the page's width.
+    fit: bool,
+}
+
+/// A stage of the at-a-glance view, with its touchpoints in order.
+pub struct StageCards {
+    name: String,
+    cards: Vec<TouchpointCard>,
+}
+
+pub struct TouchpointCard {
+    id: Id,
+    name: String,
+    channel: String,
+    owner: String,
+    /// The expected emotion in words.
+    emotion: String,
+    /// The index cell's text, and its heat class (`heat-low`, `-mid`, `-high`, `-none`).
+    score: String,
+    heat: &'static str,
+    weakest: Option<bool>,
+    moment: bool,
 }
 
 /// Everything a journey view needs, loaded once.
@@ -687,52 +855,69 @@ pub struct JourneyView {
     pub scores: HashMap<Id, diagrams::ScoreCell>,
 }
 
-/// The score lane's cells: per touchpoint its NPS, else CSAT, else CES over the last
-/// 90 days with n, coloured red / amber / green by where the score sits on its scale;
-/// grey "not enough answers" under the minimum sample.
+/// The score lane's cells: per touchpoint its experience index over the last 90 days
+/// with the metric and n, coloured red / amber / green by the index; grey "not enough
+/// answers" under the minimum sample; the weakest encounter of each journey (or those
+/// tied for it) marked, by the rule every page and the API share.
 async fn score_cells(
     store: &Store,
     ws: Id,
     i: &I18n,
     to: chrono::NaiveDate,
 ) -> Result<HashMap<Id, diagrams::ScoreCell>, PageError> {
+    use kohtaamo_domain::analytics::{index, Weakest};
     let from = to - chrono::Duration::days(89);
-    let per = kohtaamo_app::analysis::touchpoint_tallies(store, ws, from, to).await?;
+    let (snapshot, per) = tokio::try_join!(
+        async { Ok::<_, kohtaamo_app::Error>(store.snapshot(ws).await?) },
+        kohtaamo_app::analysis::touchpoint_tallies(store, ws, from, to)
+    )?;
+    let mut weak: HashMap<Id, bool> = HashMap::new();
+    for (_, w, _) in kohtaamo_app::analysis::weakest_by_journey(&snapshot, &per) {
+        match w {
+            Weakest::One(t) => {
+                weak.insert(t, true);
+            }
+            Weakest::Tied(ts) => weak.extend(ts.into_iter().map(|t| (t, false))),
+            Weakest::Unknown => {}
+        }
+    }
     let min = kohtaamo_app::analysis::MIN_SAMPLE;
     Ok(per
         .into_iter()
         .map(|(id, t)| {
-            let cell = match kohtaamo_domain::analytics::headline(&t) {
-                Some(h) if h.score.n < min => diagrams::ScoreCell {
-                    label: format!(
-                        "{} {}",
-                        h.metric.label(),
-                        i.n("dashboard-not-enough", "n", h.score.n)
-                    ),
-                    fill: "#e2e8f0",
-                },
-                Some(h) => {
-                    use kohtaamo_domain::alerts::Metric;
-                    let v = match h.metric {
-                        Metric::Nps => format!("{:+.0}", h.score.value),
-                        Metric::Csat => format!("{:.0} %", h.score.value),
-                        Metric::Ces => format!("{:.1}", h.score.value),
-                    };
-                    let m = h.metric.label();
+            let most = t.nps_n.max(t.csat_n).max(t.ces_n);
+            let cell = match index(&t, min) {
+                Some(x) => {
+                    let v = x.score.value;
                     diagrams::ScoreCell {
-                        label: i.decimals(format!("{m} {v} (n {})", h.score.n)),
-                        fill: if h.position < 0.45 {
+                        label: i.decimals(format!(
+                            "{:.0} ({}, n {})",
+                            v,
+                            x.metric.label(),
+                            x.score.n
+                        )),
+                        fill: if v < 45.0 {
                             "#fca5a5"
-                        } else if h.position < 0.7 {
+                        } else if v < 70.0 {
                             "#fde68a"
                         } else {
                             "#86efac"
                         },
+                        index: Some(v),
+                        weakest: weak.get(&id).copied(),
                     }
                 }
+                None if most > 0 => diagrams::ScoreCell {
+                    label: i.n("dashboard-not-enough", "n", most),
+                    fill: "#e2e8f0",
+                    index: None,
+                    weakest: None,
+                },
                 None => diagrams::ScoreCell {
                     label: "–".into(),
                     fill: "#f8fafc",
+                    index: None,
+                    weakest: None,
                 },
             };
             (id, cell)
@@ -786,6 +971,47 @@ pub async fn load_journey(
 }
 
 impl JourneyView {
+    /// The at-a-glance view: every stage with its touchpoints, their index and the
+    /// weakest encounter marked (the same cells as the map's score lane).
+    pub fn cards(&self, i: &I18n) -> Vec<StageCards> {
+        self.layout()
+            .stages
+            .iter()
+            .map(|(stage, tps)| StageCards {
+                name: i.text(&stage.data.name),
+                cards: tps
+                    .iter()
+                    .map(|t| {
+                        let cell = self.scores.get(&t.id);
+                        TouchpointCard {
+                            id: t.id,
+                            name: i.text(&t.data.name),
+                            channel: match &t.data.channel {
+                                Channel::Builtin(b) => i.enum_label("channel", b.as_str()),
+                                Channel::Custom(c) => self
+                                    .channels
+                                    .get(c.as_str())
+                                    .cloned()
+                                    .unwrap_or_else(|| c.to_string()),
+                            },
+                            owner: self.names.owner(&t.data.owner),
+                            emotion: i.t(&format!("emotion-level-{}", t.data.emotion.value() + 2)),
+                            score: cell.map(|c| c.label.clone()).unwrap_or_else(|| "–".into()),
+                            heat: match cell.and_then(|c| c.index) {
+                                Some(v) if v < 45.0 => "heat-low",
+                                Some(v) if v < 70.0 => "heat-mid",
+                                Some(_) => "heat-high",
+                                None => "heat-none",
+                            },
+                            weakest: cell.and_then(|c| c.weakest),
+                            moment: t.data.moment_of_truth,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     pub fn layout(&self) -> JourneyLayout<'_> {
         JourneyLayout {
             stages: self
@@ -803,28 +1029,30 @@ impl JourneyView {
                 .collect(),
         }
     }
-    pub fn svg(&self, i: &I18n, blueprint: bool) -> diagrams::Svg {
+    /// The map or blueprint; `links` (the workspace's page root, `/w/{slug}`) makes each
+    /// touchpoint a link to its dashboard, for the drawing shown on a page.
+    pub fn svg(&self, i: &I18n, blueprint: bool, links: Option<&str>) -> diagrams::Svg {
         let name = i.text(&self.journey.data.name);
         if blueprint {
             let steps: Vec<&Record<ProcessStepData>> = self.steps.iter().collect();
             diagrams::blueprint(
                 i,
-                self.journey.id,
-                &name,
+                (self.journey.id, &name),
                 &self.layout(),
                 &steps,
                 &self.names,
                 &self.scores,
+                links,
             )
         } else {
             diagrams::journey_map(
                 i,
-                self.journey.id,
-                &name,
+                (self.journey.id, &name),
                 &self.layout(),
                 &self.names,
                 &self.channels,
                 &self.scores,
+                links,
             )
         }
     }
@@ -835,11 +1063,12 @@ async fn journey_page(
     ctx: PageCtx,
     id: Id,
     blueprint: bool,
+    fit: bool,
 ) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
     let data = load_journey(&st.store, w.id, id, &ctx.i, st.clock.today()).await?;
     let svg = data
-        .svg(&ctx.i, blueprint)
+        .svg(&ctx.i, blueprint, Some(&format!("/w/{}", w.data.slug)))
         .render()
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let c = chrome(&ctx);
@@ -851,6 +1080,12 @@ async fn journey_page(
             segment: ctx.i.s("journey-for-segment", "name", &data.segment),
             blueprint,
             svg,
+            stages: if blueprint {
+                vec![]
+            } else {
+                data.cards(&ctx.i)
+            },
+            fit,
             i: c.i,
             nav: c.nav,
             langs: c.langs,
@@ -860,19 +1095,28 @@ async fn journey_page(
     ))
 }
 
+/// `?fit=1`: the drawing scaled to the page's width instead of at its size.
+#[derive(Deserialize)]
+pub struct FitQuery {
+    #[serde(default)]
+    fit: Option<String>,
+}
+
 pub async fn journey_map(
     State(st): State<AppState>,
     ctx: PageCtx,
     Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<FitQuery>,
 ) -> Result<Response, PageError> {
-    journey_page(st, ctx, id, false).await
+    journey_page(st, ctx, id, false, q.fit.is_some()).await
 }
 pub async fn journey_blueprint(
     State(st): State<AppState>,
     ctx: PageCtx,
     Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<FitQuery>,
 ) -> Result<Response, PageError> {
-    journey_page(st, ctx, id, true).await
+    journey_page(st, ctx, id, true, q.fit.is_some()).await
 }
 
 async fn journey_svg(
@@ -885,7 +1129,7 @@ async fn journey_svg(
     let data = load_journey(&st.store, w.id, id, &ctx.i, st.clock.today()).await?;
     let suffix = if blueprint { "blueprint" } else { "map" };
     Ok(svg_download(
-        data.svg(&ctx.i, blueprint).render(),
+        data.svg(&ctx.i, blueprint, None).render(),
         &format!("{}-{suffix}.svg", data.journey.data.slug),
     ))
 }
@@ -967,6 +1211,18 @@ pub async fn units(State(st): State<AppState>, ctx: PageCtx) -> Result<Response,
     ))
 }
 
+/// A touchpoint the unit owns, with its score and whether it is its journey's weakest
+/// encounter (`Some(true)`) or tied for it (`Some(false)`).
+pub struct UnitTouchpoint {
+    id: Id,
+    name: String,
+    journey: String,
+    channel: String,
+    lane: String,
+    score: String,
+    weakest: Option<bool>,
+}
+
 pub struct CustomerRow {
     id: Id,
     customer: String,
@@ -993,7 +1249,7 @@ struct UnitPage {
     flash: Option<&'static str>,
     customers: Vec<CustomerRow>,
     served_by: Vec<String>,
-    touchpoints: Vec<(String, String, String, String, String)>,
+    touchpoints: Vec<UnitTouchpoint>,
     steps: Vec<String>,
     elements: Vec<String>,
     people: Vec<String>,
@@ -1070,16 +1326,16 @@ pub async fn unit(
                 Channel::Builtin(b) => i.enum_label("channel", b.as_str()),
                 Channel::Custom(s) => s.to_string(),
             };
-            (
-                i.text(&t.name),
-                Names::get(&dir.journeys, journey),
+            let cell = scores.get(tid);
+            UnitTouchpoint {
+                id: *tid,
+                name: i.text(&t.name),
+                journey: Names::get(&dir.journeys, journey),
                 channel,
-                i.enum_label("lane", t.lane.as_str()),
-                scores
-                    .get(tid)
-                    .map(|c| c.label.clone())
-                    .unwrap_or_else(|| "–".into()),
-            )
+                lane: i.enum_label("lane", t.lane.as_str()),
+                score: cell.map(|c| c.label.clone()).unwrap_or_else(|| "–".into()),
+                weakest: cell.and_then(|c| c.weakest),
+            }
         })
         .collect();
     let steps = snapshot

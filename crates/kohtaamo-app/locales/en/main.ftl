@@ -606,3 +606,5 @@ emotion-level-1 = negative
 emotion-level-2 = neutral
 emotion-level-3 = positive
 emotion-level-4 = very positive
+drivers-cases = Cases
+drivers-significant = Significant (95 %)

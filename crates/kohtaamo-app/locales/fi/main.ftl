@@ -606,3 +606,5 @@ emotion-level-1 = kielteinen
 emotion-level-2 = neutraali
 emotion-level-3 = myönteinen
 emotion-level-4 = hyvin myönteinen
+drivers-cases = Tapauksia
+drivers-significant = Merkitsevä (95 %)

@@ -193,3 +193,171 @@ pub fn trend_table(i: &I18n, weeks: &[Week], grain: Grain) -> Vec<[String; 6]> {
         })
         .collect()
 }
+
+/// A label put beside its point: the text box's left edge, baseline and width, and
+/// whether it sits away from the point (then a leader line joins them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placed {
+    pub left: f64,
+    pub baseline: f64,
+    pub width: f64,
+    pub leader: bool,
+}
+
+/// Height of one label line (11 px text) and the gap kept around a point.
+const LABEL_H: f64 = 13.0;
+const POINT_R: f64 = 6.0;
+
+/// Places one label per point (centre, label width) inside `(left, top, right,
+/// bottom)`: right of the point, else left, above or below it, else the nearest free
+/// place further up or down on either side (with a leader line). A label never
+/// overlaps another label or any point; when the plot is too full for that, the last
+/// resort is the point's right side.
+pub fn place_labels(points: &[(f64, f64, f64)], bounds: (f64, f64, f64, f64)) -> Vec<Placed> {
+    let (bl, bt, br, bb) = bounds;
+    let mut placed: Vec<Placed> = Vec::with_capacity(points.len());
+    let boxed = |p: &Placed| {
+        (
+            p.left,
+            p.baseline - LABEL_H + 3.0,
+            p.left + p.width,
+            p.baseline + 3.0,
+        )
+    };
+    let overlaps = |a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)| {
+        a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+    };
+    for &(cx, cy, w) in points {
+        let mut candidates: Vec<Placed> = vec![
+            Placed {
+                left: cx + 9.0,
+                baseline: cy + 4.0,
+                width: w,
+                leader: false,
+            },
+            Placed {
+                left: cx - 9.0 - w,
+                baseline: cy + 4.0,
+                width: w,
+                leader: false,
+            },
+            Placed {
+                left: cx - w / 2.0,
+                baseline: cy - 9.0,
+                width: w,
+                leader: false,
+            },
+            Placed {
+                left: cx - w / 2.0,
+                baseline: cy + 18.0,
+                width: w,
+                leader: false,
+            },
+        ];
+        for k in 1..40 {
+            for dy in [k as f64 * LABEL_H, -(k as f64) * LABEL_H] {
+                for left in [cx + 14.0, cx - 14.0 - w] {
+                    candidates.push(Placed {
+                        left,
+                        baseline: cy + 4.0 + dy,
+                        width: w,
+                        leader: true,
+                    });
+                }
+            }
+        }
+        let free = |c: &Placed| {
+            let b = boxed(c);
+            b.0 >= bl
+                && b.2 <= br
+                && b.1 >= bt
+                && b.3 <= bb
+                && placed.iter().all(|p| !overlaps(b, boxed(p)))
+                && points.iter().all(|&(px, py, _)| {
+                    !overlaps(b, (px - POINT_R, py - POINT_R, px + POINT_R, py + POINT_R))
+                })
+        };
+        let chosen = candidates
+            .iter()
+            .find(|c| free(c))
+            .copied()
+            .unwrap_or(Placed {
+                left: (cx + 9.0).min(br - w),
+                baseline: cy + 4.0,
+                width: w,
+                leader: false,
+            });
+        placed.push(chosen);
+    }
+    placed
+}
+
+/// Roughly how wide a label of `text` is at 11 px (an average glyph of 6.3 px).
+pub fn label_width(text: &str) -> f64 {
+    6.3 * text.chars().count() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boxes(p: &[Placed]) -> Vec<(f64, f64, f64, f64)> {
+        p.iter()
+            .map(|p| {
+                (
+                    p.left,
+                    p.baseline - LABEL_H + 3.0,
+                    p.left + p.width,
+                    p.baseline + 3.0,
+                )
+            })
+            .collect()
+    }
+
+    /// Twenty touchpoints with nearly the same impact and performance: every label is
+    /// inside the plot, none overlaps another or a point.
+    #[test]
+    fn twenty_close_points_get_labels_that_do_not_overlap() {
+        let points: Vec<(f64, f64, f64)> = (0..20)
+            .map(|k| {
+                let name = format!("Touchpoint with a long name {k}");
+                (
+                    300.0 + (k % 5) as f64 * 4.0,
+                    150.0 + (k / 5) as f64 * 3.0,
+                    label_width(&name),
+                )
+            })
+            .collect();
+        let bounds = (48.0, 16.0, 624.0, 300.0);
+        let placed = place_labels(&points, bounds);
+        let b = boxes(&placed);
+        for (k, x) in b.iter().enumerate() {
+            assert!(
+                x.0 >= bounds.0 && x.2 <= bounds.2 && x.1 >= bounds.1 && x.3 <= bounds.3,
+                "label {k} inside: {x:?}"
+            );
+            for (j, y) in b.iter().enumerate().skip(k + 1) {
+                let apart = x.2 <= y.0 || y.2 <= x.0 || x.3 <= y.1 || y.3 <= x.1;
+                assert!(apart, "labels {k} and {j} overlap: {x:?} {y:?}");
+            }
+            for (px, py, _) in &points {
+                let clear = x.2 <= px - POINT_R
+                    || px + POINT_R <= x.0
+                    || x.3 <= py - POINT_R
+                    || py + POINT_R <= x.1;
+                assert!(clear, "label {k} covers a point");
+            }
+        }
+        // Labels moved away from their point get a leader line; the first is beside it.
+        assert!(!placed[0].leader && placed.iter().any(|p| p.leader));
+    }
+
+    #[test]
+    fn a_lone_point_is_labelled_on_its_right_unless_that_leaves_the_plot() {
+        let w = label_width("Refund request");
+        let p = place_labels(&[(100.0, 100.0, w)], (0.0, 0.0, 600.0, 300.0));
+        assert_eq!(p[0].left, 109.0);
+        let p = place_labels(&[(590.0, 100.0, w)], (0.0, 0.0, 600.0, 300.0));
+        assert!(p[0].left + w <= 581.0);
+    }
+}

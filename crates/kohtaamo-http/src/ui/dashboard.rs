@@ -24,7 +24,7 @@ use crate::params::period;
 use crate::AppState;
 use kohtaamo_app::analysis::{score_table, trend, Analysis, Grain, ScoreRow, ScoreTable};
 
-use super::charts::{esc, trend_svg, trend_table};
+use super::charts::{esc, label_width, place_labels, trend_svg, trend_table};
 
 pub struct Row {
     name: String,
@@ -97,7 +97,9 @@ struct GroupPage {
     trend_rows: Vec<[String; 6]>,
     caption: String,
     grains: Vec<(&'static str, String, bool)>,
-    drivers: Option<String>,
+    /// The priority matrix, and its figures as table rows (touchpoint, performance,
+    /// impact, cases, significant).
+    drivers: Option<(String, Vec<[String; 5]>)>,
     rules: Vec<super::alerts_page::RuleRow>,
     form: super::alerts_page::RuleFormView,
     slug: String,
@@ -111,7 +113,11 @@ struct GroupPage {
 
 /// The impact × performance priority matrix of one journey as SVG: touchpoints high on
 /// impact and low on performance (top left) are where improvement pays most.
-fn drivers_svg(i: &I18n, rows: &[kohtaamo_app::analysis::DriverRow]) -> String {
+fn drivers_svg(
+    i: &I18n,
+    rows: &[kohtaamo_app::analysis::DriverRow],
+    weakest: Option<Id>,
+) -> String {
     let (w, h, left, top, bottom, right) = (640.0, 340.0, 48.0, 16.0, 40.0, 16.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
     let x = |p: f64| left + pw * p.clamp(0.0, 100.0) / 100.0;
@@ -134,33 +140,55 @@ fn drivers_svg(i: &I18n, rows: &[kohtaamo_app::analysis::DriverRow]) -> String {
     svg += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"bold\" fill=\"#8a1c1c\">{}</text>", left + 6.0, top + 16.0, esc(&i.t("drivers-priority")));
     svg += &format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\">{}</text>", left + pw / 2.0, h - 8.0, esc(&i.t("drivers-performance")));
     svg += &format!("<text x=\"14\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#222\" transform=\"rotate(-90 14 {:.1})\">{}</text>", top + ph / 2.0, top + ph / 2.0, esc(&i.t("drivers-impact")));
-    // Labels are moved up or down in 13 px steps until they overlap no earlier label,
-    // and put left of the point where they would leave the plot.
-    let mut placed: Vec<(f64, f64, f64)> = vec![]; // (left, baseline, width)
+    // Every point first, then the labels placed so none overlaps another or a point
+    // (charts::place_labels), joined to their point by a line when moved away.
+    let (bounds, mut pts) = ((left, top, w - right, top + ph), vec![]);
     for r in rows {
         let (cx, cy) = (x(r.performance), y(r.impact));
+        let is_weak = weakest == Some(r.touchpoint_id);
         let fill = if r.significant { "#0b57d0" } else { "#ffffff" };
-        svg += &format!("<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"5\" fill=\"{fill}\" stroke=\"#0b57d0\" stroke-width=\"2\" class=\"driver\"/>");
-        let label: String = r.name.chars().take(24).collect();
-        let width = 6.2 * label.chars().count() as f64;
-        let left = if cx + 8.0 + width > w - right {
-            cx - 8.0 - width
+        let title = format!(
+            "{}: {} {:.0}, {} {:.2} (n = {})",
+            r.name,
+            i.t("drivers-performance"),
+            r.performance,
+            i.t("drivers-impact"),
+            r.impact,
+            r.n
+        );
+        svg += &format!("<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"5\" fill=\"{fill}\" stroke=\"#0b57d0\" stroke-width=\"2\" class=\"driver\"><title>{}</title></circle>", esc(&i.decimals(title)));
+        if is_weak {
+            svg += &format!("<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"9\" fill=\"none\" stroke=\"#7f1d1d\" stroke-width=\"2.5\" class=\"weakest\" data-weakest=\"{}\"/>", r.touchpoint_id);
+        }
+        let label = if is_weak {
+            format!("▼ {}", r.name)
         } else {
-            cx + 8.0
+            r.name.clone()
         };
-        let free = |base: f64| {
-            placed
-                .iter()
-                .all(|(l, b, wd)| (base - b).abs() >= 13.0 || left + width <= *l || *l + wd <= left)
+        let label: String = if label.chars().count() > 40 {
+            label.chars().take(39).chain(std::iter::once('…')).collect()
+        } else {
+            label
         };
-        let base = (0..12)
-            .map(|k| cy + 4.0 + 13.0 * if k % 2 == 0 { k / 2 } else { -(k + 1) / 2 } as f64)
-            .find(|b| free(*b))
-            .unwrap_or(cy + 4.0);
-        placed.push((left, base, width));
+        pts.push((cx, cy, label_width(&label), label, is_weak));
+    }
+    let spots: Vec<(f64, f64, f64)> = pts.iter().map(|p| (p.0, p.1, p.2)).collect();
+    for ((cx, cy, _, label, is_weak), at) in pts.iter().zip(place_labels(&spots, bounds)) {
+        if at.leader {
+            let lx = if at.left > *cx {
+                at.left - 2.0
+            } else {
+                at.left + at.width + 2.0
+            };
+            svg += &format!("<line x1=\"{cx:.1}\" y1=\"{cy:.1}\" x2=\"{lx:.1}\" y2=\"{:.1}\" stroke=\"#94a3b8\" stroke-width=\"1\" class=\"leader\"/>", at.baseline - 4.0);
+        }
         svg += &format!(
-            "<text x=\"{left:.1}\" y=\"{base:.1}\" font-size=\"11\" fill=\"#222\">{}</text>",
-            esc(&label)
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\"{} fill=\"{}\" class=\"driver-label\">{}</text>",
+            at.left,
+            at.baseline,
+            if *is_weak { " font-weight=\"bold\"" } else { "" },
+            if *is_weak { "#7f1d1d" } else { "#222" },
+            esc(label)
         );
     }
     svg + "</svg>"
@@ -461,7 +489,26 @@ pub async fn group_dashboard(
             kohtaamo_app::analysis::journey_drivers(&st.store, w.id, from, to, i)
                 .await?
                 .remove(j)
-                .map(|rows| drivers_svg(i, &rows))
+                .map(|rows| {
+                    // The journey's weakest encounter, marked among the drivers.
+                    let weak = ranked.iter().find(|r| r.weakest).and_then(|r| match r.key {
+                        GroupKey::Id(id) => Some(id),
+                        GroupKey::Text(_) => None,
+                    });
+                    let table = rows
+                        .iter()
+                        .map(|r| {
+                            [
+                                r.name.clone(),
+                                i.decimals(format!("{:.0}", r.performance)),
+                                i.decimals(format!("{:.2}", r.impact)),
+                                r.n.to_string(),
+                                i.t(if r.significant { "yes" } else { "no" }),
+                            ]
+                        })
+                        .collect();
+                    (drivers_svg(i, &rows, weak), table)
+                })
         }
         _ => None,
     };

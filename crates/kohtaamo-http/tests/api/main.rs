@@ -8,6 +8,7 @@ mod analytics;
 mod auth;
 mod errors;
 mod feedback;
+mod glance;
 mod hardening;
 mod model;
 mod model_io;

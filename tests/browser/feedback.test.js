@@ -113,6 +113,49 @@ test('staff build a survey in the UI; a customer answers on a phone without Java
   assert.deepEqual(refused, [], 'nothing refused by the Content-Security-Policy');
 });
 
+test('a respondent who answers at once is thanked, never asked to resend; the scale fits a 360 px phone; the language can be switched', async () => {
+  const surveys = (await app.api('GET', '/api/v1/workspaces/demo/surveys?limit=50')).items;
+  const car = surveys.find((x) => x.slug === 'restaurant-car');
+  const links = await app.api('GET', `/api/v1/workspaces/demo/surveys/${car.id}/links`);
+  const ctx = await app.browser.newContext({ locale: 'fi', javaScriptEnabled: false, viewport: { width: 360, height: 780 },
+    extraHTTPHeaders: { 'accept-language': 'fi' } });
+  const phone = await ctx.newPage();
+  await phone.goto(links.public_url);
+  // 0–10 in one row.
+  const tops = await phone.$$eval('.scale .pt', (els) => els.slice(0, 11).map((e) => Math.round(e.getBoundingClientRect().top)));
+  assert.equal(new Set(tops).size, 1, 'the 0–10 scale on one row');
+  const right = await phone.$$eval('.scale .pt', (els) => Math.max(...els.slice(0, 11).map((e) => e.getBoundingClientRect().right)));
+  assert.ok(right <= 360, `inside the screen (${right})`);
+  await shot(phone, 'survey-scale-360-fi');
+  // The language switch keeps the link's touchpoint and channel.
+  await phone.getByRole('link', { name: 'English' }).click();
+  assert.equal(await phone.getAttribute('html', 'lang'), 'en');
+  assert.ok(await phone.getByText(/How likely/).first().isVisible());
+  assert.match(phone.url(), /lang=en/);
+  await shot(phone, 'survey-scale-360-en');
+  // Tap and send at once: thanked, and the answer is kept (set apart for staff).
+  await phone.locator('label.pt', { hasText: /^5$/ }).first().click();
+  await phone.getByRole('button', { name: 'Send' }).click();
+  assert.ok(await phone.getByText('Thank you').first().isVisible(), 'thanked at once');
+  await ctx.close();
+  const apart = await app.api('GET', `/api/v1/workspaces/demo/surveys/${car.id}/responses?suspect=true`);
+  assert.equal(apart.total, 1, 'stored, set apart');
+  assert.equal(apart.items[0].suspect, 'too_fast');
+  assert.equal(apart.items[0].nps, 5);
+  // Staff see it, with why, and count it.
+  const page = await app.page('en');
+  await login(page, app.base, 'admin', ADMIN_PW);
+  await page.goto(app.base + `/w/demo/surveys/${car.id}/responses`);
+  await page.getByRole('link', { name: /set apart as possibly automated/ }).click();
+  await page.locator('tbody a').first().click();
+  assert.ok(await page.getByText('sent sooner than a person usually can').isVisible());
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'suspect response page');
+  await shot(page, 'response-set-apart-en');
+  await page.getByRole('button', { name: 'Count this response' }).click();
+  const after = await app.api('GET', `/api/v1/workspaces/demo/surveys/${car.id}/responses?suspect=true`);
+  assert.equal(after.total, 0, 'counted now');
+});
+
 test('with JavaScript the follow-up appears only for detractors; the page is light and accessible', async () => {
   const s = await surveyBySlug('restaurant-car');
   const page = await app.page('en');
@@ -130,7 +173,9 @@ test('with JavaScript the follow-up appears only for detractors; the page is lig
   assert.ok(bytes < 30 * 1024, `public page weighs ${bytes} bytes`);
   // Keyboard: the scale is reachable and operable without a mouse.
   await page.reload();
-  await page.keyboard.press('Tab');
+  // First the language choice, then the scale.
+  const languages = await page.locator('nav.langs a').count();
+  for (let k = 0; k <= languages; k++) await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'nps', 'Tab reaches the scale');
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('Space');
@@ -194,7 +239,10 @@ test('the score dashboard shows each touchpoint with its margin, flags the weake
   const restaurant = page.locator('tr', { hasText: 'Käynti ravintolavaunussa' }).first();
   assert.match(await restaurant.innerText(), /[−-]\d+ ± \d+ \(n = \d+\)/, 'NPS with margin and n');
   assert.ok(await page.locator('tr.weakest').count() >= 1, 'a weakest encounter is flagged');
-  assert.equal(await page.locator('figure.trend svg polyline').count(), 2, 'weekly NPS and CSAT lines');
+  // One 0–100 scale: the index (here the NPS itself, so drawn once), CSAT and CES.
+  assert.equal(await page.locator('figure.trend svg polyline').count(), 3, 'weekly index, CSAT and CES lines');
+  assert.ok(await page.locator('figure.trend svg text', { hasText: 'CES' }).count() === 1, 'CES in the legend');
+  assert.ok(await page.locator('figure.trend svg circle title').count() > 10, 'each point says its values');
   const weekly = await page.locator('figure.trend svg circle').count();
   await page.locator('#d-grain').selectOption('month');
   await page.getByRole('button', { name: 'Suodata' }).click();

@@ -113,7 +113,7 @@ test('build a journey in the forms and see the blueprint lines', async () => {
   const stages = await app.api('GET', `/api/v1/workspaces/demo/stages?journey_id=${j.id}`);
   assert.deepEqual(stages.items.map((x) => x.slug), ['form-one', 'form-three', 'form-two'], 'stored order');
   await page.goto(app.base + '/w/demo');
-  await page.getByRole('link', { name: 'Form journey' }).click();
+  await page.locator('#journeys-h + ul').getByRole('link', { name: 'Form journey' }).click();
   await page.getByRole('link', { name: 'Service blueprint' }).click();
   const lines = await page.$$eval('svg.blueprint line.bp-line', (ls) => ls.map((l) => [l.dataset.line, Number(l.getAttribute('y1'))]));
   assert.deepEqual(lines.map((l) => l[0]), ['interaction', 'visibility', 'internal-interaction']);

@@ -425,6 +425,8 @@ pub struct PublicOption {
 /// Fixed texts of the page and widget in the respondent's language.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicLabels {
+    /// The name of the language choice ("Language", "Kieli").
+    pub language: String,
     pub submit: String,
     pub required: String,
     pub thanks_title: String,
@@ -494,6 +496,7 @@ impl PublicSurvey {
             thanks,
             questions,
             labels: PublicLabels {
+                language: i.t("survey-language"),
                 submit: i.t("survey-submit"),
                 required: i.t("survey-required"),
                 thanks_title: i.t("survey-thanks-title"),

@@ -508,6 +508,12 @@ impl Store {
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
+            // No longer in the workspace, so in none of its units either.
+            sqlx::query("DELETE FROM unit_members WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
             Ok(r)
         }
         .await;
@@ -533,6 +539,98 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// A user working in a unit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct UnitMember {
+    pub user_id: Id,
+    pub username: String,
+}
+
+impl Store {
+    /// The users working in `unit`, by name.
+    pub async fn unit_members(&self, ws: Id, unit: Id) -> Result<Vec<UnitMember>> {
+        let rows = sqlx::query("SELECT u.id, u.username FROM unit_members um JOIN users u ON u.id = um.user_id WHERE um.workspace_id = $1 AND um.unit_id = $2 ORDER BY u.username")
+            .bind(ws)
+            .bind(unit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UnitMember {
+                    user_id: r.try_get("id")?,
+                    username: r.try_get("username")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The units `user` works in, in id order.
+    pub async fn units_of_user(&self, ws: Id, user: Id) -> Result<Vec<Id>> {
+        Ok(sqlx::query_scalar(
+            "SELECT unit_id FROM unit_members WHERE workspace_id = $1 AND user_id = $2 ORDER BY unit_id",
+        )
+        .bind(ws)
+        .bind(user)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Puts a workspace member in a unit (doing it twice changes nothing). 404 when the
+    /// unit is not the workspace's; 422 when the user is not a member of the workspace.
+    pub async fn add_unit_member(&self, ws: Id, unit: Id, user: Id) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r: Result<()> = async {
+            let unit_ok: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE workspace_id = $1 AND id = $2")
+                .bind(ws)
+                .bind(unit)
+                .fetch_one(&mut *tx)
+                .await?;
+            if unit_ok == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let member: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws)
+                .bind(user)
+                .fetch_one(&mut *tx)
+                .await?;
+            if member == 0 {
+                let mut e = FieldErrors::new();
+                e.add("username", kohtaamo_domain::Reason::new("not-a-member"));
+                return Err(StoreError::Invalid(e));
+            }
+            sqlx::query("INSERT INTO unit_members (workspace_id, unit_id, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (unit_id, user_id) DO NOTHING")
+                .bind(ws)
+                .bind(unit)
+                .bind(user)
+                .bind(now_text())
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// Takes a user out of a unit; 404 when they were not in it.
+    pub async fn remove_unit_member(&self, ws: Id, unit: Id, user: Id) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r: Result<u64> = async {
+            Ok(sqlx::query("DELETE FROM unit_members WHERE workspace_id = $1 AND unit_id = $2 AND user_id = $3")
+                .bind(ws)
+                .bind(unit)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected())
+        }
+        .await;
+        match self.finish(tx, r).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
     }
 }
 

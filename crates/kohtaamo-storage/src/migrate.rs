@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "alerts", include_str!("../migrations/0005_alerts.sql")),
     (6, "meta", include_str!("../migrations/0006_meta.sql")),
     (7, "suspect", include_str!("../migrations/0007_suspect.sql")),
+    (
+        8,
+        "unit_members",
+        include_str!("../migrations/0008_unit_members.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

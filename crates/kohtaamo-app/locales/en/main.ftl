@@ -608,3 +608,5 @@ emotion-level-3 = positive
 emotion-level-4 = very positive
 drivers-cases = Cases
 drivers-significant = Significant (95 %)
+survey-language = Language
+err-not-a-member = Not a member of this workspace: add them as a member first.

@@ -608,3 +608,5 @@ emotion-level-3 = myönteinen
 emotion-level-4 = hyvin myönteinen
 drivers-cases = Tapauksia
 drivers-significant = Merkitsevä (95 %)
+survey-language = Kieli
+err-not-a-member = Ei tämän työtilan jäsen: lisää hänet ensin jäseneksi.

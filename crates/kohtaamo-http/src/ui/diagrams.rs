@@ -91,6 +91,18 @@ pub struct Svg {
 }
 
 impl Svg {
+    /// A drawing with links inside is a group of them, not one image (an image's
+    /// content is not interactive for assistive technology).
+    pub fn role(&self) -> &'static str {
+        if self.links.is_empty() {
+            "img"
+        } else {
+            "group"
+        }
+    }
+}
+
+impl Svg {
     pub fn text(
         &mut self,
         x: i32,

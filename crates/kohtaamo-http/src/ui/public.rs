@@ -30,6 +30,8 @@ pub enum PageState {
 #[derive(Template)]
 #[template(path = "survey_public.html")]
 struct SurveyPage {
+    /// (name in its own language, code, link, current) for the language choice.
+    languages: Vec<(String, String, String, bool)>,
     s: PublicSurvey,
     state: PageState,
     message: Option<String>,
@@ -107,7 +109,28 @@ async fn render(
         values: HashMap::new(),
         message: None,
     });
+    // The same page in each language the product speaks, with the link's other
+    // parameters kept (touchpoint, channel, invitation …).
+    let others: Vec<(String, String)> = carried(params)
+        .into_iter()
+        .filter(|(k, _)| k != "lang")
+        .collect();
+    let languages = kohtaamo_app::i18n::languages()
+        .into_iter()
+        .map(|l| {
+            let mut q = others.clone();
+            q.push(("lang".into(), l.clone()));
+            let href = format!(
+                "/f/{}?{}",
+                live.survey.public_key,
+                serde_urlencoded::to_string(&q).unwrap_or_default()
+            );
+            let current = l == i.lang;
+            (i.t(&format!("lang-name-{l}")), l, href, current)
+        })
+        .collect();
     let page = SurveyPage {
+        languages,
         s: PublicSurvey::build(&live.survey.public_key, &live.survey.data, i),
         state,
         message,

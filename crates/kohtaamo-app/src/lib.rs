@@ -11,6 +11,7 @@
 //! - [`feedback`]: the public side — live-survey cache, rate limits, submission and the
 //!   survey as a respondent sees it; [`links`]: survey links, widget snippet and personal invitations;
 //! - [`responses`]: themes of open answers, the rows of a response export;
+//! - [`units`]: who works in a unit, and what a unit member may do (review);
 //! - [`model`]: the model's collections and their validated writes, model import/export;
 //! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
 //! - [`directory`]: id → name in one language; [`i18n`]: messages and formatting in
@@ -29,5 +30,6 @@ pub mod model;
 pub mod overview;
 pub mod report;
 pub mod responses;
+pub mod units;
 
 pub use error::{Error, Result};

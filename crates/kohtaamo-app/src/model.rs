@@ -1,14 +1,12 @@
 //! The model's collections (units, people, partners, segments, relations, channels,
 //! elements, packages, journeys, stages, touchpoints, process steps, surveys, alert
-//! rules) as the API and the form engine serve them, the "mark reviewed" use case, and
-//! model-as-code import and export. Plain CRUD goes through the store's one generic
+//! rules) as the API and the form engine serve them, and model-as-code import and
+//! export ("mark reviewed" is in [`crate::units`], with who may do it). Plain CRUD goes through the store's one generic
 //! entity path after `…Input::parse`; what has behaviour is here.
 
-use chrono::NaiveDate;
 use kohtaamo_domain::model::*;
-use kohtaamo_domain::Id;
 use kohtaamo_storage::model_io::{self, ImportReport};
-use kohtaamo_storage::{Entity, Record, Store};
+use kohtaamo_storage::{Entity, Store};
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
@@ -61,18 +59,6 @@ resource!(
     "process-steps",
     "journeys"
 );
-
-/// Marks a who-is-my-customer relation reviewed on `today` by `user`, in its review
-/// history; its next review falls due a review interval later.
-pub async fn mark_reviewed(
-    store: &Store,
-    ws: Id,
-    relation: Id,
-    user: Option<Id>,
-    today: NaiveDate,
-) -> Result<Record<RelationData>> {
-    Ok(store.mark_reviewed(ws, relation, user, today).await?)
-}
 
 /// The model of the workspace `slug` as a YAML document (byte-identical across
 /// export → import → export).

@@ -230,13 +230,13 @@ async fn mark_reviewed(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
 ) -> ApiResult<axum::Json<Record<RelationData>>> {
-    ws.require_edit()?;
-    // Records who reviewed and when, in the relation's review history.
-    let rec = kohtaamo_app::model::mark_reviewed(
+    // Editors, admins and members of the providing unit; recorded with who and when
+    // in the relation's review history.
+    let rec = kohtaamo_app::units::review(
         &st.store,
         ws.id,
         id,
-        Some(ws.user.id),
+        (ws.user.id, ws.role),
         st.clock.today(),
     )
     .await?;

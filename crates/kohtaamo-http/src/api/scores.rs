@@ -139,6 +139,13 @@ pub fn routes(mut api: Api) -> Api {
             Some(serde_json::json!({"type": "array", "items": week})),
         )],
     );
+    let overview = api.schema::<kohtaamo_app::overview::Overview>();
+    let mut api = api.route(
+        "/api/v1/workspaces/{ws}/overview",
+        get(overview_of),
+        vec![Op::new("get", "analytics", "The leaders' overview of the last 90 days (the workspace home's figures): experience index beside the 90 days before and by month, the weakest encounter of each journey, what moved, recent alerts, how well units know their customers")
+            .ok(200, Some(overview))],
+    );
     let weak = api.schema::<WeakestEncounter>();
     let api = api.route(
         "/api/v1/workspaces/{ws}/weakest",
@@ -157,6 +164,16 @@ pub fn routes(mut api: Api) -> Api {
             .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
             .ok(200, Some(table))],
     )
+}
+
+async fn overview_of(
+    ws: Ws,
+    State(st): State<AppState>,
+) -> ApiResult<axum::Json<kohtaamo_app::overview::Overview>> {
+    let i = I18n::new("en", "en");
+    Ok(axum::Json(
+        kohtaamo_app::overview::Overview::load(&st.store, ws.id, st.clock.today(), &i).await?,
+    ))
 }
 
 async fn weakest(

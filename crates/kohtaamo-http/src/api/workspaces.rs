@@ -7,6 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use kohtaamo_domain::model::{Parse, Role, WorkspaceInput};
+use kohtaamo_domain::Id;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -93,6 +94,25 @@ pub fn routes(mut api: Api, cfg: &HttpConfig) -> Api {
             .body(member)
             .ok(200, Some(json!({"type": "object"}))),
             Op::new("delete", "members", "Remove a member (admin)").ok(204, None),
+        ],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/units/{id}/members",
+        get(unit_members),
+        vec![Op::new("get", "members", "Who works in a unit (they may review its who-is-my-customer answers and land on its page)")
+            .ok(200, Some(crate::api::doc::items(json!({"type": "object", "properties": {"user_id": {"type": "integer"}, "username": {"type": "string"}}}))))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/units/{id}/members/{username}",
+        put(add_unit_member).delete(remove_unit_member),
+        vec![
+            Op::new(
+                "put",
+                "members",
+                "Put a workspace member in a unit; a user may work in several units (admin)",
+            )
+            .ok(204, None),
+            Op::new("delete", "members", "Take a user out of a unit (admin)").ok(204, None),
         ],
     )
     .route(
@@ -207,6 +227,37 @@ async fn set_member(
     Ok(axum::Json(
         json!({"user_id": user.id, "username": user.username, "role": role}),
     ))
+}
+
+async fn unit_members(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, unit)): Path<(String, Id)>,
+) -> ApiResult<axum::Json<Value>> {
+    st.store
+        .get::<kohtaamo_domain::model::UnitData>(ws.id, unit)
+        .await?;
+    Ok(axum::Json(
+        json!({ "items": kohtaamo_app::units::members(&st.store, ws.id, unit).await? }),
+    ))
+}
+
+async fn add_unit_member(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, unit, username)): Path<(String, Id, String)>,
+) -> ApiResult<StatusCode> {
+    kohtaamo_app::units::add_member(&st.store, ws.id, unit, &username, ws.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_unit_member(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, unit, username)): Path<(String, Id, String)>,
+) -> ApiResult<StatusCode> {
+    kohtaamo_app::units::remove_member(&st.store, ws.id, unit, &username, ws.role).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn remove_member(

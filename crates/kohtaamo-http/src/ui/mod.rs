@@ -125,6 +125,11 @@ pub fn router() -> Router<AppState> {
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))
+        .route("/w/{ws}/units/{id}/members", post(pages::add_unit_member))
+        .route(
+            "/w/{ws}/units/{id}/members/remove",
+            post(pages::remove_unit_member),
+        )
         .route("/tokens", get(admin::tokens).post(admin::create_token))
         .route("/tokens/{id}/revoke", post(admin::revoke_token))
         .route(

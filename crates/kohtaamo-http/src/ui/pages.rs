@@ -343,9 +343,16 @@ struct WorkspacesPage {
 pub async fn workspaces(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
     let c = chrome(&ctx);
     let mine = st.store.workspaces_for(&ctx.user).await?;
-    // With a single workspace there is nothing to choose: go straight to it.
-    if let [(only, _)] = mine.as_slice() {
-        return Ok(Redirect::to(&format!("/w/{}", only.data.slug)).into_response());
+    // With a single workspace there is nothing to choose: go straight to it — to
+    // the member's own unit when they work in one and do not edit the model.
+    if let [(only, role)] = mine.as_slice() {
+        let to = match kohtaamo_app::units::landing_unit(&st.store, only.id, ctx.user.id, *role)
+            .await?
+        {
+            Some(u) => format!("/w/{}/units/{u}", only.data.slug),
+            None => format!("/w/{}", only.data.slug),
+        };
+        return Ok(Redirect::to(&to).into_response());
     }
     let workspaces = mine
         .into_iter()
@@ -1254,8 +1261,16 @@ struct UnitPage {
     elements: Vec<String>,
     people: Vec<String>,
     chain: Option<String>,
-    /// Reviews that fell due, from the review-cycle job: (customer, due date).
-    notifications: Vec<(String, String)>,
+    /// The unit's who-is-my-customer answers due for review now: (relation id,
+    /// customer, "due since …" or "never reviewed"). Read from the relations, so a
+    /// review takes an item off at once.
+    due: Vec<(Id, String, String)>,
+    /// The user may review this unit's answers (an editor, or someone working here).
+    can_review: bool,
+    /// Who works in the unit; the workspace's members not in it (admins add them).
+    members: Vec<String>,
+    others: Vec<String>,
+    can_admin: bool,
     /// Score alerts sent to this unit, newest first.
     alerts: Vec<super::alerts_page::AlertRow>,
 }
@@ -1359,23 +1374,34 @@ pub async fn unit(
         .map(|svg| askama::Template::render(&svg))
         .transpose()
         .map_err(|e| PageError::Internal(e.to_string()))?;
-    let notifications = st
-        .store
-        .notifications(w.id, Some(id))
-        .await?
-        .into_iter()
-        .map(|n| {
-            let customer = relations
-                .iter()
-                .find(|(rid, _)| *rid == n.relation_id)
-                .map(|(_, r)| dir.customer(&r.customer))
-                .unwrap_or_default();
-            let due = chrono::NaiveDate::parse_from_str(&n.due_on, "%Y-%m-%d")
-                .map(|d| i.date(&d))
-                .unwrap_or_else(|_| i.t("never"));
-            (customer, due)
+    let due = relations
+        .iter()
+        .filter(|(_, r)| ours(&r.provider) && r.is_stale(today))
+        .map(|(rid, r)| {
+            let when = match r.last_reviewed_on {
+                Some(d) => i.s(
+                    "due-since",
+                    "date",
+                    &i.date(&(d + chrono::Duration::days(r.review_interval_days))),
+                ),
+                None => i.t("never-reviewed"),
+            };
+            (*rid, dir.customer(&r.customer), when)
         })
         .collect();
+    let members = kohtaamo_app::units::members(&st.store, w.id, id).await?;
+    let works_here = members.iter().any(|m| m.user_id == ctx.user.id);
+    let others = if role.is_admin() {
+        st.store
+            .members(w.id)
+            .await?
+            .into_iter()
+            .filter(|m| !members.iter().any(|u| u.user_id == m.user_id))
+            .map(|m| m.username)
+            .collect()
+    } else {
+        vec![]
+    };
     // The model is loaded already (a copy in memory beats reading it again): only the
     // surveys are missing for the alerts' names.
     let surveys = all::<kohtaamo_domain::survey::SurveyData>(&st.store, w.id).await?;
@@ -1385,7 +1411,11 @@ pub async fn unit(
     let c = chrome(&ctx);
     Ok(html(
         UnitPage {
-            notifications,
+            due,
+            can_review: role.can_edit() || works_here,
+            members: members.into_iter().map(|m| m.username).collect(),
+            others,
+            can_admin: role.is_admin(),
             alerts,
             chain,
             slug: w.data.slug.to_string(),
@@ -1415,24 +1445,73 @@ pub async fn unit(
 }
 
 #[derive(Deserialize)]
+pub struct UnitMemberForm {
+    #[serde(default)]
+    username: String,
+}
+
+/// An admin puts a workspace member in the unit, or takes them out.
+async fn change_unit_member(
+    st: &AppState,
+    id: Id,
+    ctx: &PageCtx,
+    username: &str,
+    add: bool,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let r = if add {
+        kohtaamo_app::units::add_member(&st.store, w.id, id, username, role).await
+    } else {
+        kohtaamo_app::units::remove_member(&st.store, w.id, id, username, role).await
+    };
+    match r {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/w/{}/units/{id}#staff-h", w.data.slug)).into_response())
+        }
+        Err(kohtaamo_app::Error::Forbidden(_)) => Err(PageError::Forbidden(ctx.i.clone())),
+        Err(kohtaamo_app::Error::NotFound) => Err(PageError::NotFound(ctx.i.clone())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn add_unit_member(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    CsrfForm { ctx, form }: CsrfForm<UnitMemberForm>,
+) -> Result<Response, PageError> {
+    change_unit_member(&st, id, &ctx, &form.username, true).await
+}
+
+pub async fn remove_unit_member(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    CsrfForm { ctx, form }: CsrfForm<UnitMemberForm>,
+) -> Result<Response, PageError> {
+    change_unit_member(&st, id, &ctx, &form.username, false).await
+}
+
+#[derive(Deserialize)]
 pub struct NextForm {
     #[serde(default)]
     next: String,
 }
 
-/// "Mark reviewed" on a who-is-my-customer relation (editors and admins).
+/// "Mark reviewed" on a who-is-my-customer relation (editors, admins, and members of
+/// the providing unit: `kohtaamo_app::units`).
 pub async fn mark_reviewed(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
     CsrfForm { ctx, form }: CsrfForm<NextForm>,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
-    if !role.can_edit() {
-        return Err(PageError::Forbidden(ctx.i.clone()));
-    }
-    kohtaamo_app::model::mark_reviewed(&st.store, w.id, id, Some(ctx.user.id), st.clock.today())
+    match kohtaamo_app::units::review(&st.store, w.id, id, (ctx.user.id, role), st.clock.today())
         .await
-        .map_err(|_| PageError::NotFound(ctx.i.clone()))?;
+    {
+        Ok(_) => {}
+        Err(kohtaamo_app::Error::Forbidden(_)) => return Err(PageError::Forbidden(ctx.i.clone())),
+        Err(kohtaamo_app::Error::NotFound) => return Err(PageError::NotFound(ctx.i.clone())),
+        Err(e) => return Err(e.into()),
+    }
     let next = safe_next(&form.next);
     let sep = if next.contains('?') { '&' } else { '?' };
     Ok(Redirect::to(&format!("{next}{sep}done=reviewed")).into_response())

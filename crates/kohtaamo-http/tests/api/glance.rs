@@ -193,6 +193,15 @@ async fn every_page_and_the_api_name_the_same_weakest_encounter() {
     let one = BTreeSet::from([weakest]);
     assert_eq!(flagged("weakest"), one);
     assert_eq!(flagged("tied_weakest"), tied_api);
+    let (_, o) = app.get("/api/v1/workspaces/w/overview", &app.admin).await;
+    let from_overview: BTreeSet<i64> = o["weakest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["status"] == "one")
+        .map(|w| w["touchpoints"][0]["touchpoint_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(from_overview, one, "{o}");
 
     // Every page marks the same touchpoints.
     let cookie = session(&app).await;

@@ -198,3 +198,180 @@ async fn nothing_crosses_workspaces() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["slug"], "b-unit");
 }
+
+/// Units that act: a viewer who works in a unit reviews that unit's who-is-my-customer
+/// answers (its own and its people's), not another unit's; only admins say who works
+/// where; leaving the workspace leaves its units; a unit member lands on the unit page.
+#[tokio::test]
+async fn unit_members_review_their_units_answers_without_editing_the_model() {
+    let app = spawn_app().await;
+    let ws = app.workspace("w").await;
+    let it = app.create("w", "units", unit("it")).await;
+    let legal = app.create("w", "units", unit("legal")).await;
+    let seg = app
+        .create("w", "segments", json!({"slug": "s", "name": texts("S")}))
+        .await;
+    let person = app
+        .create(
+            "w",
+            "people",
+            json!({"slug": "pia", "name": "Pia", "unit_id": it}),
+        )
+        .await;
+    let relation = |provider: Value| json!({"provider": provider, "customer": {"segment": seg}, "review_interval_days": 30, "last_reviewed_on": "2020-01-01"});
+    let ours = app
+        .create("w", "relations", relation(json!({"unit": it})))
+        .await;
+    let pias = app
+        .create("w", "relations", relation(json!({"person": person})))
+        .await;
+    let theirs = app
+        .create("w", "relations", relation(json!({"unit": legal})))
+        .await;
+    let head = app.member("head-of-it", ws, Role::Viewer).await;
+    let editor = app.member("editor", ws, Role::Editor).await;
+    let review = |token: String, rel: i64| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/workspaces/w/relations/{rel}/review"),
+                &token,
+                json!({}),
+            )
+            .await
+            .0
+        }
+    };
+    // In no unit: a viewer reads, does not review.
+    assert_eq!(review(head.clone(), ours).await, StatusCode::FORBIDDEN);
+    // Only an admin puts people in units; the user must be a workspace member.
+    let put = |token: String, unit: i64, user: &'static str| {
+        let app = &app;
+        async move {
+            app.put(
+                &format!("/api/v1/workspaces/w/units/{unit}/members/{user}"),
+                &token,
+                json!({}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(
+        put(editor.clone(), it, "head-of-it").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(app.admin.clone(), it, "head-of-it").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        put(app.admin.clone(), it, "head-of-it").await,
+        StatusCode::NO_CONTENT
+    );
+    app.store
+        .create_user("outsider", "outsider-password-1", false)
+        .await
+        .unwrap();
+    let (s, body) = app
+        .put(
+            &format!("/api/v1/workspaces/w/units/{it}/members/outsider"),
+            &app.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["fields"]["username"].is_string(), "{body}");
+    assert_eq!(
+        put(app.admin.clone(), 999_999, "head-of-it").await,
+        StatusCode::NOT_FOUND
+    );
+    let (_, list) = app
+        .get(&format!("/api/v1/workspaces/w/units/{it}/members"), &head)
+        .await;
+    assert_eq!(list["items"][0]["username"], "head-of-it");
+    // Now the head of IT reviews IT's answers (the unit's and its people's) …
+    assert_eq!(review(head.clone(), ours).await, StatusCode::OK);
+    assert_eq!(review(head.clone(), pias).await, StatusCode::OK);
+    // … not Legal's, and still cannot edit the model.
+    assert_eq!(review(head.clone(), theirs).await, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .put(
+            &format!("/api/v1/workspaces/w/units/{it}"),
+            &head,
+            unit("it"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Editors review anything.
+    assert_eq!(review(editor.clone(), theirs).await, StatusCode::OK);
+    // The review is recorded with who did it, and the relation is no longer due.
+    let (_, hist) = app
+        .get(
+            &format!("/api/v1/workspaces/w/relations/{ours}/reviews"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(hist["items"].as_array().unwrap().len(), 1);
+    let (_, stale) = app
+        .get("/api/v1/workspaces/w/relations?stale=true", &app.admin)
+        .await;
+    assert_eq!(stale["total"], 0, "{stale}");
+    // Leaving the workspace leaves its units.
+    let head_id = app
+        .store
+        .user_by_name("head-of-it")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app.store.remove_member(ws, head_id).await.unwrap();
+    assert!(app
+        .store
+        .units_of_user(ws, head_id)
+        .await
+        .unwrap()
+        .is_empty());
+    app.store
+        .set_member(ws, head_id, Role::Viewer)
+        .await
+        .unwrap();
+    assert_eq!(review(head.clone(), ours).await, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .delete(
+            &format!("/api/v1/workspaces/w/units/{it}/members/head-of-it"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "not in the unit any more");
+    // A unit member lands on the unit's page.
+    app.store.add_unit_member(ws, it, head_id).await.unwrap();
+    let login = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "head-of-it", "password": "member-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let landing = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landing.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        landing.headers()["location"],
+        format!("/w/w/units/{it}").as_str()
+    );
+}

@@ -72,6 +72,7 @@ impl Reason {
             "cycle" => format!("would make the {} its own ancestor", a("noun")),
             "builtin-channel" => "is already a built-in channel".into(),
             "whole-number" => "must be a whole number".into(),
+            "not-a-member" => "is not a member of this workspace: add them as a member first".into(),
             "choose-one" => "choose one".into(),
             "unknown-question" => "is not a question of this survey".into(),
             "score-range" => format!("must be a whole number from {} to {}", a("min"), a("max")),
@@ -100,6 +101,7 @@ impl Reason {
 
 /// Every code [`Reason::english`] knows (each needs an `err-<code>` message in the UI).
 pub const CODES: &[&str] = &[
+    "not-a-member",
     "empty",
     "too-long",
     "bad-slug",

@@ -111,7 +111,8 @@ pub fn routes(mut api: Api, cfg: &HttpConfig) -> Api {
                 "members",
                 "Put a workspace member in a unit; a user may work in several units (admin)",
             )
-            .ok(204, None),
+            .ok(204, None)
+            .responds(422, "The user is not a member of the workspace"),
             Op::new("delete", "members", "Take a user out of a unit (admin)").ok(204, None),
         ],
     )

@@ -63,20 +63,41 @@ test('build a service package in the forms and see each element in the ring of i
   await page.waitForURL(/\/edit\/packages$/);
   await page.getByRole('link', { name: 'Service catalogue' }).click();
   await page.getByRole('link', { name: 'Form package' }).click();
-  const rings = await page.$$eval('svg.package-diagram rect.el', (rs) => rs.map((r) => {
-    const b = r.getBBox();
-    return { role: r.dataset.role, ring: r.dataset.ring, dashed: r.hasAttribute('stroke-dasharray'),
-             d: Math.hypot(b.x + b.width / 2 - 450, b.y + b.height / 2 - 450) };
-  }));
+  // Each box lies wholly inside the ring of its role: every corner within the ring's
+  // outer circle, its nearest point outside the inner one.
+  const inRings = () => page.$$eval('svg.package-diagram', (svgs) => {
+    const svg = svgs[0];
+    const c = Number(svg.getAttribute('width')) / 2;
+    const ring = {};
+    for (const circle of svg.querySelectorAll('circle.ring')) {
+      const [, role, inner, outer] = circle.getAttribute('class').match(/ring-(\w+) r-(\d+)-(\d+)/);
+      ring[role] = [Number(inner), Number(outer)];
+    }
+    return [...svg.querySelectorAll('rect.el')].map((r) => {
+      const b = r.getBBox();
+      const far = Math.max(...[[b.x, b.y], [b.x + b.width, b.y], [b.x, b.y + b.height], [b.x + b.width, b.y + b.height]]
+        .map(([x, y]) => Math.hypot(x - c, y - c)));
+      const nx = Math.max(Math.abs(b.x + b.width / 2 - c) - b.width / 2, 0);
+      const ny = Math.max(Math.abs(b.y + b.height / 2 - c) - b.height / 2, 0);
+      const [inner, outer] = ring[r.dataset.role];
+      return { role: r.dataset.role, dashed: r.hasAttribute('stroke-dasharray'), inside: far <= outer && Math.hypot(nx, ny) >= inner,
+               d: Math.hypot(b.x + b.width / 2 - c, b.y + b.height / 2 - c), inner, outer };
+    });
+  });
+  const rings = await inRings();
   assert.equal(rings.length, 3);
   const by = Object.fromEntries(rings.map((r) => [r.role, r]));
-  assert.ok(by.core.d < 150, `core in the centre (${by.core.d})`);
-  assert.ok(by.enabling.d > 150 && by.enabling.d < 300, `enabling in the middle ring (${by.enabling.d})`);
-  assert.ok(by.complementary.d > 300 && by.complementary.d < 440, `complementary in the outer ring (${by.complementary.d})`);
+  for (const r of rings) assert.ok(r.inside, `${r.role} wholly inside its ring (${JSON.stringify(r)})`);
+  assert.ok(by.core.d < by.enabling.d && by.enabling.d < by.complementary.d, 'rings in order');
   assert.equal(by.enabling.dashed, true, 'hidden from the customer: dashed');
   assert.equal(by.core.dashed, false);
   assert.equal(await page.locator('svg.package-diagram text.el-it').count(), 1, 'IT components marked');
   await shot(page, 'package-form-built');
+  // The demo's package too: no box across a ring's border, no label cut.
+  const demoPkg = (await app.api('GET', '/api/v1/workspaces/demo/packages?q=henkiloliikenne')).items[0];
+  await page.goto(`${app.base}/w/demo/packages/${demoPkg.id}`);
+  for (const r of await inRings()) assert.ok(r.inside, `demo: ${r.role} inside its ring`);
+  assert.equal(await page.locator('svg.package-diagram text.el-name', { hasText: '…' }).count(), 0, 'no name cut short');
   const demo = await app.api('GET', '/api/v1/workspaces/demo/packages?q=henkiloliikenne');
   await page.goto(`${app.base}/w/demo/packages/${demo.items[0].id}`);
   await shot(page, 'package-henkiloliikenne');

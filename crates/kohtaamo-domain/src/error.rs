@@ -72,7 +72,9 @@ impl Reason {
             "cycle" => format!("would make the {} its own ancestor", a("noun")),
             "builtin-channel" => "is already a built-in channel".into(),
             "whole-number" => "must be a whole number".into(),
-            "not-a-member" => "is not a member of this workspace: add them as a member first".into(),
+            "not-a-member" => {
+                "is not a member of this workspace: add them as a member first".into()
+            }
             "choose-one" => "choose one".into(),
             "unknown-question" => "is not a question of this survey".into(),
             "score-range" => format!("must be a whole number from {} to {}", a("min"), a("max")),

@@ -169,7 +169,8 @@ const ROLE_FILL: [(&str, &str); 3] = [
 
 /// The package diagram (seed 001's picture): core services in the centre, enabling
 /// services in the ring around them, complementary services in the outer ring. Solid
-/// outline = visible to the customer, dashed = hidden; "IT" marks IT components.
+/// outline = visible to the customer, dashed = hidden; "⚙ IT system" marks IT
+/// components (not the IT unit). Every box lies wholly inside its ring.
 pub fn package(
     i: &I18n,
     id: Id,
@@ -177,13 +178,14 @@ pub fn package(
     elements: &[(ElementRole, &Record<ElementData>)],
     names: &Names,
 ) -> Svg {
-    let size = 900;
-    let c = size / 2;
-    let radii = [
-        (ElementRole::Core, 0, 150),
-        (ElementRole::Enabling, 245, 300),
-        (ElementRole::Complementary, 370, 440),
+    // Rings (inner, outer radius); every box is placed wholly inside its own ring.
+    let rings = [
+        (ElementRole::Core, 0, 170),
+        (ElementRole::Enabling, 170, 360),
+        (ElementRole::Complementary, 360, 550),
     ];
+    let size = 2 * 550 + 20;
+    let c = size / 2;
     let mut s = Svg {
         id: format!("pkg-{id}"),
         class: "package-diagram",
@@ -192,7 +194,7 @@ pub fn package(
         height: size,
         ..Default::default()
     };
-    for (role, _, band) in radii.iter().rev() {
+    for (role, inner, outer) in rings.iter().rev() {
         let fill = ROLE_FILL
             .iter()
             .find(|(r, _)| *r == role.as_str())
@@ -201,23 +203,22 @@ pub fn package(
         s.circles.push(Circle {
             cx: c,
             cy: c,
-            r: *band,
+            r: *outer,
             fill,
             stroke: "#94a3b8",
-            class: format!("ring ring-{}", role.as_str()),
+            class: format!("ring ring-{} r-{inner}-{outer}", role.as_str()),
         });
     }
-    for (k, (role, _, band)) in radii.iter().enumerate() {
-        let label_y = c - band + 22;
+    for (k, (role, _, outer)) in rings.iter().enumerate() {
         s.text(
             c,
-            if k == 0 { c - 120 } else { label_y },
-            (14, "middle", true),
+            if k == 0 { c - 130 } else { c - outer + 24 },
+            (15, "middle", true),
             "ring-label",
             i.enum_label("role", role.as_str()),
         );
     }
-    for (ring, (role, radius, _)) in radii.iter().enumerate() {
+    for (ring, (role, inner, outer)) in rings.iter().enumerate() {
         let mine: Vec<&&Record<ElementData>> = elements
             .iter()
             .filter(|(r, _)| r == role)
@@ -225,26 +226,32 @@ pub fn package(
             .collect();
         let n = mine.len().max(1) as f64;
         for (k, e) in mine.iter().enumerate() {
-            let (x, y) = if *radius == 0 {
+            let lines = wrap(&i.text(&e.data.name), 20, 2);
+            let owner = names.owner(&e.data.owner);
+            let extra = usize::from(!owner.is_empty()) + usize::from(e.data.has_it_components);
+            let (w, h) = (160, 14 + 16 * (lines.len() + extra) as i32);
+            let (x, y) = if *inner == 0 {
                 // Core elements stack in the centre.
-                let offset = (k as f64 - (n - 1.0) / 2.0) * 62.0;
+                let offset = (k as f64 - (n - 1.0) / 2.0) * (h as f64 + 8.0);
                 (c as f64, c as f64 + offset)
             } else {
+                // Round the ring from the top (the outer ring half a step on, so boxes
+                // of neighbouring rings do not line up); the radius keeps all four
+                // corners inside the ring.
                 let a = -std::f64::consts::FRAC_PI_2
-                    + std::f64::consts::TAU * k as f64 / n
-                    + if ring == 2 { 0.35 } else { 0.0 };
-                (
-                    c as f64 + *radius as f64 * a.cos(),
-                    c as f64 + *radius as f64 * a.sin(),
-                )
+                    + std::f64::consts::TAU * (k as f64 + if ring == 2 { 0.5 } else { 0.0 }) / n;
+                let r = inside_ring(
+                    a,
+                    (w as f64 / 2.0, h as f64 / 2.0),
+                    (*inner as f64, *outer as f64),
+                );
+                (c as f64 + r * a.cos(), c as f64 + r * a.sin())
             };
-            let (w, h) = (170, 52);
-            // Keep every box inside the canvas.
-            let x = (x.round() as i32).clamp(w / 2 + 4, size - w / 2 - 4);
-            let y = (y.round() as i32).clamp(h / 2 + 4, size - h / 2 - 4);
+            let (x, y) = (x.round() as i32, y.round() as i32);
+            let top = y - h / 2;
             s.rects.push(Rect {
                 x: x - w / 2,
-                y: y - h / 2,
+                y: top,
                 w,
                 h,
                 fill: "#ffffff",
@@ -260,35 +267,54 @@ pub fn package(
                 ],
                 title: None,
             });
-            s.text(
-                x,
-                y - 4,
-                (13, "middle", true),
-                "el-name",
-                fit(&i.text(&e.data.name), 24),
-            );
-            let owner = names.owner(&e.data.owner);
+            let mut line_y = top + 19;
+            for l in lines {
+                s.text(x, line_y, (13, "middle", true), "el-name", l);
+                line_y += 16;
+            }
             if !owner.is_empty() {
                 s.text(
                     x,
-                    y + 15,
+                    line_y,
                     (11, "middle", false),
                     "el-owner",
-                    fit(&owner, 28),
+                    fit(&owner, 26),
                 );
+                line_y += 16;
             }
             if e.data.has_it_components {
-                s.text(
-                    x + w / 2 - 6,
-                    y - h / 2 + 14,
-                    (11, "end", true),
-                    "el-it",
-                    i.t("it-badge"),
-                );
+                s.text(x, line_y, (11, "middle", true), "el-it", i.t("it-badge"));
             }
         }
     }
     s
+}
+
+/// The radius at which a box of half-size `(hw, hh)` centred at angle `a` lies wholly
+/// between `inner` and `outer` (4 px clear of each), as near the ring's middle as
+/// possible; the middle when the box is wider than the ring allows.
+fn inside_ring(a: f64, (hw, hh): (f64, f64), (inner, outer): (f64, f64)) -> f64 {
+    let corners = |r: f64| {
+        let (cx, cy) = (r * a.cos(), r * a.sin());
+        [(-hw, -hh), (hw, -hh), (-hw, hh), (hw, hh)].map(|(dx, dy)| (cx + dx).hypot(cy + dy))
+    };
+    // The box's nearest point to the centre may be an edge, not a corner: check the
+    // distance from the centre to the rectangle too.
+    let nearest = |r: f64| {
+        let (cx, cy) = (r * a.cos(), r * a.sin());
+        let dx = (cx.abs() - hw).max(0.0);
+        let dy = (cy.abs() - hh).max(0.0);
+        dx.hypot(dy)
+    };
+    let fits = |r: f64| {
+        let far = corners(r).into_iter().fold(0.0, f64::max);
+        nearest(r) >= inner + 4.0 && far <= outer - 4.0
+    };
+    let mid = (inner + outer) / 2.0;
+    (0..=((outer - inner) as i32))
+        .flat_map(|d| [mid + d as f64 / 2.0, mid - d as f64 / 2.0])
+        .find(|r| fits(*r))
+        .unwrap_or(mid)
 }
 
 /// A journey as laid out: stages in order, touchpoints in order within each.
@@ -296,10 +322,17 @@ pub struct JourneyLayout<'a> {
     pub stages: Vec<(&'a Record<StageData>, Vec<&'a Record<TouchpointData>>)>,
 }
 
+impl<'a> JourneyLayout<'a> {
+    /// Touchpoints in the journey.
+    pub fn touchpoints(&self) -> usize {
+        self.stages.iter().map(|(_, t)| t.len()).sum()
+    }
+}
+
 const LEFT: i32 = 170;
 const COL: i32 = 180;
 
-impl JourneyLayout<'_> {
+impl<'a> JourneyLayout<'a> {
     /// x of each touchpoint's column centre, and each stage's x range.
     fn columns(&self) -> (HashMap<Id, i32>, Vec<(i32, i32)>) {
         let mut x = LEFT;
@@ -318,8 +351,51 @@ impl JourneyLayout<'_> {
         }
         (tp, stages)
     }
-    fn width(&self) -> i32 {
+    pub fn width(&self) -> i32 {
         self.columns().1.last().map(|s| s.1).unwrap_or(LEFT) + 20
+    }
+
+    /// The journey cut into at most `k` bands of about as many columns each, in order
+    /// (for paper: bands stacked on a page read larger than one long strip). A stage
+    /// cut in two appears in both bands, with its name.
+    pub fn bands(&self, k: usize) -> Vec<JourneyLayout<'a>> {
+        let total: usize = self.stages.iter().map(|(_, t)| t.len().max(1)).sum();
+        let per = total.div_ceil(k.max(1)).max(1);
+        let mut out = vec![];
+        let mut band = vec![];
+        let mut n = 0;
+        for (stage, tps) in &self.stages {
+            if tps.is_empty() {
+                band.push((*stage, vec![]));
+                n += 1;
+            } else {
+                let mut piece = vec![];
+                for t in tps {
+                    piece.push(*t);
+                    n += 1;
+                    if n == per {
+                        band.push((*stage, std::mem::take(&mut piece)));
+                        out.push(JourneyLayout {
+                            stages: std::mem::take(&mut band),
+                        });
+                        n = 0;
+                    }
+                }
+                if !piece.is_empty() {
+                    band.push((*stage, piece));
+                }
+            }
+            if n >= per {
+                out.push(JourneyLayout {
+                    stages: std::mem::take(&mut band),
+                });
+                n = 0;
+            }
+        }
+        if !band.is_empty() {
+            out.push(JourneyLayout { stages: band });
+        }
+        out
     }
 }
 
@@ -858,4 +934,44 @@ pub fn blueprint(
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A box of the tallest kind (two name lines, owner, IT mark) fits its ring at any
+    /// angle: all four corners and its nearest edge between the ring's circles.
+    #[test]
+    fn every_box_fits_inside_its_ring_at_any_angle() {
+        let (hw, hh) = (80.0, (14.0 + 16.0 * 4.0) / 2.0);
+        for (inner, outer) in [(170.0, 360.0), (360.0, 550.0)] {
+            for step in 0..360 {
+                let a = (step as f64).to_radians();
+                let r = inside_ring(a, (hw, hh), (inner, outer));
+                let (cx, cy) = (r * a.cos(), r * a.sin());
+                for (dx, dy) in [(-hw, -hh), (hw, -hh), (-hw, hh), (hw, hh)] {
+                    let d = (cx + dx).hypot(cy + dy);
+                    assert!(d <= outer - 4.0, "corner outside at {step}°: {d}");
+                }
+                let near = (cx.abs() - hw).max(0.0).hypot((cy.abs() - hh).max(0.0));
+                assert!(
+                    near >= inner + 4.0,
+                    "box over the inner circle at {step}°: {near}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_names_wrap_instead_of_being_cut() {
+        assert_eq!(
+            wrap("Auton ja kaluston kuljetus junassa", 20, 2),
+            ["Auton ja kaluston", "kuljetus junassa"]
+        );
+        assert_eq!(wrap("Lyhyt", 20, 2), ["Lyhyt"]);
+        let three = wrap("one two three four five six seven eight nine ten", 10, 2);
+        assert_eq!(three.len(), 2);
+        assert!(three[1].ends_with('…'));
+    }
 }

@@ -11,6 +11,7 @@ mod diagrams;
 mod forms;
 mod insight_page;
 mod pages;
+mod pdf;
 pub mod public;
 mod surveys_page;
 
@@ -49,6 +50,12 @@ pub fn router() -> Router<AppState> {
         .route("/w/{ws}/packages", get(pages::catalogue))
         .route("/w/{ws}/packages/{id}", get(pages::package))
         .route("/w/{ws}/packages/{id}/diagram.svg", get(pages::package_svg))
+        .route("/w/{ws}/packages/{id}/diagram.pdf", get(pages::package_pdf))
+        .route("/w/{ws}/journeys/{id}/map.pdf", get(pages::journey_map_pdf))
+        .route(
+            "/w/{ws}/journeys/{id}/blueprint.pdf",
+            get(pages::journey_blueprint_pdf),
+        )
         .route("/w/{ws}/journeys/{id}", get(pages::journey_map))
         .route(
             "/w/{ws}/journeys/{id}/blueprint",
@@ -378,6 +385,23 @@ pub fn html(body: Result<String, askama::Error>) -> Response {
         Ok(b) => Html(b).into_response(),
         Err(e) => PageError::Internal(e.to_string()).into_response(),
     }
+}
+
+/// A PDF as a download named `filename`.
+pub fn pdf_download(pdf: Vec<u8>, filename: &str) -> Response {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        pdf,
+    )
+        .into_response()
 }
 
 pub fn svg_download(body: Result<String, askama::Error>, filename: &str) -> Response {

@@ -796,6 +796,33 @@ pub async fn package(
     ))
 }
 
+pub async fn package_pdf(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
+    use super::pdf::{page, Paper, Part};
+    let (pkg, elements, names) = package_parts(&st, &ctx, id).await?;
+    let svg = package_svg_of(&ctx, &pkg, &elements, &names);
+    let (width, height) = (svg.width as f64, svg.height as f64);
+    let svg = svg
+        .render()
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let title = format!(
+        "{} · {}",
+        ctx.i.text(&pkg.data.name),
+        ctx.i.t("package-diagram")
+    );
+    let name = format!("{}.pdf", pkg.data.slug);
+    let pdf = tokio::task::spawn_blocking(move || {
+        page(Paper::A4Portrait, &title, &[Part { svg, width, height }])
+    })
+    .await
+    .map_err(|e| PageError::Internal(e.to_string()))?
+    .map_err(PageError::Internal)?;
+    Ok(super::pdf_download(pdf, &name))
+}
+
 pub async fn package_svg(
     State(st): State<AppState>,
     ctx: PageCtx,
@@ -1019,6 +1046,77 @@ impl JourneyView {
             .collect()
     }
 
+    /// The map or blueprint on an A3 landscape page: the journey in as many bands as
+    /// make it largest (up to six), under a title with the date of the scores.
+    pub fn pdf(
+        &self,
+        i: &I18n,
+        blueprint: bool,
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<u8>, String> {
+        use super::pdf::{fit_scale, page, Paper, Part};
+        let name = i.text(&self.journey.data.name);
+        let full = self.layout();
+        let draw = |band: &JourneyLayout| {
+            let svg = if blueprint {
+                let steps: Vec<&Record<ProcessStepData>> = self.steps.iter().collect();
+                diagrams::blueprint(
+                    i,
+                    (self.journey.id, &name),
+                    band,
+                    &steps,
+                    &self.names,
+                    &self.scores,
+                    None,
+                )
+            } else {
+                diagrams::journey_map(
+                    i,
+                    (self.journey.id, &name),
+                    band,
+                    &self.names,
+                    &self.channels,
+                    &self.scores,
+                    None,
+                )
+            };
+            let (width, height) = (svg.width as f64, svg.height as f64);
+            svg.render()
+                .map(|svg| Part { svg, width, height })
+                .map_err(|e| e.to_string())
+        };
+        let mut best: Option<(f64, Vec<Part>)> = None;
+        for k in 1..=full.touchpoints().clamp(1, 6) {
+            let parts = full
+                .bands(k)
+                .iter()
+                .map(&draw)
+                .collect::<Result<Vec<_>, _>>()?;
+            let s = fit_scale(
+                Paper::A3Landscape,
+                &parts
+                    .iter()
+                    .map(|p| (p.width, p.height))
+                    .collect::<Vec<_>>(),
+            );
+            if best.as_ref().is_none_or(|(b, _)| s > *b) {
+                best = Some((s, parts));
+            }
+        }
+        let parts = best.map(|(_, p)| p).unwrap_or_default();
+        let kind = i.t(if blueprint {
+            "journey-blueprint"
+        } else {
+            "journey-map"
+        });
+        let title = format!(
+            "{name} · {kind} · {} {}",
+            i.t("row-scores"),
+            i.period(&(today - chrono::Duration::days(89)), &today)
+        );
+        page(Paper::A3Landscape, &title, &parts)
+    }
+
     pub fn layout(&self) -> JourneyLayout<'_> {
         JourneyLayout {
             stages: self
@@ -1140,6 +1238,40 @@ async fn journey_svg(
         &format!("{}-{suffix}.svg", data.journey.data.slug),
     ))
 }
+async fn journey_pdf(
+    st: AppState,
+    ctx: PageCtx,
+    id: Id,
+    blueprint: bool,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let today = st.clock.today();
+    let data = load_journey(&st.store, w.id, id, &ctx.i, today).await?;
+    let suffix = if blueprint { "blueprint" } else { "map" };
+    let name = format!("{}-{suffix}.pdf", data.journey.data.slug);
+    let i = ctx.i.clone();
+    // Layout and conversion are CPU work: off the async workers.
+    let pdf = tokio::task::spawn_blocking(move || data.pdf(&i, blueprint, today))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(PageError::Internal)?;
+    Ok(super::pdf_download(pdf, &name))
+}
+pub async fn journey_map_pdf(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
+    journey_pdf(st, ctx, id, false).await
+}
+pub async fn journey_blueprint_pdf(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+) -> Result<Response, PageError> {
+    journey_pdf(st, ctx, id, true).await
+}
+
 pub async fn journey_map_svg(
     State(st): State<AppState>,
     ctx: PageCtx,

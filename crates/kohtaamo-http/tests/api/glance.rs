@@ -230,3 +230,88 @@ async fn every_page_and_the_api_name_the_same_weakest_encounter() {
     let home = page(&app, &cookie, "/w/w").await;
     assert!(home.contains("Kokemusindeksi") && home.contains("heikoin kohtaaminen"));
 }
+
+/// The journey map and blueprint print on an A3 landscape page, the package diagram on
+/// A4, as PDFs with their fonts embedded.
+#[tokio::test]
+async fn diagrams_download_as_pdf_pages_with_fonts() {
+    let app = spawn_app().await;
+    app.workspace("w").await;
+    let seg = app
+        .create("w", "segments", json!({"slug": "s", "name": texts("S")}))
+        .await;
+    let j = app
+        .create(
+            "w",
+            "journeys",
+            json!({"slug": "trip", "name": texts("Trip"), "segment_id": seg}),
+        )
+        .await;
+    let stage = app
+        .create(
+            "w",
+            "stages",
+            json!({"slug": "go", "name": texts("Go"), "journey_id": j}),
+        )
+        .await;
+    for k in 0..14 {
+        app.create(
+            "w",
+            "touchpoints",
+            json!({"stage_id": stage, "slug": format!("tp-{k}"),
+            "name": texts(&format!("Touchpoint with a long name {k}")), "channel": "web",
+            "lane": "frontstage", "emotion": 0, "moment_of_truth": false}),
+        )
+        .await;
+    }
+    let el = app
+        .create(
+            "w",
+            "elements",
+            json!({"slug": "rail", "name": texts("Rail transport"), "kind": "service"}),
+        )
+        .await;
+    let pkg = app
+        .create("w", "packages", json!({"slug": "p", "name": texts("P"), "elements": [{"element_id": el, "role": "core"}]}))
+        .await;
+    let cookie = session(&app).await;
+    for (path, media_box) in [
+        (
+            format!("/w/w/journeys/{j}/map.pdf"),
+            "/MediaBox [0 0 1190.55 841.89]",
+        ),
+        (
+            format!("/w/w/journeys/{j}/blueprint.pdf"),
+            "/MediaBox [0 0 1190.55 841.89]",
+        ),
+        (
+            format!("/w/w/packages/{pkg}/diagram.pdf"),
+            "/MediaBox [0 0 595.28 841.89]",
+        ),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&path))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        let body = r.bytes().await.unwrap();
+        assert!(body.starts_with(b"%PDF-"), "{path}");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains(media_box), "{path}: page size");
+        assert!(text.contains("/FontFile2"), "{path}: fonts embedded");
+    }
+    // Not logged in: the login page, not the drawing.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url(&format!("/w/w/journeys/{j}/map.pdf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}

@@ -1,6 +1,7 @@
 //! Server-side render time of the journey map and blueprint pages for a journey of 12
 //! stages and 150 touchpoints (with 40 process steps), through the whole router: session
-//! lookup, queries, layout and templates. Prints median and p95 over 200 requests each.
+//! lookup, queries, layout and templates; and of their A3 PDFs (layout in bands, svg2pdf
+//! with embedded fonts). Prints median and p95 over 200 requests each (36 for a PDF).
 //!
 //!     cargo bench -p kohtaamo-http --bench journey_render
 
@@ -143,13 +144,15 @@ async fn main() {
         .await
         .unwrap();
     let app = kohtaamo_http::app(store.clone(), kohtaamo_http::HttpConfig::default());
-    for (label, path) in [
-        ("journey map", format!("/w/bench/journeys/{j}")),
-        ("blueprint", format!("/w/bench/journeys/{j}/blueprint")),
+    for (label, path, rounds) in [
+        ("journey map", format!("/w/bench/journeys/{j}"), 220),
+        ("blueprint", format!("/w/bench/journeys/{j}/blueprint"), 220),
+        ("map PDF (A3)", format!("/w/bench/journeys/{j}/map.pdf"), 40),
+        ("blueprint PDF", format!("/w/bench/journeys/{j}/blueprint.pdf"), 40),
     ] {
         let mut times = vec![];
         let mut size = 0;
-        for round in 0..220 {
+        for round in 0..rounds {
             let req = Request::get(&path)
                 .header(header::COOKIE, format!("kohtaamo_session={session}"))
                 .body(Body::empty())
@@ -162,13 +165,13 @@ async fn main() {
                 .unwrap();
             let elapsed = start.elapsed();
             size = body.len();
-            if round >= 20 {
+            if round >= rounds / 10 {
                 times.push(elapsed.as_secs_f64() * 1000.0);
             }
         }
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
         let p95 = times[times.len() * 95 / 100];
-        println!("{label:12} 12 stages, 150 touchpoints: median {median:.2} ms, p95 {p95:.2} ms over {} requests; HTML {size} bytes", times.len());
+        println!("{label:14} 12 stages, 150 touchpoints: median {median:.2} ms, p95 {p95:.2} ms over {} requests; {size} bytes", times.len());
     }
 }

@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Serialize;
 
-/// Turns one answer into the terms counted for it.
+/// Turns one answer into the terms counted for it: each term's key (what is counted,
+/// e.g. a stem) and its surface form in this answer (what people read).
 pub trait Analyzer {
-    fn terms(&self, text: &str, lang: &str) -> Vec<String>;
+    fn terms(&self, text: &str, lang: &str) -> Vec<(String, String)>;
 }
 
 const STOP_FI: &[&str] = &[
@@ -31,11 +32,11 @@ const STOP_SV: &[&str] = &[
 
 /// Snowball stemming after lower-casing, splitting on anything but letters and digits,
 /// and dropping stop words and one- and two-letter words. Emits each stem and each
-/// pair of consecutive stems ("kahvi kylm").
+/// pair of consecutive stems ("kahv kylm"), with the words as written ("kahvi kylmää").
 pub struct SnowballAnalyzer;
 
 impl Analyzer for SnowballAnalyzer {
-    fn terms(&self, text: &str, lang: &str) -> Vec<String> {
+    fn terms(&self, text: &str, lang: &str) -> Vec<(String, String)> {
         let (alg, stop) = match lang.split('-').next().unwrap_or_default() {
             "fi" => (Algorithm::Finnish, STOP_FI),
             "sv" => (Algorithm::Swedish, STOP_SV),
@@ -43,13 +44,18 @@ impl Analyzer for SnowballAnalyzer {
         };
         let stemmer = Stemmer::create(alg);
         let lower = text.to_lowercase();
-        let words: Vec<String> = lower
+        let words: Vec<(String, String)> = lower
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| w.chars().count() > 2 && !stop.contains(w))
-            .map(|w| stemmer.stem(w).into_owned())
+            .map(|w| (stemmer.stem(w).into_owned(), w.to_owned()))
             .collect();
         let mut out = words.clone();
-        out.extend(words.windows(2).map(|p| format!("{} {}", p[0], p[1])));
+        out.extend(words.windows(2).map(|p| {
+            (
+                format!("{} {}", p[0].0, p[1].0),
+                format!("{} {}", p[0].1, p[1].1),
+            )
+        }));
         out
     }
 }
@@ -90,8 +96,11 @@ pub struct OpenAnswer<'a> {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Theme {
-    /// The stemmed term or two-word phrase.
+    /// The stemmed term or two-word phrase (what is counted).
     pub term: String,
+    /// How people wrote it: the term's most frequent surface form (ties: the shortest,
+    /// then the first in order), e.g. "kahvi" for the stem "kahv".
+    pub label: String,
     /// An answer in which it appears, as written (the shortest).
     pub example: String,
     /// Answers mentioning it.
@@ -115,6 +124,7 @@ pub fn themes(
     limit: usize,
 ) -> Vec<Theme> {
     let mut per: BTreeMap<String, (i64, i64, i64, String)> = BTreeMap::new();
+    let mut surfaces: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     let (mut n_low, mut n_high) = (0i64, 0i64);
     for a in answers {
         match a.mood {
@@ -122,7 +132,15 @@ pub fn themes(
             Mood::High => n_high += 1,
             Mood::Middle => {}
         }
-        let terms: BTreeSet<String> = analyzer.terms(a.text, a.lang).into_iter().collect();
+        let found = analyzer.terms(a.text, a.lang);
+        for (t, surface) in &found {
+            *surfaces
+                .entry(t.clone())
+                .or_default()
+                .entry(surface.clone())
+                .or_default() += 1;
+        }
+        let terms: BTreeSet<String> = found.into_iter().map(|(t, _)| t).collect();
         for t in terms {
             let e = per.entry(t).or_insert((0, 0, 0, a.text.to_owned()));
             e.0 += 1;
@@ -151,7 +169,20 @@ pub fn themes(
                 0.0
             };
             let z = two_proportion_z(low, n_low, high, n_high);
+            let label = surfaces
+                .get(&term)
+                .and_then(|m| {
+                    m.iter()
+                        .max_by(|a, b| {
+                            a.1.cmp(b.1)
+                                .then(b.0.len().cmp(&a.0.len()))
+                                .then(b.0.cmp(a.0))
+                        })
+                        .map(|(w, _)| w.clone())
+                })
+                .unwrap_or_else(|| term.clone());
             Theme {
+                label,
                 term,
                 example,
                 answers: n,
@@ -187,9 +218,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_theme_is_shown_as_people_wrote_it() {
+        let texts = [
+            "Kahvi oli kylmää",
+            "Kahvi loppui",
+            "kahvit loppuivat",
+            "Lippu oli kallis",
+            "Lipun osto oli vaikeaa",
+            "lipun hinta",
+        ];
+        let answers: Vec<OpenAnswer> = texts
+            .iter()
+            .map(|t| OpenAnswer {
+                text: t,
+                lang: "fi",
+                mood: Mood::Low,
+            })
+            .collect();
+        let t = themes(&answers, &SnowballAnalyzer, 2, 50);
+        let label = |stem: &str| t.iter().find(|x| x.term == stem).map(|x| x.label.clone());
+        assert_eq!(label("kahv").as_deref(), Some("kahvi"), "{t:?}");
+        assert_eq!(label("lipu").as_deref(), Some("lipun"), "{t:?}");
+        assert!(t.iter().all(|x| !x.label.is_empty()));
+    }
+
+    #[test]
     fn finnish_and_english_stem_to_shared_terms() {
         let a = SnowballAnalyzer;
-        let fi = a.terms("Kahvi oli kylmää ja kahvit loppuivat", "fi");
+        let keys = |t: Vec<(String, String)>| t.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        let fi = keys(a.terms("Kahvi oli kylmää ja kahvit loppuivat", "fi"));
         assert!(
             fi.contains(&"kahv".to_string()) || fi.iter().any(|t| t.starts_with("kahv")),
             "{fi:?}"
@@ -198,7 +255,7 @@ mod tests {
             !fi.contains(&"oli".to_string()) && !fi.contains(&"ja".to_string()),
             "stop words dropped: {fi:?}"
         );
-        let en = a.terms("The trains were late, the train is always late", "en");
+        let en = keys(a.terms("The trains were late, the train is always late", "en"));
         assert!(
             en.contains(&"train".to_string()) && en.contains(&"late".to_string()),
             "{en:?}"

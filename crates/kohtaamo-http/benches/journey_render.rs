@@ -148,7 +148,11 @@ async fn main() {
         ("journey map", format!("/w/bench/journeys/{j}"), 220),
         ("blueprint", format!("/w/bench/journeys/{j}/blueprint"), 220),
         ("map PDF (A3)", format!("/w/bench/journeys/{j}/map.pdf"), 40),
-        ("blueprint PDF", format!("/w/bench/journeys/{j}/blueprint.pdf"), 40),
+        (
+            "blueprint PDF",
+            format!("/w/bench/journeys/{j}/blueprint.pdf"),
+            40,
+        ),
     ] {
         let mut times = vec![];
         let mut size = 0;

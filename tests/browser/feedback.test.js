@@ -61,8 +61,10 @@ test('staff build a survey in the UI; a customer answers on a phone without Java
   assert.ok(await page.getByRole('alert').isVisible());
   await page.goto(surveyUrl);
   assert.equal(await page.locator('ol.questions > li').count(), 4);
+  assert.equal(await page.locator('.qr-row').count(), 0, 'a draft shows no links or QR codes (they would not open)');
   await page.getByRole('button', { name: 'Activate' }).click();
   await page.waitForURL(/\/w\/demo\/surveys\/\d+$/);
+  assert.ok(await page.getByText('only this computer can open').isVisible(), 'a local address is warned about');
   assert.ok(await page.locator('.status-active').first().isVisible());
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'survey page');
   await shot(page, 'survey-builder');

@@ -24,6 +24,21 @@ pub fn public_base(configured: Option<&str>, request_host: Option<&str>) -> Stri
     }
 }
 
+/// Whether respondent links built on `base` (from [`public_base`]) only open on this
+/// computer: a loopback host.
+pub fn is_local_base(base: &str) -> bool {
+    reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_owned();
+            Some(match u.port() {
+                Some(p) => is_loopback_host(&format!("{host}:{p}")),
+                None => is_loopback_host(&host),
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// Whether `host` (a `Host` header: name or IP literal, optional `:port`) is a
 /// well-formed loopback address. Anything longer than a DNS name, with a path, user
 /// info or stray characters is not.
@@ -177,6 +192,24 @@ pub async fn issue_invitations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_bases_are_told_apart() {
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:3000",
+        ] {
+            assert!(is_local_base(local), "{local}");
+        }
+        for public in [
+            "https://palaute.example.fi",
+            "http://192.0.2.2:8080",
+            "not a url",
+        ] {
+            assert!(!is_local_base(public), "{public}");
+        }
+    }
 
     #[test]
     fn the_configured_address_wins_over_the_request_host() {

@@ -620,3 +620,5 @@ unit-member-add = Add to the unit
 journey-download-map-pdf = The journey map on an A3 page (PDF)
 journey-download-blueprint-pdf = The blueprint on an A3 page (PDF)
 package-download-pdf = The diagram on an A4 page (PDF)
+survey-links-when-active = Links, QR codes and the widget appear here when the survey is active: until then its links would not open.
+survey-public-url-local = These links use a local address that only this computer can open. Set KOHTAAMO_PUBLIC_URL to the address respondents reach before sharing links or printing QR codes.

@@ -620,3 +620,5 @@ unit-member-add = Lisää yksikköön
 journey-download-map-pdf = Asiakasmatkan kartta A3-sivulle (PDF)
 journey-download-blueprint-pdf = Palvelupiirustus A3-sivulle (PDF)
 package-download-pdf = Kuva A4-sivulle (PDF)
+survey-links-when-active = Linkit, QR-koodit ja upotettava kysely näkyvät tässä, kun kysely on käytössä: sitä ennen linkit eivät aukea.
+survey-public-url-local = Nämä linkit käyttävät paikallista osoitetta, jonka vain tämä tietokone avaa. Aseta KOHTAAMO_PUBLIC_URL osoitteeksi, jonka vastaajat tavoittavat, ennen kuin jaat linkkejä tai tulostat QR-koodeja.

@@ -236,6 +236,10 @@ struct SurveyPage {
     response_rate: String,
     public_url: String,
     public_url_missing: bool,
+    /// The public address is a loopback one: links work on this computer only.
+    public_url_local: bool,
+    /// Links and QR codes are shown for an active survey only (a draft's answer 404).
+    active: bool,
     links: Vec<LinkRow>,
     snippet: String,
     questions: Vec<QuestionRow>,
@@ -347,6 +351,8 @@ async fn survey_page(
         response_rate: rate,
         public_url: survey_url(&base, &key, None),
         public_url_missing: st.public_base_missing(headers),
+        public_url_local: kohtaamo_app::links::is_local_base(&base),
+        active: d.status == SurveyStatus::Active,
         links,
         snippet: widget_snippet(&base, &key, d.touchpoint_id),
         questions,

@@ -11,12 +11,14 @@
 //! - [`feedback`]: the public side — live-survey cache, rate limits, submission and the
 //!   survey as a respondent sees it; [`links`]: survey links, widget snippet and personal invitations;
 //! - [`responses`]: themes of open answers, the rows of a response export;
+//! - [`accounts`]: the installation admin creates workspaces and accounts;
 //! - [`units`]: who works in a unit, and what a unit member may do (review);
 //! - [`model`]: the model's collections and their validated writes, model import/export;
 //! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
 //! - [`directory`]: id → name in one language; [`i18n`]: messages and formatting in
 //!   Finnish, English and any language with a message file; [`clock`]: time as an input.
 
+pub mod accounts;
 pub mod analysis;
 pub mod clock;
 pub mod directory;

@@ -56,11 +56,13 @@ async fn create(
     State(st): State<AppState>,
     Json(input): Json<UserInput>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
-    superadmin(&auth)?;
-    let id = st
-        .store
-        .create_user(&input.username, &input.password, false)
-        .await?;
+    let id = kohtaamo_app::accounts::create_account(
+        &st.store,
+        &auth.user,
+        &input.username,
+        &input.password,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"id": id, "username": input.username, "is_superadmin": false})),

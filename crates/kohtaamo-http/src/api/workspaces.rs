@@ -164,13 +164,8 @@ async fn create(
     State(st): State<AppState>,
     Json(input): Json<WorkspaceInput>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
-    if !auth.user.is_superadmin {
-        return Err(ApiError::Forbidden(
-            "only an installation admin can create workspaces".into(),
-        ));
-    }
+    let id = kohtaamo_app::accounts::create_workspace(&st.store, &auth.user, &input).await?;
     let data = input.parse()?;
-    let id = st.store.create_workspace(&data, Some(auth.user.id)).await?;
     let w = kohtaamo_storage::auth::Workspace { id, data };
     Ok((StatusCode::CREATED, axum::Json(ws_json(&w, Role::Admin))))
 }

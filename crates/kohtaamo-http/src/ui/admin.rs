@@ -31,12 +31,19 @@ struct MembersPage {
     members: Vec<MemberRow>,
     roles: Vec<(String, String)>,
     error: Option<&'static str>,
+    /// What was wrong with a new account, field by field.
+    problems: Vec<String>,
+    /// Admins of the installation: admin in every workspace without being listed.
+    installation_admins: Vec<String>,
+    /// The caller may create accounts (an installation admin).
+    can_create_accounts: bool,
 }
 
 async fn members_page(
     st: &AppState,
     ctx: &PageCtx,
     error: Option<&'static str>,
+    problems: Vec<String>,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     if !role.is_admin() {
@@ -53,8 +60,16 @@ async fn members_page(
             role: m.role.as_str().to_owned(),
         })
         .collect();
+    let installation_admins = st
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u.is_superadmin)
+        .map(|u| u.username)
+        .collect();
     let c = chrome(ctx);
-    let status = if error.is_some() {
+    let status = if error.is_some() || !problems.is_empty() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     } else {
         axum::http::StatusCode::OK
@@ -71,6 +86,9 @@ async fn members_page(
                     .map(|r| (r.as_str().to_owned(), ctx.i.enum_label("role", r.as_str())))
                     .collect(),
                 error,
+                problems,
+                installation_admins,
+                can_create_accounts: ctx.user.is_superadmin,
                 i: c.i,
                 nav: c.nav,
                 langs: c.langs,
@@ -83,7 +101,7 @@ async fn members_page(
 }
 
 pub async fn members(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
-    members_page(&st, &ctx, None).await
+    members_page(&st, &ctx, None, vec![]).await
 }
 
 #[derive(Deserialize)]
@@ -103,13 +121,52 @@ pub async fn set_member(
         return Err(PageError::Forbidden(ctx.i.clone()));
     }
     let Ok(new_role) = Role::parse(&form.role) else {
-        return members_page(&st, &ctx, Some("err-choose-one")).await;
+        return members_page(&st, &ctx, Some("err-choose-one"), vec![]).await;
     };
     let Some(user) = st.store.user_by_name(form.username.trim()).await? else {
-        return members_page(&st, &ctx, Some("err-no-such-user")).await;
+        return members_page(&st, &ctx, Some("err-no-such-user"), vec![]).await;
     };
     st.store.set_member(w.id, user.id, new_role).await?;
     Ok(Redirect::to(&format!("/w/{}/members", w.data.slug)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// An installation admin creates an account and adds it to this workspace.
+pub async fn create_account(
+    State(st): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<AccountForm>,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let Ok(role) = Role::parse(&form.role) else {
+        return members_page(&st, &ctx, Some("err-choose-one"), vec![]).await;
+    };
+    let username = form.username.trim();
+    match kohtaamo_app::accounts::create_account(&st.store, &ctx.user, username, &form.password)
+        .await
+    {
+        Ok(id) => {
+            st.store.set_member(w.id, id, role).await?;
+            Ok(Redirect::to(&format!("/w/{}/members", w.data.slug)).into_response())
+        }
+        Err(kohtaamo_app::Error::Forbidden(_)) => Err(PageError::Forbidden(ctx.i.clone())),
+        Err(kohtaamo_app::Error::Invalid(e)) => {
+            let problems = super::surveys_page::errors_text(&ctx.i, &e);
+            members_page(&st, &ctx, None, problems).await
+        }
+        Err(kohtaamo_app::Error::Conflict(_)) => {
+            members_page(&st, &ctx, Some("err-account-exists"), vec![]).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn remove_member(

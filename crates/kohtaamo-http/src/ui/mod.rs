@@ -147,6 +147,8 @@ pub fn router() -> Router<AppState> {
             "/w/{ws}/members/{user_id}/remove",
             post(admin::remove_member),
         )
+        .route("/w/{ws}/members/account", post(admin::create_account))
+        .route("/workspaces/new", post(pages::create_workspace))
         .route("/w/{ws}/edit", get(forms::index))
         .route("/w/{ws}/edit/{collection}", get(forms::list))
         .route(

@@ -338,14 +338,27 @@ struct WorkspacesPage {
     langs: Vec<(String, String)>,
     here: String,
     workspaces: Vec<WsRow>,
+    /// The caller may create workspaces (an installation admin).
+    can_create: bool,
+    csrf: String,
+    problems: Vec<String>,
+    languages: Vec<(String, String)>,
 }
 
 pub async fn workspaces(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
-    let c = chrome(&ctx);
+    workspaces_page(&st, &ctx, vec![]).await
+}
+
+async fn workspaces_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    problems: Vec<String>,
+) -> Result<Response, PageError> {
+    let c = chrome(ctx);
     let mine = st.store.workspaces_for(&ctx.user).await?;
     // With a single workspace there is nothing to choose: go straight to it — to
     // the member's own unit when they work in one and do not edit the model.
-    if let [(only, role)] = mine.as_slice() {
+    if let ([(only, role)], true) = (mine.as_slice(), problems.is_empty()) {
         let to = match kohtaamo_app::units::landing_unit(&st.store, only.id, ctx.user.id, *role)
             .await?
         {
@@ -362,16 +375,80 @@ pub async fn workspaces(State(st): State<AppState>, ctx: PageCtx) -> Result<Resp
             role: ctx.i.enum_label("role", r.as_str()),
         })
         .collect();
-    Ok(html(
-        WorkspacesPage {
-            i: c.i,
-            nav: c.nav,
-            langs: c.langs,
-            here: c.here,
-            workspaces,
+    let status = if problems.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        html(
+            WorkspacesPage {
+                i: c.i,
+                nav: c.nav,
+                langs: c.langs,
+                here: c.here,
+                workspaces,
+                can_create: ctx.user.is_superadmin,
+                csrf: ctx.csrf.clone(),
+                problems,
+                languages: langs(&ctx.i),
+            }
+            .render(),
+        ),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewWorkspaceForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name_fi: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    language: String,
+    /// A model file (YAML) to create the workspace from, instead of the fields above.
+    #[serde(default)]
+    model: String,
+}
+
+/// An installation admin creates a workspace: empty, or from a pasted model file.
+pub async fn create_workspace(
+    State(st): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<NewWorkspaceForm>,
+) -> Result<Response, PageError> {
+    let made = if form.model.trim().is_empty() {
+        let name = [("fi", &form.name_fi), ("en", &form.name_en)]
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(l, v)| (l.to_string(), v.trim().to_string()))
+            .collect();
+        let input = kohtaamo_domain::model::WorkspaceInput {
+            slug: form.slug.trim().to_owned(),
+            name,
+            default_language: form.language.clone(),
+        };
+        kohtaamo_app::accounts::create_workspace(&st.store, &ctx.user, &input)
+            .await
+            .map(|_| form.slug.trim().to_owned())
+    } else {
+        kohtaamo_app::accounts::create_workspace_from_model(&st.store, &ctx.user, &form.model).await
+    };
+    match made {
+        Ok(slug) => Ok(Redirect::to(&format!("/w/{slug}")).into_response()),
+        Err(kohtaamo_app::Error::Forbidden(_)) => Err(PageError::Forbidden(ctx.i.clone())),
+        Err(kohtaamo_app::Error::Invalid(e)) => {
+            let problems = super::surveys_page::errors_text(&ctx.i, &e);
+            workspaces_page(&st, &ctx, problems).await
         }
-        .render(),
-    ))
+        Err(kohtaamo_app::Error::Conflict(_)) => {
+            workspaces_page(&st, &ctx, vec![ctx.i.t("err-conflict")]).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub struct StaleRow {

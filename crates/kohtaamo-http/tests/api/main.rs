@@ -12,5 +12,6 @@ mod glance;
 mod hardening;
 mod model;
 mod model_io;
+mod onboarding;
 mod openapi;
 mod roles;

@@ -1,0 +1,58 @@
+//! The installation admin's work: creating workspaces (empty, or from a model file)
+//! and accounts. The JSON API and the pages both come here, so the rule — only an
+//! installation admin — lives once.
+
+use kohtaamo_domain::model::{Parse, Role, WorkspaceInput};
+use kohtaamo_domain::Id;
+use kohtaamo_storage::auth::User;
+use kohtaamo_storage::Store;
+
+use crate::model::{import_yaml, Importer};
+use crate::{Error, Result};
+
+fn installation_admin(user: &User, what: &str) -> Result<()> {
+    if user.is_superadmin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "only an installation admin can {what}"
+        )))
+    }
+}
+
+/// Creates an empty workspace with `by` as its admin; returns its id.
+pub async fn create_workspace(store: &Store, by: &User, input: &WorkspaceInput) -> Result<Id> {
+    installation_admin(by, "create workspaces")?;
+    let data = input.parse()?;
+    Ok(store.create_workspace(&data, Some(by.id)).await?)
+}
+
+/// Creates the workspace a model file describes, with everything in it (one
+/// transaction), and makes `by` its admin; returns its slug.
+pub async fn create_workspace_from_model(store: &Store, by: &User, yaml: &str) -> Result<String> {
+    installation_admin(by, "create workspaces")?;
+    let doc = kohtaamo_storage::model_io::parse_yaml(yaml)?;
+    let slug = doc.workspace.slug.clone();
+    if store.workspace_by_slug(&slug).await?.is_some() {
+        return Err(Error::invalid(
+            "workspace.slug",
+            format!("a workspace '{slug}' exists already"),
+        ));
+    }
+    import_yaml(store, yaml, None, false, Importer::Admin).await?;
+    if let Some(ws) = store.workspace_by_slug(&slug).await? {
+        store.set_member(ws.id, by.id, Role::Admin).await?;
+    }
+    Ok(slug)
+}
+
+/// Creates an account (not an installation admin); returns its id.
+pub async fn create_account(
+    store: &Store,
+    by: &User,
+    username: &str,
+    password: &str,
+) -> Result<Id> {
+    installation_admin(by, "manage accounts")?;
+    Ok(store.create_user(username, password, false).await?)
+}

@@ -302,11 +302,12 @@ test('an admin manages members and roles; others cannot', async () => {
   await login(page, app.base, 'admin', ADMIN_PW);
   await page.goto(app.base + '/w/demo');
   await page.getByRole('link', { name: 'Members' }).click();
-  await page.getByLabel('Username').fill('nobody-here');
+  assert.ok(await page.getByText('Installation admins (admin in every workspace): admin').isVisible());
+  await page.locator('#new-username').fill('nobody-here');
   await page.getByRole('button', { name: 'Add a member' }).click();
   await assert.doesNotReject(page.getByRole('alert').waitFor());
-  await page.getByLabel('Username').fill('newcomer');
-  await page.getByLabel('Role', { exact: true }).selectOption({ label: 'Viewer' });
+  await page.locator('#new-username').fill('newcomer');
+  await page.locator('#new-role').selectOption({ label: 'Viewer' });
   await page.getByRole('button', { name: 'Add a member' }).click();
   await page.getByLabel('Role of newcomer').selectOption({ label: 'Editor' });
   await page.getByRole('row', { name: /newcomer/ }).getByRole('button', { name: 'Save' }).click();
@@ -315,6 +316,13 @@ test('an admin manages members and roles; others cannot', async () => {
   await shot(page, 'members');
   await page.getByRole('button', { name: 'Remove newcomer' }).click();
   assert.equal((await app.api('GET', '/api/v1/workspaces/demo/members')).items.some((m) => m.username === 'newcomer'), false);
+  // The installation admin creates an account for a colleague right here.
+  await page.locator('#acc-username').fill('colleague');
+  await page.locator('#acc-password').fill('colleague-password');
+  await page.locator('#acc-role').selectOption({ label: 'Editor' });
+  await page.getByRole('button', { name: 'Create the account' }).click();
+  await page.waitForURL(/\/members$/);
+  assert.equal((await app.api('GET', '/api/v1/workspaces/demo/members')).items.find((m) => m.username === 'colleague').role, 'editor');
   const editor = await app.page('en');
   await login(editor, app.base, 'editor', MEMBER_PW);
   assert.equal(await editor.getByRole('link', { name: 'Members' }).count(), 0);

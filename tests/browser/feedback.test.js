@@ -45,14 +45,27 @@ test('staff build a survey in the UI; a customer answers on a phone without Java
   const surveyUrl = page.url();
   // Add a single-choice question through the builder.
   await page.getByText('Add a question').first().click();
+  // Only the fields of the chosen type are shown.
+  await page.locator('#q-kind').selectOption('text');
+  assert.equal(await page.locator('#q-options').isVisible(), false, 'no options for an open question');
   await page.locator('#q-kind').selectOption('single');
+  assert.equal(await page.locator('#q-options').isVisible(), true, 'options for a choice');
+  assert.equal(await page.locator('#q-scale').isVisible(), false, 'no scale for a choice');
   await page.locator('#q-key').fill('carriage');
   await page.locator('#q-text-fi').fill('Missä vaunussa matkustit?');
   await page.locator('#q-text-en').fill('Which carriage did you travel in?');
   await page.locator('#q-options').fill('quiet = Hiljainen vaunu / Quiet carriage\nfamily = Perhevaunu / Family carriage');
   await page.getByRole('button', { name: 'Add a question' }).click();
   await page.waitForURL(/\/w\/demo\/surveys\/\d+$/);
-  assert.ok(await page.getByText('Which carriage did you travel in?').isVisible());
+  assert.ok(await page.getByText('Which carriage did you travel in?', { exact: true }).isVisible());
+  // Every text of a question can be edited afterwards.
+  await page.getByText('Edit “Which carriage did you travel in?”').click();
+  await page.locator('#e-carriage-en').fill('Which carriage were you in?');
+  await page.locator('#e-carriage-opts').fill('quiet = Hiljainen vaunu / Quiet carriage\nfamily = Perhevaunu / Family carriage\nbistro = Bistro / Bistro');
+  await page.locator('#e-carriage-en').press('Enter');
+  await page.waitForURL(/\/w\/demo\/surveys\/\d+$/);
+  assert.ok(await page.getByText('Which carriage were you in?').first().isVisible(), 'edited text shown');
+  assert.ok(await page.getByText('Bistro', { exact: false }).first().isVisible(), 'new option shown');
   // A bad question is refused with its reason, and nothing changes.
   await page.getByText('Add a question').first().click();
   await page.locator('#q-kind').selectOption('single');

@@ -22,3 +22,15 @@ document.addEventListener('submit', async (ev) => {
     form.submit();
   }
 });
+
+// The survey builder's "add a question" form shows only the fields of the chosen type
+// (options for choices, the scale for a rating); without JavaScript all are shown.
+function showFieldsOfKind() {
+  const kind = document.getElementById('q-kind');
+  if (!kind) return;
+  for (const f of document.querySelectorAll('[data-kinds]')) {
+    f.hidden = !f.dataset.kinds.split(' ').includes(kind.value);
+  }
+}
+document.addEventListener('change', (ev) => { if (ev.target && ev.target.id === 'q-kind') showFieldsOfKind(); });
+document.addEventListener('DOMContentLoaded', showFieldsOfKind);

@@ -637,3 +637,5 @@ workspace-from-model = From a model file
 workspace-from-model-help = Paste a model file (YAML, as exported from a workspace or written by hand, see docs/model-format.md): the workspace it describes is created with its whole model.
 workspace-model-file = Model file (YAML)
 workspace-create-from-model = Create from the model file
+question-edit = Edit “{ $name }”
+question-edit-standard = Leave the texts empty to use the standard wording of this scale.

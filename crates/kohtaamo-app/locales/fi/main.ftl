@@ -637,3 +637,5 @@ workspace-from-model = Mallitiedostosta
 workspace-from-model-help = Liitä mallitiedosto (YAML, työtilasta viety tai käsin kirjoitettu, ks. docs/model-format.md): tiedoston kuvaama työtila luodaan koko malleineen.
 workspace-model-file = Mallitiedosto (YAML)
 workspace-create-from-model = Luo mallitiedostosta
+question-edit = Muokkaa: ”{ $name }”
+question-edit-standard = Jätä tekstit tyhjiksi, niin käytetään asteikon vakiosanamuotoa.

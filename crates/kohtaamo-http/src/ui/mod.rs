@@ -85,6 +85,10 @@ pub fn router() -> Router<AppState> {
             post(surveys_page::delete_question),
         )
         .route(
+            "/w/{ws}/surveys/{id}/questions/{key}/edit",
+            post(surveys_page::edit_question),
+        )
+        .route(
             "/w/{ws}/surveys/{id}/questions/{key}/move",
             post(surveys_page::move_question),
         )

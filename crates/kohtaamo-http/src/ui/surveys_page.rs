@@ -204,6 +204,14 @@ pub struct QuestionRow {
     condition: String,
     options: String,
     scored: bool,
+    /// The question's own texts as stored (empty: the standard wording), for editing.
+    text_fi: String,
+    text_en: String,
+    /// Choice questions: their options as editable lines `key = fi / en`.
+    choice: bool,
+    option_lines: String,
+    /// Rating questions: the top of the scale.
+    scale: Option<i64>,
 }
 
 pub struct LinkRow {
@@ -296,6 +304,20 @@ async fn survey_page(
                 .collect::<Vec<_>>()
                 .join(", "),
             scored: q.range().is_some(),
+            text_fi: q.text.raw().get("fi").cloned().unwrap_or_default(),
+            text_en: q.text.raw().get("en").cloned().unwrap_or_default(),
+            choice: matches!(q.kind, QuestionKind::Single | QuestionKind::Multi),
+            option_lines: q
+                .options
+                .iter()
+                .map(|o| {
+                    let raw = o.label.raw();
+                    let get = |l: &str| raw.get(l).cloned().unwrap_or_default();
+                    format!("{} = {} / {}", o.key, get("fi"), get("en"))
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            scale: q.scale,
         })
         .collect();
     let status_actions = SurveyStatus::ALL
@@ -499,6 +521,42 @@ pub async fn add_question(
         }),
     };
     edit(&st, &ctx, &headers, id, |s| s.questions.push(q)).await
+}
+
+/// The editable parts of an existing question (its key, type and condition stay).
+#[derive(Deserialize)]
+pub struct QuestionEditForm {
+    #[serde(default)]
+    text_fi: String,
+    #[serde(default)]
+    text_en: String,
+    #[serde(default)]
+    required: Option<String>,
+    #[serde(default)]
+    options: Option<String>,
+    #[serde(default)]
+    scale: Option<String>,
+}
+
+pub async fn edit_question(
+    State(st): State<AppState>,
+    Path((_, id, key)): Path<(String, Id, String)>,
+    headers: HeaderMap,
+    CsrfForm { ctx, form }: CsrfForm<QuestionEditForm>,
+) -> Result<Response, PageError> {
+    edit(&st, &ctx, &headers, id, |s| {
+        if let Some(q) = s.questions.iter_mut().find(|q| q.key == key) {
+            q.text = texts(&form.text_fi, &form.text_en);
+            q.required = form.required.is_some();
+            if let Some(lines) = &form.options {
+                q.options = parse_options(lines);
+            }
+            if let Some(scale) = &form.scale {
+                q.scale = scale.trim().parse::<i64>().ok();
+            }
+        }
+    })
+    .await
 }
 
 pub async fn delete_question(

@@ -66,6 +66,16 @@ test('staff build a survey in the UI; a customer answers on a phone without Java
   await page.waitForURL(/\/w\/demo\/surveys\/\d+$/);
   assert.ok(await page.getByText('Which carriage were you in?').first().isVisible(), 'edited text shown');
   assert.ok(await page.getByText('Bistro', { exact: false }).first().isVisible(), 'new option shown');
+  // A draft can be previewed exactly as respondents will see it, in either language.
+  await page.getByRole('link', { name: /^Preview/ }).click();
+  assert.ok(await page.getByRole('status').filter({ hasText: 'Preview' }).isVisible());
+  assert.ok(await page.getByText('Which carriage were you in?').isVisible());
+  assert.equal(await page.getByRole('button', { name: 'Send' }).isDisabled(), true, 'nothing to send');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'preview');
+  await page.getByRole('link', { name: 'Suomi' }).click();
+  assert.ok(await page.getByText('Missä vaunussa matkustit?').isVisible());
+  await shot(page, 'survey-preview-fi');
+  await page.goto(surveyUrl);
   // A bad question is refused with its reason, and nothing changes.
   await page.getByText('Add a question').first().click();
   await page.locator('#q-kind').selectOption('single');

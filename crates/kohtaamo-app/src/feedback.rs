@@ -427,6 +427,8 @@ pub struct PublicOption {
 pub struct PublicLabels {
     /// The name of the language choice ("Language", "Kieli").
     pub language: String,
+    /// The banner of staff's preview.
+    pub preview: String,
     pub submit: String,
     pub required: String,
     pub thanks_title: String,
@@ -497,6 +499,7 @@ impl PublicSurvey {
             questions,
             labels: PublicLabels {
                 language: i.t("survey-language"),
+                preview: i.t("survey-preview-banner"),
                 submit: i.t("survey-submit"),
                 required: i.t("survey-required"),
                 thanks_title: i.t("survey-thanks-title"),

@@ -639,3 +639,5 @@ workspace-model-file = Model file (YAML)
 workspace-create-from-model = Create from the model file
 question-edit = Edit “{ $name }”
 question-edit-standard = Leave the texts empty to use the standard wording of this scale.
+survey-preview = Preview: the survey as respondents see it
+survey-preview-banner = Preview: this is how respondents see the survey. Nothing here is sent.

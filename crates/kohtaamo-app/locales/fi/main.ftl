@@ -639,3 +639,5 @@ workspace-model-file = Mallitiedosto (YAML)
 workspace-create-from-model = Luo mallitiedostosta
 question-edit = Muokkaa: ”{ $name }”
 question-edit-standard = Jätä tekstit tyhjiksi, niin käytetään asteikon vakiosanamuotoa.
+survey-preview = Esikatselu: kysely niin kuin vastaajat sen näkevät
+survey-preview-banner = Esikatselu: näin vastaajat näkevät kyselyn. Täältä ei lähetetä mitään.

@@ -88,6 +88,7 @@ pub fn router() -> Router<AppState> {
             "/w/{ws}/surveys/{id}/questions/{key}/edit",
             post(surveys_page::edit_question),
         )
+        .route("/w/{ws}/surveys/{id}/preview", get(surveys_page::preview))
         .route(
             "/w/{ws}/surveys/{id}/questions/{key}/move",
             post(surveys_page::move_question),

@@ -30,6 +30,8 @@ pub enum PageState {
 #[derive(Template)]
 #[template(path = "survey_public.html")]
 struct SurveyPage {
+    /// Staff's preview: the page as respondents see it, with nothing to send.
+    preview: bool,
     /// (name in its own language, code, link, current) for the language choice.
     languages: Vec<(String, String, String, bool)>,
     s: PublicSurvey,
@@ -130,6 +132,7 @@ async fn render(
         })
         .collect();
     let page = SurveyPage {
+        preview: false,
         languages,
         s: PublicSurvey::build(&live.survey.public_key, &live.survey.data, i),
         state,
@@ -403,4 +406,44 @@ pub async fn survey_js() -> Response {
         "text/javascript; charset=utf-8",
         include_str!("../../static/survey.js"),
     )
+}
+
+/// The survey page exactly as a respondent in `i`'s language sees it, for staff: a
+/// banner says it is a preview and the form sends nothing (a draft can be previewed
+/// before anyone can answer it). `base` is the staff page it belongs to.
+pub fn preview(
+    key: &str,
+    survey: &kohtaamo_domain::survey::SurveyData,
+    i: &I18n,
+    base: &str,
+) -> Response {
+    let languages = kohtaamo_app::i18n::languages()
+        .into_iter()
+        .map(|l| {
+            let current = l == i.lang;
+            (
+                i.t(&format!("lang-name-{l}")),
+                l.clone(),
+                format!("{base}?lang={l}"),
+                current,
+            )
+        })
+        .collect();
+    let page = SurveyPage {
+        preview: true,
+        languages,
+        s: PublicSurvey::build(key, survey, i),
+        state: PageState::Form,
+        message: None,
+        rid: String::new(),
+        token: String::new(),
+        carried: vec![],
+        hp_label: i.t("survey-honeypot"),
+        errors: HashMap::new(),
+        values: HashMap::new(),
+    };
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
 }

@@ -559,6 +559,31 @@ pub async fn edit_question(
     .await
 }
 
+#[derive(Deserialize)]
+pub struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// The survey as respondents will see it, in the chosen language (drafts too).
+pub async fn preview(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<LangQuery>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let rec: Record<SurveyData> = st.store.get(w.id, id).await?;
+    let key = st.store.survey_key(w.id, id).await?;
+    let lang = q
+        .lang
+        .filter(|l| kohtaamo_app::i18n::languages().contains(l))
+        .unwrap_or_else(|| ctx.i.lang.clone());
+    let i = I18n::new(&lang, &ctx.i.lang);
+    let base = format!("/w/{}/surveys/{id}/preview", w.data.slug);
+    Ok(super::public::preview(&key, &rec.data, &i, &base))
+}
+
 pub async fn delete_question(
     State(st): State<AppState>,
     Path((_, id, key)): Path<(String, Id, String)>,

@@ -56,3 +56,19 @@ pub async fn create_account(
     installation_admin(by, "manage accounts")?;
     Ok(store.create_user(username, password, false).await?)
 }
+
+/// Creates the demo workspace (the passenger-rail model and a year of responses) with
+/// `by` as its admin; returns its slug. 422 when it exists already.
+pub async fn create_demo_workspace(store: &Store, by: &User) -> Result<String> {
+    installation_admin(by, "create workspaces")?;
+    if crate::demo::create(store).await?.is_none() {
+        return Err(Error::invalid(
+            "slug",
+            "the demo workspace exists already".to_string(),
+        ));
+    }
+    if let Some(ws) = store.workspace_by_slug("demo").await? {
+        store.set_member(ws.id, by.id, Role::Admin).await?;
+    }
+    Ok("demo".into())
+}

@@ -11,6 +11,7 @@
 //! - [`feedback`]: the public side — live-survey cache, rate limits, submission and the
 //!   survey as a respondent sees it; [`links`]: survey links, widget snippet and personal invitations;
 //! - [`responses`]: themes of open answers, the rows of a response export;
+//! - [`demo`]: the demo workspace (model and a seeded year of responses);
 //! - [`accounts`]: the installation admin creates workspaces and accounts;
 //! - [`units`]: who works in a unit, and what a unit member may do (review);
 //! - [`model`]: the model's collections and their validated writes, model import/export;
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod analysis;
 pub mod clock;
+pub mod demo;
 pub mod directory;
 pub mod error;
 pub mod feedback;

@@ -663,7 +663,7 @@ async fn accounts_sessions_and_tokens(store: Store) {
     assert_eq!(store.workspaces_for(&bob).await.unwrap()[0].1, Role::Editor);
 }
 
-const DEMO: &str = include_str!("../../kohtaamo/demo/demo.yaml");
+const DEMO: &str = include_str!("../../kohtaamo-app/demo/demo.yaml");
 
 async fn demo_model_round_trips(store: Store) {
     let doc = kohtaamo_storage::model_io::parse_yaml(DEMO).unwrap();

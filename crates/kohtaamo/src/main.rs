@@ -3,7 +3,6 @@
 //! the same `--data-dir` / `--database-url`.
 
 mod config;
-mod demo;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -14,13 +13,9 @@ use kohtaamo_app::clock::{FixedClock, SharedClock};
 use kohtaamo_app::i18n::{negotiate, I18n};
 use kohtaamo_app::jobs::{Job, JobCtx};
 use kohtaamo_app::model::Importer;
-use kohtaamo_storage::{model_io, Store, StoreError};
+use kohtaamo_storage::{Store, StoreError};
 
 use crate::config::{Config, Overrides};
-
-/// The demo workspace (seed 001's passenger-rail package), loaded through the same
-/// import path as any model file.
-const DEMO_YAML: &str = include_str!("../demo/demo.yaml");
 
 #[derive(Parser)]
 #[command(
@@ -99,21 +94,16 @@ enum DemoCmd {
     Responses {
         #[arg(long, default_value = "demo")]
         workspace: String,
-        #[arg(long, default_value_t = DEMO_SEED)]
+        #[arg(long, default_value_t = kohtaamo_app::demo::DEMO_SEED)]
         seed: u64,
         /// Trips to simulate (each answers some surveys; about 1.6 responses per trip)
-        #[arg(long, default_value_t = DEMO_TRIPS)]
+        #[arg(long, default_value_t = kohtaamo_app::demo::DEMO_TRIPS)]
         trips: u64,
         /// Spread over this many days back from today
-        #[arg(long, default_value_t = DEMO_DAYS)]
+        #[arg(long, default_value_t = kohtaamo_app::demo::DEMO_DAYS)]
         days: i64,
     },
 }
-
-/// What `serve --demo` generates on first start.
-const DEMO_SEED: u64 = 2026;
-const DEMO_TRIPS: u64 = 12000;
-const DEMO_DAYS: i64 = 365;
 
 #[derive(Subcommand)]
 enum ReportCmd {
@@ -274,7 +264,12 @@ async fn run(cli: Cli) -> Result<()> {
             days,
         }) => {
             let start = std::time::Instant::now();
-            let n = demo::generate(&store, &workspace, &demo::Plan { seed, trips, days }).await?;
+            let n = kohtaamo_app::demo::generate(
+                &store,
+                &workspace,
+                &kohtaamo_app::demo::Plan { seed, trips, days },
+            )
+            .await?;
             println!(
                 "{workspace}: {n} responses generated (seed {seed}) in {:.1} s",
                 start.elapsed().as_secs_f64()
@@ -506,33 +501,14 @@ async fn serve(cfg: Config, store: Store) -> Result<()> {
         println!("Created the first admin account.\n  login:    admin\n  password: {pw}\n(Shown only now. Set KOHTAAMO_ADMIN_PASSWORD to choose it, or use `kohtaamo user reset-password admin`.)");
     }
     if cfg.demo {
-        if store
-            .workspace_by_slug("demo")
+        match kohtaamo_app::demo::create(&store)
             .await
-            .map_err(explain)?
-            .is_none()
+            .map_err(|e| anyhow::anyhow!("creating the demo workspace: {e}"))?
         {
-            let doc =
-                model_io::parse_yaml(DEMO_YAML).map_err(|e| anyhow::anyhow!("demo data: {e}"))?;
-            let r = store
-                .import(&doc, false)
-                .await
-                .map_err(explain)
-                .context("loading demo data")?;
-            let n = demo::generate(
-                &store,
-                "demo",
-                &demo::Plan {
-                    seed: DEMO_SEED,
-                    trips: DEMO_TRIPS,
-                    days: DEMO_DAYS,
-                },
-            )
-            .await
-            .context("generating demo responses")?;
-            tracing::info!(created = r.created, responses = n, "demo workspace created");
-        } else {
-            tracing::info!("demo workspace exists; left as it is");
+            Some((created, responses)) => {
+                tracing::info!(created, responses, "demo workspace created")
+            }
+            None => tracing::info!("demo workspace exists; left as it is"),
         }
     }
     let clock = kohtaamo_app::clock::system();

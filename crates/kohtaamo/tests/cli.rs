@@ -217,7 +217,10 @@ async fn sigterm_lets_in_flight_requests_finish() {
 #[tokio::test]
 async fn insight_report_as_markdown_and_json() {
     let db = fresh(backend_from_env()).await;
-    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/demo.yaml");
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../kohtaamo-app/demo/demo.yaml"
+    );
     assert!(kohtaamo(&db, &["import", demo]).status.success());
     let md = String::from_utf8(
         kohtaamo(
@@ -270,7 +273,10 @@ async fn insight_report_as_markdown_and_json() {
 #[tokio::test]
 async fn insight_report_and_jobs_as_of_a_day() {
     let db = fresh(backend_from_env()).await;
-    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/demo.yaml");
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../kohtaamo-app/demo/demo.yaml"
+    );
     assert!(kohtaamo(&db, &["import", demo]).status.success());
     let stale_on = |day: &str| {
         let out = kohtaamo(

@@ -641,3 +641,6 @@ question-edit = Edit “{ $name }”
 question-edit-standard = Leave the texts empty to use the standard wording of this scale.
 survey-preview = Preview: the survey as respondents see it
 survey-preview-banner = Preview: this is how respondents see the survey. Nothing here is sent.
+workspace-demo = The demo workspace
+workspace-demo-help = A rail company's model from the source texts with a year of feedback, to try everything out (takes a few seconds).
+workspace-create-demo = Create the demo workspace

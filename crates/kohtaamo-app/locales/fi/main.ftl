@@ -641,3 +641,6 @@ question-edit = Muokkaa: ”{ $name }”
 question-edit-standard = Jätä tekstit tyhjiksi, niin käytetään asteikon vakiosanamuotoa.
 survey-preview = Esikatselu: kysely niin kuin vastaajat sen näkevät
 survey-preview-banner = Esikatselu: näin vastaajat näkevät kyselyn. Täältä ei lähetetä mitään.
+workspace-demo = Esittelytyötila
+workspace-demo-help = Lähdetekstien rautatieyhtiön malli ja vuoden palautteet kaiken kokeilemiseen (luominen kestää muutaman sekunnin).
+workspace-create-demo = Luo esittelytyötila

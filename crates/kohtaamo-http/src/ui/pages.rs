@@ -413,6 +413,9 @@ pub struct NewWorkspaceForm {
     /// A model file (YAML) to create the workspace from, instead of the fields above.
     #[serde(default)]
     model: String,
+    /// "demo": create the demo workspace instead.
+    #[serde(default)]
+    demo: String,
 }
 
 /// An installation admin creates a workspace: empty, or from a pasted model file.
@@ -420,7 +423,9 @@ pub async fn create_workspace(
     State(st): State<AppState>,
     CsrfForm { ctx, form }: CsrfForm<NewWorkspaceForm>,
 ) -> Result<Response, PageError> {
-    let made = if form.model.trim().is_empty() {
+    let made = if form.demo == "demo" {
+        kohtaamo_app::accounts::create_demo_workspace(&st.store, &ctx.user).await
+    } else if form.model.trim().is_empty() {
         let name = [("fi", &form.name_fi), ("en", &form.name_en)]
             .into_iter()
             .filter(|(_, v)| !v.trim().is_empty())

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-const DEMO: &str = include_str!("../../../kohtaamo/demo/demo.yaml");
+const DEMO: &str = include_str!("../../../kohtaamo-app/demo/demo.yaml");
 
 async fn put_model(
     app: &TestApp,

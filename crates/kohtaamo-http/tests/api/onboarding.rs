@@ -118,6 +118,29 @@ async fn the_installation_admin_creates_workspaces_and_accounts_in_the_browser()
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The demo workspace, once.
+    let r = post(
+        &app,
+        &admin,
+        "/workspaces/new",
+        &[("_csrf", &csrf), ("demo", "demo")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/w/demo");
+    let (_, w) = app.get("/api/v1/workspaces/demo/weakest", &app.admin).await;
+    assert!(
+        !w["items"].as_array().unwrap().is_empty(),
+        "with its journey and responses"
+    );
+    let r = post(
+        &app,
+        &admin,
+        "/workspaces/new",
+        &[("_csrf", &csrf), ("demo", "demo")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // An account for a colleague, added as a viewer; a short password is refused.
     let (members, csrf) = page_and_token(&app, &admin, "/w/rail/members").await;
     assert!(

@@ -1,6 +1,8 @@
-//! The seeded generator of a realistic feedback history for a workspace's active
-//! surveys (`kohtaamo demo responses`, and `serve --demo` on first start). The same
-//! seed gives the same responses.
+//! The demo workspace: the seed's passenger-rail model (`demo/demo.yaml`) and the
+//! seeded generator of a realistic feedback history for a workspace's active surveys
+//! (`kohtaamo demo responses`, `serve --demo` on first start, and the installation
+//! admin's "create the demo workspace" in the browser). The same seed gives the same
+//! responses.
 //!
 //! Model: each *trip* has a customer (pseudonymous `cust-…`), a day within the last
 //! `days` days (weekdays busier), a language (fi 70 %, en 25 %, sv 5 %) and a hidden
@@ -17,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::{Context, Result};
+use crate::{Error, Result};
 use chrono::{Datelike, Duration, Utc};
 use kohtaamo_domain::survey::{QuestionKind, ResponseKey, SurveyData, SurveyStatus};
 use kohtaamo_domain::Id;
@@ -26,6 +28,34 @@ use kohtaamo_storage::{ListQuery, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
+
+/// The demo workspace's model document.
+pub const DEMO_YAML: &str = include_str!("../demo/demo.yaml");
+/// What the demo workspace is generated with.
+pub const DEMO_SEED: u64 = 2026;
+pub const DEMO_TRIPS: u64 = 12000;
+pub const DEMO_DAYS: i64 = 365;
+
+/// Creates the `demo` workspace with its model and a year of responses, unless it
+/// exists; returns (records created, responses written), or `None` if it existed.
+pub async fn create(store: &Store) -> Result<Option<(usize, u64)>> {
+    if store.workspace_by_slug("demo").await?.is_some() {
+        return Ok(None);
+    }
+    let doc = kohtaamo_storage::model_io::parse_yaml(DEMO_YAML)?;
+    let r = store.import(&doc, false).await?;
+    let n = generate(
+        store,
+        "demo",
+        &Plan {
+            seed: DEMO_SEED,
+            trips: DEMO_TRIPS,
+            days: DEMO_DAYS,
+        },
+    )
+    .await?;
+    Ok(Some((r.created, n)))
+}
 
 pub struct Plan {
     pub seed: u64,
@@ -329,7 +359,7 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
     let ws = store
         .workspace_by_slug(ws_slug)
         .await?
-        .with_context(|| format!("no workspace '{ws_slug}'"))?;
+        .ok_or(Error::NotFound)?;
     let q = ListQuery::all();
     let touchpoints = store
         .list::<kohtaamo_domain::model::TouchpointData>(ws.id, &q)

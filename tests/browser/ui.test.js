@@ -357,6 +357,14 @@ test('organisation insight: findings page and the chain to the end customer', as
     assert.ok(text.includes(s), `insight shows ${s}`);
   }
   await shot(page, 'insight-en');
+  assert.ok(text.includes('Labyrinth score = customer steps + hand-offs'), 'the labyrinth score is explained');
+  // Finnish writes the score with a decimal comma.
+  const fi = await app.page('fi');
+  await login(fi, app.base, 'viewer', MEMBER_PW);
+  await fi.goto(app.base + '/w/demo/insight');
+  const score = await fi.locator('table:has(caption:text("Labyrinttiluku")) tbody tr td').last().innerText();
+  assert.match(score, /^\d+,\d$/, `decimal comma: ${score}`);
+  await shot(fi, 'insight-fi');
   const it = (await app.api('GET', '/api/v1/workspaces/demo/units?q=it')).items.find((u) => u.slug === 'it');
   await page.goto(`${app.base}/w/demo/units/${it.id}`);
   const nodes = await page.$$eval('svg.chain text.chain-name', (ts) => ts.map((t) => t.textContent));

@@ -644,3 +644,4 @@ survey-preview-banner = Preview: this is how respondents see the survey. Nothing
 workspace-demo = The demo workspace
 workspace-demo-help = A rail company's model from the source texts with a year of feedback, to try everything out (takes a few seconds).
 workspace-create-demo = Create the demo workspace
+report-labyrinth-help = Labyrinth score = customer steps + hand-offs + channel switches + minutes of work ÷ 60. Customer steps: touchpoints where the customer must act; hand-offs: consecutive encounters owned by different units or partners; channel switches: consecutive touchpoints in different channels; minutes of work: the expected durations of the internal process steps behind the journey's touchpoints. Higher is worse — more for the customer to do and more places where information changes hands. Compare journeys, and the same journey over time.

@@ -644,3 +644,4 @@ survey-preview-banner = Esikatselu: näin vastaajat näkevät kyselyn. Täältä
 workspace-demo = Esittelytyötila
 workspace-demo-help = Lähdetekstien rautatieyhtiön malli ja vuoden palautteet kaiken kokeilemiseen (luominen kestää muutaman sekunnin).
 workspace-create-demo = Luo esittelytyötila
+report-labyrinth-help = Labyrinttiluku = asiakkaan vaiheet + luovutukset + kanavanvaihdot + työminuutit ÷ 60. Asiakkaan vaiheet: kosketuspisteet, joissa asiakkaan on itse toimittava; luovutukset: peräkkäiset kohtaamiset, joiden omistaa eri yksikkö tai kumppani; kanavanvaihdot: peräkkäiset kosketuspisteet eri kanavissa; työminuutit: asiakasmatkan kosketuspisteitä palvelevien sisäisten prosessivaiheiden arvioidut kestot. Suurempi on huonompi: asiakkaalle enemmän tehtävää ja enemmän kohtia, joissa tieto vaihtaa käsiä. Vertaa asiakasmatkoja keskenään ja samaa asiakasmatkaa ajan myötä.

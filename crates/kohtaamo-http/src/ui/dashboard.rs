@@ -307,7 +307,7 @@ pub async fn dashboard(
             .collect(),
         scope_label: i.t(&format!("scope-{}", by.as_str())),
         by: by.as_str(),
-        previous: format!("{} – {}", t.previous_from, t.previous_to),
+        previous: period_text(i, &t.previous_from, &t.previous_to),
         csv: format!(
             "/w/{}/dashboard.csv?by={}&from={}&to={}",
             w.data.slug,
@@ -375,6 +375,17 @@ fn row(i: &I18n, slug: &str, by: Scope, t: &ScoreTable, r: &ScoreRow) -> Row {
             (Scope::Touchpoint, GroupKey::Id(id)) => Some(*id),
             _ => None,
         },
+    }
+}
+
+/// Two ISO days as this language writes a period.
+fn period_text(i: &I18n, from: &str, to: &str) -> String {
+    match (
+        chrono::NaiveDate::parse_from_str(from, "%Y-%m-%d"),
+        chrono::NaiveDate::parse_from_str(to, "%Y-%m-%d"),
+    ) {
+        (Ok(f), Ok(t)) => i.period(&f, &t),
+        _ => format!("{from} – {to}"),
     }
 }
 
@@ -521,7 +532,7 @@ pub async fn group_dashboard(
         scope_label: i.t(&format!("scope-{}", scope.as_str())),
         name: an.name(scope, &key, i),
         back: format!("/w/{slug}/dashboard?by={}&from={f}&to={t}", scope.as_str()),
-        previous: format!("{} – {}", table.previous_from, table.previous_to),
+        previous: period_text(i, &table.previous_from, &table.previous_to),
         from: f,
         to: t,
         summary,

@@ -189,7 +189,7 @@ pub async fn insight(State(st): State<AppState>, ctx: PageCtx) -> Result<Respons
                     l.hand_offs,
                     l.channel_switches,
                     l.total_minutes,
-                    format!("{:.1}", l.score),
+                    i.decimals(format!("{:.1}", l.score)),
                 )
             })
             .collect(),

@@ -611,7 +611,7 @@ pub fn journey_map(
                 ],
                 ..Default::default()
             });
-            let lines = wrap(&i.text(&d.name), 24, 3);
+            let lines = wrap(&i.text(&d.name), 20, 3);
             let first = 99 - 8 * lines.len() as i32;
             for (k, line) in lines.into_iter().enumerate() {
                 s.text(
@@ -864,7 +864,7 @@ pub fn blueprint(
                 i,
                 (x - COL / 2 + 8, y, COL - 16, lane_h - 28),
             );
-            let lines = wrap(&i.text(&t.data.name), 24, 2);
+            let lines = wrap(&i.text(&t.data.name), 20, 2);
             for (k, line) in lines.iter().enumerate() {
                 s.text(
                     x,
@@ -904,7 +904,7 @@ pub fn blueprint(
             x: x - COL / 2 + 8,
             y,
             w: COL - 16,
-            h: 48,
+            h: 54,
             fill: "#fef3c7",
             stroke: "#92400e",
             stroke_width: 1,
@@ -912,16 +912,21 @@ pub fn blueprint(
             data: vec![("slug", st.data.slug.to_string())],
             ..Default::default()
         });
+        // Names wrap to two lines (about 20 characters of 12 px bold fill a box).
+        let lines = wrap(&i.text(&st.data.name), 20, 2);
+        let top = if lines.len() > 1 { y + 16 } else { y + 21 };
+        for (k, line) in lines.iter().enumerate() {
+            s.text(
+                x,
+                top + 14 * k as i32,
+                (12, "middle", true),
+                "step-name",
+                line.clone(),
+            );
+        }
         s.text(
             x,
-            y + 20,
-            (12, "middle", true),
-            "step-name",
-            fit(&i.text(&st.data.name), 24),
-        );
-        s.text(
-            x,
-            y + 37,
+            top + 14 * lines.len() as i32 + 2,
             (11, "middle", false),
             "step-owner",
             fit(

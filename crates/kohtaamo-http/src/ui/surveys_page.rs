@@ -778,11 +778,11 @@ fn response_row(
     ResponseRow {
         href: format!("/w/{slug}/surveys/{}/responses/{}", r.survey_id, r.id),
         survey: i.text(&survey.name),
-        time: r
-            .created_at
-            .replace('T', " ")
-            .trim_end_matches('Z')
-            .to_owned(),
+        // In the reader's date format, with the time of day (UTC).
+        time: match chrono::DateTime::parse_from_rfc3339(&r.created_at) {
+            Ok(t) => format!("{} {}", i.date(&t.date_naive()), t.format("%H:%M")),
+            Err(_) => r.created_at.clone(),
+        },
         touchpoint: r
             .touchpoint_id
             .map(|t| Names::get(&names.touchpoints, t))

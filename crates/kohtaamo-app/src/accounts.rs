@@ -57,6 +57,19 @@ pub async fn create_account(
     Ok(store.create_user(username, password, false).await?)
 }
 
+/// Creates an account and makes it a member of workspace `ws` with `role`; returns
+/// its id.
+pub async fn create_member_account(
+    store: &Store,
+    by: &User,
+    (username, password): (&str, &str),
+    (ws, role): (Id, Role),
+) -> Result<Id> {
+    let id = create_account(store, by, username, password).await?;
+    store.set_member(ws, id, role).await?;
+    Ok(id)
+}
+
 /// Creates the demo workspace (the passenger-rail model and a year of responses) with
 /// `by` as its admin; returns its slug. 422 when it exists already.
 pub async fn create_demo_workspace(store: &Store, by: &User) -> Result<String> {

@@ -243,6 +243,25 @@ pub fn weakest_by_journey(
         .collect()
 }
 
+/// Per touchpoint named by [`weakest_by_journey`]: `true` when it is its journey's
+/// weakest encounter, `false` when tied for it.
+pub fn weakest_flags(
+    snapshot: &kohtaamo_domain::insight::Snapshot,
+    per: &HashMap<Id, Tally>,
+) -> HashMap<Id, bool> {
+    let mut flags = HashMap::new();
+    for (_, w, _) in weakest_by_journey(snapshot, per) {
+        match w {
+            analytics::Weakest::One(t) => {
+                flags.insert(t, true);
+            }
+            analytics::Weakest::Tied(ts) => flags.extend(ts.into_iter().map(|t| (t, false))),
+            analytics::Weakest::Unknown => {}
+        }
+    }
+    flags
+}
+
 /// The weakest encounter of every journey between two days, with names and owners.
 pub async fn weakest_encounters(
     store: &Store,
@@ -514,13 +533,26 @@ pub async fn touchpoint_tallies(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashMap<Id, Tally>> {
+    Ok(period_tallies(store, ws, from, to).await?.1)
+}
+
+/// Between two days, in one read of the rollups: every counted response summed (those
+/// about no touchpoint included), and the sums per touchpoint.
+pub async fn period_tallies(
+    store: &Store,
+    ws: Id,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Tally, HashMap<Id, Tally>)> {
+    let mut all = Tally::default();
     let mut per: HashMap<Id, Tally> = HashMap::new();
     for r in store.tallies(ws, from, to, TallyBy::Group).await? {
+        all += r.tally;
         if let Some(t) = r.touchpoint_id {
             *per.entry(t).or_default() += r.tally;
         }
     }
-    Ok(per)
+    Ok((all, per))
 }
 
 /// The scores of one scope and period with names in `i`'s language.
@@ -599,8 +631,7 @@ impl Analysis {
         )?;
         let name = |k: &GroupKey| an.name(scope, k, i);
         // The weakest encounter per journey, by the experience index.
-        let mut weak: HashMap<Id, bool> = HashMap::new();
-        if scope == Scope::Touchpoint {
+        let weak: HashMap<Id, bool> = if scope == Scope::Touchpoint {
             let per: HashMap<Id, Tally> = now
                 .iter()
                 .filter_map(|(k, t)| match k {
@@ -608,16 +639,10 @@ impl Analysis {
                     GroupKey::Text(_) => None,
                 })
                 .collect();
-            for (_, w, _) in weakest_by_journey(snapshot, &per) {
-                match w {
-                    analytics::Weakest::One(t) => {
-                        weak.insert(t, true);
-                    }
-                    analytics::Weakest::Tied(ts) => weak.extend(ts.into_iter().map(|t| (t, false))),
-                    analytics::Weakest::Unknown => {}
-                }
-            }
-        }
+            weakest_flags(snapshot, &per)
+        } else {
+            HashMap::new()
+        };
         let mut rows: Vec<ScoreRow> = now
         .iter()
         .map(|(k, t)| {

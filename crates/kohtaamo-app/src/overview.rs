@@ -7,7 +7,7 @@
 //! overview and the page behind each figure agree.
 
 use chrono::NaiveDate;
-use kohtaamo_domain::analytics::{self, GroupKey, Scope, Shown, Tally};
+use kohtaamo_domain::analytics::{self, GroupKey, Scope, Shown};
 use kohtaamo_domain::Id;
 use kohtaamo_storage::Store;
 use serde::Serialize;
@@ -86,12 +86,10 @@ impl Overview {
         )?;
         let prev_to = from - chrono::Duration::days(1);
         let prev_from = prev_to - chrono::Duration::days(PERIOD_DAYS - 1);
-        let (now_t, before_t) = tokio::try_join!(
-            analysis::touchpoint_tallies(store, ws, from, to),
-            total(store, ws, prev_from, prev_to),
+        let ((all, now_t), (before_t, _)) = tokio::try_join!(
+            analysis::period_tallies(store, ws, from, to),
+            analysis::period_tallies(store, ws, prev_from, prev_to),
         )?;
-        // Every counted response, those about no touchpoint included.
-        let all = total(store, ws, from, to).await?;
         let x = analytics::index(&all, MIN_SAMPLE);
         let xb = x.and_then(|x| analytics::index_by(&before_t, x.metric, MIN_SAMPLE));
         let weakest = analysis::weakest_encounters_of(&an.snapshot, &an.names, &now_t);
@@ -143,16 +141,4 @@ impl Overview {
             },
         })
     }
-}
-
-/// Every counted response of the workspace between two days, summed.
-async fn total(store: &Store, ws: Id, from: NaiveDate, to: NaiveDate) -> Result<Tally> {
-    let mut t = Tally::default();
-    for r in store
-        .tallies(ws, from, to, kohtaamo_storage::feedback::TallyBy::Group)
-        .await?
-    {
-        t += r.tally;
-    }
-    Ok(t)
 }

@@ -150,14 +150,15 @@ pub async fn create_account(
         return members_page(&st, &ctx, Some("err-choose-one"), vec![]).await;
     };
     let username = form.username.trim();
-    match kohtaamo_app::accounts::create_account(&st.store, &ctx.user, username, &form.password)
-        .await
+    match kohtaamo_app::accounts::create_member_account(
+        &st.store,
+        &ctx.user,
+        (username, &form.password),
+        (w.id, role),
+    )
+    .await
     {
-        Ok(id) => {
-            st.store.set_member(w.id, id, role).await?;
-            Ok(Redirect::to(&format!("/w/{}/members", w.data.slug)).into_response())
-        }
-        Err(kohtaamo_app::Error::Forbidden(_)) => Err(PageError::Forbidden(ctx.i.clone())),
+        Ok(_) => Ok(Redirect::to(&format!("/w/{}/members", w.data.slug)).into_response()),
         Err(kohtaamo_app::Error::Invalid(e)) => {
             let problems = super::surveys_page::errors_text(&ctx.i, &e);
             members_page(&st, &ctx, None, problems).await
@@ -165,7 +166,7 @@ pub async fn create_account(
         Err(kohtaamo_app::Error::Conflict(_)) => {
             members_page(&st, &ctx, Some("err-account-exists"), vec![]).await
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(PageError::app(e, &ctx.i)),
     }
 }
 

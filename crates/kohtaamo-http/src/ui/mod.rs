@@ -153,6 +153,7 @@ pub fn router() -> Router<AppState> {
             post(admin::remove_member),
         )
         .route("/w/{ws}/members/account", post(admin::create_account))
+        .route("/workspaces", get(pages::workspace_list))
         .route("/workspaces/new", post(pages::create_workspace))
         .route("/w/{ws}/edit", get(forms::index))
         .route("/w/{ws}/edit/{collection}", get(forms::list))
@@ -231,6 +232,17 @@ impl From<kohtaamo_storage::StoreError> for PageError {
             kohtaamo_storage::StoreError::NotFound => PageError::NotFound(I18n::new("en", "en")),
             kohtaamo_storage::StoreError::Unavailable(o, _) => PageError::Unavailable(o),
             other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl PageError {
+    /// A use case's error as a page in the reader's language.
+    pub fn app(e: kohtaamo_app::Error, i: &I18n) -> Self {
+        match e {
+            kohtaamo_app::Error::NotFound => PageError::NotFound(i.clone()),
+            kohtaamo_app::Error::Forbidden(_) => PageError::Forbidden(i.clone()),
+            other => other.into(),
         }
     }
 }

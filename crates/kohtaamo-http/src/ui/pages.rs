@@ -346,19 +346,30 @@ struct WorkspacesPage {
 }
 
 pub async fn workspaces(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
-    workspaces_page(&st, &ctx, vec![]).await
+    workspaces_page(&st, &ctx, vec![], true).await
 }
 
+/// The list of workspaces (and the installation admin's forms) without going straight
+/// into a single one: what the navigation's "Workspaces" opens.
+pub async fn workspace_list(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    workspaces_page(&st, &ctx, vec![], false).await
+}
+
+/// `enter_single`: with one workspace (and nothing to report) go straight into it.
 async fn workspaces_page(
     st: &AppState,
     ctx: &PageCtx,
     problems: Vec<String>,
+    enter_single: bool,
 ) -> Result<Response, PageError> {
     let c = chrome(ctx);
     let mine = st.store.workspaces_for(&ctx.user).await?;
     // With a single workspace there is nothing to choose: go straight to it — to
     // the member's own unit when they work in one and do not edit the model.
-    if let ([(only, role)], true) = (mine.as_slice(), problems.is_empty()) {
+    if let ([(only, role)], true) = (mine.as_slice(), enter_single && problems.is_empty()) {
         let to = match kohtaamo_app::units::landing_unit(&st.store, only.id, ctx.user.id, *role)
             .await?
         {
@@ -444,15 +455,14 @@ pub async fn create_workspace(
     };
     match made {
         Ok(slug) => Ok(Redirect::to(&format!("/w/{slug}")).into_response()),
-        Err(kohtaamo_app::Error::Forbidden(_)) => Err(PageError::Forbidden(ctx.i.clone())),
         Err(kohtaamo_app::Error::Invalid(e)) => {
             let problems = super::surveys_page::errors_text(&ctx.i, &e);
-            workspaces_page(&st, &ctx, problems).await
+            workspaces_page(&st, &ctx, problems, false).await
         }
         Err(kohtaamo_app::Error::Conflict(_)) => {
-            workspaces_page(&st, &ctx, vec![ctx.i.t("err-conflict")]).await
+            workspaces_page(&st, &ctx, vec![ctx.i.t("err-conflict")], false).await
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(PageError::app(e, &ctx.i)),
     }
 }
 
@@ -981,22 +991,13 @@ async fn score_cells(
     i: &I18n,
     to: chrono::NaiveDate,
 ) -> Result<HashMap<Id, diagrams::ScoreCell>, PageError> {
-    use kohtaamo_domain::analytics::{index, Weakest};
+    use kohtaamo_domain::analytics::index;
     let from = to - chrono::Duration::days(89);
     let (snapshot, per) = tokio::try_join!(
         async { Ok::<_, kohtaamo_app::Error>(store.snapshot(ws).await?) },
         kohtaamo_app::analysis::touchpoint_tallies(store, ws, from, to)
     )?;
-    let mut weak: HashMap<Id, bool> = HashMap::new();
-    for (_, w, _) in kohtaamo_app::analysis::weakest_by_journey(&snapshot, &per) {
-        match w {
-            Weakest::One(t) => {
-                weak.insert(t, true);
-            }
-            Weakest::Tied(ts) => weak.extend(ts.into_iter().map(|t| (t, false))),
-            Weakest::Unknown => {}
-        }
-    }
+    let weak = kohtaamo_app::analysis::weakest_flags(&snapshot, &per);
     let min = kohtaamo_app::analysis::MIN_SAMPLE;
     Ok(per
         .into_iter()
@@ -1678,14 +1679,8 @@ async fn change_unit_member(
     } else {
         kohtaamo_app::units::remove_member(&st.store, w.id, id, username, role).await
     };
-    match r {
-        Ok(()) => {
-            Ok(Redirect::to(&format!("/w/{}/units/{id}#staff-h", w.data.slug)).into_response())
-        }
-        Err(kohtaamo_app::Error::Forbidden(_)) => Err(PageError::Forbidden(ctx.i.clone())),
-        Err(kohtaamo_app::Error::NotFound) => Err(PageError::NotFound(ctx.i.clone())),
-        Err(e) => Err(e.into()),
-    }
+    r.map_err(|e| PageError::app(e, &ctx.i))?;
+    Ok(Redirect::to(&format!("/w/{}/units/{id}#staff-h", w.data.slug)).into_response())
 }
 
 pub async fn add_unit_member(
@@ -1718,14 +1713,9 @@ pub async fn mark_reviewed(
     CsrfForm { ctx, form }: CsrfForm<NextForm>,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
-    match kohtaamo_app::units::review(&st.store, w.id, id, (ctx.user.id, role), st.clock.today())
+    kohtaamo_app::units::review(&st.store, w.id, id, (ctx.user.id, role), st.clock.today())
         .await
-    {
-        Ok(_) => {}
-        Err(kohtaamo_app::Error::Forbidden(_)) => return Err(PageError::Forbidden(ctx.i.clone())),
-        Err(kohtaamo_app::Error::NotFound) => return Err(PageError::NotFound(ctx.i.clone())),
-        Err(e) => return Err(e.into()),
-    }
+        .map_err(|e| PageError::app(e, &ctx.i))?;
     let next = safe_next(&form.next);
     let sep = if next.contains('?') { '&' } else { '?' };
     Ok(Redirect::to(&format!("{next}{sep}done=reviewed")).into_response())

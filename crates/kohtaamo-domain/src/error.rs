@@ -64,7 +64,7 @@ impl Reason {
                 "a package needs at least one core element before it can be published".into()
             }
             "interval-range" => "must be between 1 and 3650".into(),
-            "bad-date" => "must be a date YYYY-MM-DD".into(),
+            "bad-date" => "must be a date YYYY-MM-DD (or D.M.YYYY)".into(),
             "own-customer" => "a unit cannot be its own customer".into(),
             "duration-range" => "must be between 0 and 525600 (a year)".into(),
             "unknown-ref" => format!("no {} with id {} in this workspace", a("noun"), a("id")),

@@ -8,14 +8,22 @@ use chrono::NaiveDate;
 use crate::model::ElementRole;
 use crate::Id;
 
-/// A day as people and programs write it, `YYYY-MM-DD`, with a four-digit year
+/// A day as programs write it, `YYYY-MM-DD`, or as Finns do, `D.M.YYYY` (a browser
+/// without a date picker leaves the field to be typed), with a four-digit year
 /// (1000–9999). Anything else is "bad-date": a far-off day such as `-200000-01-01`
 /// parses as a date but overflows the arithmetic of periods and due dates.
 pub fn parse_day(s: &str) -> Result<NaiveDate, crate::Reason> {
     use chrono::Datelike;
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+    let s = s.trim();
+    let four_digit_year = |d: &NaiveDate| (1000..=9999).contains(&d.year());
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
-        .filter(|d| (1000..=9999).contains(&d.year()) && s.trim().len() == 10)
+        .filter(|d| four_digit_year(d) && s.len() == 10)
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%d.%m.%Y").ok().filter(|d| {
+                four_digit_year(d) && s.rsplit('.').next().is_some_and(|y| y.len() == 4)
+            })
+        })
         .ok_or_else(|| crate::Reason::new("bad-date"))
 }
 
@@ -61,7 +69,12 @@ mod day_tests {
     #[test]
     fn days_have_four_digit_years() {
         assert_eq!(parse_day("2026-03-01").unwrap().to_string(), "2026-03-01");
+        assert_eq!(parse_day("1.3.2026").unwrap().to_string(), "2026-03-01");
+        assert_eq!(parse_day(" 01.03.2026 ").unwrap().to_string(), "2026-03-01");
         for bad in [
+            "1.3.26",
+            "1.3.20260",
+            "30.2.2026",
             "-200000-01-01",
             "+200000-01-01",
             "0999-12-31",

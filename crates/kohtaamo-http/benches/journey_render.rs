@@ -156,19 +156,39 @@ async fn main() {
     ] {
         let mut times = vec![];
         let mut size = 0;
+        let mut sent = 0;
         for round in 0..rounds {
             let req = Request::get(&path)
                 .header(header::COOKIE, format!("kohtaamo_session={session}"))
+                .header(header::ACCEPT_ENCODING, "gzip")
                 .body(Body::empty())
                 .unwrap();
             let start = Instant::now();
             let resp = app.clone().oneshot(req).await.unwrap();
             assert_eq!(resp.status(), StatusCode::OK);
+            let gzipped = resp.headers().get(header::CONTENT_ENCODING).is_some();
             let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
                 .await
                 .unwrap();
             let elapsed = start.elapsed();
+            // Sent compressed (when it is text); its size as read is the decompressed one.
+            sent = body.len();
+            let body = if gzipped {
+                let mut out = vec![];
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut out)
+                    .unwrap();
+                axum::body::Bytes::from(out)
+            } else {
+                body
+            };
             size = body.len();
+            if round == 0 {
+                // BENCH_DUMP=dir keeps one body of each page, to see what a page weighs.
+                if let Ok(dir) = std::env::var("BENCH_DUMP") {
+                    let name = label.replace([' ', '(', ')'], "_");
+                    std::fs::write(format!("{dir}/{name}"), &body).unwrap();
+                }
+            }
             if round >= rounds / 10 {
                 times.push(elapsed.as_secs_f64() * 1000.0);
             }
@@ -176,6 +196,6 @@ async fn main() {
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
         let p95 = times[times.len() * 95 / 100];
-        println!("{label:14} 12 stages, 150 touchpoints: median {median:.2} ms, p95 {p95:.2} ms over {} requests; {size} bytes", times.len());
+        println!("{label:14} 12 stages, 150 touchpoints: median {median:.2} ms, p95 {p95:.2} ms over {} requests; {size} bytes ({sent} bytes sent)", times.len());
     }
 }

@@ -23,6 +23,36 @@ use crate::AppState;
 pub const SESSION_COOKIE: &str = "kohtaamo_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// The session's CSRF token as written into a page: a fresh random mask and the token
+/// XOR that mask, in hex. Pages are gzip-compressed; a secret that is the same bytes in
+/// every response could be read off compressed sizes (BREACH), a masked one cannot.
+pub fn mask_csrf(secret: &str) -> String {
+    use rand::RngCore;
+    let secret = secret.as_bytes();
+    let mut mask = vec![0u8; secret.len()];
+    rand::rngs::OsRng.fill_bytes(&mut mask);
+    let masked: Vec<u8> = secret.iter().zip(&mask).map(|(s, m)| s ^ m).collect();
+    format!("{}{}", hex::encode(&mask), hex::encode(masked))
+}
+
+/// Whether a token sent with a request is the session's: as issued (API clients that
+/// read it from the login answer) or masked by [`mask_csrf`] (forms). Constant time.
+pub fn csrf_matches(sent: &[u8], secret: &str) -> bool {
+    let secret = secret.as_bytes();
+    if secret.is_empty() {
+        return false;
+    }
+    if sent.len() == secret.len() * 4 {
+        let Ok(raw) = hex::decode(sent) else {
+            return false;
+        };
+        let (mask, masked) = raw.split_at(secret.len());
+        let unmasked: Vec<u8> = mask.iter().zip(masked).map(|(m, x)| m ^ x).collect();
+        return unmasked.ct_eq(secret).unwrap_u8() == 1;
+    }
+    sent.ct_eq(secret).unwrap_u8() == 1
+}
+
 #[derive(Debug, Clone)]
 pub enum Via {
     Session { token: String, csrf: String },
@@ -90,7 +120,7 @@ impl FromRequestParts<AppState> for Auth {
                     .get(CSRF_HEADER)
                     .map(|v| v.as_bytes())
                     .unwrap_or_default();
-                if sent.ct_eq(csrf.as_bytes()).unwrap_u8() != 1 {
+                if !csrf_matches(sent, &csrf) {
                     return Err(ApiError::Forbidden(
                         "missing or wrong CSRF token (send the X-CSRF-Token header)".into(),
                     ));
@@ -210,5 +240,34 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
                 .map(|c| c.0.ip())
                 .unwrap_or(IpAddr::from([127, 0, 0, 1])),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_csrf_tokens_differ_each_time_and_all_match() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let (a, b) = (mask_csrf(secret), mask_csrf(secret));
+        assert_ne!(a, b, "a fresh mask per page");
+        assert!(!a.contains(secret));
+        assert!(csrf_matches(a.as_bytes(), secret));
+        assert!(csrf_matches(b.as_bytes(), secret));
+        assert!(
+            csrf_matches(secret.as_bytes(), secret),
+            "the token as issued"
+        );
+        assert!(!csrf_matches(
+            mask_csrf("another-secret-of-32-characters!").as_bytes(),
+            secret
+        ));
+        let mut wrong = a.clone().into_bytes();
+        wrong[70] = if wrong[70] == b'0' { b'1' } else { b'0' };
+        assert!(!csrf_matches(&wrong, secret));
+        assert!(!csrf_matches(b"", secret));
+        assert!(!csrf_matches(b"", ""), "no session token, nothing matches");
+        assert!(!csrf_matches(&[b'z'; 128], secret), "not hex");
     }
 }

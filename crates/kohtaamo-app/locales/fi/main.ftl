@@ -207,7 +207,7 @@ err-listed-twice = Mainittu kahdesti.
 err-publish-needs-core = Paketilla pitää olla vähintään yksi ydinpalvelu ennen julkaisua.
 err-interval-range = Valitse 1–3650 päivää.
 err-period-range = Valitse 1–365 päivää.
-err-bad-date = Anna päivämäärä muodossa VVVV-KK-PP.
+err-bad-date = Anna päivämäärä muodossa 31.12.2026 tai 2026-12-31.
 err-own-customer = Yksikkö ei voi olla oma asiakkaansa.
 err-duration-range = Valitse 0–525600 minuuttia (vuosi).
 err-unknown-ref = Tässä työtilassa ei ole tällaista kohdetta ({ $noun }).
@@ -351,8 +351,8 @@ survey-responses-link = { $count ->
    *[other] { $count } vastausta
 }
 survey-funnel = Vastausaste
-funnel-shown = Näytetty
-funnel-started = Vastattu
+funnel-shown = Näyttökertoja
+funnel-started = Aloitettuja
 funnel-completed = Valmiita
 funnel-rate = Vastausaste
 survey-links = Linkit, QR-koodit ja upotus
@@ -411,7 +411,7 @@ responses-total = { $count ->
    *[other] { $count } vastausta
 }
 filter-from = Alkaen
-filter-to = Asti
+filter-to = Päättyen
 filter-band = NPS-ryhmä
 filter-lang = Kieli
 filter-text = Teksti
@@ -467,7 +467,7 @@ metric-nps = NPS
 metric-csat = CSAT
 metric-ces = CES
 themes-title = Teemat avoimissa vastauksissa
-themes-help = Sanat ja kahden sanan ilmaukset (perusmuotoon katkaistuina), jotka esiintyvät vähintään viidessä vastauksessa; merkitty, kun ne ovat merkitsevästi yleisempiä tyytymättömillä (NPS 0–6, CSAT 1–2, CES 1–3) tai tyytyväisillä vastaajilla.
+themes-help = Sanat ja kahden sanan ilmaukset (saman sanan taivutusmuodot yhtenä, näytetään yleisimmässä muodossaan), jotka esiintyvät vähintään viidessä vastauksessa; merkitty, kun ne ovat merkitsevästi yleisempiä tyytymättömillä (NPS 0–6, CSAT 1–2, CES 1–3) tai tyytyväisillä vastaajilla.
 themes-term = Teema
 themes-answers = Vastauksia
 themes-low = Tyytymättömät
@@ -518,7 +518,7 @@ unit-alerts = Mittarihälytykset
 group-back = Kaikki ryhmät
 group-touchpoints = Kosketuspisteet heikoimmasta alkaen
 group-weakest = { $name }: { $score }
-col-response-rate = Vastausprosentti (näyttökerroista)
+col-response-rate = Vastausaste (näyttökerroista)
 dashboard-period = Jakso
 unit-scores-link = Kosketuspisteideni tulokset, kehitys ja hälytyssäännöt
 trend-day = Koko työtilan kokemusindeksi, NPS, CSAT ja CES päivittäin samalla asteikolla 0–100 (piste jokaiselta päivältä, jolla on vähintään 30 vastausta)
@@ -585,9 +585,9 @@ home-unknown = { $count ->
 home-moved = Mikä muuttui merkitsevästi
 home-moved-none = Minkään kosketuspisteen indeksi ei muuttunut merkitsevästi edellisestä 90 päivästä.
 home-alerts = { $count ->
-    [0] Ei tulosvaroituksia viimeisen 30 päivän aikana
-    [one] Yksi tulosvaroitus viimeisen 30 päivän aikana
-   *[other] { $count } tulosvaroitusta viimeisen 30 päivän aikana
+    [0] Ei mittarihälytyksiä viimeisen 30 päivän aikana
+    [one] Yksi mittarihälytys viimeisen 30 päivän aikana
+   *[other] { $count } mittarihälytystä viimeisen 30 päivän aikana
 }
 home-knowing = Kuinka hyvin tunnemme asiakkaamme
 home-reaching = { $reaching }/{ $units } yksiköstä ({ $share } %) on asiakasketju, joka ulottuu loppuasiakkaaseen.
@@ -606,7 +606,7 @@ emotion-level-1 = kielteinen
 emotion-level-2 = neutraali
 emotion-level-3 = myönteinen
 emotion-level-4 = hyvin myönteinen
-drivers-cases = Tapauksia
+drivers-cases = Vastaajia
 drivers-significant = Merkitsevä (95 %)
 survey-language = Kieli
 err-not-a-member = Ei tämän työtilan jäsen: lisää hänet ensin jäseneksi.

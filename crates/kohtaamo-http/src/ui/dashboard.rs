@@ -126,7 +126,7 @@ fn drivers_svg(
     let mean_p = rows.iter().map(|r| r.performance).sum::<f64>() / n;
     let mean_i = rows.iter().map(|r| r.impact).sum::<f64>() / n;
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" class=\"drivers\" role=\"img\" aria-label=\"{}\">",
         esc(&i.t("drivers-title"))
     );
     svg += &format!(

@@ -226,7 +226,13 @@ pub fn package(
             .collect();
         let n = mine.len().max(1) as f64;
         for (k, e) in mine.iter().enumerate() {
-            let lines = wrap(&i.text(&e.data.name), 20, 2);
+            let full = i.text(&e.data.name);
+            let lines = wrap(&full, 20, 3);
+            // A name longer than three lines keeps its whole text in the box's title.
+            let title = lines
+                .last()
+                .is_some_and(|l| l.ends_with('…'))
+                .then_some(full);
             let owner = names.owner(&e.data.owner);
             let extra = usize::from(!owner.is_empty()) + usize::from(e.data.has_it_components);
             let (w, h) = (160, 14 + 16 * (lines.len() + extra) as i32);
@@ -265,7 +271,7 @@ pub fn package(
                     ("visible", e.data.customer_visible.to_string()),
                     ("slug", e.data.slug.to_string()),
                 ],
-                title: None,
+                title,
             });
             let mut line_y = top + 19;
             for l in lines {
@@ -466,7 +472,7 @@ fn score_cell(
         None => ("–".to_owned(), "#f8fafc"),
     };
     let weakest = cell.and_then(|c| c.weakest);
-    let mut data = vec![("slug", t.data.slug.to_string())];
+    let mut data = vec![];
     let (stroke, stroke_width, mark) = match weakest {
         Some(true) => {
             data.push(("weakest", t.id.to_string()));

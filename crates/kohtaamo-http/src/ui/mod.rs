@@ -25,7 +25,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use kohtaamo_domain::model::Role;
 use kohtaamo_storage::auth::{User, Workspace};
-use subtle::ConstantTimeEq;
 
 use crate::auth::session_cookie;
 use crate::i18n::I18n;
@@ -299,7 +298,9 @@ impl IntoResponse for PageError {
 /// workspace and the user's role there (a non-member gets the not-found page).
 pub struct PageCtx {
     pub user: User,
+    /// The CSRF token for this page's forms, masked afresh for each response.
     pub csrf: String,
+    csrf_secret: String,
     pub ws: Option<(Workspace, Role)>,
     pub i: I18n,
     /// Path and query of this page (for the language switch).
@@ -354,7 +355,8 @@ impl FromRequestParts<AppState> for PageCtx {
         let i = I18n::new(&lang, default.as_deref().unwrap_or(&lang));
         Ok(PageCtx {
             user,
-            csrf,
+            csrf: crate::auth::mask_csrf(&csrf),
+            csrf_secret: csrf,
             ws,
             i,
             here,
@@ -387,7 +389,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .find(|(k, _)| k == "_csrf")
             .map(|(_, v)| v.as_str())
             .unwrap_or_default();
-        if sent.as_bytes().ct_eq(ctx.csrf.as_bytes()).unwrap_u8() != 1 {
+        if !crate::auth::csrf_matches(sent.as_bytes(), &ctx.csrf_secret) {
             return Err(PageError::Forbidden(ctx.i.clone()).into_response());
         }
         let rest: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "_csrf").collect();

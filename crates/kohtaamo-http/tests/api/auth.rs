@@ -364,3 +364,85 @@ async fn only_installation_admins_manage_accounts_and_workspaces() {
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
 }
+
+/// Pages go out gzip-compressed; the CSRF token in them is masked afresh each time
+/// (never the session's token as is), so compressed sizes do not reveal it, and every
+/// masked copy is accepted by a form post.
+#[tokio::test]
+async fn pages_are_compressed_and_carry_a_fresh_masked_csrf_token() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    app.workspace("w").await;
+    let r = login(&app, "admin", ADMIN_PASSWORD).await;
+    let cookie = session_cookie(&r);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let secret = body["csrf_token"].as_str().unwrap().to_string();
+    let mut tokens = vec![];
+    for _ in 0..2 {
+        let r = app
+            .client
+            .get(app.url("/w/w/edit/units/new"))
+            .header(COOKIE, &cookie)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-encoding"], "gzip");
+        let gz = r.bytes().await.unwrap();
+        let mut html = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut html)
+            .unwrap();
+        assert!(html.len() > gz.len() * 2, "compressed");
+        assert!(
+            !html.contains(&secret),
+            "the session's token never appears as is"
+        );
+        let at = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+        tokens.push(html[at..at + html[at..].find('"').unwrap()].to_string());
+    }
+    assert_ne!(tokens[0], tokens[1], "a fresh mask per page");
+    for (k, t) in tokens.iter().enumerate() {
+        let r = app
+            .client
+            .post(app.url("/w/w/edit/units/new"))
+            .header(COOKIE, &cookie)
+            .form(&[
+                ("_csrf", t.as_str()),
+                ("slug", &format!("u{k}")),
+                ("name.en", "Unit"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_redirection() || r.status() == StatusCode::OK,
+            "{}",
+            r.status()
+        );
+    }
+    let mut forged = tokens[0].clone();
+    forged.replace_range(0..2, if &forged[0..2] == "00" { "11" } else { "00" });
+    let r = app
+        .client
+        .post(app.url("/w/w/edit/units/new"))
+        .header(COOKIE, &cookie)
+        .form(&[
+            ("_csrf", forged.as_str()),
+            ("slug", "u9"),
+            ("name.en", "Unit"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (_, units) = app.get("/api/v1/workspaces/w/units", &app.admin).await;
+    let slugs: Vec<&str> = units["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["u0", "u1"]);
+}

@@ -14,13 +14,17 @@ fn survey(slug: &str, tp: i64, kind: &str) -> Value {
            "questions": [{"key": "q", "kind": kind, "required": true}]})
 }
 
-/// Posts `answers` (one value each) to the survey behind `key`.
+/// Posts `answers` (one value each) to the survey behind `key`; the n-th answer is case
+/// `c{n}` (so one journey's answers join into cases for the drivers).
 async fn answer_all(app: &TestApp, key: &str, prefix: &str, answers: &[i64]) {
     for (n, v) in answers.iter().enumerate() {
         let r = app
             .client
             .post(app.url(&format!("/api/public/v1/surveys/{key}/responses")))
-            .json(&json!({"id": format!("{prefix}-answer-{n:04}"), "answers": {"q": v}}))
+            .json(
+                &json!({"id": format!("{prefix}-answer-{n:04}"), "answers": {"q": v},
+                          "hidden": {"case_ref": format!("c{n}")}}),
+            )
             .send()
             .await
             .unwrap();
@@ -118,6 +122,17 @@ async fn every_page_and_the_api_name_the_same_weakest_encounter() {
         let key = app.survey_key("w", s).await;
         answer_all(&app, &key, &format!("t{k}"), answers).await;
     }
+    // The journey's own NPS, answered by the same 40 cases: the priority matrix.
+    let js = app
+        .create(
+            "w",
+            "surveys",
+            json!({"slug": "trip-nps", "name": texts("Trip"), "status": "active", "journey_id": trip,
+                   "questions": [{"key": "q", "kind": "nps", "required": true}]}),
+        )
+        .await;
+    let key = app.survey_key("w", js).await;
+    answer_all(&app, &key, "j", &[10, 8, 3, 9].repeat(10)).await;
     // Journey "return": two touchpoints equally poor: tied, nobody flagged alone.
     let back = app
         .create(
@@ -217,6 +232,16 @@ async fn every_page_and_the_api_name_the_same_weakest_encounter() {
         let html = page(&app, &cookie, &path).await;
         assert_eq!(marked(&html, "weakest"), one, "{path}");
     }
+    // The priority matrix of the journey marks the same dot.
+    let html = page(&app, &cookie, &format!("/w/w/dashboard/journey/{trip}")).await;
+    let matrix = &html[html.find("class=\"drivers\"").expect("a priority matrix")..];
+    let matrix = &matrix[..matrix.find("</svg>").unwrap()];
+    assert_eq!(
+        matrix.matches("class=\"driver\"").count(),
+        4,
+        "four touchpoints"
+    );
+    assert_eq!(marked(matrix, "weakest"), one, "the matrix");
     for path in [
         "/w/w".to_string(),
         format!("/w/w/journeys/{back}"),

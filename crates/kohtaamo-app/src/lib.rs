@@ -13,6 +13,8 @@
 //! - [`responses`]: themes of open answers, the rows of a response export;
 //! - [`demo`]: the demo workspace (model and a seeded year of responses);
 //! - [`accounts`]: the installation admin creates workspaces and accounts;
+//! - [`encounters`]: the encounter log, frontline captures, the customer timeline and
+//!   linking customers;
 //! - [`units`]: who works in a unit, and what a unit member may do (review);
 //! - [`model`]: the model's collections and their validated writes, model import/export;
 //! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
@@ -24,6 +26,7 @@ pub mod analysis;
 pub mod clock;
 pub mod demo;
 pub mod directory;
+pub mod encounters;
 pub mod error;
 pub mod feedback;
 pub mod i18n;

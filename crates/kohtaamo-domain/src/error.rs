@@ -96,6 +96,13 @@ impl Reason {
                 "must be at most {} characters without control characters",
                 a("max")
             ),
+            "bad-identifier" => "must be an identifier kind:value (e.g. crm:12345; email and phone must look like one) of at most 128 characters".into(),
+            "bad-client-id" => "must be 1–100 characters of A–Z, a–z, 0–9, -, _, ., : and /".into(),
+            "bad-time" => "must be a time in RFC 3339 with an offset, e.g. 2026-11-26T14:05:00+02:00".into(),
+            "in-future" => "is in the future".into(),
+            "place-needed" => "give a touchpoint, or a channel and an owner".into(),
+            "touchpoint-twice" => "give touchpoint_id or touchpoint, not both".into(),
+            "unknown-kind" => format!("'{}' is not a kind of encounter in this workspace", a("value")),
             _ => a("text").to_owned(),
         }
     }
@@ -145,6 +152,13 @@ pub const CODES: &[&str] = &[
     "unknown-invitation",
     "no-answers",
     "not-asked-here",
+    "bad-identifier",
+    "bad-client-id",
+    "bad-time",
+    "in-future",
+    "place-needed",
+    "touchpoint-twice",
+    "unknown-kind",
 ];
 
 impl From<&str> for Reason {

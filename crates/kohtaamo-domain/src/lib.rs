@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod document;
+pub mod encounters;
 pub mod error;
 pub mod insight;
 pub mod model;

@@ -707,7 +707,7 @@ pub struct Response {
     pub suspect: Option<Suspicion>,
 }
 
-const RESPONSE_SELECT: &str = "SELECT id, survey_id, response_key, touchpoint_id, channel, locale, customer_ref, case_ref, custom, answers, nps, csat, ces, complete, created_at, updated_at, suspect FROM responses";
+pub(crate) const RESPONSE_SELECT: &str = "SELECT id, survey_id, response_key, touchpoint_id, channel, locale, customer_ref, case_ref, custom, answers, nps, csat, ces, complete, created_at, updated_at, suspect FROM responses";
 
 pub fn response_from_row(row: &AnyRow) -> std::result::Result<Response, sqlx::Error> {
     let custom: String = row.try_get("custom")?;

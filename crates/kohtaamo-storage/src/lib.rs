@@ -8,10 +8,12 @@
 //!   each entity's column list), [`entities`]: the per-entity column mappings.
 //! - [`auth`]: users, sessions, API tokens, workspaces and memberships.
 //! - [`model_io`]: model-as-code import and export.
+//! - [`encounters`]: the encounter log, customers and their links, captures.
 //! - [`migrate`]: versioned migrations.
 
 pub mod alerts;
 pub mod auth;
+pub mod encounters;
 pub mod entities;
 pub mod entity;
 pub mod feedback;

@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "unit_members",
         include_str!("../migrations/0008_unit_members.sql"),
     ),
+    (
+        9,
+        "encounters",
+        include_str!("../migrations/0009_encounters.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -1109,3 +1109,215 @@ async fn overlapping_batches_do_not_deadlock(store: Store) {
 }
 
 conformance!(overlapping_batches_do_not_deadlock);
+
+conformance!(encounters_are_idempotent_and_customers_link);
+
+fn encounter(
+    client: &str,
+    at: &str,
+    customer: Option<&str>,
+) -> kohtaamo_storage::encounters::NewEncounter {
+    kohtaamo_storage::encounters::NewEncounter {
+        client_id: client.into(),
+        occurred_at: at.into(),
+        touchpoint_id: None,
+        touchpoint_name: None,
+        stage_id: None,
+        journey_id: None,
+        channel: "phone".into(),
+        owner: None,
+        owner_name: None,
+        customer: customer.map(str::to_owned),
+        case_ref: Some("K-1".into()),
+        kind: "contact".into(),
+        text: Some("Soitti myöhästyneestä laukusta".into()),
+        attributes: [("flight".to_string(), "AY 123".to_string())].into(),
+        source: "api",
+        recorded_by: "user:admin".into(),
+        capture: None,
+    }
+}
+
+async fn encounters_are_idempotent_and_customers_link(store: Store) {
+    use kohtaamo_storage::encounters::{EncounterFilter, NewCapture};
+    let ws = workspace(&store, "w").await;
+    let other = workspace(&store, "other").await;
+    let batch = vec![
+        encounter("b", "2026-01-02T10:00:00Z", Some("crm:1")),
+        encounter("a", "2026-01-01T10:00:00Z", Some("crm:1")),
+        encounter("c", "2026-01-03T10:00:00Z", Some("crm:2")),
+    ];
+    let first = store.record_encounters(ws, &batch).await.unwrap();
+    assert!(first.iter().all(|r| r.created));
+    // A retry stores nothing twice and answers the same ids, in the batch's order.
+    let again = store.record_encounters(ws, &batch).await.unwrap();
+    assert_eq!(
+        again.iter().map(|r| (r.id, r.created)).collect::<Vec<_>>(),
+        first.iter().map(|r| (r.id, false)).collect::<Vec<_>>()
+    );
+    // The same client id in another workspace is another encounter.
+    let elsewhere = store.record_encounters(other, &batch[..1]).await.unwrap();
+    assert!(elsewhere[0].created);
+    let all = store
+        .encounters(
+            ws,
+            &EncounterFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(
+        all.iter().map(|e| e.client_id.as_str()).collect::<Vec<_>>(),
+        ["c", "b", "a"],
+        "newest first"
+    );
+    assert_eq!(all[2].attributes["flight"], "AY 123");
+    assert_eq!(
+        all[2].text.as_deref(),
+        Some("Soitti myöhästyneestä laukusta")
+    );
+    let c1 = store.customer_by_ident(ws, "crm:1").await.unwrap().unwrap();
+    let c2 = store.customer_by_ident(ws, "crm:2").await.unwrap().unwrap();
+    assert_ne!(c1, c2);
+    assert_eq!(store.customer_by_ident(other, "crm:2").await.unwrap(), None);
+    let mine = |cs: Vec<Id>| EncounterFilter {
+        customers: Some(cs),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        store.encounters(ws, &mine(vec![c1])).await.unwrap().len(),
+        2
+    );
+    // Pages: newest first from a cursor.
+    let page2 = store
+        .encounters(
+            ws,
+            &EncounterFilter {
+                before: Some((all[0].at.clone(), all[0].id)),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page2[0].client_id, "b");
+    // Linking gathers both customers; unlinking restores them; a second link is the same.
+    let (link, created) = store
+        .link_customers(ws, c2, c1, "same loyalty card", "user:admin")
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        store
+            .link_customers(ws, c1, c2, "again", "user:admin")
+            .await
+            .unwrap(),
+        (link, false)
+    );
+    let group = store.customer_group(ws, c1).await.unwrap();
+    assert_eq!(group, {
+        let mut g = vec![c1, c2];
+        g.sort();
+        g
+    });
+    assert_eq!(store.encounters(ws, &mine(group)).await.unwrap().len(), 3);
+    let undone = store
+        .unlink_customers(ws, link, "user:editor")
+        .await
+        .unwrap();
+    assert_eq!(undone.unlinked_by.as_deref(), Some("user:editor"));
+    assert_eq!(store.customer_group(ws, c1).await.unwrap(), vec![c1]);
+    assert_eq!(
+        store.customer_links(ws, &[c1]).await.unwrap().len(),
+        1,
+        "the record stays"
+    );
+    // Captures and themes: a merge moves captures in one go.
+    let coffee = store
+        .create_capture_theme(
+            ws,
+            "coffee",
+            &kohtaamo_domain::text::Texts::single("en", "Coffee"),
+            None,
+        )
+        .await
+        .unwrap();
+    let kahvi = store
+        .create_capture_theme(
+            ws,
+            "kahvi",
+            &kohtaamo_domain::text::Texts::single("fi", "Kahvi"),
+            Some("user:staff"),
+        )
+        .await
+        .unwrap();
+    let mut cap = encounter("cap-1", "2026-01-04T10:00:00Z", None);
+    cap.kind = "capture".into();
+    cap.source = "staff";
+    cap.capture = Some(NewCapture {
+        words: "quote",
+        theme_id: Some(kahvi),
+        feeling: -1,
+        needs_follow_up: true,
+        promise: Some("Call back".into()),
+        promise_due: Some("2026-01-05".into()),
+    });
+    store.record_encounters(ws, &[cap.clone()]).await.unwrap();
+    store.record_encounters(ws, &[cap]).await.unwrap();
+    let caps = store
+        .encounters(
+            ws,
+            &EncounterFilter {
+                captures_only: true,
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(caps.len(), 1);
+    let c = caps[0].capture.clone().unwrap();
+    assert_eq!(
+        (c.words.as_str(), c.theme_id, c.feeling, c.needs_follow_up),
+        ("quote", Some(kahvi), -1, true)
+    );
+    let themes = store.capture_themes(ws).await.unwrap();
+    assert_eq!(
+        themes
+            .iter()
+            .map(|t| (t.slug.as_str(), t.status.as_str(), t.captures))
+            .collect::<Vec<_>>(),
+        [("coffee", "accepted", 0), ("kahvi", "proposed", 1)]
+    );
+    assert_eq!(
+        store.merge_capture_theme(ws, kahvi, coffee).await.unwrap(),
+        1
+    );
+    let themes = store.capture_themes(ws).await.unwrap();
+    assert_eq!(
+        themes
+            .iter()
+            .map(|t| (t.slug.as_str(), t.captures))
+            .collect::<Vec<_>>(),
+        [("coffee", 1)]
+    );
+    assert!(matches!(
+        store.merge_capture_theme(ws, kahvi, coffee).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .create_capture_theme(
+                ws,
+                "coffee",
+                &kohtaamo_domain::text::Texts::single("en", "C"),
+                None
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+}

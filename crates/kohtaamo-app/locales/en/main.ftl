@@ -645,3 +645,10 @@ workspace-demo = The demo workspace
 workspace-demo-help = A rail company's model from the source texts with a year of feedback, to try everything out (takes a few seconds).
 workspace-create-demo = Create the demo workspace
 report-labyrinth-help = Labyrinth score = customer steps + hand-offs + channel switches + minutes of work ÷ 60. Customer steps: touchpoints where the customer must act; hand-offs: consecutive encounters owned by different units or partners; channel switches: consecutive touchpoints in different channels; minutes of work: the expected durations of the internal process steps behind the journey's touchpoints. Higher is worse — more for the customer to do and more places where information changes hands. Compare journeys, and the same journey over time.
+err-bad-identifier = Give an identifier as kind:value (e.g. crm:12345), at most 128 characters; an e-mail address or phone number must look like one.
+err-bad-client-id = 1–100 characters of A–Z, a–z, 0–9, -, _, ., : and /.
+err-bad-time = Give a time such as 2026-11-26T14:05:00+02:00.
+err-in-future = This time is in the future.
+err-place-needed = Give a touchpoint, or a channel and an owner.
+err-touchpoint-twice = Give the touchpoint once only.
+err-unknown-kind = “{ $value }” is not a kind of encounter in this workspace.

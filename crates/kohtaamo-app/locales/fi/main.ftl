@@ -645,3 +645,10 @@ workspace-demo = Esittelytyötila
 workspace-demo-help = Lähdetekstien rautatieyhtiön malli ja vuoden palautteet kaiken kokeilemiseen (luominen kestää muutaman sekunnin).
 workspace-create-demo = Luo esittelytyötila
 report-labyrinth-help = Labyrinttiluku = asiakkaan vaiheet + luovutukset + kanavanvaihdot + työminuutit ÷ 60. Asiakkaan vaiheet: kosketuspisteet, joissa asiakkaan on itse toimittava; luovutukset: peräkkäiset kohtaamiset, joiden omistaa eri yksikkö tai kumppani; kanavanvaihdot: peräkkäiset kosketuspisteet eri kanavissa; työminuutit: asiakasmatkan kosketuspisteitä palvelevien sisäisten prosessivaiheiden arvioidut kestot. Suurempi on huonompi: asiakkaalle enemmän tehtävää ja enemmän kohtia, joissa tieto vaihtaa käsiä. Vertaa asiakasmatkoja keskenään ja samaa asiakasmatkaa ajan myötä.
+err-bad-identifier = Anna tunniste muodossa laji:arvo (esim. crm:12345), enintään 128 merkkiä; sähköpostin ja puhelinnumeron on oltava sellaisia.
+err-bad-client-id = 1–100 merkkiä: kirjaimia A–Z, numeroita ja merkit - _ . : /
+err-bad-time = Anna aika muodossa 2026-11-26T14:05:00+02:00.
+err-in-future = Aika on tulevaisuudessa.
+err-place-needed = Anna kosketuspiste tai kanava ja omistaja.
+err-touchpoint-twice = Anna kosketuspiste vain kerran.
+err-unknown-kind = ”{ $value }” ei ole tämän työtilan kohtaamisen laji.

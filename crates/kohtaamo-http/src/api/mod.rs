@@ -10,10 +10,12 @@
 //! - `/api/v1/workspaces`, `/api/v1/workspaces/{ws}` (+ members, model) → [`workspaces`]
 //! - `/api/v1/workspaces/{ws}/{units,people,…}` → [`model`]
 //! - `/api/public/v1/surveys/{key}…` → [`feedback`]; surveys, responses, exports → [`surveys`]
+//! - encounters, captures, customer timelines and links → [`encounters`]
 //! - scores, trends, drivers, alerts → [`scores`]; insight → [`insight`]; reviews → [`reviews`]
 //! - `/api/v1/openapi.json` → here
 
 pub mod doc;
+pub mod encounters;
 pub mod feedback;
 pub mod health;
 pub mod insight;
@@ -43,6 +45,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = model::routes(api);
     let api = insight::routes(api);
     let api = reviews::routes(api);
+    let api = encounters::routes(api);
     let api = feedback::routes(api);
     let api = surveys::routes(api);
     let api = scores::routes(api);

@@ -1,0 +1,663 @@
+//! The encounter log as use cases: record encounters (one, a batch, an import; from
+//! other systems, from staff as frontline captures), list them, the customer timeline
+//! (encounters and the customer's feedback, gathered across linked customers), linking
+//! and unlinking customers, capture themes and the workspace's own kinds.
+//!
+//! **Identifiers** are `kind:value`. Personal kinds (`email`, `phone`) are stored only
+//! as a keyed pseudonym: HMAC-SHA256 with the installation secret `customer-pseudonym`
+//! over the normalised value, so records link without the value being kept.
+//!
+//! **Linking** never happens by itself: a person links two customers after a preview
+//! of what joins, with a reason. Two customers who share only an e-mail pseudonym
+//! (a family address, a shared inbox) are not thereby the same person; the preview
+//! says so.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use kohtaamo_domain::encounters::{
+    CaptureInput, EncounterDraft, EncounterInput, Identifier, Place, Source, BUILTIN_KINDS,
+    MAX_BATCH,
+};
+use kohtaamo_domain::insight::Snapshot;
+use kohtaamo_domain::model::{Owner, Role};
+use kohtaamo_domain::text::{Slug, Texts};
+use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_storage::encounters::{
+    CaptureTheme, CustomerLink, Encounter, EncounterFilter, NewCapture, NewEncounter, Recorded,
+};
+use kohtaamo_storage::feedback::Response;
+use kohtaamo_storage::Store;
+use serde::Serialize;
+use sha2::Sha256;
+use utoipa::ToSchema;
+
+use crate::{Error, Result};
+
+/// The installation secret that keys identifier pseudonyms.
+const PSEUDONYM_SECRET: &str = "customer-pseudonym";
+
+/// Turns identifiers into what is stored (pseudonyms for personal kinds).
+pub struct Pseudonymiser {
+    key: String,
+}
+
+impl Pseudonymiser {
+    pub async fn load(store: &Store) -> Result<Self> {
+        Ok(Self {
+            key: store.instance_secret(PSEUDONYM_SECRET).await?,
+        })
+    }
+    pub fn stored(&self, id: &Identifier) -> String {
+        id.stored(|v| {
+            let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_bytes())
+                .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+            m.update(id.kind().as_bytes());
+            m.update(b":");
+            m.update(v.as_bytes());
+            hex::encode(m.finalize().into_bytes())
+        })
+    }
+}
+
+/// Who recorded something, as kept with it.
+#[derive(Debug, Clone)]
+pub struct Recorder(pub String);
+
+impl Recorder {
+    pub fn user(name: &str) -> Self {
+        Self(format!("user:{name}"))
+    }
+    pub fn token(name: &str) -> Self {
+        Self(format!("token:{name}"))
+    }
+}
+
+/// Where a touchpoint sits and who owns it, for resolving encounters.
+struct Places<'a> {
+    by_id: HashMap<Id, (&'a kohtaamo_domain::model::TouchpointData, Id, Id)>,
+    by_slug: HashMap<&'a str, Id>,
+    units: HashMap<Id, &'a Texts>,
+    partners: HashMap<Id, &'a Texts>,
+}
+
+impl<'a> Places<'a> {
+    fn new(s: &'a Snapshot) -> Self {
+        let mut by_id = HashMap::new();
+        let mut by_slug = HashMap::new();
+        for (stage_id, stage, tps) in &s.stages {
+            for (id, t) in tps {
+                by_id.insert(*id, (t, *stage_id, stage.journey_id));
+                by_slug.insert(t.slug.as_str(), *id);
+            }
+        }
+        Self {
+            by_id,
+            by_slug,
+            units: s.units.iter().map(|(id, u)| (*id, &u.name)).collect(),
+            partners: s.partners.iter().map(|(id, p)| (*id, &p.name)).collect(),
+        }
+    }
+    fn owner_name(&self, o: Owner) -> Option<&'a Texts> {
+        match o {
+            Owner::Unit(u) => self.units.get(&u).copied(),
+            Owner::Partner(p) => self.partners.get(&p).copied(),
+        }
+    }
+}
+
+/// The kinds an encounter may have in this workspace: the built-in ones and its own.
+pub async fn kinds(store: &Store, ws: Id) -> Result<Vec<(String, Option<Texts>)>> {
+    let mut out: Vec<(String, Option<Texts>)> = BUILTIN_KINDS
+        .iter()
+        .map(|k| (k.to_string(), None))
+        .collect();
+    out.extend(
+        store
+            .encounter_kinds(ws)
+            .await?
+            .into_iter()
+            .map(|(s, n)| (s, Some(n))),
+    );
+    Ok(out)
+}
+
+/// Resolves one validated encounter against the model; `Err` holds field reasons.
+fn resolve(
+    d: EncounterDraft,
+    places: &Places,
+    own_kinds: &HashSet<String>,
+    pseudo: &Pseudonymiser,
+) -> std::result::Result<NewEncounter, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let tp = match &d.place {
+        Place::TouchpointId(id) => match places.by_id.get(id) {
+            Some(t) => Some((*id, t)),
+            None => {
+                e.add(
+                    "touchpoint_id",
+                    Reason::new("unknown-ref")
+                        .with("noun", "touchpoint")
+                        .with("id", id),
+                );
+                None
+            }
+        },
+        Place::TouchpointSlug(s) => match places.by_slug.get(s.as_str()) {
+            Some(id) => places.by_id.get(id).map(|t| (*id, t)),
+            None => {
+                e.add(
+                    "touchpoint",
+                    Reason::new("unknown-ref-slug")
+                        .with("noun", "touchpoint")
+                        .with("slug", s),
+                );
+                None
+            }
+        },
+        Place::Channel => None,
+    };
+    if let Some(o) = d.owner {
+        if places.owner_name(o).is_none() {
+            let (noun, id) = match o {
+                Owner::Unit(u) => ("unit", u),
+                Owner::Partner(p) => ("partner", p),
+            };
+            e.add(
+                "owner",
+                Reason::new("unknown-ref").with("noun", noun).with("id", id),
+            );
+        }
+    }
+    let kind = d.kind.as_str();
+    if !BUILTIN_KINDS.contains(&kind) && !own_kinds.contains(kind) {
+        e.add("kind", Reason::new("unknown-kind").with("value", kind));
+    }
+    if !e.is_empty() {
+        return Err(e);
+    }
+    let owner = d.owner.or(tp.and_then(|(_, (t, _, _))| t.owner));
+    let channel = d
+        .channel
+        .as_ref()
+        .map(|c| c.as_str().to_owned())
+        .or(tp.map(|(_, (t, _, _))| t.channel.as_str().to_owned()))
+        .unwrap_or_else(|| "unknown".into());
+    Ok(NewEncounter {
+        client_id: d.client_id.as_str().to_owned(),
+        occurred_at: d.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        touchpoint_id: tp.map(|(id, _)| id),
+        touchpoint_name: tp.map(|(_, (t, _, _))| t.name.clone()),
+        stage_id: tp.map(|(_, (_, s, _))| *s),
+        journey_id: tp.map(|(_, (_, _, j))| *j),
+        channel,
+        owner,
+        owner_name: owner.and_then(|o| places.owner_name(o).cloned()),
+        customer: d.customer.as_ref().map(|c| pseudo.stored(c)),
+        case_ref: d.case_ref,
+        kind: d.kind.as_str().to_owned(),
+        text: d.text,
+        attributes: d.attributes,
+        source: "api",
+        recorded_by: String::new(),
+        capture: None,
+    })
+}
+
+/// Records encounters from one request: all of them, or — if any is bad — none, with
+/// every bad field of every row (`[3].touchpoint` for the fourth of a batch; plain
+/// field names for a single one). Idempotent by each encounter's `id`.
+pub async fn record(
+    store: &Store,
+    ws: Id,
+    inputs: &[EncounterInput],
+    single: bool,
+    (source, by): (Source, &Recorder),
+    now: DateTime<Utc>,
+) -> Result<Vec<Recorded>> {
+    if inputs.is_empty() {
+        return Err(Error::invalid("items", Reason::new("empty")));
+    }
+    if inputs.len() > MAX_BATCH {
+        return Err(Error::invalid(
+            "items",
+            Reason::new("too-many").with("max", MAX_BATCH),
+        ));
+    }
+    let snapshot = store.snapshot(ws).await?;
+    let places = Places::new(&snapshot);
+    let own: HashSet<String> = store
+        .encounter_kinds(ws)
+        .await?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    let pseudo = Pseudonymiser::load(store).await?;
+    let mut errors = FieldErrors::new();
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (k, input) in inputs.iter().enumerate() {
+        let prefix = |f: &str| {
+            if single {
+                f.to_owned()
+            } else {
+                format!("[{k}].{f}")
+            }
+        };
+        if let Some(first) = seen.insert(input.id.as_str(), k) {
+            errors.add(
+                prefix("id"),
+                Reason::from(format!("the same id as item {first}")),
+            );
+            continue;
+        }
+        let resolved = input
+            .parse(now)
+            .and_then(|d| resolve(d, &places, &own, &pseudo));
+        match resolved {
+            Ok(mut r) => {
+                r.source = source.as_str();
+                r.recorded_by = by.0.clone();
+                rows.push(r);
+            }
+            Err(e) => {
+                // Every problem at once: the references too, where they can be read.
+                let refs = reference_errors(input, &places, &own);
+                for (f, reason) in e.0.into_iter().chain(refs.0) {
+                    errors.add(prefix(&f), reason);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok(store.record_encounters(ws, &rows).await?)
+}
+
+/// The references of an encounter whose shape failed validation that name nothing in
+/// the model (a touchpoint, a kind), so one answer lists every problem.
+fn reference_errors(
+    input: &EncounterInput,
+    places: &Places,
+    own_kinds: &HashSet<String>,
+) -> FieldErrors {
+    let mut e = FieldErrors::new();
+    if let Some(s) = input.touchpoint.as_deref().map(str::trim) {
+        if Slug::parse(s).is_ok() && !places.by_slug.contains_key(s) {
+            e.add(
+                "touchpoint",
+                Reason::new("unknown-ref-slug")
+                    .with("noun", "touchpoint")
+                    .with("slug", s),
+            );
+        }
+    }
+    if let Some(id) = input.touchpoint_id.filter(|id| *id > 0) {
+        if !places.by_id.contains_key(&id) {
+            e.add(
+                "touchpoint_id",
+                Reason::new("unknown-ref")
+                    .with("noun", "touchpoint")
+                    .with("id", id),
+            );
+        }
+    }
+    let kind = input.kind.trim();
+    if Slug::parse(kind).is_ok() && !BUILTIN_KINDS.contains(&kind) && !own_kinds.contains(kind) {
+        e.add("kind", Reason::new("unknown-kind").with("value", kind));
+    }
+    e
+}
+
+/// Records a frontline capture. A theme not on the workspace's list is proposed (by
+/// this recorder) for an editor to accept or merge; the capture keeps it either way.
+pub async fn capture(
+    store: &Store,
+    ws: Id,
+    input: &CaptureInput,
+    by: &Recorder,
+    now: DateTime<Utc>,
+) -> Result<Recorded> {
+    let draft = input.parse(now)?;
+    let snapshot = store.snapshot(ws).await?;
+    let places = Places::new(&snapshot);
+    let pseudo = Pseudonymiser::load(store).await?;
+    let mut row = resolve(draft.encounter.clone(), &places, &HashSet::new(), &pseudo)?;
+    let theme_id = match &draft.theme {
+        None => None,
+        Some(slug) => Some(theme_for(store, ws, slug, by).await?),
+    };
+    row.source = Source::Staff.as_str();
+    row.recorded_by = by.0.clone();
+    row.capture = Some(NewCapture {
+        words: draft.words.as_str(),
+        theme_id,
+        feeling: draft.feeling,
+        needs_follow_up: draft.needs_follow_up,
+        promise: draft.promise,
+        promise_due: draft.promise_due.map(|d| d.to_string()),
+    });
+    let mut out = store.record_encounters(ws, &[row]).await?;
+    out.pop()
+        .ok_or_else(|| Error::Internal("no outcome for a capture".into()))
+}
+
+/// The id of the theme with this slug, proposing it if the list does not have it.
+async fn theme_for(store: &Store, ws: Id, slug: &Slug, by: &Recorder) -> Result<Id> {
+    if let Some(t) = store
+        .capture_themes(ws)
+        .await?
+        .into_iter()
+        .find(|t| t.slug == slug.as_str())
+    {
+        return Ok(t.id);
+    }
+    let name = Texts::single("fi", &slug.as_str().replace('-', " "));
+    match store
+        .create_capture_theme(ws, slug.as_str(), &name, Some(&by.0))
+        .await
+    {
+        Ok(id) => Ok(id),
+        // Proposed by someone else a moment ago.
+        Err(kohtaamo_storage::StoreError::Conflict(_)) => store
+            .capture_themes(ws)
+            .await?
+            .into_iter()
+            .find(|t| t.slug == slug.as_str())
+            .map(|t| t.id)
+            .ok_or(Error::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Capture themes; editors may add accepted ones, accept proposals and merge.
+pub async fn themes(store: &Store, ws: Id) -> Result<Vec<CaptureTheme>> {
+    Ok(store.capture_themes(ws).await?)
+}
+
+pub async fn add_theme(
+    store: &Store,
+    ws: Id,
+    role: Role,
+    slug: &str,
+    name: &BTreeMap<String, String>,
+    by: &Recorder,
+) -> Result<Id> {
+    let mut e = FieldErrors::new();
+    let slug = e.take("slug", Slug::parse(slug));
+    let name = e.take("name", Texts::name(name));
+    let (Some(slug), Some(name)) = (slug, name) else {
+        return Err(Error::Invalid(e));
+    };
+    let proposer = (!role.can_edit()).then_some(by.0.as_str());
+    Ok(store
+        .create_capture_theme(ws, slug.as_str(), &name, proposer)
+        .await?)
+}
+
+pub async fn accept_theme(store: &Store, ws: Id, role: Role, id: Id) -> Result<()> {
+    editor(role)?;
+    Ok(store.accept_capture_theme(ws, id).await?)
+}
+
+/// Merges theme `from` into `into`; returns how many captures moved.
+pub async fn merge_theme(store: &Store, ws: Id, role: Role, from: Id, into: Id) -> Result<i64> {
+    editor(role)?;
+    Ok(store.merge_capture_theme(ws, from, into).await?)
+}
+
+fn editor(role: Role) -> Result<()> {
+    if role.can_edit() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only an editor may change the theme list".into(),
+        ))
+    }
+}
+
+/// Lists encounters; the customer filter is an identifier (its linked customers
+/// included).
+pub async fn list(
+    store: &Store,
+    ws: Id,
+    customer: Option<&str>,
+    mut f: EncounterFilter,
+) -> Result<Vec<Encounter>> {
+    if let Some(c) = customer {
+        let id = Identifier::parse(c).map_err(|r| Error::invalid("customer", r))?;
+        let pseudo = Pseudonymiser::load(store).await?;
+        f.customers = Some(
+            match store.customer_by_ident(ws, &pseudo.stored(&id)).await? {
+                Some(c) => store.customer_group(ws, c).await?,
+                None => vec![],
+            },
+        );
+    }
+    Ok(store.encounters(ws, &f).await?)
+}
+
+/// One identifier of a customer as shown: personal ones only by kind.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShownIdentifier {
+    pub customer_id: Id,
+    pub kind: String,
+    /// The value; null for a pseudonymised (personal) kind.
+    pub value: Option<String>,
+}
+
+/// One entry of a customer timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineItem {
+    Encounter(Box<Encounter>),
+    Response(Box<Response>),
+}
+
+impl TimelineItem {
+    pub fn at(&self) -> &str {
+        match self {
+            TimelineItem::Encounter(e) => &e.at,
+            TimelineItem::Response(r) => &r.created_at,
+        }
+    }
+}
+
+/// Everything known about one customer (and the customers linked to them), in time
+/// order, oldest first; at most the latest `limit` of each source.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Timeline {
+    /// The customer the identifier names.
+    pub customer_id: Id,
+    /// It and every customer linked to it.
+    pub customers: Vec<Id>,
+    pub identifiers: Vec<ShownIdentifier>,
+    pub links: Vec<CustomerLink>,
+    pub items: Vec<TimelineItem>,
+}
+
+fn shown(ident: &str, kind: &str, customer: Id) -> ShownIdentifier {
+    let value = ident.split_once(':').map(|(_, v)| v).unwrap_or(ident);
+    ShownIdentifier {
+        customer_id: customer,
+        kind: kind.to_owned(),
+        value: (!value.starts_with('#')).then(|| value.to_owned()),
+    }
+}
+
+/// The customer an identifier names.
+pub async fn customer_of(store: &Store, ws: Id, identifier: &str) -> Result<Id> {
+    let id = Identifier::parse(identifier).map_err(|r| Error::invalid("identifier", r))?;
+    let pseudo = Pseudonymiser::load(store).await?;
+    store
+        .customer_by_ident(ws, &pseudo.stored(&id))
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// The timeline of the customer an identifier names.
+pub async fn timeline(store: &Store, ws: Id, identifier: &str, limit: i64) -> Result<Timeline> {
+    let customer = customer_of(store, ws, identifier).await?;
+    timeline_of(store, ws, customer, limit).await
+}
+
+pub async fn timeline_of(store: &Store, ws: Id, customer: Id, limit: i64) -> Result<Timeline> {
+    let customers = store.customer_group(ws, customer).await?;
+    let idents = store.customer_identifiers(ws, &customers).await?;
+    let mut refs: Vec<String> = vec![];
+    for (_, ident, _) in &idents {
+        if let Ok(i) = Identifier::parse(ident) {
+            refs.extend(i.feedback_refs());
+        }
+    }
+    let encounters = store
+        .encounters(
+            ws,
+            &EncounterFilter {
+                customers: Some(customers.clone()),
+                limit,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let responses = store.responses_of(ws, &refs, None, limit).await?;
+    let mut items: Vec<TimelineItem> = encounters
+        .into_iter()
+        .map(|e| TimelineItem::Encounter(Box::new(e)))
+        .chain(
+            responses
+                .into_iter()
+                .map(|r| TimelineItem::Response(Box::new(r))),
+        )
+        .collect();
+    items.sort_by(|a, b| a.at().cmp(b.at()));
+    Ok(Timeline {
+        customer_id: customer,
+        identifiers: idents.iter().map(|(c, i, k)| shown(i, k, *c)).collect(),
+        links: store.customer_links(ws, &customers).await?,
+        customers,
+        items,
+    })
+}
+
+/// What linking two customers would join: each side's identifiers and how many
+/// encounters it has, and whether they share nothing but an e-mail address.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinkPreview {
+    pub a: Timeline,
+    pub b: Timeline,
+    /// Already one person (linked directly or through others).
+    pub already_linked: bool,
+    /// The only identifier kind the two sides have in common is `email`: a shared
+    /// address is no proof of one person.
+    pub only_shared_email: bool,
+}
+
+pub async fn link_preview(store: &Store, ws: Id, a: &str, b: &str) -> Result<LinkPreview> {
+    let ta = timeline(store, ws, a, 20).await?;
+    let tb = timeline(store, ws, b, 20).await?;
+    let kinds = |t: &Timeline| -> HashSet<String> {
+        t.identifiers.iter().map(|i| i.kind.clone()).collect()
+    };
+    let shared: HashSet<String> = kinds(&ta).intersection(&kinds(&tb)).cloned().collect();
+    Ok(LinkPreview {
+        already_linked: ta.customers.contains(&tb.customer_id),
+        only_shared_email: shared.len() == 1 && shared.contains("email"),
+        a: ta,
+        b: tb,
+    })
+}
+
+/// Links the customers two identifiers name; a reason is required. Returns the link
+/// and whether it is new.
+pub async fn link(
+    store: &Store,
+    ws: Id,
+    (a, b): (&str, &str),
+    reason: &str,
+    by: &Recorder,
+) -> Result<(CustomerLink, bool)> {
+    let mut e = FieldErrors::new();
+    let reason = reason.trim();
+    if reason.is_empty() {
+        e.add("reason", Reason::new("empty"));
+    } else if reason.chars().count() > 500 {
+        e.add("reason", Reason::new("too-long").with("max", 500));
+    }
+    let ca = match customer_of(store, ws, a).await {
+        Ok(c) => Some(c),
+        Err(Error::NotFound) => {
+            e.add("a", Reason::from("no customer with this identifier"));
+            None
+        }
+        Err(Error::Invalid(f)) => {
+            for (_, r) in f.0 {
+                e.add("a", r);
+            }
+            None
+        }
+        Err(x) => return Err(x),
+    };
+    let cb = match customer_of(store, ws, b).await {
+        Ok(c) => Some(c),
+        Err(Error::NotFound) => {
+            e.add("b", Reason::from("no customer with this identifier"));
+            None
+        }
+        Err(Error::Invalid(f)) => {
+            for (_, r) in f.0 {
+                e.add("b", r);
+            }
+            None
+        }
+        Err(x) => return Err(x),
+    };
+    if let (Some(x), Some(y)) = (ca, cb) {
+        if x == y {
+            e.add("b", Reason::from("names the same customer as a"));
+        }
+    }
+    let (Some(ca), Some(cb)) = (ca, cb) else {
+        return Err(Error::Invalid(e));
+    };
+    if !e.is_empty() {
+        return Err(Error::Invalid(e));
+    }
+    let (id, created) = store.link_customers(ws, ca, cb, reason, &by.0).await?;
+    let link = store
+        .customer_links(ws, &[ca])
+        .await?
+        .into_iter()
+        .find(|l| l.id == id)
+        .ok_or(Error::NotFound)?;
+    Ok((link, created))
+}
+
+pub async fn unlink(store: &Store, ws: Id, link: Id, by: &Recorder) -> Result<CustomerLink> {
+    Ok(store.unlink_customers(ws, link, &by.0).await?)
+}
+
+/// Adds a kind of encounter of the workspace's own (not one of the built-in ones).
+pub async fn add_kind(
+    store: &Store,
+    ws: Id,
+    slug: &str,
+    name: &BTreeMap<String, String>,
+) -> Result<()> {
+    let mut e = FieldErrors::new();
+    let slug = e.take("slug", Slug::parse(slug));
+    let name = e.take("name", Texts::name(name));
+    if let Some(s) = &slug {
+        if BUILTIN_KINDS.contains(&s.as_str()) {
+            e.add("slug", Reason::from("is already a built-in kind"));
+        }
+    }
+    match (slug, name) {
+        (Some(slug), Some(name)) if e.is_empty() => Ok(store
+            .create_encounter_kind(ws, slug.as_str(), &name)
+            .await?),
+        _ => Err(Error::Invalid(e)),
+    }
+}

@@ -16,6 +16,12 @@
 //! phrase bank of each touchpoint, matching the score and the respondent's language.
 //! No response is dated later than the moment of generation. 4 % of responses are partial; impressions are
 //! written as responses ÷ a response rate of about 30 %.
+//!
+//! Encounters (from a random stream of their own, so the responses do not change): on
+//! each trip the customer meets one touchpoint of most stages of the train trip, in
+//! stage order through the day, under the trip's customer and case refs; on 3 % of
+//! trips a member of staff records a capture there (the touchpoint's phrase, a theme,
+//! a feeling, a promise when it went badly). One customer is linked to a loyalty card.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,6 +29,7 @@ use crate::{Error, Result};
 use chrono::{Datelike, Duration, Utc};
 use kohtaamo_domain::survey::{QuestionKind, ResponseKey, SurveyData, SurveyStatus};
 use kohtaamo_domain::Id;
+use kohtaamo_storage::encounters::{NewCapture, NewEncounter};
 use kohtaamo_storage::feedback::{write_batch_direct, NewResponse};
 use kohtaamo_storage::{ListQuery, Store};
 use rand::rngs::StdRng;
@@ -383,6 +390,10 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
         .collect();
     let (tp_surveys, trip_surveys): (Vec<&Live>, Vec<&Live>) =
         surveys.iter().partition(|s| s.data.touchpoint_id.is_some());
+    let snapshot = store.snapshot(ws.id).await?;
+    let walk = DemoJourney::new(&snapshot);
+    let themes = prepare_capture_themes(store, ws.id).await?;
+    let mut encounters: Vec<NewEncounter> = Vec::with_capacity(4000);
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let now = Utc::now().naive_utc();
     let today = now.date();
@@ -473,17 +484,330 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
                 emit(&mut rng, s, q, None, &mut batch);
             }
         }
+        // What happened on the trip (own random stream: the responses stay as they were).
+        let mut erng =
+            StdRng::seed_from_u64(plan.seed ^ (trip + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        walk.trip(
+            &mut erng,
+            (day, now),
+            (&customer, &case, lang),
+            (trip_quality, &themes),
+            &mut encounters,
+        );
         if batch.len() >= 4000 {
             written += flush(store, &mut batch).await?;
         }
+        if encounters.len() >= 4000 {
+            store.record_encounters(ws.id, &encounters).await?;
+            encounters.clear();
+        }
     }
     written += flush(store, &mut batch).await?;
+    store.record_encounters(ws.id, &encounters).await?;
+    link_demo_pair(store, ws.id, &walk, now).await?;
     for ((survey, tp, day), n) in shown {
         // About 30 % of those shown a survey answer it.
         let seen = (n as f64 / 0.3).round() as i64;
         store.add_impressions(ws.id, survey, tp, &day, seen).await?;
     }
     Ok(written)
+}
+
+/// The demo journey as walked by its customers: per stage its touchpoints (id, slug,
+/// name, channel, owner and owner's name).
+struct DemoJourney {
+    stages: Vec<Vec<Stop>>,
+    stage_ids: Vec<Id>,
+    journey: Option<Id>,
+}
+
+struct Stop {
+    id: Id,
+    slug: String,
+    name: kohtaamo_domain::text::Texts,
+    channel: String,
+    owner: Option<kohtaamo_domain::model::Owner>,
+    owner_name: Option<kohtaamo_domain::text::Texts>,
+}
+
+/// Staff who record captures in the demo.
+const DEMO_STAFF: [&str; 4] = [
+    "anna.virtanen",
+    "mikko.korhonen",
+    "liisa.nieminen",
+    "juha.laine",
+];
+
+/// Capture themes of the demo: (slug, fi, en).
+const DEMO_THEMES: [(&str, &str, &str); 5] = [
+    ("odotus", "Odottaminen", "Waiting"),
+    (
+        "tiedonkulku",
+        "Tieto ei kulkenut",
+        "Information did not move",
+    ),
+    ("ystavallisyys", "Ystävällinen palvelu", "Friendly service"),
+    ("siisteys", "Siisteys", "Cleanliness"),
+    ("hinta", "Hinta", "Price"),
+];
+
+/// The demo's capture themes (created if missing), their ids in `DEMO_THEMES` order.
+async fn prepare_capture_themes(store: &Store, ws: Id) -> Result<Vec<Option<Id>>> {
+    let have: Vec<String> = store
+        .capture_themes(ws)
+        .await?
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
+    let texts = |fi: &str, en: &str| {
+        kohtaamo_domain::text::Texts::name(&BTreeMap::from([
+            ("fi".to_owned(), fi.to_owned()),
+            ("en".to_owned(), en.to_owned()),
+        ]))
+        .unwrap_or_default()
+    };
+    for (slug, fi, en) in DEMO_THEMES {
+        if !have.iter().any(|h| h == slug) {
+            store
+                .create_capture_theme(ws, slug, &texts(fi, en), None)
+                .await?;
+        }
+    }
+    if !have.iter().any(|h| h == "verkkoyhteys") {
+        // One proposal waiting for an editor.
+        store
+            .create_capture_theme(
+                ws,
+                "verkkoyhteys",
+                &texts("Junan verkkoyhteys", "On-board Wi-Fi"),
+                Some("user:mikko.korhonen"),
+            )
+            .await?;
+    }
+    let all = store.capture_themes(ws).await?;
+    Ok(DEMO_THEMES
+        .iter()
+        .map(|(slug, _, _)| all.iter().find(|t| t.slug == *slug).map(|t| t.id))
+        .collect())
+}
+
+impl DemoJourney {
+    fn new(s: &kohtaamo_domain::insight::Snapshot) -> Self {
+        let journey = s
+            .journeys
+            .iter()
+            .find(|(_, j)| j.slug.as_str() == "train-trip")
+            .or(s.journeys.first())
+            .map(|(id, _)| *id);
+        let owner_name = |o: &Option<kohtaamo_domain::model::Owner>| match o {
+            Some(kohtaamo_domain::model::Owner::Unit(u)) => s
+                .units
+                .iter()
+                .find(|(id, _)| id == u)
+                .map(|(_, d)| d.name.clone()),
+            Some(kohtaamo_domain::model::Owner::Partner(p)) => s
+                .partners
+                .iter()
+                .find(|(id, _)| id == p)
+                .map(|(_, d)| d.name.clone()),
+            None => None,
+        };
+        let mut stages = vec![];
+        let mut stage_ids = vec![];
+        for (sid, st, tps) in &s.stages {
+            if Some(st.journey_id) != journey || tps.is_empty() {
+                continue;
+            }
+            stage_ids.push(*sid);
+            stages.push(
+                tps.iter()
+                    .map(|(id, t)| Stop {
+                        id: *id,
+                        slug: t.slug.to_string(),
+                        name: t.name.clone(),
+                        channel: t.channel.as_str().to_owned(),
+                        owner: t.owner,
+                        owner_name: owner_name(&t.owner),
+                    })
+                    .collect(),
+            );
+        }
+        Self {
+            stages,
+            stage_ids,
+            journey,
+        }
+    }
+
+    fn stop(&self, slug: &str) -> Option<(usize, &Stop)> {
+        self.stages
+            .iter()
+            .enumerate()
+            .find_map(|(k, st)| st.iter().find(|t| t.slug == slug).map(|t| (k, t)))
+    }
+
+    fn encounter(
+        &self,
+        stage: usize,
+        t: &Stop,
+        client_id: String,
+        at: String,
+        customer: &str,
+        case: Option<&str>,
+    ) -> NewEncounter {
+        let kind = match (t.slug.as_str(), t.channel.as_str()) {
+            (s, _) if s.starts_with("buy-") || s.contains("purchase") => "purchase",
+            (s, _) if s.contains("refund") || s.contains("lost") => "complaint",
+            (_, "in_person") => "visit",
+            _ => "contact",
+        };
+        NewEncounter {
+            client_id,
+            occurred_at: at,
+            touchpoint_id: Some(t.id),
+            touchpoint_name: Some(t.name.clone()),
+            stage_id: self.stage_ids.get(stage).copied(),
+            journey_id: self.journey,
+            channel: t.channel.clone(),
+            owner: t.owner,
+            owner_name: t.owner_name.clone(),
+            customer: kohtaamo_domain::encounters::Identifier::parse(customer)
+                .ok()
+                .map(|i| i.stored(|v| v.to_owned())),
+            case_ref: case.map(str::to_owned),
+            kind: kind.into(),
+            text: None,
+            attributes: BTreeMap::new(),
+            source: "import",
+            recorded_by: "system:demo".into(),
+            capture: None,
+        }
+    }
+
+    /// One trip's encounters: a touchpoint of most stages, in stage order through the
+    /// day; now and then a capture by staff (with a promise when it went badly).
+    fn trip(
+        &self,
+        rng: &mut StdRng,
+        (day, now): (chrono::NaiveDate, chrono::NaiveDateTime),
+        (customer, case, lang): (&str, &str, &str),
+        (quality, themes): (f64, &[Option<Id>]),
+        out: &mut Vec<NewEncounter>,
+    ) {
+        let mut at = day.and_hms_opt(0, 0, 0).unwrap_or_default()
+            + Duration::minutes(rng.gen_range(6 * 60..12 * 60));
+        for (k, stage) in self.stages.iter().enumerate() {
+            if stage.is_empty() || !rng.gen_bool(0.7) {
+                continue;
+            }
+            let t = &stage[rng.gen_range(0..stage.len())];
+            at += Duration::minutes(rng.gen_range(5..90));
+            if at > now {
+                break;
+            }
+            let stamp = at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            out.push(self.encounter(
+                k,
+                t,
+                format!("demo-{case}-{}", t.slug),
+                stamp.clone(),
+                customer,
+                Some(case),
+            ));
+            if rng.gen_bool(0.03) {
+                let unhappy = quality + rng.gen_range(-0.5..0.5) < 0.0;
+                let text = phrase(rng, &t.slug, lang, unhappy);
+                if text.is_empty() {
+                    continue;
+                }
+                let feeling = if unhappy {
+                    rng.gen_range(-2..0)
+                } else {
+                    rng.gen_range(0..3)
+                };
+                let theme = if unhappy {
+                    [0usize, 1, 3, 4][rng.gen_range(0..4)]
+                } else {
+                    2
+                };
+                let mut e = self.encounter(
+                    k,
+                    t,
+                    format!("demo-{case}-{}-capture", t.slug),
+                    stamp,
+                    customer,
+                    Some(case),
+                );
+                e.kind = "capture".into();
+                e.source = "staff";
+                e.text = Some(text.to_owned());
+                e.recorded_by = format!("user:{}", DEMO_STAFF[rng.gen_range(0..DEMO_STAFF.len())]);
+                let promise = (unhappy && rng.gen_bool(0.4)).then(|| {
+                    if lang == "fi" {
+                        "Soitamme ja kerromme, miten asia etenee"
+                    } else {
+                        "We will call and say how it goes on"
+                    }
+                });
+                e.capture = Some(NewCapture {
+                    words: if rng.gen_bool(0.6) {
+                        "quote"
+                    } else {
+                        "interpretation"
+                    },
+                    theme_id: themes.get(theme).copied().flatten(),
+                    feeling,
+                    needs_follow_up: unhappy && feeling == -2,
+                    promise: promise.map(str::to_owned),
+                    promise_due: promise.map(|_| (day + Duration::days(3)).to_string()),
+                });
+                out.push(e);
+            }
+        }
+    }
+}
+
+/// Links one customer to their loyalty card, as a clerk would after checking it.
+async fn link_demo_pair(
+    store: &Store,
+    ws: Id,
+    walk: &DemoJourney,
+    now: chrono::NaiveDateTime,
+) -> Result<()> {
+    let Some((k, stop)) = walk
+        .stop("ticket-machine-purchase")
+        .or_else(|| walk.stages.first().and_then(|s| s.first()).map(|t| (0, t)))
+    else {
+        return Ok(());
+    };
+    let at = (now - Duration::days(2))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let card = walk.encounter(
+        k,
+        stop,
+        "demo-loyalty-VR-1001".into(),
+        at,
+        "loyalty:VR-1001",
+        None,
+    );
+    store.record_encounters(ws, &[card]).await?;
+    let (Some(a), Some(b)) = (
+        store.customer_by_ident(ws, "ref:cust-000001").await?,
+        store.customer_by_ident(ws, "loyalty:VR-1001").await?,
+    ) else {
+        return Ok(());
+    };
+    store
+        .link_customers(
+            ws,
+            a,
+            b,
+            "Sama kanta-asiakaskortti lipunmyynnissä / the same loyalty card at the ticket office",
+            "user:liisa.nieminen",
+        )
+        .await?;
+    Ok(())
 }
 
 async fn flush(store: &Store, batch: &mut Vec<NewResponse>) -> Result<u64> {

@@ -661,3 +661,67 @@ pub async fn add_kind(
         _ => Err(Error::Invalid(e)),
     }
 }
+
+/// A theme typed by name on the capture form: the existing theme with the same slug,
+/// or a new one (proposed, unless an editor typed it). Returns its slug.
+pub async fn propose_theme_named(
+    store: &Store,
+    ws: Id,
+    role: Role,
+    name: &str,
+    lang: &str,
+    by: &Recorder,
+) -> Result<String> {
+    let slug = slugify(name);
+    if slug.is_empty() {
+        return Err(Error::invalid("new_theme", Reason::new("bad-slug")));
+    }
+    if store
+        .capture_themes(ws)
+        .await?
+        .iter()
+        .any(|t| t.slug == slug)
+    {
+        return Ok(slug);
+    }
+    let texts = BTreeMap::from([(lang.to_owned(), name.trim().to_owned())]);
+    match add_theme(store, ws, role, &slug, &texts, by).await {
+        Ok(_) | Err(Error::Conflict(_)) => Ok(slug),
+        Err(e) => Err(e),
+    }
+}
+
+/// A slug from a name in any language: lower case, Nordic letters without their marks,
+/// anything else a hyphen.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().to_lowercase().chars() {
+        let c = match c {
+            'ä' | 'å' | 'á' | 'à' => 'a',
+            'ö' | 'ø' | 'ó' => 'o',
+            'é' | 'è' => 'e',
+            'ü' => 'u',
+            c => c,
+        };
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let mut s: String = out.trim_end_matches('-').chars().take(64).collect();
+    while s.ends_with('-') {
+        s.pop();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs_from_finnish_names() {
+        assert_eq!(super::slugify(" Pitkä odotus!  "), "pitka-odotus");
+        assert_eq!(super::slugify("Åland & Öö"), "aland-oo");
+        assert_eq!(super::slugify("???"), "");
+    }
+}

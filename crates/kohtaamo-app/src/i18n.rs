@@ -163,6 +163,15 @@ impl I18n {
         }
     }
 
+    /// A stored moment (RFC 3339) as "date HH:MM" in this language's date format, UTC;
+    /// the text as it is if it is not a moment.
+    pub fn time(&self, rfc3339: &str) -> String {
+        match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+            Ok(t) => format!("{} {}", self.date(&t.date_naive()), t.format("%H:%M")),
+            Err(_) => rfc3339.to_owned(),
+        }
+    }
+
     /// A calendar month, as this language writes it short: 3/2026, Mar 2026.
     pub fn month(&self, d: &NaiveDate) -> String {
         match self.lang.as_str() {

@@ -553,8 +553,12 @@ async fn export_csv(
             }
         }
     });
+    // Fused: the gzip layer polls a body once more after its end, which a bare
+    // `unfold` answers with a panic.
     let stream =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+        futures_util::StreamExt::fuse(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|c| (c, rx))
+        }));
     Ok(attachment(
         &name,
         "text/csv; charset=utf-8",

@@ -6,6 +6,7 @@
 mod admin;
 mod alerts_page;
 mod charts;
+mod customers_page;
 mod dashboard;
 mod diagrams;
 mod forms;
@@ -133,6 +134,18 @@ pub fn router() -> Router<AppState> {
             "/w/{ws}/alerts/rules/{id}/delete",
             post(alerts_page::delete_rule),
         )
+        .route("/w/{ws}/customers", get(customers_page::search))
+        .route("/w/{ws}/customers/{ident}", get(customers_page::timeline))
+        .route("/w/{ws}/customers/{ident}/link", post(customers_page::link))
+        .route(
+            "/w/{ws}/customer-links/{id}/unlink",
+            post(customers_page::unlink),
+        )
+        .route(
+            "/w/{ws}/capture",
+            get(customers_page::capture_form).post(customers_page::capture_post),
+        )
+        .route("/w/{ws}/capture/qr/{file}", get(customers_page::capture_qr))
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))

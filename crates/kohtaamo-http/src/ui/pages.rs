@@ -1488,6 +1488,9 @@ struct UnitPage {
     can_admin: bool,
     /// Score alerts sent to this unit, newest first.
     alerts: Vec<super::alerts_page::AlertRow>,
+    /// Frontline captures at the unit's touchpoints, newest first: (when, where,
+    /// what, needs follow-up).
+    captures: Vec<(String, String, String, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -1623,9 +1626,33 @@ pub async fn unit(
     let an = kohtaamo_app::analysis::Analysis::new(snapshot.clone(), &surveys, i);
     let alerts =
         super::alerts_page::alert_rows(&st, w.id, w.data.slug.as_str(), i, &an, Some(id)).await?;
+    let captures = st
+        .store
+        .encounters(
+            w.id,
+            &kohtaamo_storage::encounters::EncounterFilter {
+                unit_id: Some(id),
+                captures_only: true,
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|e| {
+            let place = e
+                .touchpoint_name
+                .as_ref()
+                .map(|t| i.text(t))
+                .unwrap_or_default();
+            let follow_up = e.capture.as_ref().is_some_and(|c| c.needs_follow_up);
+            (i.time(&e.at), place, e.text.unwrap_or_default(), follow_up)
+        })
+        .collect();
     let c = chrome(&ctx);
     Ok(html(
         UnitPage {
+            captures,
             due,
             can_review: role.can_edit() || works_here,
             members: members.into_iter().map(|m| m.username).collect(),

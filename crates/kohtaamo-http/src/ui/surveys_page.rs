@@ -779,10 +779,7 @@ fn response_row(
         href: format!("/w/{slug}/surveys/{}/responses/{}", r.survey_id, r.id),
         survey: i.text(&survey.name),
         // In the reader's date format, with the time of day (UTC).
-        time: match chrono::DateTime::parse_from_rfc3339(&r.created_at) {
-            Ok(t) => format!("{} {}", i.date(&t.date_naive()), t.format("%H:%M")),
-            Err(_) => r.created_at.clone(),
-        },
+        time: i.time(&r.created_at),
         touchpoint: r
             .touchpoint_id
             .map(|t| Names::get(&names.touchpoints, t))
@@ -1029,6 +1026,8 @@ struct ResponsePage {
     name: String,
     facts: Vec<(String, String)>,
     answers: Vec<(String, String)>,
+    /// The customer's (else the case's) timeline.
+    timeline: String,
 }
 
 pub async fn response(
@@ -1043,7 +1042,7 @@ pub async fn response(
     let names = Names::new(&st.store.snapshot(w.id).await?, i);
     let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
     let mut facts = vec![
-        (i.t("col-time"), r.created_at.clone()),
+        (i.t("col-time"), i.time(&r.created_at)),
         (
             i.t("col-touchpoint"),
             r.touchpoint_id
@@ -1107,6 +1106,12 @@ pub async fn response(
         name: i.text(&rec.data.name),
         facts,
         answers,
+        timeline: r
+            .customer_ref
+            .as_ref()
+            .or(r.case_ref.as_ref())
+            .map(|x| format!("/w/{}/customers/{}", w.data.slug, super::pages::encode(x)))
+            .unwrap_or_default(),
         i: c.i,
         nav: c.nav,
         langs: c.langs,

@@ -542,6 +542,22 @@ async fn staff_filter_export_and_delete_with_audit() {
         "formula neutralised"
     );
     assert!(!csv.contains(",=HYPERLINK"));
+    // The same download gzip-compressed (as browsers ask for it) arrives whole.
+    let gz = f
+        .app
+        .client
+        .get(f.app.url(&f.path("/responses.csv")))
+        .bearer_auth(&f.app.admin)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz = gz.bytes().await.expect("the whole compressed body");
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, csv);
     let xlsx = f
         .app
         .client

@@ -1,0 +1,106 @@
+// Carrying the customer through: the customer timeline with its hand-off card, linking
+// and unlinking customers, and frontline capture on a phone — in Finnish and English.
+// Screenshots go to target/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer, login, axe, ADMIN_PW, MEMBER_PW, SHOTS } from './harness.js';
+
+let app;
+before(async () => { app = await startServer(); });
+after(async () => { await app?.stop(); });
+
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+test('a viewer records a capture on a phone in under a screen, and it reaches the timeline and the unit', async () => {
+  const tps = (await app.api('GET', '/api/v1/workspaces/demo/touchpoints?limit=100')).items;
+  const refund = tps.find((t) => t.slug === 'refund-request') || tps[0];
+  for (const [lang, t] of [['fi', { save: 'Tallenna havainto', saved: 'Havainto tallennettu.', open: 'Avaa asiakkaan aikajana' }],
+                           ['en', { save: 'Save the capture', saved: 'Capture saved.', open: "Open the customer's timeline" }]]) {
+    const page = await app.page(lang);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await login(page, app.base, 'viewer', MEMBER_PW);
+    // The QR code's address: the touchpoint chosen.
+    await page.goto(app.base + `/w/demo/capture?touchpoint=${refund.id}`);
+    assert.equal(await page.locator('#c-tp').inputValue(), String(refund.id));
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `no sideways scrolling (${width})`);
+    assert.deepEqual((await axe(page)).map((v) => v.id), [], `capture ${lang}`);
+    await shot(page, `capture-${lang}-390`);
+    await page.locator('#c-text').fill(lang === 'fi' ? 'Palautus on kestänyt kuusi viikkoa' : 'The refund has taken six weeks');
+    await page.locator('input[name=feeling][value="-2"]').check();
+    await page.locator('details.more summary').click();
+    await page.locator('#c-new-theme').fill(lang === 'fi' ? 'Hidas palautus' : 'Slow refund');
+    await page.locator('#c-customer').fill(`crm:phone-${lang}`);
+    await page.locator('#c-fu').check();
+    await page.locator('#c-promise').fill(lang === 'fi' ? 'Soitamme perjantaina' : 'We call on Friday');
+    const sent = await page.locator('form.capture').evaluate((f) => Object.fromEntries(new FormData(f)));
+    await page.getByRole('button', { name: t.save }).click();
+    assert.ok(await page.getByText(t.saved).isVisible(), 'saved');
+    // The same form posted again (a double tap, a retry on a bad connection): nothing twice.
+    const again = await page.request.post(app.base + '/w/demo/capture', { form: sent });
+    assert.equal(again.status(), 200);
+    await page.getByRole('link', { name: t.open }).click();
+    const items = await page.locator('.tl-item.tl-capture').count();
+    assert.equal(items, 1, 'stored once');
+    assert.ok(await page.locator('.handoff').getByText(lang === 'fi' ? 'Soitamme perjantaina' : 'We call on Friday').isVisible(), 'the promise on the hand-off card');
+    assert.deepEqual((await axe(page)).map((v) => v.id), [], `timeline ${lang}`);
+    await shot(page, `timeline-capture-${lang}-390`);
+  }
+  const caps = (await app.api('GET', '/api/v1/workspaces/demo/captures?customer=crm:phone-fi')).items;
+  assert.equal(caps.length, 1);
+  assert.equal(caps[0].recorded_by, 'user:viewer');
+  const themes = (await app.api('GET', '/api/v1/workspaces/demo/capture-themes')).items;
+  assert.ok(themes.some((th) => th.slug === 'hidas-palautus' && th.status === 'proposed'), 'a viewer proposes, not adds');
+  // The owning unit sees it.
+  const unit = caps[0].owner.unit;
+  const page = await app.page('fi');
+  await login(page, app.base, 'admin', ADMIN_PW);
+  await page.goto(app.base + `/w/demo/units/${unit}`);
+  assert.ok(await page.locator('ul.captures').getByText('Palautus on kestänyt kuusi viikkoa').isVisible());
+});
+
+test('the timeline of a demo customer hands off, filters, and links and unlinks customers', async () => {
+  for (const lang of ['fi', 'en']) {
+    const page = await app.page(lang);
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await login(page, app.base, 'admin', ADMIN_PW);
+    await page.goto(app.base + '/w/demo/customers');
+    await page.locator('#tl-q').fill('cust-000001');
+    await page.getByRole('button', { name: lang === 'fi' ? 'Hae' : 'Search' }).click();
+    assert.ok(await page.locator('.handoff').isVisible(), 'the hand-off card');
+    const all = await page.locator('.tl-item').count();
+    assert.ok(all >= 3, `${all} items`);
+    assert.ok(await page.locator('.tl-item.tl-response').count() >= 1, 'feedback is part of the record');
+    assert.ok(await page.getByText('loyalty:VR-1001').first().isVisible(), 'the linked loyalty card');
+    // Filter by kind: responses only.
+    await page.locator('#tl-kind').selectOption('response');
+    await page.getByRole('button', { name: lang === 'fi' ? 'Suodata' : 'Filter' }).click();
+    const responses = await page.locator('.tl-item').count();
+    assert.ok(responses >= 1 && responses < all, `${responses} of ${all}`);
+    assert.equal(await page.locator('.tl-item:not(.tl-response)').count(), 0);
+    assert.deepEqual((await axe(page)).map((v) => v.id), [], `timeline ${lang}`);
+    await shot(page, `timeline-${lang}-1440`);
+  }
+  // Link two customers through the page: preview first, then the link; then unlink.
+  const page = await app.page('en');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await login(page, app.base, 'admin', ADMIN_PW);
+  await page.goto(app.base + '/w/demo/customers/cust-000002');
+  const before = await page.locator('.tl-item').count();
+  await page.locator('#ln-other').fill('cust-000003');
+  await page.locator('#ln-reason').fill('Same person at the desk, checked the ID');
+  await page.getByRole('button', { name: 'Show what joins' }).click();
+  assert.ok(await page.getByText(/Joining customer: ref:cust-000003/).isVisible(), 'the preview names what joins');
+  await shot(page, 'timeline-link-preview-en-1440');
+  await page.getByRole('button', { name: 'Link them as one person' }).click();
+  assert.ok(await page.getByText('Customers linked.').isVisible());
+  const joined = await page.locator('.tl-item').count();
+  assert.ok(joined > before, `${joined} > ${before}`);
+  await page.getByRole('button', { name: 'Unlink' }).last().click();
+  assert.ok(await page.getByText('Link undone; the two customers are separate again.').isVisible());
+  assert.equal(await page.locator('.tl-item').count(), before, 'both restored');
+  // A case reference opens the case's timeline.
+  await page.goto(app.base + '/w/demo/customers?q=trip-00000001');
+  assert.ok(await page.getByRole('heading', { name: 'Case trip-00000001' }).isVisible());
+});

@@ -225,6 +225,41 @@ pub async fn record(
             Reason::new("too-many").with("max", MAX_BATCH),
         ));
     }
+    let (mut rows, bad) = prepare(store, ws, inputs, now).await?;
+    if !bad.is_empty() {
+        let mut errors = FieldErrors::new();
+        for (k, e) in bad {
+            for (f, reason) in e.0 {
+                errors.add(if single { f } else { format!("[{k}].{f}") }, reason);
+            }
+        }
+        return Err(Error::Invalid(errors));
+    }
+    for r in &mut rows {
+        r.source = source.as_str();
+        r.recorded_by = by.0.clone();
+    }
+    Ok(store.record_encounters(ws, &rows).await?)
+}
+
+/// The bad rows of a batch (position, reasons), storing nothing.
+pub async fn check(
+    store: &Store,
+    ws: Id,
+    inputs: &[EncounterInput],
+    now: DateTime<Utc>,
+) -> Result<Vec<(usize, FieldErrors)>> {
+    Ok(prepare(store, ws, inputs, now).await?.1)
+}
+
+/// Validates and resolves a batch against the model: the rows ready to store, and
+/// the bad ones with every reason (a row's references too, where they can be read).
+async fn prepare(
+    store: &Store,
+    ws: Id,
+    inputs: &[EncounterInput],
+    now: DateTime<Utc>,
+) -> Result<(Vec<NewEncounter>, Vec<(usize, FieldErrors)>)> {
     let snapshot = store.snapshot(ws).await?;
     let places = Places::new(&snapshot);
     let own: HashSet<String> = store
@@ -234,46 +269,30 @@ pub async fn record(
         .map(|(s, _)| s)
         .collect();
     let pseudo = Pseudonymiser::load(store).await?;
-    let mut errors = FieldErrors::new();
+    let mut bad = vec![];
     let mut rows = Vec::with_capacity(inputs.len());
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (k, input) in inputs.iter().enumerate() {
-        let prefix = |f: &str| {
-            if single {
-                f.to_owned()
-            } else {
-                format!("[{k}].{f}")
-            }
-        };
         if let Some(first) = seen.insert(input.id.as_str(), k) {
-            errors.add(
-                prefix("id"),
-                Reason::from(format!("the same id as item {first}")),
-            );
+            let mut e = FieldErrors::new();
+            e.add("id", Reason::from(format!("the same id as item {first}")));
+            bad.push((k, e));
             continue;
         }
-        let resolved = input
+        match input
             .parse(now)
-            .and_then(|d| resolve(d, &places, &own, &pseudo));
-        match resolved {
-            Ok(mut r) => {
-                r.source = source.as_str();
-                r.recorded_by = by.0.clone();
-                rows.push(r);
-            }
-            Err(e) => {
-                // Every problem at once: the references too, where they can be read.
-                let refs = reference_errors(input, &places, &own);
-                for (f, reason) in e.0.into_iter().chain(refs.0) {
-                    errors.add(prefix(&f), reason);
+            .and_then(|d| resolve(d, &places, &own, &pseudo))
+        {
+            Ok(r) => rows.push(r),
+            Err(mut e) => {
+                for (f, reason) in reference_errors(input, &places, &own).0 {
+                    e.add(f, reason);
                 }
+                bad.push((k, e));
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
-    }
-    Ok(store.record_encounters(ws, &rows).await?)
+    Ok((rows, bad))
 }
 
 /// The references of an encounter whose shape failed validation that name nothing in

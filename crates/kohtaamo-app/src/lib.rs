@@ -14,7 +14,7 @@
 //! - [`demo`]: the demo workspace (model and a seeded year of responses);
 //! - [`accounts`]: the installation admin creates workspaces and accounts;
 //! - [`encounters`]: the encounter log, frontline captures, the customer timeline and
-//!   linking customers;
+//!   linking customers; [`encounter_import`]: encounters from other systems' CSV files;
 //! - [`units`]: who works in a unit, and what a unit member may do (review);
 //! - [`model`]: the model's collections and their validated writes, model import/export;
 //! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
@@ -26,6 +26,7 @@ pub mod analysis;
 pub mod clock;
 pub mod demo;
 pub mod directory;
+pub mod encounter_import;
 pub mod encounters;
 pub mod error;
 pub mod feedback;

@@ -56,9 +56,14 @@ enum Command {
     },
     /// Apply pending database migrations
     Migrate,
-    /// Import a model document (YAML) into the workspace it names
+    /// Import a model document (YAML) into the workspace it names; or, with
+    /// `import encounters`, encounters from another system's CSV file
+    #[command(args_conflicts_with_subcommands = true)]
     Import {
-        file: PathBuf,
+        #[command(subcommand)]
+        what: Option<ImportCmd>,
+        /// The model document
+        file: Option<PathBuf>,
         /// Also delete model records the document does not mention
         #[arg(long)]
         prune: bool,
@@ -86,6 +91,25 @@ enum Command {
     /// Background jobs (review cycle, score alerts)
     #[command(subcommand)]
     Jobs(JobsCmd),
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Encounters from a CSV event file: every row is checked first; a file with bad
+    /// rows changes nothing (the first 100 are listed) unless --skip-bad
+    Encounters {
+        file: PathBuf,
+        #[arg(long)]
+        workspace: String,
+        /// FIELD=COLUMN pairs, comma-separated (fields: id, at, touchpoint, channel,
+        /// unit, partner, customer, case_ref, kind, text, attr.NAME); a field not
+        /// mapped is read from the column of its own name
+        #[arg(long, value_name = "FIELD=COLUMN,…")]
+        map: Vec<String>,
+        /// Store the good rows and leave the bad ones out
+        #[arg(long)]
+        skip_bad: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -286,7 +310,62 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Import { file, prune } => {
+        Command::Import {
+            what:
+                Some(ImportCmd::Encounters {
+                    file,
+                    workspace,
+                    map,
+                    skip_bad,
+                }),
+            ..
+        } => {
+            let ws = store
+                .workspace_by_slug(&workspace)
+                .await
+                .map_err(explain)?
+                .with_context(|| format!("no workspace '{workspace}'"))?;
+            let map = kohtaamo_app::encounter_import::Mapping::parse(&map).map_err(explain_app)?;
+            let path = file.clone();
+            let r = kohtaamo_app::encounter_import::import_csv(
+                &store,
+                ws.id,
+                move || std::fs::File::open(&path).map(std::io::BufReader::new),
+                &map,
+                skip_bad,
+                &kohtaamo_app::encounters::Recorder("cli".into()),
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), explain_app(e)))?;
+            for b in &r.bad_rows {
+                let why: Vec<String> = b.fields.iter().map(|(f, r)| format!("{f}: {r}")).collect();
+                eprintln!("{}:{}: {}", file.display(), b.line, why.join("; "));
+            }
+            println!(
+                "{}: {} rows, {} stored, {} already stored, {} bad{}",
+                file.display(),
+                r.rows,
+                r.stored,
+                r.existing,
+                r.bad,
+                if r.applied {
+                    ""
+                } else {
+                    " — nothing stored (fix the rows, or --skip-bad)"
+                }
+            );
+            if r.applied {
+                Ok(())
+            } else {
+                anyhow::bail!("{} bad rows", r.bad)
+            }
+        }
+        Command::Import {
+            file: Some(file),
+            prune,
+            ..
+        } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let r = kohtaamo_app::model::import_yaml(&store, &text, None, prune, Importer::Admin)
@@ -298,6 +377,7 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Import { .. } => anyhow::bail!("give a model file, or `import encounters FILE`"),
         Command::Export { workspace, output } => {
             let yaml = kohtaamo_app::model::export_yaml(&store, &workspace)
                 .await

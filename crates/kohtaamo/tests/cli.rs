@@ -365,3 +365,118 @@ async fn a_taken_port_stops_serve_before_it_creates_anything() {
     // Logs written to a pipe carry no terminal colour codes.
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
+
+/// `import encounters`: a file with a bad row changes nothing and names the line; with
+/// the row fixed everything is stored, touchpoints matched by name; importing it again
+/// stores nothing twice; `--skip-bad` stores the good rows of a bad file.
+#[tokio::test]
+async fn import_encounters_checks_every_row_first() {
+    let db = fresh(backend_from_env()).await;
+    let dir = std::env::temp_dir().join(format!("kohtaamo-cli-enc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.yaml");
+    std::fs::write(&model, "kohtaamo: 1\nworkspace: {slug: w, name: {fi: W}, default_language: fi}\nunits:\n  - {slug: ops, name: {fi: Operaatiot}}\nsegments:\n  - {slug: s, name: {fi: S}}\njourneys:\n  - slug: trip\n    name: {fi: Matka}\n    segment: s\n    stages:\n      - slug: go\n        name: {fi: Mene}\n        touchpoints:\n          - {slug: refund, name: {fi: Hyvityspyyntö, en: Refund request}, channel: phone, owner: {unit: ops}, lane: frontstage}\n").unwrap();
+    let out = kohtaamo(&db, &["import", model.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = dir.join("events.csv");
+    let write = |rows: &str| {
+        std::fs::write(
+            &csv,
+            format!("Aika;Palvelupiste;Asiakas;Juna\n{rows}").replace(';', ","),
+        )
+        .unwrap()
+    };
+    write("2026-03-01 09:00;Hyvityspyyntö;crm:1;IC 27\n2026-03-02 10:00;Nowhere;crm:2;IC 28\n2026-03-03T10:00:00+02:00;refund;crm:3;\n");
+    let map = "at=Aika,touchpoint=Palvelupiste,customer=Asiakas,attr.train=Juna";
+    let args = [
+        "import",
+        "encounters",
+        csv.to_str().unwrap(),
+        "--workspace",
+        "w",
+        "--map",
+        map,
+    ];
+    let out = kohtaamo(&db, &args);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("events.csv:3: touchpoint: no touchpoint 'Nowhere'"),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3 rows, 0 stored, 0 already stored, 1 bad")
+    );
+    // --skip-bad stores the two good rows.
+    let mut skip = args.to_vec();
+    skip.push("--skip-bad");
+    let out = kohtaamo(&db, &skip);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3 rows, 2 stored, 0 already stored, 1 bad")
+    );
+    // Fixed and imported again: only the fixed row is new.
+    write("2026-03-01 09:00;Hyvityspyyntö;crm:1;IC 27\n2026-03-02 10:00;Refund request;crm:2;IC 28\n2026-03-03T10:00:00+02:00;refund;crm:3;\n");
+    let out = kohtaamo(&db, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3 rows, 1 stored, 2 already stored, 0 bad"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A mapping that names a column the file lacks is refused before anything.
+    let out = kohtaamo(
+        &db,
+        &[
+            "import",
+            "encounters",
+            csv.to_str().unwrap(),
+            "--workspace",
+            "w",
+            "--map",
+            "at=When",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("map.at"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = kohtaamo_storage::Store::connect(&db.url).await.unwrap();
+    let ws = store.workspace_by_slug("w").await.unwrap().unwrap().id;
+    let all = store
+        .encounters(
+            ws,
+            &kohtaamo_storage::encounters::EncounterFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all
+        .iter()
+        .all(|e| e.source == "import" && e.touchpoint_id.is_some()));
+    assert_eq!(
+        all.iter()
+            .find(|e| e.at == "2026-03-01T09:00:00Z")
+            .unwrap()
+            .attributes["train"],
+        "IC 27"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -226,8 +226,8 @@ fn row_input(
     };
     let attributes: BTreeMap<String, String> = map
         .0
-        .iter()
-        .filter_map(|(f, _)| {
+        .keys()
+        .filter_map(|f| {
             f.strip_prefix("attr.")
                 .map(|a| (a.to_owned(), get(f).unwrap_or_default()))
         })

@@ -2,9 +2,12 @@
 -- to be one person, encounters, the workspace's own encounter kinds, and frontline
 -- captures with their themes. `{ID}` as in 0001.
 
+-- `origin`: the identifier the customer was first recorded under (it ties a batch's
+-- new customers to their identifiers without one statement per customer).
 CREATE TABLE customers (
     id {ID},
     workspace_id BIGINT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    origin TEXT NOT NULL,
     created_at TEXT NOT NULL,
     UNIQUE (workspace_id, id)
 );

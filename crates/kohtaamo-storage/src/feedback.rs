@@ -264,7 +264,7 @@ fn sqlite_writer(
 
 /// The ingest writer's own SQLite errors, classified as the pool's are: a full disk or
 /// an unreachable file is an outage (503), the rest internal.
-fn sqlite_err(e: rusqlite::Error) -> StoreError {
+pub(crate) fn sqlite_err(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode as C;
     let outage = match e.sqlite_error_code() {
         Some(C::DiskFull) => Some(crate::Outage::DiskFull),
@@ -279,7 +279,7 @@ fn sqlite_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-fn open_sqlite(path: &str) -> rusqlite::Result<rusqlite::Connection> {
+pub(crate) fn open_sqlite(path: &str) -> rusqlite::Result<rusqlite::Connection> {
     let c = rusqlite::Connection::open(path)?;
     // The same durability as the pool's connections: WAL, and FULL so a commit is
     // fsynced before the writer acknowledges anything.

@@ -1,0 +1,369 @@
+//! Encounter ingest benchmark: `cargo bench -p kohtaamo --bench encounters`.
+//!
+//! For each backend (SQLite, and PostgreSQL at the test URL), starts the real `kohtaamo
+//! serve` binary, posts batches of 1000 encounters (a JSON array, each with its own
+//! customer among 100,000 and a case) from `BENCH_CONCURRENCY` keep-alive connections
+//! for `BENCH_SECONDS`, and prints encounters/s and p50/p99 batch latency; then checks
+//! that every acknowledged encounter is stored (lost = 0). In the same run, the raw
+//! batched-insert rate of the store (`Store::record_encounters`, no HTTP, no
+//! validation) beside it, and one customer's timeline read 200 times (p50, p95) once
+//! the database holds what the runs wrote.
+//!
+//! Environment: `BENCH_SECONDS` (20), `BENCH_CONCURRENCY` (4), `BENCH_BACKENDS`
+//! (`sqlite,postgres`).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use kohtaamo_domain::model::*;
+use kohtaamo_storage::encounters::NewEncounter;
+use kohtaamo_storage::testing::{fresh, TestDb};
+use kohtaamo_storage::{Backend, Store};
+
+const BATCH: usize = 1000;
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Target {
+    store: Store,
+    url: String,
+    ws: i64,
+    token: String,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+async fn target(backend: Backend) -> Target {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = fresh(backend).await;
+    let url = db.url.clone();
+    let store = Store::connect(&url).await.expect("connect");
+    let t = |s: &str| [("en".to_string(), s.to_string())].into();
+    let ws = WorkspaceInput {
+        slug: "bench".into(),
+        name: t("Bench"),
+        default_language: "en".into(),
+    }
+    .parse()
+    .unwrap();
+    let ws = store.create_workspace(&ws, None).await.expect("workspace");
+    let unit = UnitInput {
+        slug: "ops".into(),
+        name: t("Ops"),
+        description: Default::default(),
+        parent_id: None,
+    };
+    let unit = store.create(ws, &unit.parse().unwrap()).await.unwrap().id;
+    let seg = SegmentInput {
+        slug: "s".into(),
+        name: t("S"),
+        description: Default::default(),
+        needs: None,
+    };
+    let seg = store.create(ws, &seg.parse().unwrap()).await.unwrap().id;
+    let j = JourneyInput {
+        slug: "j".into(),
+        name: t("J"),
+        description: Default::default(),
+        segment_id: seg,
+        package_ids: None,
+    };
+    let j = store.create(ws, &j.parse().unwrap()).await.unwrap().id;
+    let st = StageInput {
+        slug: "st".into(),
+        name: t("St"),
+        description: Default::default(),
+        journey_id: j,
+    };
+    let st = store.create(ws, &st.parse().unwrap()).await.unwrap().id;
+    for slug in ["desk", "web"] {
+        let tp = TouchpointInput {
+            stage_id: st,
+            slug: slug.into(),
+            name: t(slug),
+            description: Default::default(),
+            channel: "web".into(),
+            owner: Some(Owner::Unit(unit)),
+            element_id: None,
+            lane: "frontstage".into(),
+            interface: None,
+            emotion: 0,
+            moment_of_truth: false,
+        };
+        store.create(ws, &tp.parse().unwrap()).await.unwrap();
+    }
+    store
+        .ensure_admin(Some("bench-admin-password"))
+        .await
+        .unwrap();
+    let admin = store.user_by_name("admin").await.unwrap().unwrap();
+    let token = store.create_token(admin.id, "bench").await.unwrap().1;
+    Target {
+        store,
+        url,
+        ws,
+        token,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn start_server(t: &Target, port: u16) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kohtaamo"))
+        .arg("serve")
+        .env("KOHTAAMO_BIND", format!("127.0.0.1:{port}"))
+        .env("KOHTAAMO_DATABASE_URL", &t.url)
+        .env("KOHTAAMO_DATA_DIR", t._dir.path())
+        .env("KOHTAAMO_LOG", "warn")
+        .env("KOHTAAMO_REVIEW_CYCLE_MINUTES", "0")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start kohtaamo serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("server did not start");
+}
+
+fn batch_json(tag: &str, conn: usize, n: u64) -> (String, Vec<String>) {
+    let mut ids = Vec::with_capacity(BATCH);
+    let mut body = String::with_capacity(BATCH * 200);
+    body.push('[');
+    for k in 0..BATCH {
+        let id = format!("{tag}-{conn}-{n}-{k}");
+        let customer = (n as usize * BATCH + k + conn * 7919) % 100_000;
+        if k > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!(
+            "{{\"id\":\"{id}\",\"at\":\"2026-03-{:02}T{:02}:{:02}:00Z\",\"touchpoint\":\"{}\",\"kind\":\"contact\",\"customer\":\"crm:{customer}\",\"case_ref\":\"case-{}\"}}",
+            1 + k % 28,
+            k % 24,
+            k % 60,
+            if k % 2 == 0 { "desk" } else { "web" },
+            customer / 3
+        ));
+        ids.push(id);
+    }
+    body.push(']');
+    (body, ids)
+}
+
+async fn connection(
+    port: u16,
+    token: String,
+    tag: String,
+    conn: usize,
+    stop: Arc<AtomicBool>,
+) -> (Vec<String>, Vec<u32>, u64) {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stream.set_nodelay(true).ok();
+    let (mut sender, c) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(c);
+    let (mut acked, mut lat, mut errors) = (Vec::new(), Vec::new(), 0u64);
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let (body, ids) = batch_json(&tag, conn, n);
+        let req = hyper::Request::post("/api/v1/workspaces/bench/encounters")
+            .header("host", "127.0.0.1")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let t0 = Instant::now();
+        match sender.send_request(req).await {
+            Ok(resp) => {
+                let ok = resp.status().is_success();
+                let _ = resp.into_body().collect().await;
+                lat.push(t0.elapsed().as_micros() as u32);
+                if ok {
+                    acked.extend(ids);
+                } else {
+                    errors += 1;
+                }
+            }
+            Err(_) => {
+                errors += 1;
+                break;
+            }
+        }
+    }
+    (acked, lat, errors)
+}
+
+fn pct(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+async fn count(t: &Target) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM encounters WHERE workspace_id = $1")
+        .bind(t.ws)
+        .fetch_one(t.store.pool())
+        .await
+        .expect("count")
+}
+
+/// (encounters/s, p50 ms, p99 ms per batch, lost, errors)
+async fn over_http(t: &Target, concurrency: usize, seconds: u64) -> (f64, f64, f64, i64, u64) {
+    let port = free_port();
+    let mut server = start_server(t, port);
+    let before = count(t).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|c| {
+            tokio::spawn(connection(
+                port,
+                t.token.clone(),
+                "http".into(),
+                c,
+                stop.clone(),
+            ))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut acked, mut lat, mut errors) = (0usize, vec![], 0u64);
+    for task in tasks {
+        let (a, l, e) = task.await.expect("task");
+        acked += a.len();
+        lat.extend(l);
+        errors += e;
+    }
+    let elapsed = start.elapsed();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stored = count(t).await - before;
+    lat.sort_unstable();
+    (
+        acked as f64 / elapsed.as_secs_f64(),
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        acked as i64 - stored.min(acked as i64),
+        errors,
+    )
+}
+
+/// The store's own batched insert, no HTTP and no validation: the ceiling.
+async fn raw(t: &Target, seconds: u64) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut written = 0usize;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        n += 1;
+        let rows: Vec<NewEncounter> = (0..BATCH)
+            .map(|k| {
+                let customer = (n as usize * BATCH + k) % 100_000;
+                NewEncounter {
+                    client_id: format!("raw-{n}-{k}"),
+                    occurred_at: format!("2026-04-{:02}T{:02}:00:00Z", 1 + k % 28, k % 24),
+                    touchpoint_id: None,
+                    touchpoint_name: None,
+                    stage_id: None,
+                    journey_id: None,
+                    channel: "web".into(),
+                    owner: None,
+                    owner_name: None,
+                    customer: Some(format!("crm:{customer}")),
+                    case_ref: Some(format!("case-{}", customer / 3)),
+                    kind: "contact".into(),
+                    text: None,
+                    attributes: Default::default(),
+                    source: "api",
+                    recorded_by: "bench".into(),
+                    capture: None,
+                }
+            })
+            .collect();
+        t.store.record_encounters(t.ws, &rows).await.expect("batch");
+        written += rows.len();
+    }
+    written as f64 / start.elapsed().as_secs_f64()
+}
+
+/// One customer's timeline, read 200 times: (p50, p95) ms.
+async fn timeline(t: &Target) -> (f64, f64) {
+    let mut lat = vec![];
+    for k in 0..200 {
+        let who = format!("crm:{}", (k * 487) % 100_000);
+        let t0 = Instant::now();
+        let _ = kohtaamo_app::encounters::timeline(&t.store, t.ws, &who, 500).await;
+        lat.push(t0.elapsed().as_micros() as u32);
+    }
+    lat.sort_unstable();
+    (pct(&lat, 0.5), pct(&lat, 0.95))
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let seconds = env_num("BENCH_SECONDS", 20);
+    let concurrency = env_num("BENCH_CONCURRENCY", 4) as usize;
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    println!(
+        "encounter ingest: batches of {BATCH}, concurrency {concurrency}, {seconds} s per run"
+    );
+    println!(
+        "{:<10} {:<30} {:>13} {:>9} {:>9} {:>6} {:>7}",
+        "backend", "path", "encounters/s", "p50 ms", "p99 ms", "lost", "errors"
+    );
+    rt.block_on(async {
+        for name in backends.split(',') {
+            let backend = match name.trim() {
+                "sqlite" => Backend::Sqlite,
+                "postgres" => Backend::Postgres,
+                _ => continue,
+            };
+            let t = target(backend).await;
+            let (eps, p50, p99, lost, err) = over_http(&t, concurrency, seconds).await;
+            println!(
+                "{name:<10} {:<30} {eps:>13.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
+                "HTTP, JSON arrays of 1000"
+            );
+            let ceiling = raw(&t, seconds).await;
+            println!(
+                "{name:<10} {:<30} {ceiling:>13.0} {:>9} {:>9} {:>6} {:>7}",
+                "raw batched insert (no HTTP)", "-", "-", "-", "-"
+            );
+            let (t50, t95) = timeline(&t).await;
+            println!(
+                "{name:<10} one customer's timeline with {} encounters stored: p50 {t50:.2} ms, p95 {t95:.2} ms",
+                count(&t).await
+            );
+        }
+    });
+}

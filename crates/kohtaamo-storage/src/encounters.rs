@@ -676,9 +676,10 @@ fn conflict(e: sqlx::Error, what: &str) -> StoreError {
 
 /// Identifiers per look-up or insert statement.
 const CHUNK: usize = 100;
-/// Encounters per multi-row insert. Measured (benches/encounters.rs): statements of
-/// 500 rows × 19 values ran ~10× slower per row than statements of 64 on SQLite.
-const INSERT_CHUNK: usize = 16;
+/// Encounters per multi-row insert on the sqlx path (PostgreSQL; SQLite files go
+/// through rusqlite). 250 rows × 19 values stays under PostgreSQL's 65,535 parameters;
+/// sqlx's SQLite driver, by contrast, ran 500-row statements ~10× slower per row.
+const INSERT_CHUNK: usize = 250;
 
 async fn record_in(tx: &mut Tx, ws: Id, rows: &[NewEncounter]) -> Result<Vec<Recorded>> {
     let now = now_text();

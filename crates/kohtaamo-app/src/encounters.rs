@@ -561,6 +561,38 @@ pub async fn timeline_of(store: &Store, ws: Id, customer: Id, limit: i64) -> Res
     })
 }
 
+/// Everything recorded under a case reference (encounters and responses), oldest
+/// first; at most the latest `limit` of each.
+pub async fn case_timeline(
+    store: &Store,
+    ws: Id,
+    case_ref: &str,
+    limit: i64,
+) -> Result<Vec<TimelineItem>> {
+    let encounters = store
+        .encounters(
+            ws,
+            &EncounterFilter {
+                case_ref: Some(case_ref.to_owned()),
+                limit,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let responses = store.responses_of(ws, &[], Some(case_ref), limit).await?;
+    let mut items: Vec<TimelineItem> = encounters
+        .into_iter()
+        .map(|e| TimelineItem::Encounter(Box::new(e)))
+        .chain(
+            responses
+                .into_iter()
+                .map(|r| TimelineItem::Response(Box::new(r))),
+        )
+        .collect();
+    items.sort_by(|a, b| a.at().cmp(b.at()));
+    Ok(items)
+}
+
 /// What linking two customers would join: each side's identifiers and how many
 /// encounters it has, and whether they share nothing but an e-mail address.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -605,34 +637,8 @@ pub async fn link(
     } else if reason.chars().count() > 500 {
         e.add("reason", Reason::new("too-long").with("max", 500));
     }
-    let ca = match customer_of(store, ws, a).await {
-        Ok(c) => Some(c),
-        Err(Error::NotFound) => {
-            e.add("a", Reason::from("no customer with this identifier"));
-            None
-        }
-        Err(Error::Invalid(f)) => {
-            for (_, r) in f.0 {
-                e.add("a", r);
-            }
-            None
-        }
-        Err(x) => return Err(x),
-    };
-    let cb = match customer_of(store, ws, b).await {
-        Ok(c) => Some(c),
-        Err(Error::NotFound) => {
-            e.add("b", Reason::from("no customer with this identifier"));
-            None
-        }
-        Err(Error::Invalid(f)) => {
-            for (_, r) in f.0 {
-                e.add("b", r);
-            }
-            None
-        }
-        Err(x) => return Err(x),
-    };
+    let ca = side(store, ws, a, "a", &mut e).await?;
+    let cb = side(store, ws, b, "b", &mut e).await?;
     if let (Some(x), Some(y)) = (ca, cb) {
         if x == y {
             e.add("b", Reason::from("names the same customer as a"));
@@ -652,6 +658,30 @@ pub async fn link(
         .find(|l| l.id == id)
         .ok_or(Error::NotFound)?;
     Ok((link, created))
+}
+
+/// The customer one side of a link names, or its reason under `field`.
+async fn side(
+    store: &Store,
+    ws: Id,
+    identifier: &str,
+    field: &str,
+    e: &mut FieldErrors,
+) -> Result<Option<Id>> {
+    match customer_of(store, ws, identifier).await {
+        Ok(c) => Ok(Some(c)),
+        Err(Error::NotFound) => {
+            e.add(field, Reason::from("no customer with this identifier"));
+            Ok(None)
+        }
+        Err(Error::Invalid(f)) => {
+            for (_, r) in f.0 {
+                e.add(field, r);
+            }
+            Ok(None)
+        }
+        Err(x) => Err(x),
+    }
 }
 
 pub async fn unlink(store: &Store, ws: Id, link: Id, by: &Recorder) -> Result<CustomerLink> {

@@ -189,6 +189,19 @@ fn encounter_from_row(r: &AnyRow) -> std::result::Result<Encounter, sqlx::Error>
     })
 }
 
+fn link_from_row(r: &AnyRow) -> std::result::Result<CustomerLink, sqlx::Error> {
+    Ok(CustomerLink {
+        id: r.try_get(0)?,
+        customer_a: r.try_get(1)?,
+        customer_b: r.try_get(2)?,
+        reason: r.try_get(3)?,
+        linked_by: r.try_get(4)?,
+        linked_at: r.try_get(5)?,
+        unlinked_by: r.try_get(6)?,
+        unlinked_at: r.try_get(7)?,
+    })
+}
+
 /// `$from, $from+1, …` for `n` values.
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
@@ -450,18 +463,7 @@ impl Store {
         q.fetch_all(self.pool())
             .await?
             .iter()
-            .map(|r| {
-                Ok(CustomerLink {
-                    id: r.try_get(0)?,
-                    customer_a: r.try_get(1)?,
-                    customer_b: r.try_get(2)?,
-                    reason: r.try_get(3)?,
-                    linked_by: r.try_get(4)?,
-                    linked_at: r.try_get(5)?,
-                    unlinked_by: r.try_get(6)?,
-                    unlinked_at: r.try_get(7)?,
-                })
-            })
+            .map(|r| Ok(link_from_row(r)?))
             .collect()
     }
 
@@ -521,20 +523,16 @@ impl Store {
         .map(|_| ())
         .map_err(StoreError::from);
         self.finish(tx, r).await?;
-        let mut ids = vec![];
-        for r in
-            sqlx::query("SELECT customer_a FROM customer_links WHERE workspace_id = $1 AND id = $2")
-                .bind(ws)
-                .bind(link)
-                .fetch_all(self.pool())
-                .await?
-        {
-            ids.push(r.try_get::<i64, _>(0)?);
-        }
-        self.customer_links(ws, &ids)
-            .await?
-            .into_iter()
-            .find(|l| l.id == link)
+        let row = sqlx::query(
+            "SELECT id, customer_a, customer_b, reason, linked_by, linked_at, unlinked_by, unlinked_at FROM customer_links WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(ws)
+        .bind(link)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref()
+            .map(link_from_row)
+            .transpose()?
             .ok_or(StoreError::NotFound)
     }
 

@@ -15,7 +15,7 @@ use kohtaamo_domain::encounters::{CaptureInput, Words};
 use kohtaamo_domain::model::Owner;
 use kohtaamo_domain::survey::SurveyData;
 use kohtaamo_domain::Id;
-use kohtaamo_storage::encounters::{Encounter, EncounterFilter};
+use kohtaamo_storage::encounters::Encounter;
 use serde::Deserialize;
 
 use super::pages::{chrome, encode, Nav};
@@ -25,6 +25,7 @@ use crate::i18n::I18n;
 use crate::AppState;
 
 /// One line of a timeline as shown.
+#[derive(Clone)]
 pub struct ItemView {
     time: String,
     kind: String,
@@ -282,7 +283,6 @@ pub async fn search(
             Redirect::to(&format!("/w/{}/customers/{}", w.data.slug, encode(term))).into_response(),
         );
     }
-    let _ = &st;
     render(
         &st,
         &ctx,
@@ -392,28 +392,9 @@ async fn render(
             Some(t) => t.items.clone(),
             None => {
                 // Not a customer: perhaps a case reference.
-                let encounters = st
-                    .store
-                    .encounters(
-                        w.id,
-                        &EncounterFilter {
-                            case_ref: Some(ident.to_owned()),
-                            limit: 500,
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                let responses = st.store.responses_of(w.id, &[], Some(ident), 500).await?;
-                let mut items: Vec<TimelineItem> = encounters
-                    .into_iter()
-                    .map(|e| TimelineItem::Encounter(Box::new(e)))
-                    .chain(
-                        responses
-                            .into_iter()
-                            .map(|r| TimelineItem::Response(Box::new(r))),
-                    )
-                    .collect();
-                items.sort_by(|a, b| a.at().cmp(b.at()));
+                let items = enc::case_timeline(&st.store, w.id, ident, 500)
+                    .await
+                    .map_err(|e| PageError::app(e, i))?;
                 if !items.is_empty() {
                     page.heading = i.s("timeline-case", "ref", ident);
                 }
@@ -563,8 +544,8 @@ async fn render(
             label,
         })
         .collect();
-    page.last = all.first().map(|v| ItemView { ..clone_view(v) });
-    page.open = all.iter().filter(|v| v.follow_up).map(clone_view).collect();
+    page.last = all.first().cloned();
+    page.open = all.iter().filter(|v| v.follow_up).cloned().collect();
     let want = |x: &Option<String>| x.as_deref().filter(|v| !v.is_empty()).map(str::to_owned);
     let (fu, fj, fk) = (want(&q.unit), want(&q.journey), want(&q.kind));
     page.items = all
@@ -598,29 +579,6 @@ async fn render(
         axum::http::StatusCode::OK
     };
     Ok((status, html(page.render())).into_response())
-}
-
-fn clone_view(v: &ItemView) -> ItemView {
-    ItemView {
-        time: v.time.clone(),
-        kind: v.kind.clone(),
-        place: v.place.clone(),
-        journey: v.journey.clone(),
-        channel: v.channel.clone(),
-        unit: v.unit.clone(),
-        by: v.by.clone(),
-        text: v.text.clone(),
-        score: v.score.clone(),
-        href: v.href.clone(),
-        words: v.words.clone(),
-        theme: v.theme.clone(),
-        feeling: v.feeling.clone(),
-        follow_up: v.follow_up,
-        promise: v.promise.clone(),
-        unit_id: v.unit_id,
-        journey_id: v.journey_id,
-        kind_key: v.kind_key.clone(),
-    }
 }
 
 #[derive(Deserialize)]

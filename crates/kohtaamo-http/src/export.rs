@@ -58,6 +58,16 @@ pub fn attachment(name: &str, content_type: &'static str, body: Body) -> Respons
         .into_response()
 }
 
+/// A QR code as an SVG image answer (survey links, capture links), 240 px at least.
+pub fn qr_svg(code: &qrcode::QrCode) -> Response {
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,12 +294,7 @@ async fn qr_svg(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let code = qr_target(&st, &ws, id, q.touchpoint_id, &headers).await?;
-    let svg = code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(240, 240)
-        .quiet_zone(true)
-        .build();
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+    Ok(crate::export::qr_svg(&code))
 }
 
 async fn qr_png(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use kohtaamo_app::directory::Names;
 use kohtaamo_app::encounters::{self as enc, Recorder, TimelineItem};
@@ -1007,10 +1007,5 @@ pub async fn capture_qr(
     );
     let code =
         qrcode::QrCode::new(url.as_bytes()).map_err(|e| PageError::Internal(format!("qr: {e}")))?;
-    let svg = code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(240, 240)
-        .quiet_zone(true)
-        .build();
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+    Ok(crate::export::qr_svg(&code))
 }

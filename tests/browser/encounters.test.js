@@ -104,3 +104,58 @@ test('the timeline of a demo customer hands off, filters, and links and unlinks 
   await page.goto(app.base + '/w/demo/customers?q=trip-00000001');
   assert.ok(await page.getByRole('heading', { name: 'Case trip-00000001' }).isVisible());
 });
+
+test('an editor imports an event file: columns chosen, rows previewed with their errors, all or nothing', async () => {
+  const tps = (await app.api('GET', '/api/v1/workspaces/demo/touchpoints?limit=100')).items;
+  const tp = tps[0];
+  const before = (await app.api('GET', '/api/v1/workspaces/demo/encounters?customer=crm:imp-1&limit=100')).items.length;
+  // Finnish column names, one row naming no touchpoint of the workspace, one with a bad time.
+  const csv = [
+    'Aika;Paikka;Asiakas;Juna',
+    `2026-05-02 08:15;${tp.slug};crm:imp-1;IC 27`,
+    '2026-05-02 09:00;no-such-place;crm:imp-1;IC 27',
+    'yesterday;' + tp.slug + ';crm:imp-2;S 45',
+    `2026-05-03 10:30;${tp.slug};crm:imp-2;IC 29`,
+  ].join('\n').replaceAll(';', ',');
+  for (const [lang, t] of [['fi', { upload: 'Lataa ja jatka', run: 'Tuo', check: 'Tarkista uudelleen', skip: 'Ohita virheelliset rivit ja tuo muut' }],
+                           ['en', { upload: 'Upload and continue', run: 'Import', check: 'Check again', skip: 'Skip the bad rows and import the rest' }]]) {
+    const page = await app.page(lang);
+    await login(page, app.base, 'admin', ADMIN_PW);
+    const stored = (await app.api('GET', '/api/v1/workspaces/demo/encounters?customer=crm:imp-1&limit=100')).items.length;
+    await page.goto(app.base + '/w/demo/encounters/import');
+    assert.deepEqual((await axe(page)).map((v) => v.id), [], `upload ${lang}`);
+    await page.locator('#imp-file').setInputFiles({ name: 'tapahtumat.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: t.upload }).click();
+    assert.match(page.url(), /\/w\/demo\/encounters\/import\/[0-9a-f]{36}$/);
+    // "Aika" and "Asiakas" are recognised; the place column is not named like a field.
+    assert.equal(await page.locator('#map-at').inputValue(), 'Aika');
+    assert.equal(await page.locator('#map-customer').inputValue(), 'Asiakas');
+    assert.equal(await page.locator('#map-touchpoint').inputValue(), '');
+    await page.locator('#map-touchpoint').selectOption('Paikka');
+    await page.locator('input[name=attr][value=Juna]').check();
+    await page.getByRole('button', { name: t.check }).click();
+    const rows = page.locator('table.import-rows tbody tr');
+    assert.equal(await rows.count(), 4);
+    assert.equal(await page.locator('table.import-rows tbody tr.bad').count(), 2, 'two bad rows shown before anything is stored');
+    assert.ok((await rows.nth(1).textContent()).includes('no-such-place'));
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, `import-map-${lang}-390`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    assert.deepEqual((await axe(page)).map((v) => v.id), [], `mapping ${lang}`);
+    await shot(page, `import-map-${lang}`);
+    // All or nothing: the bad rows stop the import and are listed.
+    await page.getByRole('button', { name: t.run, exact: true }).click();
+    assert.equal(await page.locator('.import-bad tbody tr').count(), 2);
+    assert.equal((await app.api('GET', '/api/v1/workspaces/demo/encounters?customer=crm:imp-1&limit=100')).items.length, stored, 'nothing stored');
+    await page.getByLabel(t.skip).check();
+    await page.getByRole('button', { name: t.run, exact: true }).click();
+    assert.ok(await page.locator('p.flash').isVisible());
+    await shot(page, `import-done-${lang}`);
+  }
+  // The good rows once, though the file was imported twice (fi, then en): ids from content.
+  const mine = (await app.api('GET', '/api/v1/workspaces/demo/encounters?customer=crm:imp-1&limit=100')).items;
+  assert.equal(mine.length, before + 1);
+  assert.equal(mine[0].attributes.juna, 'IC 27');
+  assert.equal(mine[0].source, 'import');
+  assert.equal(mine[0].touchpoint_id, tp.id);
+});

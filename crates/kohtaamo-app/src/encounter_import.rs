@@ -1,5 +1,5 @@
-//! Importing encounters from other systems' event files (CSV): a mapping from our
-//! fields to the file's columns, touchpoints and units matched by slug or by name, a
+//! Importing encounters from other systems' event files (CSV, or Excel converted to
+//! CSV first by [`xlsx_to_csv`]): a mapping from our fields to the file's columns, touchpoints and units matched by slug or by name, a
 //! check of every row before anything is stored (a file with bad rows changes nothing
 //! unless the caller chooses to skip them), then storing in batches. The file is read
 //! twice, a row at a time, so memory stays flat whatever its size. Re-importing a file
@@ -38,7 +38,8 @@ const BATCH: usize = 1000;
 /// Bad rows listed in a report (the count covers them all).
 pub const MAX_LISTED: usize = 100;
 
-/// field → column name. Fields not mapped are read from a column of their own name.
+/// field → column name. Fields not mapped are read from a column of their own name;
+/// a field mapped to the empty name is not read at all.
 #[derive(Debug, Clone, Default)]
 pub struct Mapping(pub BTreeMap<String, String>);
 
@@ -77,7 +78,11 @@ impl Mapping {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BadRow {
     pub line: u64,
+    /// Each field's reason in English.
     pub fields: BTreeMap<String, String>,
+    /// The same reasons, for showing in the reader's language.
+    #[serde(skip)]
+    pub reasons: FieldErrors,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -173,7 +178,10 @@ fn row_input(
     let mut e = FieldErrors::new();
     let col = |field: &str| -> Option<usize> {
         let name = map.0.get(field).map(String::as_str).unwrap_or(field);
-        headers.iter().position(|h| h.trim() == name)
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .filter(|_| !name.is_empty())
     };
     let get = |field: &str| -> Option<String> {
         col(field)
@@ -280,19 +288,17 @@ pub async fn import_csv<R: Read>(
     // the file. A repeated id in two batches is stored once (the second "existing").
     let mut bad_lines = std::collections::HashSet::new();
     {
-        let mut reader =
-            reader(open().map_err(|e| Error::invalid("file", Reason::from(e.to_string())))?);
+        let mut reader = reader(open().map_err(bad_file)?);
         let headers = headers(&mut reader)?;
         check_mapping(&headers, map)?;
         let mut chunk: Vec<(u64, EncounterInput)> = Vec::with_capacity(BATCH);
         for (k, row) in reader.records().enumerate() {
             let line = k as u64 + 2;
             report.rows += 1;
-            let row =
-                row.map_err(|e| Error::invalid("file", Reason::from(format!("line {line}: {e}"))))?;
+            let row = row.map_err(|e| bad_file(format!("line {line}: {e}")))?;
             match row_input(&headers, &row, map, &lookup) {
                 Ok(input) => chunk.push((line, input)),
-                Err(e) => note_bad(&mut report, &mut bad_lines, line, english(e)),
+                Err(e) => note_bad(&mut report, &mut bad_lines, line, e),
             }
             if chunk.len() >= BATCH {
                 check_chunk(store, ws, &chunk, now, &mut report, &mut bad_lines).await?;
@@ -305,8 +311,7 @@ pub async fn import_csv<R: Read>(
         return Ok(report);
     }
     // Pass 2: store the good rows in batches.
-    let mut reader =
-        reader(open().map_err(|e| Error::invalid("file", Reason::from(e.to_string())))?);
+    let mut reader = reader(open().map_err(bad_file)?);
     let headers = headers(&mut reader)?;
     let mut chunk: Vec<EncounterInput> = Vec::with_capacity(BATCH);
     for (k, row) in reader.records().enumerate() {
@@ -314,8 +319,7 @@ pub async fn import_csv<R: Read>(
         if bad_lines.contains(&line) {
             continue;
         }
-        let row =
-            row.map_err(|e| Error::invalid("file", Reason::from(format!("line {line}: {e}"))))?;
+        let row = row.map_err(|e| bad_file(format!("line {line}: {e}")))?;
         if let Ok(input) = row_input(&headers, &row, map, &lookup) {
             chunk.push(input);
         }
@@ -329,6 +333,10 @@ pub async fn import_csv<R: Read>(
     Ok(report)
 }
 
+fn bad_file(detail: impl ToString) -> Error {
+    Error::invalid("file", Reason::new("bad-file").with("detail", detail))
+}
+
 fn reader<R: Read>(r: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .flexible(true)
@@ -338,7 +346,7 @@ fn reader<R: Read>(r: R) -> csv::Reader<R> {
 
 fn headers<R: Read>(r: &mut csv::Reader<R>) -> Result<Vec<String>> {
     Ok(r.headers()
-        .map_err(|e| Error::invalid("file", Reason::from(format!("no header row: {e}"))))?
+        .map_err(|e| bad_file(format!("no header row: {e}")))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
         .collect())
@@ -348,29 +356,22 @@ fn headers<R: Read>(r: &mut csv::Reader<R>) -> Result<Vec<String>> {
 fn check_mapping(headers: &[String], map: &Mapping) -> Result<()> {
     let mut e = FieldErrors::new();
     for (field, col) in &map.0 {
-        if !headers.iter().any(|h| h == col) {
+        if !col.is_empty() && !headers.iter().any(|h| h == col) {
             e.add(
                 format!("map.{field}"),
-                Reason::from(format!("the file has no column '{col}'")),
+                Reason::new("no-column").with("column", col),
             );
         }
     }
     let has = |f: &str| {
-        headers
-            .iter()
-            .any(|h| h == map.0.get(f).map(String::as_str).unwrap_or(f))
+        let name = map.0.get(f).map(String::as_str).unwrap_or(f);
+        !name.is_empty() && headers.iter().any(|h| h == name)
     };
     if !has("at") {
-        e.add(
-            "map.at",
-            Reason::from("map the column that says when (at=COLUMN)"),
-        );
+        e.add("map.at", Reason::new("map-when"));
     }
     if !has("touchpoint") && !(has("channel") && (has("unit") || has("partner"))) {
-        e.add(
-            "map.touchpoint",
-            Reason::from("map a touchpoint column, or channel and unit (or partner)"),
-        );
+        e.add("map.touchpoint", Reason::new("map-place"));
     }
     if e.is_empty() {
         Ok(())
@@ -379,20 +380,24 @@ fn check_mapping(headers: &[String], map: &Mapping) -> Result<()> {
     }
 }
 
-fn english(e: FieldErrors) -> BTreeMap<String, String> {
-    e.0.into_iter().map(|(k, r)| (k, r.english())).collect()
-}
-
 fn note_bad(
     report: &mut ImportReport,
     lines: &mut std::collections::HashSet<u64>,
     line: u64,
-    fields: BTreeMap<String, String>,
+    reasons: FieldErrors,
 ) {
     report.bad += 1;
     lines.insert(line);
     if report.bad_rows.len() < MAX_LISTED {
-        report.bad_rows.push(BadRow { line, fields });
+        report.bad_rows.push(BadRow {
+            line,
+            fields: reasons
+                .0
+                .iter()
+                .map(|(k, r)| (k.clone(), r.english()))
+                .collect(),
+            reasons,
+        });
     }
 }
 
@@ -410,7 +415,7 @@ async fn check_chunk(
     }
     let inputs: Vec<EncounterInput> = chunk.iter().map(|(_, i)| i.clone()).collect();
     for (k, fields) in crate::encounters::check(store, ws, &inputs, now).await? {
-        note_bad(report, bad, chunk[k].0, english(fields));
+        note_bad(report, bad, chunk[k].0, fields);
     }
     Ok(())
 }
@@ -435,4 +440,215 @@ async fn store_chunk(
         }
     }
     Ok(())
+}
+
+/// The columns of a file and its first `n` data rows (line, cells).
+pub struct Sample {
+    pub headers: Vec<String>,
+    pub rows: Vec<(u64, Vec<String>)>,
+}
+
+/// Reads the header and the first `n` rows of a CSV file.
+pub fn sample<R: Read>(r: R, n: usize) -> Result<Sample> {
+    let mut reader = reader(r);
+    let headers = headers(&mut reader)?;
+    let mut rows = Vec::with_capacity(n);
+    for (k, row) in reader.records().take(n).enumerate() {
+        let line = k as u64 + 2;
+        let row = row.map_err(|e| bad_file(format!("line {line}: {e}")))?;
+        rows.push((line, row.iter().map(str::to_owned).collect()));
+    }
+    Ok(Sample { headers, rows })
+}
+
+/// Column names other systems commonly use for our fields (lower case, fi and en).
+const SYNONYMS: [(&str, &[&str]); 10] = [
+    (
+        "id",
+        &["id", "event id", "event_id", "tunniste", "tapahtuma"],
+    ),
+    (
+        "at",
+        &[
+            "at",
+            "time",
+            "timestamp",
+            "date",
+            "when",
+            "aika",
+            "aikaleima",
+            "päivämäärä",
+            "pvm",
+        ],
+    ),
+    (
+        "touchpoint",
+        &[
+            "touchpoint",
+            "kosketuspiste",
+            "palvelupiste",
+            "activity",
+            "concept:name",
+        ],
+    ),
+    ("channel", &["channel", "kanava"]),
+    (
+        "unit",
+        &["unit", "yksikkö", "team", "tiimi", "org:resource"],
+    ),
+    ("partner", &["partner", "kumppani"]),
+    (
+        "customer",
+        &[
+            "customer",
+            "asiakas",
+            "customer id",
+            "customer_id",
+            "asiakasnumero",
+        ],
+    ),
+    (
+        "case_ref",
+        &[
+            "case", "case_ref", "case id", "asia", "tapaus", "order", "tilaus", "varaus",
+        ],
+    ),
+    ("kind", &["kind", "type", "laji", "tyyppi"]),
+    (
+        "text",
+        &[
+            "text",
+            "note",
+            "description",
+            "kuvaus",
+            "teksti",
+            "muistiinpano",
+        ],
+    ),
+];
+
+/// A first mapping for a file: each field to the column named like it (in Finnish or
+/// English), when there is one.
+pub fn guess_mapping(headers: &[String]) -> Mapping {
+    let mut m = BTreeMap::new();
+    for (field, names) in SYNONYMS {
+        if let Some(h) = headers
+            .iter()
+            .find(|h| names.contains(&h.trim().to_lowercase().as_str()))
+        {
+            m.insert(field.to_owned(), h.clone());
+        }
+    }
+    Mapping(m)
+}
+
+/// One row of a preview: its line, the value each mapped field takes, and why the row
+/// would be refused (empty when it is good).
+pub struct PreviewRow {
+    pub line: u64,
+    pub values: BTreeMap<String, String>,
+    pub errors: FieldErrors,
+}
+
+/// The first rows of a file as the import would read them with `map`, each checked
+/// as the import checks it; nothing is stored. A mapping the file cannot satisfy is an
+/// error (per `map.FIELD`).
+pub async fn preview(
+    store: &Store,
+    ws: Id,
+    sample: &Sample,
+    map: &Mapping,
+    now: DateTime<Utc>,
+) -> Result<Vec<PreviewRow>> {
+    check_mapping(&sample.headers, map)?;
+    let lookup = Lookup::load(store, ws).await?;
+    let mut out = Vec::with_capacity(sample.rows.len());
+    let mut good: Vec<(usize, EncounterInput)> = vec![];
+    for (line, cells) in &sample.rows {
+        let record = csv::StringRecord::from(cells.clone());
+        let values = FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .chain(map.0.keys().filter(|f| f.starts_with("attr.")).cloned())
+            .filter_map(|f| {
+                let col = map.0.get(&f).map(String::as_str).unwrap_or(&f).to_owned();
+                let i = sample.headers.iter().position(|h| *h == col)?;
+                Some((f, cells.get(i).cloned().unwrap_or_default()))
+            })
+            .collect();
+        let errors = match row_input(&sample.headers, &record, map, &lookup) {
+            Ok(input) => {
+                good.push((out.len(), input));
+                FieldErrors::new()
+            }
+            Err(e) => e,
+        };
+        out.push(PreviewRow {
+            line: *line,
+            values,
+            errors,
+        });
+    }
+    let inputs: Vec<EncounterInput> = good.iter().map(|(_, i)| i.clone()).collect();
+    if !inputs.is_empty() {
+        for (k, fields) in crate::encounters::check(store, ws, &inputs, now).await? {
+            out[good[k].0].errors = fields;
+        }
+    }
+    Ok(out)
+}
+
+/// Converts the first worksheet of an Excel workbook (.xlsx) into a CSV file, reading
+/// it a cell at a time (calamine's cell reader), so an Excel file imports like a CSV
+/// one. Dates and times become `YYYY-MM-DD HH:MM:SS` (read as UTC, as in CSV), whole
+/// numbers lose their `.0`. Returns the rows written, the header included. Only the
+/// workbook's shared-string table is held in memory.
+pub fn xlsx_to_csv(xlsx: &std::path::Path, out: &std::path::Path) -> Result<u64> {
+    use calamine::{open_workbook, DataRef, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(xlsx).map_err(|e: calamine::XlsxError| bad_file(e))?;
+    let sheet = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| bad_file("the workbook has no worksheet"))?;
+    let mut cells = wb.worksheet_cells_reader(&sheet).map_err(bad_file)?;
+    let mut w = csv::Writer::from_path(out).map_err(bad_file)?;
+    let (mut row, mut current, mut written): (Vec<String>, Option<u32>, u64) = (vec![], None, 0);
+    while let Some(cell) = cells.next_cell().map_err(bad_file)? {
+        let (r, c) = cell.get_position();
+        if current != Some(r) {
+            if current.is_some() {
+                w.write_record(&row).map_err(bad_file)?;
+                written += 1;
+            }
+            row.clear();
+            current = Some(r);
+        }
+        let c = c as usize;
+        if c >= 1000 {
+            return Err(bad_file(format!("row {}: more than 1000 columns", r + 1)));
+        }
+        if row.len() <= c {
+            row.resize(c + 1, String::new());
+        }
+        row[c] = match cell.get_value() {
+            DataRef::Empty | DataRef::Error(_) => String::new(),
+            DataRef::Int(i) => i.to_string(),
+            DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            DataRef::Float(f) => f.to_string(),
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+            DataRef::SharedString(s) => (*s).to_owned(),
+            DataRef::Bool(b) => b.to_string(),
+            DataRef::DateTime(d) => d
+                .as_datetime()
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+        };
+    }
+    if current.is_some() {
+        w.write_record(&row).map_err(bad_file)?;
+        written += 1;
+    }
+    w.flush().map_err(bad_file)?;
+    Ok(written)
 }

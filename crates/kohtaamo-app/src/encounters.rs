@@ -260,14 +260,22 @@ async fn prepare(
     inputs: &[EncounterInput],
     now: DateTime<Utc>,
 ) -> Result<(Vec<NewEncounter>, Vec<(usize, FieldErrors)>)> {
-    let snapshot = store.snapshot(ws).await?;
+    let snapshot = store.snapshot_cached(ws).await?;
     let places = Places::new(&snapshot);
-    let own: HashSet<String> = store
-        .encounter_kinds(ws)
-        .await?
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
+    // The workspace's own kinds are read only when a row names a kind not built in.
+    let own: HashSet<String> = if inputs
+        .iter()
+        .all(|i| BUILTIN_KINDS.contains(&i.kind.trim()))
+    {
+        HashSet::new()
+    } else {
+        store
+            .encounter_kinds(ws)
+            .await?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()
+    };
     let pseudo = Pseudonymiser::load(store).await?;
     let mut bad = vec![];
     let mut rows = Vec::with_capacity(inputs.len());
@@ -275,7 +283,7 @@ async fn prepare(
     for (k, input) in inputs.iter().enumerate() {
         if let Some(first) = seen.insert(input.id.as_str(), k) {
             let mut e = FieldErrors::new();
-            e.add("id", Reason::from(format!("the same id as item {first}")));
+            e.add("id", Reason::new("same-id-as").with("item", first));
             bad.push((k, e));
             continue;
         }
@@ -340,7 +348,7 @@ pub async fn capture(
     now: DateTime<Utc>,
 ) -> Result<Recorded> {
     let draft = input.parse(now)?;
-    let snapshot = store.snapshot(ws).await?;
+    let snapshot = store.snapshot_cached(ws).await?;
     let places = Places::new(&snapshot);
     let pseudo = Pseudonymiser::load(store).await?;
     let mut row = resolve(draft.encounter.clone(), &places, &HashSet::new(), &pseudo)?;

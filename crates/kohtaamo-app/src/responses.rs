@@ -20,15 +20,52 @@ pub const EXPORT_PAGE: i64 = 2000;
 /// At most this many recent answers are analysed for themes.
 const THEME_ANSWERS: usize = 20_000;
 
-/// Themes of a survey's complete open answers matching `f`.
+/// Whose words themes are read from: respondents' open answers, staff's frontline
+/// captures at the survey's touchpoints, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WordsOf {
+    #[default]
+    Respondents,
+    Staff,
+    Both,
+}
+
+impl WordsOf {
+    pub const ALL: [WordsOf; 3] = [WordsOf::Respondents, WordsOf::Staff, WordsOf::Both];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WordsOf::Respondents => "respondents",
+            WordsOf::Staff => "staff",
+            WordsOf::Both => "both",
+        }
+    }
+
+    pub fn parse(s: &str) -> std::result::Result<Self, kohtaamo_domain::Reason> {
+        Self::ALL
+            .into_iter()
+            .find(|w| w.as_str() == s.trim())
+            .ok_or_else(|| {
+                kohtaamo_domain::Reason::new("not-one-of")
+                    .with("value", s)
+                    .with("options", "respondents, staff, both")
+            })
+    }
+}
+
+/// Themes of a survey's complete open answers matching `f` and/or of the frontline
+/// captures recorded at its touchpoints (its own, its journey's, or any for a survey
+/// about a package; narrowed by `f`'s touchpoint and period — the other filters are
+/// about answers and leave captures out).
 pub async fn survey_themes(
     store: &Store,
     ws: Id,
     survey: &SurveyData,
     id: Id,
     f: &ResponseFilter,
+    words: WordsOf,
 ) -> Result<Vec<kohtaamo_domain::themes::Theme>> {
-    use kohtaamo_domain::themes::{mood, themes, OpenAnswer, SnowballAnalyzer};
+    use kohtaamo_domain::themes::{mood, themes, Mood, OpenAnswer, SnowballAnalyzer};
     // Like every figure, themes leave out what a bot check set apart unless asked.
     let f = ResponseFilter {
         complete: Some(true),
@@ -37,7 +74,7 @@ pub async fn survey_themes(
     };
     let mut texts: Vec<(String, String, kohtaamo_domain::themes::Mood)> = Vec::new();
     let mut after = 0;
-    while texts.len() < THEME_ANSWERS {
+    while words != WordsOf::Staff && texts.len() < THEME_ANSWERS {
         let page = store
             .responses_after(ws, id, &f, after, EXPORT_PAGE)
             .await?;
@@ -52,6 +89,34 @@ pub async fn survey_themes(
                     mood(r.nps, r.csat, r.ces),
                 ));
             }
+        }
+    }
+    if words != WordsOf::Respondents {
+        let narrow = f.touchpoint_id.or(survey.touchpoint_id);
+        let captures = store
+            .encounters(
+                ws,
+                &kohtaamo_storage::encounters::EncounterFilter {
+                    touchpoint_id: narrow,
+                    journey_id: survey.journey_id.filter(|_| narrow.is_none()),
+                    from: f.from.map(|d| d.to_string()),
+                    to: f.to.and_then(|d| d.succ_opt()).map(|d| d.to_string()),
+                    captures_only: true,
+                    limit: THEME_ANSWERS as i64,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        for e in captures {
+            let (Some(text), Some(c)) = (e.text, e.capture) else {
+                continue;
+            };
+            let feeling = match c.feeling {
+                i64::MIN..=-1 => Mood::Low,
+                0 => Mood::Middle,
+                _ => Mood::High,
+            };
+            texts.push((text, String::new(), feeling));
         }
     }
     let answers: Vec<OpenAnswer> = texts

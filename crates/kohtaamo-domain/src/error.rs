@@ -103,6 +103,11 @@ impl Reason {
             "place-needed" => "give a touchpoint, or a channel and an owner".into(),
             "touchpoint-twice" => "give touchpoint_id or touchpoint, not both".into(),
             "unknown-kind" => format!("'{}' is not a kind of encounter in this workspace", a("value")),
+            "same-id-as" => format!("the same id as item {}", a("item")),
+            "no-column" => format!("the file has no column '{}'", a("column")),
+            "map-when" => "map the column that says when (at)".into(),
+            "map-place" => "map a touchpoint column, or channel and unit (or partner)".into(),
+            "bad-file" => format!("cannot be read: {}", a("detail")),
             _ => a("text").to_owned(),
         }
     }
@@ -159,6 +164,11 @@ pub const CODES: &[&str] = &[
     "place-needed",
     "touchpoint-twice",
     "unknown-kind",
+    "same-id-as",
+    "no-column",
+    "map-when",
+    "map-place",
+    "bad-file",
 ];
 
 impl From<&str> for Reason {

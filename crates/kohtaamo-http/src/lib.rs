@@ -55,6 +55,11 @@ pub struct HttpConfig {
     /// when unset, the staff member's request host if it is a loopback address, else
     /// `http://localhost` (and the pages ask for this setting).
     pub public_url: Option<String>,
+    /// Where files uploaded for import wait between the steps of the import page
+    /// (`uploads/` in the data directory).
+    pub upload_dir: std::path::PathBuf,
+    /// Largest file the import page takes, in bytes.
+    pub upload_limit: usize,
 }
 
 impl Default for HttpConfig {
@@ -71,6 +76,8 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             webhook_targets: Default::default(),
             public_url: None,
+            upload_dir: std::env::temp_dir().join("kohtaamo-uploads"),
+            upload_limit: 256 * 1024 * 1024,
         }
     }
 }
@@ -154,7 +161,7 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
         clock,
     };
     router
-        .merge(ui::router())
+        .merge(ui::router(&config))
         .fallback(|| async {
             error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into())
         })

@@ -2,14 +2,17 @@
 //! impressions, invitations, and the staff side (list, detail, delete with audit,
 //! streaming export rows).
 //!
-//! **Ingest.** Every public answer goes through one writer task per server instance
-//! ([`Ingest`]). Handlers hand it a validated response and wait; the writer takes
-//! everything queued since its last commit, writes it in one transaction (multi-row
-//! `INSERT … ON CONFLICT`), commits — on SQLite in WAL with `synchronous=FULL`, i.e.
-//! fsynced — and only then answers each waiting handler. So a 2xx means "on disk", and
-//! one fsync is shared by every response that arrived while the previous one ran
-//! (group commit). Several instances on PostgreSQL each run their own writer; the
-//! unique `(survey_id, response_key)` keeps retries idempotent across them.
+//! **Ingest.** Every public answer, and every encounter recorded while the server
+//! runs, goes through one writer task per server instance ([`Ingest`]). Handlers hand
+//! it validated rows and wait; the writer takes everything queued since its last
+//! commit, writes it in one transaction, commits — on SQLite in WAL with
+//! `synchronous=FULL`, i.e. fsynced — and only then answers each waiting handler. So a
+//! 2xx means "on disk", and one fsync is shared by every response and encounter that
+//! arrived while the previous one ran (group commit). Several instances on PostgreSQL
+//! each run their own writer; the unique `(survey_id, response_key)` and
+//! `(workspace_id, client_id)` keep retries idempotent across them. A started writer
+//! registers itself with its [`Store`], so [`Store::record_encounters`] queues to it;
+//! with none running (the CLI, the demo generator) encounters are written directly.
 //!
 //! On SQLite the writer is an OS thread with its own `rusqlite` connection and cached
 //! single-row statements: the same SQL text as the portable path, but without sqlx's
@@ -27,6 +30,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::encounters::{NewEncounter, Recorded};
 use crate::entity::{bind, Val};
 use crate::{Result, Store, StoreError, Tx};
 
@@ -76,9 +80,22 @@ pub struct Impression {
     pub touchpoint_id: Option<Id>,
 }
 
-enum Job {
+pub(crate) enum Job {
     Response(Box<NewResponse>, oneshot::Sender<Result<Stored>>),
     Impression(Impression, oneshot::Sender<Result<()>>),
+    Encounters(
+        Id,
+        Vec<NewEncounter>,
+        oneshot::Sender<Result<Vec<Recorded>>>,
+    ),
+}
+
+/// What one transaction of the writer produced: one outcome per response job and one
+/// list per encounter job, each in queue order.
+#[derive(Default)]
+struct Outcomes {
+    stored: Vec<Stored>,
+    recorded: Vec<Vec<Recorded>>,
 }
 
 /// Handle to the instance's ingest writer. Cheap to clone.
@@ -112,6 +129,7 @@ impl Ingest {
             };
         }
         let (tx, rx) = mpsc::channel(65_536);
+        store.register_writer(tx.downgrade());
         match store.sqlite_file().map(str::to_owned) {
             Some(path) => {
                 let handle = tokio::runtime::Handle::current();
@@ -153,6 +171,14 @@ impl Ingest {
         rx.await.map_err(|_| closing())?
     }
 
+    /// Stores a batch of encounters (all or none); returns once they are committed.
+    pub async fn encounters(&self, ws: Id, rows: Vec<NewEncounter>) -> Result<Vec<Recorded>> {
+        match self.queue() {
+            Ok(q) => queue_encounters(q, ws, rows).await,
+            Err(store) => store.record_encounters_directly(ws, &rows).await,
+        }
+    }
+
     /// Counts one showing of a survey.
     pub async fn impression(&self, i: Impression) -> Result<()> {
         let queue = match self.queue() {
@@ -172,6 +198,20 @@ fn closing() -> StoreError {
     StoreError::Conflict("the ingest writer has stopped".into())
 }
 
+/// Hands a batch of encounters to a running writer and waits for its commit.
+pub(crate) async fn queue_encounters(
+    queue: &mpsc::Sender<Job>,
+    ws: Id,
+    rows: Vec<NewEncounter>,
+) -> Result<Vec<Recorded>> {
+    let (tx, rx) = oneshot::channel();
+    queue
+        .send(Job::Encounters(ws, rows, tx))
+        .await
+        .map_err(|_| closing())?;
+    rx.await.map_err(|_| closing())?
+}
+
 async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
@@ -181,25 +221,70 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
                 Err(_) => break,
             }
         }
-        let (responses, impressions) = split(&jobs);
-        match write_batch(&store, &responses, &impressions).await {
-            Ok(outcomes) => reply(jobs, outcomes.into_iter().map(Ok).collect()),
-            Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(e)]),
-            // The database is down, full or unreachable: every row would fail alike.
-            Err(StoreError::Unavailable(o, m)) => reply_unavailable(jobs, o, &m),
-            Err(e) => {
-                // One bad row must not fail the others: write them one by one.
-                tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
-                let mut results = Vec::new();
-                for job in &jobs {
-                    let (r, i) = split(std::slice::from_ref(job));
-                    results.push(
-                        write_batch(&store, &r, &i)
-                            .await
-                            .map(|mut v| v.pop().unwrap_or(Stored::Written)),
-                    );
+        let result = write_jobs(&store, &jobs).await;
+        match settle(jobs, result) {
+            None => {}
+            Some(jobs) => {
+                // One bad row must not fail the others: write the jobs one by one.
+                for job in jobs {
+                    let r = write_jobs(&store, std::slice::from_ref(&job)).await;
+                    answer(vec![job], r);
                 }
-                reply(jobs, results);
+            }
+        }
+    }
+}
+
+/// Answers a batch's jobs from its result. A batch that failed for a reason other
+/// than an outage is handed back (`Some`) to be written job by job.
+fn settle(jobs: Vec<Job>, result: Result<Outcomes>) -> Option<Vec<Job>> {
+    match result {
+        Ok(_) | Err(_) if jobs.len() == 1 => answer(jobs, result),
+        Ok(_) => answer(jobs, result),
+        // The database is down, full or unreachable: every row would fail alike.
+        Err(StoreError::Unavailable(o, m)) => {
+            for job in jobs {
+                answer(vec![job], Err(StoreError::Unavailable(o, m.clone())));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
+            return Some(jobs);
+        }
+    }
+    None
+}
+
+/// Sends every job its outcome (or the batch's error, for a batch of one).
+fn answer(jobs: Vec<Job>, result: Result<Outcomes>) {
+    let o = match result {
+        Ok(o) => o,
+        Err(e) => {
+            // Only ever called with one job on failure (see `settle`).
+            if let Some(job) = jobs.into_iter().next() {
+                match job {
+                    Job::Response(_, tx) => drop(tx.send(Err(e))),
+                    Job::Impression(_, tx) => drop(tx.send(Err(e))),
+                    Job::Encounters(_, _, tx) => drop(tx.send(Err(e))),
+                }
+            }
+            return;
+        }
+    };
+    let mut stored = o.stored.into_iter();
+    let mut recorded = o.recorded.into_iter();
+    for job in jobs {
+        match job {
+            Job::Response(_, tx) => {
+                let _ = tx.send(Ok(stored.next().unwrap_or(Stored::Written)));
+            }
+            Job::Impression(_, tx) => {
+                let _ = tx.send(Ok(()));
+            }
+            Job::Encounters(_, _, tx) => {
+                let _ = tx.send(recorded.next().ok_or_else(|| {
+                    StoreError::Conflict("no outcome for a batch of encounters".into())
+                }));
             }
         }
     }
@@ -232,34 +317,60 @@ fn sqlite_writer(
             return;
         }
     };
+    let mut run = |jobs: &[Job]| {
+        let _gate = handle.block_on(store.write_permit());
+        let r = sqlite_jobs(&mut conn, jobs).map_err(sqlite_err);
+        store.note_write(&r);
+        r
+    };
     while let Some(jobs) = take_batch_blocking(&mut rx, max_batch) {
-        let (responses, impressions) = split(&jobs);
-        let result = {
-            let _gate = handle.block_on(store.write_permit());
-            sqlite_batch(&mut conn, &responses, &impressions).map_err(sqlite_err)
-        };
-        store.note_write(&result);
-        match result {
-            Ok(outcomes) => reply(jobs, outcomes.into_iter().map(Ok).collect()),
-            Err(e) if jobs.len() == 1 => reply(jobs, vec![Err(e)]),
-            // The database is down, full or unreachable: every row would fail alike.
-            Err(StoreError::Unavailable(o, m)) => reply_unavailable(jobs, o, &m),
-            Err(e) => {
-                tracing::warn!(error = %e, size = jobs.len(), "batch failed; retrying singly");
-                let mut results = Vec::new();
-                for job in &jobs {
-                    let (r, i) = split(std::slice::from_ref(job));
-                    let _gate = handle.block_on(store.write_permit());
-                    results.push(
-                        sqlite_batch(&mut conn, &r, &i)
-                            .map(|mut v| v.pop().unwrap_or(Stored::Written))
-                            .map_err(sqlite_err),
-                    );
-                }
-                reply(jobs, results);
+        let result = run(&jobs);
+        if let Some(jobs) = settle(jobs, result) {
+            for job in jobs {
+                let r = run(std::slice::from_ref(&job));
+                answer(vec![job], r);
             }
         }
     }
+}
+
+/// Writes a batch of jobs in one SQLite transaction.
+fn sqlite_jobs(conn: &mut rusqlite::Connection, jobs: &[Job]) -> rusqlite::Result<Outcomes> {
+    let (responses, impressions, encounters) = split(jobs);
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut out = Outcomes {
+        stored: sqlite_batch(&tx, &responses, &impressions)?,
+        recorded: Vec::with_capacity(encounters.len()),
+    };
+    for (ws, rows) in encounters {
+        out.recorded
+            .push(crate::encounters::sqlite_record(&tx, ws, rows)?);
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Writes a batch of jobs in one transaction through the pool (PostgreSQL).
+async fn write_jobs(store: &Store, jobs: &[Job]) -> Result<Outcomes> {
+    let (responses, impressions, encounters) = split(jobs);
+    let (_gate, mut tx) = store.write().await?;
+    let r = async {
+        let mut out = Outcomes {
+            stored: if responses.is_empty() && impressions.is_empty() {
+                vec![]
+            } else {
+                write_in(&mut tx, &responses, &impressions).await?
+            },
+            recorded: Vec::with_capacity(encounters.len()),
+        };
+        for (ws, rows) in encounters {
+            out.recorded
+                .push(crate::encounters::record_in(&mut tx, ws, rows).await?);
+        }
+        Ok(out)
+    }
+    .await;
+    store.finish(tx, r).await
 }
 
 /// The ingest writer's own SQLite errors, classified as the pool's are: a full disk or
@@ -282,9 +393,10 @@ pub(crate) fn sqlite_err(e: rusqlite::Error) -> StoreError {
 pub(crate) fn open_sqlite(path: &str) -> rusqlite::Result<rusqlite::Connection> {
     let c = rusqlite::Connection::open(path)?;
     // The same durability as the pool's connections: WAL, and FULL so a commit is
-    // fsynced before the writer acknowledges anything.
+    // fsynced before the writer acknowledges anything. A 64 MB page cache (SQLite's
+    // default is 2 MB) keeps the upper levels of every index a batch touches in memory.
     c.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536;",
     )?;
     Ok(c)
 }
@@ -299,14 +411,15 @@ fn to_sql(v: Val) -> rusqlite::types::Value {
     }
 }
 
+/// Writes responses and impressions inside the caller's transaction `tx`; one outcome
+/// per response.
 fn sqlite_batch(
-    conn: &mut rusqlite::Connection,
+    tx: &rusqlite::Connection,
     responses: &[&NewResponse],
     impressions: &[&Impression],
 ) -> rusqlite::Result<Vec<Stored>> {
     let now = crate::now_text();
     let day = now[..10].to_owned();
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut out = Vec::with_capacity(responses.len());
     let mut stored_at: Vec<Option<StoredAt>> = Vec::with_capacity(responses.len());
     {
@@ -354,7 +467,6 @@ fn sqlite_batch(
         tx.prepare_cached(IMPRESSION_SQL)?
             .execute(rusqlite::params![ws, survey, tp, day, n])?;
     }
-    tx.commit()?;
     Ok(out)
 }
 
@@ -494,50 +606,40 @@ fn response_values(r: &NewResponse, now: &str, day: &str) -> Vec<Val> {
     ]
 }
 
-fn split(jobs: &[Job]) -> (Vec<&NewResponse>, Vec<&Impression>) {
-    let mut r = Vec::new();
-    let mut i = Vec::new();
+type Split<'a> = (
+    Vec<&'a NewResponse>,
+    Vec<&'a Impression>,
+    Vec<(Id, &'a [NewEncounter])>,
+);
+
+fn split(jobs: &[Job]) -> Split<'_> {
+    let (mut r, mut i, mut e) = (Vec::new(), Vec::new(), Vec::new());
     for j in jobs {
         match j {
             Job::Response(x, _) => r.push(&**x),
             Job::Impression(x, _) => i.push(x),
+            Job::Encounters(ws, rows, _) => e.push((*ws, rows.as_slice())),
         }
     }
-    (r, i)
-}
-
-/// `outcomes` holds one entry per response job, in order (impressions just succeed or
-/// fail with the batch).
-/// Answers every job of a batch with the outage, instead of retrying row by row.
-fn reply_unavailable(jobs: Vec<Job>, outage: crate::Outage, cause: &str) {
-    let outcomes = (0..jobs.len())
-        .map(|_| Err(StoreError::Unavailable(outage, cause.to_owned())))
-        .collect();
-    reply(jobs, outcomes);
-}
-
-fn reply(jobs: Vec<Job>, outcomes: Vec<Result<Stored>>) {
-    let mut it = outcomes.into_iter();
-    for job in jobs {
-        match job {
-            Job::Response(_, tx) => {
-                let _ = tx.send(it.next().unwrap_or(Ok(Stored::Written)));
-            }
-            Job::Impression(_, tx) => {
-                let _ = tx.send(Ok(()));
-            }
-        }
-    }
+    (r, i, e)
 }
 
 /// Writes one batch the way the instance's writer does (on SQLite through its own
 /// connection), outside the queue: the benchmark's "raw batched insert" ceiling.
 pub async fn write_batch_direct(store: &Store, responses: &[&NewResponse]) -> Result<Vec<Stored>> {
     match store.sqlite_file() {
-        Some(path) => {
-            let _gate = store.write_permit().await?;
-            let mut conn = open_sqlite(path).map_err(sqlite_err)?;
-            sqlite_batch(&mut conn, responses, &[]).map_err(sqlite_err)
+        Some(_) => {
+            let owned: Vec<NewResponse> = responses.iter().map(|r| (*r).clone()).collect();
+            store
+                .with_bulk_connection(move |conn| {
+                    let refs: Vec<&NewResponse> = owned.iter().collect();
+                    let tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let out = sqlite_batch(&tx, &refs, &[])?;
+                    tx.commit()?;
+                    Ok(out)
+                })
+                .await
         }
         None => write_batch(store, responses, &[]).await,
     }
@@ -1262,7 +1364,19 @@ impl Store {
     }
 
     /// A per-installation secret, created on first use and shared by every instance.
+    /// Once stored a secret never changes, so each instance keeps what it has read.
     pub async fn instance_secret(&self, name: &str) -> Result<String> {
+        if let Some(v) = self.secrets.read().ok().and_then(|m| m.get(name).cloned()) {
+            return Ok(v);
+        }
+        let v = self.load_instance_secret(name).await?;
+        if let Ok(mut m) = self.secrets.write() {
+            m.insert(name.to_owned(), v.clone());
+        }
+        Ok(v)
+    }
+
+    async fn load_instance_secret(&self, name: &str) -> Result<String> {
         if let Some(v) =
             sqlx::query_scalar::<_, String>("SELECT value FROM instance_settings WHERE name = $1")
                 .bind(name)

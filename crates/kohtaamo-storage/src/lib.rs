@@ -195,7 +195,29 @@ pub struct Store {
     /// The SQLite database file, for the ingest writer's own connection.
     sqlite_file: Option<Arc<str>>,
     health: Arc<Health>,
+    /// The running ingest writer of this instance, if any (weak: the writer stops
+    /// when its last [`feedback::Ingest`] handle is dropped).
+    writer: Arc<std::sync::RwLock<Option<tokio::sync::mpsc::WeakSender<feedback::Job>>>>,
+    /// SQLite: one connection kept for bulk writes outside the ingest writer (the
+    /// demo generator, imports), so its page cache stays warm between batches.
+    bulk: Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
+    /// Instance secrets read so far (they never change once stored).
+    secrets: Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>,
+    /// Workspace models read for validating writes (see [`Store::snapshot_cached`]).
+    snapshots:
+        Arc<std::sync::RwLock<std::collections::HashMap<kohtaamo_domain::Id, CachedSnapshot>>>,
 }
+
+/// (read at, model generation then, the model).
+type CachedSnapshot = (
+    std::time::Instant,
+    u64,
+    Arc<kohtaamo_domain::insight::Snapshot>,
+);
+
+/// How long another instance's model change may go unseen by [`Store::snapshot_cached`]
+/// (this instance's own changes are seen at once: they bump the generation).
+const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -271,6 +293,10 @@ impl Store {
             write_gate: Arc::new(Semaphore::new(permits)),
             generation: Arc::default(),
             health: Arc::default(),
+            writer: Arc::default(),
+            bulk: Arc::default(),
+            secrets: Arc::default(),
+            snapshots: Arc::default(),
             sqlite_file: match backend {
                 Backend::Sqlite => {
                     let rest = url
@@ -331,6 +357,70 @@ impl Store {
     pub(crate) fn bump(&self) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Makes `queue` this instance's writer (see [`feedback::Ingest`]).
+    pub(crate) fn register_writer(&self, queue: tokio::sync::mpsc::WeakSender<feedback::Job>) {
+        if let Ok(mut w) = self.writer.write() {
+            *w = Some(queue);
+        }
+    }
+
+    /// The running writer's queue, if one is running.
+    pub(crate) fn running_writer(&self) -> Option<tokio::sync::mpsc::Sender<feedback::Job>> {
+        self.writer.read().ok()?.as_ref()?.upgrade()
+    }
+
+    /// Runs `f` on the bulk-write SQLite connection (opened on first use) behind the
+    /// write gate, on a blocking thread. Only for a store with a SQLite file.
+    pub(crate) async fn with_bulk_connection<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let path = self
+            .sqlite_file()
+            .ok_or_else(|| StoreError::Conflict("no SQLite file".into()))?
+            .to_owned();
+        let _gate = self.write_permit().await?;
+        let slot = self.bulk.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let mut slot = slot.lock().map_err(|_| rusqlite::Error::InvalidQuery)?;
+            let conn = match slot.take() {
+                Some(c) => c,
+                None => feedback::open_sqlite(&path)?,
+            };
+            let conn = slot.insert(conn);
+            f(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Conflict(format!("bulk writer: {e}")))?
+        .map_err(feedback::sqlite_err);
+        self.note_write(&r);
+        r
+    }
+
+    /// A workspace's whole model like [`Store::snapshot`], shared and cached for the
+    /// hot write paths that validate against it (encounters): reloaded when this
+    /// instance changed the model, or when the copy is over 2 s old.
+    pub async fn snapshot_cached(
+        &self,
+        ws: kohtaamo_domain::Id,
+    ) -> Result<Arc<kohtaamo_domain::insight::Snapshot>> {
+        let generation = self.generation();
+        if let Some((at, g, s)) = self.snapshots.read().ok().and_then(|m| m.get(&ws).cloned()) {
+            if g == generation && at.elapsed() < SNAPSHOT_TTL {
+                return Ok(s);
+            }
+        }
+        let s = Arc::new(self.snapshot(ws).await?);
+        if let Ok(mut m) = self.snapshots.write() {
+            if m.len() > 1_000 {
+                m.clear();
+            }
+            m.insert(ws, (std::time::Instant::now(), generation, s.clone()));
+        }
+        Ok(s)
     }
 
     /// The SQLite file behind this store (None for PostgreSQL or in-memory).

@@ -1321,3 +1321,73 @@ async fn encounters_are_idempotent_and_customers_link(store: Store) {
         Err(StoreError::Conflict(_))
     ));
 }
+
+conformance!(encounters_group_commit_through_the_writer);
+
+/// Single encounters posted at once share the writer's commits with responses; every
+/// one is stored once, a retry in the same or a later batch answers the same id, and
+/// the customers they name are created once.
+async fn encounters_group_commit_through_the_writer(store: Store) {
+    use kohtaamo_storage::encounters::EncounterFilter;
+    let ws = workspace(&store, "w").await;
+    let ingest = kohtaamo_storage::feedback::Ingest::start(store.clone(), 64);
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        // 150 distinct client ids, each sent twice at once; 30 customers.
+        let e = encounter(
+            &format!("e-{:04}", i % 150),
+            &format!("2026-02-01T10:{:02}:00Z", i % 60),
+            Some(&format!("crm:{}", i % 30)),
+        );
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.record_encounters(ws, &[e]).await
+        }));
+    }
+    let mut ids: std::collections::HashMap<String, Vec<(Id, bool)>> = Default::default();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let r = t.await.unwrap().unwrap();
+        assert_eq!(r.len(), 1);
+        ids.entry(format!("e-{:04}", i % 150))
+            .or_default()
+            .push((r[0].id, r[0].created));
+    }
+    for (client, outcomes) in &ids {
+        assert_eq!(outcomes.len(), 2, "{client}");
+        assert_eq!(outcomes[0].0, outcomes[1].0, "one id for {client}");
+        assert_eq!(
+            outcomes.iter().filter(|o| o.1).count(),
+            1,
+            "created once: {client}"
+        );
+    }
+    let all = store
+        .encounters(
+            ws,
+            &EncounterFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 150);
+    let customers: std::collections::HashSet<Id> =
+        all.iter().filter_map(|e| e.customer_id).collect();
+    assert_eq!(customers.len(), 30);
+    // Through the handle too, in one batch with a retry of an earlier one.
+    let r = ingest
+        .encounters(
+            ws,
+            vec![
+                encounter("e-0000", "2026-02-01T10:00:00Z", Some("crm:0")),
+                encounter("e-new", "2026-02-02T10:00:00Z", Some("crm:99")),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r[0].id, ids["e-0000"][0].0);
+    assert!(!r[0].created);
+    assert!(r[1].created);
+    drop(ingest);
+}

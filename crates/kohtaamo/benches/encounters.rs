@@ -9,8 +9,11 @@
 //! validation) beside it, and one customer's timeline read 200 times (p50, p95) once
 //! the database holds what the runs wrote.
 //!
-//! Environment: `BENCH_SECONDS` (20), `BENCH_CONCURRENCY` (4), `BENCH_BACKENDS`
-//! (`sqlite,postgres`).
+//! Then single-encounter posts (one JSON object per request) from
+//! `BENCH_SINGLE_CONNECTIONS` connections, which the server's writer group-commits.
+//!
+//! Environment: `BENCH_SECONDS` (20), `BENCH_CONCURRENCY` (4),
+//! `BENCH_SINGLE_CONNECTIONS` (256), `BENCH_BACKENDS` (`sqlite,postgres`).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -147,13 +150,16 @@ fn start_server(t: &Target, port: u16) -> Child {
     panic!("server did not start");
 }
 
-fn batch_json(tag: &str, conn: usize, n: u64) -> (String, Vec<String>) {
-    let mut ids = Vec::with_capacity(BATCH);
-    let mut body = String::with_capacity(BATCH * 200);
-    body.push('[');
-    for k in 0..BATCH {
+/// A JSON array of `size` encounters, or one encounter object when `size` is 1.
+fn batch_json(tag: &str, conn: usize, n: u64, size: usize) -> (String, Vec<String>) {
+    let mut ids = Vec::with_capacity(size);
+    let mut body = String::with_capacity(size * 200);
+    if size > 1 {
+        body.push('[');
+    }
+    for k in 0..size {
         let id = format!("{tag}-{conn}-{n}-{k}");
-        let customer = (n as usize * BATCH + k + conn * 7919) % 100_000;
+        let customer = (n as usize * size + k + conn * 7919) % 100_000;
         if k > 0 {
             body.push(',');
         }
@@ -167,7 +173,9 @@ fn batch_json(tag: &str, conn: usize, n: u64) -> (String, Vec<String>) {
         ));
         ids.push(id);
     }
-    body.push(']');
+    if size > 1 {
+        body.push(']');
+    }
     (body, ids)
 }
 
@@ -176,6 +184,7 @@ async fn connection(
     token: String,
     tag: String,
     conn: usize,
+    size: usize,
     stop: Arc<AtomicBool>,
 ) -> (Vec<String>, Vec<u32>, u64) {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -191,7 +200,7 @@ async fn connection(
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
-        let (body, ids) = batch_json(&tag, conn, n);
+        let (body, ids) = batch_json(&tag, conn, n, size);
         let req = hyper::Request::post("/api/v1/workspaces/bench/encounters")
             .header("host", "127.0.0.1")
             .header("authorization", format!("Bearer {token}"))
@@ -235,8 +244,14 @@ async fn count(t: &Target) -> i64 {
         .expect("count")
 }
 
-/// (encounters/s, p50 ms, p99 ms per batch, lost, errors)
-async fn over_http(t: &Target, concurrency: usize, seconds: u64) -> (f64, f64, f64, i64, u64) {
+/// (encounters/s, p50 ms, p99 ms per request, lost, errors) with `concurrency`
+/// connections each posting `size` encounters per request.
+async fn over_http(
+    t: &Target,
+    concurrency: usize,
+    size: usize,
+    seconds: u64,
+) -> (f64, f64, f64, i64, u64) {
     let port = free_port();
     let mut server = start_server(t, port);
     let before = count(t).await;
@@ -247,8 +262,9 @@ async fn over_http(t: &Target, concurrency: usize, seconds: u64) -> (f64, f64, f
             tokio::spawn(connection(
                 port,
                 t.token.clone(),
-                "http".into(),
+                format!("http{size}"),
                 c,
+                size,
                 stop.clone(),
             ))
         })
@@ -333,6 +349,7 @@ fn main() {
         .expect("runtime");
     let seconds = env_num("BENCH_SECONDS", 20);
     let concurrency = env_num("BENCH_CONCURRENCY", 4) as usize;
+    let singles = env_num("BENCH_SINGLE_CONNECTIONS", 256) as usize;
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     println!(
         "encounter ingest: batches of {BATCH}, concurrency {concurrency}, {seconds} s per run"
@@ -349,10 +366,15 @@ fn main() {
                 _ => continue,
             };
             let t = target(backend).await;
-            let (eps, p50, p99, lost, err) = over_http(&t, concurrency, seconds).await;
+            let (eps, p50, p99, lost, err) = over_http(&t, concurrency, BATCH, seconds).await;
             println!(
                 "{name:<10} {:<30} {eps:>13.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
                 "HTTP, JSON arrays of 1000"
+            );
+            let (eps, p50, p99, lost, err) = over_http(&t, singles, 1, seconds).await;
+            println!(
+                "{name:<10} {:<30} {eps:>13.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
+                format!("HTTP, single posts, {singles} conns")
             );
             let ceiling = raw(&t, seconds).await;
             println!(

@@ -247,6 +247,7 @@ impl Config {
                 per_minute_survey: self.feedback_per_minute_survey,
                 min_fill_seconds: self.feedback_min_fill_seconds,
             },
+            upload_dir: self.data_dir.join("uploads"),
             ..Default::default()
         }
     }

@@ -95,8 +95,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportCmd {
-    /// Encounters from a CSV event file: every row is checked first; a file with bad
-    /// rows changes nothing (the first 100 are listed) unless --skip-bad
+    /// Encounters from a CSV event file (or an Excel .xlsx workbook, its first sheet):
+    /// every row is checked first; a file with bad rows changes nothing (the first 100
+    /// are listed) unless --skip-bad
     Encounters {
         file: PathBuf,
         #[arg(long)]
@@ -326,7 +327,18 @@ async fn run(cli: Cli) -> Result<()> {
                 .map_err(explain)?
                 .with_context(|| format!("no workspace '{workspace}'"))?;
             let map = kohtaamo_app::encounter_import::Mapping::parse(&map).map_err(explain_app)?;
-            let path = file.clone();
+            // An Excel workbook is read as CSV: converted into a temporary file first.
+            let converted = tempfile::NamedTempFile::new().context("temporary file")?;
+            let is_excel = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+            let path = if is_excel {
+                kohtaamo_app::encounter_import::xlsx_to_csv(&file, converted.path())
+                    .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), explain_app(e)))?;
+                converted.path().to_owned()
+            } else {
+                file.clone()
+            };
             let r = kohtaamo_app::encounter_import::import_csv(
                 &store,
                 ws.id,

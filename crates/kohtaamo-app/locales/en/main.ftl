@@ -467,6 +467,10 @@ metric-nps = NPS
 metric-csat = CSAT
 metric-ces = CES
 themes-title = Themes in the open answers
+themes-source = Themes from
+themes-source-respondents = respondents' answers
+themes-source-staff = staff captures
+themes-source-both = both
 themes-help = Words and two-word phrases (the forms of one word counted together, shown in their most frequent form) in at least five answers; flagged when significantly more common among unhappy (NPS 0–6, CSAT 1–2, CES 1–3) or happy respondents.
 themes-term = Theme
 themes-answers = Answers
@@ -652,6 +656,11 @@ err-in-future = This time is in the future.
 err-place-needed = Give a touchpoint, or a channel and an owner.
 err-touchpoint-twice = Give the touchpoint once only.
 err-unknown-kind = “{ $value }” is not a kind of encounter in this workspace.
+err-same-id-as = The same id as item { $item }.
+err-no-column = The file has no column “{ $column }”.
+err-map-when = Choose the column that says when.
+err-map-place = Choose a touchpoint column, or the channel and unit (or partner) columns.
+err-bad-file = The file cannot be read: { $detail }
 
 ## Encounter log, customer timeline, frontline capture
 nav-customers = Customers
@@ -735,3 +744,50 @@ unit-captures-none = No captures at the unit's touchpoints yet.
 response-timeline = The customer's timeline
 theme-status-proposed = proposed
 capture-more = Customer, case, a new theme or a promise (optional)
+
+## Importing encounters from a file
+import-title = Import encounters
+import-intro = Bring encounters from other systems: a CSV file (comma-separated) or an Excel workbook (.xlsx, its first sheet). The first row names the columns. Next you choose which column holds what and see the first rows checked before anything is stored.
+import-file = File (CSV or Excel)
+import-upload = Upload and continue
+import-upload-failed = The upload did not arrive whole.
+import-file-needed = Choose a file first.
+import-unreadable = The file cannot be read.
+import-map-title = Which column holds what
+import-map-help = Choose the column for each field. Touchpoints, units and partners are matched by their short name (slug) or by their name. A time without an offset is read as UTC. Rows without an id get one from their content, so importing the same file again stores nothing twice.
+import-field-id = Id
+import-field-at = When
+import-field-touchpoint = Touchpoint
+import-field-channel = Channel
+import-field-unit = Unit
+import-field-partner = Partner
+import-field-customer = Customer identifier
+import-field-case-ref = Case reference
+import-field-kind = Kind
+import-field-text = Text
+import-none = – not in the file –
+import-attributes = Keep as attributes
+import-attributes-help = Columns ticked here are kept with each encounter under their own name.
+import-preview-title = The first rows, checked
+import-preview-none = Choose the columns above to see the rows.
+import-line = Line
+import-problems = Problems
+import-ok = OK
+import-skip-bad = Skip the bad rows and import the rest
+import-check = Check again
+import-run = Import
+import-bad-title = { $bad ->
+    [one] One row has problems. Nothing was stored.
+   *[other] { $bad } rows have problems. Nothing was stored.
+}
+import-bad-help = Correct the file and upload it again, or tick “Skip the bad rows” to import the others.
+import-bad-shown = The first { $shown } are listed.
+import-done-stored = { $n ->
+    [one] One encounter stored.
+   *[other] { $n } encounters stored.
+}
+import-done-rows = Rows read: { $n }
+import-done-existing = Already stored before (nothing stored twice): { $n }
+import-done-skipped = Bad rows skipped: { $n }
+import-to-customers = Find a customer's timeline
+import-another = Import another file

@@ -467,6 +467,10 @@ metric-nps = NPS
 metric-csat = CSAT
 metric-ces = CES
 themes-title = Teemat avoimissa vastauksissa
+themes-source = Teemat lähteestä
+themes-source-respondents = vastaajien vastaukset
+themes-source-staff = henkilöstön havainnot
+themes-source-both = molemmat
 themes-help = Sanat ja kahden sanan ilmaukset (saman sanan taivutusmuodot yhtenä, näytetään yleisimmässä muodossaan), jotka esiintyvät vähintään viidessä vastauksessa; merkitty, kun ne ovat merkitsevästi yleisempiä tyytymättömillä (NPS 0–6, CSAT 1–2, CES 1–3) tai tyytyväisillä vastaajilla.
 themes-term = Teema
 themes-answers = Vastauksia
@@ -652,6 +656,11 @@ err-in-future = Aika on tulevaisuudessa.
 err-place-needed = Anna kosketuspiste tai kanava ja omistaja.
 err-touchpoint-twice = Anna kosketuspiste vain kerran.
 err-unknown-kind = ”{ $value }” ei ole tämän työtilan kohtaamisen laji.
+err-same-id-as = Sama tunniste kuin rivillä { $item }.
+err-no-column = Tiedostossa ei ole saraketta ”{ $column }”.
+err-map-when = Valitse sarake, joka kertoo ajan.
+err-map-place = Valitse kosketuspisteen sarake tai kanavan ja yksikön (tai kumppanin) sarakkeet.
+err-bad-file = Tiedostoa ei voi lukea: { $detail }
 
 ## Encounter log, customer timeline, frontline capture
 nav-customers = Asiakkaat
@@ -735,3 +744,50 @@ unit-captures-none = Ei vielä havaintoja yksikön kosketuspisteistä.
 response-timeline = Asiakkaan aikajana
 theme-status-proposed = ehdotettu
 capture-more = Asiakas, asia, uusi teema tai lupaus (valinnainen)
+
+## Kohtaamisten tuonti tiedostosta
+import-title = Tuo kohtaamisia
+import-intro = Tuo kohtaamisia muista järjestelmistä: CSV-tiedosto (pilkuin eroteltu) tai Excel-työkirja (.xlsx, sen ensimmäinen taulukko). Ensimmäinen rivi nimeää sarakkeet. Seuraavaksi valitset, mikä sarake kertoo mitäkin, ja näet ensimmäiset rivit tarkistettuina ennen kuin mitään tallennetaan.
+import-file = Tiedosto (CSV tai Excel)
+import-upload = Lataa ja jatka
+import-upload-failed = Tiedosto ei tullut perille kokonaisena.
+import-file-needed = Valitse ensin tiedosto.
+import-unreadable = Tiedostoa ei voi lukea.
+import-map-title = Mikä sarake kertoo mitäkin
+import-map-help = Valitse kullekin tiedolle sarake. Kosketuspisteet, yksiköt ja kumppanit tunnistetaan lyhyestä nimestä tai nimestä. Aika ilman aikavyöhykettä luetaan UTC-aikana. Rivi ilman tunnistetta saa sen sisällöstään, joten saman tiedoston tuominen uudelleen ei tallenna mitään kahdesti.
+import-field-id = Tunniste
+import-field-at = Aika
+import-field-touchpoint = Kosketuspiste
+import-field-channel = Kanava
+import-field-unit = Yksikkö
+import-field-partner = Kumppani
+import-field-customer = Asiakkaan tunniste
+import-field-case-ref = Asian tunnus
+import-field-kind = Laji
+import-field-text = Teksti
+import-none = – ei tiedostossa –
+import-attributes = Säilytä lisätietoina
+import-attributes-help = Tässä valitut sarakkeet tallennetaan kunkin kohtaamisen lisätiedoiksi omalla nimellään.
+import-preview-title = Ensimmäiset rivit tarkistettuina
+import-preview-none = Valitse sarakkeet yllä nähdäksesi rivit.
+import-line = Rivi
+import-problems = Ongelmat
+import-ok = Kunnossa
+import-skip-bad = Ohita virheelliset rivit ja tuo muut
+import-check = Tarkista uudelleen
+import-run = Tuo
+import-bad-title = { $bad ->
+    [one] Yhdellä rivillä on ongelmia. Mitään ei tallennettu.
+   *[other] { $bad } rivillä on ongelmia. Mitään ei tallennettu.
+}
+import-bad-help = Korjaa tiedosto ja lataa se uudelleen, tai valitse ”Ohita virheelliset rivit” tuodaksesi muut.
+import-bad-shown = Ensimmäiset { $shown } näytetään.
+import-done-stored = { $n ->
+    [one] Yksi kohtaaminen tallennettu.
+   *[other] { $n } kohtaamista tallennettu.
+}
+import-done-rows = Rivejä luettu: { $n }
+import-done-existing = Jo aiemmin tallennettu (mitään ei tallennettu kahdesti): { $n }
+import-done-skipped = Virheellisiä rivejä ohitettu: { $n }
+import-to-customers = Hae asiakkaan aikajana
+import-another = Tuo toinen tiedosto

@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 use kohtaamo_app::analysis::Analysis;
 use kohtaamo_app::feedback::{asked_at, touchpoint_refusal};
 use kohtaamo_app::links::{issue_invitations, survey_url, widget_snippet};
-use kohtaamo_app::responses::{survey_themes, Export};
+use kohtaamo_app::responses::{survey_themes, Export, WordsOf};
 
 use super::doc::{Api, Op};
 use crate::auth::Ws;
@@ -190,6 +190,11 @@ pub fn routes(mut api: Api) -> Api {
         &format!("{base}/themes"),
         get(themes_of),
         vec![filters(Op::new("get", "analytics", "Themes in the open answers (stemmed terms and two-word phrases), and which are over-represented among unhappy or happy respondents"))
+            .query_one_of(
+                "source",
+                WordsOf::ALL.map(WordsOf::as_str),
+                "Whose words: respondents' open answers (default), staff's frontline captures at the survey's touchpoints (period and touchpoint filters apply), or both",
+            )
             .ok(200, Some(json!({"type": "array", "items": {"type": "object"}})))],
     )
     .route(
@@ -494,9 +499,17 @@ async fn themes_of(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> ApiResult<axum::Json<Vec<kohtaamo_domain::themes::Theme>>> {
     let f = parse_filter(&q)?;
+    let words = match q.get("source").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => WordsOf::default(),
+        Some(s) => WordsOf::parse(s).map_err(|r| {
+            let mut e = kohtaamo_domain::FieldErrors::new();
+            e.add("source", r);
+            crate::error::ApiError::Invalid(e)
+        })?,
+    };
     let (rec, _) = survey_of(&st, &ws, id).await?;
     Ok(axum::Json(
-        survey_themes(&st.store, ws.id, &rec.data, id, &f).await?,
+        survey_themes(&st.store, ws.id, &rec.data, id, &f, words).await?,
     ))
 }
 

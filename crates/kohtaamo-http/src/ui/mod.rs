@@ -10,6 +10,7 @@ mod customers_page;
 mod dashboard;
 mod diagrams;
 mod forms;
+mod import_page;
 mod insight_page;
 mod pages;
 mod pdf;
@@ -34,7 +35,7 @@ use crate::AppState;
 
 pub const LOGIN_CSRF_COOKIE: &str = "kohtaamo_login_csrf";
 
-pub fn router() -> Router<AppState> {
+pub fn router(config: &crate::HttpConfig) -> Router<AppState> {
     Router::new()
         .route("/", get(pages::workspaces))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -146,6 +147,16 @@ pub fn router() -> Router<AppState> {
             get(customers_page::capture_form).post(customers_page::capture_post),
         )
         .route("/w/{ws}/capture/qr/{file}", get(customers_page::capture_qr))
+        .route(
+            "/w/{ws}/encounters/import",
+            get(import_page::start)
+                .post(import_page::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(config.upload_limit)),
+        )
+        .route(
+            "/w/{ws}/encounters/import/{token}",
+            get(import_page::mapping).post(import_page::run),
+        )
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))

@@ -28,6 +28,7 @@ use crate::AppState;
 use kohtaamo_app::directory::Names;
 use kohtaamo_app::feedback::{asked_at, PublicSurvey};
 use kohtaamo_app::links::{survey_url, widget_snippet};
+use kohtaamo_app::responses::WordsOf;
 
 fn target_name(names: &Names, d: &SurveyData) -> String {
     match (d.touchpoint_id, d.journey_id, d.package_id) {
@@ -752,6 +753,8 @@ struct ResponsesPage {
     f_q: String,
     f_suspect: String,
     suspects: Vec<(String, String)>,
+    f_source: String,
+    sources: Vec<(String, String)>,
     /// Responses of the survey a bot check set apart (any filter aside).
     suspect_total: i64,
     bands: Vec<(String, String)>,
@@ -927,8 +930,13 @@ pub async fn responses(
         .store
         .responses(w.id, Some(id), &filter, PAGE, offset)
         .await?;
+    let words = q
+        .get("source")
+        .and_then(|s| WordsOf::parse(s).ok())
+        .unwrap_or_default();
     let themes =
-        kohtaamo_app::responses::survey_themes(&st.store, w.id, &rec.data, id, &filter).await?;
+        kohtaamo_app::responses::survey_themes(&st.store, w.id, &rec.data, id, &filter, words)
+            .await?;
     let apart = ResponseFilter {
         suspect: Some(true),
         ..Default::default()
@@ -970,6 +978,16 @@ pub async fn responses(
         f_lang: get("lang"),
         f_q: get("q"),
         f_suspect: get("suspect"),
+        f_source: words.as_str().to_owned(),
+        sources: WordsOf::ALL
+            .iter()
+            .map(|w| {
+                (
+                    w.as_str().to_owned(),
+                    i.t(&format!("themes-source-{}", w.as_str())),
+                )
+            })
+            .collect(),
         suspects: [
             ("", "filter-any"),
             ("false", "filter-counted"),

@@ -22,6 +22,13 @@ use crate::directory::Names;
 use crate::i18n::I18n;
 use crate::Result;
 
+fn id_of(k: &GroupKey) -> Option<Id> {
+    match k {
+        GroupKey::Id(id) => Some(*id),
+        GroupKey::Text(_) => None,
+    }
+}
+
 /// Below this many answers a score is "not enough answers", never a number.
 pub const MIN_SAMPLE: i64 = 30;
 
@@ -57,6 +64,13 @@ pub struct ScoreRow {
     /// Complete responses ÷ times shown, in per cent, where impressions are known and
     /// at least as many as the responses (else null: responses came without a showing).
     pub response_rate: Option<f64>,
+    /// Encounters in the period (touchpoints and stages; from the encounter log).
+    pub encounters: Option<i64>,
+    /// Complete responses ÷ encounters, in per cent, where there were encounters and at
+    /// least as many as the responses (touchpoints and stages).
+    pub feedback_coverage: Option<f64>,
+    /// Distinct customers with an encounter at the stage in the period (stages only).
+    pub customers: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -624,11 +638,43 @@ impl Analysis {
         let days = (to - from).num_days() + 1;
         let prev_to = from - chrono::Duration::days(1);
         let prev_from = prev_to - chrono::Duration::days(days - 1);
-        let (now, before, shown) = tokio::try_join!(
+        let (mut now, before, shown) = tokio::try_join!(
             an.grouped(store, ws, scope, from, to),
             an.grouped(store, ws, scope, prev_from, prev_to),
             an.shown(store, ws, scope, from, to)
         )?;
+        // The encounter log beside the answers: encounters per touchpoint (and summed
+        // per stage), distinct customers per stage.
+        let (first, last) = (from.to_string(), to.to_string());
+        let mut encounters: HashMap<Id, i64> = HashMap::new();
+        let mut customers: HashMap<Id, i64> = HashMap::new();
+        if matches!(scope, Scope::Touchpoint | Scope::Stage) {
+            let per_tp = store.encounter_counts(ws, &first, &last).await?;
+            if scope == Scope::Touchpoint {
+                // Only touchpoints of the model (history keeps those since removed).
+                let known: std::collections::HashSet<Id> = snapshot
+                    .stages
+                    .iter()
+                    .flat_map(|(_, _, tps)| tps.iter().map(|(t, _)| *t))
+                    .collect();
+                encounters = per_tp
+                    .into_iter()
+                    .filter(|(t, _)| known.contains(t))
+                    .collect();
+            } else {
+                for (stage, _, tps) in &snapshot.stages {
+                    let n: i64 = tps.iter().filter_map(|(t, _)| per_tp.get(t)).sum();
+                    if n > 0 {
+                        encounters.insert(*stage, n);
+                    }
+                }
+                customers = store.stage_customers(ws, &first, &last).await?;
+            }
+            // A place with encounters but no answers is a row too: its coverage is 0 %.
+            for id in encounters.keys() {
+                now.entry(GroupKey::Id(*id)).or_default();
+            }
+        }
         let name = |k: &GroupKey| an.name(scope, k, i);
         // The weakest encounter per journey, by the experience index.
         let weak: HashMap<Id, bool> = if scope == Scope::Touchpoint {
@@ -683,6 +729,12 @@ impl Analysis {
                     .get(k)
                     .filter(|n| **n > 0 && **n >= t.responses)
                     .map(|n| 100.0 * t.responses as f64 / *n as f64),
+                encounters: id_of(k).and_then(|id| encounters.get(&id).copied()),
+                feedback_coverage: id_of(k)
+                    .and_then(|id| encounters.get(&id))
+                    .filter(|n| **n > 0 && **n >= t.responses)
+                    .map(|n| 100.0 * t.responses as f64 / *n as f64),
+                customers: id_of(k).and_then(|id| customers.get(&id).copied()),
             }
         })
         .collect();

@@ -338,6 +338,32 @@ fn reference_errors(
     e
 }
 
+/// Tells the workspace's webhooks that opted in to `encounters` what was just
+/// recorded: one signed event per batch, `{"event": "encounters.recorded",
+/// "workspace": slug, "source": …, "ids": [the new encounters' ids]}` (read them from
+/// `GET …/encounters/{id}`; no customer data travels in the event). Sent in the
+/// background, so a slow webhook never slows recording; nothing is sent for a batch
+/// of retries.
+pub fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, source: Source, out: &[Recorded]) {
+    let ids: Vec<Id> = out.iter().filter(|r| r.created).map(|r| r.id).collect();
+    if ids.is_empty() {
+        return;
+    }
+    let body = serde_json::json!({
+        "event": "encounters.recorded",
+        "workspace": slug,
+        "source": source.as_str(),
+        "ids": ids,
+    })
+    .to_string();
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::jobs::webhooks::deliver_opt_in(&ctx, ws, "encounters", body).await {
+            tracing::warn!(error = %e, "encounter event not delivered");
+        }
+    });
+}
+
 /// Records a frontline capture. A theme not on the workspace's list is proposed (by
 /// this recorder) for an editor to accept or merge; the capture keeps it either way.
 pub async fn capture(

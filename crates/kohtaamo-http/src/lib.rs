@@ -91,6 +91,9 @@ pub struct AppState {
     pub feedback: Arc<Feedback>,
     /// "Today" for every handler (periods, staleness, reviews).
     pub clock: SharedClock,
+    /// For webhook events sent from requests (encounters recorded): the allowed
+    /// targets and one HTTP client.
+    pub hooks: kohtaamo_app::jobs::JobCtx,
 }
 
 impl AppState {
@@ -158,6 +161,11 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
             &config.feedback,
             clock.clone(),
         )),
+        hooks: kohtaamo_app::jobs::JobCtx::with_targets(
+            store.clone(),
+            clock.clone(),
+            config.webhook_targets.clone(),
+        ),
         clock,
     };
     router

@@ -549,6 +549,38 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    /// Encounters per touchpoint on the days `from..=to` (`YYYY-MM-DD`, UTC).
+    pub async fn encounter_counts(&self, ws: Id, from: &str, to: &str) -> Result<HashMap<Id, i64>> {
+        sqlx::query("SELECT touchpoint_id, CAST(SUM(encounters) AS BIGINT) FROM encounter_rollups WHERE workspace_id = $1 AND day >= $2 AND day <= $3 GROUP BY touchpoint_id")
+            .bind(ws)
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Distinct customers with an encounter at each journey stage on the days
+    /// `from..=to` (customers linked as one person still count apart here).
+    pub async fn stage_customers(&self, ws: Id, from: &str, to: &str) -> Result<HashMap<Id, i64>> {
+        let end = chrono::NaiveDate::parse_from_str(to, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.succ_opt())
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| format!("{to}~"));
+        sqlx::query("SELECT stage_id, COUNT(DISTINCT customer_id) FROM encounters WHERE workspace_id = $1 AND stage_id IS NOT NULL AND occurred_at >= $2 AND occurred_at < $3 AND customer_id IS NOT NULL GROUP BY stage_id")
+            .bind(ws)
+            .bind(from)
+            .bind(end)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     /// The workspace's own encounter kinds: (slug, name).
     pub async fn encounter_kinds(&self, ws: Id) -> Result<Vec<(String, Texts)>> {
         sqlx::query("SELECT slug, name FROM encounter_kinds WHERE workspace_id = $1 ORDER BY slug")
@@ -805,6 +837,15 @@ pub(crate) async fn record_in(tx: &mut Tx, ws: Id, rows: &[NewEncounter]) -> Res
                 .await?;
         }
     }
+    for ((tp, day), n) in rollup_deltas(rows, &out) {
+        sqlx::query(ROLLUP_UPSERT)
+            .bind(ws)
+            .bind(tp)
+            .bind(day)
+            .bind(n)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(out)
 }
 
@@ -921,7 +962,26 @@ pub(crate) fn sqlite_record(
             out.push(rec);
         }
     }
+    let mut upsert = tx.prepare_cached(ROLLUP_UPSERT)?;
+    for ((tp, day), n) in rollup_deltas(rows, &out) {
+        upsert.execute(params![ws, tp, day, n])?;
+    }
     Ok(out)
+}
+
+const ROLLUP_UPSERT: &str = "INSERT INTO encounter_rollups (workspace_id, touchpoint_id, day, encounters) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, touchpoint_id, day) DO UPDATE SET encounters = encounter_rollups.encounters + excluded.encounters";
+
+/// The encounters a batch created, per touchpoint and day, in key order (a fixed lock
+/// order for concurrent writers).
+fn rollup_deltas(rows: &[NewEncounter], out: &[Recorded]) -> BTreeMap<(Id, String), i64> {
+    let mut m: BTreeMap<(Id, String), i64> = BTreeMap::new();
+    for (r, rec) in rows.iter().zip(out) {
+        if let (Some(tp), true) = (r.touchpoint_id, rec.created) {
+            let day = r.occurred_at.get(..10).unwrap_or_default().to_owned();
+            *m.entry((tp, day)).or_default() += 1;
+        }
+    }
+    m
 }
 
 /// Finds the customer of every identifier in the batch, creating those not seen yet.

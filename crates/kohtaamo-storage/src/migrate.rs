@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "encounters",
         include_str!("../migrations/0009_encounters.sql"),
     ),
+    (
+        10,
+        "encounter_lookups",
+        include_str!("../migrations/0010_encounter_lookups.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -34,6 +34,8 @@ pub struct Webhook {
     pub url: String,
     #[serde(skip)]
     pub secret: String,
+    /// Events taken beyond the default ones (`encounters`).
+    pub events: Vec<String>,
     pub created_at: String,
 }
 
@@ -149,7 +151,14 @@ impl Store {
         rows.iter().map(notification).collect()
     }
 
-    pub async fn add_webhook(&self, ws: Id, url: &str, secret: &str) -> Result<Id> {
+    /// Adds a webhook taking the default events and `events` (opt-in ones).
+    pub async fn add_webhook(
+        &self,
+        ws: Id,
+        url: &str,
+        secret: &str,
+        events: &[&str],
+    ) -> Result<Id> {
         let mut e = FieldErrors::new();
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2000 {
             e.add("url", "must be an http:// or https:// address");
@@ -161,11 +170,12 @@ impl Store {
             return Err(StoreError::Invalid(e));
         }
         let (_gate, mut tx) = self.write().await?;
-        let r = sqlx::query_scalar("INSERT INTO webhooks (workspace_id, url, secret, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+        let r = sqlx::query_scalar("INSERT INTO webhooks (workspace_id, url, secret, created_at, events) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(ws)
             .bind(url)
             .bind(secret)
             .bind(now_text())
+            .bind(events.join(","))
             .fetch_one(&mut *tx)
             .await
             .map_err(StoreError::from);
@@ -174,7 +184,7 @@ impl Store {
 
     pub async fn webhooks(&self, ws: Id) -> Result<Vec<Webhook>> {
         let rows = sqlx::query(
-            "SELECT id, url, secret, created_at FROM webhooks WHERE workspace_id = $1 ORDER BY id",
+            "SELECT id, url, secret, created_at, events FROM webhooks WHERE workspace_id = $1 ORDER BY id",
         )
         .bind(ws)
         .fetch_all(self.pool())
@@ -185,6 +195,12 @@ impl Store {
                     id: r.try_get("id")?,
                     url: r.try_get("url")?,
                     secret: r.try_get("secret")?,
+                    events: r
+                        .try_get::<String, _>("events")?
+                        .split(',')
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
                     created_at: r.try_get("created_at")?,
                 })
             })

@@ -780,11 +780,11 @@ async fn review_history_and_notifications(store: Store) {
     assert!(store.run_review_cycle(today).await.unwrap().is_empty());
     // Webhooks validate their address and secret.
     assert!(matches!(
-        store.add_webhook(ws, "ftp://x", "short").await,
+        store.add_webhook(ws, "ftp://x", "short", &[]).await,
         Err(StoreError::Invalid(_))
     ));
     let h = store
-        .add_webhook(ws, "http://127.0.0.1:9/hook", "a-long-enough-secret")
+        .add_webhook(ws, "http://127.0.0.1:9/hook", "a-long-enough-secret", &[])
         .await
         .unwrap();
     assert_eq!(store.webhooks(ws).await.unwrap()[0].id, h);
@@ -1390,4 +1390,48 @@ async fn encounters_group_commit_through_the_writer(store: Store) {
     assert!(!r[0].created);
     assert!(r[1].created);
     drop(ingest);
+}
+
+conformance!(encounter_rollups_count_each_encounter_once);
+
+/// Encounters per touchpoint and day are kept in the recording transaction (a retry
+/// adds nothing), and a stage's distinct customers are counted in a period.
+async fn encounter_rollups_count_each_encounter_once(store: Store) {
+    let ws = workspace(&store, "w").await;
+    let at = |client: &str, day: &str, customer: &str, tp: i64| {
+        let mut e = encounter(client, &format!("{day}T09:00:00Z"), Some(customer));
+        e.touchpoint_id = Some(tp);
+        e.stage_id = Some(100 + tp);
+        e
+    };
+    let batch = vec![
+        at("a", "2026-03-01", "crm:1", 7),
+        at("b", "2026-03-01", "crm:1", 7),
+        at("c", "2026-03-02", "crm:2", 7),
+        at("d", "2026-03-02", "crm:2", 8),
+        at("e", "2026-03-05", "crm:3", 8),
+    ];
+    store.record_encounters(ws, &batch).await.unwrap();
+    store.record_encounters(ws, &batch[..2]).await.unwrap();
+    let all = store
+        .encounter_counts(ws, "2026-03-01", "2026-03-31")
+        .await
+        .unwrap();
+    assert_eq!((all[&7], all[&8]), (3, 2));
+    let first_two = store
+        .encounter_counts(ws, "2026-03-01", "2026-03-02")
+        .await
+        .unwrap();
+    assert_eq!((first_two[&7], first_two[&8]), (3, 1));
+    let customers = store
+        .stage_customers(ws, "2026-03-01", "2026-03-02")
+        .await
+        .unwrap();
+    assert_eq!((customers[&107], customers[&108]), (2, 1));
+    let later = store
+        .stage_customers(ws, "2026-03-03", "2026-03-05")
+        .await
+        .unwrap();
+    assert_eq!(later.get(&107), None);
+    assert_eq!(later[&108], 1);
 }

@@ -136,3 +136,125 @@ async fn acknowledged_responses_survive_kill_9() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+/// The same for encounters posted through the API (single ones and batches, which the
+/// writer group-commits with each other): killed with SIGKILL at random moments, every
+/// acknowledged encounter is stored exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_encounters_survive_kill_9() {
+    use kohtaamo_domain::model::{Parse, UnitInput};
+    let db = fresh(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    seed(&store).await;
+    let ws = store.workspace_by_slug("crash").await.unwrap().unwrap().id;
+    let unit = UnitInput {
+        slug: "desk".into(),
+        name: [("en".to_string(), "Desk".to_string())].into(),
+        description: Default::default(),
+        parent_id: None,
+    };
+    let unit = store.create(ws, &unit.parse().unwrap()).await.unwrap().id;
+    store
+        .ensure_admin(Some("crash-admin-password"))
+        .await
+        .unwrap();
+    let admin = store.user_by_name("admin").await.unwrap().unwrap();
+    let token = store.create_token(admin.id, "crash").await.unwrap().1;
+    let mut rng = Lcg(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(11));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let one = move |id: &str, n: usize| {
+        serde_json::json!({"id": id, "at": "2026-03-01T10:00:00Z", "channel": "phone",
+            "owner": {"unit": unit}, "kind": "contact", "customer": format!("crm:{}", n % 50)})
+    };
+    let mut acked: HashSet<String> = HashSet::new();
+    for cycle in 0..6 {
+        let server = start(&db.url, dir.path(), &[]);
+        let url = format!("{}/api/v1/workspaces/crash/encounters", server.base);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let (client, url, stop, token) =
+                    (client.clone(), url.clone(), stop.clone(), token.clone());
+                tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        // Even workers post one encounter, odd ones batches of 20.
+                        let ids: Vec<String> = (0..if w % 2 == 0 { 1 } else { 20 })
+                            .map(|k| format!("c{cycle}-w{w}-{n:05}-{k:02}"))
+                            .collect();
+                        let body = if ids.len() == 1 {
+                            one(&ids[0], n)
+                        } else {
+                            serde_json::Value::Array(
+                                ids.iter()
+                                    .enumerate()
+                                    .map(|(k, id)| one(id, n + k))
+                                    .collect(),
+                            )
+                        };
+                        let sent = client
+                            .post(&url)
+                            .bearer_auth(&token)
+                            .json(&body)
+                            .send()
+                            .await;
+                        match sent {
+                            Ok(r) if r.status().is_success() => mine.extend(ids),
+                            Ok(r) => panic!("unexpected status {}", r.status()),
+                            Err(_) => break,
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300 + rng.next(600))).await;
+        let mut server = server;
+        server.child.kill().expect("SIGKILL");
+        server.child.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let mut this_cycle = 0;
+        for w in workers {
+            let ids = w.await.unwrap();
+            this_cycle += ids.len();
+            acked.extend(ids);
+        }
+        let stored: HashSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT client_id FROM encounters")
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+        let missing = acked.iter().filter(|id| !stored.contains(*id)).count();
+        assert_eq!(missing, 0, "cycle {cycle}: acknowledged but lost");
+        println!(
+            "cycle {cycle}: {this_cycle} encounters acknowledged, {} stored",
+            stored.len()
+        );
+        assert!(
+            this_cycle > 0,
+            "the load reached the server in cycle {cycle}"
+        );
+    }
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT client_id) FROM encounters")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows, distinct, "exactly once");
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+}

@@ -161,8 +161,19 @@ pub async fn add_webhook(
     ws: Id,
     url: &str,
     secret: &str,
+    events: &[String],
 ) -> Result<Id> {
     let mut e = kohtaamo_domain::FieldErrors::new();
+    for ev in events {
+        if !OPT_IN_EVENTS.contains(&ev.as_str()) {
+            e.add(
+                "events",
+                Reason::new("not-one-of")
+                    .with("value", ev)
+                    .with("options", OPT_IN_EVENTS.join(", ")),
+            );
+        }
+    }
     if let Err(r) = targets.check(url).await {
         e.add("url", r);
     }
@@ -172,8 +183,14 @@ pub async fn add_webhook(
     if !e.is_empty() {
         return Err(crate::Error::Invalid(e));
     }
-    Ok(store.add_webhook(ws, url, secret).await?)
+    let mut events: Vec<&str> = events.iter().map(String::as_str).collect();
+    events.sort_unstable();
+    events.dedup();
+    Ok(store.add_webhook(ws, url, secret, &events).await?)
 }
+
+/// Events a webhook takes only when it asks for them (they can be many).
+pub const OPT_IN_EVENTS: [&str; 1] = ["encounters"];
 
 /// Resolves names with the system resolver and keeps only public addresses.
 struct PublicOnly(Targets);
@@ -213,7 +230,20 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 /// POSTs `body` to every webhook of workspace `ws`, signed. Failures are logged, not
 /// retried (what was delivered stays in the app).
 pub async fn deliver(ctx: &JobCtx, ws: Id, body: String) -> Result<()> {
+    deliver_to(ctx, ws, None, body).await
+}
+
+/// POSTs `body` to the webhooks of `ws` that opted in to `event` (one of
+/// [`OPT_IN_EVENTS`]).
+pub async fn deliver_opt_in(ctx: &JobCtx, ws: Id, event: &str, body: String) -> Result<()> {
+    deliver_to(ctx, ws, Some(event), body).await
+}
+
+async fn deliver_to(ctx: &JobCtx, ws: Id, event: Option<&str>, body: String) -> Result<()> {
     for hook in ctx.store.webhooks(ws).await? {
+        if event.is_some_and(|ev| !hook.events.iter().any(|e| e == ev)) {
+            continue;
+        }
         if !ctx.targets.permits(&hook.url) {
             tracing::warn!(
                 webhook = hook.id,

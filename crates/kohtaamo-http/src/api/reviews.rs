@@ -20,6 +20,10 @@ use crate::AppState;
 pub struct WebhookInput {
     pub url: String,
     pub secret: String,
+    /// Events beyond the default ones (review reminders, score alerts):
+    /// `encounters` = one event per batch of encounters recorded.
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +101,7 @@ async fn add_webhook(
         ws.id,
         input.url.trim(),
         &input.secret,
+        &input.events,
     )
     .await?;
     Ok((

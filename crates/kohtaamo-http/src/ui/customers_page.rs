@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use kohtaamo_app::directory::Names;
 use kohtaamo_app::encounters::{self as enc, Recorder, TimelineItem};
-use kohtaamo_domain::encounters::{CaptureInput, Words};
+use kohtaamo_domain::encounters::{CaptureInput, Source, Words};
 use kohtaamo_domain::model::Owner;
 use kohtaamo_domain::survey::SurveyData;
 use kohtaamo_domain::Id;
@@ -957,7 +957,8 @@ pub async fn capture_post(
     };
     if errors.is_empty() {
         match enc::capture(&st.store, w.id, &input, &by, st.clock.now()).await {
-            Ok(_) => {
+            Ok(r) => {
+                enc::announce(&st.hooks, w.id, w.data.slug.as_str(), Source::Staff, &[r]);
                 let mut to = format!(
                     "/w/{}/capture?saved=1&touchpoint={}",
                     w.data.slug, form.touchpoint

@@ -48,6 +48,10 @@ pub struct Row {
     tied: bool,
     /// The touchpoint's id when the row is a touchpoint (pages mark the weakest with it).
     touchpoint: Option<Id>,
+    /// Encounters in the period, feedback coverage and (stages) distinct customers.
+    encounters: String,
+    coverage: String,
+    customers: String,
 }
 
 #[derive(Template)]
@@ -61,6 +65,9 @@ struct DashboardPage {
     min_sample: i64,
     scopes: Vec<(&'static str, String, bool)>,
     scope_label: String,
+    /// Encounter columns (touchpoints and stages with encounters in the period).
+    show_encounters: bool,
+    show_customers: bool,
     by: &'static str,
     from: String,
     to: String,
@@ -83,6 +90,8 @@ struct GroupPage {
     error: Option<String>,
     min_sample: i64,
     scope_label: String,
+    show_encounters: bool,
+    show_customers: bool,
     name: String,
     back: String,
     from: String,
@@ -299,6 +308,9 @@ pub async fn dashboard(
         .collect();
     let c = chrome(&ctx);
     let page = DashboardPage {
+        show_encounters: matches!(by, Scope::Touchpoint | Scope::Stage)
+            && t.rows.iter().any(|r| r.encounters.is_some()),
+        show_customers: by == Scope::Stage && t.rows.iter().any(|r| r.customers.is_some()),
         error,
         min_sample: t.min_sample,
         scopes: Scope::ALL
@@ -375,6 +387,12 @@ fn row(i: &I18n, slug: &str, by: Scope, t: &ScoreTable, r: &ScoreRow) -> Row {
             (Scope::Touchpoint, GroupKey::Id(id)) => Some(*id),
             _ => None,
         },
+        encounters: r.encounters.map(|n| n.to_string()).unwrap_or("–".into()),
+        coverage: match (r.feedback_coverage, r.encounters) {
+            (Some(p), Some(_)) => i.decimals(format!("{p:.1} %")),
+            _ => "–".into(),
+        },
+        customers: r.customers.map(|n| n.to_string()).unwrap_or("–".into()),
     }
 }
 
@@ -527,6 +545,8 @@ pub async fn group_dashboard(
     let form = super::alerts_page::RuleFormView::load(&st, w.id, i, &an).await?;
     let c = chrome(&ctx);
     let page = GroupPage {
+        show_encounters: false,
+        show_customers: false,
         error,
         min_sample: table.min_sample,
         scope_label: i.t(&format!("scope-{}", scope.as_str())),
@@ -625,6 +645,9 @@ fn scores_csv(first: &str, rows: &[ScoreRow]) -> Result<Response, PageError> {
         "index_metric".into(),
         "shown".into(),
         "response_rate".into(),
+        "encounters".into(),
+        "feedback_coverage".into(),
+        "customers".into(),
     ];
     let mut out = vec![];
     for r in rows {
@@ -644,6 +667,13 @@ fn scores_csv(first: &str, rows: &[ScoreRow]) -> Result<Response, PageError> {
         );
         row.push(r.shown.map(|n| n.to_string()).unwrap_or_default());
         row.push(r.response_rate.map(|p| p.to_string()).unwrap_or_default());
+        row.push(r.encounters.map(|n| n.to_string()).unwrap_or_default());
+        row.push(
+            r.feedback_coverage
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+        );
+        row.push(r.customers.map(|n| n.to_string()).unwrap_or_default());
         out.push(row);
     }
     // UTF-8 byte order mark: spreadsheet programs then read ä and ö right.

@@ -502,3 +502,72 @@ async fn history_keeps_the_names_it_was_recorded_with() {
     assert_eq!(l["items"][0]["owner_name"], json!({"en": "ops"}));
     assert_eq!(l["items"][0]["touchpoint_name"], json!({"en": "refund"}));
 }
+
+#[tokio::test]
+async fn webhooks_that_opt_in_hear_of_each_batch_and_the_others_do_not() {
+    let app = spawn_app().await;
+    model(&app).await;
+    let (opted, got) = webhook_sink().await;
+    let (plain, plain_got) = webhook_sink().await;
+    let (s, _) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &app.admin,
+            json!({"url": opted, "secret": "a-long-enough-secret", "events": ["encounters"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &app.admin,
+            json!({"url": plain, "secret": "another-long-secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, body) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &app.admin,
+            json!({"url": plain, "secret": "another-long-secret", "events": ["everything"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, hooks) = app.get("/api/v1/workspaces/w/webhooks", &app.admin).await;
+    assert_eq!(hooks["items"][0]["events"], json!(["encounters"]));
+    let batch = json!([
+        enc("h-1", "2026-03-01T10:00:00Z", "buy-ticket", "crm:h"),
+        enc("h-2", "2026-03-01T11:00:00Z", "refund", "crm:h"),
+    ]);
+    let (s, out) = app.post(ENC, &app.admin, batch.clone()).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A retry creates nothing, so it announces nothing.
+    app.post(ENC, &app.admin, batch).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one event per batch: {got:?}");
+    let (sig, body) = &got[0];
+    assert_eq!(
+        *sig,
+        kohtaamo_app::jobs::sign("a-long-enough-secret", body.as_bytes())
+    );
+    let ev: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(ev["event"], "encounters.recorded");
+    assert_eq!(ev["workspace"], "w");
+    let ids: Vec<Value> = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ev["ids"], json!(ids));
+    assert!(
+        !body.contains("crm:h"),
+        "no customer identifiers in the event"
+    );
+    assert!(plain_got.lock().unwrap().is_empty(), "not opted in");
+}

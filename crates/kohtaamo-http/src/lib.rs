@@ -60,6 +60,8 @@ pub struct HttpConfig {
     pub upload_dir: std::path::PathBuf,
     /// Largest file the import page takes, in bytes.
     pub upload_limit: usize,
+    /// What creating a workspace and importing a file on the pages may take.
+    pub long_request_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -78,6 +80,7 @@ impl Default for HttpConfig {
             public_url: None,
             upload_dir: std::env::temp_dir().join("kohtaamo-uploads"),
             upload_limit: 256 * 1024 * 1024,
+            long_request_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -169,7 +172,7 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
         clock,
     };
     router
-        .merge(ui::router(&config))
+        .merge(ui::router())
         .fallback(|| async {
             error::ApiError::Rejected(axum::http::StatusCode::NOT_FOUND, "no such route".into())
         })
@@ -182,6 +185,14 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
             axum::http::StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
+        // Creating a workspace (the demo's year of history) and importing a file get
+        // longer; merged after the layer above, so it does not wrap them.
+        .merge(
+            ui::long_router(&config).layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                config.long_request_timeout,
+            )),
+        )
         .layer(axum::middleware::map_response(security_headers))
         // gzip for clients that accept it (a large journey map shrinks ~8×). The CSRF
         // token in pages is masked per response, so compression does not leak it.

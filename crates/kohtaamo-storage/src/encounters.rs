@@ -837,14 +837,22 @@ pub(crate) async fn record_in(tx: &mut Tx, ws: Id, rows: &[NewEncounter]) -> Res
                 .await?;
         }
     }
-    for ((tp, day), n) in rollup_deltas(rows, &out) {
-        sqlx::query(ROLLUP_UPSERT)
-            .bind(ws)
-            .bind(tp)
-            .bind(day)
-            .bind(n)
-            .execute(&mut **tx)
-            .await?;
+    // Many (touchpoint, day) keys in a batch of history: a few multi-row upserts, not a
+    // round trip per key (the keys of one statement are distinct, as PostgreSQL needs).
+    let deltas: Vec<((Id, String), i64)> = rollup_deltas(rows, &out).into_iter().collect();
+    for chunk in deltas.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO encounter_rollups (workspace_id, touchpoint_id, day, encounters) VALUES {} ON CONFLICT (workspace_id, touchpoint_id, day) DO UPDATE SET encounters = encounter_rollups.encounters + excluded.encounters",
+            (0..chunk.len())
+                .map(|k| format!("($1, ${}, ${}, ${})", 3 * k + 2, 3 * k + 3, 3 * k + 4))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(ws);
+        for ((tp, day), n) in chunk {
+            q = q.bind(*tp).bind(day.as_str()).bind(*n);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(out)
 }

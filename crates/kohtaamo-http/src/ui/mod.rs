@@ -35,7 +35,25 @@ use crate::AppState;
 
 pub const LOGIN_CSRF_COOKIE: &str = "kohtaamo_login_csrf";
 
-pub fn router(config: &crate::HttpConfig) -> Router<AppState> {
+/// The pages whose work can take longer than a request is otherwise given: creating a
+/// workspace (the demo generates a year of history) and importing a file. The caller
+/// gives them `long_request_timeout` instead of `request_timeout`.
+pub fn long_router(config: &crate::HttpConfig) -> Router<AppState> {
+    Router::new()
+        .route("/workspaces/new", post(pages::create_workspace))
+        .route(
+            "/w/{ws}/encounters/import",
+            get(import_page::start)
+                .post(import_page::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(config.upload_limit)),
+        )
+        .route(
+            "/w/{ws}/encounters/import/{token}",
+            get(import_page::mapping).post(import_page::run),
+        )
+}
+
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::workspaces))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -147,16 +165,6 @@ pub fn router(config: &crate::HttpConfig) -> Router<AppState> {
             get(customers_page::capture_form).post(customers_page::capture_post),
         )
         .route("/w/{ws}/capture/qr/{file}", get(customers_page::capture_qr))
-        .route(
-            "/w/{ws}/encounters/import",
-            get(import_page::start)
-                .post(import_page::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(config.upload_limit)),
-        )
-        .route(
-            "/w/{ws}/encounters/import/{token}",
-            get(import_page::mapping).post(import_page::run),
-        )
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))
@@ -177,7 +185,6 @@ pub fn router(config: &crate::HttpConfig) -> Router<AppState> {
         )
         .route("/w/{ws}/members/account", post(admin::create_account))
         .route("/workspaces", get(pages::workspace_list))
-        .route("/workspaces/new", post(pages::create_workspace))
         .route("/w/{ws}/edit", get(forms::index))
         .route("/w/{ws}/edit/{collection}", get(forms::list))
         .route(

@@ -576,6 +576,18 @@ pub async fn timeline_of(store: &Store, ws: Id, customer: Id, limit: i64) -> Res
         )
         .await?;
     let responses = store.responses_of(ws, &refs, None, limit).await?;
+    let items = in_order(encounters, responses);
+    Ok(Timeline {
+        customer_id: customer,
+        identifiers: idents.iter().map(|(c, i, k)| shown(i, k, *c)).collect(),
+        links: store.customer_links(ws, &customers).await?,
+        customers,
+        items,
+    })
+}
+
+/// Encounters and responses as one list, oldest first.
+fn in_order(encounters: Vec<Encounter>, responses: Vec<Response>) -> Vec<TimelineItem> {
     let mut items: Vec<TimelineItem> = encounters
         .into_iter()
         .map(|e| TimelineItem::Encounter(Box::new(e)))
@@ -586,13 +598,7 @@ pub async fn timeline_of(store: &Store, ws: Id, customer: Id, limit: i64) -> Res
         )
         .collect();
     items.sort_by(|a, b| a.at().cmp(b.at()));
-    Ok(Timeline {
-        customer_id: customer,
-        identifiers: idents.iter().map(|(c, i, k)| shown(i, k, *c)).collect(),
-        links: store.customer_links(ws, &customers).await?,
-        customers,
-        items,
-    })
+    items
 }
 
 /// Everything recorded under a case reference (encounters and responses), oldest
@@ -614,17 +620,7 @@ pub async fn case_timeline(
         )
         .await?;
     let responses = store.responses_of(ws, &[], Some(case_ref), limit).await?;
-    let mut items: Vec<TimelineItem> = encounters
-        .into_iter()
-        .map(|e| TimelineItem::Encounter(Box::new(e)))
-        .chain(
-            responses
-                .into_iter()
-                .map(|r| TimelineItem::Response(Box::new(r))),
-        )
-        .collect();
-    items.sort_by(|a, b| a.at().cmp(b.at()));
-    Ok(items)
+    Ok(in_order(encounters, responses))
 }
 
 /// What linking two customers would join: each side's identifiers and how many

@@ -47,6 +47,21 @@ pub struct ItemView {
     kind_key: String,
 }
 
+/// (value, label) pairs as options, the one equal to `chosen` selected.
+fn choices(
+    items: impl IntoIterator<Item = (String, String)>,
+    chosen: &Option<String>,
+) -> Vec<Choice> {
+    items
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: chosen.as_deref() == Some(value.as_str()),
+            value,
+            label,
+        })
+        .collect()
+}
+
 impl ItemView {
     /// Where it happened: touchpoint, journey, channel and unit, those known.
     fn where_line(&self) -> String {
@@ -519,31 +534,15 @@ async fn render(
             },
         );
     }
-    let sel = |x: &Option<String>, v: &str| x.as_deref() == Some(v);
-    page.units = units
-        .into_iter()
-        .map(|(id, label)| Choice {
-            selected: sel(&q.unit, &id.to_string()),
-            value: id.to_string(),
-            label,
-        })
-        .collect();
-    page.journeys = journeys
-        .into_iter()
-        .map(|(id, label)| Choice {
-            selected: sel(&q.journey, &id.to_string()),
-            value: id.to_string(),
-            label,
-        })
-        .collect();
-    page.kinds = kinds
-        .into_iter()
-        .map(|(k, label)| Choice {
-            selected: sel(&q.kind, &k),
-            value: k,
-            label,
-        })
-        .collect();
+    page.units = choices(
+        units.into_iter().map(|(id, l)| (id.to_string(), l)),
+        &q.unit,
+    );
+    page.journeys = choices(
+        journeys.into_iter().map(|(id, l)| (id.to_string(), l)),
+        &q.journey,
+    );
+    page.kinds = choices(kinds, &q.kind);
     page.last = all.first().cloned();
     page.open = all.iter().filter(|v| v.follow_up).cloned().collect();
     let want = |x: &Option<String>| x.as_deref().filter(|v| !v.is_empty()).map(str::to_owned);

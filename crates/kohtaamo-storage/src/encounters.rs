@@ -225,7 +225,7 @@ impl Store {
     }
 
     /// [`Store::record_encounters`] in a transaction of its own, outside the writer.
-    pub async fn record_encounters_directly(
+    async fn record_encounters_directly(
         &self,
         ws: Id,
         rows: &[NewEncounter],

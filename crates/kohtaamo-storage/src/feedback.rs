@@ -171,14 +171,6 @@ impl Ingest {
         rx.await.map_err(|_| closing())?
     }
 
-    /// Stores a batch of encounters (all or none); returns once they are committed.
-    pub async fn encounters(&self, ws: Id, rows: Vec<NewEncounter>) -> Result<Vec<Recorded>> {
-        match self.queue() {
-            Ok(q) => queue_encounters(q, ws, rows).await,
-            Err(store) => store.record_encounters_directly(ws, &rows).await,
-        }
-    }
-
     /// Counts one showing of a survey.
     pub async fn impression(&self, i: Impression) -> Result<()> {
         let queue = match self.queue() {
@@ -239,8 +231,8 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
 /// than an outage is handed back (`Some`) to be written job by job.
 fn settle(jobs: Vec<Job>, result: Result<Outcomes>) -> Option<Vec<Job>> {
     match result {
-        Ok(_) | Err(_) if jobs.len() == 1 => answer(jobs, result),
         Ok(_) => answer(jobs, result),
+        Err(_) if jobs.len() == 1 => answer(jobs, result),
         // The database is down, full or unreachable: every row would fail alike.
         Err(StoreError::Unavailable(o, m)) => {
             for job in jobs {

@@ -1375,11 +1375,11 @@ async fn encounters_group_commit_through_the_writer(store: Store) {
     let customers: std::collections::HashSet<Id> =
         all.iter().filter_map(|e| e.customer_id).collect();
     assert_eq!(customers.len(), 30);
-    // Through the handle too, in one batch with a retry of an earlier one.
-    let r = ingest
-        .encounters(
+    // One batch with a retry of an earlier one.
+    let r = store
+        .record_encounters(
             ws,
-            vec![
+            &[
                 encounter("e-0000", "2026-02-01T10:00:00Z", Some("crm:0")),
                 encounter("e-new", "2026-02-02T10:00:00Z", Some("crm:99")),
             ],

@@ -44,6 +44,19 @@ pub const MAX_LISTED: usize = 100;
 pub struct Mapping(pub BTreeMap<String, String>);
 
 impl Mapping {
+    /// The column `field` is read from: the mapped one, else the field's own name;
+    /// `None` for a field mapped to the empty name.
+    pub fn column<'a>(&'a self, field: &'a str) -> Option<&'a str> {
+        let name = self.0.get(field).map(String::as_str).unwrap_or(field);
+        (!name.is_empty()).then_some(name)
+    }
+
+    /// Where `field`'s column is among `headers` (trimmed, as [`headers`] reads them).
+    fn position(&self, headers: &[String], field: &str) -> Option<usize> {
+        let name = self.column(field)?;
+        headers.iter().position(|h| h.trim() == name)
+    }
+
     /// `touchpoint=Palvelupiste,at=Aika,attr.train=Juna` (the CLI's `--map`).
     pub fn parse(spec: &[String]) -> Result<Self> {
         let mut m = BTreeMap::new();
@@ -176,15 +189,8 @@ fn row_input(
     lookup: &Lookup,
 ) -> std::result::Result<EncounterInput, FieldErrors> {
     let mut e = FieldErrors::new();
-    let col = |field: &str| -> Option<usize> {
-        let name = map.0.get(field).map(String::as_str).unwrap_or(field);
-        headers
-            .iter()
-            .position(|h| h.trim() == name)
-            .filter(|_| !name.is_empty())
-    };
     let get = |field: &str| -> Option<String> {
-        col(field)
+        map.position(headers, field)
             .and_then(|i| row.get(i))
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -363,10 +369,7 @@ fn check_mapping(headers: &[String], map: &Mapping) -> Result<()> {
             );
         }
     }
-    let has = |f: &str| {
-        let name = map.0.get(f).map(String::as_str).unwrap_or(f);
-        !name.is_empty() && headers.iter().any(|h| h == name)
-    };
+    let has = |f: &str| map.position(headers, f).is_some();
     if !has("at") {
         e.add("map.at", Reason::new("map-when"));
     }
@@ -571,8 +574,7 @@ pub async fn preview(
             .map(|f| f.to_string())
             .chain(map.0.keys().filter(|f| f.starts_with("attr.")).cloned())
             .filter_map(|f| {
-                let col = map.0.get(&f).map(String::as_str).unwrap_or(&f).to_owned();
-                let i = sample.headers.iter().position(|h| *h == col)?;
+                let i = map.position(&sample.headers, &f)?;
                 Some((f, cells.get(i).cloned().unwrap_or_default()))
             })
             .collect();

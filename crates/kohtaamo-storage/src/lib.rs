@@ -189,8 +189,9 @@ pub struct Store {
     /// turns "database is locked" races between pooled connections into a fair queue.
     /// PostgreSQL gets a gate with many permits, i.e. none in practice.
     write_gate: Arc<Semaphore>,
-    /// Bumped by every model write on this instance, so caches of model data (the
-    /// public side's survey cache) know when to reload.
+    /// Bumped by every model write (and webhook change) on this instance, so caches
+    /// of model data (the public side's survey cache, [`Store::snapshot_cached`],
+    /// [`Store::webhooks_cached`]) know when to reload.
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// The SQLite database file, for the ingest writer's own connection.
     sqlite_file: Option<Arc<str>>,
@@ -204,20 +205,41 @@ pub struct Store {
     /// Instance secrets read so far (they never change once stored).
     secrets: Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>,
     /// Workspace models read for validating writes (see [`Store::snapshot_cached`]).
-    snapshots:
-        Arc<std::sync::RwLock<std::collections::HashMap<kohtaamo_domain::Id, CachedSnapshot>>>,
+    snapshots: Arc<PerWorkspace<kohtaamo_domain::insight::Snapshot>>,
+    /// Workspace webhooks, for the events sent on hot paths (encounters).
+    hooks: Arc<PerWorkspace<Vec<reviews::Webhook>>>,
 }
 
-/// (read at, model generation then, the model).
-type CachedSnapshot = (
-    std::time::Instant,
-    u64,
-    Arc<kohtaamo_domain::insight::Snapshot>,
-);
+/// What this instance read of a workspace, kept while the generation is the same and
+/// for at most 2 s: this instance's own changes are seen at once (they bump the
+/// generation), another instance's within 2 s.
+#[derive(Default)]
+struct PerWorkspace<V> {
+    map: std::sync::RwLock<std::collections::HashMap<kohtaamo_domain::Id, Kept<V>>>,
+}
 
-/// How long another instance's model change may go unseen by [`Store::snapshot_cached`]
-/// (this instance's own changes are seen at once: they bump the generation).
-const SNAPSHOT_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// (read at, the generation then, the value).
+type Kept<V> = (std::time::Instant, u64, Arc<V>);
+
+impl<V> PerWorkspace<V> {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+    fn get(&self, ws: kohtaamo_domain::Id, generation: u64) -> Option<Arc<V>> {
+        let m = self.map.read().ok()?;
+        let (at, g, v) = m.get(&ws)?;
+        (*g == generation && at.elapsed() < Self::TTL).then(|| v.clone())
+    }
+
+    fn put(&self, ws: kohtaamo_domain::Id, generation: u64, v: Arc<V>) {
+        if let Ok(mut m) = self.map.write() {
+            // Bounded: dropped whole when it grows large.
+            if m.len() > 1_000 {
+                m.clear();
+            }
+            m.insert(ws, (std::time::Instant::now(), generation, v));
+        }
+    }
+}
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -297,6 +319,7 @@ impl Store {
             bulk: Arc::default(),
             secrets: Arc::default(),
             snapshots: Arc::default(),
+            hooks: Arc::default(),
             sqlite_file: match backend {
                 Backend::Sqlite => {
                     let rest = url
@@ -408,19 +431,28 @@ impl Store {
         ws: kohtaamo_domain::Id,
     ) -> Result<Arc<kohtaamo_domain::insight::Snapshot>> {
         let generation = self.generation();
-        if let Some((at, g, s)) = self.snapshots.read().ok().and_then(|m| m.get(&ws).cloned()) {
-            if g == generation && at.elapsed() < SNAPSHOT_TTL {
-                return Ok(s);
-            }
+        if let Some(s) = self.snapshots.get(ws, generation) {
+            return Ok(s);
         }
         let s = Arc::new(self.snapshot(ws).await?);
-        if let Ok(mut m) = self.snapshots.write() {
-            if m.len() > 1_000 {
-                m.clear();
-            }
-            m.insert(ws, (std::time::Instant::now(), generation, s.clone()));
-        }
+        self.snapshots.put(ws, generation, s.clone());
         Ok(s)
+    }
+
+    /// The workspace's webhooks like [`Store::webhooks`], cached as
+    /// [`Store::snapshot_cached`] is (adding or removing one bumps the generation), so
+    /// an event on a hot path costs no query when nobody listens.
+    pub async fn webhooks_cached(
+        &self,
+        ws: kohtaamo_domain::Id,
+    ) -> Result<Arc<Vec<reviews::Webhook>>> {
+        let generation = self.generation();
+        if let Some(h) = self.hooks.get(ws, generation) {
+            return Ok(h);
+        }
+        let h = Arc::new(self.webhooks(ws).await?);
+        self.hooks.put(ws, generation, h.clone());
+        Ok(h)
     }
 
     /// The SQLite file behind this store (None for PostgreSQL or in-memory).

@@ -179,7 +179,9 @@ impl Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(StoreError::from);
-        self.finish(tx, r).await
+        let id = self.finish(tx, r).await?;
+        self.bump();
+        Ok(id)
     }
 
     pub async fn webhooks(&self, ws: Id) -> Result<Vec<Webhook>> {
@@ -219,6 +221,7 @@ impl Store {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.bump();
         Ok(())
     }
 }

@@ -240,7 +240,9 @@ pub async fn deliver_opt_in(ctx: &JobCtx, ws: Id, event: &str, body: String) -> 
 }
 
 async fn deliver_to(ctx: &JobCtx, ws: Id, event: Option<&str>, body: String) -> Result<()> {
-    for hook in ctx.store.webhooks(ws).await? {
+    // From the store's short-lived cache: opt-in events come from hot paths (every
+    // batch of encounters), and most workspaces have no webhook listening.
+    for hook in ctx.store.webhooks_cached(ws).await?.iter() {
         if event.is_some_and(|ev| !hook.events.iter().any(|e| e == ev)) {
             continue;
         }

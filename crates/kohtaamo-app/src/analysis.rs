@@ -298,9 +298,8 @@ pub fn weakest_encounters_of(
     per: &HashMap<Id, Tally>,
 ) -> Vec<WeakestEncounter> {
     let owner_of: HashMap<Id, Option<kohtaamo_domain::model::Owner>> = snapshot
-        .stages
-        .iter()
-        .flat_map(|(_, _, tps)| tps.iter().map(|(id, t)| (*id, t.owner)))
+        .touchpoints()
+        .map(|(_, id, t)| (id, t.owner))
         .collect();
     weakest_by_journey(snapshot, per)
         .into_iter()
@@ -652,11 +651,8 @@ impl Analysis {
             let per_tp = store.encounter_counts(ws, &first, &last).await?;
             if scope == Scope::Touchpoint {
                 // Only touchpoints of the model (history keeps those since removed).
-                let known: std::collections::HashSet<Id> = snapshot
-                    .stages
-                    .iter()
-                    .flat_map(|(_, _, tps)| tps.iter().map(|(t, _)| *t))
-                    .collect();
+                let known: std::collections::HashSet<Id> =
+                    snapshot.touchpoints().map(|(_, t, _)| t).collect();
                 encounters = per_tp
                     .into_iter()
                     .filter(|(t, _)| known.contains(t))

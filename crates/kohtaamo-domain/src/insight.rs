@@ -193,8 +193,9 @@ impl Snapshot {
         }
     }
 
-    /// (journey, touchpoint id, touchpoint) in journey order.
-    fn touchpoints(&self) -> impl Iterator<Item = (Id, Id, &TouchpointData)> {
+    /// Every touchpoint of the model: (journey, touchpoint id, touchpoint) in journey
+    /// order.
+    pub fn touchpoints(&self) -> impl Iterator<Item = (Id, Id, &TouchpointData)> {
         self.stages
             .iter()
             .flat_map(|(_, st, tps)| tps.iter().map(move |(id, t)| (st.journey_id, *id, t)))

@@ -15,7 +15,7 @@
 //! Environment: `BENCH_SECONDS` (20), `BENCH_CONCURRENCY` (4),
 //! `BENCH_SINGLE_CONNECTIONS` (256), `BENCH_BACKENDS` (`sqlite,postgres`).
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,14 +27,10 @@ use kohtaamo_storage::encounters::NewEncounter;
 use kohtaamo_storage::testing::{fresh, TestDb};
 use kohtaamo_storage::{Backend, Store};
 
-const BATCH: usize = 1000;
+mod common;
+use common::{env_num, free_port, pct, serve};
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+const BATCH: usize = 1000;
 
 struct Target {
     store: Store,
@@ -120,34 +116,8 @@ async fn target(backend: Backend) -> Target {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
 fn start_server(t: &Target, port: u16) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kohtaamo"))
-        .arg("serve")
-        .env("KOHTAAMO_BIND", format!("127.0.0.1:{port}"))
-        .env("KOHTAAMO_DATABASE_URL", &t.url)
-        .env("KOHTAAMO_DATA_DIR", t._dir.path())
-        .env("KOHTAAMO_LOG", "warn")
-        .env("KOHTAAMO_REVIEW_CYCLE_MINUTES", "0")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start kohtaamo serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("server did not start");
+    serve(&t.url, t._dir.path(), port, &[])
 }
 
 /// A JSON array of `size` encounters, or one encounter object when `size` is 1.
@@ -226,14 +196,6 @@ async fn connection(
         }
     }
     (acked, lat, errors)
-}
-
-fn pct(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
 }
 
 async fn count(t: &Target) -> i64 {

@@ -15,7 +15,7 @@
 //! Environment: `BENCH_SECONDS` (30), `BENCH_BASELINE_SECONDS` (10),
 //! `BENCH_CONCURRENCY` (64), `BENCH_BACKENDS` (`sqlite,postgres`).
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,12 +28,8 @@ use kohtaamo_storage::feedback::{write_batch_direct, NewResponse};
 use kohtaamo_storage::testing::{fresh, TestDb};
 use kohtaamo_storage::{Backend, Store};
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{env_num, free_port, pct, serve};
 
 struct Target {
     store: Store,
@@ -92,38 +88,18 @@ async fn target(backend: Backend) -> Target {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
 fn start_server(t: &Target, port: u16, batch_max: usize) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kohtaamo"))
-        .arg("serve")
-        .env("KOHTAAMO_BIND", format!("127.0.0.1:{port}"))
-        .env("KOHTAAMO_DATABASE_URL", &t.url)
-        .env("KOHTAAMO_DATA_DIR", t._dir.path())
-        .env("KOHTAAMO_ADMIN_PASSWORD", "bench-admin-password")
-        .env("KOHTAAMO_LOG", "warn")
-        .env("KOHTAAMO_FEEDBACK_PER_MINUTE_IP", "0")
-        .env("KOHTAAMO_FEEDBACK_PER_MINUTE_SURVEY", "0")
-        .env("KOHTAAMO_REVIEW_CYCLE_MINUTES", "0")
-        .env("KOHTAAMO_INGEST_BATCH_MAX", batch_max.to_string())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start kohtaamo serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("server did not start");
+    serve(
+        &t.url,
+        t._dir.path(),
+        port,
+        &[
+            ("KOHTAAMO_ADMIN_PASSWORD", "bench-admin-password".into()),
+            ("KOHTAAMO_FEEDBACK_PER_MINUTE_IP", "0".into()),
+            ("KOHTAAMO_FEEDBACK_PER_MINUTE_SURVEY", "0".into()),
+            ("KOHTAAMO_INGEST_BATCH_MAX", batch_max.to_string()),
+        ],
+    )
 }
 
 struct Run {
@@ -216,14 +192,6 @@ async fn load(port: u16, key: &str, tag: &str, concurrency: usize, seconds: u64)
     }
     run.elapsed = start.elapsed();
     run
-}
-
-fn pct(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
 }
 
 /// Serves, loads, stops, verifies; returns (responses/s, p50 ms, p99 ms, lost).

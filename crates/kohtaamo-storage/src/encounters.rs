@@ -216,9 +216,14 @@ impl Store {
     /// stores nothing twice), captures beside their encounters. One outcome per
     /// encounter, in order. While the instance's ingest writer runs (a server), the
     /// batch goes through it and shares its commit with whatever else is queued
-    /// (group commit); otherwise it is written directly.
+    /// (group commit) — on PostgreSQL only batches of up to 64; otherwise it is
+    /// written directly.
     pub async fn record_encounters(&self, ws: Id, rows: &[NewEncounter]) -> Result<Vec<Recorded>> {
-        match self.running_writer() {
+        // PostgreSQL takes many writers at once: a large batch amortises its own commit
+        // and runs beside others (through the one writer, batches ran at half the
+        // rate); small ones share the writer's commits. SQLite has one writer anyway.
+        let shared = self.sqlite_file().is_some() || rows.len() <= GROUP_COMMIT_ROWS;
+        match self.running_writer().filter(|_| shared) {
             Some(queue) => crate::feedback::queue_encounters(&queue, ws, rows.to_vec()).await,
             None => self.record_encounters_directly(ws, rows).await,
         }
@@ -722,6 +727,10 @@ fn conflict(e: sqlx::Error, what: &str) -> StoreError {
         _ => StoreError::from(e),
     }
 }
+
+/// Batches of at most this many encounters go through the group-commit writer on
+/// PostgreSQL; larger ones are written in a transaction of their own.
+const GROUP_COMMIT_ROWS: usize = 64;
 
 /// Identifiers per look-up or insert statement.
 const CHUNK: usize = 100;

@@ -7,7 +7,10 @@ per stage, journey, segment, package element, service package, owning unit and p
 from the model as the API lists it (touchpoint → stage → journey → segment, touchpoint
 → element → packages, touchpoint owner; responses naming no touchpoint by what their
 survey is about), plus the weekly trend, and compares them with
-GET /api/v1/workspaces/{ws}/scores and /scores/weekly. Then deletes some responses
+GET /api/v1/workspaces/{ws}/scores and /scores/weekly. From the encounter log as the
+API lists it, it recounts encounters per touchpoint and stage, feedback coverage and
+the distinct customers who reached each stage (docs/metrics.md); a touchpoint or stage
+with encounters and no responses is a row of its own. Then deletes some responses
 through the API and compares again (the rollups must stay exact).
 
 Usage: python oracle.py BASE_URL TOKEN [WORKSPACE]
@@ -16,6 +19,7 @@ import io
 import json
 import math
 import sys
+import urllib.parse
 import urllib.request
 from datetime import date, timedelta
 
@@ -138,6 +142,37 @@ def model_keys():
     return {scope: keys(scope) for scope in ("stage", "journey", "segment", "element", "package", "unit", "partner")}
 
 
+def encounters():
+    """Every encounter of the period, through the paged list."""
+    out, before = [], None
+    while True:
+        q = f"/api/v1/workspaces/{WS}/encounters?from={FROM}&to={TO}&limit=1000"
+        if before:
+            q += "&before=" + urllib.parse.quote(before)
+        page = json.loads(call("GET", q))
+        out.extend(page["items"])
+        before = page["next"]
+        if not before:
+            return out
+
+
+def encounter_figures():
+    """scope -> key -> (encounters, distinct customers) from the encounter log, per
+    touchpoint of the model and per stage through the touchpoint's stage."""
+    tps = {t["id"]: t for t in items("touchpoints")}
+    figures = {"touchpoint": {}, "stage": {}}
+    customers = {}
+    for e in encounters():
+        t = tps.get(e["touchpoint_id"])
+        if t is None:
+            continue
+        for scope, key in (("touchpoint", t["id"]), ("stage", t["stage_id"])):
+            figures[scope][str(key)] = figures[scope].get(str(key), 0) + 1
+        if e["customer_id"] is not None:
+            customers.setdefault(str(t["stage_id"]), set()).add(e["customer_id"])
+    return {scope: {k: (n, len(customers.get(k, ())) if scope == "stage" else None) for k, n in f.items()} for scope, f in figures.items()}
+
+
 def weekly(df):
     days = pd.to_datetime(df["day"])
     monday = (days - pd.to_timedelta(days.dt.weekday, unit="D")).dt.strftime("%Y-%m-%d")
@@ -146,6 +181,8 @@ def weekly(df):
 
 def compare(df, label):
     checked = 0
+    enc = encounter_figures()
+    assert enc["touchpoint"], "the demo records encounters"
     grouped = [(scope, df, col) for scope, col in (("touchpoint", "touchpoint_id"), ("survey", "survey_id"), ("language", "locale"), ("channel", "channel"))]
     for scope, f in model_keys().items():
         keyed = df.assign(key=[f(t, s) for t, s in zip(df["touchpoint_id"], df["survey_id"])]).explode("key")
@@ -155,6 +192,9 @@ def compare(df, label):
         api = json.loads(call("GET", f"/api/v1/workspaces/{WS}/scores?by={scope}&from={FROM}&to={TO}"))
         got = {str(r["key"]): r for r in api["rows"]}
         want = expected(frame, col)
+        nothing = {"status": "no_answers"}
+        for k in enc.get(scope, {}):
+            want.setdefault(k, {"responses": 0, "nps": nothing, "csat": nothing, "ces": nothing})
         groups[scope] = len(want)
         assert set(got) == set(want), f"{label} {scope}: keys differ: {sorted(set(got) ^ set(want))}"
         for k, w in want.items():
@@ -163,6 +203,17 @@ def compare(df, label):
             for m in ("nps", "csat", "ces"):
                 assert same(g[m], w[m]), f"{label} {scope} {k} {m}: api {g[m]} != oracle {w[m]}"
                 checked += 1
+            if scope in enc:
+                n, customers = enc[scope].get(k, (0, 0))
+                assert g["encounters"] == n, f"{label} {scope} {k}: encounters {g['encounters']} != {n}"
+                coverage = None if n == 0 or n < w["responses"] else 100 * w["responses"] / n
+                assert (g["feedback_coverage"] is None) == (coverage is None) and (
+                    coverage is None or math.isclose(g["feedback_coverage"], coverage, rel_tol=1e-9)
+                ), f"{label} {scope} {k}: feedback coverage {g['feedback_coverage']} != {coverage}"
+                checked += 2
+                if scope == "stage":
+                    assert g["customers"] == customers, f"{label} stage {k}: customers {g['customers']} != {customers}"
+                    checked += 1
     api = json.loads(call("GET", f"/api/v1/workspaces/{WS}/scores/weekly?from={FROM}&to={TO}"))
     got = {w["week"]: w for w in api}
     want = weekly(df)

@@ -14,14 +14,18 @@
 //! so touchpoint → journey impact can be estimated. Touchpoint and journey answers of
 //! one trip share `customer_ref` and `case_ref`. Open answers come from a small fi/en/sv
 //! phrase bank of each touchpoint, matching the score and the respondent's language.
-//! No response is dated later than the moment of generation. 4 % of responses are partial; impressions are
-//! written as responses ÷ a response rate of about 30 %.
+//! No response is dated later than the moment of generation. 4 % of responses are partial.
 //!
 //! Encounters (from a random stream of their own, so the responses do not change): on
-//! each trip the customer meets one touchpoint of most stages of the train trip, in
-//! stage order through the day, under the trip's customer and case refs; on 3 % of
-//! trips a member of staff records a capture there (the touchpoint's phrase, a theme,
-//! a feeling, a promise when it went badly). One customer is linked to a loyalty card.
+//! each trip the customer meets, in stage order through the day and under the trip's
+//! customer and case refs, every touchpoint they answered a survey about and, at 70 %
+//! of the other stages, one touchpoint of the stage; beside each answering trip a
+//! *silent* trip (another traveller who answers nothing) walks the journey the same
+//! way. On 3 % of stops a member of staff records a capture there (the touchpoint's
+//! phrase, a theme, a feeling, a promise when it went badly). One customer is linked to
+//! a loyalty card. Impressions are written as responses ÷ a response rate of about
+//! 30 % (the survey is also offered by QR code to people whose encounter no system
+//! records, so more are shown it than there are encounters).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -417,6 +421,7 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
         let case = format!("trip-{trip:08}");
         let trip_quality: f64 = rng.gen_range(-0.6..0.6);
         let mut experienced = Vec::new();
+        let mut answered: Vec<Id> = Vec::new();
         let mut emit = |rng: &mut StdRng,
                         s: &Live,
                         quality: f64,
@@ -464,6 +469,7 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
                     (today - day).num_days(),
                 ) + trip_quality;
                 experienced.push(q);
+                answered.extend(s.data.touchpoint_id);
                 emit(&mut rng, s, q, s.data.touchpoint_id, &mut batch);
             }
         }
@@ -491,7 +497,19 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
             &mut erng,
             (day, now),
             (&customer, &case, lang),
-            (trip_quality, &themes),
+            (trip_quality, &themes, &answered),
+            &mut encounters,
+        );
+        // A fellow traveller who answers nothing.
+        let silent_customer = format!("cust-{:06}", erng.gen_range(0..(plan.trips / 3).max(1)));
+        let silent_case = format!("trip-{:08}", plan.trips + trip);
+        let silent_lang = if erng.gen_bool(0.7) { "fi" } else { "en" };
+        let silent_quality = erng.gen_range(-0.6..0.6);
+        walk.trip(
+            &mut erng,
+            (day, now),
+            (&silent_customer, &silent_case, silent_lang),
+            (silent_quality, &themes, &[]),
             &mut encounters,
         );
         if batch.len() >= 4000 {
@@ -684,23 +702,29 @@ impl DemoJourney {
         }
     }
 
-    /// One trip's encounters: a touchpoint of most stages, in stage order through the
-    /// day; now and then a capture by staff (with a promise when it went badly).
+    /// One trip's encounters, in stage order through the day: every touchpoint in
+    /// `answered` (the customer gave feedback there) and, at 70 % of the other stages,
+    /// one touchpoint of the stage; now and then a capture by staff (with a promise when
+    /// it went badly).
     fn trip(
         &self,
         rng: &mut StdRng,
         (day, now): (chrono::NaiveDate, chrono::NaiveDateTime),
         (customer, case, lang): (&str, &str, &str),
-        (quality, themes): (f64, &[Option<Id>]),
+        (quality, themes, answered): (f64, &[Option<Id>], &[Id]),
         out: &mut Vec<NewEncounter>,
     ) {
         let mut at = day.and_hms_opt(0, 0, 0).unwrap_or_default()
             + Duration::minutes(rng.gen_range(6 * 60..12 * 60));
-        for (k, stage) in self.stages.iter().enumerate() {
-            if stage.is_empty() || !rng.gen_bool(0.7) {
-                continue;
+        let stops = self.stages.iter().enumerate().flat_map(|(k, stage)| {
+            let mut here: Vec<&Stop> = stage.iter().filter(|t| answered.contains(&t.id)).collect();
+            if here.is_empty() && !stage.is_empty() && rng.gen_bool(0.7) {
+                here.push(&stage[rng.gen_range(0..stage.len())]);
             }
-            let t = &stage[rng.gen_range(0..stage.len())];
+            here.into_iter().map(move |t| (k, t))
+        });
+        let stops: Vec<(usize, &Stop)> = stops.collect();
+        for (k, t) in stops {
             at += Duration::minutes(rng.gen_range(5..90));
             if at > now {
                 break;

@@ -336,6 +336,42 @@ impl Store {
         row.as_ref().map(user_from).transpose()
     }
 
+    /// The user of an API token and, in the same query, the workspace `slug` with the
+    /// user's role there (a superadmin is admin everywhere) — what every API request on
+    /// a workspace needs before it starts, in one round trip instead of three. `None`
+    /// for an unknown or revoked token; `Some((user, None))` when the workspace does
+    /// not exist or the user is not a member.
+    pub async fn token_access(
+        &self,
+        token: &str,
+        slug: &str,
+    ) -> Result<Option<(User, Option<(Id, Role)>)>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.is_superadmin, w.id AS ws_id, m.role FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id \
+             LEFT JOIN workspaces w ON w.slug = $2 \
+             LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = u.id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(token_hash(token))
+        .bind(slug)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let user = user_from(&row)?;
+        let ws: Option<Id> = row.try_get("ws_id")?;
+        let role = match ws {
+            Some(_) if user.is_superadmin => Some(Role::Admin),
+            Some(_) => row
+                .try_get::<Option<String>, _>("role")?
+                .and_then(|r| Role::parse(&r).ok()),
+            None => None,
+        };
+        Ok(Some((user, ws.zip(role))))
+    }
+
     pub async fn list_tokens(&self, user_id: Id) -> Result<Vec<TokenInfo>> {
         let rows = sqlx::query("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id")
             .bind(user_id)

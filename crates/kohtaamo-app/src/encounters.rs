@@ -450,9 +450,21 @@ pub async fn add_theme(
         .await?)
 }
 
-pub async fn accept_theme(store: &Store, ws: Id, role: Role, id: Id) -> Result<()> {
+/// Puts a proposed theme on the list; `name`, when it names any language, renames it
+/// (a theme proposed on the capture form has a name in its proposer's language only).
+pub async fn accept_theme(
+    store: &Store,
+    ws: Id,
+    role: Role,
+    id: Id,
+    name: Option<&BTreeMap<String, String>>,
+) -> Result<()> {
     editor(role)?;
-    Ok(store.accept_capture_theme(ws, id).await?)
+    let name = match name.filter(|n| !n.is_empty()) {
+        Some(n) => Some(Texts::name(n).map_err(|r| Error::invalid("name", r))?),
+        None => None,
+    };
+    Ok(store.accept_capture_theme(ws, id, name.as_ref()).await?)
 }
 
 /// Merges theme `from` into `into`; returns how many captures moved.

@@ -664,13 +664,15 @@ impl Store {
     }
 
     /// Puts a proposed theme on the list.
-    pub async fn accept_capture_theme(&self, ws: Id, id: Id) -> Result<()> {
+    /// Puts a theme on the list, renamed to `name` when one is given.
+    pub async fn accept_capture_theme(&self, ws: Id, id: Id, name: Option<&Texts>) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
         let r = sqlx::query(
-            "UPDATE capture_themes SET status = 'accepted' WHERE workspace_id = $1 AND id = $2",
+            "UPDATE capture_themes SET status = 'accepted', name = COALESCE($3, name) WHERE workspace_id = $1 AND id = $2",
         )
         .bind(ws)
         .bind(id)
+        .bind(name.map(Texts::to_json))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)

@@ -668,15 +668,29 @@ async fn accounts_sessions_and_tokens(store: Store) {
     assert_eq!((user.id, access), (id, Some((ws, Role::Editor))));
     let (user, access) = store.token_access(&live, "nowhere").await.unwrap().unwrap();
     assert_eq!((user.id, access), (id, None), "no such workspace");
-    assert!(store.token_access(&token, "w").await.unwrap().is_none(), "revoked");
-    assert!(store.token_access("kt_unknown", "w").await.unwrap().is_none());
+    assert!(
+        store.token_access(&token, "w").await.unwrap().is_none(),
+        "revoked"
+    );
+    assert!(store
+        .token_access("kt_unknown", "w")
+        .await
+        .unwrap()
+        .is_none());
     let (_, eves) = store.create_token(other, "eve").await.unwrap();
     let (_, access) = store.token_access(&eves, "w").await.unwrap().unwrap();
     assert_eq!(access, None, "not a member");
-    let root = store.create_user("root", "roots-password", true).await.unwrap();
+    let root = store
+        .create_user("root", "roots-password", true)
+        .await
+        .unwrap();
     let (_, roots) = store.create_token(root, "root").await.unwrap();
     let (_, access) = store.token_access(&roots, "w").await.unwrap().unwrap();
-    assert_eq!(access, Some((ws, Role::Admin)), "a superadmin is admin everywhere");
+    assert_eq!(
+        access,
+        Some((ws, Role::Admin)),
+        "a superadmin is admin everywhere"
+    );
 }
 
 const DEMO: &str = include_str!("../../kohtaamo-app/demo/demo.yaml");

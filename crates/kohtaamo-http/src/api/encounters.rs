@@ -541,7 +541,7 @@ async fn accept_theme(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
 ) -> ApiResult<StatusCode> {
-    enc::accept_theme(&st.store, ws.id, ws.role, id).await?;
+    enc::accept_theme(&st.store, ws.id, ws.role, id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

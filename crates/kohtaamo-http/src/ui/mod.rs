@@ -16,6 +16,7 @@ mod pages;
 mod pdf;
 pub mod public;
 mod surveys_page;
+mod themes_page;
 
 use std::collections::HashMap;
 
@@ -165,6 +166,18 @@ pub fn router() -> Router<AppState> {
             get(customers_page::capture_form).post(customers_page::capture_post),
         )
         .route("/w/{ws}/capture/qr/{file}", get(customers_page::capture_qr))
+        .route(
+            "/w/{ws}/capture-themes",
+            get(themes_page::list).post(themes_page::add),
+        )
+        .route(
+            "/w/{ws}/capture-themes/{id}/accept",
+            post(themes_page::accept),
+        )
+        .route(
+            "/w/{ws}/capture-themes/{id}/merge",
+            post(themes_page::merge),
+        )
         .route("/w/{ws}/units", get(pages::units))
         .route("/w/{ws}/units/{id}", get(pages::unit))
         .route("/w/{ws}/relations/{id}/review", post(pages::mark_reviewed))

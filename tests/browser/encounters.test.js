@@ -60,6 +60,57 @@ test('a viewer records a capture on a phone in under a screen, and it reaches th
   assert.ok(await page.locator('ul.captures').getByText('Palautus on kestänyt kuusi viikkoa').isVisible());
 });
 
+test('an editor accepts a proposed theme in both languages and merges a duplicate into it; a viewer only proposes', async () => {
+  // The viewer's captures above proposed "Hidas palautus" (fi) and "Slow refund" (en).
+  const page = await app.page('en');
+  await login(page, app.base, 'editor', MEMBER_PW);
+  await page.goto(app.base + '/w/demo/capture-themes');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'themes en');
+  await shot(page, 'themes-en');
+  const row = page.locator('tr', { hasText: 'hidas-palautus' });
+  await row.locator('summary', { hasText: 'Accept' }).click();
+  await row.locator('input[name=name_en]').fill('Slow refund');
+  await row.getByRole('button', { name: 'Accept' }).click();
+  assert.ok(await page.getByText('Theme accepted.').isVisible());
+  let themes = (await app.api('GET', '/api/v1/workspaces/demo/capture-themes')).items;
+  const slow = themes.find((t) => t.slug === 'hidas-palautus');
+  assert.equal(slow.status, 'accepted');
+  assert.deepEqual(slow.name, { fi: 'Hidas palautus', en: 'Slow refund' });
+  // The English proposal is the same theme: merge it, its capture moves.
+  const dup = page.locator('tr', { hasText: 'slow-refund' });
+  await dup.locator('summary', { hasText: 'Merge' }).click();
+  await dup.locator('select[name=into]').selectOption(String(slow.id));
+  await dup.getByRole('button', { name: 'Merge' }).click();
+  assert.ok(await page.getByText('Themes merged').isVisible());
+  themes = (await app.api('GET', '/api/v1/workspaces/demo/capture-themes')).items;
+  assert.ok(!themes.some((t) => t.slug === 'slow-refund'), 'the duplicate goes');
+  assert.equal(themes.find((t) => t.slug === 'hidas-palautus').captures, 2, 'both captures under one theme');
+  // Merging into nothing is refused with a reason, and changes nothing.
+  const bad = await page.request.post(app.base + `/w/demo/capture-themes/${slow.id}/merge`, {
+    form: { _csrf: await page.locator('input[name=_csrf]').first().inputValue(), into: '' },
+  });
+  assert.equal(bad.status(), 422);
+  assert.equal((await app.api('GET', '/api/v1/workspaces/demo/capture-themes')).items.length, themes.length);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(app.base + '/w/demo/capture-themes');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `no sideways scrolling (${width})`);
+  await shot(page, 'themes-en-390');
+  // A viewer sees the list, no actions, and proposes.
+  const viewer = await app.page('fi');
+  await login(viewer, app.base, 'viewer', MEMBER_PW);
+  await viewer.goto(app.base + '/w/demo/capture-themes');
+  assert.equal(await viewer.locator('form[action$="/merge"]').count(), 0);
+  assert.deepEqual((await axe(viewer)).map((v) => v.id), [], 'themes fi');
+  await viewer.locator('#t-fi').fill('Ruuhka');
+  await viewer.getByRole('button', { name: 'Ehdota teemaa' }).click();
+  assert.ok(await viewer.getByText('Teemaa ehdotettu.').isVisible());
+  await viewer.setViewportSize({ width: 390, height: 844 });
+  await shot(viewer, 'themes-fi-390');
+  themes = (await app.api('GET', '/api/v1/workspaces/demo/capture-themes')).items;
+  assert.equal(themes.find((t) => t.slug === 'ruuhka').status, 'proposed');
+});
+
 test('the timeline of a demo customer hands off, filters, and links and unlinks customers', async () => {
   for (const lang of ['fi', 'en']) {
     const page = await app.page(lang);

@@ -324,6 +324,24 @@ mod tests {
         }
     }
 
+    /// No message is defined twice (Fluent refuses the whole file, and every page
+    /// would fail, at the first use).
+    #[test]
+    fn no_key_is_defined_twice() {
+        for lang in languages() {
+            let path = format!("{}/locales/{lang}/main.ftl", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(path).unwrap();
+            let mut seen = std::collections::BTreeSet::new();
+            let twice: Vec<&str> = text
+                .lines()
+                .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+                .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+                .filter(|k| !seen.insert(*k))
+                .collect();
+            assert!(twice.is_empty(), "{lang}: defined twice: {twice:?}");
+        }
+    }
+
     /// Every key the application layer asks for (reports, public survey texts, names)
     /// exists. The HTTP crate checks its templates and pages the same way.
     #[test]

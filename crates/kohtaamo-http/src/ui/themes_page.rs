@@ -87,6 +87,9 @@ async fn render(
     let i = &ctx.i;
     let themes = enc::themes(&st.store, w.id).await?;
     let names: Vec<(Id, String)> = themes.iter().map(|t| (t.id, i.text(&t.name))).collect();
+    // Proposals first: they wait for an editor.
+    let mut themes = themes;
+    themes.sort_by_key(|t| (t.status != "proposed", i.text(&t.name).to_lowercase()));
     let rows = themes
         .iter()
         .map(|t| {

@@ -225,6 +225,19 @@ pub async fn record(
             Reason::new("too-many").with("max", MAX_BATCH),
         ));
     }
+    record_unbounded(store, ws, inputs, single, (source, by), now).await
+}
+
+/// [`record`] without the per-request limit: for imports, whose rows were checked in
+/// a first pass and which store them in larger transactions.
+pub(crate) async fn record_unbounded(
+    store: &Store,
+    ws: Id,
+    inputs: &[EncounterInput],
+    single: bool,
+    (source, by): (Source, &Recorder),
+    now: DateTime<Utc>,
+) -> Result<Vec<Recorded>> {
     let (mut rows, bad) = prepare(store, ws, inputs, now).await?;
     if !bad.is_empty() {
         let mut errors = FieldErrors::new();

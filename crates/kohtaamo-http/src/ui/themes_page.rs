@@ -163,12 +163,16 @@ fn names(fi: &str, en: &str) -> BTreeMap<String, String> {
 /// The reasons of an invalid or conflicting request, in the reader's language.
 fn explain(e: kohtaamo_app::Error, i: &I18n) -> Result<String, PageError> {
     match e {
-        kohtaamo_app::Error::Invalid(f) => Ok(f
-            .0
-            .values()
-            .map(|r| i.reason(r))
-            .collect::<Vec<_>>()
-            .join(" ")),
+        // The slug is made from the name: without a name, only the name is wrong.
+        kohtaamo_app::Error::Invalid(f) => Ok(match f.0.get("name") {
+            Some(r) => i.reason(r),
+            None => {
+                f.0.values()
+                    .map(|r| i.reason(r))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        }),
         kohtaamo_app::Error::Conflict(_) => Ok(i.t("themes-exists")),
         kohtaamo_app::Error::NotFound => Ok(i.t("themes-gone")),
         e => Err(PageError::app(e, i)),

@@ -22,9 +22,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use kohtaamo_domain::model::*;
 use kohtaamo_storage::encounters::NewEncounter;
-use kohtaamo_storage::testing::{fresh, TestDb};
+use kohtaamo_storage::testing::TestDb;
 use kohtaamo_storage::{Backend, Store};
 
 mod common;
@@ -42,77 +41,16 @@ struct Target {
 }
 
 async fn target(backend: Backend) -> Target {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = fresh(backend).await;
-    let url = db.url.clone();
-    let store = Store::connect(&url).await.expect("connect");
-    let t = |s: &str| [("en".to_string(), s.to_string())].into();
-    let ws = WorkspaceInput {
-        slug: "bench".into(),
-        name: t("Bench"),
-        default_language: "en".into(),
-    }
-    .parse()
-    .unwrap();
-    let ws = store.create_workspace(&ws, None).await.expect("workspace");
-    let unit = UnitInput {
-        slug: "ops".into(),
-        name: t("Ops"),
-        description: Default::default(),
-        parent_id: None,
-    };
-    let unit = store.create(ws, &unit.parse().unwrap()).await.unwrap().id;
-    let seg = SegmentInput {
-        slug: "s".into(),
-        name: t("S"),
-        description: Default::default(),
-        needs: None,
-    };
-    let seg = store.create(ws, &seg.parse().unwrap()).await.unwrap().id;
-    let j = JourneyInput {
-        slug: "j".into(),
-        name: t("J"),
-        description: Default::default(),
-        segment_id: seg,
-        package_ids: None,
-    };
-    let j = store.create(ws, &j.parse().unwrap()).await.unwrap().id;
-    let st = StageInput {
-        slug: "st".into(),
-        name: t("St"),
-        description: Default::default(),
-        journey_id: j,
-    };
-    let st = store.create(ws, &st.parse().unwrap()).await.unwrap().id;
-    for slug in ["desk", "web"] {
-        let tp = TouchpointInput {
-            stage_id: st,
-            slug: slug.into(),
-            name: t(slug),
-            description: Default::default(),
-            channel: "web".into(),
-            owner: Some(Owner::Unit(unit)),
-            element_id: None,
-            lane: "frontstage".into(),
-            interface: None,
-            emotion: 0,
-            moment_of_truth: false,
-        };
-        store.create(ws, &tp.parse().unwrap()).await.unwrap();
-    }
-    store
-        .ensure_admin(Some("bench-admin-password"))
-        .await
-        .unwrap();
-    let admin = store.user_by_name("admin").await.unwrap().unwrap();
-    let token = store.create_token(admin.id, "bench").await.unwrap().1;
+    let b = common::workspace(backend).await;
+    b.touchpoints(&["desk".into(), "web".into()]).await;
+    let token = b.admin_token().await;
     Target {
-        store,
-        url,
-        ws,
+        store: b.store,
+        url: b.url,
+        ws: b.ws,
         token,
-        _db: db,
-        _dir: dir,
+        _db: b.db,
+        _dir: b.dir,
     }
 }
 

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use kohtaamo_domain::model::{PackageInput, Parse, WorkspaceInput};
+use kohtaamo_domain::model::{PackageInput, Parse};
 use kohtaamo_domain::survey::{Answer, Answers, Hidden, ResponseKey, Scores, SurveyInput};
 use kohtaamo_storage::feedback::{write_batch_direct, NewResponse};
-use kohtaamo_storage::testing::{fresh, TestDb};
+use kohtaamo_storage::testing::TestDb;
 use kohtaamo_storage::{Backend, Store};
 
 mod common;
@@ -42,19 +42,14 @@ struct Target {
 }
 
 async fn target(backend: Backend) -> Target {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = fresh(backend).await;
-    let url = db.url.clone();
-    let store = Store::connect(&url).await.expect("connect");
+    let common::Bench {
+        store,
+        url,
+        ws,
+        db,
+        dir,
+    } = common::workspace(backend).await;
     let t = |s: &str| [("en".to_string(), s.to_string())].into();
-    let ws = WorkspaceInput {
-        slug: "bench".into(),
-        name: t("Bench"),
-        default_language: "en".into(),
-    }
-    .parse()
-    .unwrap();
-    let ws = store.create_workspace(&ws, None).await.expect("workspace");
     let pkg = PackageInput {
         slug: "p".into(),
         name: t("P"),

@@ -1,9 +1,16 @@
 //! What the benches that drive the real server share: settings from the environment,
-//! a free port, starting `kohtaamo serve` and waiting for it, percentiles.
+//! a fresh database with a workspace `bench` (and, for the encounter benches, a unit
+//! with touchpoints and an admin token), a free port, starting `kohtaamo serve` and
+//! waiting for it, percentiles. Each bench uses part of it.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use kohtaamo_domain::model::*;
+use kohtaamo_storage::testing::{fresh, TestDb};
+use kohtaamo_storage::{Backend, Store};
 
 /// A number from the environment, or `default`.
 pub fn env_num(name: &str, default: u64) -> u64 {
@@ -53,4 +60,105 @@ pub fn pct(sorted: &[u32], p: f64) -> f64 {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i] as f64 / 1000.0
+}
+
+/// A fresh database (dropped with this value), a data directory and the workspace
+/// `bench` in it.
+pub struct Bench {
+    pub store: Store,
+    pub url: String,
+    pub ws: i64,
+    pub db: TestDb,
+    pub dir: tempfile::TempDir,
+}
+
+fn en(s: &str) -> std::collections::BTreeMap<String, String> {
+    [("en".to_string(), s.to_string())].into()
+}
+
+pub async fn workspace(backend: Backend) -> Bench {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = fresh(backend).await;
+    let url = db.url.clone();
+    let store = Store::connect(&url).await.expect("connect");
+    let ws = WorkspaceInput {
+        slug: "bench".into(),
+        name: en("Bench"),
+        default_language: "en".into(),
+    }
+    .parse()
+    .unwrap();
+    let ws = store.create_workspace(&ws, None).await.expect("workspace");
+    Bench {
+        store,
+        url,
+        ws,
+        db,
+        dir,
+    }
+}
+
+impl Bench {
+    /// A unit `ops` owning one touchpoint per slug, all in one stage of one journey:
+    /// (unit, touchpoint ids in `slugs` order).
+    pub async fn touchpoints(&self, slugs: &[String]) -> (i64, Vec<i64>) {
+        let (store, ws) = (&self.store, self.ws);
+        let unit = UnitInput {
+            slug: "ops".into(),
+            name: en("Ops"),
+            description: Default::default(),
+            parent_id: None,
+        };
+        let unit = store.create(ws, &unit.parse().unwrap()).await.unwrap().id;
+        let seg = SegmentInput {
+            slug: "s".into(),
+            name: en("S"),
+            description: Default::default(),
+            needs: None,
+        };
+        let seg = store.create(ws, &seg.parse().unwrap()).await.unwrap().id;
+        let j = JourneyInput {
+            slug: "j".into(),
+            name: en("J"),
+            description: Default::default(),
+            segment_id: seg,
+            package_ids: None,
+        };
+        let j = store.create(ws, &j.parse().unwrap()).await.unwrap().id;
+        let st = StageInput {
+            slug: "st".into(),
+            name: en("St"),
+            description: Default::default(),
+            journey_id: j,
+        };
+        let st = store.create(ws, &st.parse().unwrap()).await.unwrap().id;
+        let mut ids = vec![];
+        for slug in slugs {
+            let tp = TouchpointInput {
+                stage_id: st,
+                slug: slug.clone(),
+                name: en(slug),
+                description: Default::default(),
+                channel: "web".into(),
+                owner: Some(Owner::Unit(unit)),
+                element_id: None,
+                lane: "frontstage".into(),
+                interface: None,
+                emotion: 0,
+                moment_of_truth: false,
+            };
+            ids.push(store.create(ws, &tp.parse().unwrap()).await.unwrap().id);
+        }
+        (unit, ids)
+    }
+
+    /// An API token of the installation's admin.
+    pub async fn admin_token(&self) -> String {
+        self.store
+            .ensure_admin(Some("bench-admin-password"))
+            .await
+            .unwrap();
+        let admin = self.store.user_by_name("admin").await.unwrap().unwrap();
+        self.store.create_token(admin.id, "bench").await.unwrap().1
+    }
 }

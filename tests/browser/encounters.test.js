@@ -102,6 +102,7 @@ test('an editor accepts a proposed theme in both languages and merges a duplicat
   await viewer.goto(app.base + '/w/demo/capture-themes');
   assert.equal(await viewer.locator('form[action$="/merge"]').count(), 0);
   assert.deepEqual((await axe(viewer)).map((v) => v.id), [], 'themes fi');
+  await shot(viewer, 'themes-fi');
   // Without a name: a reason, nothing stored.
   const count = (await app.api('GET', '/api/v1/workspaces/demo/capture-themes')).items.length;
   await viewer.getByRole('button', { name: 'Ehdota teemaa' }).click();

@@ -465,6 +465,22 @@ pub async fn add_theme(
 
 /// Puts a proposed theme on the list; `name`, when it names any language, renames it
 /// (a theme proposed on the capture form has a name in its proposer's language only).
+/// Adds a theme named in one or more languages (an editor), or proposes it (anyone
+/// else); its slug is made from the name in `lang`, else from any name it has.
+pub async fn add_theme_named(
+    store: &Store,
+    ws: Id,
+    role: Role,
+    name: &BTreeMap<String, String>,
+    lang: &str,
+    by: &Recorder,
+) -> Result<Id> {
+    let Some(from) = name.get(lang).or(name.values().next()) else {
+        return Err(Error::invalid("name", Reason::new("name-needs-language")));
+    };
+    add_theme(store, ws, role, &slugify(from), name, by).await
+}
+
 pub async fn accept_theme(
     store: &Store,
     ws: Id,

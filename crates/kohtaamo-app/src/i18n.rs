@@ -126,6 +126,14 @@ impl I18n {
         LOCALES.lookup_with_args(&self.id, key, &map)
     }
 
+    /// Every field's reason in this language, one sentence after another.
+    pub fn reasons(&self, f: &kohtaamo_domain::FieldErrors) -> String {
+        f.0.values()
+            .map(|r| self.reason(r))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// A validation reason in this language: the message `err-<code>` with the reason's
     /// arguments; free-text reasons (import-only) are shown as they are.
     pub fn reason(&self, r: &kohtaamo_domain::Reason) -> String {

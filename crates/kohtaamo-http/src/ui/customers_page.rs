@@ -613,11 +613,7 @@ pub async fn link(
                 .into_response())
             }
             Err(kohtaamo_app::Error::Invalid(f)) => {
-                let msg =
-                    f.0.values()
-                        .map(|r| i.reason(r))
-                        .collect::<Vec<_>>()
-                        .join(" ");
+                let msg = i.reasons(&f);
                 return render(
                     &st,
                     &ctx,

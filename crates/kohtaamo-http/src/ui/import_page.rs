@@ -243,15 +243,7 @@ pub async fn upload(
     if let Err(e) = checked {
         let _ = tokio::fs::remove_file(&csv).await;
         return match e {
-            kohtaamo_app::Error::Invalid(f) => again(
-                "import-unreadable",
-                Some(
-                    f.0.values()
-                        .map(|r| i.reason(r))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
-            ),
+            kohtaamo_app::Error::Invalid(f) => again("import-unreadable", Some(i.reasons(&f))),
             other => Err(PageError::app(other, &i)),
         };
     }

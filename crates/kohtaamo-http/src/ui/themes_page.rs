@@ -163,16 +163,7 @@ fn names(fi: &str, en: &str) -> BTreeMap<String, String> {
 /// The reasons of an invalid or conflicting request, in the reader's language.
 fn explain(e: kohtaamo_app::Error, i: &I18n) -> Result<String, PageError> {
     match e {
-        // The slug is made from the name: without a name, only the name is wrong.
-        kohtaamo_app::Error::Invalid(f) => Ok(match f.0.get("name") {
-            Some(r) => i.reason(r),
-            None => {
-                f.0.values()
-                    .map(|r| i.reason(r))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            }
-        }),
+        kohtaamo_app::Error::Invalid(f) => Ok(i.reasons(&f)),
         kohtaamo_app::Error::Conflict(_) => Ok(i.t("themes-exists")),
         kohtaamo_app::Error::NotFound => Ok(i.t("themes-gone")),
         e => Err(PageError::app(e, i)),
@@ -187,10 +178,8 @@ pub async fn add(
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
     let name = names(&form.name_fi, &form.name_en);
-    let from = name.get(&i.lang).or(name.values().next());
-    let slug = from.map(|n| enc::slugify(n)).unwrap_or_default();
     let by = Recorder::user(&ctx.user.username);
-    let error = match enc::add_theme(&st.store, w.id, role, &slug, &name, &by).await {
+    let error = match enc::add_theme_named(&st.store, w.id, role, &name, &i.lang, &by).await {
         Ok(_) => {
             let done = if role.can_edit() { "added" } else { "proposed" };
             return Ok(

@@ -45,7 +45,7 @@ struct ThemesPage {
     rows: Vec<ThemeRow>,
     done: String,
     error: String,
-    f: AddForm,
+    f: NamesForm,
 }
 
 #[derive(Deserialize, Default)]
@@ -54,16 +54,9 @@ pub struct ThemesQuery {
     done: Option<String>,
 }
 
+/// A theme's names, as the add form and each accept form send them.
 #[derive(Deserialize, Default)]
-pub struct AddForm {
-    #[serde(default)]
-    name_fi: String,
-    #[serde(default)]
-    name_en: String,
-}
-
-#[derive(Deserialize, Default)]
-pub struct AcceptForm {
+pub struct NamesForm {
     #[serde(default)]
     name_fi: String,
     #[serde(default)]
@@ -81,7 +74,7 @@ async fn render(
     ctx: &PageCtx,
     done: &str,
     error: String,
-    f: AddForm,
+    f: NamesForm,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
@@ -146,7 +139,7 @@ pub async fn list(
         &ctx,
         q.done.as_deref().unwrap_or_default(),
         String::new(),
-        AddForm::default(),
+        NamesForm::default(),
     )
     .await
 }
@@ -173,7 +166,7 @@ fn explain(e: kohtaamo_app::Error, i: &I18n) -> Result<String, PageError> {
 /// Adds a theme (an editor) or proposes one (anyone else).
 pub async fn add(
     State(st): State<AppState>,
-    CsrfForm { ctx, form }: CsrfForm<AddForm>,
+    CsrfForm { ctx, form }: CsrfForm<NamesForm>,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
@@ -197,7 +190,7 @@ pub async fn add(
 pub async fn accept(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
-    CsrfForm { ctx, form }: CsrfForm<AcceptForm>,
+    CsrfForm { ctx, form }: CsrfForm<NamesForm>,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     if !role.can_edit() {
@@ -213,7 +206,7 @@ pub async fn accept(
         }
         Err(e) => explain(e, &ctx.i)?,
     };
-    let page = render(&st, &ctx, "", error, AddForm::default()).await?;
+    let page = render(&st, &ctx, "", error, NamesForm::default()).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -239,6 +232,6 @@ pub async fn merge(
             Err(e) => explain(e, &ctx.i)?,
         },
     };
-    let page = render(&st, &ctx, "", error, AddForm::default()).await?;
+    let page = render(&st, &ctx, "", error, NamesForm::default()).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use kohtaamo_domain::encounters::{EncounterInput, Source};
 use kohtaamo_domain::model::Owner;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_storage::encounters::Recorded;
 use kohtaamo_storage::Store;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -280,9 +281,20 @@ fn row_input(
     })
 }
 
+/// Where an import announces what it stored: the workspace's webhooks that opted in
+/// to `encounters` hear one `encounters.recorded` event (source `import`) per stored
+/// transaction, as for a batch posted to the API. The import returns once those
+/// deliveries are done (each has its own timeout), so a command-line import does not
+/// exit before its events are sent.
+pub struct Events<'a> {
+    pub ctx: &'a crate::jobs::JobCtx,
+    pub slug: &'a str,
+}
+
 /// Imports the CSV file `open` gives (called twice: check, then store). With
 /// `skip_bad`, bad rows are left out and the rest stored; without it, any bad row
 /// stops the import before anything is stored.
+#[allow(clippy::too_many_arguments)]
 pub async fn import_csv<R: Read>(
     store: &Store,
     ws: Id,
@@ -291,6 +303,7 @@ pub async fn import_csv<R: Read>(
     skip_bad: bool,
     by: &Recorder,
     now: DateTime<Utc>,
+    events: Option<Events<'_>>,
 ) -> Result<ImportReport> {
     let lookup = Lookup::load(store, ws).await?;
     let mut report = ImportReport::default();
@@ -330,6 +343,20 @@ pub async fn import_csv<R: Read>(
         STORE_BATCH
     };
     let mut chunk: Vec<EncounterInput> = Vec::with_capacity(store_batch);
+    let mut sent = vec![];
+    let mut store_and_announce = async |chunk: &[EncounterInput], report: &mut ImportReport| {
+        let out = store_chunk(store, ws, chunk, by, now, report).await?;
+        if let Some(e) = &events {
+            sent.extend(crate::encounters::announce(
+                e.ctx,
+                ws,
+                e.slug,
+                Source::Import,
+                &out,
+            ));
+        }
+        Ok::<_, Error>(())
+    };
     for (k, row) in reader.records().enumerate() {
         let line = k as u64 + 2;
         if bad_lines.contains(&line) {
@@ -340,11 +367,14 @@ pub async fn import_csv<R: Read>(
             chunk.push(input);
         }
         if chunk.len() >= store_batch {
-            store_chunk(store, ws, &chunk, by, now, &mut report).await?;
+            store_and_announce(&chunk, &mut report).await?;
             chunk.clear();
         }
     }
-    store_chunk(store, ws, &chunk, by, now, &mut report).await?;
+    store_and_announce(&chunk, &mut report).await?;
+    for delivery in sent {
+        let _ = delivery.await;
+    }
     report.applied = true;
     Ok(report)
 }
@@ -440,21 +470,21 @@ async fn store_chunk(
     by: &Recorder,
     now: DateTime<Utc>,
     report: &mut ImportReport,
-) -> Result<()> {
+) -> Result<Vec<Recorded>> {
     if chunk.is_empty() {
-        return Ok(());
+        return Ok(vec![]);
     }
     let out =
         crate::encounters::record_unbounded(store, ws, chunk, false, (Source::Import, by), now)
             .await?;
-    for r in out {
+    for r in &out {
         if r.created {
             report.stored += 1;
         } else {
             report.existing += 1;
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The columns of a file and its first `n` data rows (line, cells).

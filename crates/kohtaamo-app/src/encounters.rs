@@ -356,11 +356,18 @@ fn reference_errors(
 /// "workspace": slug, "source": …, "ids": [the new encounters' ids]}` (read them from
 /// `GET …/encounters/{id}`; no customer data travels in the event). Sent in the
 /// background, so a slow webhook never slows recording; nothing is sent for a batch
-/// of retries.
-pub fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, source: Source, out: &[Recorded]) {
+/// of retries. The handle lets a caller that must not exit first (an import) wait
+/// for the delivery.
+pub fn announce(
+    ctx: &crate::jobs::JobCtx,
+    ws: Id,
+    slug: &str,
+    source: Source,
+    out: &[Recorded],
+) -> Option<tokio::task::JoinHandle<()>> {
     let ids: Vec<Id> = out.iter().filter(|r| r.created).map(|r| r.id).collect();
     if ids.is_empty() {
-        return;
+        return None;
     }
     let body = serde_json::json!({
         "event": "encounters.recorded",
@@ -370,11 +377,11 @@ pub fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, source: Source, o
     })
     .to_string();
     let ctx = ctx.clone();
-    tokio::spawn(async move {
+    Some(tokio::spawn(async move {
         if let Err(e) = crate::jobs::webhooks::deliver_opt_in(&ctx, ws, "encounters", body).await {
             tracing::warn!(error = %e, "encounter event not delivered");
         }
-    });
+    }))
 }
 
 /// Records a frontline capture. A theme not on the workspace's list is proposed (by

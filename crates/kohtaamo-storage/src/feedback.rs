@@ -384,12 +384,12 @@ pub(crate) fn sqlite_err(e: rusqlite::Error) -> StoreError {
 
 pub(crate) fn open_sqlite(path: &str) -> rusqlite::Result<rusqlite::Connection> {
     let c = rusqlite::Connection::open(path)?;
-    // The same durability as the pool's connections: WAL, and FULL so a commit is
-    // fsynced before the writer acknowledges anything. A 64 MB page cache (SQLite's
-    // default is 2 MB) keeps the upper levels of every index a batch touches in memory.
-    c.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -65536;",
-    )?;
+    // The same settings as the pool's connections (durability: a commit is fsynced
+    // before the writer acknowledges anything), and a 64 MB page cache (SQLite's
+    // default is 2 MB) that keeps the upper levels of every index a batch touches in
+    // memory.
+    c.execute_batch(crate::SQLITE_PRAGMAS)?;
+    c.execute_batch("PRAGMA cache_size = -65536;")?;
     Ok(c)
 }
 

@@ -178,6 +178,18 @@ impl StoreError {
     }
 }
 
+/// Every SQLite connection's settings: WAL for concurrent readers; FULL sync, so a
+/// commit is fsynced before anything is acknowledged (an acknowledged write survives
+/// power loss); foreign keys for integrity; and a checkpoint once the WAL holds 16,384
+/// pages (64 MB; SQLite's default is 1,000). A commit of random-key index inserts (a
+/// customer's, a case's, a client id's) dirties a page per row, and with the default
+/// nearly every commit of the ingest writer ran a checkpoint that copied those pages
+/// into the database file again: with the larger interval a page changed by many
+/// commits is copied once (an encounter batch insert went from 28,000 to 45,000 rows/s
+/// in a measurement, docs/BENCHMARKS.md). `journal_size_limit` truncates the WAL back
+/// to that size after a checkpoint has reset it.
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864;";
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The handle every layer above uses. Cheap to clone.
@@ -287,10 +299,7 @@ impl Store {
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            // WAL for concurrent readers, FULL sync so an acknowledged
-                            // write survives power loss, foreign keys for integrity.
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                                .await?;
+                            conn.execute(SQLITE_PRAGMAS).await?;
                             Ok(())
                         })
                     })

@@ -13,7 +13,9 @@
 //! `BENCH_SINGLE_CONNECTIONS` connections, which the server's writer group-commits.
 //!
 //! Environment: `BENCH_SECONDS` (20), `BENCH_CONCURRENCY` (4),
-//! `BENCH_SINGLE_CONNECTIONS` (256), `BENCH_BACKENDS` (`sqlite,postgres`).
+//! `BENCH_SINGLE_CONNECTIONS` (256), `BENCH_BACKENDS` (`sqlite,postgres`),
+//! `BENCH_PHASES` (`batches,singles,raw,timeline`: a subset runs only those, e.g. to
+//! profile one).
 
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,19 +38,24 @@ struct Target {
     url: String,
     ws: i64,
     token: String,
+    /// The unit and its two touchpoints (desk, web), for the raw insert.
+    unit: i64,
+    touchpoints: Vec<i64>,
     _db: TestDb,
     _dir: tempfile::TempDir,
 }
 
 async fn target(backend: Backend) -> Target {
     let b = common::workspace(backend).await;
-    b.touchpoints(&["desk".into(), "web".into()]).await;
+    let (unit, touchpoints) = b.touchpoints(&["desk".into(), "web".into()]).await;
     let token = b.admin_token().await;
     Target {
         store: b.store,
         url: b.url,
         ws: b.ws,
         token,
+        unit,
+        touchpoints,
         _db: b.db,
         _dir: b.dir,
     }
@@ -58,26 +65,56 @@ fn start_server(t: &Target, port: u16) -> Child {
     serve(&t.url, t._dir.path(), port, &[])
 }
 
+/// What one encounter of the load looks like: a live feed, as the systems that post
+/// encounters send them — the time is now (so the time, touchpoint and unit indexes
+/// grow at their ends), while the client's id (a UUID), the customer (among 100,000)
+/// and the case (a third of that) are random, so their indexes take each row at a
+/// random place. `BENCH_SPREAD_DAYS` (0) > 0 spreads the times at random over that many
+/// past days instead (a back-fill of history).
+struct Shape {
+    spread_days: u64,
+}
+
+impl Shape {
+    fn from_env() -> Self {
+        Self {
+            spread_days: env_num("BENCH_SPREAD_DAYS", 0),
+        }
+    }
+    /// (client id, time, customer, case) of one encounter.
+    fn one(&self) -> (String, String, String, String) {
+        let id = uuid::Uuid::new_v4();
+        let r = id.as_u128();
+        let customer = (r % 100_000) as u64;
+        let at = chrono::Utc::now()
+            - chrono::Duration::seconds(match self.spread_days {
+                0 => 0,
+                d => ((r >> 64) as u64 % (d * 86_400)) as i64,
+            });
+        (
+            id.to_string(),
+            at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            format!("crm:{customer}"),
+            format!("case-{}", customer / 3),
+        )
+    }
+}
+
 /// A JSON array of `size` encounters, or one encounter object when `size` is 1.
-fn batch_json(tag: &str, conn: usize, n: u64, size: usize) -> (String, Vec<String>) {
+fn batch_json(shape: &Shape, size: usize) -> (String, Vec<String>) {
     let mut ids = Vec::with_capacity(size);
     let mut body = String::with_capacity(size * 200);
     if size > 1 {
         body.push('[');
     }
     for k in 0..size {
-        let id = format!("{tag}-{conn}-{n}-{k}");
-        let customer = (n as usize * size + k + conn * 7919) % 100_000;
+        let (id, at, customer, case) = shape.one();
         if k > 0 {
             body.push(',');
         }
         body.push_str(&format!(
-            "{{\"id\":\"{id}\",\"at\":\"2026-03-{:02}T{:02}:{:02}:00Z\",\"touchpoint\":\"{}\",\"kind\":\"contact\",\"customer\":\"crm:{customer}\",\"case_ref\":\"case-{}\"}}",
-            1 + k % 28,
-            k % 24,
-            k % 60,
+            "{{\"id\":\"{id}\",\"at\":\"{at}\",\"touchpoint\":\"{}\",\"kind\":\"contact\",\"customer\":\"{customer}\",\"case_ref\":\"{case}\"}}",
             if k % 2 == 0 { "desk" } else { "web" },
-            customer / 3
         ));
         ids.push(id);
     }
@@ -90,11 +127,10 @@ fn batch_json(tag: &str, conn: usize, n: u64, size: usize) -> (String, Vec<Strin
 async fn connection(
     port: u16,
     token: String,
-    tag: String,
-    conn: usize,
     size: usize,
     stop: Arc<AtomicBool>,
 ) -> (Vec<String>, Vec<u32>, u64) {
+    let shape = Shape::from_env();
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect");
@@ -105,10 +141,8 @@ async fn connection(
             .expect("handshake");
     tokio::spawn(c);
     let (mut acked, mut lat, mut errors) = (Vec::new(), Vec::new(), 0u64);
-    let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let (body, ids) = batch_json(&tag, conn, n, size);
+        let (body, ids) = batch_json(&shape, size);
         let req = hyper::Request::post("/api/v1/workspaces/bench/encounters")
             .header("host", "127.0.0.1")
             .header("authorization", format!("Bearer {token}"))
@@ -158,16 +192,7 @@ async fn over_http(
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
-        .map(|c| {
-            tokio::spawn(connection(
-                port,
-                t.token.clone(),
-                format!("http{size}"),
-                c,
-                size,
-                stop.clone(),
-            ))
-        })
+        .map(|_| tokio::spawn(connection(port, t.token.clone(), size, stop.clone())))
         .collect();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
@@ -195,25 +220,24 @@ async fn over_http(
 /// The store's own batched insert, no HTTP and no validation: the ceiling.
 async fn raw(t: &Target, seconds: u64) -> f64 {
     let start = Instant::now();
-    let mut n = 0u64;
+    let shape = Shape::from_env();
     let mut written = 0usize;
     while start.elapsed() < Duration::from_secs(seconds) {
-        n += 1;
         let rows: Vec<NewEncounter> = (0..BATCH)
             .map(|k| {
-                let customer = (n as usize * BATCH + k) % 100_000;
+                let (client_id, occurred_at, customer, case) = shape.one();
                 NewEncounter {
-                    client_id: format!("raw-{n}-{k}"),
-                    occurred_at: format!("2026-04-{:02}T{:02}:00:00Z", 1 + k % 28, k % 24),
-                    touchpoint_id: None,
+                    client_id,
+                    occurred_at,
+                    touchpoint_id: Some(t.touchpoints[k % 2]),
                     touchpoint_name: None,
                     stage_id: None,
                     journey_id: None,
                     channel: "web".into(),
-                    owner: None,
+                    owner: Some(kohtaamo_domain::model::Owner::Unit(t.unit)),
                     owner_name: None,
-                    customer: Some(format!("crm:{customer}")),
-                    case_ref: Some(format!("case-{}", customer / 3)),
+                    customer: Some(customer),
+                    case_ref: Some(case),
                     kind: "contact".into(),
                     text: None,
                     attributes: Default::default(),
@@ -251,6 +275,9 @@ fn main() {
     let concurrency = env_num("BENCH_CONCURRENCY", 4) as usize;
     let singles = env_num("BENCH_SINGLE_CONNECTIONS", 256) as usize;
     let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let phases =
+        std::env::var("BENCH_PHASES").unwrap_or_else(|_| "batches,singles,raw,timeline".into());
+    let phase = |p: &str| phases.split(',').any(|x| x.trim() == p);
     println!(
         "encounter ingest: batches of {BATCH}, concurrency {concurrency}, {seconds} s per run"
     );
@@ -266,26 +293,35 @@ fn main() {
                 _ => continue,
             };
             let t = target(backend).await;
-            let (eps, p50, p99, lost, err) = over_http(&t, concurrency, BATCH, seconds).await;
-            println!(
-                "{name:<10} {:<30} {eps:>13.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
-                "HTTP, JSON arrays of 1000"
-            );
-            let (eps, p50, p99, lost, err) = over_http(&t, singles, 1, seconds).await;
-            println!(
-                "{name:<10} {:<30} {eps:>13.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
-                format!("HTTP, single posts, {singles} conns")
-            );
-            let ceiling = raw(&t, seconds).await;
-            println!(
-                "{name:<10} {:<30} {ceiling:>13.0} {:>9} {:>9} {:>6} {:>7}",
-                "raw batched insert (no HTTP)", "-", "-", "-", "-"
-            );
-            let (t50, t95) = timeline(&t).await;
-            println!(
-                "{name:<10} one customer's timeline with {} encounters stored: p50 {t50:.2} ms, p95 {t95:.2} ms",
-                count(&t).await
-            );
+            if phase("batches") {
+                let (eps, p50, p99, lost, err) =
+                    over_http(&t, concurrency, BATCH, seconds).await;
+                println!(
+                    "{name:<10} {:<30} {eps:>13.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
+                    format!("HTTP, JSON arrays of {BATCH}")
+                );
+            }
+            if phase("singles") {
+                let (eps, p50, p99, lost, err) = over_http(&t, singles, 1, seconds).await;
+                println!(
+                    "{name:<10} {:<30} {eps:>13.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
+                    format!("HTTP, single posts, {singles} conns")
+                );
+            }
+            if phase("raw") {
+                let ceiling = raw(&t, seconds).await;
+                println!(
+                    "{name:<10} {:<30} {ceiling:>13.0} {:>9} {:>9} {:>6} {:>7}",
+                    "raw batched insert (no HTTP)", "-", "-", "-", "-"
+                );
+            }
+            if phase("timeline") {
+                let (t50, t95) = timeline(&t).await;
+                println!(
+                    "{name:<10} one customer's timeline with {} encounters stored: p50 {t50:.2} ms, p95 {t95:.2} ms",
+                    count(&t).await
+                );
+            }
         }
     });
 }

@@ -347,6 +347,10 @@ async fn run(cli: Cli) -> Result<()> {
                 skip_bad,
                 &kohtaamo_app::encounters::Recorder("cli".into()),
                 chrono::Utc::now(),
+                Some(kohtaamo_app::encounter_import::Events {
+                    ctx: &JobCtx::with_targets(store.clone(), clock(None), cfg.webhook_targets()),
+                    slug: &workspace,
+                }),
             )
             .await
             .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), explain_app(e)))?;

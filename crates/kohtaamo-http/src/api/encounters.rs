@@ -329,7 +329,7 @@ async fn record(
         st.clock.now(),
     )
     .await?;
-    enc::announce(&st.hooks, ws.id, &ws.slug, Source::Api, &out);
+    let _ = enc::announce(&st.hooks, ws.id, &ws.slug, Source::Api, &out);
     let created = out.iter().filter(|r| r.created).count();
     let status = if created > 0 {
         StatusCode::CREATED
@@ -436,7 +436,7 @@ async fn record_capture(
     Json(input): Json<CaptureInput>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let r = enc::capture(&st.store, ws.id, &input, &recorder(&ws), st.clock.now()).await?;
-    enc::announce(&st.hooks, ws.id, &ws.slug, Source::Staff, &[r]);
+    let _ = enc::announce(&st.hooks, ws.id, &ws.slug, Source::Staff, &[r]);
     let status = if r.created {
         StatusCode::CREATED
     } else {

@@ -21,7 +21,8 @@ pub struct WebhookInput {
     pub url: String,
     pub secret: String,
     /// Events beyond the default ones (review reminders, score alerts):
-    /// `encounters` = one event per batch of encounters recorded.
+    /// `encounters` = one event per batch of encounters recorded (API, capture, or
+    /// each stored transaction of an import).
     #[serde(default)]
     pub events: Vec<String>,
 }

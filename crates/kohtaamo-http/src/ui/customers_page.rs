@@ -953,7 +953,7 @@ pub async fn capture_post(
     if errors.is_empty() {
         match enc::capture(&st.store, w.id, &input, &by, st.clock.now()).await {
             Ok(r) => {
-                enc::announce(&st.hooks, w.id, w.data.slug.as_str(), Source::Staff, &[r]);
+                let _ = enc::announce(&st.hooks, w.id, w.data.slug.as_str(), Source::Staff, &[r]);
                 let mut to = format!(
                     "/w/{}/capture?saved=1&touchpoint={}",
                     w.data.slug, form.touchpoint

@@ -429,6 +429,10 @@ pub async fn run(
         skip_bad,
         &by,
         st.clock.now(),
+        Some(imp::Events {
+            ctx: &st.hooks,
+            slug: ctx.ws()?.0.data.slug.as_str(),
+        }),
     )
     .await;
     match result {

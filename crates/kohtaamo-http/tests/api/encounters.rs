@@ -571,3 +571,83 @@ async fn webhooks_that_opt_in_hear_of_each_batch_and_the_others_do_not() {
     );
     assert!(plain_got.lock().unwrap().is_empty(), "not opted in");
 }
+
+/// An import announces what it stored like a batch posted to the API: one
+/// `encounters.recorded` event per stored transaction (source `import`) to the
+/// webhooks that opted in, naming every new encounter; importing the same file again
+/// stores nothing and announces nothing.
+#[tokio::test]
+async fn an_import_announces_its_encounters_to_opted_in_webhooks() {
+    use kohtaamo_app::encounter_import as imp;
+    let app = spawn_app().await;
+    model(&app).await;
+    let (url, got) = webhook_sink().await;
+    let (s, _) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &app.admin,
+            json!({"url": url, "secret": "a-long-enough-secret", "events": ["encounters"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let ws = app.store.workspace_by_slug("w").await.unwrap().unwrap().id;
+    let csv = "id,at,touchpoint,customer\ni-1,2026-03-01 09:00,buy-ticket,crm:i\ni-2,2026-03-01 10:00,refund,crm:i\ni-3,2026-03-02 10:00,refund,crm:j\n";
+    let map = imp::Mapping::parse(&["id=id,at=at,touchpoint=touchpoint,customer=customer".into()])
+        .unwrap();
+    let ctx = jobs_on(
+        &app.store,
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(),
+    );
+    let by = kohtaamo_app::encounters::Recorder("test".into());
+    let import = || {
+        imp::import_csv(
+            &app.store,
+            ws,
+            || Ok(std::io::Cursor::new(csv)),
+            &map,
+            false,
+            &by,
+            chrono::Utc::now(),
+            Some(imp::Events {
+                ctx: &ctx,
+                slug: "w",
+            }),
+        )
+    };
+    let report = import().await.unwrap();
+    assert_eq!((report.stored, report.existing), (3, 0));
+    // The import returns once its events are delivered: no waiting here.
+    let events = got.lock().unwrap().clone();
+    assert_eq!(
+        events.len(),
+        1,
+        "one event per stored transaction: {events:?}"
+    );
+    let ev: Value = serde_json::from_str(&events[0].1).unwrap();
+    assert_eq!(ev["event"], "encounters.recorded");
+    assert_eq!(ev["source"], "import");
+    let (_, listed) = app.get(&format!("{ENC}?source=import"), &app.admin).await;
+    let mut ids: Vec<i64> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut announced: Vec<i64> = ev["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    announced.sort_unstable();
+    assert_eq!(announced, ids);
+    assert_eq!(ids.len(), 3);
+    let again = import().await.unwrap();
+    assert_eq!((again.stored, again.existing), (0, 3));
+    assert_eq!(
+        got.lock().unwrap().len(),
+        1,
+        "nothing new, nothing announced"
+    );
+}

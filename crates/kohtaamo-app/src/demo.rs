@@ -460,6 +460,7 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
                 invitation: None,
                 at: Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
                 suspect: None,
+                follow_ups: vec![],
             });
         };
         for s in &tp_surveys {
@@ -774,6 +775,7 @@ impl DemoJourney {
                     }
                 });
                 e.capture = Some(NewCapture {
+                    follow_up: None,
                     words: if rng.gen_bool(0.6) {
                         "quote"
                     } else {

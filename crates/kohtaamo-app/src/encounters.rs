@@ -404,7 +404,18 @@ pub async fn capture(
     };
     row.source = Source::Staff.as_str();
     row.recorded_by = by.0.clone();
+    let follow_up = crate::followups::for_capture(
+        store,
+        ws,
+        row.touchpoint_id,
+        row.text.as_deref().unwrap_or_default(),
+        draft.needs_follow_up,
+        draft.encounter.customer.as_ref().map(|c| pseudo.stored(c)),
+        row.case_ref.clone(),
+    )
+    .await?;
     row.capture = Some(NewCapture {
+        follow_up,
         words: draft.words.as_str(),
         theme_id,
         feeling: draft.feeling,

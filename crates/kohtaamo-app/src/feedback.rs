@@ -292,6 +292,21 @@ impl Feedback {
             return Err(Error::Internal("validated parts missing".into()));
         };
         let scores = answers.scores(&s.data);
+        // A response set apart as a bot's opens nothing.
+        let follow_ups = match suspect {
+            Some(_) => vec![],
+            None => {
+                crate::followups::for_response(
+                    &self.store,
+                    s.workspace_id,
+                    s.id,
+                    &hidden,
+                    &answers,
+                    scores,
+                )
+                .await?
+            }
+        };
         let id = key.as_str().to_owned();
         let stored = self
             .ingest
@@ -306,6 +321,7 @@ impl Feedback {
                 invitation,
                 at: None,
                 suspect,
+                follow_ups,
             })
             .await?;
         if stored == Stored::InvitationUsed {

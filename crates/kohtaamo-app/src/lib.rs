@@ -15,6 +15,8 @@
 //! - [`accounts`]: the installation admin creates workspaces and accounts;
 //! - [`encounters`]: the encounter log, frontline captures, the customer timeline and
 //!   linking customers; [`encounter_import`]: encounters from other systems' CSV files;
+//! - [`followups`]: which rules a response or capture opens a follow-up by, and the
+//!   actions on one (assign, contact, resolve, close with a root cause, reopen, note);
 //! - [`units`]: who works in a unit, and what a unit member may do (review);
 //! - [`model`]: the model's collections and their validated writes, model import/export;
 //! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
@@ -30,6 +32,7 @@ pub mod encounter_import;
 pub mod encounters;
 pub mod error;
 pub mod feedback;
+pub mod followups;
 pub mod i18n;
 pub mod insight;
 pub mod jobs;

@@ -54,6 +54,12 @@ resource!(
     "analytics"
 );
 resource!(
+    kohtaamo_domain::followups::FollowUpRuleData,
+    kohtaamo_domain::followups::FollowUpRuleInput,
+    "follow-up-rules",
+    "follow-ups"
+);
+resource!(
     ProcessStepData,
     ProcessStepInput,
     "process-steps",

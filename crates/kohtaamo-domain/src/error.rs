@@ -108,6 +108,13 @@ impl Reason {
             "map-when" => "map the column that says when (at)".into(),
             "map-place" => "map a touchpoint column, or channel and unit (or partner)".into(),
             "bad-file" => format!("cannot be read: {}", a("detail")),
+            "hours-range" => format!("must be between 1 and {} hours", a("max")),
+            "resolve-after-contact" => "must be at least the contact target".into(),
+            "bad-transition" => format!(
+                "cannot {} a follow-up that is {}",
+                a("action"),
+                a("status")
+            ),
             _ => a("text").to_owned(),
         }
     }
@@ -169,6 +176,9 @@ pub const CODES: &[&str] = &[
     "map-when",
     "map-place",
     "bad-file",
+    "hours-range",
+    "resolve-after-contact",
+    "bad-transition",
 ];
 
 impl From<&str> for Reason {

@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod document;
 pub mod encounters;
 pub mod error;
+pub mod followups;
 pub mod insight;
 pub mod model;
 pub mod rules;

@@ -26,6 +26,8 @@ pub struct NewCapture {
     pub needs_follow_up: bool,
     pub promise: Option<String>,
     pub promise_due: Option<String>,
+    /// The follow-up it opens (marked "needs follow-up"), stored with it.
+    pub follow_up: Option<crate::followups::NewFollowUp>,
 }
 
 /// An encounter resolved against the model, ready to store.
@@ -852,6 +854,14 @@ pub(crate) async fn record_in(tx: &mut Tx, ws: Id, rows: &[NewEncounter]) -> Res
                 .bind(&c.promise_due)
                 .execute(&mut **tx)
                 .await?;
+            if let Some(f) = &c.follow_up {
+                crate::entity::bind(
+                    sqlx::query(crate::followups::INSERT_SQL),
+                    capture_follow_up(ws, rec.id, r, f),
+                )
+                .execute(&mut **tx)
+                .await?;
+            }
         }
     }
     // Many (touchpoint, day) keys in a batch of history: a few multi-row upserts, not a
@@ -976,6 +986,15 @@ pub(crate) fn sqlite_record(
                             c.promise,
                             c.promise_due
                         ])?;
+                        if let Some(f) = &c.follow_up {
+                            tx.prepare_cached(crate::followups::INSERT_SQL)?.execute(
+                                rusqlite::params_from_iter(
+                                    capture_follow_up(ws, id, r, f)
+                                        .into_iter()
+                                        .map(crate::feedback::to_sql),
+                                ),
+                            )?;
+                        }
                     }
                     Recorded { id, created: true }
                 }
@@ -992,6 +1011,22 @@ pub(crate) fn sqlite_record(
         upsert.execute(params![ws, tp, day, n])?;
     }
     Ok(out)
+}
+
+/// The values of the follow-up a capture opens, its clocks starting when the
+/// encounter happened.
+fn capture_follow_up(
+    ws: Id,
+    encounter: Id,
+    r: &NewEncounter,
+    f: &crate::followups::NewFollowUp,
+) -> Vec<crate::entity::Val> {
+    crate::followups::insert_values(
+        ws,
+        crate::followups::Origin::Capture { encounter },
+        f,
+        &r.occurred_at,
+    )
 }
 
 const ROLLUP_UPSERT: &str = "INSERT INTO encounter_rollups (workspace_id, touchpoint_id, day, encounters) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, touchpoint_id, day) DO UPDATE SET encounters = encounter_rollups.encounters + excluded.encounters";

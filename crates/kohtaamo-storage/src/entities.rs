@@ -895,3 +895,89 @@ impl Entity for kohtaamo_domain::alerts::AlertRuleData {
         r
     }
 }
+
+impl Entity for kohtaamo_domain::followups::FollowUpRuleData {
+    const TABLE: &'static str = "follow_up_rules";
+    const NOUN: &'static str = "follow-up rule";
+    const COLUMNS: &'static [&'static str] = &[
+        "name",
+        "trigger_kind",
+        "threshold",
+        "question",
+        "terms",
+        "scope",
+        "scope_id",
+        "unit_id",
+        "contact_hours",
+        "resolve_hours",
+        "active",
+    ];
+    const SEARCH: &'static [&'static str] = &["name"];
+    const FILTERS: &'static [Filter] = &[
+        Filter {
+            param: "trigger",
+            sql: "trigger_kind = ?",
+            kind: FilterKind::Text,
+        },
+        Filter {
+            param: "unit_id",
+            sql: "unit_id = ?",
+            kind: FilterKind::Int,
+        },
+    ];
+    fn binds(&self) -> Vec<Val> {
+        vec![
+            self.name.clone().into(),
+            self.trigger.as_str().into(),
+            self.threshold.into(),
+            self.question.clone().into(),
+            serde_json::to_string(&self.terms)
+                .unwrap_or_else(|_| "[]".into())
+                .into(),
+            self.scope.as_str().into(),
+            self.scope_id.into(),
+            self.unit_id.into(),
+            self.contact_hours.into(),
+            self.resolve_hours.into(),
+            self.active.into(),
+        ]
+    }
+    fn from_row(row: &AnyRow) -> R<Self> {
+        use kohtaamo_domain::followups::FollowUpRuleInput;
+        let terms: String = row.try_get("terms")?;
+        let input = FollowUpRuleInput {
+            name: row.try_get("name")?,
+            trigger: row.try_get("trigger_kind")?,
+            threshold: row.try_get("threshold")?,
+            question: row.try_get("question")?,
+            terms: Some(serde_json::from_str(&terms).map_err(|e| decode_err("terms", e))?),
+            scope: Some(row.try_get("scope")?),
+            scope_id: row.try_get("scope_id")?,
+            unit_id: row.try_get("unit_id")?,
+            contact_hours: Some(row.try_get("contact_hours")?),
+            resolve_hours: Some(row.try_get("resolve_hours")?),
+            active: Some(flag(row, "active")?),
+        };
+        Parse::parse(&input).map_err(|e| decode_err("follow-up rule", e))
+    }
+    fn references(&self) -> Vec<Ref> {
+        use kohtaamo_domain::followups::RuleScope;
+        let mut r: Vec<Ref> = self
+            .unit_id
+            .map(|u| id_ref("unit_id", "units", "unit", u))
+            .into_iter()
+            .collect();
+        let target = match self.scope {
+            RuleScope::Workspace => None,
+            RuleScope::Survey => Some(("surveys", "survey")),
+            RuleScope::Touchpoint => Some(("touchpoints", "touchpoint")),
+            RuleScope::Stage => Some(("stages", "stage")),
+            RuleScope::Journey => Some(("journeys", "journey")),
+            RuleScope::Unit => Some(("units", "unit")),
+        };
+        if let (Some((table, noun)), Some(id)) = (target, self.scope_id) {
+            r.push(id_ref("scope_id", table, noun, id));
+        }
+        r
+    }
+}

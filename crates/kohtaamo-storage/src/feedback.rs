@@ -61,6 +61,9 @@ pub struct NewResponse {
     pub at: Option<String>,
     /// Set apart by a bot check: stored, not counted in scores until accepted.
     pub suspect: Option<Suspicion>,
+    /// Follow-ups the workspace's rules open for it, stored in the same transaction
+    /// (once: a retry or a later save of the same response opens none again).
+    pub follow_ups: Vec<crate::followups::NewFollowUp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -393,7 +396,7 @@ pub(crate) fn open_sqlite(path: &str) -> rusqlite::Result<rusqlite::Connection> 
     Ok(c)
 }
 
-fn to_sql(v: Val) -> rusqlite::types::Value {
+pub(crate) fn to_sql(v: Val) -> rusqlite::types::Value {
     use rusqlite::types::Value;
     match v {
         Val::Int(Some(i)) => Value::Integer(i),
@@ -459,7 +462,30 @@ fn sqlite_batch(
         tx.prepare_cached(IMPRESSION_SQL)?
             .execute(rusqlite::params![ws, survey, tp, day, n])?;
     }
+    for (r, o) in responses.iter().zip(&out) {
+        if *o != Stored::Written {
+            continue;
+        }
+        for f in &r.follow_ups {
+            tx.prepare_cached(crate::followups::INSERT_SQL)?.execute(
+                rusqlite::params_from_iter(follow_up_values(r, f, &now).into_iter().map(to_sql)),
+            )?;
+        }
+    }
     Ok(out)
+}
+
+/// The values of a follow-up opened with response `r`, at the response's time.
+fn follow_up_values(r: &NewResponse, f: &crate::followups::NewFollowUp, now: &str) -> Vec<Val> {
+    crate::followups::insert_values(
+        r.workspace_id,
+        crate::followups::Origin::Response {
+            survey: r.survey_id,
+            key: r.key.as_str(),
+        },
+        f,
+        r.at.as_deref().unwrap_or(now),
+    )
 }
 
 /// Where a complete response is counted: survey, touchpoint (0 = none), day, channel
@@ -724,6 +750,19 @@ async fn write_in(
             .bind(n)
             .execute(&mut **tx)
             .await?;
+    }
+    for (r, o) in responses.iter().zip(&out) {
+        if *o != Stored::Written {
+            continue;
+        }
+        for f in &r.follow_ups {
+            bind(
+                sqlx::query(crate::followups::INSERT_SQL),
+                follow_up_values(r, f, &now),
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     Ok(out)
 }

@@ -17,6 +17,7 @@ pub mod encounters;
 pub mod entities;
 pub mod entity;
 pub mod feedback;
+pub mod followups;
 pub mod migrate;
 pub mod model_io;
 pub mod reviews;
@@ -220,7 +221,15 @@ pub struct Store {
     snapshots: Arc<PerWorkspace<kohtaamo_domain::insight::Snapshot>>,
     /// Workspace webhooks, for the events sent on hot paths (encounters).
     hooks: Arc<PerWorkspace<Vec<reviews::Webhook>>>,
+    /// Workspace follow-up rules, matched against every response and capture.
+    follow_up_rules: Arc<PerWorkspace<Vec<FollowUpRule>>>,
 }
+
+/// A follow-up rule with its id.
+pub type FollowUpRule = (
+    kohtaamo_domain::Id,
+    kohtaamo_domain::followups::FollowUpRuleData,
+);
 
 /// What this instance read of a workspace, kept while the generation is the same and
 /// for at most 2 s: this instance's own changes are seen at once (they bump the
@@ -343,6 +352,7 @@ impl Store {
             secrets: Arc::default(),
             snapshots: Arc::default(),
             hooks: Arc::default(),
+            follow_up_rules: Arc::default(),
             sqlite_file: match backend {
                 Backend::Sqlite => {
                     let rest = url
@@ -482,6 +492,31 @@ impl Store {
         let h = Arc::new(self.webhooks(ws).await?);
         self.hooks.put(ws, generation, h.clone());
         Ok(h)
+    }
+
+    /// The workspace's active follow-up rules, cached as [`Store::snapshot_cached`] is
+    /// (a rule change bumps the generation): matched against every response, they
+    /// must cost no query when unchanged.
+    pub async fn follow_up_rules_cached(
+        &self,
+        ws: kohtaamo_domain::Id,
+    ) -> Result<Arc<Vec<FollowUpRule>>> {
+        use kohtaamo_domain::followups::FollowUpRuleData;
+        let generation = self.generation();
+        if let Some(r) = self.follow_up_rules.get(ws, generation) {
+            return Ok(r);
+        }
+        let rules: Vec<FollowUpRule> = self
+            .list::<FollowUpRuleData>(ws, &ListQuery::all())
+            .await?
+            .items
+            .into_iter()
+            .filter(|r| r.data.active)
+            .map(|r| (r.id, r.data))
+            .collect();
+        let rules = Arc::new(rules);
+        self.follow_up_rules.put(ws, generation, rules.clone());
+        Ok(rules)
     }
 
     /// The SQLite file behind this store (None for PostgreSQL or in-memory).

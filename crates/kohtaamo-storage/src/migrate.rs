@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "encounter_lookups",
         include_str!("../migrations/0010_encounter_lookups.sql"),
     ),
+    (
+        11,
+        "follow_ups",
+        include_str!("../migrations/0011_follow_ups.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

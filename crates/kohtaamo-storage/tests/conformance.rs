@@ -874,6 +874,7 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
         invitation: None,
         at: None,
         suspect: None,
+        follow_ups: vec![],
     };
     let mut tasks = Vec::new();
     for i in 0..400 {
@@ -1014,6 +1015,7 @@ async fn rollups_stay_exact(store: Store) {
             invitation: None,
             at: Some(format!("2026-0{}-1{}T10:00:00Z", 1 + i % 3, i % 10)),
             suspect: None,
+            follow_ups: vec![],
         };
         let ingest = ingest.clone();
         tasks.push(tokio::spawn(
@@ -1112,6 +1114,7 @@ async fn overlapping_batches_do_not_deadlock(store: Store) {
         invitation: None,
         at: None,
         suspect: None,
+        follow_ups: vec![],
     };
     let mut total = 0;
     for round in 0..15 {
@@ -1289,6 +1292,7 @@ async fn encounters_are_idempotent_and_customers_link(store: Store) {
     cap.kind = "capture".into();
     cap.source = "staff";
     cap.capture = Some(NewCapture {
+        follow_up: None,
         words: "quote",
         theme_id: Some(kahvi),
         feeling: -1,

@@ -311,6 +311,7 @@ async fn raw_ceiling(t: &Target) -> f64 {
             invitation: None,
             at: None,
             suspect: None,
+            follow_ups: vec![],
         })
         .collect();
     let start = Instant::now();

@@ -664,6 +664,9 @@ err-no-column = The file has no column “{ $column }”.
 err-map-when = Choose the column that says when.
 err-map-place = Choose a touchpoint column, or the channel and unit (or partner) columns.
 err-bad-file = The file cannot be read: { $detail }
+err-hours-range = Must be between 1 and { $max } hours.
+err-resolve-after-contact = Must be at least the contact target.
+err-bad-transition = A follow-up that is { $status } cannot be given the action { $action }.
 
 ## Encounter log, customer timeline, frontline capture
 nav-customers = Customers

@@ -664,6 +664,9 @@ err-no-column = Tiedostossa ei ole saraketta ”{ $column }”.
 err-map-when = Valitse sarake, joka kertoo ajan.
 err-map-place = Valitse kosketuspisteen sarake tai kanavan ja yksikön (tai kumppanin) sarakkeet.
 err-bad-file = Tiedostoa ei voi lukea: { $detail }
+err-hours-range = Pitää olla 1–{ $max } tuntia.
+err-resolve-after-contact = Pitää olla vähintään yhteydenoton tavoiteaika.
+err-bad-transition = Jatkotoimelle, jonka tila on { $status }, ei voi tehdä toimenpidettä { $action }.
 
 ## Encounter log, customer timeline, frontline capture
 nav-customers = Asiakkaat

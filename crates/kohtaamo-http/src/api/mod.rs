@@ -11,12 +11,14 @@
 //! - `/api/v1/workspaces/{ws}/{units,people,…}` → [`model`]
 //! - `/api/public/v1/surveys/{key}…` → [`feedback`]; surveys, responses, exports → [`surveys`]
 //! - encounters, captures, customer timelines and links → [`encounters`]
+//! - follow-ups and what is done to them → [`followups`] (their rules: [`model`])
 //! - scores, trends, drivers, alerts → [`scores`]; insight → [`insight`]; reviews → [`reviews`]
 //! - `/api/v1/openapi.json` → here
 
 pub mod doc;
 pub mod encounters;
 pub mod feedback;
+pub mod followups;
 pub mod health;
 pub mod insight;
 pub mod model;
@@ -46,6 +48,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = insight::routes(api);
     let api = reviews::routes(api);
     let api = encounters::routes(api);
+    let api = followups::routes(api);
     let api = feedback::routes(api);
     let api = surveys::routes(api);
     let api = scores::routes(api);

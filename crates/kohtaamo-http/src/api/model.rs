@@ -47,7 +47,8 @@ pub fn routes(api: Api) -> Api {
     let api = resource::<TouchpointData>(api);
     let api = resource::<ProcessStepData>(api);
     let api = resource::<kohtaamo_domain::survey::SurveyData>(api);
-    let mut api = resource::<kohtaamo_domain::alerts::AlertRuleData>(api);
+    let api = resource::<kohtaamo_domain::alerts::AlertRuleData>(api);
+    let mut api = resource::<kohtaamo_domain::followups::FollowUpRuleData>(api);
     let order = api.schema::<OrderInput>();
     let relation = api.schema::<RelationData>();
     api.route(

@@ -9,6 +9,7 @@ mod auth;
 mod encounters;
 mod errors;
 mod feedback;
+mod followups;
 mod glance;
 mod hardening;
 mod model;

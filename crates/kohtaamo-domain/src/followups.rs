@@ -1,0 +1,660 @@
+//! Follow-ups: closing the loop on a poor encounter. A **follow-up rule** says when a
+//! response or a frontline capture opens a follow-up (NPS ≤ n, CSAT ≤ n, CES ≥ n, a
+//! chosen option, words in an open answer, a capture marked "needs follow-up"), for
+//! which part of the model (scope), and the targets of its two clocks. A **follow-up**
+//! moves *new → contacted → resolved → closed* (and can be reopened); closing needs a
+//! root cause and the action taken.
+//!
+//! Pure: parsing rules, deciding whether a response or capture matches one, and the
+//! status machine. Storage keeps rules (generic entity path) and follow-ups (created in
+//! the transaction that stores the response or capture); the application layer
+//! gathers the facts a rule is matched against.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::model::{positive_id, str_enum};
+use crate::survey::{Answer, Answers, Scores};
+use crate::themes::{Analyzer, SnowballAnalyzer};
+use crate::{FieldErrors, Id, Reason};
+
+str_enum!(
+    /// What opens a follow-up: a score at or past a threshold, an option chosen, words
+    /// in an open answer, or a capture marked "needs follow-up".
+    Trigger { Nps => "nps", Csat => "csat", Ces => "ces", Option => "option", Words => "words", Capture => "capture" }
+);
+str_enum!(
+    /// The part of the model a rule watches: everything, or one survey, touchpoint,
+    /// stage, journey or unit (the unit owning the touchpoint).
+    RuleScope { Workspace => "workspace", Survey => "survey", Touchpoint => "touchpoint", Stage => "stage", Journey => "journey", Unit => "unit" }
+);
+str_enum!(
+    /// Where a follow-up is.
+    Status { New => "new", Contacted => "contacted", Resolved => "resolved", Closed => "closed" }
+);
+str_enum!(
+    /// What someone does to a follow-up.
+    Action { Assign => "assign", Contact => "contact", Resolve => "resolve", Close => "close", Reopen => "reopen", Note => "note" }
+);
+
+/// The root causes every workspace starts with (their names are in the locales:
+/// `root-cause-<key>`).
+pub const ROOT_CAUSES: &[&str] = &[
+    "process",
+    "it-system",
+    "partner",
+    "information",
+    "policy",
+    "staff-behaviour",
+    "customer-expectation",
+];
+
+/// Hours in a year: the longest target a rule may set.
+const MAX_HOURS: i64 = 8_760;
+/// Words or options a rule may list.
+const MAX_TERMS: usize = 20;
+/// Characters of one word or option key.
+const MAX_TERM: usize = 60;
+/// Characters of a rule's name, a note, the action taken.
+pub const MAX_NAME: usize = 200;
+pub const MAX_NOTE: usize = 4_000;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpRuleInput {
+    /// What people call the rule ("Detractors at the service desk").
+    pub name: String,
+    /// nps, csat, ces, option, words or capture.
+    pub trigger: String,
+    /// nps: open at this score or below (0–10); csat: at or below (1–5); ces: at or
+    /// above (1–7).
+    #[serde(default)]
+    pub threshold: Option<i64>,
+    /// option: the key of the survey question whose options are listed in `terms`.
+    #[serde(default)]
+    pub question: Option<String>,
+    /// option: the option keys that open a follow-up; words: the words (any form —
+    /// they are matched by stem, in Finnish, English and Swedish).
+    #[serde(default)]
+    pub terms: Option<Vec<String>>,
+    /// workspace (default), survey, touchpoint, stage, journey or unit.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The id of the survey, touchpoint, stage, journey or unit of the scope.
+    #[serde(default)]
+    pub scope_id: Option<Id>,
+    /// The unit that gets the follow-up when the encounter has no owning unit (no
+    /// touchpoint, or a partner's touchpoint).
+    #[serde(default)]
+    pub unit_id: Option<Id>,
+    /// Target for the first contact, hours (default 24).
+    #[serde(default)]
+    pub contact_hours: Option<i64>,
+    /// Target for the resolution, hours (default 120), at least the contact target.
+    #[serde(default)]
+    pub resolve_hours: Option<i64>,
+    /// Whether the rule opens follow-ups (default true).
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// A validated follow-up rule.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FollowUpRuleData {
+    pub name: String,
+    pub trigger: Trigger,
+    pub threshold: Option<i64>,
+    pub question: Option<String>,
+    pub terms: Vec<String>,
+    pub scope: RuleScope,
+    pub scope_id: Option<Id>,
+    pub unit_id: Option<Id>,
+    pub contact_hours: i64,
+    pub resolve_hours: i64,
+    pub active: bool,
+}
+
+impl crate::model::Parse for FollowUpRuleInput {
+    type Data = FollowUpRuleData;
+    fn parse(&self) -> Result<FollowUpRuleData, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let name = self.name.trim();
+        if name.is_empty() {
+            e.add("name", Reason::new("empty"));
+        } else if name.chars().count() > MAX_NAME {
+            e.add("name", Reason::new("too-long").with("max", MAX_NAME));
+        }
+        let trigger = e.take("trigger", Trigger::parse(self.trigger.trim()));
+        let range = match trigger {
+            Some(Trigger::Nps) => Some((0, 10)),
+            Some(Trigger::Csat) => Some((1, 5)),
+            Some(Trigger::Ces) => Some((1, 7)),
+            _ => None,
+        };
+        match (range, self.threshold) {
+            (Some(_), None) => e.add("threshold", Reason::new("empty")),
+            (Some((lo, hi)), Some(t)) if !(lo..=hi).contains(&t) => e.add(
+                "threshold",
+                Reason::new("score-range").with("min", lo).with("max", hi),
+            ),
+            (None, Some(_)) if trigger.is_some() => {
+                e.add("threshold", Reason::new("options-not-used"))
+            }
+            _ => {}
+        }
+        let terms: Vec<String> = self
+            .terms
+            .iter()
+            .flatten()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let question = self
+            .question
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        match trigger {
+            Some(Trigger::Option | Trigger::Words) => {
+                if terms.is_empty() {
+                    e.add("terms", Reason::new("empty"));
+                } else if terms.len() > MAX_TERMS {
+                    e.add("terms", Reason::new("too-many").with("max", MAX_TERMS));
+                } else if terms.iter().any(|t| t.chars().count() > MAX_TERM) {
+                    e.add("terms", Reason::new("too-long").with("max", MAX_TERM));
+                }
+                if trigger == Some(Trigger::Option) && question.is_none() {
+                    e.add("question", Reason::new("empty"));
+                }
+            }
+            Some(_) if !terms.is_empty() => e.add("terms", Reason::new("options-not-used")),
+            _ => {}
+        }
+        if question.is_some() && trigger.is_some() && trigger != Some(Trigger::Option) {
+            e.add("question", Reason::new("options-not-used"));
+        }
+        let scope = match self.scope.as_deref().map(str::trim) {
+            None | Some("") => Some(RuleScope::Workspace),
+            Some(s) => e.take("scope", RuleScope::parse(s)),
+        };
+        match (scope, self.scope_id) {
+            (Some(RuleScope::Workspace), Some(_)) => {
+                e.add("scope_id", Reason::new("options-not-used"))
+            }
+            (Some(s), None) if s != RuleScope::Workspace => e.add("scope_id", Reason::new("empty")),
+            (_, Some(id)) => positive_id(&mut e, "scope_id", id),
+            _ => {}
+        }
+        if let Some(u) = self.unit_id {
+            positive_id(&mut e, "unit_id", u);
+        }
+        let contact_hours = self.contact_hours.unwrap_or(24);
+        let resolve_hours = self.resolve_hours.unwrap_or(120);
+        for (f, h) in [
+            ("contact_hours", contact_hours),
+            ("resolve_hours", resolve_hours),
+        ] {
+            if !(1..=MAX_HOURS).contains(&h) {
+                e.add(f, Reason::new("hours-range").with("max", MAX_HOURS));
+            }
+        }
+        if resolve_hours < contact_hours && !e.0.contains_key("resolve_hours") {
+            e.add("resolve_hours", Reason::new("resolve-after-contact"));
+        }
+        match (trigger, scope) {
+            (Some(trigger), Some(scope)) if e.is_empty() => Ok(FollowUpRuleData {
+                name: name.to_owned(),
+                trigger,
+                threshold: self.threshold,
+                question,
+                terms,
+                scope,
+                scope_id: self.scope_id,
+                unit_id: self.unit_id,
+                contact_hours,
+                resolve_hours,
+                active: self.active.unwrap_or(true),
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// What a rule is matched against: where an answer or capture happened and what it
+/// said. Built by the application layer from the stored model.
+#[derive(Debug, Clone, Default)]
+pub struct Facts<'a> {
+    pub survey_id: Option<Id>,
+    pub touchpoint_id: Option<Id>,
+    pub stage_id: Option<Id>,
+    pub journey_id: Option<Id>,
+    /// The unit owning the touchpoint.
+    pub unit_id: Option<Id>,
+    pub scores: Scores,
+    /// A response's answers (None for a capture).
+    pub answers: Option<&'a Answers>,
+    /// A capture's words (None for a response).
+    pub words: Option<&'a str>,
+    /// The respondent's language, for stemming; empty when unknown (a capture): the
+    /// words are then stemmed in Finnish, English and Swedish.
+    pub lang: &'a str,
+    /// A capture marked "needs follow-up".
+    pub needs_follow_up: bool,
+}
+
+impl FollowUpRuleData {
+    fn in_scope(&self, f: &Facts) -> bool {
+        let at = match self.scope {
+            RuleScope::Workspace => return true,
+            RuleScope::Survey => f.survey_id,
+            RuleScope::Touchpoint => f.touchpoint_id,
+            RuleScope::Stage => f.stage_id,
+            RuleScope::Journey => f.journey_id,
+            RuleScope::Unit => f.unit_id,
+        };
+        at.is_some() && at == self.scope_id
+    }
+
+    /// Why this rule opens a follow-up for these facts ("NPS 2 ≤ 6"), or None. An
+    /// inactive rule opens nothing.
+    pub fn matches(&self, f: &Facts) -> Option<String> {
+        if !self.active || !self.in_scope(f) {
+            return None;
+        }
+        let t = self.threshold.unwrap_or_default();
+        match self.trigger {
+            Trigger::Nps => f
+                .scores
+                .nps
+                .filter(|s| *s <= t)
+                .map(|s| format!("NPS {s} ≤ {t}")),
+            Trigger::Csat => f
+                .scores
+                .csat
+                .filter(|s| *s <= t)
+                .map(|s| format!("CSAT {s} ≤ {t}")),
+            Trigger::Ces => f
+                .scores
+                .ces
+                .filter(|s| *s >= t)
+                .map(|s| format!("CES {s} ≥ {t}")),
+            Trigger::Option => {
+                let q = self.question.as_deref()?;
+                let chosen: Vec<&str> = match f.answers?.0.get(q)? {
+                    Answer::Choice(c) => vec![c.as_str()],
+                    Answer::Choices(cs) => cs.iter().map(String::as_str).collect(),
+                    _ => vec![],
+                };
+                let hit = chosen
+                    .into_iter()
+                    .find(|c| self.terms.iter().any(|t| t == c))?;
+                Some(format!("{q} = {hit}"))
+            }
+            Trigger::Words => {
+                let texts: Vec<&str> = match (f.answers, f.words) {
+                    (Some(a), _) => {
+                        a.0.values()
+                            // Read back from storage, free text and a single choice are
+                            // both strings (see `Answers::from_json`): both are looked at.
+                            .filter_map(|a| match a {
+                                Answer::Text(t) | Answer::Choice(t) => Some(t.as_str()),
+                                _ => None,
+                            })
+                            .collect()
+                    }
+                    (None, Some(w)) => vec![w],
+                    (None, None) => vec![],
+                };
+                texts
+                    .into_iter()
+                    .find_map(|text| self.word_in(text, f.lang))
+            }
+            Trigger::Capture => f.needs_follow_up.then(|| "needs follow-up".to_owned()),
+        }
+    }
+
+    /// The first listed word found in `text` (by stem, in the text's language; a
+    /// listed word is stemmed in every language it might be written in). See
+    /// [`same_word`].
+    fn word_in(&self, text: &str, lang: &str) -> Option<String> {
+        let a = SnowballAnalyzer;
+        let langs: &[&str] = if lang.is_empty() {
+            &["fi", "en", "sv"]
+        } else {
+            &[lang]
+        };
+        let stems: Vec<String> = langs
+            .iter()
+            .flat_map(|l| a.terms(text, l))
+            .filter(|(k, _)| !k.contains(' '))
+            .map(|(k, _)| k)
+            .collect();
+        self.terms.iter().find_map(|term| {
+            ["fi", "en", "sv"]
+                .iter()
+                .flat_map(|l| a.terms(term, l))
+                .filter(|(k, _)| !k.contains(' '))
+                .any(|(k, _)| stems.iter().any(|s| same_word(s, &k)))
+                .then(|| format!("“{term}”"))
+        })
+    }
+}
+
+/// Whether two stems are forms of one word: equal, or sharing all but the last two
+/// letters of the shorter one and at least five. Snowball's Finnish stemmer leaves
+/// consonant gradation alone (*hyvitys*, *hyvitystä* → "hyvity", *hyvityksen* →
+/// "hyvityks"), which the shared beginning catches; five letters keep *refund* and
+/// *refuse* apart.
+pub fn same_word(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let shorter = a.chars().count().min(b.chars().count());
+    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    common >= 5.max(shorter.saturating_sub(2))
+}
+
+/// A follow-up's state as far as the status machine cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct State {
+    pub status: Status,
+    /// Whether the customer was contacted at some point (a reopened follow-up goes
+    /// back to *contacted* rather than *new*).
+    pub contacted: bool,
+}
+
+/// Where `action` takes a follow-up in `state`, or why it cannot. Assigning and
+/// notes leave the status as it is; contacting is for a new one; resolving for an open
+/// one; closing for any not closed (closing needs a root cause and the action taken,
+/// which the caller checks with [`check_close`]); reopening for a resolved or closed
+/// one.
+pub fn next(state: State, action: Action) -> Result<Status, Reason> {
+    use Status::*;
+    let to = match (action, state.status) {
+        (Action::Assign | Action::Note, s) => Some(s),
+        (Action::Contact, New) => Some(Contacted),
+        (Action::Resolve, New | Contacted) => Some(Resolved),
+        (Action::Close, New | Contacted | Resolved) => Some(Closed),
+        (Action::Reopen, Resolved | Closed) => Some(if state.contacted { Contacted } else { New }),
+        _ => None,
+    };
+    to.ok_or_else(|| {
+        Reason::new("bad-transition")
+            .with("action", action.as_str())
+            .with("status", state.status.as_str())
+    })
+}
+
+/// Closing needs a root cause from `causes` and the action taken.
+pub fn check_close(
+    root_cause: Option<&str>,
+    action_taken: Option<&str>,
+    causes: &[&str],
+) -> Result<(), FieldErrors> {
+    let mut e = FieldErrors::new();
+    match root_cause.map(str::trim).filter(|c| !c.is_empty()) {
+        None => e.add("root_cause", Reason::new("empty")),
+        Some(c) if !causes.contains(&c) => e.add(
+            "root_cause",
+            Reason::new("not-one-of")
+                .with("value", c)
+                .with("options", causes.join(", ")),
+        ),
+        _ => {}
+    }
+    match action_taken.map(str::trim).filter(|a| !a.is_empty()) {
+        None => e.add("action_taken", Reason::new("empty")),
+        Some(a) if a.chars().count() > MAX_NOTE => e.add(
+            "action_taken",
+            Reason::new("too-long").with("max", MAX_NOTE),
+        ),
+        _ => {}
+    }
+    if e.is_empty() {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Parse;
+
+    fn rule(trigger: &str) -> FollowUpRuleInput {
+        FollowUpRuleInput {
+            name: "r".into(),
+            trigger: trigger.into(),
+            threshold: None,
+            question: None,
+            terms: None,
+            scope: None,
+            scope_id: None,
+            unit_id: None,
+            contact_hours: None,
+            resolve_hours: None,
+            active: None,
+        }
+    }
+
+    #[test]
+    fn parse_names_every_bad_field() {
+        let e = FollowUpRuleInput {
+            name: " ".into(),
+            scope: Some("town".into()),
+            contact_hours: Some(0),
+            ..rule("mood")
+        }
+        .parse()
+        .unwrap_err();
+        let fields: Vec<&str> = e.0.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["contact_hours", "name", "scope", "trigger"]);
+        let e = rule("nps").parse().unwrap_err();
+        assert!(e.0.contains_key("threshold"));
+        let e = FollowUpRuleInput {
+            threshold: Some(11),
+            ..rule("nps")
+        }
+        .parse()
+        .unwrap_err();
+        assert_eq!(e.0["threshold"].code, "score-range");
+        let e = rule("option").parse().unwrap_err();
+        assert!(e.0.contains_key("terms") && e.0.contains_key("question"));
+        let e = FollowUpRuleInput {
+            scope: Some("touchpoint".into()),
+            threshold: Some(6),
+            contact_hours: Some(48),
+            resolve_hours: Some(24),
+            ..rule("nps")
+        }
+        .parse()
+        .unwrap_err();
+        assert!(e.0.contains_key("scope_id") && e.0.contains_key("resolve_hours"));
+        let ok = FollowUpRuleInput {
+            threshold: Some(6),
+            ..rule("nps")
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(
+            (ok.scope, ok.contact_hours, ok.resolve_hours, ok.active),
+            (RuleScope::Workspace, 24, 120, true)
+        );
+    }
+
+    fn answers(v: serde_json::Value) -> Answers {
+        Answers(serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn scores_open_at_the_threshold_and_past_it_only() {
+        let r = FollowUpRuleInput {
+            threshold: Some(6),
+            ..rule("nps")
+        }
+        .parse()
+        .unwrap();
+        let f = |nps| Facts {
+            scores: Scores {
+                nps: Some(nps),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(r.matches(&f(6)).as_deref(), Some("NPS 6 ≤ 6"));
+        assert!(r.matches(&f(0)).is_some());
+        assert_eq!(r.matches(&f(7)), None);
+        assert_eq!(r.matches(&Facts::default()), None, "no NPS answer");
+        let ces = FollowUpRuleInput {
+            threshold: Some(5),
+            ..rule("ces")
+        }
+        .parse()
+        .unwrap();
+        let high = Facts {
+            scores: Scores {
+                ces: Some(6),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(ces.matches(&high).is_some());
+        let inactive = FollowUpRuleData {
+            active: false,
+            ..r.clone()
+        };
+        assert_eq!(inactive.matches(&f(0)), None);
+    }
+
+    #[test]
+    fn scope_limits_where_a_rule_opens() {
+        let r = FollowUpRuleInput {
+            threshold: Some(6),
+            scope: Some("touchpoint".into()),
+            scope_id: Some(7),
+            ..rule("nps")
+        }
+        .parse()
+        .unwrap();
+        let at = |tp| Facts {
+            touchpoint_id: tp,
+            scores: Scores {
+                nps: Some(1),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(r.matches(&at(Some(7))).is_some());
+        assert_eq!(r.matches(&at(Some(8))), None);
+        assert_eq!(r.matches(&at(None)), None);
+    }
+
+    #[test]
+    fn options_and_words_by_stem_in_each_language() {
+        let opt = FollowUpRuleInput {
+            question: Some("why".into()),
+            terms: Some(vec!["late".into(), "rude".into()]),
+            ..rule("option")
+        }
+        .parse()
+        .unwrap();
+        let a = answers(serde_json::json!({"why": ["price", "rude"]}));
+        let f = Facts {
+            answers: Some(&a),
+            ..Default::default()
+        };
+        assert_eq!(opt.matches(&f).as_deref(), Some("why = rude"));
+        let a = answers(serde_json::json!({"why": "price"}));
+        let f = Facts {
+            answers: Some(&a),
+            ..Default::default()
+        };
+        assert_eq!(opt.matches(&f), None);
+
+        let words = FollowUpRuleInput {
+            terms: Some(vec!["hyvitys".into(), "refund".into()]),
+            ..rule("words")
+        }
+        .parse()
+        .unwrap();
+        // Another form of the word, in Finnish.
+        let a = answers(serde_json::json!({"open": "Hyvitystä ei ole kuulunut kuuteen viikkoon"}));
+        let fi = Facts {
+            answers: Some(&a),
+            lang: "fi",
+            ..Default::default()
+        };
+        assert_eq!(words.matches(&fi).as_deref(), Some("“hyvitys”"));
+        let a = answers(serde_json::json!({"open": "Still waiting for my refunds"}));
+        let en = Facts {
+            answers: Some(&a),
+            lang: "en",
+            ..Default::default()
+        };
+        assert_eq!(words.matches(&en).as_deref(), Some("“refund”"));
+        let a = answers(serde_json::json!({"open": "Kiitos, hyvä palvelu"}));
+        let none = Facts {
+            answers: Some(&a),
+            lang: "fi",
+            ..Default::default()
+        };
+        assert_eq!(words.matches(&none), None);
+        // A capture's words count too.
+        let cap = Facts {
+            words: Some("asiakas odottaa hyvitystä"),
+            lang: "fi",
+            ..Default::default()
+        };
+        assert!(words.matches(&cap).is_some());
+        let a = answers(serde_json::json!({"open": "Odotan yhä hyvityksen käsittelyä"}));
+        let gradation = Facts {
+            answers: Some(&a),
+            lang: "fi",
+            ..Default::default()
+        };
+        assert!(words.matches(&gradation).is_some());
+        assert!(same_word("myöhä", "myöhästyi"));
+        assert!(!same_word("refund", "refuse"));
+        assert!(!same_word("palv", "palk"));
+    }
+
+    #[test]
+    fn the_status_machine_and_what_closing_needs() {
+        let s = |status, contacted| State { status, contacted };
+        assert_eq!(
+            next(s(Status::New, false), Action::Contact),
+            Ok(Status::Contacted)
+        );
+        assert_eq!(
+            next(s(Status::Contacted, true), Action::Resolve),
+            Ok(Status::Resolved)
+        );
+        assert_eq!(
+            next(s(Status::Resolved, true), Action::Close),
+            Ok(Status::Closed)
+        );
+        assert_eq!(
+            next(s(Status::Closed, true), Action::Reopen),
+            Ok(Status::Contacted)
+        );
+        assert_eq!(
+            next(s(Status::Resolved, false), Action::Reopen),
+            Ok(Status::New)
+        );
+        assert_eq!(
+            next(s(Status::Closed, true), Action::Note),
+            Ok(Status::Closed)
+        );
+        let e = next(s(Status::Closed, true), Action::Contact).unwrap_err();
+        assert_eq!(e.code, "bad-transition");
+        assert!(next(s(Status::New, false), Action::Reopen).is_err());
+        assert!(next(s(Status::Closed, false), Action::Close).is_err());
+        let e = check_close(None, Some(" "), ROOT_CAUSES).unwrap_err();
+        assert!(e.0.contains_key("root_cause") && e.0.contains_key("action_taken"));
+        let e = check_close(Some("weather"), Some("called"), ROOT_CAUSES).unwrap_err();
+        assert_eq!(e.0["root_cause"].code, "not-one-of");
+        assert!(check_close(Some("process"), Some("refund paid"), ROOT_CAUSES).is_ok());
+    }
+}

@@ -1,0 +1,307 @@
+//! Follow-ups end to end: a rule opens one per matching response, in the response's
+//! own transaction (a retry or a later save opens none again), for the unit owning the
+//! touchpoint; a capture marked "needs follow-up" opens one; the status machine,
+//! closing with a root cause, reopening, permissions, *my follow-ups*, and the rules'
+//! validation.
+
+use kohtaamo_domain::model::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::feedback::fixture;
+use crate::helpers::*;
+
+const FU: &str = "/api/v1/workspaces/w/follow-ups";
+
+/// The fixture's first touchpoint owned by a new unit `desk`; returns the unit's id.
+async fn owned(f: &crate::feedback::Fixture) -> i64 {
+    let unit = f.app.create("w", "units", unit("desk")).await;
+    let (_, tp) = f
+        .app
+        .get(
+            &format!("/api/v1/workspaces/w/touchpoints/{}", f.tps[0]),
+            &f.app.admin,
+        )
+        .await;
+    let mut body = tp.clone();
+    for k in ["id", "position"] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body["owner"] = json!({"unit": unit});
+    let (s, b) = f
+        .app
+        .put(
+            &format!("/api/v1/workspaces/w/touchpoints/{}", f.tps[0]),
+            &f.app.admin,
+            body,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    unit
+}
+
+#[tokio::test]
+async fn a_rule_opens_one_follow_up_per_matching_response_for_the_owning_unit() {
+    let f = fixture().await;
+    let desk = owned(&f).await;
+    // Bad rules are refused with every field's reason.
+    let (s, b) = f
+        .app
+        .post(
+            "/api/v1/workspaces/w/follow-up-rules",
+            &f.app.admin,
+            json!({"name": "", "trigger": "nps", "threshold": 12, "scope": "touchpoint", "contact_hours": 48, "resolve_hours": 24}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["name", "threshold", "scope_id", "resolve_hours"] {
+        assert!(b["fields"][field].is_string(), "{field}: {b}");
+    }
+    let rule = f
+        .app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Detractors in the restaurant car", "trigger": "nps", "threshold": 6,
+                   "scope": "touchpoint", "scope_id": f.tps[0], "contact_hours": 4, "resolve_hours": 48}),
+        )
+        .await;
+    // Words, in another form, open one too (a second rule: a second follow-up).
+    f.app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Refunds", "trigger": "words", "terms": ["refund"]}),
+        )
+        .await;
+    let answer = |id: &str, nps: i64, improve: &str| {
+        json!({"id": id, "answers": {"nps": nps, "improve": improve}, "complete": true,
+               "hidden": {"customer_ref": "crm:77", "locale": "en"}})
+    };
+    let (s, _) = f
+        .answer(answer("resp-low-1", 2, "my refunds take weeks"))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A retry opens nothing again.
+    let (s, _) = f
+        .answer(answer("resp-low-1", 2, "my refunds take weeks"))
+        .await;
+    assert!(s.is_success());
+    // A happy answer opens nothing.
+    f.answer(answer("resp-high-1", 9, "")).await;
+    let (s, list) = f.app.get(FU, &f.app.admin).await;
+    assert_eq!(s, StatusCode::OK);
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    let by_rule: Vec<&Value> = items.iter().filter(|i| i["rule_id"] == rule).collect();
+    assert_eq!(by_rule.len(), 1);
+    let one = by_rule[0];
+    assert_eq!(one["reason"], "NPS 2 ≤ 6");
+    assert_eq!(one["unit_id"], desk);
+    assert_eq!(one["touchpoint_id"], f.tps[0]);
+    assert_eq!(one["customer"], "crm:77");
+    assert_eq!(one["status"], "new");
+    assert_eq!(one["response_key"], "resp-low-1");
+    // The clocks: 4 and 48 hours from the response.
+    let created =
+        chrono::DateTime::parse_from_rfc3339(one["created_at"].as_str().unwrap()).unwrap();
+    let due = chrono::DateTime::parse_from_rfc3339(one["contact_due"].as_str().unwrap()).unwrap();
+    assert_eq!((due - created).num_hours(), 4);
+    let words: Vec<&Value> = items.iter().filter(|i| i["rule_id"] != rule).collect();
+    assert_eq!(words[0]["reason"], "“refund”");
+    // An inactive rule opens nothing; a response outside the scope opens nothing.
+    let (_, r) = f
+        .app
+        .get(
+            &format!("/api/v1/workspaces/w/follow-up-rules/{rule}"),
+            &f.app.admin,
+        )
+        .await;
+    assert_eq!(r["active"], true);
+    let (s, _) = f
+        .app
+        .post(
+            FU.replace("follow-ups", "follow-up-rules").as_str(),
+            &f.app.admin,
+            json!({"name": "x", "trigger": "capture", "threshold": 3}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a capture rule has no threshold"
+    );
+}
+
+#[tokio::test]
+async fn the_status_machine_root_causes_and_who_may_act() {
+    let f = fixture().await;
+    let desk = owned(&f).await;
+    f.app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Detractors", "trigger": "nps", "threshold": 6}),
+        )
+        .await;
+    f.answer(json!({"id": "resp-low-2", "answers": {"nps": 1}, "complete": true}))
+        .await;
+    let (_, list) = f.app.get(FU, &f.app.admin).await;
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let act = |body: Value, token: String| {
+        let app = &f.app;
+        async move { app.post(&format!("{FU}/{id}/actions"), &token, body).await }
+    };
+    let ws = f
+        .app
+        .store
+        .workspace_by_slug("w")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // A viewer outside the unit may not act; a viewer working in the unit may.
+    let outsider = f.app.member("outsider", ws, Role::Viewer).await;
+    let (s, _) = act(json!({"action": "contact"}), outsider).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let head = f.app.member("unit-head", ws, Role::Viewer).await;
+    let head_id = f
+        .app
+        .store
+        .user_by_name("unit-head")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    f.app
+        .store
+        .add_unit_member(ws, desk, head_id)
+        .await
+        .unwrap();
+    // *My follow-ups*: the unit's unassigned one.
+    let (_, mine) = f.app.get(&format!("{FU}?mine=true"), &head).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let (s, b) = act(
+        json!({"action": "assign", "assignee_id": 999_999}),
+        head.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, b) = act(
+        json!({"action": "assign", "assignee_id": head_id}),
+        head.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["assignee_id"], head_id);
+    // A step the status does not allow changes nothing.
+    let (s, b) = act(json!({"action": "reopen"}), head.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        b["fields"]["action"].as_str().unwrap().contains("new"),
+        "{b}"
+    );
+    let (s, b) = act(json!({"action": "contact"}), head.clone()).await;
+    assert_eq!(
+        (s, b["status"].as_str()),
+        (StatusCode::OK, Some("contacted"))
+    );
+    assert!(b["contacted_at"].is_string());
+    // Closing needs a root cause from the list and the action taken.
+    let (s, b) = act(
+        json!({"action": "close", "root_cause": "weather"}),
+        head.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(b["fields"]["root_cause"].is_string() && b["fields"]["action_taken"].is_string());
+    let (_, still) = f.app.get(&format!("{FU}/{id}"), &head).await;
+    assert_eq!(still["status"], "contacted");
+    let (_, causes) = f.app.get("/api/v1/workspaces/w/root-causes", &head).await;
+    assert!(causes["items"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("information")));
+    let (s, b) = act(
+        json!({"action": "close", "root_cause": "information", "action_taken": "Refund paid; told the ticket office"}),
+        head.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["status"].as_str(), b["root_cause"].as_str()),
+        (Some("closed"), Some("information"))
+    );
+    let (s, b) = act(json!({"action": "note", "note": "  "}), head.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    act(
+        json!({"action": "note", "note": "Customer thanked us"}),
+        head.clone(),
+    )
+    .await;
+    // Reopened: back to contacted (the customer was contacted), closing data cleared.
+    let (s, b) = act(json!({"action": "reopen"}), head.clone()).await;
+    assert_eq!(
+        (s, b["status"].as_str()),
+        (StatusCode::OK, Some("contacted"))
+    );
+    assert!(b["closed_at"].is_null());
+    let (_, detail) = f.app.get(&format!("{FU}/{id}"), &head).await;
+    let steps: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["assign", "contact", "close", "note", "reopen"]);
+    assert_eq!(detail["events"][3]["detail"], "Customer thanked us");
+    assert_eq!(detail["events"][0]["by"], "user:unit-head");
+    // Filters.
+    let (_, open) = f
+        .app
+        .get(&format!("{FU}?open=true&unit_id={desk}"), &f.app.admin)
+        .await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 1);
+    let (s, _) = f.app.get(&format!("{FU}?status=lost"), &f.app.admin).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = f.app.get(&format!("{FU}/999999"), &f.app.admin).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_capture_marked_needs_follow_up_opens_one_once() {
+    let f = fixture().await;
+    let desk = owned(&f).await;
+    let capture = json!({"id": "cap-1", "touchpoint_id": f.tps[0], "words": "quote",
+        "text": "The card reader was broken again", "feeling": -2, "customer": "crm:5",
+        "needs_follow_up": true});
+    let (s, b) = f
+        .app
+        .post(
+            "/api/v1/workspaces/w/captures",
+            &f.app.admin,
+            capture.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, _) = f
+        .app
+        .post("/api/v1/workspaces/w/captures", &f.app.admin, capture)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Not marked: nothing (no rule covers captures here).
+    f.app
+        .post(
+            "/api/v1/workspaces/w/captures",
+            &f.app.admin,
+            json!({"id": "cap-2", "touchpoint_id": f.tps[0], "words": "quote", "text": "Nice", "feeling": 2}),
+        )
+        .await;
+    let (_, list) = f.app.get(FU, &f.app.admin).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["source"], "capture");
+    assert_eq!(items[0]["unit_id"], desk);
+    assert_eq!(items[0]["customer"], "crm:5");
+    assert_eq!(items[0]["reason"], "needs follow-up");
+}

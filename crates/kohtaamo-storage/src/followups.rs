@@ -1,0 +1,454 @@
+//! Follow-ups as stored: opened inside the transaction that stores the response or
+//! capture behind them (the ingest writer's, on both backends) with `ON CONFLICT DO
+//! NOTHING` on `(workspace_id, dedupe)`, so a crash loses none and a retry opens none
+//! twice; then moved through their statuses, each step a row of `follow_up_events`.
+
+use kohtaamo_domain::followups::{self as fu, Action, State, Status};
+use kohtaamo_domain::{FieldErrors, Id, Reason};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::entity::decode_err;
+use crate::{now_text, Result, Store, StoreError};
+
+/// A follow-up to open with a response or capture (the application layer decides
+/// which rules match; the writer stores them with it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFollowUp {
+    /// The rule that opened it (None: a capture marked "needs follow-up" that no rule
+    /// covers, with the default targets).
+    pub rule_id: Option<Id>,
+    pub customer: Option<String>,
+    pub case_ref: Option<String>,
+    pub touchpoint_id: Option<Id>,
+    pub journey_id: Option<Id>,
+    /// The owning unit (the touchpoint's owner, or the rule's fallback unit).
+    pub unit_id: Option<Id>,
+    /// The partner whose encounter it was, if any.
+    pub partner_id: Option<Id>,
+    /// Why it opened ("NPS 2 ≤ 6").
+    pub reason: String,
+    /// Whether the customer allowed being contacted about their answer.
+    pub may_contact: bool,
+    pub contact_hours: i64,
+    pub resolve_hours: i64,
+}
+
+/// A follow-up as stored and listed.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct FollowUp {
+    pub id: Id,
+    pub rule_id: Option<Id>,
+    /// response or capture.
+    pub source: String,
+    pub survey_id: Option<Id>,
+    pub response_key: Option<String>,
+    pub encounter_id: Option<Id>,
+    /// The customer's identifier as the response or encounter carries it.
+    pub customer: Option<String>,
+    pub case_ref: Option<String>,
+    pub touchpoint_id: Option<Id>,
+    pub journey_id: Option<Id>,
+    pub unit_id: Option<Id>,
+    pub partner_id: Option<Id>,
+    pub assignee_id: Option<Id>,
+    pub status: Status,
+    pub reason: String,
+    pub may_contact: bool,
+    /// When the first contact is due, and the resolution (RFC 3339 UTC).
+    pub contact_due: String,
+    pub resolve_due: String,
+    pub contacted_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub root_cause: Option<String>,
+    pub action_taken: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One thing done to a follow-up.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct FollowUpEvent {
+    pub id: Id,
+    pub action: Action,
+    /// The status after it.
+    pub status: Status,
+    /// The note, the assignee's id, or the root cause and the action taken.
+    pub detail: String,
+    pub by: String,
+    pub at: String,
+}
+
+/// Which follow-ups to list.
+#[derive(Debug, Clone, Default)]
+pub struct FollowUpFilter {
+    pub status: Option<Status>,
+    /// Open ones only (new or contacted).
+    pub open: bool,
+    pub unit_ids: Option<Vec<Id>>,
+    pub assignee_id: Option<Id>,
+    pub customer: Option<String>,
+    /// *My follow-ups*: those assigned to this user, and the unassigned ones of these
+    /// units (the units they work in).
+    pub mine: Option<(Id, Vec<Id>)>,
+    pub limit: i64,
+}
+
+/// What a person does to a follow-up, with what the action needs.
+#[derive(Debug, Clone)]
+pub struct Act {
+    pub action: Action,
+    pub assignee_id: Option<Id>,
+    pub root_cause: Option<String>,
+    pub action_taken: Option<String>,
+    pub note: Option<String>,
+    pub by: String,
+}
+
+const COLUMNS: &str = "id, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, assignee_id, status, reason, may_contact, contact_due, resolve_due, contacted_at, resolved_at, closed_at, root_cause, action_taken, created_at, updated_at";
+
+pub(crate) const INSERT_SQL: &str = "INSERT INTO follow_ups (workspace_id, dedupe, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, status, reason, may_contact, contact_due, resolve_due, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $17, $18, $18) ON CONFLICT (workspace_id, dedupe) DO NOTHING";
+
+/// Where a new follow-up comes from.
+pub(crate) enum Origin<'a> {
+    Response { survey: Id, key: &'a str },
+    Capture { encounter: Id },
+}
+
+/// The values of [`INSERT_SQL`] for one follow-up opened at `at` (RFC 3339 UTC).
+pub(crate) fn insert_values(
+    ws: Id,
+    origin: Origin,
+    f: &NewFollowUp,
+    at: &str,
+) -> Vec<crate::entity::Val> {
+    let start = chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|_| chrono::Utc::now());
+    let due = |h: i64| {
+        (start + chrono::Duration::hours(h))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let (dedupe, source, survey, key, encounter) = match origin {
+        Origin::Response { survey, key } => (
+            format!("r{}:{survey}:{key}", f.rule_id.unwrap_or(0)),
+            "response",
+            Some(survey),
+            Some(key.to_owned()),
+            None,
+        ),
+        Origin::Capture { encounter } => (
+            format!("c{encounter}"),
+            "capture",
+            None,
+            None,
+            Some(encounter),
+        ),
+    };
+    vec![
+        ws.into(),
+        dedupe.into(),
+        f.rule_id.into(),
+        source.into(),
+        survey.into(),
+        key.into(),
+        encounter.into(),
+        f.customer.clone().into(),
+        f.case_ref.clone().into(),
+        f.touchpoint_id.into(),
+        f.journey_id.into(),
+        f.unit_id.into(),
+        f.partner_id.into(),
+        f.reason.clone().into(),
+        f.may_contact.into(),
+        due(f.contact_hours).into(),
+        due(f.resolve_hours).into(),
+        at.into(),
+    ]
+}
+
+fn follow_up(r: &AnyRow) -> std::result::Result<FollowUp, sqlx::Error> {
+    let status: String = r.try_get("status")?;
+    Ok(FollowUp {
+        id: r.try_get("id")?,
+        rule_id: r.try_get("rule_id")?,
+        source: r.try_get("source")?,
+        survey_id: r.try_get("survey_id")?,
+        response_key: r.try_get("response_key")?,
+        encounter_id: r.try_get("encounter_id")?,
+        customer: r.try_get("customer")?,
+        case_ref: r.try_get("case_ref")?,
+        touchpoint_id: r.try_get("touchpoint_id")?,
+        journey_id: r.try_get("journey_id")?,
+        unit_id: r.try_get("unit_id")?,
+        partner_id: r.try_get("partner_id")?,
+        assignee_id: r.try_get("assignee_id")?,
+        status: Status::parse(&status).map_err(|e| decode_err("status", e.english()))?,
+        reason: r.try_get("reason")?,
+        may_contact: r.try_get::<i64, _>("may_contact")? != 0,
+        contact_due: r.try_get("contact_due")?,
+        resolve_due: r.try_get("resolve_due")?,
+        contacted_at: r.try_get("contacted_at")?,
+        resolved_at: r.try_get("resolved_at")?,
+        closed_at: r.try_get("closed_at")?,
+        root_cause: r.try_get("root_cause")?,
+        action_taken: r.try_get("action_taken")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// A workspace's follow-ups, most urgent first: open ones by when their next
+    /// target falls due (first contact for a new one, resolution otherwise), then the
+    /// others, newest first.
+    pub async fn follow_ups(&self, ws: Id, f: &FollowUpFilter) -> Result<Vec<FollowUp>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1");
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        let mut binds: Vec<crate::entity::Val> = vec![ws.into()];
+        if let Some(s) = f.status {
+            sql += &format!(" AND status = ${}", next());
+            binds.push(s.as_str().into());
+        }
+        if f.open {
+            sql += " AND status IN ('new', 'contacted')";
+        }
+        if let Some(units) = &f.unit_ids {
+            if units.is_empty() {
+                return Ok(vec![]);
+            }
+            let marks: Vec<String> = units.iter().map(|_| format!("${}", next())).collect();
+            sql += &format!(" AND unit_id IN ({})", marks.join(", "));
+            binds.extend(units.iter().map(|u| (*u).into()));
+        }
+        if let Some(a) = f.assignee_id {
+            sql += &format!(" AND assignee_id = ${}", next());
+            binds.push(a.into());
+        }
+        if let Some((user, units)) = &f.mine {
+            let mut cond = format!("assignee_id = ${}", next());
+            binds.push((*user).into());
+            if !units.is_empty() {
+                let marks: Vec<String> = units.iter().map(|_| format!("${}", next())).collect();
+                cond += &format!(
+                    " OR (assignee_id IS NULL AND unit_id IN ({}))",
+                    marks.join(", ")
+                );
+                binds.extend(units.iter().map(|u| (*u).into()));
+            }
+            sql += &format!(" AND ({cond})");
+        }
+        if let Some(c) = &f.customer {
+            sql += &format!(" AND customer = ${}", next());
+            binds.push(c.clone().into());
+        }
+        sql += &format!(
+            " ORDER BY CASE WHEN status IN ('new', 'contacted') THEN 0 ELSE 1 END, \
+             CASE WHEN status = 'new' THEN contact_due WHEN status = 'contacted' THEN resolve_due ELSE '' END, \
+             id DESC LIMIT ${}",
+            next()
+        );
+        binds.push(f.limit.into());
+        let rows = crate::entity::bind(sqlx::query(&sql), binds)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(follow_up)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// One follow-up of a workspace.
+    pub async fn follow_up(&self, ws: Id, id: Id) -> Result<FollowUp> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(ws)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(follow_up(&row)?)
+    }
+
+    /// What was done to a follow-up, in order.
+    pub async fn follow_up_events(&self, ws: Id, id: Id) -> Result<Vec<FollowUpEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, action, status, detail, by_user, at FROM follow_up_events \
+             WHERE workspace_id = $1 AND follow_up_id = $2 ORDER BY id",
+        )
+        .bind(ws)
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let action: String = r.try_get("action")?;
+                let status: String = r.try_get("status")?;
+                Ok(FollowUpEvent {
+                    id: r.try_get("id")?,
+                    action: Action::parse(&action)
+                        .map_err(|e| decode_err("action", e.english()))?,
+                    status: Status::parse(&status)
+                        .map_err(|e| decode_err("status", e.english()))?,
+                    detail: r.try_get("detail")?,
+                    by: r.try_get("by_user")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Does `act` to a follow-up in one transaction: checks the step against the
+    /// status machine (and that closing names a root cause from `causes` and the
+    /// action taken), updates the follow-up and records the event. A step the status
+    /// does not allow changes nothing.
+    pub async fn act_on_follow_up(
+        &self,
+        ws: Id,
+        id: Id,
+        act: &Act,
+        causes: &[&str],
+    ) -> Result<FollowUp> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            // Taking the row for update on PostgreSQL (SQLite: the write gate).
+            let lock = if self.backend() == crate::Backend::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
+            let row = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND id = $2{lock}"
+            ))
+            .bind(ws)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let cur = follow_up(&row)?;
+            let invalid = |field: &str, reason: Reason| {
+                let mut e = FieldErrors::new();
+                e.add(field, reason);
+                StoreError::Invalid(e)
+            };
+            let to = fu::next(
+                State {
+                    status: cur.status,
+                    contacted: cur.contacted_at.is_some(),
+                },
+                act.action,
+            )
+            .map_err(|r| invalid("action", r))?;
+            let now = now_text();
+            let detail = match act.action {
+                Action::Assign => {
+                    let who = act
+                        .assignee_id
+                        .ok_or_else(|| invalid("assignee_id", Reason::new("empty")))?;
+                    sqlx::query("UPDATE follow_ups SET assignee_id = $1 WHERE id = $2")
+                        .bind(who)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    who.to_string()
+                }
+                Action::Close => {
+                    fu::check_close(
+                        act.root_cause.as_deref(),
+                        act.action_taken.as_deref(),
+                        causes,
+                    )
+                    .map_err(StoreError::Invalid)?;
+                    let cause = act.root_cause.as_deref().unwrap_or_default().trim();
+                    let taken = act.action_taken.as_deref().unwrap_or_default().trim();
+                    sqlx::query(
+                        "UPDATE follow_ups SET root_cause = $1, action_taken = $2, closed_at = $3 WHERE id = $4",
+                    )
+                    .bind(cause)
+                    .bind(taken)
+                    .bind(&now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    format!("{cause}: {taken}")
+                }
+                Action::Contact => {
+                    sqlx::query("UPDATE follow_ups SET contacted_at = $1 WHERE id = $2")
+                        .bind(&now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    String::new()
+                }
+                Action::Resolve => {
+                    sqlx::query("UPDATE follow_ups SET resolved_at = $1 WHERE id = $2")
+                        .bind(&now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    String::new()
+                }
+                Action::Reopen => {
+                    sqlx::query(
+                        "UPDATE follow_ups SET resolved_at = NULL, closed_at = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    String::new()
+                }
+                Action::Note => {
+                    let note = act.note.as_deref().map(str::trim).unwrap_or_default();
+                    if note.is_empty() {
+                        return Err(invalid("note", Reason::new("empty")));
+                    }
+                    if note.chars().count() > fu::MAX_NOTE {
+                        return Err(invalid(
+                            "note",
+                            Reason::new("too-long").with("max", fu::MAX_NOTE),
+                        ));
+                    }
+                    note.to_owned()
+                }
+            };
+            sqlx::query("UPDATE follow_ups SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(to.as_str())
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO follow_up_events (workspace_id, follow_up_id, action, status, detail, by_user, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(ws)
+            .bind(id)
+            .bind(act.action.as_str())
+            .bind(to.as_str())
+            .bind(detail)
+            .bind(&act.by)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+            let row = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND id = $2"
+            ))
+            .bind(ws)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            Ok(follow_up(&row)?)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+}

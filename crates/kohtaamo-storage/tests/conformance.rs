@@ -874,7 +874,23 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
         invitation: None,
         at: None,
         suspect: None,
-        follow_ups: vec![],
+        // As a rule "NPS ≤ 3" would: a follow-up with each low answer.
+        follow_ups: (nps <= 3)
+            .then(|| kohtaamo_storage::followups::NewFollowUp {
+                rule_id: Some(1),
+                customer: None,
+                case_ref: None,
+                touchpoint_id: None,
+                journey_id: None,
+                unit_id: None,
+                partner_id: None,
+                reason: format!("NPS {nps}"),
+                may_contact: false,
+                contact_hours: 24,
+                resolve_hours: 120,
+            })
+            .into_iter()
+            .collect(),
     };
     let mut tasks = Vec::new();
     for i in 0..400 {
@@ -899,6 +915,40 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
     assert_eq!((written, dup), (200, 200));
     let keys = store.response_keys(sid).await.unwrap();
     assert_eq!(keys.len(), 200);
+    // One follow-up per stored low answer, in the same transactions: none lost, none
+    // twice although every id came twice.
+    let low = |store: &Store| {
+        let store = store.clone();
+        async move {
+            let page = store
+                .responses(
+                    ws,
+                    Some(sid),
+                    &kohtaamo_storage::feedback::ResponseFilter::default(),
+                    500,
+                    0,
+                )
+                .await
+                .unwrap();
+            page.items.iter().filter(|r| r.nps.is_some_and(|n| n <= 3)).count()
+        }
+    };
+    let opened = store
+        .follow_ups(
+            ws,
+            &kohtaamo_storage::followups::FollowUpFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened.len(), low(&store).await);
+    assert!(!opened.is_empty());
+    let mut opened_keys: Vec<_> = opened.iter().map(|f| f.response_key.clone()).collect();
+    opened_keys.sort();
+    opened_keys.dedup();
+    assert_eq!(opened_keys.len(), opened.len());
     // Partial, then complete, then a late partial that must not win.
     assert_eq!(
         ingest.response(resp("partial-1", 3, false)).await.unwrap(),

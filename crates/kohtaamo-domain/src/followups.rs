@@ -49,6 +49,10 @@ pub const ROOT_CAUSES: &[&str] = &[
     "customer-expectation",
 ];
 
+/// Why a capture marked "needs follow-up" opened one (stored as such; the pages say it
+/// in the reader's language).
+pub const CAPTURE_REASON: &str = "needs follow-up";
+
 /// Hours in a year: the longest target a rule may set.
 const MAX_HOURS: i64 = 8_760;
 /// Words or options a rule may list.
@@ -310,7 +314,7 @@ impl FollowUpRuleData {
                     .into_iter()
                     .find_map(|text| self.word_in(text, f.lang))
             }
-            Trigger::Capture => f.needs_follow_up.then(|| "needs follow-up".to_owned()),
+            Trigger::Capture => f.needs_follow_up.then(|| CAPTURE_REASON.to_owned()),
         }
     }
 

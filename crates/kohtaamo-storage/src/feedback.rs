@@ -1464,6 +1464,18 @@ impl Store {
     }
 
     /// Counts responses per survey key (for the benchmark's and crash test's checks).
+    /// The id of the response `key` of a survey in workspace `ws`, if stored.
+    pub async fn response_id(&self, ws: Id, survey: Id, key: &str) -> Result<Option<Id>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM responses WHERE workspace_id = $1 AND survey_id = $2 AND response_key = $3",
+        )
+        .bind(ws)
+        .bind(survey)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     pub async fn response_keys(&self, survey: Id) -> Result<HashMap<String, bool>> {
         let rows = sqlx::query("SELECT response_key, complete FROM responses WHERE survey_id = $1")
             .bind(survey)

@@ -930,7 +930,10 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
                 )
                 .await
                 .unwrap();
-            page.items.iter().filter(|r| r.nps.is_some_and(|n| n <= 3)).count()
+            page.items
+                .iter()
+                .filter(|r| r.nps.is_some_and(|n| n <= 3))
+                .count()
         }
     };
     let opened = store

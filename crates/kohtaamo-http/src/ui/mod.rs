@@ -9,6 +9,7 @@ mod charts;
 mod customers_page;
 mod dashboard;
 mod diagrams;
+mod followups_page;
 mod forms;
 mod import_page;
 mod insight_page;
@@ -148,6 +149,11 @@ pub fn router() -> Router<AppState> {
             get(dashboard::group_csv),
         )
         .route("/w/{ws}/responses", get(surveys_page::group_responses))
+        .route("/w/{ws}/follow-ups", get(followups_page::list))
+        .route(
+            "/w/{ws}/follow-ups/{id}",
+            get(followups_page::one).post(followups_page::act),
+        )
         .route("/w/{ws}/alerts", get(alerts_page::alerts))
         .route("/w/{ws}/alerts/rules", post(alerts_page::create_rule))
         .route(

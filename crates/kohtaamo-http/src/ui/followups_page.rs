@@ -1,0 +1,410 @@
+//! Follow-ups for staff: `/w/{ws}/follow-ups` (*my follow-ups* — assigned to me, or
+//! unassigned in a unit I work in — the open ones of the workspace, or the closed
+//! ones; overdue first, said in words), and `/w/{ws}/follow-ups/{id}`: one follow-up on
+//! a phone — why it opened, the customer and their timeline, the clocks, and one form
+//! per step (take it, contacted, resolved, close with a root cause and the action
+//! taken, reopen, a note), then what was done so far. The steps go through the same
+//! use case as the API's `…/actions`.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kohtaamo_app::directory::Names;
+use kohtaamo_app::followups as fu;
+use kohtaamo_domain::followups::{Action, Status, ROOT_CAUSES};
+use kohtaamo_domain::Id;
+use kohtaamo_storage::followups::{Act, FollowUp, FollowUpFilter};
+use serde::Deserialize;
+
+use super::pages::{chrome, Nav};
+use super::{html, CsrfForm, PageCtx, PageError};
+use crate::extract::{Path, Query};
+use crate::i18n::I18n;
+use crate::AppState;
+
+/// A follow-up as a row of the list or the head of its page.
+struct Row {
+    id: Id,
+    status: String,
+    status_key: &'static str,
+    reason: String,
+    place: String,
+    unit: String,
+    customer: String,
+    assignee: String,
+    /// "Contact due 27.11. 14:00" / "Contact overdue since …" / "Closed …".
+    due: String,
+    overdue: bool,
+}
+
+fn when(i: &I18n, at: &str) -> String {
+    i.time(at)
+}
+
+/// Why a follow-up opened, as people read it: scores, options and words are shown as
+/// stored ("NPS 2 ≤ 6", "why = late", "“refund”"); a capture's mark in the reader's
+/// language.
+fn reason_text(i: &I18n, reason: &str) -> String {
+    match reason {
+        kohtaamo_domain::followups::CAPTURE_REASON => i.t("follow-up-reason-capture"),
+        r => r.to_owned(),
+    }
+}
+
+fn row(
+    i: &I18n,
+    names: &Names,
+    users: &[(Id, String)],
+    f: &FollowUp,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Row {
+    let (which, due) = match f.status {
+        Status::New => (Some("contact"), &f.contact_due),
+        Status::Contacted => (Some("resolve"), &f.resolve_due),
+        _ => (None, &f.updated_at),
+    };
+    let overdue =
+        which.is_some() && chrono::DateTime::parse_from_rfc3339(due).is_ok_and(|d| d < now);
+    let due = match (which, overdue) {
+        (Some(w), true) => i.s(&format!("follow-up-{w}-overdue"), "at", &when(i, due)),
+        (Some(w), false) => i.s(&format!("follow-up-{w}-due"), "at", &when(i, due)),
+        (None, _) => i.s(
+            &format!("follow-up-{}-at", f.status.as_str()),
+            "at",
+            &when(i, due),
+        ),
+    };
+    Row {
+        id: f.id,
+        status: i.t(&format!("follow-up-status-{}", f.status.as_str())),
+        status_key: f.status.as_str(),
+        reason: reason_text(i, &f.reason),
+        place: f
+            .touchpoint_id
+            .map(|t| Names::get(&names.touchpoints, t))
+            .unwrap_or_default(),
+        unit: f
+            .unit_id
+            .map(|u| Names::get(&names.units, u))
+            .unwrap_or_else(|| i.t("follow-up-no-unit")),
+        customer: f.customer.clone().unwrap_or_default(),
+        assignee: f
+            .assignee_id
+            .and_then(|a| users.iter().find(|(id, _)| *id == a))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default(),
+        due,
+        overdue,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "follow_ups.html")]
+struct ListPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    view: String,
+    views: Vec<(&'static str, String)>,
+    rows: Vec<Row>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    view: Option<String>,
+}
+
+async fn members(st: &AppState, ws: Id) -> Result<Vec<(Id, String)>, PageError> {
+    Ok(st
+        .store
+        .members(ws)
+        .await?
+        .into_iter()
+        .map(|m| (m.user_id, m.username))
+        .collect())
+}
+
+/// `GET /w/{ws}/follow-ups?view=mine|open|closed`.
+pub async fn list(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let i = &ctx.i;
+    let view = match q.view.as_deref() {
+        Some("open") => "open",
+        Some("closed") => "closed",
+        _ => "mine",
+    };
+    let mut f = FollowUpFilter {
+        limit: 500,
+        ..Default::default()
+    };
+    match view {
+        "open" => f.open = true,
+        "closed" => f.status = Some(Status::Closed),
+        _ => {}
+    }
+    let items = if view == "mine" {
+        f.open = true;
+        fu::mine(&st.store, w.id, ctx.user.id, &f).await?
+    } else {
+        fu::list(&st.store, w.id, &f).await?
+    };
+    let names = Names::new(&*(st.store.snapshot_cached(w.id).await?), i);
+    let users = members(&st, w.id).await?;
+    let now = st.clock.now();
+    let rows = items
+        .iter()
+        .map(|f| row(i, &names, &users, f, now))
+        .collect();
+    let ch = chrome(&ctx);
+    let page = ListPage {
+        i: ch.i,
+        nav: ch.nav,
+        langs: ch.langs,
+        here: ch.here,
+        slug: w.data.slug.to_string(),
+        view: view.to_owned(),
+        views: ["mine", "open", "closed"]
+            .into_iter()
+            .map(|v| (v, i.t(&format!("follow-ups-view-{v}"))))
+            .collect(),
+        rows,
+    };
+    Ok(html(page.render()))
+}
+
+struct EventRow {
+    what: String,
+    detail: String,
+    by: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "follow_up.html")]
+struct OnePage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    csrf: String,
+    r: Row,
+    journey: String,
+    opened: String,
+    /// The response behind it, and the customer's timeline (empty: none).
+    source_link: String,
+    timeline_link: String,
+    may_act: bool,
+    assigned_to_me: bool,
+    /// The steps the status allows now.
+    can: Vec<&'static str>,
+    causes: Vec<(&'static str, String)>,
+    events: Vec<EventRow>,
+    root_cause: String,
+    action_taken: String,
+    error: String,
+    done: String,
+    f: ActForm,
+}
+
+#[derive(Deserialize, Default)]
+pub struct OneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ActForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    root_cause: String,
+    #[serde(default)]
+    action_taken: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn render(
+    st: &AppState,
+    ctx: &PageCtx,
+    id: Id,
+    done: &str,
+    error: String,
+    form: ActForm,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let i = &ctx.i;
+    let (f, events) = fu::get(&st.store, w.id, id).await?;
+    let names = Names::new(&*(st.store.snapshot_cached(w.id).await?), i);
+    let users = members(st, w.id).await?;
+    let units = st.store.units_of_user(w.id, ctx.user.id).await?;
+    let may_act = role.can_edit() || f.unit_id.is_some_and(|u| units.contains(&u));
+    let slug = w.data.slug.to_string();
+    let source_link = match (f.survey_id, &f.response_key) {
+        (Some(s), Some(k)) => st
+            .store
+            .response_id(w.id, s, k)
+            .await?
+            .map(|rid| format!("/w/{slug}/surveys/{s}/responses/{rid}"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let timeline_link = f
+        .customer
+        .as_deref()
+        .map(|c| format!("/w/{slug}/customers/{}", urlencoding(c)))
+        .unwrap_or_default();
+    let state = kohtaamo_domain::followups::State {
+        status: f.status,
+        contacted: f.contacted_at.is_some(),
+    };
+    let can = [
+        Action::Contact,
+        Action::Resolve,
+        Action::Close,
+        Action::Reopen,
+    ]
+    .into_iter()
+    .filter(|a| kohtaamo_domain::followups::next(state, *a).is_ok())
+    .map(Action::as_str)
+    .collect();
+    let done = match done {
+        "assign" | "contact" | "resolve" | "close" | "reopen" | "note" => {
+            i.t(&format!("follow-up-done-{done}"))
+        }
+        _ => String::new(),
+    };
+    let ch = chrome(ctx);
+    let page = OnePage {
+        slug,
+        csrf: ctx.csrf.clone(),
+        journey: f
+            .journey_id
+            .map(|j| Names::get(&names.journeys, j))
+            .unwrap_or_default(),
+        opened: when(i, &f.created_at),
+        source_link,
+        timeline_link,
+        may_act,
+        assigned_to_me: f.assignee_id == Some(ctx.user.id),
+        can,
+        causes: ROOT_CAUSES
+            .iter()
+            .map(|c| (*c, i.t(&format!("root-cause-{c}"))))
+            .collect(),
+        events: events
+            .iter()
+            .map(|e| EventRow {
+                what: i.t(&format!("follow-up-event-{}", e.action.as_str())),
+                detail: match e.action {
+                    Action::Assign => e
+                        .detail
+                        .parse::<Id>()
+                        .ok()
+                        .and_then(|a| users.iter().find(|(id, _)| *id == a))
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or_default(),
+                    Action::Close => match e.detail.split_once(": ") {
+                        Some((cause, taken)) => {
+                            format!("{} — {taken}", i.t(&format!("root-cause-{cause}")))
+                        }
+                        None => e.detail.clone(),
+                    },
+                    _ => e.detail.clone(),
+                },
+                by: e.by.strip_prefix("user:").unwrap_or(&e.by).to_owned(),
+                at: when(i, &e.at),
+            })
+            .collect(),
+        root_cause: f
+            .root_cause
+            .as_deref()
+            .map(|c| i.t(&format!("root-cause-{c}")))
+            .unwrap_or_default(),
+        action_taken: f.action_taken.clone().unwrap_or_default(),
+        r: row(i, &names, &users, &f, st.clock.now()),
+        error,
+        done,
+        f: form,
+        i: ch.i,
+        nav: ch.nav,
+        langs: ch.langs,
+        here: ch.here,
+    };
+    Ok(html(page.render()))
+}
+
+fn urlencoding(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .unwrap_or_default()
+        .trim_start_matches('=')
+        .replace('+', "%20")
+}
+
+/// `GET /w/{ws}/follow-ups/{id}`.
+pub async fn one(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<OneQuery>,
+) -> Result<Response, PageError> {
+    render(
+        &st,
+        &ctx,
+        id,
+        q.done.as_deref().unwrap_or_default(),
+        String::new(),
+        ActForm::default(),
+    )
+    .await
+}
+
+/// `POST /w/{ws}/follow-ups/{id}`: one step (`action`); "assign" takes it for the one
+/// who sends the form. A step that cannot be taken shows the page again with why.
+pub async fn act(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    CsrfForm { ctx, form }: CsrfForm<ActForm>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let i = &ctx.i;
+    let error = match Action::parse(form.action.trim()) {
+        Err(r) => i.reason(&r),
+        Ok(action) => {
+            let act = Act {
+                action,
+                assignee_id: (action == Action::Assign).then_some(ctx.user.id),
+                root_cause: Some(form.root_cause.clone()),
+                action_taken: Some(form.action_taken.clone()),
+                note: Some(form.note.clone()),
+                by: format!("user:{}", ctx.user.username),
+            };
+            match fu::act(&st.store, w.id, id, (ctx.user.id, role), &act).await {
+                Ok(_) => {
+                    return Ok(Redirect::to(&format!(
+                        "/w/{}/follow-ups/{id}?done={}",
+                        w.data.slug,
+                        action.as_str()
+                    ))
+                    .into_response())
+                }
+                Err(kohtaamo_app::Error::Invalid(e)) => i.reasons(&e),
+                Err(kohtaamo_app::Error::Forbidden(_)) => {
+                    return Err(PageError::Forbidden(ctx.i.clone()))
+                }
+                Err(e) => return Err(PageError::app(e, i)),
+            }
+        }
+    };
+    let page = render(&st, &ctx, id, "", error, form).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}

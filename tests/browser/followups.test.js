@@ -1,0 +1,97 @@
+// Closing the loop: a unit head on a phone takes a follow-up, records the contact,
+// resolves it and closes it with a root cause — in Finnish; the list and the closed
+// follow-up in English too. Screenshots go to target/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer, login, axe, MEMBER_PW, SHOTS } from './harness.js';
+
+let app;
+before(async () => { app = await startServer(); });
+after(async () => { await app?.stop(); });
+
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const noSideways = async (page, what) => {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `${what}: no sideways scrolling (${width})`);
+};
+
+test('a unit head on a phone takes, contacts, resolves and closes a follow-up', async () => {
+  const tps = (await app.api('GET', '/api/v1/workspaces/demo/touchpoints?limit=100')).items;
+  const tp = tps.find((t) => t.owner && t.owner.unit);
+  const unit = tp.owner.unit;
+  // The viewer works in the unit owning the touchpoint: a unit head, not an editor.
+  await app.api('PUT', `/api/v1/workspaces/demo/units/${unit}/members/viewer`);
+  await app.api('POST', '/api/v1/workspaces/demo/captures', {
+    id: 'fu-browser-1', touchpoint_id: tp.id, words: 'quote', text: 'Six weeks and still no refund',
+    feeling: -2, customer: 'crm:fu-browser', needs_follow_up: true,
+  });
+  const [fu] = (await app.api('GET', '/api/v1/workspaces/demo/follow-ups?customer=crm:fu-browser')).items;
+  assert.equal(fu.unit_id, unit, 'it went to the owning unit');
+
+  const page = await app.page('fi');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await login(page, app.base, 'viewer', MEMBER_PW);
+  await page.goto(app.base + '/w/demo/follow-ups');
+  // *Omat*: the unit's unassigned follow-up is there.
+  const link = page.locator(`a[href="/w/demo/follow-ups/${fu.id}"]`);
+  assert.equal(await link.count(), 1, 'on my list');
+  await noSideways(page, 'list');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'list fi');
+  await shot(page, 'follow-ups-fi-390');
+  await link.click();
+  assert.ok(await page.getByText('Tila: Uusi').isVisible());
+  await noSideways(page, 'follow-up');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'follow-up fi');
+  await shot(page, 'follow-up-new-fi-390');
+  await page.getByRole('button', { name: 'Otan tämän' }).click();
+  assert.ok(await page.getByText('Jatkotoimi on nyt sinun.').isVisible());
+  await page.getByRole('button', { name: 'Asiakkaaseen otettu yhteyttä' }).click();
+  assert.ok(await page.getByText('Tila: Asiakkaaseen otettu yhteyttä').isVisible());
+  await page.getByRole('button', { name: 'Ratkaistu', exact: true }).click();
+  assert.ok(await page.getByText('Tila: Ratkaistu').isVisible());
+  await page.locator('#rc').selectOption('information');
+  await page.locator('#taken').fill('Hyvitys maksettu; lipputoimistolle ohje palautusten seurannasta');
+  await page.getByRole('button', { name: 'Sulje' }).click();
+  assert.ok(await page.getByText('Tila: Suljettu').isVisible());
+  assert.ok(await page.locator('dl.facts').getByText('Tieto ei kulkenut').isVisible(), 'the root cause shown');
+  const steps = await page.locator('ol.history li').allTextContents();
+  assert.equal(steps.length, 4, steps.join(' | '));
+  assert.match(steps[3], /Suljettu: Tieto ei kulkenut — Hyvitys maksettu/);
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'closed fi');
+  await shot(page, 'follow-up-closed-fi-390');
+  const stored = await app.api('GET', `/api/v1/workspaces/demo/follow-ups/${fu.id}`);
+  assert.equal(stored.status, 'closed');
+  assert.equal(stored.root_cause, 'information');
+  assert.deepEqual(stored.events.map((e) => e.by), Array(4).fill('user:viewer'));
+
+  // The same in English on a laptop: the closed list and the follow-up.
+  const en = await app.page('en');
+  await login(en, app.base, 'viewer', MEMBER_PW);
+  await en.goto(app.base + '/w/demo/follow-ups?view=closed');
+  assert.equal(await en.locator(`a[href="/w/demo/follow-ups/${fu.id}"]`).count(), 1, 'on the closed list');
+  assert.deepEqual((await axe(en)).map((v) => v.id), [], 'closed list en');
+  await shot(en, 'follow-ups-closed-en');
+  await en.goto(app.base + `/w/demo/follow-ups/${fu.id}`);
+  assert.ok(await en.getByText('Status: Closed').isVisible());
+  assert.ok(await en.getByRole('button', { name: 'Reopen' }).isVisible(), 'a closed one can be reopened');
+  await shot(en, 'follow-up-closed-en');
+  await en.setViewportSize({ width: 390, height: 844 });
+  await shot(en, 'follow-up-closed-en-390');
+});
+
+test('someone outside the unit sees the follow-up but gets no buttons and cannot post a step', async () => {
+  const [fu] = (await app.api('GET', '/api/v1/workspaces/demo/follow-ups?customer=crm:fu-browser')).items;
+  // The editor role may act anywhere; a second viewer outside the unit may not.
+  await app.api('POST', '/api/v1/users', { username: 'outsider', password: MEMBER_PW });
+  await app.api('PUT', '/api/v1/workspaces/demo/members/outsider', { role: 'viewer' });
+  const page = await app.page('en');
+  await login(page, app.base, 'outsider', MEMBER_PW);
+  await page.goto(app.base + `/w/demo/follow-ups/${fu.id}`);
+  assert.equal(await page.getByRole('button', { name: 'Reopen' }).count(), 0);
+  const csrf = await page.locator('form.inline input[name=_csrf]').first().inputValue();
+  const r = await page.request.post(app.base + `/w/demo/follow-ups/${fu.id}`, { form: { _csrf: csrf, action: 'reopen' } });
+  assert.equal(r.status(), 403);
+  const after = await app.api('GET', `/api/v1/workspaces/demo/follow-ups/${fu.id}`);
+  assert.equal(after.status, 'closed', 'nothing changed');
+});

@@ -55,6 +55,9 @@ pub async fn create(store: &Store) -> Result<Option<(usize, u64)>> {
     }
     let doc = kohtaamo_storage::model_io::parse_yaml(DEMO_YAML)?;
     let r = store.import(&doc, false).await?;
+    if let Some(ws) = store.workspace_by_slug("demo").await? {
+        follow_up_rules(store, ws.id).await?;
+    }
     let n = generate(
         store,
         "demo",
@@ -517,13 +520,16 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
             written += flush(store, &mut batch).await?;
         }
         if encounters.len() >= 4000 {
+            capture_follow_ups(store, ws.id, &mut encounters).await?;
             store.record_encounters(ws.id, &encounters).await?;
             encounters.clear();
         }
     }
     written += flush(store, &mut batch).await?;
+    capture_follow_ups(store, ws.id, &mut encounters).await?;
     store.record_encounters(ws.id, &encounters).await?;
     link_demo_pair(store, ws.id, &walk, now).await?;
+    settle_follow_ups(store, ws.id, plan.seed, now.and_utc()).await?;
     for ((survey, tp, day), n) in shown {
         // About 30 % of those shown a survey answer it.
         let seen = (n as f64 / 0.3).round() as i64;
@@ -840,8 +846,208 @@ async fn flush(store: &Store, batch: &mut Vec<NewResponse>) -> Result<u64> {
     if batch.is_empty() {
         return Ok(0);
     }
+    // The workspace's follow-up rules open follow-ups as they would on arrival.
+    for r in batch.iter_mut() {
+        r.follow_ups = crate::followups::for_response(
+            store,
+            r.workspace_id,
+            r.survey_id,
+            &r.hidden,
+            &r.answers,
+            r.scores,
+        )
+        .await?;
+    }
     let refs: Vec<&NewResponse> = batch.iter().collect();
     let n = write_batch_direct(store, &refs).await?.len() as u64;
     batch.clear();
     Ok(n)
 }
+
+/// The demo's follow-up rules: detractors anywhere (the restaurant car is a partner's,
+/// so its follow-ups go to onboard services), and refunds mentioned in an open answer
+/// (customer service).
+async fn follow_up_rules(store: &Store, ws: Id) -> Result<()> {
+    use kohtaamo_domain::followups::FollowUpRuleInput;
+    use kohtaamo_domain::model::Parse;
+    let unit = |slug: &str| {
+        let slug = slug.to_owned();
+        async move {
+            Ok::<_, Error>(
+                store
+                    .list::<kohtaamo_domain::model::UnitData>(ws, &ListQuery::all())
+                    .await?
+                    .items
+                    .into_iter()
+                    .find(|u| u.data.slug.as_str() == slug)
+                    .map(|u| u.id),
+            )
+        }
+    };
+    let rules = [
+        FollowUpRuleInput {
+            name: "Arvostelijat (NPS 0–4)".into(),
+            trigger: "nps".into(),
+            threshold: Some(4),
+            question: None,
+            terms: None,
+            scope: None,
+            scope_id: None,
+            unit_id: unit("onboard-services").await?,
+            contact_hours: Some(24),
+            resolve_hours: Some(120),
+            active: None,
+        },
+        FollowUpRuleInput {
+            name: "Hyvitys mainittu".into(),
+            trigger: "words".into(),
+            threshold: None,
+            question: None,
+            terms: Some(vec!["hyvitys".into(), "palautus".into(), "refund".into()]),
+            scope: None,
+            scope_id: None,
+            unit_id: unit("customer-service").await?,
+            contact_hours: Some(48),
+            resolve_hours: Some(240),
+            active: None,
+        },
+    ];
+    for r in rules {
+        let data = r.parse().map_err(Error::Invalid)?;
+        store.create(ws, &data).await?;
+    }
+    Ok(())
+}
+
+/// Captures marked "needs follow-up" open one, as they would when recorded.
+async fn capture_follow_ups(store: &Store, ws: Id, encounters: &mut [NewEncounter]) -> Result<()> {
+    for e in encounters.iter_mut() {
+        let Some(c) = e.capture.as_mut() else {
+            continue;
+        };
+        c.follow_up = crate::followups::for_capture(
+            store,
+            ws,
+            e.touchpoint_id,
+            e.text.as_deref().unwrap_or_default(),
+            c.needs_follow_up,
+            e.customer.clone(),
+            e.case_ref.clone(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Root causes the demo's closed follow-ups name, by touchpoint: the restaurant car's
+/// problems are mostly the partner's, refunds' mostly information that did not move.
+fn demo_cause(rng: &mut StdRng, touchpoint_slug: &str) -> &'static str {
+    use kohtaamo_domain::followups::ROOT_CAUSES;
+    let weighted: &[(&str, u32)] = match touchpoint_slug {
+        "restaurant-car" => &[("partner", 6), ("process", 2), ("staff-behaviour", 1)],
+        "refund-request" => &[("information", 5), ("it-system", 3), ("policy", 2)],
+        _ => &[],
+    };
+    let total: u32 = weighted.iter().map(|w| w.1).sum();
+    if total == 0 || rng.gen_bool(0.25) {
+        return ROOT_CAUSES[rng.gen_range(0..ROOT_CAUSES.len())];
+    }
+    let mut pick = rng.gen_range(0..total);
+    for (c, w) in weighted {
+        if pick < *w {
+            return c;
+        }
+        pick -= w;
+    }
+    "process"
+}
+
+/// The demo's follow-ups as a year of handling left them: older than ten days, nearly
+/// all closed with a root cause (contacted within a day or two, resolved a few days
+/// later); the last ten days' a mix of new (some overdue), contacted and resolved.
+async fn settle_follow_ups(
+    store: &Store,
+    ws: Id,
+    seed: u64,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    use kohtaamo_domain::followups::Status;
+    use kohtaamo_storage::followups::{FollowUpFilter, Settled};
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xF011_0F0F);
+    let all = store
+        .follow_ups(
+            ws,
+            &FollowUpFilter {
+                limit: i64::MAX,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let slugs: HashMap<Id, String> = store
+        .list::<kohtaamo_domain::model::TouchpointData>(ws, &ListQuery::all())
+        .await?
+        .items
+        .into_iter()
+        .map(|t| (t.id, t.data.slug.to_string()))
+        .collect();
+    let t = |d: chrono::DateTime<Utc>| d.min(now).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut settled = vec![];
+    for f in &all {
+        let Ok(opened) = chrono::DateTime::parse_from_rfc3339(&f.created_at) else {
+            continue;
+        };
+        let opened = opened.with_timezone(&Utc);
+        let age = (now - opened).num_days();
+        let contacted = opened + Duration::hours(rng.gen_range(2..60));
+        let resolved = contacted + Duration::hours(rng.gen_range(4..200));
+        let closed = resolved + Duration::hours(rng.gen_range(1..48));
+        let mut status = match (age, rng.gen_range(0..100)) {
+            (a, p) if a > 10 && p < 94 => Status::Closed,
+            (a, _) if a > 10 => Status::Resolved,
+            (_, p) if p < 35 => Status::New,
+            (_, p) if p < 70 => Status::Contacted,
+            _ => Status::Resolved,
+        };
+        // Nothing dated after now: a step not reached yet is not taken.
+        if status == Status::Closed && closed > now {
+            status = Status::Resolved;
+        }
+        if status == Status::Resolved && resolved > now {
+            status = Status::Contacted;
+        }
+        if status == Status::New || contacted > now {
+            continue;
+        }
+        let slug = f
+            .touchpoint_id
+            .and_then(|t| slugs.get(&t))
+            .map(String::as_str)
+            .unwrap_or_default();
+        let cause = demo_cause(&mut rng, slug);
+        let closing = status == Status::Closed;
+        settled.push(Settled {
+            id: f.id,
+            status,
+            contacted_at: Some(t(contacted)),
+            resolved_at: matches!(status, Status::Resolved | Status::Closed).then(|| t(resolved)),
+            closed_at: closing.then(|| t(closed)),
+            root_cause: closing.then(|| cause.to_owned()),
+            action_taken: closing
+                .then(|| DEMO_ACTIONS[rng.gen_range(0..DEMO_ACTIONS.len())].to_owned()),
+            by: format!("user:{}", DEMO_STAFF[rng.gen_range(0..DEMO_STAFF.len())]),
+        });
+    }
+    for chunk in settled.chunks(2000) {
+        store.settle_follow_ups(ws, chunk).await?;
+    }
+    Ok(())
+}
+
+/// What was done, as the demo's staff wrote it.
+const DEMO_ACTIONS: [&str; 5] = [
+    "Soitettu asiakkaalle, pahoiteltu ja korvattu matka.",
+    "Hyvitys maksettu; ohjeistettu lipunmyynti.",
+    "Asia viety kumppanin kanssa sovittuun palaveriin.",
+    "Called the customer and explained; voucher sent.",
+    "Process fixed with the team; customer informed by e-mail.",
+];

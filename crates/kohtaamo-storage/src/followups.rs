@@ -452,3 +452,83 @@ impl Store {
         self.finish(tx, r).await
     }
 }
+
+/// A follow-up's past, written at once (the demo generator: follow-ups handled weeks
+/// ago, with the times they were handled).
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub id: Id,
+    pub status: Status,
+    pub contacted_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub root_cause: Option<String>,
+    pub action_taken: Option<String>,
+    pub by: String,
+}
+
+impl Store {
+    /// Writes the past of many follow-ups in one transaction: their status and times,
+    /// and an event for each step taken (contacted, resolved, closed).
+    pub async fn settle_follow_ups(&self, ws: Id, rows: &[Settled]) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            for s in rows {
+                let last = s
+                    .closed_at
+                    .as_ref()
+                    .or(s.resolved_at.as_ref())
+                    .or(s.contacted_at.as_ref());
+                sqlx::query(
+                    "UPDATE follow_ups SET status = $1, contacted_at = $2, resolved_at = $3, closed_at = $4, \
+                     root_cause = $5, action_taken = $6, updated_at = COALESCE($7, updated_at) \
+                     WHERE workspace_id = $8 AND id = $9",
+                )
+                .bind(s.status.as_str())
+                .bind(&s.contacted_at)
+                .bind(&s.resolved_at)
+                .bind(&s.closed_at)
+                .bind(&s.root_cause)
+                .bind(&s.action_taken)
+                .bind(last)
+                .bind(ws)
+                .bind(s.id)
+                .execute(&mut *tx)
+                .await?;
+                let steps = [
+                    (Action::Contact, Status::Contacted, &s.contacted_at, String::new()),
+                    (Action::Resolve, Status::Resolved, &s.resolved_at, String::new()),
+                    (
+                        Action::Close,
+                        Status::Closed,
+                        &s.closed_at,
+                        format!(
+                            "{}: {}",
+                            s.root_cause.as_deref().unwrap_or_default(),
+                            s.action_taken.as_deref().unwrap_or_default()
+                        ),
+                    ),
+                ];
+                for (action, status, at, detail) in steps {
+                    let Some(at) = at else { continue };
+                    sqlx::query(
+                        "INSERT INTO follow_up_events (workspace_id, follow_up_id, action, status, detail, by_user, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(ws)
+                    .bind(s.id)
+                    .bind(action.as_str())
+                    .bind(status.as_str())
+                    .bind(detail)
+                    .bind(&s.by)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+}

@@ -39,6 +39,10 @@ test('a unit head on a phone takes, contacts, resolves and closes a follow-up', 
   await noSideways(page, 'list');
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'list fi');
   await shot(page, 'follow-ups-fi-390');
+  await page.goto(app.base + `/w/demo/units/${unit}`);
+  assert.equal(await page.locator(`section[aria-labelledby=follow-ups-h] a[href="/w/demo/follow-ups/${fu.id}"]`).count(), 1,
+    'the new follow-up on its unit\'s page');
+  await page.goto(app.base + '/w/demo/follow-ups');
   await link.click();
   assert.ok(await page.getByText('Tila: Uusi').isVisible());
   await noSideways(page, 'follow-up');
@@ -60,6 +64,14 @@ test('a unit head on a phone takes, contacts, resolves and closes a follow-up', 
   assert.match(steps[3], /Suljettu: Tieto ei kulkenut — Hyvitys maksettu/);
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'closed fi');
   await shot(page, 'follow-up-closed-fi-390');
+  // The unit's page: its open follow-ups (the demo's), and the root causes of the
+  // closed ones — now with this one's.
+  await page.goto(app.base + `/w/demo/units/${unit}`);
+  const section = page.locator('section[aria-labelledby=follow-ups-h]');
+  assert.ok(await section.locator('table.causes').getByText('Tieto ei kulkenut').isVisible(), 'root causes on the unit page');
+  await noSideways(page, 'unit');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'unit fi');
+  await section.screenshot({ path: join(SHOTS, 'unit-follow-ups-fi-390.png') });
   const stored = await app.api('GET', `/api/v1/workspaces/demo/follow-ups/${fu.id}`);
   assert.equal(stored.status, 'closed');
   assert.equal(stored.root_cause, 'information');

@@ -212,3 +212,27 @@ pub async fn act(
     }
     Ok(store.act_on_follow_up(ws, id, act, ROOT_CAUSES).await?)
 }
+
+/// Tells the workspace's webhooks that opted in to `follow-ups` about a step taken:
+/// `{"event": "follow_up.<action>", "workspace": slug, "id": …, "status": …,
+/// "unit_id": …, "assignee_id": …, "root_cause": …}` (assign, contact, resolve, close,
+/// reopen, note), signed like every event. No customer identifier travels in it (read
+/// the follow-up with `GET …/follow-ups/{id}`). Sent in the background.
+pub fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, action: Action, f: &FollowUp) {
+    let body = serde_json::json!({
+        "event": format!("follow_up.{}", action.as_str()),
+        "workspace": slug,
+        "id": f.id,
+        "status": f.status.as_str(),
+        "unit_id": f.unit_id,
+        "assignee_id": f.assignee_id,
+        "root_cause": f.root_cause,
+    })
+    .to_string();
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::jobs::webhooks::deliver_opt_in(&ctx, ws, "follow-ups", body).await {
+            tracing::warn!(error = %e, "follow-up event not delivered");
+        }
+    });
+}

@@ -532,3 +532,22 @@ impl Store {
         self.finish(tx, r).await
     }
 }
+
+impl Store {
+    /// Root causes of the closed follow-ups of a workspace, or of one unit, most
+    /// frequent first: (cause, how many).
+    pub async fn follow_up_causes(&self, ws: Id, unit: Option<Id>) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT root_cause, COUNT(*) AS n FROM follow_ups WHERE workspace_id = $1 \
+             AND status = 'closed' AND root_cause IS NOT NULL AND ($2 = 0 OR unit_id = $2) \
+             GROUP BY root_cause ORDER BY n DESC, root_cause",
+        )
+        .bind(ws)
+        .bind(unit.unwrap_or(0))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("root_cause")?, r.try_get("n")?)))
+            .collect()
+    }
+}

@@ -889,3 +889,15 @@ root-cause-information = Information did not move
 root-cause-policy = Policy
 root-cause-staff-behaviour = Staff behaviour
 root-cause-customer-expectation = Customer expectation
+unit-follow-ups = Follow-ups
+unit-follow-ups-none = No open follow-ups.
+unit-follow-ups-open = { $n ->
+    [one] One open follow-up
+   *[other] { $n } open follow-ups
+}
+unit-follow-ups-overdue = { $n ->
+    [one] one overdue
+   *[other] { $n } overdue
+}
+unit-root-causes = Root causes of closed follow-ups
+unit-root-causes-n = Follow-ups

@@ -889,3 +889,15 @@ root-cause-information = Tieto ei kulkenut
 root-cause-policy = Toimintaperiaate
 root-cause-staff-behaviour = Henkilökunnan toiminta
 root-cause-customer-expectation = Asiakkaan odotus
+unit-follow-ups = Jatkotoimet
+unit-follow-ups-none = Ei avoimia jatkotoimia.
+unit-follow-ups-open = { $n ->
+    [one] Yksi avoin jatkotoimi
+   *[other] { $n } avointa jatkotoimea
+}
+unit-follow-ups-overdue = { $n ->
+    [one] yksi myöhässä
+   *[other] { $n } myöhässä
+}
+unit-root-causes = Suljettujen jatkotoimien juurisyyt
+unit-root-causes-n = Jatkotoimia

@@ -189,8 +189,9 @@ pub async fn add_webhook(
     Ok(store.add_webhook(ws, url, secret, &events).await?)
 }
 
-/// Events a webhook takes only when it asks for them (they can be many).
-pub const OPT_IN_EVENTS: [&str; 1] = ["encounters"];
+/// Events a webhook takes only when it asks for them (they can be many): `encounters`
+/// (each batch recorded), `follow-ups` (each step taken on a follow-up).
+pub const OPT_IN_EVENTS: [&str; 2] = ["encounters", "follow-ups"];
 
 /// Resolves names with the system resolver and keeps only public addresses.
 struct PublicOnly(Targets);

@@ -91,7 +91,7 @@ pub fn routes(mut api: Api) -> Api {
     .route(
         "/api/v1/workspaces/{ws}/follow-ups/{id}/actions",
         post(act_on),
-        vec![Op::new("post", "follow-ups", "Do something to a follow-up: assign (a member), contact, resolve, close (a root cause and the action taken are required), reopen, or add a note. Editors, and members of the owning unit. A step its status does not allow is refused (422) and changes nothing.")
+        vec![Op::new("post", "follow-ups", "Do something to a follow-up: assign (a member), contact, resolve, close (a root cause and the action taken are required), reopen, or add a note. Editors, and members of the owning unit. A step its status does not allow is refused (422) and changes nothing. Webhooks that opted in to `follow-ups` hear `follow_up.<action>`.")
             .body(act)
             .ok(200, Some(one))],
     )
@@ -168,9 +168,9 @@ async fn act_on(
         note: input.note,
         by: format!("user:{}", ws.user.username),
     };
-    Ok(axum::Json(
-        fu::act(&st.store, ws.id, id, (ws.user.id, ws.role), &act).await?,
-    ))
+    let f = fu::act(&st.store, ws.id, id, (ws.user.id, ws.role), &act).await?;
+    fu::announce(&st.hooks, ws.id, &ws.slug, action, &f);
+    Ok(axum::Json(f))
 }
 
 async fn root_causes(_ws: Ws) -> axum::Json<serde_json::Value> {

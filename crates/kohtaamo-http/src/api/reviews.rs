@@ -22,7 +22,9 @@ pub struct WebhookInput {
     pub secret: String,
     /// Events beyond the default ones (review reminders, score alerts):
     /// `encounters` = one event per batch of encounters recorded (API, capture, or
-    /// each stored transaction of an import).
+    /// each stored transaction of an import); `follow-ups` = one event per step taken
+    /// on a follow-up (`follow_up.assign`, `.contact`, `.resolve`, `.close`, `.reopen`,
+    /// `.note`).
     #[serde(default)]
     pub events: Vec<String>,
 }

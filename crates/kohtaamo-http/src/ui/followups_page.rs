@@ -45,7 +45,7 @@ fn when(i: &I18n, at: &str) -> String {
 /// Why a follow-up opened, as people read it: scores, options and words are shown as
 /// stored ("NPS 2 ≤ 6", "why = late", "“refund”"); a capture's mark in the reader's
 /// language.
-fn reason_text(i: &I18n, reason: &str) -> String {
+pub(super) fn reason_text(i: &I18n, reason: &str) -> String {
     match reason {
         kohtaamo_domain::followups::CAPTURE_REASON => i.t("follow-up-reason-capture"),
         r => r.to_owned(),
@@ -389,13 +389,14 @@ pub async fn act(
                 by: format!("user:{}", ctx.user.username),
             };
             match fu::act(&st.store, w.id, id, (ctx.user.id, role), &act).await {
-                Ok(_) => {
+                Ok(f) => {
+                    fu::announce(&st.hooks, w.id, w.data.slug.as_str(), action, &f);
                     return Ok(Redirect::to(&format!(
                         "/w/{}/follow-ups/{id}?done={}",
                         w.data.slug,
                         action.as_str()
                     ))
-                    .into_response())
+                    .into_response());
                 }
                 Err(kohtaamo_app::Error::Invalid(e)) => i.reasons(&e),
                 Err(kohtaamo_app::Error::Forbidden(_)) => {

@@ -1491,6 +1491,13 @@ struct UnitPage {
     /// Frontline captures at the unit's touchpoints, newest first: (when, where,
     /// what, needs follow-up).
     captures: Vec<(String, String, String, bool)>,
+    /// The unit's open follow-ups, most urgent first: (id, due or overdue in words,
+    /// overdue, why it opened); how many are open and overdue.
+    follow_ups: Vec<(Id, String, bool, String)>,
+    follow_ups_open: i64,
+    follow_ups_overdue: i64,
+    /// Root causes of its closed follow-ups, most frequent first: (cause, count).
+    causes: Vec<(String, i64)>,
 }
 
 #[derive(Deserialize)]
@@ -1649,9 +1656,53 @@ pub async fn unit(
             (i.time(&e.at), place, e.text.unwrap_or_default(), follow_up)
         })
         .collect();
+    let open = kohtaamo_app::followups::list(
+        &st.store,
+        w.id,
+        &kohtaamo_storage::followups::FollowUpFilter {
+            open: true,
+            unit_ids: Some(vec![id]),
+            limit: 1000,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let now = st.clock.now();
+    let follow_ups: Vec<(Id, String, bool, String)> = open
+        .iter()
+        .map(|f| {
+            let (which, due) = match f.status {
+                kohtaamo_domain::followups::Status::New => ("contact", &f.contact_due),
+                _ => ("resolve", &f.resolve_due),
+            };
+            let overdue = chrono::DateTime::parse_from_rfc3339(due).is_ok_and(|d| d < now);
+            let key = format!(
+                "follow-up-{which}-{}",
+                if overdue { "overdue" } else { "due" }
+            );
+            (
+                f.id,
+                i.s(&key, "at", &i.time(due)),
+                overdue,
+                super::followups_page::reason_text(i, &f.reason),
+            )
+        })
+        .collect();
+    let follow_ups_overdue = follow_ups.iter().filter(|f| f.2).count() as i64;
+    let causes = st
+        .store
+        .follow_up_causes(w.id, Some(id))
+        .await?
+        .into_iter()
+        .map(|(c, n)| (i.t(&format!("root-cause-{c}")), n))
+        .collect();
     let c = chrome(&ctx);
     Ok(html(
         UnitPage {
+            follow_ups_open: follow_ups.len() as i64,
+            follow_ups_overdue,
+            follow_ups: follow_ups.into_iter().take(10).collect(),
+            causes,
             captures,
             due,
             can_review: role.can_edit() || works_here,

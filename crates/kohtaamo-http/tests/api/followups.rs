@@ -305,3 +305,82 @@ async fn a_capture_marked_needs_follow_up_opens_one_once() {
     assert_eq!(items[0]["customer"], "crm:5");
     assert_eq!(items[0]["reason"], "needs follow-up");
 }
+
+/// Webhooks that opted in to `follow-ups` hear each step, signed, without the
+/// customer's identifier; the others hear nothing.
+#[tokio::test]
+async fn opted_in_webhooks_hear_each_step() {
+    let f = fixture().await;
+    owned(&f).await;
+    let (url, got) = webhook_sink().await;
+    let (plain, plain_got) = webhook_sink().await;
+    for (u, events) in [(&url, json!(["follow-ups"])), (&plain, json!([]))] {
+        let (s, b) = f
+            .app
+            .post(
+                "/api/v1/workspaces/w/webhooks",
+                &f.app.admin,
+                json!({"url": u, "secret": "a-long-enough-secret", "events": events}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    f.app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Detractors", "trigger": "nps", "threshold": 6}),
+        )
+        .await;
+    f.answer(
+        json!({"id": "resp-hook-1", "answers": {"nps": 0}, "complete": true,
+                    "hidden": {"customer_ref": "crm:secret-99"}}),
+    )
+    .await;
+    let (_, list) = f.app.get(FU, &f.app.admin).await;
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    for body in [
+        json!({"action": "contact"}),
+        json!({"action": "close", "root_cause": "policy", "action_taken": "Explained the rule"}),
+    ] {
+        let (s, b) = f
+            .app
+            .post(&format!("{FU}/{id}/actions"), &f.app.admin, body)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while got.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let got = got.lock().unwrap().clone();
+    let events: Vec<Value> = got
+        .iter()
+        .map(|(sig, body)| {
+            assert_eq!(
+                *sig,
+                kohtaamo_app::jobs::sign("a-long-enough-secret", body.as_bytes())
+            );
+            assert!(
+                !body.contains("secret-99"),
+                "no customer identifier: {body}"
+            );
+            serde_json::from_str(body).unwrap()
+        })
+        .collect();
+    let mut names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["follow_up.close", "follow_up.contact"]);
+    let close = events
+        .iter()
+        .find(|e| e["event"] == "follow_up.close")
+        .unwrap();
+    assert_eq!(
+        (close["id"].as_i64(), close["root_cause"].as_str()),
+        (Some(id), Some("policy"))
+    );
+    assert!(plain_got.lock().unwrap().is_empty(), "not opted in");
+}

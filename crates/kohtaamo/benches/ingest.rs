@@ -12,8 +12,14 @@
 //! instances on the one database posting the same ids at once, and prints the
 //! deadlocks PostgreSQL counted meanwhile.
 //!
+//! With `BENCH_FOLLOW_UP_RULE=1` the workspace has a follow-up rule "NPS ≤ 1" and the
+//! answers' NPS runs 0–9, so 20 % of responses open a follow-up in their own
+//! transaction; after the group-commit run it prints how many follow-ups were opened
+//! against how many stored responses match (they must be equal).
+//!
 //! Environment: `BENCH_SECONDS` (30), `BENCH_BASELINE_SECONDS` (10),
-//! `BENCH_CONCURRENCY` (64), `BENCH_BACKENDS` (`sqlite,postgres`).
+//! `BENCH_CONCURRENCY` (64), `BENCH_BACKENDS` (`sqlite,postgres`),
+//! `BENCH_FOLLOW_UP_RULE` (0).
 
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,6 +78,25 @@ async fn target(backend: Backend) -> Target {
         .expect("survey")
         .id;
     let key = store.survey_key(ws, survey).await.unwrap();
+    if follow_up_rule() {
+        let rule = kohtaamo_domain::followups::FollowUpRuleInput {
+            name: "Detractors".into(),
+            trigger: "nps".into(),
+            threshold: Some(1),
+            question: None,
+            terms: None,
+            scope: None,
+            scope_id: None,
+            unit_id: None,
+            contact_hours: None,
+            resolve_hours: None,
+            active: None,
+        };
+        store
+            .create(ws, &rule.parse().unwrap())
+            .await
+            .expect("follow-up rule");
+    }
     Target {
         store,
         url,
@@ -105,6 +130,10 @@ struct Run {
 }
 
 /// One keep-alive connection posting responses until `stop`.
+fn follow_up_rule() -> bool {
+    env_num("BENCH_FOLLOW_UP_RULE", 0) == 1
+}
+
 async fn connection(
     port: u16,
     key: String,
@@ -122,6 +151,7 @@ async fn connection(
             .expect("handshake");
     tokio::spawn(c);
     let path = format!("/api/public/v1/surveys/{key}/responses");
+    let scale = if follow_up_rule() { 10 } else { 11 };
     let (mut acked, mut lat, mut errors) = (Vec::new(), Vec::new(), 0u64);
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -129,7 +159,7 @@ async fn connection(
         let id = format!("{tag}-{conn:03}-{n:09}");
         let body = format!(
             "{{\"id\":\"{id}\",\"answers\":{{\"nps\":{},\"why\":\"Benchmark answer number {n}\"}},\"hidden\":{{\"channel\":\"web\",\"locale\":\"fi\"}}}}",
-            n % 11
+            n % scale
         );
         let req = hyper::Request::post(&path)
             .header("host", "127.0.0.1")
@@ -349,6 +379,25 @@ fn main() {
                 "{name:<10} {:<28} {rps:>12.0} {p50:>9.2} {p99:>9.2} {lost:>6} {err:>7}",
                 "HTTP, group commit"
             );
+            if follow_up_rule() {
+                let opened: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM follow_ups WHERE workspace_id = $1")
+                        .bind(t.ws)
+                        .fetch_one(t.store.pool())
+                        .await
+                        .expect("follow-ups");
+                let matching: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM responses WHERE survey_id = $1 AND nps <= 1",
+                )
+                .bind(t.survey)
+                .fetch_one(t.store.pool())
+                .await
+                .expect("matching");
+                println!(
+                    "{name:<10} follow-ups opened: {opened} for {matching} matching responses{}",
+                    if opened == matching { "" } else { "  MISMATCH" }
+                );
+            }
             if backend == Backend::Postgres {
                 let (rps2, p50, p99, lost, err, dead) =
                     measure_two_instances(&t, concurrency, seconds).await;

@@ -35,6 +35,26 @@ async fn acknowledged_responses_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&db.url).await.unwrap();
     let (survey, key) = seed(&store).await;
+    // A follow-up rule: each stored answer of NPS ≤ 2 must have exactly one follow-up,
+    // opened in the transaction that stored it, whatever moment the kill came.
+    {
+        use kohtaamo_domain::model::Parse;
+        let ws = store.workspace_by_slug("crash").await.unwrap().unwrap().id;
+        let rule = kohtaamo_domain::followups::FollowUpRuleInput {
+            name: "Detractors".into(),
+            trigger: "nps".into(),
+            threshold: Some(2),
+            question: None,
+            terms: None,
+            scope: None,
+            scope_id: None,
+            unit_id: None,
+            contact_hours: None,
+            resolve_hours: None,
+            active: None,
+        };
+        store.create(ws, &rule.parse().unwrap()).await.unwrap();
+    }
     let seed_value = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -125,6 +145,22 @@ async fn acknowledged_responses_survive_kill_9() {
         .await
         .unwrap();
     assert_eq!(rows, distinct);
+    let low: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM responses WHERE nps <= 2")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let (opened, opened_distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT response_key) FROM follow_ups")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    println!("follow-ups: {opened} for {low} stored answers of NPS ≤ 2");
+    assert!(low > 0);
+    assert_eq!(
+        (opened, opened_distinct),
+        (low, low),
+        "one follow-up per low answer"
+    );
     assert!(rows as usize >= acked.len());
     assert!(
         rows as usize <= acked.len() + CYCLES * 16,

@@ -107,3 +107,43 @@ test('someone outside the unit sees the follow-up but gets no buttons and cannot
   const after = await app.api('GET', `/api/v1/workspaces/demo/follow-ups/${fu.id}`);
   assert.equal(after.status, 'closed', 'nothing changed');
 });
+
+test('an editor adds a follow-up rule on its page; a bad one is refused with the reason and nothing stored', async () => {
+  const before = (await app.api('GET', '/api/v1/workspaces/demo/follow-up-rules?limit=100')).items.length;
+  const page = await app.page('en');
+  await login(page, app.base, 'editor', MEMBER_PW);
+  await page.goto(app.base + '/w/demo/follow-up-rules');
+  assert.equal(await page.locator('table.rules th', { hasText: 'Arvostelijat (NPS 0–4)' }).count(), 1, "the demo's rules listed");
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'rules en');
+  // NPS 12 is off the scale.
+  await page.locator('#r-name').fill('Very unhappy at the desk');
+  await page.locator('#r-trigger').selectOption('nps');
+  await page.locator('#r-threshold').fill('12');
+  await page.getByRole('button', { name: 'Add the rule' }).click();
+  assert.ok(await page.getByRole('alert').getByText('0 to 10').isVisible(), 'the reason');
+  assert.equal(await page.locator('#r-name').inputValue(), 'Very unhappy at the desk', 'what was typed is kept');
+  assert.equal((await app.api('GET', '/api/v1/workspaces/demo/follow-up-rules?limit=100')).items.length, before, 'nothing stored');
+  await page.locator('#r-trigger').selectOption('words');
+  await page.locator('#r-threshold').fill('');
+  await page.locator('#r-terms').fill('lost luggage, matkatavara');
+  await page.locator('#r-contact').fill('8');
+  await page.locator('#r-resolve').fill('72');
+  await page.getByRole('button', { name: 'Add the rule' }).click();
+  const row = page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' });
+  assert.ok(await row.getByText('Words in an open answer: lost luggage, matkatavara').isVisible());
+  assert.ok(await row.getByText('Contact within 8 h, resolve within 72 h').isVisible());
+  await shot(page, 'follow-up-rules-en');
+  const rules = (await app.api('GET', '/api/v1/workspaces/demo/follow-up-rules?limit=100')).items;
+  const added = rules.find((r) => r.name === 'Very unhappy at the desk');
+  assert.deepEqual([added.trigger, added.terms, added.contact_hours, added.resolve_hours], ['words', ['lost luggage', 'matkatavara'], 8, 72]);
+  const fi = await app.page('fi');
+  await fi.setViewportSize({ width: 390, height: 844 });
+  await login(fi, app.base, 'editor', MEMBER_PW);
+  await fi.goto(app.base + '/w/demo/follow-up-rules');
+  await noSideways(fi, 'rules');
+  assert.deepEqual((await axe(fi)).map((v) => v.id), [], 'rules fi');
+  await shot(fi, 'follow-up-rules-fi-390');
+  // Deleted again: the follow-ups it opened would stay.
+  await row.getByRole('button', { name: /Delete/ }).click();
+  assert.equal(await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).count(), 0);
+});

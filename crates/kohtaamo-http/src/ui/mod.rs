@@ -9,6 +9,7 @@ mod charts;
 mod customers_page;
 mod dashboard;
 mod diagrams;
+mod followup_rules_page;
 mod followups_page;
 mod forms;
 mod import_page;
@@ -150,6 +151,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/w/{ws}/responses", get(surveys_page::group_responses))
         .route("/w/{ws}/follow-ups", get(followups_page::list))
+        .route(
+            "/w/{ws}/follow-up-rules",
+            get(followup_rules_page::list).post(followup_rules_page::add),
+        )
+        .route(
+            "/w/{ws}/follow-up-rules/{id}/delete",
+            post(followup_rules_page::delete),
+        )
         .route(
             "/w/{ws}/follow-ups/{id}",
             get(followups_page::one).post(followups_page::act),

@@ -72,6 +72,16 @@ test('a unit head on a phone takes, contacts, resolves and closes a follow-up', 
   await noSideways(page, 'unit');
   assert.deepEqual((await axe(page)).map((v) => v.id), [], 'unit fi');
   await section.screenshot({ path: join(SHOTS, 'unit-follow-ups-fi-390.png') });
+  // The customer's timeline tells the same story.
+  await page.goto(app.base + '/w/demo/customers/crm%3Afu-browser');
+  const tl = await page.locator('ol.timeline').textContent();
+  for (const step of ['Jatkotoimi avautui (nyt: Suljettu)', 'Jatkotoimi: Asiakkaaseen otettu yhteyttä', 'Jatkotoimi: Suljettu']) {
+    assert.ok(tl.includes(step), `${step} in the timeline`);
+  }
+  assert.ok(!(await page.locator('.handoff').textContent()).includes('Six weeks and still no refund'),
+    'a capture whose follow-up is closed waits for no one');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'timeline fi');
+  await shot(page, 'timeline-follow-up-fi-390');
   const stored = await app.api('GET', `/api/v1/workspaces/demo/follow-ups/${fu.id}`);
   assert.equal(stored.status, 'closed');
   assert.equal(stored.root_cause, 'information');

@@ -566,6 +566,21 @@ pub struct ShownIdentifier {
 pub enum TimelineItem {
     Encounter(Box<Encounter>),
     Response(Box<Response>),
+    /// A follow-up opened about the customer, at the time it opened (with its
+    /// current status).
+    FollowUp(Box<kohtaamo_storage::followups::FollowUp>),
+    /// A step taken on one of the customer's follow-ups.
+    FollowUpStep(Box<FollowUpStep>),
+}
+
+/// A step taken on a follow-up, as a timeline shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FollowUpStep {
+    pub follow_up_id: Id,
+    pub unit_id: Option<Id>,
+    pub touchpoint_id: Option<Id>,
+    #[serde(flatten)]
+    pub step: kohtaamo_storage::followups::FollowUpEvent,
 }
 
 impl TimelineItem {
@@ -573,6 +588,8 @@ impl TimelineItem {
         match self {
             TimelineItem::Encounter(e) => &e.at,
             TimelineItem::Response(r) => &r.created_at,
+            TimelineItem::FollowUp(f) => &f.created_at,
+            TimelineItem::FollowUpStep(s) => &s.step.at,
         }
     }
 }
@@ -635,7 +652,15 @@ pub async fn timeline_of(store: &Store, ws: Id, customer: Id, limit: i64) -> Res
         )
         .await?;
     let responses = store.responses_of(ws, &refs, None, limit).await?;
-    let items = in_order(encounters, responses);
+    // Follow-ups carry the identifier as the response or capture gave it.
+    let mut keys = refs.clone();
+    keys.extend(idents.iter().map(|(_, ident, _)| ident.clone()));
+    keys.sort_unstable();
+    keys.dedup();
+    let follow_ups = follow_ups_of(store, ws, keys, limit).await?;
+    let mut items = in_order(encounters, responses);
+    items.extend(follow_ups);
+    items.sort_by(|a, b| a.at().cmp(b.at()));
     Ok(Timeline {
         customer_id: customer,
         identifiers: idents.iter().map(|(c, i, k)| shown(i, k, *c)).collect(),
@@ -643,6 +668,50 @@ pub async fn timeline_of(store: &Store, ws: Id, customer: Id, limit: i64) -> Res
         customers,
         items,
     })
+}
+
+/// The follow-ups of customers known by `keys`, and every step taken on them, as
+/// timeline items (at most the latest `limit` follow-ups).
+async fn follow_ups_of(
+    store: &Store,
+    ws: Id,
+    keys: Vec<String>,
+    limit: i64,
+) -> Result<Vec<TimelineItem>> {
+    let found = store
+        .follow_ups(
+            ws,
+            &kohtaamo_storage::followups::FollowUpFilter {
+                customers: Some(keys),
+                limit,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let ids: Vec<Id> = found.iter().map(|f| f.id).collect();
+    let steps = store.follow_up_events_of(ws, &ids).await?;
+    let place: HashMap<Id, (Option<Id>, Option<Id>)> = found
+        .iter()
+        .map(|f| (f.id, (f.unit_id, f.touchpoint_id)))
+        .collect();
+    let mut items: Vec<TimelineItem> = steps
+        .into_iter()
+        .map(|(id, step)| {
+            let (unit_id, touchpoint_id) = place.get(&id).copied().unwrap_or_default();
+            TimelineItem::FollowUpStep(Box::new(FollowUpStep {
+                follow_up_id: id,
+                unit_id,
+                touchpoint_id,
+                step,
+            }))
+        })
+        .collect();
+    items.extend(
+        found
+            .into_iter()
+            .map(|f| TimelineItem::FollowUp(Box::new(f))),
+    );
+    Ok(items)
 }
 
 /// Encounters and responses as one list, oldest first.

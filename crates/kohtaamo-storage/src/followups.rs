@@ -90,6 +90,9 @@ pub struct FollowUpFilter {
     pub unit_ids: Option<Vec<Id>>,
     pub assignee_id: Option<Id>,
     pub customer: Option<String>,
+    /// Of any of these customers (a timeline: every identifier of a customer and of
+    /// those linked to them).
+    pub customers: Option<Vec<String>>,
     /// *My follow-ups*: those assigned to this user, and the unassigned ones of these
     /// units (the units they work in).
     pub mine: Option<(Id, Vec<Id>)>,
@@ -246,6 +249,14 @@ impl Store {
             }
             sql += &format!(" AND ({cond})");
         }
+        if let Some(cs) = &f.customers {
+            if cs.is_empty() {
+                return Ok(vec![]);
+            }
+            let marks: Vec<String> = cs.iter().map(|_| format!("${}", next())).collect();
+            sql += &format!(" AND customer IN ({})", marks.join(", "));
+            binds.extend(cs.iter().map(|c| c.clone().into()));
+        }
         if let Some(c) = &f.customer {
             sql += &format!(" AND customer = ${}", next());
             binds.push(c.clone().into());
@@ -281,28 +292,51 @@ impl Store {
 
     /// What was done to a follow-up, in order.
     pub async fn follow_up_events(&self, ws: Id, id: Id) -> Result<Vec<FollowUpEvent>> {
-        let rows = sqlx::query(
-            "SELECT id, action, status, detail, by_user, at FROM follow_up_events \
-             WHERE workspace_id = $1 AND follow_up_id = $2 ORDER BY id",
-        )
-        .bind(ws)
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?;
+        Ok(self
+            .follow_up_events_of(ws, &[id])
+            .await?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect())
+    }
+
+    /// What was done to each of these follow-ups: (follow-up, event), in order.
+    pub async fn follow_up_events_of(
+        &self,
+        ws: Id,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, FollowUpEvent)>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let marks: Vec<String> = (0..ids.len()).map(|k| format!("${}", k + 2)).collect();
+        let sql = format!(
+            "SELECT follow_up_id, id, action, status, detail, by_user, at FROM follow_up_events \
+             WHERE workspace_id = $1 AND follow_up_id IN ({}) ORDER BY id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(ws);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
                 let action: String = r.try_get("action")?;
                 let status: String = r.try_get("status")?;
-                Ok(FollowUpEvent {
-                    id: r.try_get("id")?,
-                    action: Action::parse(&action)
-                        .map_err(|e| decode_err("action", e.english()))?,
-                    status: Status::parse(&status)
-                        .map_err(|e| decode_err("status", e.english()))?,
-                    detail: r.try_get("detail")?,
-                    by: r.try_get("by_user")?,
-                    at: r.try_get("at")?,
-                })
+                Ok((
+                    r.try_get("follow_up_id")?,
+                    FollowUpEvent {
+                        id: r.try_get("id")?,
+                        action: Action::parse(&action)
+                            .map_err(|e| decode_err("action", e.english()))?,
+                        status: Status::parse(&status)
+                            .map_err(|e| decode_err("status", e.english()))?,
+                        detail: r.try_get("detail")?,
+                        by: r.try_get("by_user")?,
+                        at: r.try_get("at")?,
+                    },
+                ))
             })
             .collect()
     }

@@ -935,3 +935,6 @@ fu-trigger-ces = CES at or above
 fu-trigger-option = A chosen option
 fu-trigger-words = Words in an open answer
 fu-trigger-capture = A capture marked "needs follow-up"
+timeline-follow-up = Follow-up opened ({ $status } now)
+timeline-follow-up-step = Follow-up: { $step }
+timeline-open-follow-up = open the follow-up

@@ -935,3 +935,6 @@ fu-trigger-ces = CES vähintään
 fu-trigger-option = Valittu vaihtoehto
 fu-trigger-words = Sanat avoimessa vastauksessa
 fu-trigger-capture = Jatkotoimea vaativaksi merkitty havainto
+timeline-follow-up = Jatkotoimi avautui (nyt: { $status })
+timeline-follow-up-step = Jatkotoimi: { $step }
+timeline-open-follow-up = avaa jatkotoimi

@@ -129,6 +129,7 @@ async fn list_follow_ups(
         unit_ids: q.unit_id.map(|u| vec![u]),
         assignee_id: q.assignee_id,
         customer: q.customer.clone(),
+        customers: None,
         mine: None,
         limit,
     };

@@ -41,6 +41,9 @@ pub struct ItemView {
     theme: String,
     feeling: String,
     follow_up: bool,
+    /// Waits for someone: a capture marked "needs follow-up" whose follow-up is not
+    /// resolved or closed, or an open follow-up (the hand-off card lists these).
+    open: bool,
     promise: String,
     unit_id: Option<Id>,
     journey_id: Option<Id>,
@@ -212,6 +215,7 @@ fn encounter_view(c: &Ctx, e: &Encounter) -> ItemView {
             .map(|c| i.t(&format!("emotion-level-{}", c.feeling + 2)))
             .unwrap_or_default(),
         follow_up: cap.is_some_and(|c| c.needs_follow_up),
+        open: cap.is_some_and(|c| c.needs_follow_up),
         promise: cap.and_then(|c| c.promise.clone()).unwrap_or_default(),
         unit_id: match e.owner {
             Some(Owner::Unit(u)) => Some(u),
@@ -276,6 +280,7 @@ fn response_view(
         theme: String::new(),
         feeling: String::new(),
         follow_up: false,
+        open: false,
         promise: String::new(),
         unit_id: match owner {
             Some(Owner::Unit(u)) => Some(u),
@@ -283,6 +288,43 @@ fn response_view(
         },
         journey_id: tp.map(|(j, _)| j),
         kind_key: "response".into(),
+    }
+}
+
+/// A follow-up opened about the customer, or a step taken on one: in the timeline under
+/// the kind "follow-up", linking to the follow-up.
+fn follow_up_view(
+    c: &Ctx,
+    (id, at, unit, touchpoint): (Id, &str, Option<Id>, Option<Id>),
+    kind: String,
+    text: String,
+    by: &str,
+) -> ItemView {
+    let i = c.i;
+    ItemView {
+        time: i.time(at),
+        kind,
+        place: touchpoint
+            .map(|t| Names::get(&c.names.touchpoints, t))
+            .unwrap_or_default(),
+        journey: String::new(),
+        channel: String::new(),
+        unit: unit
+            .map(|u| Names::get(&c.names.units, u))
+            .unwrap_or_default(),
+        by: by.strip_prefix("user:").unwrap_or(by).to_owned(),
+        text,
+        score: String::new(),
+        href: format!("/w/{}/follow-ups/{id}", c.slug),
+        words: String::new(),
+        theme: String::new(),
+        feeling: String::new(),
+        follow_up: false,
+        open: false,
+        promise: String::new(),
+        unit_id: unit,
+        journey_id: None,
+        kind_key: "follow-up".into(),
     }
 }
 
@@ -475,6 +517,17 @@ async fn render(
         }
         found_items = !items.is_empty() || timeline.is_some();
         let today = st.clock.today();
+        // Captures whose follow-up is resolved or closed wait for no one any more.
+        let handled: std::collections::HashSet<Id> = items
+            .iter()
+            .filter_map(|it| match it {
+                TimelineItem::FollowUp(f) => f.encounter_id.filter(|_| {
+                    f.status != kohtaamo_domain::followups::Status::New
+                        && f.status != kohtaamo_domain::followups::Status::Contacted
+                }),
+                _ => None,
+            })
+            .collect();
         for item in items.iter().rev() {
             let view = match item {
                 TimelineItem::Encounter(e) => {
@@ -483,9 +536,58 @@ async fn render(
                             promises_of.push((e, p.clone()));
                         }
                     }
-                    encounter_view(&c, e)
+                    let mut v = encounter_view(&c, e);
+                    v.open = v.open && !handled.contains(&e.id);
+                    v
                 }
                 TimelineItem::Response(r) => response_view(&c, r, &snapshot),
+                TimelineItem::FollowUp(f) => {
+                    let mut v = follow_up_view(
+                        &c,
+                        (f.id, &f.created_at, f.unit_id, f.touchpoint_id),
+                        i.s(
+                            "timeline-follow-up",
+                            "status",
+                            &i.t(&format!("follow-up-status-{}", f.status.as_str())),
+                        ),
+                        super::followups_page::reason_text(i, &f.reason),
+                        "",
+                    );
+                    // An open follow-up about a capture is listed once, as the capture.
+                    v.open = f.encounter_id.is_none()
+                        && matches!(
+                            f.status,
+                            kohtaamo_domain::followups::Status::New
+                                | kohtaamo_domain::followups::Status::Contacted
+                        );
+                    v
+                }
+                TimelineItem::FollowUpStep(st) => {
+                    let e = &st.step;
+                    let detail = match e.action {
+                        kohtaamo_domain::followups::Action::Close => {
+                            match e.detail.split_once(": ") {
+                                Some((cause, taken)) => {
+                                    format!("{} — {taken}", i.t(&format!("root-cause-{cause}")))
+                                }
+                                None => e.detail.clone(),
+                            }
+                        }
+                        kohtaamo_domain::followups::Action::Assign => String::new(),
+                        _ => e.detail.clone(),
+                    };
+                    follow_up_view(
+                        &c,
+                        (st.follow_up_id, &e.at, st.unit_id, st.touchpoint_id),
+                        i.s(
+                            "timeline-follow-up-step",
+                            "step",
+                            &i.t(&format!("follow-up-event-{}", e.action.as_str())),
+                        ),
+                        detail,
+                        &e.by,
+                    )
+                }
             };
             all.push(view);
         }
@@ -529,6 +631,8 @@ async fn render(
             v.kind_key.clone(),
             if v.kind_key == "response" {
                 i.t("kind-response")
+            } else if v.kind_key == "follow-up" {
+                i.t("follow-ups-title")
             } else {
                 v.kind.clone()
             },
@@ -544,7 +648,7 @@ async fn render(
     );
     page.kinds = choices(kinds, &q.kind);
     page.last = all.first().cloned();
-    page.open = all.iter().filter(|v| v.follow_up).cloned().collect();
+    page.open = all.iter().filter(|v| v.open).cloned().collect();
     let want = |x: &Option<String>| x.as_deref().filter(|v| !v.is_empty()).map(str::to_owned);
     let (fu, fj, fk) = (want(&q.unit), want(&q.journey), want(&q.kind));
     page.items = all

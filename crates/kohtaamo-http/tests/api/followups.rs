@@ -304,6 +304,53 @@ async fn a_capture_marked_needs_follow_up_opens_one_once() {
     assert_eq!(items[0]["unit_id"], desk);
     assert_eq!(items[0]["customer"], "crm:5");
     assert_eq!(items[0]["reason"], "needs follow-up");
+    // The customer's timeline holds the follow-up and each step taken on it.
+    let id = items[0]["id"].as_i64().unwrap();
+    let (s, b) = f
+        .app
+        .post(
+            &format!("{FU}/{id}/actions"),
+            &f.app.admin,
+            json!({"action": "contact"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, t) = f
+        .app
+        .get(
+            "/api/v1/workspaces/w/customers/crm:5/timeline",
+            &f.app.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let kinds: Vec<&str> = t["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"encounter"), "{kinds:?}");
+    let opened = t["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "follow_up")
+        .expect("the follow-up in the timeline");
+    assert_eq!(
+        (opened["id"].as_i64(), opened["status"].as_str()),
+        (Some(id), Some("contacted"))
+    );
+    let step = t["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "follow_up_step")
+        .expect("the step in the timeline");
+    assert_eq!(
+        (step["follow_up_id"].as_i64(), step["action"].as_str()),
+        (Some(id), Some("contact"))
+    );
+    assert_eq!(step["unit_id"], desk);
 }
 
 /// Webhooks that opted in to `follow-ups` hear each step, signed, without the

@@ -153,7 +153,15 @@ test('an editor adds a follow-up rule on its page; a bad one is refused with the
   await noSideways(fi, 'rules');
   assert.deepEqual((await axe(fi)).map((v) => v.id), [], 'rules fi');
   await shot(fi, 'follow-up-rules-fi-390');
+  // Switched off: it opens nothing (and says so), then on again.
+  await row.getByRole('button', { name: /Switch off/ }).click();
+  assert.ok(await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).getByText('(off)').isVisible());
+  let stored = (await app.api('GET', '/api/v1/workspaces/demo/follow-up-rules?limit=100')).items.find((r) => r.name === 'Very unhappy at the desk');
+  assert.equal(stored.active, false);
+  await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).getByRole('button', { name: /Switch on/ }).click();
+  stored = (await app.api('GET', '/api/v1/workspaces/demo/follow-up-rules?limit=100')).items.find((r) => r.name === 'Very unhappy at the desk');
+  assert.equal(stored.active, true);
   // Deleted again: the follow-ups it opened would stay.
-  await row.getByRole('button', { name: /Delete/ }).click();
+  await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).getByRole('button', { name: /Delete/ }).click();
   assert.equal(await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).count(), 0);
 });

@@ -938,3 +938,6 @@ fu-trigger-capture = A capture marked "needs follow-up"
 timeline-follow-up = Follow-up opened ({ $status } now)
 timeline-follow-up-step = Follow-up: { $step }
 timeline-open-follow-up = open the follow-up
+fu-rule-switch-off = Switch off
+fu-rule-switch-on = Switch on
+fu-rule-col-actions = Actions

@@ -938,3 +938,6 @@ fu-trigger-capture = Jatkotoimea vaativaksi merkitty havainto
 timeline-follow-up = Jatkotoimi avautui (nyt: { $status })
 timeline-follow-up-step = Jatkotoimi: { $step }
 timeline-open-follow-up = avaa jatkotoimi
+fu-rule-switch-off = Kytke pois
+fu-rule-switch-on = Kytke päälle
+fu-rule-col-actions = Toiminnot

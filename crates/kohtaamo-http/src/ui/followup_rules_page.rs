@@ -1,6 +1,6 @@
 //! Follow-up rules for staff (`/w/{ws}/follow-up-rules`): the rules with what each
-//! opens and how many follow-ups it has opened, a form to add one (editors) and
-//! delete. Rules go through the same `parse()` and store calls as the API's
+//! opens, where, for which unit and how soon; editors add one, switch one off or on,
+//! and delete. Rules go through the same `parse()` and store calls as the API's
 //! `/follow-up-rules`.
 
 use std::collections::BTreeMap;
@@ -273,5 +273,22 @@ pub async fn delete(
         return Err(PageError::Forbidden(ctx.i.clone()));
     }
     st.store.delete::<FollowUpRuleData>(w.id, id).await?;
+    Ok(Redirect::to(&format!("/w/{}/follow-up-rules", w.data.slug)).into_response())
+}
+
+/// `POST /w/{ws}/follow-up-rules/{id}/active` (editors): switches a rule off, or on
+/// again. A rule switched off opens nothing; its follow-ups stay.
+pub async fn toggle(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    CsrfForm { ctx, form: _ }: CsrfForm<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.can_edit() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    let mut rule = st.store.get::<FollowUpRuleData>(w.id, id).await?.data;
+    rule.active = !rule.active;
+    st.store.update(w.id, id, &rule).await?;
     Ok(Redirect::to(&format!("/w/{}/follow-up-rules", w.data.slug)).into_response())
 }

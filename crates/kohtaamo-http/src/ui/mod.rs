@@ -160,6 +160,10 @@ pub fn router() -> Router<AppState> {
             post(followup_rules_page::delete),
         )
         .route(
+            "/w/{ws}/follow-up-rules/{id}/active",
+            post(followup_rules_page::toggle),
+        )
+        .route(
             "/w/{ws}/follow-ups/{id}",
             get(followups_page::one).post(followups_page::act),
         )

@@ -852,6 +852,7 @@ follow-up-status-resolved = Resolved
 follow-up-status-closed = Closed
 follow-up-status-is = Status: { $status }
 follow-up-reason-capture = Marked as needing follow-up at the encounter
+follow-up-reason-words = Mentions { $words }
 follow-up-title = Follow-up
 follow-up-opened = Opened
 follow-up-see-response = See the response

@@ -852,6 +852,7 @@ follow-up-status-resolved = Ratkaistu
 follow-up-status-closed = Suljettu
 follow-up-status-is = Tila: { $status }
 follow-up-reason-capture = Merkitty kohtaamisessa jatkotoimea vaativaksi
+follow-up-reason-words = Mainitsee { $words }
 follow-up-title = Jatkotoimi
 follow-up-opened = Avautui
 follow-up-see-response = Katso vastaus

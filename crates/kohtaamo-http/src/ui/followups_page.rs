@@ -42,12 +42,14 @@ fn when(i: &I18n, at: &str) -> String {
     i.time(at)
 }
 
-/// Why a follow-up opened, as people read it: scores, options and words are shown as
-/// stored ("NPS 2 ≤ 6", "why = late", "“refund”"); a capture's mark in the reader's
+/// Why a follow-up opened, as people read it: scores and options as stored ("NPS 2 ≤
+/// 6", "why = late"); words found ("“refund”") and a capture's mark in the reader's
 /// language.
 pub(super) fn reason_text(i: &I18n, reason: &str) -> String {
     match reason {
         kohtaamo_domain::followups::CAPTURE_REASON => i.t("follow-up-reason-capture"),
+        // Words found in an answer are stored quoted: “refund”.
+        r if r.starts_with('“') => i.s("follow-up-reason-words", "words", r),
         r => r.to_owned(),
     }
 }

@@ -162,6 +162,15 @@ pub async fn for_capture(
     })
 }
 
+/// Switches a rule off, or on again: a rule switched off opens nothing, its follow-ups
+/// stay. Returns whether it is now active.
+pub async fn switch_rule(store: &Store, ws: Id, id: Id) -> Result<bool> {
+    let mut rule = store.get::<FollowUpRuleData>(ws, id).await?.data;
+    rule.active = !rule.active;
+    store.update(ws, id, &rule).await?;
+    Ok(rule.active)
+}
+
 /// A workspace's follow-ups (see [`Store::follow_ups`] for the order).
 pub async fn list(store: &Store, ws: Id, f: &FollowUpFilter) -> Result<Vec<FollowUp>> {
     Ok(store.follow_ups(ws, f).await?)

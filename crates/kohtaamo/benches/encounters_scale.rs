@@ -30,7 +30,7 @@ use kohtaamo_storage::testing::TestDb;
 use kohtaamo_storage::{Backend, Store};
 
 mod common;
-use common::{env_num, free_port, pct, serve};
+use common::{env_num, free_port, reads, serve};
 
 struct Target {
     store: Store,
@@ -256,27 +256,6 @@ async fn fill(t: &Target, customers: u64, encounters: u64) -> f64 {
 
 /// GETs each path on one keep-alive connection: (p50, p95, p99) ms and the rows of
 /// the last answer's `items`.
-async fn reads(port: u16, token: &str, paths: &[String]) -> (f64, f64, f64, usize) {
-    let client = reqwest::Client::new();
-    let mut lat = vec![];
-    let mut items = 0;
-    for p in paths {
-        let t0 = Instant::now();
-        let r = client
-            .get(format!("http://127.0.0.1:{port}{p}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("get");
-        assert!(r.status().is_success(), "{p}: {}", r.status());
-        let body: serde_json::Value = r.json().await.expect("json");
-        lat.push(t0.elapsed().as_micros() as u32);
-        items = body["items"].as_array().map_or(0, Vec::len);
-    }
-    lat.sort_unstable();
-    (pct(&lat, 0.5), pct(&lat, 0.95), pct(&lat, 0.99), items)
-}
-
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -19,7 +19,7 @@ use kohtaamo_domain::model::Role;
 use kohtaamo_storage::Backend;
 
 mod common;
-use common::{env_num, free_port, pct, serve};
+use common::{env_num, free_port, reads, serve};
 
 async fn fill(b: &common::Bench, unit: i64, head: i64, touchpoints: &[i64], n: u64) -> f64 {
     let start = Instant::now();
@@ -58,27 +58,6 @@ async fn fill(b: &common::Bench, unit: i64, head: i64, touchpoints: &[i64], n: u
             .expect("analyze");
     }
     start.elapsed().as_secs_f64()
-}
-
-async fn reads(port: u16, token: &str, path: &str, n: usize) -> (f64, f64, f64, usize) {
-    let client = reqwest::Client::new();
-    let mut lat = vec![];
-    let mut items = 0;
-    for _ in 0..n {
-        let t0 = Instant::now();
-        let r = client
-            .get(format!("http://127.0.0.1:{port}{path}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("get");
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        let body: serde_json::Value = r.json().await.expect("json");
-        lat.push(t0.elapsed().as_micros() as u32);
-        items = body["items"].as_array().map_or(0, Vec::len);
-    }
-    lat.sort_unstable();
-    (pct(&lat, 0.5), pct(&lat, 0.95), pct(&lat, 0.99), items)
 }
 
 fn main() {
@@ -125,8 +104,8 @@ fn main() {
             ];
             for (label, token, path) in &cases {
                 // Warm-up, then the measured reads.
-                reads(port, token, path, 20).await;
-                let (p50, p95, p99, items) = reads(port, token, path, n_reads).await;
+                reads(port, token, &vec![path.clone(); 20]).await;
+                let (p50, p95, p99, items) = reads(port, token, &vec![path.clone(); n_reads]).await;
                 println!(
                     "{name:<9} {label:<30} p50 {p50:>7.2} ms  p95 {p95:>7.2} ms  p99 {p99:>7.2} ms  ({items} items)"
                 );

@@ -566,12 +566,7 @@ async fn render(
                     let e = &st.step;
                     let detail = match e.action {
                         kohtaamo_domain::followups::Action::Close => {
-                            match e.detail.split_once(": ") {
-                                Some((cause, taken)) => {
-                                    format!("{} — {taken}", i.t(&format!("root-cause-{cause}")))
-                                }
-                                None => e.detail.clone(),
-                            }
+                            super::followups_page::close_detail(i, &e.detail)
                         }
                         kohtaamo_domain::followups::Action::Assign => String::new(),
                         _ => e.detail.clone(),

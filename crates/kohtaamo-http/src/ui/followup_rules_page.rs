@@ -287,8 +287,8 @@ pub async fn toggle(
     if !role.can_edit() {
         return Err(PageError::Forbidden(ctx.i.clone()));
     }
-    let mut rule = st.store.get::<FollowUpRuleData>(w.id, id).await?.data;
-    rule.active = !rule.active;
-    st.store.update(w.id, id, &rule).await?;
+    kohtaamo_app::followups::switch_rule(&st.store, w.id, id)
+        .await
+        .map_err(|e| PageError::app(e, &ctx.i))?;
     Ok(Redirect::to(&format!("/w/{}/follow-up-rules", w.data.slug)).into_response())
 }

@@ -54,6 +54,37 @@ pub(super) fn reason_text(i: &I18n, reason: &str) -> String {
     }
 }
 
+/// What falls due next, in words ("Contact by …", "Resolution overdue since …"; for a
+/// resolved or closed one, since when), and whether it is overdue.
+pub(super) fn due(i: &I18n, f: &FollowUp, now: chrono::DateTime<chrono::Utc>) -> (String, bool) {
+    let (which, at) = match f.status {
+        Status::New => (Some("contact"), &f.contact_due),
+        Status::Contacted => (Some("resolve"), &f.resolve_due),
+        _ => (None, &f.updated_at),
+    };
+    let overdue =
+        which.is_some() && chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|d| d < now);
+    let text = match (which, overdue) {
+        (Some(w), true) => i.s(&format!("follow-up-{w}-overdue"), "at", &when(i, at)),
+        (Some(w), false) => i.s(&format!("follow-up-{w}-due"), "at", &when(i, at)),
+        (None, _) => i.s(
+            &format!("follow-up-{}-at", f.status.as_str()),
+            "at",
+            &when(i, at),
+        ),
+    };
+    (text, overdue)
+}
+
+/// A closing step's detail ("cause: action taken") as people read it: the root cause
+/// in the reader's language, then the action.
+pub(super) fn close_detail(i: &I18n, detail: &str) -> String {
+    match detail.split_once(": ") {
+        Some((cause, taken)) => format!("{} — {taken}", i.t(&format!("root-cause-{cause}"))),
+        None => detail.to_owned(),
+    }
+}
+
 fn row(
     i: &I18n,
     names: &Names,
@@ -61,22 +92,7 @@ fn row(
     f: &FollowUp,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Row {
-    let (which, due) = match f.status {
-        Status::New => (Some("contact"), &f.contact_due),
-        Status::Contacted => (Some("resolve"), &f.resolve_due),
-        _ => (None, &f.updated_at),
-    };
-    let overdue =
-        which.is_some() && chrono::DateTime::parse_from_rfc3339(due).is_ok_and(|d| d < now);
-    let due = match (which, overdue) {
-        (Some(w), true) => i.s(&format!("follow-up-{w}-overdue"), "at", &when(i, due)),
-        (Some(w), false) => i.s(&format!("follow-up-{w}-due"), "at", &when(i, due)),
-        (None, _) => i.s(
-            &format!("follow-up-{}-at", f.status.as_str()),
-            "at",
-            &when(i, due),
-        ),
-    };
+    let (due, overdue) = due(i, f, now);
     Row {
         id: f.id,
         status: i.t(&format!("follow-up-status-{}", f.status.as_str())),
@@ -263,7 +279,7 @@ async fn render(
     let timeline_link = f
         .customer
         .as_deref()
-        .map(|c| format!("/w/{slug}/customers/{}", urlencoding(c)))
+        .map(|c| format!("/w/{slug}/customers/{}", super::pages::encode(c)))
         .unwrap_or_default();
     let state = kohtaamo_domain::followups::State {
         status: f.status,
@@ -315,12 +331,7 @@ async fn render(
                         .and_then(|a| users.iter().find(|(id, _)| *id == a))
                         .map(|(_, n)| n.clone())
                         .unwrap_or_default(),
-                    Action::Close => match e.detail.split_once(": ") {
-                        Some((cause, taken)) => {
-                            format!("{} — {taken}", i.t(&format!("root-cause-{cause}")))
-                        }
-                        None => e.detail.clone(),
-                    },
+                    Action::Close => close_detail(i, &e.detail),
                     _ => e.detail.clone(),
                 },
                 by: e.by.strip_prefix("user:").unwrap_or(&e.by).to_owned(),
@@ -343,13 +354,6 @@ async fn render(
         here: ch.here,
     };
     Ok(html(page.render()))
-}
-
-fn urlencoding(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .unwrap_or_default()
-        .trim_start_matches('=')
-        .replace('+', "%20")
 }
 
 /// `GET /w/{ws}/follow-ups/{id}`.

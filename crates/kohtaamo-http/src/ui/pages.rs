@@ -1671,18 +1671,10 @@ pub async fn unit(
     let follow_ups: Vec<(Id, String, bool, String)> = open
         .iter()
         .map(|f| {
-            let (which, due) = match f.status {
-                kohtaamo_domain::followups::Status::New => ("contact", &f.contact_due),
-                _ => ("resolve", &f.resolve_due),
-            };
-            let overdue = chrono::DateTime::parse_from_rfc3339(due).is_ok_and(|d| d < now);
-            let key = format!(
-                "follow-up-{which}-{}",
-                if overdue { "overdue" } else { "due" }
-            );
+            let (due, overdue) = super::followups_page::due(i, f, now);
             (
                 f.id,
-                i.s(&key, "at", &i.time(due)),
+                due,
                 overdue,
                 super::followups_page::reason_text(i, &f.reason),
             )

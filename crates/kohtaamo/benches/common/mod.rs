@@ -162,3 +162,26 @@ impl Bench {
         self.store.create_token(admin.id, "bench").await.unwrap().1
     }
 }
+
+/// GETs each of `paths` once, one after another, with the bearer `token`: (p50, p95,
+/// p99 ms, items in the last answer).
+pub async fn reads(port: u16, token: &str, paths: &[String]) -> (f64, f64, f64, usize) {
+    let client = reqwest::Client::new();
+    let mut lat = vec![];
+    let mut items = 0;
+    for p in paths {
+        let t0 = Instant::now();
+        let r = client
+            .get(format!("http://127.0.0.1:{port}{p}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
+        assert!(r.status().is_success(), "{p}: {}", r.status());
+        let body: serde_json::Value = r.json().await.expect("json");
+        lat.push(t0.elapsed().as_micros() as u32);
+        items = body["items"].as_array().map_or(0, Vec::len);
+    }
+    lat.sort_unstable();
+    (pct(&lat, 0.5), pct(&lat, 0.95), pct(&lat, 0.99), items)
+}

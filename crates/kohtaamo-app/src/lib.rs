@@ -37,6 +37,7 @@ pub mod i18n;
 pub mod insight;
 pub mod jobs;
 pub mod links;
+pub mod mail;
 pub mod model;
 pub mod overview;
 pub mod report;

@@ -5,6 +5,7 @@
 //! entity path after `…Input::parse`; what has behaviour is here.
 
 use kohtaamo_domain::model::*;
+use kohtaamo_domain::Id;
 use kohtaamo_storage::model_io::{self, ImportReport};
 use kohtaamo_storage::{Entity, Store};
 use serde::de::DeserializeOwned;
@@ -19,6 +20,29 @@ pub trait Collection: Entity + ToSchema {
     type Input: Parse<Data = Self> + DeserializeOwned + ToSchema + Send + 'static;
     const PATH: &'static str;
     const TAG: &'static str;
+
+    /// What else changes when a record is updated (a follow-up rule's new targets
+    /// apply to the open follow-ups it opened).
+    fn after_update(
+        _store: &Store,
+        _ws: Id,
+        _id: Id,
+        _data: &Self,
+    ) -> impl std::future::Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// Updates a record of any collection, with what follows from it.
+pub async fn update<R: Collection>(
+    store: &Store,
+    ws: Id,
+    id: Id,
+    data: &R,
+) -> Result<kohtaamo_storage::Record<R>> {
+    let rec = store.update(ws, id, data).await?;
+    R::after_update(store, ws, id, data).await?;
+    Ok(rec)
 }
 
 macro_rules! resource {
@@ -53,12 +77,18 @@ resource!(
     "alert-rules",
     "analytics"
 );
-resource!(
-    kohtaamo_domain::followups::FollowUpRuleData,
-    kohtaamo_domain::followups::FollowUpRuleInput,
-    "follow-up-rules",
-    "follow-ups"
-);
+impl Collection for kohtaamo_domain::followups::FollowUpRuleData {
+    type Input = kohtaamo_domain::followups::FollowUpRuleInput;
+    const PATH: &'static str = "follow-up-rules";
+    const TAG: &'static str = "follow-ups";
+
+    async fn after_update(store: &Store, ws: Id, id: Id, data: &Self) -> Result<()> {
+        store
+            .retime_follow_ups(ws, id, data.contact_hours, data.resolve_hours)
+            .await?;
+        Ok(())
+    }
+}
 resource!(
     ProcessStepData,
     ProcessStepInput,

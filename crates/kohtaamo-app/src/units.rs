@@ -73,8 +73,16 @@ pub async fn members(store: &Store, ws: Id, unit: Id) -> Result<Vec<UnitMember>>
     Ok(store.unit_members(ws, unit).await?)
 }
 
-/// Puts the workspace member `username` in `unit` (admins only).
-pub async fn add_member(store: &Store, ws: Id, unit: Id, username: &str, role: Role) -> Result<()> {
+/// Puts the workspace member `username` in `unit`, as its lead or not (admins only;
+/// doing it again sets only the lead flag).
+pub async fn add_member(
+    store: &Store,
+    ws: Id,
+    unit: Id,
+    username: &str,
+    lead: bool,
+    role: Role,
+) -> Result<()> {
     if !role.is_admin() {
         return Err(Error::Forbidden(
             "only a workspace admin may change who works in a unit".into(),
@@ -85,7 +93,7 @@ pub async fn add_member(store: &Store, ws: Id, unit: Id, username: &str, role: R
         e.add("username", kohtaamo_domain::Reason::new("not-a-member"));
         return Err(Error::Invalid(e));
     };
-    Ok(store.add_unit_member(ws, unit, user.id).await?)
+    Ok(store.add_unit_member(ws, unit, user.id, lead).await?)
 }
 
 /// Takes `username` out of `unit` (admins only).

@@ -34,8 +34,60 @@ str_enum!(
 );
 str_enum!(
     /// What someone does to a follow-up.
-    Action { Assign => "assign", Contact => "contact", Resolve => "resolve", Close => "close", Reopen => "reopen", Note => "note" }
+    /// `wait` stops both clocks while waiting for the customer, `resume` starts them
+    /// again; `escalate` is the clock job's (a missed target, told to someone), never a
+    /// person's.
+    Action { Assign => "assign", Contact => "contact", Wait => "wait", Resume => "resume", Resolve => "resolve", Close => "close", Reopen => "reopen", Note => "note", Escalate => "escalate" }
 );
+str_enum!(
+    /// A follow-up's two clocks: time to first contact and time to resolution.
+    Clock { Contact => "contact", Resolve => "resolve" }
+);
+str_enum!(
+    /// Who an escalation step tells: the assignee (or, with none, the unit's members),
+    /// the unit's lead, the parent unit.
+    Step { Assignee => "assignee", Lead => "lead", Parent => "parent" }
+);
+
+impl Step {
+    pub fn number(self) -> i64 {
+        match self {
+            Step::Assignee => 1,
+            Step::Lead => 2,
+            Step::Parent => 3,
+        }
+    }
+
+    pub fn from_number(n: i64) -> Option<Step> {
+        Step::ALL.iter().copied().find(|s| s.number() == n)
+    }
+}
+
+/// When a clock's due time is: `target_hours` after the follow-up opened, plus the
+/// time its clocks stood still while waiting for the customer.
+pub fn due_at(
+    opened: chrono::DateTime<chrono::Utc>,
+    target_hours: i64,
+    paused_seconds: i64,
+) -> chrono::DateTime<chrono::Utc> {
+    opened + chrono::Duration::hours(target_hours) + chrono::Duration::seconds(paused_seconds)
+}
+
+/// The escalation steps a missed clock has reached at `now`: none before its due
+/// time, the assignee at it, the unit's lead one target period later, the parent unit
+/// two periods later (a 24-hour target: at 24 h, 48 h and 72 h).
+pub fn steps_reached(
+    due: chrono::DateTime<chrono::Utc>,
+    target_hours: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Step> {
+    let period = chrono::Duration::hours(target_hours.max(1));
+    Step::ALL
+        .iter()
+        .copied()
+        .filter(|s| now >= due + period * (s.number() as i32 - 1))
+        .collect()
+}
 
 /// The root causes every workspace starts with (their names are in the locales:
 /// `root-cause-<key>`).
@@ -366,17 +418,23 @@ pub struct State {
     /// Whether the customer was contacted at some point (a reopened follow-up goes
     /// back to *contacted* rather than *new*).
     pub contacted: bool,
+    /// Whether its clocks stand still, waiting for the customer.
+    pub waiting: bool,
 }
 
 /// Where `action` takes a follow-up in `state`, or why it cannot. Assigning and
-/// notes leave the status as it is; contacting is for a new one; resolving for an open
-/// one; closing for any not closed (closing needs a root cause and the action taken,
-/// which the caller checks with [`check_close`]); reopening for a resolved or closed
-/// one.
+/// notes leave the status as it is; contacting is for a new one; waiting for the
+/// customer for an open one not already waiting, resuming for one that is (contacting,
+/// resolving and closing also end a wait); resolving for an open one; closing for any
+/// not closed (closing needs a root cause and the action taken, which the caller checks
+/// with [`check_close`]); reopening for a resolved or closed one. Escalating is the
+/// clock job's, never a person's.
 pub fn next(state: State, action: Action) -> Result<Status, Reason> {
     use Status::*;
     let to = match (action, state.status) {
         (Action::Assign | Action::Note, s) => Some(s),
+        (Action::Wait, s @ (New | Contacted)) if !state.waiting => Some(s),
+        (Action::Resume, s) if state.waiting => Some(s),
         (Action::Contact, New) => Some(Contacted),
         (Action::Resolve, New | Contacted) => Some(Resolved),
         (Action::Close, New | Contacted | Resolved) => Some(Closed),
@@ -626,7 +684,11 @@ mod tests {
 
     #[test]
     fn the_status_machine_and_what_closing_needs() {
-        let s = |status, contacted| State { status, contacted };
+        let s = |status, contacted| State {
+            status,
+            contacted,
+            waiting: false,
+        };
         assert_eq!(
             next(s(Status::New, false), Action::Contact),
             Ok(Status::Contacted)
@@ -660,5 +722,44 @@ mod tests {
         let e = check_close(Some("weather"), Some("called"), ROOT_CAUSES).unwrap_err();
         assert_eq!(e.0["root_cause"].code, "not-one-of");
         assert!(check_close(Some("process"), Some("refund paid"), ROOT_CAUSES).is_ok());
+        // Waiting for the customer: once, then resumed; not on a resolved one.
+        assert_eq!(
+            next(s(Status::Contacted, true), Action::Wait),
+            Ok(Status::Contacted)
+        );
+        let waiting = State {
+            status: Status::New,
+            contacted: false,
+            waiting: true,
+        };
+        assert!(next(waiting, Action::Wait).is_err());
+        assert_eq!(next(waiting, Action::Resume), Ok(Status::New));
+        assert_eq!(next(waiting, Action::Contact), Ok(Status::Contacted));
+        assert!(next(s(Status::New, false), Action::Resume).is_err());
+        assert!(next(s(Status::Resolved, true), Action::Wait).is_err());
+        assert!(next(s(Status::New, false), Action::Escalate).is_err());
+    }
+
+    #[test]
+    fn clocks_and_escalation_steps() {
+        let t = |h: i64| {
+            chrono::DateTime::parse_from_rfc3339("2026-03-02T08:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+                + chrono::Duration::hours(h)
+        };
+        // Opened at t(0), 24 h target, 3 h spent waiting: due at 27 h.
+        let due = due_at(t(0), 24, 3 * 3600);
+        assert_eq!(due, t(27));
+        assert!(steps_reached(due, 24, t(26)).is_empty());
+        assert_eq!(steps_reached(due, 24, t(27)), vec![Step::Assignee]);
+        assert_eq!(steps_reached(due, 24, t(50)), vec![Step::Assignee]);
+        assert_eq!(
+            steps_reached(due, 24, t(51)),
+            vec![Step::Assignee, Step::Lead]
+        );
+        assert_eq!(steps_reached(due, 24, t(75)), Step::ALL.to_vec());
+        assert_eq!(Step::from_number(2), Some(Step::Lead));
+        assert_eq!(Step::from_number(4), None);
     }
 }

@@ -62,6 +62,8 @@ pub struct HttpConfig {
     pub upload_limit: usize,
     /// What creating a workspace and importing a file on the pages may take.
     pub long_request_timeout: Duration,
+    /// The SMTP client (None: e-mail off; the pages say so).
+    pub mailer: Option<kohtaamo_app::mail::Mailer>,
 }
 
 impl Default for HttpConfig {
@@ -81,6 +83,7 @@ impl Default for HttpConfig {
             upload_dir: std::env::temp_dir().join("kohtaamo-uploads"),
             upload_limit: 256 * 1024 * 1024,
             long_request_timeout: Duration::from_secs(600),
+            mailer: None,
         }
     }
 }
@@ -168,7 +171,9 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
             store.clone(),
             clock.clone(),
             config.webhook_targets.clone(),
-        ),
+        )
+        .with_mailer(config.mailer.clone())
+        .with_base_url(config.public_url.clone()),
         clock,
     };
     router

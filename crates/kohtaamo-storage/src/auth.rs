@@ -465,6 +465,15 @@ impl Store {
         Ok(())
     }
 
+    pub async fn workspace_by_id(&self, id: Id) -> Result<Option<Workspace>> {
+        let row =
+            sqlx::query("SELECT id, slug, name, default_language FROM workspaces WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.as_ref().map(workspace_from).transpose()
+    }
+
     pub async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>> {
         let row =
             sqlx::query("SELECT id, slug, name, default_language FROM workspaces WHERE slug = $1")
@@ -583,12 +592,84 @@ impl Store {
 pub struct UnitMember {
     pub user_id: Id,
     pub username: String,
+    /// The unit's lead: told when a follow-up of the unit misses its target and the
+    /// assignee did not act.
+    pub lead: bool,
+}
+
+/// Where a user is reached: their e-mail address, if they gave one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub user_id: Id,
+    pub username: String,
+    pub email: Option<String>,
+}
+
+impl Store {
+    /// Sets (or, with None, removes) the e-mail address a user is notified at. 404 for
+    /// an unknown user; 422 for an address that is not one.
+    pub async fn set_user_email(&self, username: &str, email: Option<&str>) -> Result<()> {
+        let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(e) => match kohtaamo_domain::model::Email::parse(e) {
+                Ok(e) => Some(e.as_str().to_owned()),
+                Err(r) => {
+                    let mut fe = FieldErrors::new();
+                    fe.add("email", r);
+                    return Err(StoreError::Invalid(fe));
+                }
+            },
+        };
+        let (_gate, mut tx) = self.write().await?;
+        let r: Result<u64> = async {
+            Ok(
+                sqlx::query("UPDATE users SET email = $1 WHERE username = $2")
+                    .bind(email)
+                    .bind(username)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+            )
+        }
+        .await;
+        match self.finish(tx, r).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// How to reach these users (unknown ids are left out), by name.
+    pub async fn contacts(&self, ids: &[Id]) -> Result<Vec<Contact>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|k| format!("${k}")).collect();
+        let sql = format!(
+            "SELECT id, username, email FROM users WHERE id IN ({}) ORDER BY username",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Contact {
+                    user_id: r.try_get("id")?,
+                    username: r.try_get("username")?,
+                    email: r.try_get("email")?,
+                })
+            })
+            .collect()
+    }
 }
 
 impl Store {
     /// The users working in `unit`, by name.
     pub async fn unit_members(&self, ws: Id, unit: Id) -> Result<Vec<UnitMember>> {
-        let rows = sqlx::query("SELECT u.id, u.username FROM unit_members um JOIN users u ON u.id = um.user_id WHERE um.workspace_id = $1 AND um.unit_id = $2 ORDER BY u.username")
+        let rows = sqlx::query("SELECT u.id, u.username, um.lead FROM unit_members um JOIN users u ON u.id = um.user_id WHERE um.workspace_id = $1 AND um.unit_id = $2 ORDER BY u.username")
             .bind(ws)
             .bind(unit)
             .fetch_all(self.pool())
@@ -598,6 +679,7 @@ impl Store {
                 Ok(UnitMember {
                     user_id: r.try_get("id")?,
                     username: r.try_get("username")?,
+                    lead: r.try_get::<i64, _>("lead")? != 0,
                 })
             })
             .collect()
@@ -614,9 +696,10 @@ impl Store {
         .await?)
     }
 
-    /// Puts a workspace member in a unit (doing it twice changes nothing). 404 when the
-    /// unit is not the workspace's; 422 when the user is not a member of the workspace.
-    pub async fn add_unit_member(&self, ws: Id, unit: Id, user: Id) -> Result<()> {
+    /// Puts a workspace member in a unit, as its lead or not (doing it again sets the
+    /// lead flag and changes nothing else). 404 when the unit is not the workspace's;
+    /// 422 when the user is not a member of the workspace.
+    pub async fn add_unit_member(&self, ws: Id, unit: Id, user: Id, lead: bool) -> Result<()> {
         let (_gate, mut tx) = self.write().await?;
         let r: Result<()> = async {
             let unit_ok: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM units WHERE workspace_id = $1 AND id = $2")
@@ -637,11 +720,12 @@ impl Store {
                 e.add("username", kohtaamo_domain::Reason::new("not-a-member"));
                 return Err(StoreError::Invalid(e));
             }
-            sqlx::query("INSERT INTO unit_members (workspace_id, unit_id, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (unit_id, user_id) DO NOTHING")
+            sqlx::query("INSERT INTO unit_members (workspace_id, unit_id, user_id, created_at, lead) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_id, user_id) DO UPDATE SET lead = excluded.lead")
                 .bind(ws)
                 .bind(unit)
                 .bind(user)
                 .bind(now_text())
+                .bind(lead as i64)
                 .execute(&mut *tx)
                 .await?;
             Ok(())

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::entity::decode_err;
-use crate::{now_text, Result, Store, StoreError};
+use crate::{parse_time, time_text, Result, Store, StoreError};
 
 /// A follow-up to open with a response or capture (the application layer decides
 /// which rules match; the writer stores them with it).
@@ -59,6 +59,13 @@ pub struct FollowUp {
     /// When the first contact is due, and the resolution (RFC 3339 UTC).
     pub contact_due: String,
     pub resolve_due: String,
+    /// The targets of the two clocks, in hours (from the rule).
+    pub contact_hours: i64,
+    pub resolve_hours: i64,
+    /// Seconds the clocks stood still in waits that ended.
+    pub paused_seconds: i64,
+    /// Since when the clocks stand still, waiting for the customer.
+    pub waiting_since: Option<String>,
     pub contacted_at: Option<String>,
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
@@ -108,12 +115,57 @@ pub struct Act {
     pub action_taken: Option<String>,
     pub note: Option<String>,
     pub by: String,
+    /// When (RFC 3339 UTC; the caller's clock).
+    pub at: String,
 }
 
-const COLUMNS: &str = "id, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, assignee_id, status, reason, may_contact, contact_due, resolve_due, contacted_at, resolved_at, closed_at, root_cause, action_taken, created_at, updated_at";
+/// A follow-up's due times for its targets and the time its clocks stood still: a
+/// clock already stopped (contacted, resolved) keeps its due time.
+fn dues(f: &FollowUp, contact_hours: i64, resolve_hours: i64, paused: i64) -> (String, String) {
+    let Some(opened) = parse_time(&f.created_at) else {
+        return (f.contact_due.clone(), f.resolve_due.clone());
+    };
+    let contact = if f.contacted_at.is_none() {
+        time_text(fu::due_at(opened, contact_hours, paused))
+    } else {
+        f.contact_due.clone()
+    };
+    let resolve = if f.resolved_at.is_none() {
+        time_text(fu::due_at(opened, resolve_hours, paused))
+    } else {
+        f.resolve_due.clone()
+    };
+    (contact, resolve)
+}
 
-pub(crate) const INSERT_SQL: &str = "INSERT INTO follow_ups (workspace_id, dedupe, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, status, reason, may_contact, contact_due, resolve_due, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $17, $18, $18) ON CONFLICT (workspace_id, dedupe) DO NOTHING";
+/// Ends a wait for the customer at `at`: the time waited is added to the paused time
+/// and the running clocks' due times move by it.
+async fn end_wait(tx: &mut crate::Tx, f: &FollowUp, at: &str) -> Result<()> {
+    let Some(since) = f.waiting_since.as_deref() else {
+        return Ok(());
+    };
+    let waited = match (parse_time(since), parse_time(at)) {
+        (Some(a), Some(b)) => (b - a).num_seconds().max(0),
+        _ => 0,
+    };
+    let paused = f.paused_seconds + waited;
+    let (contact, resolve) = dues(f, f.contact_hours, f.resolve_hours, paused);
+    sqlx::query(
+        "UPDATE follow_ups SET waiting_since = NULL, paused_seconds = $1, contact_due = $2, resolve_due = $3 WHERE id = $4",
+    )
+    .bind(paused)
+    .bind(contact)
+    .bind(resolve)
+    .bind(f.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, assignee_id, status, reason, may_contact, contact_due, resolve_due, contact_hours, resolve_hours, paused_seconds, waiting_since, contacted_at, resolved_at, closed_at, root_cause, action_taken, created_at, updated_at";
+
+pub(crate) const INSERT_SQL: &str = "INSERT INTO follow_ups (workspace_id, dedupe, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, status, reason, may_contact, contact_due, resolve_due, contact_hours, resolve_hours, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $17, $18, $19, $20, $20) ON CONFLICT (workspace_id, dedupe) DO NOTHING";
 
 /// Where a new follow-up comes from.
 pub(crate) enum Origin<'a> {
@@ -128,14 +180,8 @@ pub(crate) fn insert_values(
     f: &NewFollowUp,
     at: &str,
 ) -> Vec<crate::entity::Val> {
-    let start = chrono::DateTime::parse_from_rfc3339(at)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or_else(|_| chrono::Utc::now());
-    let due = |h: i64| {
-        (start + chrono::Duration::hours(h))
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
-    };
+    let start = parse_time(at).unwrap_or_else(chrono::Utc::now);
+    let due = |h: i64| time_text(fu::due_at(start, h, 0));
     let (dedupe, source, survey, key, encounter) = match origin {
         Origin::Response { survey, key } => (
             format!("r{}:{survey}:{key}", f.rule_id.unwrap_or(0)),
@@ -170,6 +216,8 @@ pub(crate) fn insert_values(
         f.may_contact.into(),
         due(f.contact_hours).into(),
         due(f.resolve_hours).into(),
+        f.contact_hours.into(),
+        f.resolve_hours.into(),
         at.into(),
     ]
 }
@@ -195,6 +243,10 @@ fn follow_up(r: &AnyRow) -> std::result::Result<FollowUp, sqlx::Error> {
         may_contact: r.try_get::<i64, _>("may_contact")? != 0,
         contact_due: r.try_get("contact_due")?,
         resolve_due: r.try_get("resolve_due")?,
+        contact_hours: r.try_get("contact_hours")?,
+        resolve_hours: r.try_get("resolve_hours")?,
+        paused_seconds: r.try_get("paused_seconds")?,
+        waiting_since: r.try_get("waiting_since")?,
         contacted_at: r.try_get("contacted_at")?,
         resolved_at: r.try_get("resolved_at")?,
         closed_at: r.try_get("closed_at")?,
@@ -378,11 +430,18 @@ impl Store {
                 State {
                     status: cur.status,
                     contacted: cur.contacted_at.is_some(),
+                    waiting: cur.waiting_since.is_some(),
                 },
                 act.action,
             )
             .map_err(|r| invalid("action", r))?;
-            let now = now_text();
+            let now = act.at.clone();
+            if matches!(
+                act.action,
+                Action::Resume | Action::Contact | Action::Resolve | Action::Close
+            ) {
+                end_wait(&mut tx, &cur, &now).await?;
+            }
             let detail = match act.action {
                 Action::Assign => {
                     let who = act
@@ -431,6 +490,22 @@ impl Store {
                         .await?;
                     String::new()
                 }
+                Action::Wait => {
+                    let note = act.note.as_deref().map(str::trim).unwrap_or_default();
+                    if note.chars().count() > fu::MAX_NOTE {
+                        return Err(invalid(
+                            "note",
+                            Reason::new("too-long").with("max", fu::MAX_NOTE),
+                        ));
+                    }
+                    sqlx::query("UPDATE follow_ups SET waiting_since = $1 WHERE id = $2")
+                        .bind(&now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    note.to_owned()
+                }
+                Action::Resume | Action::Escalate => String::new(),
                 Action::Reopen => {
                     sqlx::query(
                         "UPDATE follow_ups SET resolved_at = NULL, closed_at = NULL WHERE id = $1",
@@ -583,5 +658,202 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("root_cause")?, r.try_get("n")?)))
             .collect()
+    }
+}
+
+/// A follow-up past a due time, with the escalation steps already taken.
+#[derive(Debug, Clone)]
+pub struct Overdue {
+    pub workspace_id: Id,
+    pub follow_up: FollowUp,
+    pub done: Vec<(fu::Clock, fu::Step)>,
+}
+
+/// An escalation step to record: who was told (their names, for the timeline), and
+/// the e-mails that tell them.
+#[derive(Debug, Clone)]
+pub struct Escalation {
+    pub clock: fu::Clock,
+    pub step: fu::Step,
+    /// Who was told, by name ("" when nobody could be: no lead, no parent unit).
+    pub told: String,
+    pub mails: Vec<crate::mail::NewMail>,
+    pub at: String,
+}
+
+impl Store {
+    /// Open follow-ups, of every workspace, whose running clock is past its due time at
+    /// `now`, that are not waiting for the customer and have steps left to take (the
+    /// last step of that clock not taken), by id after `after`, at most `limit`, each
+    /// with the escalation steps already taken.
+    pub async fn overdue_follow_ups(
+        &self,
+        now: &str,
+        after: Id,
+        limit: i64,
+    ) -> Result<Vec<Overdue>> {
+        let cols = COLUMNS
+            .split(", ")
+            .map(|c| format!("f.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let last = |clock: &str| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM follow_up_escalations e WHERE e.follow_up_id = f.id AND e.clock = '{clock}' AND e.step = 3)"
+            )
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT f.workspace_id AS ws, {cols} FROM follow_ups f WHERE f.waiting_since IS NULL AND f.id > $2 AND \
+             ((f.status = 'new' AND f.contact_due <= $1 AND {}) \
+              OR (f.status IN ('new', 'contacted') AND f.resolve_due <= $1 AND {})) \
+             ORDER BY f.id LIMIT $3",
+            last("contact"),
+            last("resolve")
+        ))
+        .bind(now)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(Overdue {
+                workspace_id: r.try_get("ws")?,
+                follow_up: follow_up(r)?,
+                done: vec![],
+            });
+        }
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let marks: Vec<String> = (0..out.len()).map(|k| format!("${}", k + 1)).collect();
+        let sql = format!(
+            "SELECT follow_up_id, clock, step FROM follow_up_escalations WHERE follow_up_id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for o in &out {
+            q = q.bind(o.follow_up.id);
+        }
+        for r in q.fetch_all(self.pool()).await? {
+            let id: Id = r.try_get("follow_up_id")?;
+            let clock: String = r.try_get("clock")?;
+            let step: i64 = r.try_get("step")?;
+            let (Ok(clock), Some(step)) = (fu::Clock::parse(&clock), fu::Step::from_number(step))
+            else {
+                continue;
+            };
+            if let Some(o) = out.iter_mut().find(|o| o.follow_up.id == id) {
+                o.done.push((clock, step));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records one escalation step of a follow-up, once: the step's row (`INSERT … ON
+    /// CONFLICT DO NOTHING`), an `escalate` event for the timeline (detail
+    /// `<clock>:<step>:<who was told>`) and its e-mails, in one transaction. Returns
+    /// whether this call took the step (false: another instance did, or it was taken
+    /// before).
+    pub async fn escalate_follow_up(&self, ws: Id, id: Id, e: &Escalation) -> Result<bool> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let took = sqlx::query(
+                "INSERT INTO follow_up_escalations (workspace_id, follow_up_id, clock, step, at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (follow_up_id, clock, step) DO NOTHING",
+            )
+            .bind(ws)
+            .bind(id)
+            .bind(e.clock.as_str())
+            .bind(e.step.number())
+            .bind(&e.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !took {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO follow_up_events (workspace_id, follow_up_id, action, status, detail, by_user, at) \
+                 SELECT workspace_id, id, 'escalate', status, $1, '', $2 FROM follow_ups WHERE workspace_id = $3 AND id = $4",
+            )
+            .bind(format!("{}:{}:{}", e.clock.as_str(), e.step.as_str(), e.told))
+            .bind(&e.at)
+            .bind(ws)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            crate::mail::queue(&mut tx, Some(ws), &e.mails, &e.at).await?;
+            Ok(true)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// The escalation steps taken on a follow-up: (clock, step, when), in order.
+    pub async fn follow_up_escalations(
+        &self,
+        ws: Id,
+        id: Id,
+    ) -> Result<Vec<(fu::Clock, fu::Step, String)>> {
+        let rows = sqlx::query(
+            "SELECT clock, step, at FROM follow_up_escalations WHERE workspace_id = $1 AND follow_up_id = $2 ORDER BY at, clock, step",
+        )
+        .bind(ws)
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = vec![];
+        for r in rows {
+            let clock: String = r.try_get("clock")?;
+            let step: i64 = r.try_get("step")?;
+            if let (Ok(c), Some(s)) = (fu::Clock::parse(&clock), fu::Step::from_number(step)) {
+                out.push((c, s, r.try_get("at")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A rule's new targets applied to the follow-ups it opened that are still open:
+    /// their targets and the due times of the clocks still running change (the time
+    /// spent waiting for the customer still counts as paused). Returns how many.
+    pub async fn retime_follow_ups(
+        &self,
+        ws: Id,
+        rule: Id,
+        contact_hours: i64,
+        resolve_hours: i64,
+    ) -> Result<u64> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND rule_id = $2 \
+                 AND status IN ('new', 'contacted') AND (contact_hours <> $3 OR resolve_hours <> $4)"
+            ))
+            .bind(ws)
+            .bind(rule)
+            .bind(contact_hours)
+            .bind(resolve_hours)
+            .fetch_all(&mut *tx)
+            .await?;
+            for r in &rows {
+                let f = follow_up(r)?;
+                let (contact, resolve) = dues(&f, contact_hours, resolve_hours, f.paused_seconds);
+                sqlx::query(
+                    "UPDATE follow_ups SET contact_hours = $1, resolve_hours = $2, contact_due = $3, resolve_due = $4 WHERE id = $5",
+                )
+                .bind(contact_hours)
+                .bind(resolve_hours)
+                .bind(contact)
+                .bind(resolve)
+                .bind(f.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(rows.len() as u64)
+        }
+        .await;
+        self.finish(tx, r).await
     }
 }

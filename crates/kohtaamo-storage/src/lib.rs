@@ -18,6 +18,7 @@ pub mod entities;
 pub mod entity;
 pub mod feedback;
 pub mod followups;
+pub mod mail;
 pub mod migrate;
 pub mod model_io;
 pub mod reviews;
@@ -573,7 +574,19 @@ impl Store {
 /// The current time as stored: RFC 3339 UTC with second precision, so text order is
 /// time order on both backends.
 pub fn now_text() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    time_text(chrono::Utc::now())
+}
+
+/// A time as stored: RFC 3339 UTC to the second.
+pub fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A stored time read back (None when it is not RFC 3339).
+pub fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// Commits or rolls back (see [`Store::finish`], which also notes availability).

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "follow_ups",
         include_str!("../migrations/0011_follow_ups.sql"),
     ),
+    (
+        12,
+        "follow_up_clocks",
+        include_str!("../migrations/0012_follow_up_clocks.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -89,7 +89,7 @@ fn main() {
                 .await
                 .expect("member");
             b.store
-                .add_unit_member(b.ws, unit, head)
+                .add_unit_member(b.ws, unit, head, false)
                 .await
                 .expect("unit member");
             let head_token = b.store.create_token(head, "bench").await.expect("token").1;

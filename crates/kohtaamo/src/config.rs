@@ -55,6 +55,22 @@ pub struct Config {
     pub max_connections: usize,
     /// Seconds requests in flight get after SIGTERM before the server stops anyway.
     pub shutdown_grace_seconds: u64,
+    /// Minutes between passes of the follow-up clock (escalations; 0: off).
+    pub follow_up_cycle_minutes: u64,
+    /// Seconds between passes of the mail job (sending queued e-mail; 0: off).
+    pub mail_cycle_seconds: u64,
+    /// SMTP server for e-mail (notifications, recovery surveys); empty: e-mail is off.
+    pub smtp_host: String,
+    /// Its port (587 for STARTTLS, 465 for TLS).
+    pub smtp_port: u16,
+    /// `starttls` (default), `tls`, or `none` (only to a server on this machine).
+    pub smtp_security: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// The sender, e.g. `Kohtaamo <kohtaamo@example.fi>`.
+    pub smtp_from: String,
+    /// Seconds to wait for the SMTP server on one message.
+    pub smtp_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -84,6 +100,15 @@ impl Default for Config {
             request_timeout_seconds: http.request_timeout.as_secs(),
             max_connections: limits.max_connections,
             shutdown_grace_seconds: limits.shutdown_grace.as_secs(),
+            follow_up_cycle_minutes: 5,
+            mail_cycle_seconds: 30,
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: String::new(),
+            smtp_timeout_seconds: 30,
         }
     }
 }
@@ -114,6 +139,8 @@ impl std::fmt::Debug for Config {
             .field("demo", &self.demo)
             .field("log_format", &self.log_format)
             .field("secure_cookies", &self.secure_cookies)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_username", &self.smtp_username)
             .finish_non_exhaustive()
     }
 }
@@ -154,6 +181,15 @@ const ENV_KEYS: &[&str] = &[
     "request_timeout_seconds",
     "max_connections",
     "shutdown_grace_seconds",
+    "follow_up_cycle_minutes",
+    "mail_cycle_seconds",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
+    "smtp_from",
+    "smtp_timeout_seconds",
 ];
 
 impl Config {
@@ -187,7 +223,32 @@ impl Config {
                 .map_err(|e| Box::new(figment::Error::from(format!("public_url: {e}"))))?;
             self.public_url = Some(u);
         }
+        self.mailer()
+            .map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(self)
+    }
+
+    /// The SMTP client, or None when no `smtp_host` is set (e-mail off). Errors name
+    /// the setting.
+    pub fn mailer(&self) -> Result<Option<kohtaamo_app::mail::Mailer>, String> {
+        if self.smtp_host.trim().is_empty() {
+            return Ok(None);
+        }
+        let security = kohtaamo_app::mail::Security::parse(&self.smtp_security)
+            .map_err(|e| format!("smtp_security: {e}"))?;
+        if self.smtp_username.is_some() != self.smtp_password.is_some() {
+            return Err("smtp_username and smtp_password: give both or neither".into());
+        }
+        kohtaamo_app::mail::Mailer::new(&kohtaamo_app::mail::SmtpSettings {
+            host: self.smtp_host.trim().to_owned(),
+            port: self.smtp_port,
+            security,
+            username: self.smtp_username.clone(),
+            password: self.smtp_password.clone(),
+            from: self.smtp_from.clone(),
+            timeout: std::time::Duration::from_secs(self.smtp_timeout_seconds.max(1)),
+        })
+        .map(Some)
     }
 
     pub fn database_url(&self) -> String {
@@ -212,8 +273,17 @@ impl Config {
         let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
         Scheduler::new(store, clock)
             .targets(self.webhook_targets())
+            .mail(
+                self.mailer().ok().flatten(),
+                self.public_url.clone().filter(|u| !u.is_empty()),
+            )
             .every(minutes(self.review_cycle_minutes), Job::REVIEW_CYCLE)
             .every(minutes(self.alert_cycle_minutes), Job::ALERT_CYCLE)
+            .every(minutes(self.follow_up_cycle_minutes), Job::FOLLOW_UP_CLOCK)
+            .every(
+                std::time::Duration::from_secs(self.mail_cycle_seconds),
+                Job::MAIL,
+            )
     }
 
     /// Which webhook addresses may be registered and reached.
@@ -248,6 +318,7 @@ impl Config {
                 min_fill_seconds: self.feedback_min_fill_seconds,
             },
             upload_dir: self.data_dir.join("uploads"),
+            mailer: self.mailer().ok().flatten(),
             ..Default::default()
         }
     }

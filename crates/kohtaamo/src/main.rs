@@ -153,7 +153,7 @@ enum ReportCmd {
 enum JobsCmd {
     /// Run one pass of background jobs now (what `serve` runs on its periods) and exit
     Run {
-        /// Only this job: review or alerts [default: every job]
+        /// Only this job: review, alerts, follow-ups or mail [default: every job]
         #[arg(long)]
         job: Option<String>,
         /// The day the jobs take as today, YYYY-MM-DD [default: today]
@@ -180,6 +180,8 @@ enum UserCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set the e-mail address a user is notified at (empty: none)
+    Email { username: String, address: String },
     /// List accounts
     List,
 }
@@ -448,9 +450,15 @@ async fn run(cli: Cli) -> Result<()> {
                 None => Job::ALL.to_vec(),
                 Some("review") => vec![Job::REVIEW_CYCLE],
                 Some("alerts") => vec![Job::ALERT_CYCLE],
-                Some(other) => bail!("unknown job '{other}' (use review or alerts)"),
+                Some("follow-ups") => vec![Job::FOLLOW_UP_CLOCK],
+                Some("mail") => vec![Job::MAIL],
+                Some(other) => {
+                    bail!("unknown job '{other}' (use review, alerts, follow-ups or mail)")
+                }
             };
-            let ctx = JobCtx::with_targets(store.clone(), clock(as_of), cfg.webhook_targets());
+            let ctx = JobCtx::with_targets(store.clone(), clock(as_of), cfg.webhook_targets())
+                .with_mailer(cfg.mailer().map_err(|e| anyhow::anyhow!(e))?)
+                .with_base_url(cfg.public_url.clone().filter(|u| !u.is_empty()));
             for j in jobs {
                 let n = j.run_once(&ctx).await.map_err(explain_app)?;
                 println!("{}: {n}", j.name);
@@ -518,6 +526,21 @@ async fn user(store: &Store, cmd: UserCmd) -> Result<()> {
             if !password_stdin {
                 println!("new password (shown once): {pw}");
             }
+        }
+        UserCmd::Email { username, address } => {
+            let addr = Some(address.as_str()).filter(|a| !a.trim().is_empty());
+            store
+                .set_user_email(&username, addr)
+                .await
+                .map_err(explain)?;
+            println!(
+                "{username}: {}",
+                if addr.is_some() {
+                    "e-mail address set"
+                } else {
+                    "e-mail address removed"
+                }
+            );
         }
         UserCmd::List => {
             for u in store.list_users().await.map_err(explain)? {

@@ -20,9 +20,13 @@
 //! The jobs:
 //! - [`review`]: notify owning units of who-is-my-customer relations due for review;
 //! - [`alerts`]: evaluate every score alert rule on its last complete period;
-//! - [`webhooks`]: the signed delivery both use.
+//! - [`followup_clock`]: escalate follow-ups whose targets were missed;
+//! - [`mail`]: send the queued e-mail;
+//! - [`webhooks`]: the signed delivery they use.
 
 pub mod alerts;
+pub mod followup_clock;
+pub mod mail;
 pub mod review;
 pub mod webhooks;
 
@@ -36,17 +40,22 @@ use crate::clock::SharedClock;
 use crate::Result;
 
 pub use alerts::{alert_cycle_once, alert_period};
+pub use followup_clock::follow_up_clock_once;
+pub use mail::mail_once;
 pub use review::review_cycle_once;
 pub use webhooks::{sign, Targets, SIGNATURE_HEADER};
 
 /// What a job run gets: the store, the clock, which webhook addresses may be reached,
-/// and the HTTP client for deliveries (built from them).
+/// the HTTP client for deliveries (built from them), the SMTP client (None: e-mail is
+/// off) and the public address links in e-mail point to.
 #[derive(Clone)]
 pub struct JobCtx {
     pub store: Store,
     pub clock: SharedClock,
     pub targets: Targets,
     pub http: reqwest::Client,
+    pub mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
+    pub base_url: Option<String>,
 }
 
 impl JobCtx {
@@ -61,7 +70,32 @@ impl JobCtx {
             clock,
             http: targets.client(),
             targets,
+            mailer: None,
+            base_url: None,
         }
+    }
+
+    /// Sends e-mail with `mailer` (None: e-mail off).
+    pub fn with_mailer(mut self, mailer: Option<crate::mail::Mailer>) -> Self {
+        self.mailer = mailer.map(std::sync::Arc::new);
+        self
+    }
+
+    /// Links in e-mail start with `base` (e.g. `https://kohtaamo.example.fi`).
+    pub fn with_base_url(mut self, base: Option<String>) -> Self {
+        self.base_url = base;
+        self
+    }
+
+    /// A link to `path` on this installation, for e-mail ("" base when none is set).
+    pub fn link(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.base_url
+                .as_deref()
+                .unwrap_or("http://localhost:8080")
+                .trim_end_matches('/')
+        )
     }
 }
 
@@ -88,6 +122,14 @@ fn alert_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send
     Box::pin(async move { alert_cycle_once(ctx).await.map(|a| a.len()) })
 }
 
+fn follow_up_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send + '_>> {
+    Box::pin(follow_up_clock_once(ctx))
+}
+
+fn mail_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send + '_>> {
+    Box::pin(mail_once(ctx))
+}
+
 impl Job {
     pub const REVIEW_CYCLE: Job = Job {
         name: "review cycle",
@@ -97,8 +139,21 @@ impl Job {
         name: "alert cycle",
         pass: alert_pass,
     };
+    pub const FOLLOW_UP_CLOCK: Job = Job {
+        name: "follow-up clock",
+        pass: follow_up_pass,
+    };
+    pub const MAIL: Job = Job {
+        name: "mail",
+        pass: mail_pass,
+    };
     /// Every job there is.
-    pub const ALL: [Job; 2] = [Job::REVIEW_CYCLE, Job::ALERT_CYCLE];
+    pub const ALL: [Job; 4] = [
+        Job::REVIEW_CYCLE,
+        Job::ALERT_CYCLE,
+        Job::FOLLOW_UP_CLOCK,
+        Job::MAIL,
+    ];
 
     /// One pass of this job; how many things it did.
     pub async fn run_once(&self, ctx: &JobCtx) -> Result<usize> {
@@ -122,8 +177,22 @@ impl Scheduler {
 
     /// Which webhook addresses the jobs may reach (default: public ones only).
     pub fn targets(mut self, targets: Targets) -> Self {
+        let (mailer, base) = (self.ctx.mailer.take(), self.ctx.base_url.take());
         self.ctx = JobCtx::with_targets(self.ctx.store.clone(), self.ctx.clock.clone(), targets);
+        self.ctx.mailer = mailer;
+        self.ctx.base_url = base;
         self
+    }
+
+    /// The SMTP client (None: e-mail off) and the address links in e-mail start with.
+    pub fn mail(mut self, mailer: Option<crate::mail::Mailer>, base: Option<String>) -> Self {
+        self.ctx = self.ctx.with_mailer(mailer).with_base_url(base);
+        self
+    }
+
+    /// What every pass gets.
+    pub fn ctx(&self) -> &JobCtx {
+        &self.ctx
     }
 
     /// Runs `job` every `every` (the first pass at once); a zero period leaves it off.

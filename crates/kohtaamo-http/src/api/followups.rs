@@ -168,6 +168,7 @@ async fn act_on(
         action_taken: input.action_taken,
         note: input.note,
         by: format!("user:{}", ws.user.username),
+        at: kohtaamo_storage::time_text(st.clock.now()),
     };
     let f = fu::act(&st.store, ws.id, id, (ws.user.id, ws.role), &act).await?;
     fu::announce(&st.hooks, ws.id, &ws.slug, action, &f);

@@ -202,7 +202,9 @@ async fn update<R: Collection>(
 ) -> ApiResult<axum::Json<Record<R>>> {
     ws.require_edit()?;
     let data = input.parse()?;
-    Ok(axum::Json(st.store.update(ws.id, id, &data).await?))
+    Ok(axum::Json(
+        kohtaamo_app::model::update(&st.store, ws.id, id, &data).await?,
+    ))
 }
 
 async fn remove<R: Collection>(

@@ -100,7 +100,7 @@ pub fn routes(mut api: Api, cfg: &HttpConfig) -> Api {
         "/api/v1/workspaces/{ws}/units/{id}/members",
         get(unit_members),
         vec![Op::new("get", "members", "Who works in a unit (they may review its who-is-my-customer answers and land on its page)")
-            .ok(200, Some(crate::api::doc::items(json!({"type": "object", "properties": {"user_id": {"type": "integer"}, "username": {"type": "string"}}}))))],
+            .ok(200, Some(crate::api::doc::items(json!({"type": "object", "properties": {"user_id": {"type": "integer"}, "username": {"type": "string"}, "lead": {"type": "boolean"}}}))))],
     )
     .route(
         "/api/v1/workspaces/{ws}/units/{id}/members/{username}",
@@ -109,8 +109,9 @@ pub fn routes(mut api: Api, cfg: &HttpConfig) -> Api {
             Op::new(
                 "put",
                 "members",
-                "Put a workspace member in a unit; a user may work in several units (admin)",
+                "Put a workspace member in a unit, as its lead with ?lead=true (told when the unit's follow-ups miss their targets); a user may work in several units; putting them again sets only the lead flag (admin)",
             )
+            .query("lead", "boolean", "The unit's lead (default false)")
             .ok(204, None)
             .responds(422, "The user is not a member of the workspace"),
             Op::new("delete", "members", "Take a user out of a unit (admin)").ok(204, None),
@@ -238,12 +239,20 @@ async fn unit_members(
     ))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitMemberParams {
+    #[serde(default)]
+    lead: bool,
+}
+
 async fn add_unit_member(
     ws: Ws,
     State(st): State<AppState>,
     Path((_, unit, username)): Path<(String, Id, String)>,
+    Query(p): Query<UnitMemberParams>,
 ) -> ApiResult<StatusCode> {
-    kohtaamo_app::units::add_member(&st.store, ws.id, unit, &username, ws.role).await?;
+    kohtaamo_app::units::add_member(&st.store, ws.id, unit, &username, p.lead, ws.role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

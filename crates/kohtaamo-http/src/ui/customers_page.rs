@@ -564,13 +564,7 @@ async fn render(
                 }
                 TimelineItem::FollowUpStep(st) => {
                     let e = &st.step;
-                    let detail = match e.action {
-                        kohtaamo_domain::followups::Action::Close => {
-                            super::followups_page::close_detail(i, &e.detail)
-                        }
-                        kohtaamo_domain::followups::Action::Assign => String::new(),
-                        _ => e.detail.clone(),
-                    };
+                    let detail = super::followups_page::event_detail(i, e.action, &e.detail, &[]);
                     follow_up_view(
                         &c,
                         (st.follow_up_id, &e.at, st.unit_id, st.touchpoint_id),

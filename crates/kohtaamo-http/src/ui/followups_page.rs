@@ -57,6 +57,9 @@ pub(super) fn reason_text(i: &I18n, reason: &str) -> String {
 /// What falls due next, in words ("Contact by …", "Resolution overdue since …"; for a
 /// resolved or closed one, since when), and whether it is overdue.
 pub(super) fn due(i: &I18n, f: &FollowUp, now: chrono::DateTime<chrono::Utc>) -> (String, bool) {
+    if let Some(since) = &f.waiting_since {
+        return (i.s("follow-up-waiting-since", "at", &when(i, since)), false);
+    }
     let (which, at) = match f.status {
         Status::New => (Some("contact"), &f.contact_due),
         Status::Contacted => (Some("resolve"), &f.resolve_due),
@@ -78,10 +81,54 @@ pub(super) fn due(i: &I18n, f: &FollowUp, now: chrono::DateTime<chrono::Utc>) ->
 
 /// A closing step's detail ("cause: action taken") as people read it: the root cause
 /// in the reader's language, then the action.
-pub(super) fn close_detail(i: &I18n, detail: &str) -> String {
+fn close_detail(i: &I18n, detail: &str) -> String {
     match detail.split_once(": ") {
         Some((cause, taken)) => format!("{} — {taken}", i.t(&format!("root-cause-{cause}"))),
         None => detail.to_owned(),
+    }
+}
+
+/// An escalation step's detail (`<clock>:<step>:<names>`) in words: "First contact
+/// overdue: told the unit's lead (anna)", or that there was nobody to tell.
+fn escalation_detail(i: &I18n, detail: &str) -> String {
+    let mut parts = detail.splitn(3, ':');
+    let (Some(clock), Some(step), who) = (parts.next(), parts.next(), parts.next()) else {
+        return detail.to_owned();
+    };
+    let who = who.unwrap_or_default();
+    let whom = if who.is_empty() {
+        i.t("follow-up-escalated-nobody")
+    } else {
+        who.to_owned()
+    };
+    i.args(
+        "follow-up-escalated",
+        &[
+            ("clock", &i.t(&format!("follow-up-clock-{clock}"))),
+            ("step", &i.t(&format!("follow-up-step-{step}"))),
+            ("who", &whom),
+        ],
+    )
+}
+
+/// What a step of a follow-up's history says beside its name: who took it (from
+/// `users`), the root cause and action, an escalation in words, the note.
+pub(super) fn event_detail(
+    i: &I18n,
+    action: Action,
+    detail: &str,
+    users: &[(Id, String)],
+) -> String {
+    match action {
+        Action::Assign => detail
+            .parse::<Id>()
+            .ok()
+            .and_then(|a| users.iter().find(|(id, _)| *id == a))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default(),
+        Action::Close => close_detail(i, detail),
+        Action::Escalate => escalation_detail(i, detail),
+        _ => detail.to_owned(),
     }
 }
 
@@ -224,6 +271,8 @@ struct OnePage {
     assigned_to_me: bool,
     /// The steps the status allows now.
     can: Vec<&'static str>,
+    /// E-mail is not configured: escalations are told here only.
+    mail_off: bool,
     causes: Vec<(&'static str, String)>,
     events: Vec<EventRow>,
     root_cause: String,
@@ -284,9 +333,12 @@ async fn render(
     let state = kohtaamo_domain::followups::State {
         status: f.status,
         contacted: f.contacted_at.is_some(),
+        waiting: f.waiting_since.is_some(),
     };
     let can = [
         Action::Contact,
+        Action::Wait,
+        Action::Resume,
         Action::Resolve,
         Action::Close,
         Action::Reopen,
@@ -296,7 +348,7 @@ async fn render(
     .map(Action::as_str)
     .collect();
     let done = match done {
-        "assign" | "contact" | "resolve" | "close" | "reopen" | "note" => {
+        "assign" | "contact" | "wait" | "resume" | "resolve" | "close" | "reopen" | "note" => {
             i.t(&format!("follow-up-done-{done}"))
         }
         _ => String::new(),
@@ -323,18 +375,12 @@ async fn render(
             .iter()
             .map(|e| EventRow {
                 what: i.t(&format!("follow-up-event-{}", e.action.as_str())),
-                detail: match e.action {
-                    Action::Assign => e
-                        .detail
-                        .parse::<Id>()
-                        .ok()
-                        .and_then(|a| users.iter().find(|(id, _)| *id == a))
-                        .map(|(_, n)| n.clone())
-                        .unwrap_or_default(),
-                    Action::Close => close_detail(i, &e.detail),
-                    _ => e.detail.clone(),
+                detail: event_detail(i, e.action, &e.detail, &users),
+                by: if e.by.is_empty() {
+                    i.t("follow-up-by-clock")
+                } else {
+                    e.by.strip_prefix("user:").unwrap_or(&e.by).to_owned()
                 },
-                by: e.by.strip_prefix("user:").unwrap_or(&e.by).to_owned(),
                 at: when(i, &e.at),
             })
             .collect(),
@@ -344,6 +390,7 @@ async fn render(
             .map(|c| i.t(&format!("root-cause-{c}")))
             .unwrap_or_default(),
         action_taken: f.action_taken.clone().unwrap_or_default(),
+        mail_off: st.hooks.mailer.is_none(),
         r: row(i, &names, &users, &f, st.clock.now()),
         error,
         done,
@@ -393,6 +440,7 @@ pub async fn act(
                 action_taken: Some(form.action_taken.clone()),
                 note: Some(form.note.clone()),
                 by: format!("user:{}", ctx.user.username),
+                at: kohtaamo_storage::time_text(st.clock.now()),
             };
             match fu::act(&st.store, w.id, id, (ctx.user.id, role), &act).await {
                 Ok(f) => {

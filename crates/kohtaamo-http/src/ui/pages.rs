@@ -1482,8 +1482,9 @@ struct UnitPage {
     due: Vec<(Id, String, String)>,
     /// The user may review this unit's answers (an editor, or someone working here).
     can_review: bool,
-    /// Who works in the unit; the workspace's members not in it (admins add them).
-    members: Vec<String>,
+    /// Who works in the unit (name, whether the unit's lead); the workspace's members
+    /// not in it (admins add them).
+    members: Vec<(String, bool)>,
     others: Vec<String>,
     can_admin: bool,
     /// Score alerts sent to this unit, newest first.
@@ -1698,7 +1699,7 @@ pub async fn unit(
             captures,
             due,
             can_review: role.can_edit() || works_here,
-            members: members.into_iter().map(|m| m.username).collect(),
+            members: members.into_iter().map(|m| (m.username, m.lead)).collect(),
             others,
             can_admin: role.is_admin(),
             alerts,
@@ -1733,6 +1734,9 @@ pub async fn unit(
 pub struct UnitMemberForm {
     #[serde(default)]
     username: String,
+    /// "1": the unit's lead (adding again changes only this).
+    #[serde(default)]
+    lead: String,
 }
 
 /// An admin puts a workspace member in the unit, or takes them out.
@@ -1741,11 +1745,11 @@ async fn change_unit_member(
     id: Id,
     ctx: &PageCtx,
     username: &str,
-    add: bool,
+    add: Option<bool>,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
-    let r = if add {
-        kohtaamo_app::units::add_member(&st.store, w.id, id, username, role).await
+    let r = if let Some(lead) = add {
+        kohtaamo_app::units::add_member(&st.store, w.id, id, username, lead, role).await
     } else {
         kohtaamo_app::units::remove_member(&st.store, w.id, id, username, role).await
     };
@@ -1758,7 +1762,7 @@ pub async fn add_unit_member(
     Path((_, id)): Path<(String, Id)>,
     CsrfForm { ctx, form }: CsrfForm<UnitMemberForm>,
 ) -> Result<Response, PageError> {
-    change_unit_member(&st, id, &ctx, &form.username, true).await
+    change_unit_member(&st, id, &ctx, &form.username, Some(form.lead == "1")).await
 }
 
 pub async fn remove_unit_member(
@@ -1766,7 +1770,7 @@ pub async fn remove_unit_member(
     Path((_, id)): Path<(String, Id)>,
     CsrfForm { ctx, form }: CsrfForm<UnitMemberForm>,
 ) -> Result<Response, PageError> {
-    change_unit_member(&st, id, &ctx, &form.username, false).await
+    change_unit_member(&st, id, &ctx, &form.username, None).await
 }
 
 #[derive(Deserialize)]

@@ -175,7 +175,7 @@ async fn the_status_machine_root_causes_and_who_may_act() {
         .id;
     f.app
         .store
-        .add_unit_member(ws, desk, head_id)
+        .add_unit_member(ws, desk, head_id, false)
         .await
         .unwrap();
     // *My follow-ups*: the unit's unassigned one.

@@ -345,7 +345,10 @@ async fn unit_members_review_their_units_answers_without_editing_the_model() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "not in the unit any more");
     // A unit member lands on the unit's page.
-    app.store.add_unit_member(ws, it, head_id).await.unwrap();
+    app.store
+        .add_unit_member(ws, it, head_id, false)
+        .await
+        .unwrap();
     let login = app
         .client
         .post(app.url("/api/v1/auth/login"))

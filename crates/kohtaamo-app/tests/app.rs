@@ -22,6 +22,9 @@ use kohtaamo_storage::testing::{backend_from_env, fresh, TestDb};
 use kohtaamo_storage::{ListQuery, Store};
 use serde_json::json;
 
+#[path = "common/smtp.rs"]
+mod smtp;
+
 /// A rail company with one journey (two touchpoints owned by two units), a survey at
 /// each touchpoint, a survey about the journey, a relation last reviewed 2026-01-01
 /// with a 90-day interval (sales → commuters), one to a partner that stays fresh
@@ -491,4 +494,310 @@ impl<T: serde::de::DeserializeOwned> FromJson for T {
     fn deserialize_json(v: serde_json::Value) -> Self {
         serde_json::from_value(v).expect("input")
     }
+}
+
+/// Escalation on a fixed clock, with two instances (two connection pools on one
+/// database) running every pass at once: each step is taken once, told to the right
+/// people, and each e-mail arrives once at a real SMTP server.
+#[tokio::test]
+async fn follow_ups_escalate_once_on_two_instances_with_a_fixed_clock() {
+    use kohtaamo_domain::followups::{Action, FollowUpRuleInput, Status};
+    use kohtaamo_domain::model::{Role, UnitData};
+    use kohtaamo_storage::followups::{Act, FollowUpFilter};
+
+    let w = world().await;
+    let server = smtp::SmtpServer::start();
+    // Sales is the onboard service's parent unit.
+    let snap = w.store.snapshot(w.ws).await.unwrap();
+    let unit = |slug: &str| {
+        snap.units
+            .iter()
+            .find(|(_, u)| u.slug.as_str() == slug)
+            .unwrap()
+            .0
+    };
+    let sales = unit("sales");
+    let mut onboard = w
+        .store
+        .get::<UnitData>(w.ws, w.unit_onboard)
+        .await
+        .unwrap()
+        .data;
+    onboard.parent_id = Some(sales);
+    w.store
+        .update(w.ws, w.unit_onboard, &onboard)
+        .await
+        .unwrap();
+    // anna works onboard, olli leads it, pia leads sales; each has an address.
+    let mut ids = std::collections::HashMap::new();
+    for (name, unit, lead) in [
+        ("anna", w.unit_onboard, false),
+        ("olli", w.unit_onboard, true),
+        ("pia", sales, true),
+    ] {
+        let id = w
+            .store
+            .create_user(name, "a long enough password", false)
+            .await
+            .unwrap();
+        w.store.set_member(w.ws, id, Role::Viewer).await.unwrap();
+        w.store.add_unit_member(w.ws, unit, id, lead).await.unwrap();
+        w.store
+            .set_user_email(name, Some(&format!("{name}@example.fi")))
+            .await
+            .unwrap();
+        ids.insert(name, id);
+    }
+    let rule: FollowUpRuleInput = serde_json::from_value(json!({
+        "name": "Detractors", "trigger": "nps", "threshold": 6,
+        "contact_hours": 24, "resolve_hours": 120
+    }))
+    .unwrap();
+    let rule_id = w
+        .store
+        .create(w.ws, &rule.parse().unwrap())
+        .await
+        .unwrap()
+        .id;
+    w.answer("car", "car-escalate-1", 2, None).await;
+    w.answer("car", "car-escalate-2", 3, None).await;
+    let open = w
+        .store
+        .follow_ups(
+            w.ws,
+            &FollowUpFilter {
+                open: true,
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 2);
+    assert!(open
+        .iter()
+        .all(|f| f.unit_id == Some(w.unit_onboard) && f.status == Status::New));
+    let opened = kohtaamo_storage::parse_time(&open[0].created_at).unwrap();
+    let (first, second) = if open[0].response_key.as_deref() == Some("car-escalate-1") {
+        (open[0].clone(), open[1].clone())
+    } else {
+        (open[1].clone(), open[0].clone())
+    };
+
+    // The second one waits for the customer from 10 h to 40 h: its clocks stand still
+    // for 30 h, so its first contact falls due at 54 h, not 24 h.
+    let at = |h: i64| kohtaamo_storage::time_text(opened + Duration::hours(h));
+    let step = |action, h| Act {
+        action,
+        assignee_id: None,
+        root_cause: None,
+        action_taken: None,
+        note: Some("asked for the receipt".into()),
+        by: "user:anna".into(),
+        at: at(h),
+    };
+    let anna = (ids["anna"], Role::Viewer);
+    kohtaamo_app::followups::act(&w.store, w.ws, second.id, anna, &step(Action::Wait, 10))
+        .await
+        .unwrap();
+    let again =
+        kohtaamo_app::followups::act(&w.store, w.ws, second.id, anna, &step(Action::Wait, 11))
+            .await;
+    assert!(
+        matches!(again, Err(Error::Invalid(_))),
+        "waiting twice is refused"
+    );
+    let resumed =
+        kohtaamo_app::followups::act(&w.store, w.ws, second.id, anna, &step(Action::Resume, 40))
+            .await
+            .unwrap();
+    assert_eq!(resumed.paused_seconds, 30 * 3600);
+    assert_eq!(resumed.contact_due, at(54));
+    assert_eq!(resumed.resolve_due, at(150));
+
+    // Two instances, each its own pool and its own clock object on the same time.
+    let other = Store::connect(&w._db.url).await.expect("second instance");
+    let run_both = |h: i64, job: Job| {
+        let clock =
+            Arc::new(kohtaamo_app::clock::FixedClock(opened + Duration::hours(h))) as SharedClock;
+        let a = JobCtx::new(w.store.clone(), clock.clone()).with_mailer(Some(server.mailer()));
+        let b = JobCtx::new(other.clone(), clock).with_mailer(Some(server.mailer()));
+        async move {
+            let (x, y) = tokio::join!(job.run_once(&a), job.run_once(&b));
+            x.unwrap() + y.unwrap()
+        }
+    };
+    assert_eq!(
+        run_both(23, Job::FOLLOW_UP_CLOCK).await,
+        0,
+        "nothing is due before 24 h"
+    );
+    // 25 h: the first one's contact is overdue; nobody is assigned, so the unit's
+    // members are told. The second waits until 54 h.
+    assert_eq!(run_both(25, Job::FOLLOW_UP_CLOCK).await, 1);
+    assert_eq!(
+        run_both(25, Job::FOLLOW_UP_CLOCK).await,
+        0,
+        "each step once"
+    );
+    // 49 h: the lead; 57 h: the second one's first step; 73 h: the parent unit.
+    assert_eq!(run_both(49, Job::FOLLOW_UP_CLOCK).await, 1);
+    assert_eq!(run_both(57, Job::FOLLOW_UP_CLOCK).await, 1);
+    assert_eq!(run_both(73, Job::FOLLOW_UP_CLOCK).await, 1);
+    let steps = w.store.follow_up_escalations(w.ws, first.id).await.unwrap();
+    let names: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|(c, s, _)| (c.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("contact", "assignee"),
+            ("contact", "lead"),
+            ("contact", "parent")
+        ]
+    );
+    let events = w.store.follow_up_events(w.ws, first.id).await.unwrap();
+    let told: Vec<&str> = events
+        .iter()
+        .filter(|e| e.action == Action::Escalate)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            "contact:assignee:anna, olli",
+            "contact:lead:olli",
+            "contact:parent:pia"
+        ]
+    );
+
+    // A rule's new targets apply to the open follow-ups it opened: the second one's
+    // resolution, 120 h + 30 h paused, moves to 200 h + 30 h.
+    let mut changed = w
+        .store
+        .get::<kohtaamo_domain::followups::FollowUpRuleData>(w.ws, rule_id)
+        .await
+        .unwrap()
+        .data;
+    changed.resolve_hours = 200;
+    kohtaamo_app::model::update(&w.store, w.ws, rule_id, &changed)
+        .await
+        .unwrap();
+    let retimed = w.store.follow_up(w.ws, second.id).await.unwrap();
+    assert_eq!(
+        (retimed.resolve_hours, retimed.resolve_due.clone()),
+        (200, at(230))
+    );
+    assert_eq!(
+        retimed.contact_due,
+        at(54),
+        "a clock's due time keeps its pause"
+    );
+
+    // The mail job, on both instances at once: every queued message sent once.
+    assert_eq!(run_both(74, Job::MAIL).await, 6);
+    assert_eq!(
+        run_both(75, Job::MAIL).await,
+        0,
+        "a sent message is not sent again"
+    );
+    let got = server.received();
+    let to: Vec<&str> = got.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(
+        to,
+        vec![
+            "anna@example.fi",
+            "anna@example.fi",
+            "olli@example.fi",
+            "olli@example.fi",
+            "olli@example.fi",
+            "pia@example.fi"
+        ]
+    );
+    // The workspace speaks Finnish; the link points at the follow-up.
+    let pia = got
+        .iter()
+        .find(|m| m.to == "pia@example.fi")
+        .expect("the parent unit's lead");
+    assert_eq!(
+        pia.subject,
+        format!(
+            "Jatkotoimi {}: ensimmäisen yhteydenoton tavoiteaika ylittyi",
+            first.id
+        )
+    );
+    assert!(
+        pia.body
+            .contains(&format!("/w/rail/follow-ups/{}", first.id)),
+        "{}",
+        pia.body
+    );
+    assert!(pia.body.contains("ylempänä yksikkönä"), "{}", pia.body);
+    assert!(pia.from.contains("kohtaamo@example.fi"));
+    let audit = w.store.audit_log(w.ws, 50).await.unwrap();
+    assert_eq!(audit.iter().filter(|a| a.action == "mail.sent").count(), 6);
+}
+
+/// A message the server cannot take stays queued and is retried after a backoff; once
+/// the server answers it is sent, once.
+#[tokio::test]
+async fn mail_is_retried_with_backoff_until_the_server_answers() {
+    use kohtaamo_storage::mail::NewMail;
+    let w = world().await;
+    let t0 = chrono::Utc::now();
+    let msg = NewMail {
+        dedupe: "test:1".into(),
+        kind: "test".into(),
+        to: "someone@example.fi".into(),
+        subject: "Hei".into(),
+        body: "Hei, tämä on testi.".into(),
+    };
+    w.store
+        .queue_mail(
+            Some(w.ws),
+            std::slice::from_ref(&msg),
+            &kohtaamo_storage::time_text(t0),
+        )
+        .await
+        .unwrap();
+    w.store
+        .queue_mail(Some(w.ws), &[msg], &kohtaamo_storage::time_text(t0))
+        .await
+        .unwrap();
+    // Nobody listens on this port.
+    let settings = smtp::settings_for(smtp::free_port());
+    let ctx = |secs: i64, mailer| {
+        JobCtx::new(
+            w.store.clone(),
+            Arc::new(kohtaamo_app::clock::FixedClock(
+                t0 + Duration::seconds(secs),
+            )) as SharedClock,
+        )
+        .with_mailer(Some(mailer))
+    };
+    let down = kohtaamo_app::mail::Mailer::new(&settings).unwrap();
+    assert_eq!(Job::MAIL.run_once(&ctx(1, down.clone())).await.unwrap(), 0);
+    let q = w.store.mail_of(w.ws, 10).await.unwrap();
+    assert_eq!(q.len(), 1, "queued once per key");
+    assert_eq!((q[0].status.as_str(), q[0].attempts), ("queued", 1));
+    assert!(q[0]
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.starts_with("SMTP")));
+    // Within the backoff (a minute) nothing is tried.
+    assert_eq!(Job::MAIL.run_once(&ctx(30, down)).await.unwrap(), 0);
+    assert_eq!(w.store.mail_of(w.ws, 10).await.unwrap()[0].attempts, 1);
+    let server = smtp::SmtpServer::start();
+    assert_eq!(
+        Job::MAIL
+            .run_once(&ctx(120, server.mailer()))
+            .await
+            .unwrap(),
+        1
+    );
+    let q = w.store.mail_of(w.ws, 10).await.unwrap();
+    assert_eq!((q[0].status.as_str(), q[0].attempts), ("sent", 2));
+    assert_eq!(server.received().len(), 1);
+    assert_eq!(server.received()[0].body.trim(), "Hei, tämä on testi.");
 }

@@ -41,7 +41,8 @@ pub struct ListQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActInput {
-    /// assign, contact, resolve, close, reopen or note.
+    /// assign, contact, wait (for the customer: both clocks stop), resume (they run
+    /// again), resolve, close, reopen or note.
     pub action: String,
     /// assign: the member who takes it.
     #[serde(default)]
@@ -52,7 +53,7 @@ pub struct ActInput {
     /// close: what was done.
     #[serde(default)]
     pub action_taken: Option<String>,
-    /// note: the text.
+    /// note: the text; wait: what the customer was asked (optional).
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -91,7 +92,7 @@ pub fn routes(mut api: Api) -> Api {
     .route(
         "/api/v1/workspaces/{ws}/follow-ups/{id}/actions",
         post(act_on),
-        vec![Op::new("post", "follow-ups", "Do something to a follow-up: assign (a member), contact, resolve, close (a root cause and the action taken are required), reopen, or add a note. Editors, and members of the owning unit. A step its status does not allow is refused (422) and changes nothing. Webhooks that opted in to `follow-ups` hear `follow_up.<action>`.")
+        vec![Op::new("post", "follow-ups", "Do something to a follow-up: assign (a member), contact, wait for the customer (both clocks stop until resume, contact, resolve or close; the time waited moves the due times), resume, resolve, close (a root cause and the action taken are required), reopen, or add a note. Editors, and members of the owning unit. A step its status does not allow is refused (422) and changes nothing. Webhooks that opted in to `follow-ups` hear `follow_up.<action>`; the follow-up clock job sends `follow_up.escalated` when a target is missed.")
             .body(act)
             .ok(200, Some(one))],
     )

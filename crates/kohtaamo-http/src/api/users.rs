@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, put};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::api::{Api, Op};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::extract::{Json, Path};
 use crate::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -19,6 +19,13 @@ use crate::AppState;
 pub struct UserInput {
     pub username: String,
     pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailInput {
+    /// Where notifications (follow-up escalations) are sent; null removes it.
+    pub email: Option<String>,
 }
 
 fn superadmin(auth: &Auth) -> ApiResult<()> {
@@ -33,7 +40,20 @@ fn superadmin(auth: &Auth) -> ApiResult<()> {
 
 pub fn routes(mut api: Api) -> Api {
     let input = api.schema::<UserInput>();
+    let email = api.schema::<EmailInput>();
     api.route(
+        "/api/v1/users/{username}/email",
+        put(set_email),
+        vec![Op::new(
+            "put",
+            "users",
+            "Set the e-mail address an account is notified at (the account itself, or an installation admin)",
+        )
+        .body(email)
+        .ok(204, None)
+        .responds(422, "Not an e-mail address")],
+    )
+    .route(
         "/api/v1/users",
         get(list).post(create),
         vec![
@@ -44,6 +64,21 @@ pub fn routes(mut api: Api) -> Api {
                 .ok(201, Some(json!({"type": "object"}))),
         ],
     )
+}
+
+async fn set_email(
+    auth: Auth,
+    State(st): State<AppState>,
+    Path(username): Path<String>,
+    Json(input): Json<EmailInput>,
+) -> ApiResult<StatusCode> {
+    if auth.user.username != username {
+        superadmin(&auth)?;
+    }
+    st.store
+        .set_user_email(&username, input.email.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list(auth: Auth, State(st): State<AppState>) -> ApiResult<axum::Json<Value>> {

@@ -207,6 +207,22 @@ async fn the_status_machine_root_causes_and_who_may_act() {
         (StatusCode::OK, Some("contacted"))
     );
     assert!(b["contacted_at"].is_string());
+    // Waiting for the customer stops the clocks until resumed; escalating is the
+    // clock job's, not a person's.
+    let (s, b) = act(
+        json!({"action": "wait", "note": "Asked for the receipt"}),
+        head.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["waiting_since"].is_string(), "{b}");
+    let (s, _) = act(json!({"action": "wait"}), head.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "waiting twice");
+    let (s, b) = act(json!({"action": "resume"}), head.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["waiting_since"].is_null() && b["paused_seconds"].as_i64().unwrap() >= 0);
+    let (s, _) = act(json!({"action": "escalate"}), head.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // Closing needs a root cause from the list and the action taken.
     let (s, b) = act(
         json!({"action": "close", "root_cause": "weather"}),
@@ -253,8 +269,12 @@ async fn the_status_machine_root_causes_and_who_may_act() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(steps, ["assign", "contact", "close", "note", "reopen"]);
-    assert_eq!(detail["events"][3]["detail"], "Customer thanked us");
+    assert_eq!(
+        steps,
+        ["assign", "contact", "wait", "resume", "close", "note", "reopen"]
+    );
+    assert_eq!(detail["events"][2]["detail"], "Asked for the receipt");
+    assert_eq!(detail["events"][5]["detail"], "Customer thanked us");
     assert_eq!(detail["events"][0]["by"], "user:unit-head");
     // Filters.
     let (_, open) = f

@@ -290,6 +290,49 @@ async fn unit_members_review_their_units_answers_without_editing_the_model() {
         .get(&format!("/api/v1/workspaces/w/units/{it}/members"), &head)
         .await;
     assert_eq!(list["items"][0]["username"], "head-of-it");
+    assert_eq!(list["items"][0]["lead"], false);
+    // Putting them again as the lead sets only that.
+    let (s, _) = app
+        .put(
+            &format!("/api/v1/workspaces/w/units/{it}/members/head-of-it?lead=true"),
+            &app.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, list) = app
+        .get(&format!("/api/v1/workspaces/w/units/{it}/members"), &head)
+        .await;
+    assert_eq!(list["items"][0]["lead"], true);
+    // Their own e-mail address (for notifications): theirs to set, checked.
+    let (s, b) = app
+        .put(
+            "/api/v1/users/head-of-it/email",
+            &head,
+            json!({"email": "not an address"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b["fields"]["email"].is_string(), "{b}");
+    let (s, _) = app
+        .put(
+            "/api/v1/users/head-of-it/email",
+            &head,
+            json!({"email": "head@example.fi"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app
+        .put(
+            "/api/v1/users/outsider/email",
+            &head,
+            json!({"email": "x@example.fi"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "not someone else's");
+    let who = app.store.user_by_name("head-of-it").await.unwrap().unwrap();
+    let c = app.store.contacts(&[who.id]).await.unwrap();
+    assert_eq!(c[0].email.as_deref(), Some("head@example.fi"));
     // Now the head of IT reviews IT's answers (the unit's and its people's) …
     assert_eq!(review(head.clone(), ours).await, StatusCode::OK);
     assert_eq!(review(head.clone(), pias).await, StatusCode::OK);

@@ -847,14 +847,24 @@ async fn flush(store: &Store, batch: &mut Vec<NewResponse>) -> Result<u64> {
         return Ok(0);
     }
     // The workspace's follow-up rules open follow-ups as they would on arrival.
+    let mut surveys: std::collections::HashMap<Id, kohtaamo_domain::survey::SurveyData> =
+        std::collections::HashMap::new();
     for r in batch.iter_mut() {
+        if let std::collections::hash_map::Entry::Vacant(e) = surveys.entry(r.survey_id) {
+            let s = store
+                .get::<kohtaamo_domain::survey::SurveyData>(r.workspace_id, r.survey_id)
+                .await?;
+            e.insert(s.data);
+        }
+        let Some(data) = surveys.get(&r.survey_id) else {
+            continue;
+        };
         r.follow_ups = crate::followups::for_response(
             store,
             r.workspace_id,
-            r.survey_id,
+            (r.survey_id, data),
             &r.hidden,
             &r.answers,
-            r.scores,
         )
         .await?;
     }

@@ -299,10 +299,9 @@ impl Feedback {
                 crate::followups::for_response(
                     &self.store,
                     s.workspace_id,
-                    s.id,
+                    (s.id, &s.data),
                     &hidden,
                     &answers,
-                    scores,
                 )
                 .await?
             }
@@ -450,6 +449,8 @@ pub struct PublicLabels {
     pub thanks_title: String,
     pub error: String,
     pub closed: String,
+    /// Under the contact question: what giving a contact detail means.
+    pub contact_help: String,
 }
 
 impl PublicSurvey {
@@ -521,6 +522,7 @@ impl PublicSurvey {
                 thanks_title: i.t("survey-thanks-title"),
                 error: i.t("survey-error"),
                 closed: i.t("survey-closed"),
+                contact_help: i.t("survey-contact-help"),
             },
         }
     }

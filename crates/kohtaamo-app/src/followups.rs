@@ -11,7 +11,7 @@ use kohtaamo_domain::followups::{Action, Facts, FollowUpRuleData, ROOT_CAUSES};
 use kohtaamo_domain::insight::Snapshot;
 use kohtaamo_domain::model::Owner;
 use kohtaamo_domain::model::Role;
-use kohtaamo_domain::survey::{Answers, Hidden, Scores};
+use kohtaamo_domain::survey::{Answers, Hidden, SurveyData};
 use kohtaamo_domain::{Id, Reason};
 use kohtaamo_storage::followups::{Act, FollowUp, FollowUpEvent, FollowUpFilter, NewFollowUp};
 use kohtaamo_storage::Store;
@@ -57,14 +57,18 @@ impl Where {
             _ => None,
         }
     }
+    /// A follow-up here; `consent`: whether the customer may be contacted, with the
+    /// detail they gave.
     fn open(
         &self,
         rule: Option<(Id, &FollowUpRuleData)>,
         reason: String,
-        customer: Option<String>,
-        case_ref: Option<String>,
+        (customer, case_ref): (Option<String>, Option<String>),
+        consent: (bool, Option<String>),
     ) -> NewFollowUp {
         NewFollowUp {
+            may_contact: consent.0,
+            contact: consent.1,
             rule_id: rule.map(|r| r.0),
             customer,
             case_ref,
@@ -73,7 +77,6 @@ impl Where {
             unit_id: self.unit().or(rule.and_then(|r| r.1.unit_id)),
             partner_id: self.partner(),
             reason,
-            may_contact: false,
             contact_hours: rule.map_or(24, |r| r.1.contact_hours),
             resolve_hours: rule.map_or(120, |r| r.1.resolve_hours),
         }
@@ -81,15 +84,17 @@ impl Where {
 }
 
 /// The follow-ups a response opens under the workspace's rules (none, and no query,
-/// when the workspace has no active rule).
+/// when the workspace has no active rule). The customer may be contacted when they
+/// answered the survey's contact question (consent, with an e-mail address or phone
+/// number); otherwise the follow-up is for learning only.
 pub async fn for_response(
     store: &Store,
     ws: Id,
-    survey: Id,
+    (survey, data): (Id, &SurveyData),
     hidden: &Hidden,
     answers: &Answers,
-    scores: Scores,
 ) -> Result<Vec<NewFollowUp>> {
+    let scores = answers.scores(data);
     let rules = store.follow_up_rules_cached(ws).await?;
     if rules.is_empty() {
         return Ok(vec![]);
@@ -112,18 +117,21 @@ pub async fn for_response(
         .iter()
         .filter_map(|(id, rule)| {
             let reason = rule.matches(&facts)?;
+            let contact = answers.contact(data);
             Some(at.open(
                 Some((*id, rule)),
                 reason,
-                hidden.customer_ref.clone(),
-                hidden.case_ref.clone(),
+                (hidden.customer_ref.clone(), hidden.case_ref.clone()),
+                (contact.is_some(), contact),
             ))
         })
         .collect())
 }
 
 /// The follow-up a capture opens: one when it is marked "needs follow-up" or a
-/// `words` rule finds its words, with the first matching rule's targets.
+/// `words` rule finds its words, with the first matching rule's targets. The customer
+/// may be contacted when the capture names them: staff recorded the need with the
+/// customer in front of them.
 #[allow(clippy::too_many_arguments)]
 pub async fn for_capture(
     store: &Store,
@@ -153,11 +161,15 @@ pub async fn for_capture(
     let matched = rules
         .iter()
         .find_map(|(id, r)| r.matches(&facts).map(|why| ((*id, r), why)));
+    let consent = (customer.is_some(), None);
     Ok(match matched {
-        Some((rule, why)) => Some(at.open(Some(rule), why, customer, case_ref)),
-        None if needs_follow_up => {
-            Some(at.open(None, "needs follow-up".into(), customer, case_ref))
-        }
+        Some((rule, why)) => Some(at.open(Some(rule), why, (customer, case_ref), consent)),
+        None if needs_follow_up => Some(at.open(
+            None,
+            kohtaamo_domain::followups::CAPTURE_REASON.into(),
+            (customer, case_ref),
+            consent,
+        )),
         None => None,
     })
 }
@@ -196,14 +208,17 @@ pub async fn mine(store: &Store, ws: Id, user: Id, f: &FollowUpFilter) -> Result
 }
 
 /// Does something to a follow-up: editors and admins may, and members of the unit that
-/// owns it. Assigning names a member of the workspace.
+/// owns it. Assigning names a member of the workspace. Closing one whose customer
+/// gave an e-mail address with their consent queues the recovery survey to them (when
+/// e-mail is on), in the same transaction.
 pub async fn act(
-    store: &Store,
+    hooks: &crate::jobs::JobCtx,
     ws: Id,
     id: Id,
     (user, role): (Id, Role),
     act: &Act,
 ) -> Result<FollowUp> {
+    let store = &hooks.store;
     let current = store.follow_up(ws, id).await?;
     if !role.can_edit() {
         let units = store.units_of_user(ws, user).await?;
@@ -219,7 +234,111 @@ pub async fn act(
             return Err(Error::invalid("assignee_id", Reason::new("not-a-member")));
         }
     }
-    Ok(store.act_on_follow_up(ws, id, act, ROOT_CAUSES).await?)
+    let mut act = act.clone();
+    if act.action == Action::Close {
+        act.mails.extend(recovery_mail(hooks, ws, &current).await?);
+    }
+    Ok(store.act_on_follow_up(ws, id, &act, ROOT_CAUSES).await?)
+}
+
+/// The installation secret that keys recovery links.
+const RECOVERY_SECRET: &str = "recovery-link";
+
+/// The unguessable part of a follow-up's recovery link: 128 bits of HMAC-SHA256 over
+/// its id with the installation secret (the same link every time; nothing stored).
+async fn recovery_token(store: &Store, id: Id) -> Result<String> {
+    use hmac::{Hmac, Mac};
+    let key = store.instance_secret(RECOVERY_SECRET).await?;
+    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    m.update(format!("recovery:{id}").as_bytes());
+    Ok(hex::encode(&m.finalize().into_bytes()[..16]))
+}
+
+/// The path of a follow-up's recovery survey (`/r/{id}/{token}`), which staff can
+/// give the customer and which the recovery e-mail carries.
+pub async fn recovery_path(store: &Store, id: Id) -> Result<String> {
+    Ok(format!("/r/{id}/{}", recovery_token(store, id).await?))
+}
+
+/// The recovery survey e-mailed on closing: to a customer who gave an e-mail address
+/// with their consent, when e-mail is on; in the workspace's language.
+async fn recovery_mail(
+    hooks: &crate::jobs::JobCtx,
+    ws: Id,
+    f: &FollowUp,
+) -> Result<Option<kohtaamo_storage::mail::NewMail>> {
+    let Some(to) = f
+        .contact
+        .as_deref()
+        .filter(|c| kohtaamo_domain::survey::is_email(c))
+    else {
+        return Ok(None);
+    };
+    if !f.may_contact || hooks.mailer.is_none() {
+        return Ok(None);
+    }
+    let Some(w) = hooks.store.workspace_by_id(ws).await? else {
+        return Ok(None);
+    };
+    let i = crate::i18n::I18n::new(w.data.default_language.as_str(), "en");
+    let link = hooks.link(&recovery_path(&hooks.store, f.id).await?);
+    // One message per closing: the history grows with every step.
+    let steps = hooks.store.follow_up_events(ws, f.id).await?.len();
+    Ok(Some(kohtaamo_storage::mail::NewMail {
+        dedupe: format!("rec:{}:{steps}", f.id),
+        kind: "follow-up-recovery".into(),
+        to: to.to_owned(),
+        subject: i.s("mail-recovery-subject", "org", &i.text(&w.data.name)),
+        body: [i.t("mail-recovery-body"), link].join("\n\n"),
+    }))
+}
+
+/// A follow-up's recovery survey as its link names it: the workspace and the
+/// follow-up, or NotFound for a link that is not one (the same answer for a wrong
+/// token and an unknown follow-up).
+pub async fn recovery_of(
+    store: &Store,
+    id: Id,
+    token: &str,
+) -> Result<(kohtaamo_storage::auth::Workspace, FollowUp)> {
+    use subtle::ConstantTimeEq;
+    let expected = recovery_token(store, id).await?;
+    if !bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
+        return Err(Error::NotFound);
+    }
+    let (ws, f) = match store.follow_up_by_id(id).await {
+        Ok(x) => x,
+        Err(kohtaamo_storage::StoreError::NotFound) => return Err(Error::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let w = store.workspace_by_id(ws).await?.ok_or(Error::NotFound)?;
+    Ok((w, f))
+}
+
+/// The customer's answer on the recovery survey (1–5): stored once per closing; a
+/// poor one reopens the follow-up (webhooks hear `follow_up.reopened`).
+pub async fn answer_recovery(
+    hooks: &crate::jobs::JobCtx,
+    id: Id,
+    token: &str,
+    score: i64,
+) -> Result<kohtaamo_storage::followups::RecoveryOutcome> {
+    let (lo, hi) = kohtaamo_domain::followups::RECOVERY_SCALE;
+    if !(lo..=hi).contains(&score) {
+        return Err(Error::invalid(
+            "score",
+            Reason::new("score-range").with("min", lo).with("max", hi),
+        ));
+    }
+    let (w, _) = recovery_of(&hooks.store, id, token).await?;
+    let at = kohtaamo_storage::time_text(hooks.clock.now());
+    let out = hooks.store.record_recovery(w.id, id, score, &at).await?;
+    if out == kohtaamo_storage::followups::RecoveryOutcome::Reopened {
+        let f = hooks.store.follow_up(w.id, id).await?;
+        announce(hooks, w.id, w.data.slug.as_str(), Action::Reopen, &f);
+    }
+    Ok(out)
 }
 
 /// Tells the workspace's webhooks that opted in to `follow-ups` about a step taken:

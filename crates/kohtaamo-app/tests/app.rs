@@ -61,7 +61,7 @@ journeys:
           - {slug: restaurant-car, name: {fi: Ravintolavaunu, en: Restaurant car}, channel: in_person, lane: frontstage, owner: {unit: onboard}}
 surveys:
   - {slug: shop, name: {fi: Kauppa, en: Shop}, status: active, touchpoint: ticket-shop, questions: [{key: nps, kind: nps, required: true}]}
-  - {slug: car, name: {fi: Vaunu, en: Car}, status: active, touchpoint: restaurant-car, questions: [{key: nps, kind: nps, required: true}]}
+  - {slug: car, name: {fi: Vaunu, en: Car}, status: active, touchpoint: restaurant-car, questions: [{key: nps, kind: nps, required: true}, {key: contact, kind: contact}]}
   - {slug: whole-trip, name: {fi: Koko matka, en: Whole trip}, status: active, journey: trip, questions: [{key: nps, kind: nps, required: true}]}
 "#;
 
@@ -152,6 +152,17 @@ impl World {
 
     /// Answers survey `slug` with `nps`, through the same use case as the public API.
     async fn answer(&self, slug: &str, id: &str, nps: i64, case: Option<&str>) {
+        self.answer_with(slug, id, json!({"nps": nps}), case).await
+    }
+
+    /// Answers survey `slug` with these answers.
+    async fn answer_with(
+        &self,
+        slug: &str,
+        id: &str,
+        answers: serde_json::Value,
+        case: Option<&str>,
+    ) {
         let live = self
             .feedback
             .live(&self.survey_key(slug).await)
@@ -159,7 +170,7 @@ impl World {
             .unwrap();
         let input = ResponseInput {
             id: Some(id.into()),
-            answers: [("nps".to_string(), json!(nps))].into(),
+            answers: serde_json::from_value(answers).expect("answers"),
             complete: true,
             hidden: HiddenInput {
                 case_ref: case.map(str::to_owned),
@@ -559,9 +570,19 @@ async fn follow_ups_escalate_once_on_two_instances_with_a_fixed_clock() {
         .await
         .unwrap()
         .id;
-    w.answer("car", "car-escalate-1", 2, None).await;
-    w.answer("car", "car-escalate-2", 3, None).await;
-    let open = w
+    // Both customers allow being contacted (the contact question); a third does not:
+    // its follow-up is for learning only, so it has no contact clock to escalate.
+    for (key, nps) in [("car-escalate-1", 2), ("car-escalate-2", 3)] {
+        w.answer_with(
+            "car",
+            key,
+            json!({"nps": nps, "contact": "+358 40 123 4567"}),
+            None,
+        )
+        .await;
+    }
+    w.answer("car", "car-escalate-3", 1, None).await;
+    let mut open = w
         .store
         .follow_ups(
             w.ws,
@@ -573,7 +594,16 @@ async fn follow_ups_escalate_once_on_two_instances_with_a_fixed_clock() {
         )
         .await
         .unwrap();
-    assert_eq!(open.len(), 2);
+    assert_eq!(open.len(), 3);
+    let internal = open
+        .iter()
+        .position(|f| !f.may_contact)
+        .expect("learning only");
+    let internal = open.remove(internal);
+    assert_eq!(internal.contact, None);
+    assert!(open
+        .iter()
+        .all(|f| f.contact.as_deref() == Some("+358401234567")));
     assert!(open
         .iter()
         .all(|f| f.unit_id == Some(w.unit_onboard) && f.status == Status::New));
@@ -595,20 +625,29 @@ async fn follow_ups_escalate_once_on_two_instances_with_a_fixed_clock() {
         note: Some("asked for the receipt".into()),
         by: "user:anna".into(),
         at: at(h),
+        mails: vec![],
     };
     let anna = (ids["anna"], Role::Viewer);
-    kohtaamo_app::followups::act(&w.store, w.ws, second.id, anna, &step(Action::Wait, 10))
+    let hooks = JobCtx::new(w.store.clone(), Arc::new(SystemClock));
+    // Without consent there is no contact step.
+    let e =
+        kohtaamo_app::followups::act(&hooks, w.ws, internal.id, anna, &step(Action::Contact, 1))
+            .await;
+    assert!(
+        matches!(e, Err(Error::Invalid(ref f)) if f.0["action"].code == "no-consent"),
+        "{e:?}"
+    );
+    kohtaamo_app::followups::act(&hooks, w.ws, second.id, anna, &step(Action::Wait, 10))
         .await
         .unwrap();
     let again =
-        kohtaamo_app::followups::act(&w.store, w.ws, second.id, anna, &step(Action::Wait, 11))
-            .await;
+        kohtaamo_app::followups::act(&hooks, w.ws, second.id, anna, &step(Action::Wait, 11)).await;
     assert!(
         matches!(again, Err(Error::Invalid(_))),
         "waiting twice is refused"
     );
     let resumed =
-        kohtaamo_app::followups::act(&w.store, w.ws, second.id, anna, &step(Action::Resume, 40))
+        kohtaamo_app::followups::act(&hooks, w.ws, second.id, anna, &step(Action::Resume, 40))
             .await
             .unwrap();
     assert_eq!(resumed.paused_seconds, 30 * 3600);
@@ -800,4 +839,154 @@ async fn mail_is_retried_with_backoff_until_the_server_answers() {
     assert_eq!((q[0].status.as_str(), q[0].attempts), ("sent", 2));
     assert_eq!(server.received().len(), 1);
     assert_eq!(server.received()[0].body.trim(), "Hei, tämä on testi.");
+}
+
+/// Closing a follow-up whose customer gave an e-mail address with their consent sends
+/// the one-question recovery survey (real SMTP); a poor answer reopens it, a good one
+/// counts as recovered; the link answers once per closing and a wrong token finds
+/// nothing.
+#[tokio::test]
+async fn the_recovery_survey_reaches_a_consenting_customer_and_a_poor_answer_reopens() {
+    use kohtaamo_app::followups as fu;
+    use kohtaamo_domain::followups::{Action, FollowUpRuleInput, Status};
+    use kohtaamo_domain::model::Role;
+    use kohtaamo_storage::followups::{Act, FollowUpFilter, RecoveryOutcome};
+
+    let w = world().await;
+    let server = smtp::SmtpServer::start();
+    let rule: FollowUpRuleInput =
+        serde_json::from_value(json!({"name": "Detractors", "trigger": "nps", "threshold": 6}))
+            .unwrap();
+    w.store.create(w.ws, &rule.parse().unwrap()).await.unwrap();
+    w.answer_with(
+        "car",
+        "car-rec-1",
+        json!({"nps": 1, "contact": "liisa@example.fi"}),
+        None,
+    )
+    .await;
+    let f = w
+        .store
+        .follow_ups(
+            w.ws,
+            &FollowUpFilter {
+                open: true,
+                limit: 5,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (f.may_contact, f.contact.as_deref()),
+        (true, Some("liisa@example.fi"))
+    );
+    let hooks = JobCtx::new(w.store.clone(), Arc::new(SystemClock))
+        .with_mailer(Some(server.mailer()))
+        .with_base_url(Some("https://kohtaamo.example.fi".into()));
+    let admin = (0, Role::Admin);
+    let act = |action, cause: Option<&str>| Act {
+        action,
+        assignee_id: None,
+        root_cause: cause.map(str::to_owned),
+        action_taken: cause.map(|_| "Refund paid".to_owned()),
+        note: None,
+        by: "user:admin".into(),
+        at: kohtaamo_storage::now_text(),
+        mails: vec![],
+    };
+    fu::act(&hooks, w.ws, f.id, admin, &act(Action::Contact, None))
+        .await
+        .unwrap();
+    let closed = fu::act(
+        &hooks,
+        w.ws,
+        f.id,
+        admin,
+        &act(Action::Close, Some("process")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(closed.status, Status::Closed);
+    assert_eq!(Job::MAIL.run_once(&hooks).await.unwrap(), 1);
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].to, "liisa@example.fi");
+    assert_eq!(got[0].subject, "Rautatie: saatiinko asiasi kuntoon?");
+    let path = fu::recovery_path(&w.store, f.id).await.unwrap();
+    assert!(
+        got[0]
+            .body
+            .contains(&format!("https://kohtaamo.example.fi{path}")),
+        "{}",
+        got[0].body
+    );
+    let token = path.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(token.len(), 32, "128 bits");
+    // A wrong token, or another follow-up's, finds nothing; a score off the scale is refused.
+    assert!(matches!(
+        fu::answer_recovery(&hooks, f.id, "0".repeat(32).as_str(), 5).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        fu::answer_recovery(&hooks, f.id + 1, &token, 5).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        fu::answer_recovery(&hooks, f.id, &token, 9).await,
+        Err(Error::Invalid(_))
+    ));
+    // A poor answer reopens it (back to contacted), as the customer's step.
+    assert_eq!(
+        fu::answer_recovery(&hooks, f.id, &token, 2).await.unwrap(),
+        RecoveryOutcome::Reopened
+    );
+    let (again, events) = fu::get(&w.store, w.ws, f.id).await.unwrap();
+    assert_eq!(
+        (again.status, again.recovery_score),
+        (Status::Contacted, None)
+    );
+    let last: Vec<(&str, &str)> = events
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| (e.action.as_str(), e.by.as_str()))
+        .collect();
+    assert_eq!(last, vec![("reopen", "customer"), ("recovery", "customer")]);
+    assert_eq!(
+        events[events.len() - 2].detail,
+        "2",
+        "the answer stays in the history"
+    );
+    assert_eq!(
+        fu::answer_recovery(&hooks, f.id, &token, 5).await.unwrap(),
+        RecoveryOutcome::NotOpen,
+        "only a closed one"
+    );
+    // Closed again: a new recovery e-mail, and a good answer is stored; once.
+    fu::act(
+        &hooks,
+        w.ws,
+        f.id,
+        admin,
+        &act(Action::Close, Some("information")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(Job::MAIL.run_once(&hooks).await.unwrap(), 1);
+    assert_eq!(
+        fu::answer_recovery(&hooks, f.id, &token, 5).await.unwrap(),
+        RecoveryOutcome::Stored
+    );
+    assert_eq!(
+        fu::answer_recovery(&hooks, f.id, &token, 1).await.unwrap(),
+        RecoveryOutcome::NotOpen,
+        "answered once"
+    );
+    let done = w.store.follow_up(w.ws, f.id).await.unwrap();
+    assert_eq!(
+        (done.status, done.recovery_score),
+        (Status::Closed, Some(5))
+    );
 }

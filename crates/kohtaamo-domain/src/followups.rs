@@ -37,8 +37,24 @@ str_enum!(
     /// `wait` stops both clocks while waiting for the customer, `resume` starts them
     /// again; `escalate` is the clock job's (a missed target, told to someone), never a
     /// person's.
-    Action { Assign => "assign", Contact => "contact", Wait => "wait", Resume => "resume", Resolve => "resolve", Close => "close", Reopen => "reopen", Note => "note", Escalate => "escalate" }
+    /// `recovery` is the customer's answer to the recovery survey.
+    Action { Assign => "assign", Contact => "contact", Wait => "wait", Resume => "resume", Resolve => "resolve", Close => "close", Reopen => "reopen", Note => "note", Escalate => "escalate", Recovery => "recovery" }
 );
+
+/// The recovery survey's one question is answered 1–5 ("How well was your matter
+/// put right?"): 4 or 5 counts as recovered; 1 or 2 reopens the follow-up.
+pub const RECOVERY_SCALE: (i64, i64) = (1, 5);
+pub const RECOVERED_FROM: i64 = 4;
+pub const REOPEN_AT_OR_BELOW: i64 = 2;
+
+/// Whether a customer's next score after a follow-up closed, at any touchpoint, says
+/// they recovered: NPS 7 or more, CSAT 4 or more, or CES 3 or less (the first of these
+/// the response carries, in that order).
+pub fn recovered_by_score(nps: Option<i64>, csat: Option<i64>, ces: Option<i64>) -> Option<bool> {
+    nps.map(|n| n >= 7)
+        .or(csat.map(|c| c >= 4))
+        .or(ces.map(|c| c <= 3))
+}
 str_enum!(
     /// A follow-up's two clocks: time to first contact and time to resolution.
     Clock { Contact => "contact", Resolve => "resolve" }
@@ -420,9 +436,13 @@ pub struct State {
     pub contacted: bool,
     /// Whether its clocks stand still, waiting for the customer.
     pub waiting: bool,
+    /// Whether the customer allowed being contacted about their answer: without it a
+    /// follow-up is for learning only (no contact step, no waiting for the customer).
+    pub may_contact: bool,
 }
 
-/// Where `action` takes a follow-up in `state`, or why it cannot. Assigning and
+/// Where `action` takes a follow-up in `state`, or why it cannot. Contacting and
+/// waiting for the customer need the customer's consent. Assigning and
 /// notes leave the status as it is; contacting is for a new one; waiting for the
 /// customer for an open one not already waiting, resuming for one that is (contacting,
 /// resolving and closing also end a wait); resolving for an open one; closing for any
@@ -431,6 +451,9 @@ pub struct State {
 /// clock job's, never a person's.
 pub fn next(state: State, action: Action) -> Result<Status, Reason> {
     use Status::*;
+    if matches!(action, Action::Contact | Action::Wait) && !state.may_contact {
+        return Err(Reason::new("no-consent"));
+    }
     let to = match (action, state.status) {
         (Action::Assign | Action::Note, s) => Some(s),
         (Action::Wait, s @ (New | Contacted)) if !state.waiting => Some(s),
@@ -688,6 +711,7 @@ mod tests {
             status,
             contacted,
             waiting: false,
+            may_contact: true,
         };
         assert_eq!(
             next(s(Status::New, false), Action::Contact),
@@ -731,6 +755,7 @@ mod tests {
             status: Status::New,
             contacted: false,
             waiting: true,
+            may_contact: true,
         };
         assert!(next(waiting, Action::Wait).is_err());
         assert_eq!(next(waiting, Action::Resume), Ok(Status::New));
@@ -738,6 +763,18 @@ mod tests {
         assert!(next(s(Status::New, false), Action::Resume).is_err());
         assert!(next(s(Status::Resolved, true), Action::Wait).is_err());
         assert!(next(s(Status::New, false), Action::Escalate).is_err());
+        // Without consent: learning only — no contact, no waiting; resolving and
+        // closing as usual.
+        let internal = State {
+            may_contact: false,
+            ..s(Status::New, false)
+        };
+        assert_eq!(
+            next(internal, Action::Contact).unwrap_err().code,
+            "no-consent"
+        );
+        assert_eq!(next(internal, Action::Wait).unwrap_err().code, "no-consent");
+        assert_eq!(next(internal, Action::Resolve), Ok(Status::Resolved));
     }
 
     #[test]

@@ -40,7 +40,7 @@ str_enum!(
     /// Question types. The first three have standard scales and wording.
     QuestionKind {
         Nps => "nps", Csat => "csat", Ces => "ces", Rating => "rating",
-        Single => "single", Multi => "multi", Text => "text",
+        Single => "single", Multi => "multi", Text => "text", Contact => "contact",
     }
 );
 
@@ -58,6 +58,11 @@ impl QuestionKind {
     /// survey gives none.
     pub fn has_standard_wording(self) -> bool {
         self.standard_range().is_some()
+    }
+    /// The survey may leave the question's text out: the scored questions' standard
+    /// wording, and the contact question's ("May we contact you about your answer?").
+    pub fn text_optional(self) -> bool {
+        self.has_standard_wording() || self == QuestionKind::Contact
     }
 }
 
@@ -325,6 +330,7 @@ impl Question {
                         .collect(),
                 ))
             }
+            (QuestionKind::Contact, Value::String(s)) => contact_detail(s).map(Answer::Text),
             (QuestionKind::Text, Value::String(s)) => {
                 let t = s.trim();
                 if t.chars().count() > MAX_ANSWER_TEXT {
@@ -420,6 +426,18 @@ impl Answers {
             csat: first(QuestionKind::Csat),
             ces: first(QuestionKind::Ces),
         }
+    }
+    /// The contact detail the respondent gave with their consent to be contacted about
+    /// the answer (the first contact question answered), if any.
+    pub fn contact(&self, survey: &SurveyData) -> Option<String> {
+        survey
+            .questions
+            .iter()
+            .filter(|q| q.kind == QuestionKind::Contact)
+            .find_map(|q| match self.0.get(q.key.as_str()) {
+                Some(Answer::Text(t) | Answer::Choice(t)) if !t.is_empty() => Some(t.clone()),
+                _ => None,
+            })
     }
     /// The open-text answers joined (JSON does not tell a text from a choice key, so
     /// the survey says which questions are open).
@@ -540,9 +558,13 @@ fn parse_question(
     let k = key(e, &format!("{p}.key"), &q.key);
     let kind = e.take(&format!("{p}.kind"), QuestionKind::parse(&q.kind));
     let text = match kind {
-        Some(kd) if kd.has_standard_wording() => e.take(&format!("{p}.text"), Texts::text(&q.text)),
+        Some(kd) if kd.text_optional() => e.take(&format!("{p}.text"), Texts::text(&q.text)),
         _ => e.take(&format!("{p}.text"), Texts::name(&q.text)),
     };
+    if kind == Some(QuestionKind::Contact) && q.required {
+        // Consent to be contacted is given freely or not at all.
+        e.add(format!("{p}.required"), Reason::new("contact-not-required"));
+    }
     let choice_kind = matches!(kind, Some(QuestionKind::Single | QuestionKind::Multi));
     let mut options = Vec::new();
     if choice_kind {
@@ -603,6 +625,34 @@ fn parse_question(
         scale,
         show_if: q.show_if.clone(),
     })
+}
+
+/// A contact detail: an e-mail address (kept as given, trimmed) or a phone number (7–15
+/// digits, with an optional leading `+` and spaces, hyphens or brackets between; kept
+/// as `+358401234567`-like digits).
+pub fn contact_detail(s: &str) -> Result<String, Reason> {
+    let s = s.trim();
+    if s.contains('@') {
+        return crate::model::Email::parse(s)
+            .map(|e| e.as_str().to_owned())
+            .map_err(|_| Reason::new("bad-contact"));
+    }
+    let plus = s.starts_with('+');
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let ok_chars = body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')'));
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    if ok_chars && (7..=15).contains(&digits.len()) {
+        Ok(format!("{}{digits}", if plus { "+" } else { "" }))
+    } else {
+        Err(Reason::new("bad-contact"))
+    }
+}
+
+/// Whether a contact detail is an e-mail address (else a phone number).
+pub fn is_email(contact: &str) -> bool {
+    contact.contains('@')
 }
 
 /// `https://host[:port]` or `http://host[:port]`, nothing after.

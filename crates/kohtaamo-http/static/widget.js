@@ -63,6 +63,11 @@
       }
       kids.push(row);
       if (q.low) kids.push(el('div', { style: { display: 'flex', justifyContent: 'space-between', fontSize: '12px' } }, [el('span', {}, [q.min + ' = ' + q.low]), el('span', {}, [q.max + ' = ' + q.high])]));
+    } else if (q.kind === 'contact') {
+      var inp = el('input', { id: id, type: 'text', inputMode: 'email', autocomplete: 'email', maxLength: 254, style: { width: '100%', font: 'inherit' } });
+      inp.addEventListener('change', function () { answers[q.key] = inp.value; post(false); });
+      legend = el('label', { htmlFor: id, style: { display: 'block', fontWeight: '600', marginBottom: '6px' } }, [q.text]);
+      return el('div', { 'data-q': q.key, style: { margin: '12px 0' } }, [legend, el('p', { style: { fontSize: '13px', margin: '0 0 4px' } }, [sv.labels.contact_help]), inp]);
     } else if (q.kind === 'text') {
       var ta = el('textarea', { id: id, rows: 3, maxLength: 4000, style: { width: '100%', font: 'inherit' } });
       ta.addEventListener('change', function () { answers[q.key] = ta.value; post(false); });

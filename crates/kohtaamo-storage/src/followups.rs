@@ -31,6 +31,8 @@ pub struct NewFollowUp {
     pub reason: String,
     /// Whether the customer allowed being contacted about their answer.
     pub may_contact: bool,
+    /// The contact detail given with that consent.
+    pub contact: Option<String>,
     pub contact_hours: i64,
     pub resolve_hours: i64,
 }
@@ -55,7 +57,14 @@ pub struct FollowUp {
     pub assignee_id: Option<Id>,
     pub status: Status,
     pub reason: String,
+    /// Whether the customer allowed being contacted about their answer (without it the
+    /// follow-up is for learning only: no contact step).
     pub may_contact: bool,
+    /// The e-mail address or phone number they gave with that consent.
+    pub contact: Option<String>,
+    /// Their answer to the recovery survey after closing (1–5), and when.
+    pub recovery_score: Option<i64>,
+    pub recovery_at: Option<String>,
     /// When the first contact is due, and the resolution (RFC 3339 UTC).
     pub contact_due: String,
     pub resolve_due: String,
@@ -117,6 +126,9 @@ pub struct Act {
     pub by: String,
     /// When (RFC 3339 UTC; the caller's clock).
     pub at: String,
+    /// E-mail to queue when the step is taken (closing: the recovery survey to a
+    /// consenting customer), in its transaction.
+    pub mails: Vec<crate::mail::NewMail>,
 }
 
 /// A follow-up's due times for its targets and the time its clocks stood still: a
@@ -162,10 +174,10 @@ async fn end_wait(tx: &mut crate::Tx, f: &FollowUp, at: &str) -> Result<()> {
     Ok(())
 }
 
-const COLUMNS: &str = "id, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, assignee_id, status, reason, may_contact, contact_due, resolve_due, contact_hours, resolve_hours, paused_seconds, waiting_since, contacted_at, resolved_at, closed_at, root_cause, action_taken, created_at, updated_at";
+const COLUMNS: &str = "id, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, assignee_id, status, reason, may_contact, contact, recovery_score, recovery_at, contact_due, resolve_due, contact_hours, resolve_hours, paused_seconds, waiting_since, contacted_at, resolved_at, closed_at, root_cause, action_taken, created_at, updated_at";
 
-pub(crate) const INSERT_SQL: &str = "INSERT INTO follow_ups (workspace_id, dedupe, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, status, reason, may_contact, contact_due, resolve_due, contact_hours, resolve_hours, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $17, $18, $19, $20, $20) ON CONFLICT (workspace_id, dedupe) DO NOTHING";
+pub(crate) const INSERT_SQL: &str = "INSERT INTO follow_ups (workspace_id, dedupe, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, status, reason, may_contact, contact, contact_due, resolve_due, contact_hours, resolve_hours, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $17, $18, $19, $20, $21, $21) ON CONFLICT (workspace_id, dedupe) DO NOTHING";
 
 /// Where a new follow-up comes from.
 pub(crate) enum Origin<'a> {
@@ -214,6 +226,7 @@ pub(crate) fn insert_values(
         f.partner_id.into(),
         f.reason.clone().into(),
         f.may_contact.into(),
+        f.contact.clone().into(),
         due(f.contact_hours).into(),
         due(f.resolve_hours).into(),
         f.contact_hours.into(),
@@ -241,6 +254,9 @@ fn follow_up(r: &AnyRow) -> std::result::Result<FollowUp, sqlx::Error> {
         status: Status::parse(&status).map_err(|e| decode_err("status", e.english()))?,
         reason: r.try_get("reason")?,
         may_contact: r.try_get::<i64, _>("may_contact")? != 0,
+        contact: r.try_get("contact")?,
+        recovery_score: r.try_get("recovery_score")?,
+        recovery_at: r.try_get("recovery_at")?,
         contact_due: r.try_get("contact_due")?,
         resolve_due: r.try_get("resolve_due")?,
         contact_hours: r.try_get("contact_hours")?,
@@ -315,7 +331,7 @@ impl Store {
         }
         sql += &format!(
             " ORDER BY CASE WHEN status IN ('new', 'contacted') THEN 0 ELSE 1 END, \
-             CASE WHEN status = 'new' THEN contact_due WHEN status = 'contacted' THEN resolve_due ELSE '' END, \
+             CASE WHEN status = 'new' AND may_contact = 1 THEN contact_due WHEN status IN ('new', 'contacted') THEN resolve_due ELSE '' END, \
              id DESC LIMIT ${}",
             next()
         );
@@ -340,6 +356,19 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         Ok(follow_up(&row)?)
+    }
+
+    /// A follow-up by its id alone (ids are unique across workspaces): (workspace,
+    /// follow-up). For the customer's recovery link, which names no workspace.
+    pub async fn follow_up_by_id(&self, id: Id) -> Result<(Id, FollowUp)> {
+        let row = sqlx::query(&format!(
+            "SELECT workspace_id AS ws, {COLUMNS} FROM follow_ups WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((row.try_get("ws")?, follow_up(&row)?))
     }
 
     /// What was done to a follow-up, in order.
@@ -431,6 +460,7 @@ impl Store {
                     status: cur.status,
                     contacted: cur.contacted_at.is_some(),
                     waiting: cur.waiting_since.is_some(),
+                    may_contact: cur.may_contact,
                 },
                 act.action,
             )
@@ -505,10 +535,10 @@ impl Store {
                         .await?;
                     note.to_owned()
                 }
-                Action::Resume | Action::Escalate => String::new(),
+                Action::Resume | Action::Escalate | Action::Recovery => String::new(),
                 Action::Reopen => {
                     sqlx::query(
-                        "UPDATE follow_ups SET resolved_at = NULL, closed_at = NULL WHERE id = $1",
+                        "UPDATE follow_ups SET resolved_at = NULL, closed_at = NULL, recovery_score = NULL, recovery_at = NULL WHERE id = $1",
                     )
                     .bind(id)
                     .execute(&mut *tx)
@@ -548,6 +578,7 @@ impl Store {
             .bind(&now)
             .execute(&mut *tx)
             .await?;
+            crate::mail::queue(&mut tx, Some(ws), &act.mails, &now).await?;
             let row = sqlx::query(&format!(
                 "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND id = $2"
             ))
@@ -683,7 +714,7 @@ pub struct Escalation {
 
 impl Store {
     /// Open follow-ups, of every workspace, whose running clock is past its due time at
-    /// `now`, that are not waiting for the customer and have steps left to take (the
+    /// `now` (the contact clock runs only where the customer allowed contact), that are not waiting for the customer and have steps left to take (the
     /// last step of that clock not taken), by id after `after`, at most `limit`, each
     /// with the escalation steps already taken.
     pub async fn overdue_follow_ups(
@@ -704,7 +735,7 @@ impl Store {
         };
         let rows = sqlx::query(&format!(
             "SELECT f.workspace_id AS ws, {cols} FROM follow_ups f WHERE f.waiting_since IS NULL AND f.id > $2 AND \
-             ((f.status = 'new' AND f.contact_due <= $1 AND {}) \
+             ((f.status = 'new' AND f.may_contact = 1 AND f.contact_due <= $1 AND {}) \
               OR (f.status IN ('new', 'contacted') AND f.resolve_due <= $1 AND {})) \
              ORDER BY f.id LIMIT $3",
             last("contact"),
@@ -855,5 +886,151 @@ impl Store {
         }
         .await;
         self.finish(tx, r).await
+    }
+}
+
+/// A customer's scored response: (customer, when, nps, csat, ces).
+pub type LaterScore = (String, String, Option<i64>, Option<i64>, Option<i64>);
+
+/// What became of a recovery answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryOutcome {
+    /// Stored; the follow-up stays closed.
+    Stored,
+    /// Stored, and so poor that the follow-up was reopened.
+    Reopened,
+    /// The follow-up is not closed, or was answered already: nothing changed.
+    NotOpen,
+}
+
+impl Store {
+    /// The customer's answer to the recovery survey of a closed follow-up (once per
+    /// closing): stored with a `recovery` event (detail: the score); at or below
+    /// [`fu::REOPEN_AT_OR_BELOW`] the follow-up is reopened (a `reopen` event by the
+    /// customer; the answer stays in the history, the next closing asks again), all in
+    /// one transaction.
+    pub async fn record_recovery(
+        &self,
+        ws: Id,
+        id: Id,
+        score: i64,
+        at: &str,
+    ) -> Result<RecoveryOutcome> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let lock = if self.backend() == crate::Backend::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
+            let row = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND id = $2{lock}"
+            ))
+            .bind(ws)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let f = follow_up(&row)?;
+            if f.status != Status::Closed || f.recovery_score.is_some() {
+                return Ok(RecoveryOutcome::NotOpen);
+            }
+            let event = |action: Action, status: Status, detail: String| {
+                sqlx::query(
+                    "INSERT INTO follow_up_events (workspace_id, follow_up_id, action, status, detail, by_user, at) \
+                     VALUES ($1, $2, $3, $4, $5, 'customer', $6)",
+                )
+                .bind(ws)
+                .bind(id)
+                .bind(action.as_str())
+                .bind(status.as_str())
+                .bind(detail)
+                .bind(at.to_owned())
+            };
+            sqlx::query("UPDATE follow_ups SET recovery_score = $1, recovery_at = $2, updated_at = $2 WHERE id = $3")
+                .bind(score)
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            event(Action::Recovery, Status::Closed, score.to_string())
+                .execute(&mut *tx)
+                .await?;
+            if score > fu::REOPEN_AT_OR_BELOW {
+                return Ok(RecoveryOutcome::Stored);
+            }
+            let to = if f.contacted_at.is_some() {
+                Status::Contacted
+            } else {
+                Status::New
+            };
+            sqlx::query(
+                "UPDATE follow_ups SET status = $1, resolved_at = NULL, closed_at = NULL, recovery_score = NULL, recovery_at = NULL, updated_at = $2 WHERE id = $3",
+            )
+            .bind(to.as_str())
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            event(Action::Reopen, to, format!("recovery:{score}"))
+                .execute(&mut *tx)
+                .await?;
+            Ok(RecoveryOutcome::Reopened)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// The follow-ups of a workspace closed in `[from, to)` (RFC 3339 bounds), for
+    /// recovery and root-cause figures.
+    pub async fn closed_follow_ups(&self, ws: Id, from: &str, to: &str) -> Result<Vec<FollowUp>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND status = 'closed' \
+             AND closed_at >= $2 AND closed_at < $3 ORDER BY closed_at"
+        ))
+        .bind(ws)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(follow_up)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Each of `customers`' scored responses after `after` (RFC 3339), oldest first:
+    /// (customer, when, nps, csat, ces).
+    pub async fn scores_of_customers(
+        &self,
+        ws: Id,
+        customers: &[String],
+        after: &str,
+    ) -> Result<Vec<LaterScore>> {
+        let mut out: Vec<LaterScore> = vec![];
+        for chunk in customers.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|k| format!("${}", k + 3)).collect();
+            let sql = format!(
+                "SELECT customer_ref, created_at, nps, csat, ces FROM responses WHERE workspace_id = $1 \
+                 AND created_at > $2 AND customer_ref IN ({}) \
+                 AND (nps IS NOT NULL OR csat IS NOT NULL OR ces IS NOT NULL) ORDER BY created_at",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(ws).bind(after);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push((
+                    r.try_get("customer_ref")?,
+                    r.try_get("created_at")?,
+                    r.try_get("nps")?,
+                    r.try_get("csat")?,
+                    r.try_get("ces")?,
+                ));
+            }
+        }
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(out)
     }
 }

@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "follow_up_clocks",
         include_str!("../migrations/0012_follow_up_clocks.sql"),
     ),
+    (
+        13,
+        "follow_up_recovery",
+        include_str!("../migrations/0013_follow_up_recovery.sql"),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -886,6 +886,7 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
                 partner_id: None,
                 reason: format!("NPS {nps}"),
                 may_contact: false,
+                contact: None,
                 contact_hours: 24,
                 resolve_hours: 120,
             })

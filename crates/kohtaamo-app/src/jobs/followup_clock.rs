@@ -55,7 +55,8 @@ pub async fn follow_up_clock_once(ctx: &JobCtx) -> Result<usize> {
 fn due_steps(o: &Overdue, now: chrono::DateTime<chrono::Utc>) -> Vec<(Clock, Step)> {
     let f = &o.follow_up;
     let mut clocks = vec![];
-    if f.status == Status::New {
+    // Without the customer's consent there is no contact step, so no contact clock.
+    if f.status == Status::New && f.may_contact {
         clocks.push((Clock::Contact, &f.contact_due, f.contact_hours));
     }
     if matches!(f.status, Status::New | Status::Contacted) {

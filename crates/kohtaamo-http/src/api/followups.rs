@@ -170,8 +170,9 @@ async fn act_on(
         note: input.note,
         by: format!("user:{}", ws.user.username),
         at: kohtaamo_storage::time_text(st.clock.now()),
+        mails: vec![],
     };
-    let f = fu::act(&st.store, ws.id, id, (ws.user.id, ws.role), &act).await?;
+    let f = fu::act(&st.hooks, ws.id, id, (ws.user.id, ws.role), &act).await?;
     fu::announce(&st.hooks, ws.id, &ws.slug, action, &f);
     Ok(axum::Json(f))
 }

@@ -61,8 +61,8 @@ pub(super) fn due(i: &I18n, f: &FollowUp, now: chrono::DateTime<chrono::Utc>) ->
         return (i.s("follow-up-waiting-since", "at", &when(i, since)), false);
     }
     let (which, at) = match f.status {
-        Status::New => (Some("contact"), &f.contact_due),
-        Status::Contacted => (Some("resolve"), &f.resolve_due),
+        Status::New if f.may_contact => (Some("contact"), &f.contact_due),
+        Status::New | Status::Contacted => (Some("resolve"), &f.resolve_due),
         _ => (None, &f.updated_at),
     };
     let overdue =
@@ -273,6 +273,13 @@ struct OnePage {
     can: Vec<&'static str>,
     /// E-mail is not configured: escalations are told here only.
     mail_off: bool,
+    /// Whether the customer may be contacted, and how (mailto:/tel: link, shown text).
+    may_contact: bool,
+    contact: Option<(String, String)>,
+    /// Closed with consent: the recovery survey link to give the customer; their
+    /// answer when given.
+    recovery_link: String,
+    recovery: String,
     causes: Vec<(&'static str, String)>,
     events: Vec<EventRow>,
     root_cause: String,
@@ -302,7 +309,7 @@ pub struct ActForm {
 
 async fn render(
     st: &AppState,
-    ctx: &PageCtx,
+    (ctx, headers): (&PageCtx, &axum::http::HeaderMap),
     id: Id,
     done: &str,
     error: String,
@@ -334,6 +341,7 @@ async fn render(
         status: f.status,
         contacted: f.contacted_at.is_some(),
         waiting: f.waiting_since.is_some(),
+        may_contact: f.may_contact,
     };
     let can = [
         Action::Contact,
@@ -347,6 +355,15 @@ async fn render(
     .filter(|a| kohtaamo_domain::followups::next(state, *a).is_ok())
     .map(Action::as_str)
     .collect();
+    let recovery_link = if f.status == Status::Closed && f.may_contact {
+        format!(
+            "{}{}",
+            st.public_base(headers),
+            fu::recovery_path(&st.store, f.id).await?
+        )
+    } else {
+        String::new()
+    };
     let done = match done {
         "assign" | "contact" | "wait" | "resume" | "resolve" | "close" | "reopen" | "note" => {
             i.t(&format!("follow-up-done-{done}"))
@@ -391,6 +408,20 @@ async fn render(
             .unwrap_or_default(),
         action_taken: f.action_taken.clone().unwrap_or_default(),
         mail_off: st.hooks.mailer.is_none(),
+        may_contact: f.may_contact,
+        contact: f.contact.as_deref().map(|c| {
+            let href = if kohtaamo_domain::survey::is_email(c) {
+                format!("mailto:{c}")
+            } else {
+                format!("tel:{c}")
+            };
+            (href, c.to_owned())
+        }),
+        recovery_link,
+        recovery: f
+            .recovery_score
+            .map(|n| i.n("follow-up-recovery-answer", "score", n))
+            .unwrap_or_default(),
         r: row(i, &names, &users, &f, st.clock.now()),
         error,
         done,
@@ -409,10 +440,11 @@ pub async fn one(
     ctx: PageCtx,
     Path((_, id)): Path<(String, Id)>,
     Query(q): Query<OneQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, PageError> {
     render(
         &st,
-        &ctx,
+        (&ctx, &headers),
         id,
         q.done.as_deref().unwrap_or_default(),
         String::new(),
@@ -426,6 +458,7 @@ pub async fn one(
 pub async fn act(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
+    headers: axum::http::HeaderMap,
     CsrfForm { ctx, form }: CsrfForm<ActForm>,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
@@ -441,8 +474,9 @@ pub async fn act(
                 note: Some(form.note.clone()),
                 by: format!("user:{}", ctx.user.username),
                 at: kohtaamo_storage::time_text(st.clock.now()),
+                mails: vec![],
             };
-            match fu::act(&st.store, w.id, id, (ctx.user.id, role), &act).await {
+            match fu::act(&st.hooks, w.id, id, (ctx.user.id, role), &act).await {
                 Ok(f) => {
                     fu::announce(&st.hooks, w.id, w.data.slug.as_str(), action, &f);
                     return Ok(Redirect::to(&format!(
@@ -460,6 +494,6 @@ pub async fn act(
             }
         }
     };
-    let page = render(&st, &ctx, id, "", error, form).await?;
+    let page = render(&st, (&ctx, &headers), id, "", error, form).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }

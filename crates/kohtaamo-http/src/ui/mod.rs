@@ -17,6 +17,7 @@ mod insight_page;
 mod pages;
 mod pdf;
 pub mod public;
+mod recovery_page;
 mod surveys_page;
 mod themes_page;
 
@@ -68,6 +69,10 @@ pub fn router() -> Router<AppState> {
         .route("/static/survey.js", get(public::survey_js))
         .route("/widget.js", get(public::widget))
         .route("/f/{key}", get(public::page).post(public::submit))
+        .route(
+            "/r/{id}/{token}",
+            get(recovery_page::page).post(recovery_page::answer),
+        )
         .route("/w/{ws}", get(pages::home))
         .route("/w/{ws}/packages", get(pages::catalogue))
         .route("/w/{ws}/packages/{id}", get(pages::package))

@@ -29,7 +29,8 @@ pub fn survey_body(slug: &str, tp: i64, status: &str) -> Value {
             {"key": "topics", "kind": "multi", "text": {"en": "Topics", "fi": "Aiheet"}, "options": [
                 {"key": "food", "label": {"en": "Food", "fi": "Ruoka"}},
                 {"key": "price", "label": {"en": "Price", "fi": "Hinta"}},
-                {"key": "staff", "label": {"en": "Staff", "fi": "Henkilökunta"}}]}
+                {"key": "staff", "label": {"en": "Staff", "fi": "Henkilökunta"}}]},
+            {"key": "contact", "kind": "contact"}
         ],
         "allowed_origins": ["https://shop.example.fi"]
     })

@@ -144,7 +144,13 @@ async fn the_status_machine_root_causes_and_who_may_act() {
             json!({"name": "Detractors", "trigger": "nps", "threshold": 6}),
         )
         .await;
-    f.answer(json!({"id": "resp-low-2", "answers": {"nps": 1}, "complete": true}))
+    // The customer allows being contacted (and a bad contact detail is refused).
+    let (s, b) = f
+        .answer(json!({"id": "resp-low-1", "answers": {"nps": 1, "contact": "call me"}, "complete": true}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b["fields"]["answers.contact"].is_string(), "{b}");
+    f.answer(json!({"id": "resp-low-2", "answers": {"nps": 1, "contact": "liisa@example.fi"}, "complete": true}))
         .await;
     let (_, list) = f.app.get(FU, &f.app.admin).await;
     let id = list["items"][0]["id"].as_i64().unwrap();
@@ -400,7 +406,7 @@ async fn opted_in_webhooks_hear_each_step() {
         )
         .await;
     f.answer(
-        json!({"id": "resp-hook-1", "answers": {"nps": 0}, "complete": true,
+        json!({"id": "resp-hook-1", "answers": {"nps": 0, "contact": "+358 40 765 4321"}, "complete": true,
                     "hidden": {"customer_ref": "crm:secret-99"}}),
     )
     .await;
@@ -450,4 +456,92 @@ async fn opted_in_webhooks_hear_each_step() {
         (Some(id), Some("policy"))
     );
     assert!(plain_got.lock().unwrap().is_empty(), "not opted in");
+}
+
+/// The customer's recovery survey over HTTP: viewing changes nothing, the page has no
+/// referrer and is not indexed, a wrong link is a plain 404, and a poor answer reopens
+/// the follow-up.
+#[tokio::test]
+async fn the_recovery_page_reopens_on_a_poor_answer() {
+    let f = fixture().await;
+    owned(&f).await;
+    f.app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Detractors", "trigger": "nps", "threshold": 6}),
+        )
+        .await;
+    f.answer(json!({"id": "resp-rec-1", "answers": {"nps": 2, "contact": "liisa@example.fi"}, "complete": true}))
+        .await;
+    let (_, list) = f.app.get(FU, &f.app.admin).await;
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let path = kohtaamo_app::followups::recovery_path(&f.app.store, id)
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    // Not closed yet: the page says it has nothing to ask.
+    let r = client.get(f.app.url(&path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    for body in [
+        json!({"action": "contact"}),
+        json!({"action": "close", "root_cause": "process", "action_taken": "Rebooked the trip"}),
+    ] {
+        let (s, b) = f
+            .app
+            .post(&format!("{FU}/{id}/actions"), &f.app.admin, body)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    for _ in 0..2 {
+        let r = client
+            .get(f.app.url(&format!("{path}?lang=en")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("How well was your matter put right?"),
+            "{html}"
+        );
+        assert!(html.contains("noindex"));
+    }
+    let bad = path.replace(&path[path.len() - 4..], "0000");
+    let r = client.get(f.app.url(&bad)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = client
+        .post(f.app.url(&path))
+        .form(&[("score", "7"), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "off the scale"
+    );
+    let (_, still) = f.app.get(&format!("{FU}/{id}"), &f.app.admin).await;
+    assert_eq!(
+        still["status"], "closed",
+        "viewing and a bad answer change nothing"
+    );
+    let r = client
+        .post(f.app.url(&path))
+        .form(&[("score", "1"), ("lang", "fi")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("avattu uudelleen"));
+    let (_, now) = f.app.get(&format!("{FU}/{id}"), &f.app.admin).await;
+    assert_eq!(now["status"], "contacted");
+    let steps: Vec<&str> = now["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps[steps.len() - 2..], ["recovery", "reopen"]);
 }

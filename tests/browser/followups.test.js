@@ -165,3 +165,95 @@ test('an editor adds a follow-up rule on its page; a bad one is refused with the
   await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).getByRole('button', { name: /Delete/ }).click();
   assert.equal(await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).count(), 0);
 });
+
+test('a customer answers the recovery survey on a phone; a poor answer reopens the follow-up', async () => {
+  // A detractor in the restaurant car leaves an address: the partner's follow-up goes
+  // to the unit that manages the partner, and the customer may be contacted.
+  const surveys = (await app.api('GET', '/api/v1/workspaces/demo/surveys?limit=100')).items;
+  const car = surveys.find((s) => s.slug === 'restaurant-car');
+  const key = (await app.api('GET', `/api/v1/workspaces/demo/surveys/${car.id}/links`)).public_url.split('/').pop();
+  const r = await fetch(app.base + `/api/public/v1/surveys/${key}/responses`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'recovery-browser-1', answers: { nps: 1, contact: 'liisa@example.fi' }, complete: true,
+      hidden: { customer_ref: 'crm:recovery-browser' } }),
+  });
+  assert.equal(r.status, 201, await r.text());
+  const [fu] = (await app.api('GET', '/api/v1/workspaces/demo/follow-ups?customer=crm:recovery-browser')).items;
+  const units = (await app.api('GET', '/api/v1/workspaces/demo/units?limit=100')).items;
+  assert.equal(fu.unit_id, units.find((u) => u.slug === 'onboard-services').id, "the partner's managing unit");
+  assert.equal(fu.contact, 'liisa@example.fi');
+  for (const body of [{ action: 'contact' }, { action: 'close', root_cause: 'partner', action_taken: 'Meal refunded; the operator briefed' }]) {
+    await app.api('POST', `/api/v1/workspaces/demo/follow-ups/${fu.id}/actions`, body);
+  }
+  // Staff see the link to hand over (e-mail is off in this server, and the page says so).
+  const staff = await app.page('fi');
+  await staff.setViewportSize({ width: 390, height: 844 });
+  await login(staff, app.base, 'editor', MEMBER_PW);
+  await staff.goto(app.base + `/w/demo/follow-ups/${fu.id}`);
+  const link = (await staff.locator('dl.facts code').textContent()).trim();
+  assert.match(link, /\/r\/\d+\/[0-9a-f]{32}$/);
+  assert.ok(await staff.getByText('Sähköposti ei ole käytössä').isVisible());
+  assert.ok(await staff.locator('dl.facts a[href="mailto:liisa@example.fi"]').isVisible(), 'how to reach the customer');
+  await noSideways(staff, 'closed follow-up');
+  await shot(staff, 'follow-up-recovery-link-fi-390');
+
+  // The customer, on a phone, in Finnish: one question, no JavaScript needed.
+  const customer = await app.page('fi');
+  await customer.setViewportSize({ width: 390, height: 844 });
+  const path = new URL(link).pathname;
+  const resp = await customer.goto(app.base + path);
+  assert.equal(resp.headers()['referrer-policy'], 'no-referrer');
+  assert.ok(await customer.getByRole('heading', { name: 'Saatiinko asiasi kuntoon?' }).isVisible());
+  assert.equal(await customer.locator('script').count(), 0, 'no script');
+  await noSideways(customer, 'recovery');
+  assert.deepEqual((await axe(customer)).map((v) => v.id), [], 'recovery fi');
+  await shot(customer, 'recovery-fi-390');
+  // Looking again changes nothing; the answer 1 reopens it.
+  await customer.reload();
+  assert.equal((await app.api('GET', `/api/v1/workspaces/demo/follow-ups/${fu.id}`)).status, 'closed');
+  await customer.locator('label.pt', { hasText: '1' }).first().click();
+  await customer.getByRole('button', { name: 'Lähetä' }).click();
+  assert.ok(await customer.getByText('asiasi on avattu uudelleen').isVisible());
+  assert.deepEqual((await axe(customer)).map((v) => v.id), [], 'recovery answered fi');
+  await shot(customer, 'recovery-reopened-fi-390');
+  const after = await app.api('GET', `/api/v1/workspaces/demo/follow-ups/${fu.id}`);
+  assert.equal(after.status, 'contacted', 'reopened, the customer was contacted before');
+  assert.deepEqual(after.events.slice(-2).map((e) => [e.action, e.by]), [['recovery', 'customer'], ['reopen', 'customer']]);
+  // Staff see why it came back.
+  await staff.reload();
+  const steps = await staff.locator('ol.history li').allTextContents();
+  assert.match(steps[steps.length - 1], /Avattu uudelleen: asiakkaan palautumisvastaus oli 1 \/ 5/);
+  assert.deepEqual((await axe(staff)).map((v) => v.id), [], 'reopened follow-up fi');
+  await shot(staff, 'follow-up-reopened-fi-390');
+
+  // The English page on a laptop; answering again is refused politely.
+  const en = await app.page('en');
+  await en.goto(app.base + path + '?lang=en');
+  assert.ok(await en.getByText('answered already').isVisible() || await en.getByText('How well was your matter put right?').isVisible());
+  await shot(en, 'recovery-en');
+  // A wrong link is a plain 404 page.
+  const bad = await en.goto(app.base + path.replace(/[0-9a-f]{4}$/, '0000'));
+  assert.equal(bad.status(), 404);
+});
+
+test('a journey dashboard shows the root causes and recovery behind its touchpoints', async () => {
+  const journeys = (await app.api('GET', '/api/v1/workspaces/demo/journeys?limit=100')).items;
+  const trip = journeys.find((j) => j.slug === 'train-trip');
+  for (const [lang, width, name] of [['fi', 390, 'dashboard-loop-fi-390'], ['en', 1280, 'dashboard-loop-en']]) {
+    const page = await app.page(lang);
+    await page.setViewportSize({ width, height: 900 });
+    await login(page, app.base, 'viewer', MEMBER_PW);
+    await page.goto(app.base + `/w/demo/dashboard/journey/${trip.id}`);
+    const section = page.locator('section[aria-labelledby=loop-h]');
+    assert.ok(await section.isVisible(), 'the outer loop section');
+    const rows = await section.locator('table.loop tbody tr').count();
+    assert.ok(rows >= 2, `touchpoints with closed follow-ups (${rows})`);
+    if (width === 390) await noSideways(page, 'dashboard');
+    assert.deepEqual((await axe(page)).map((v) => v.id), [], `dashboard ${lang}`);
+    await section.screenshot({ path: join(SHOTS, `${name}.png`) });
+  }
+  const o = await app.api('GET', '/api/v1/workspaces/demo/follow-up-outcomes');
+  assert.ok(o.all.closed > 100, `closed in 90 days: ${o.all.closed}`);
+  assert.ok(o.all.recovery.of > 30, 'a recovery rate that means something');
+  assert.ok(o.by_unit.length >= 2);
+});

@@ -359,6 +359,11 @@ fn answers_for(
             (QuestionKind::Text, _) if rng.gen_bool(0.45) => {
                 Some(Value::from(phrase(rng, slug, lang, sentiment < 0.6)))
             }
+            // Two in five of those asked leave an address to be contacted at.
+            (QuestionKind::Contact, _) if rng.gen_bool(0.4) => Some(Value::from(format!(
+                "asiakas{}@example.fi",
+                rng.gen_range(1000..100_000)
+            ))),
             _ => None,
         };
         if let Some(v) = v {
@@ -1028,6 +1033,10 @@ async fn settle_follow_ups(
         if status == Status::New || contacted > now {
             continue;
         }
+        // Without consent there is no contact step: learning only.
+        if !f.may_contact && status == Status::Contacted {
+            continue;
+        }
         let slug = f
             .touchpoint_id
             .and_then(|t| slugs.get(&t))
@@ -1035,10 +1044,26 @@ async fn settle_follow_ups(
             .unwrap_or_default();
         let cause = demo_cause(&mut rng, slug);
         let closing = status == Status::Closed;
+        // Three in five consenting customers answer the recovery survey a day or two
+        // after closing (the history holds the ones that stayed closed: 3–5).
+        let recovery = (closing
+            && f.may_contact
+            && f.contact.is_some()
+            && rng.gen_bool(0.6)
+            && closed + Duration::hours(48) < now)
+            .then(|| {
+                let score = match rng.gen_range(0..100) {
+                    p if p < 45 => 5,
+                    p if p < 80 => 4,
+                    _ => 3,
+                };
+                (score, t(closed + Duration::hours(rng.gen_range(2..48))))
+            });
         settled.push(Settled {
             id: f.id,
             status,
-            contacted_at: Some(t(contacted)),
+            recovery,
+            contacted_at: f.may_contact.then(|| t(contacted)),
             resolved_at: matches!(status, Status::Resolved | Status::Closed).then(|| t(resolved)),
             closed_at: closing.then(|| t(closed)),
             root_cause: closing.then(|| cause.to_owned()),

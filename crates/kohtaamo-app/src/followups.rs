@@ -33,22 +33,37 @@ struct Where {
     stage_id: Option<Id>,
     journey_id: Option<Id>,
     owner: Option<Owner>,
+    /// For a partner's touchpoint: the unit that manages the partner.
+    manager: Option<Id>,
 }
 
 impl Where {
     fn of(s: &Snapshot, touchpoint: Option<Id>) -> Self {
         let p = touchpoint.and_then(|t| place(s, t));
+        let owner = p.and_then(|p| p.2);
+        let manager = match owner {
+            Some(Owner::Partner(partner)) => s
+                .partners
+                .iter()
+                .find(|(id, _)| *id == partner)
+                .and_then(|(_, d)| d.unit_id)
+                .filter(|u| s.units.iter().any(|(id, _)| id == u)),
+            _ => None,
+        };
         Self {
             touchpoint_id: touchpoint,
             stage_id: p.map(|p| p.0),
             journey_id: p.map(|p| p.1),
-            owner: p.and_then(|p| p.2),
+            owner,
+            manager,
         }
     }
+    /// The unit owning the encounter: the touchpoint's owner, or the unit managing
+    /// the partner that owns it.
     fn unit(&self) -> Option<Id> {
         match self.owner {
             Some(Owner::Unit(u)) => Some(u),
-            _ => None,
+            _ => self.manager,
         }
     }
     fn partner(&self) -> Option<Id> {
@@ -100,7 +115,11 @@ pub async fn for_response(
         return Ok(vec![]);
     }
     let snapshot = store.snapshot_cached(ws).await?;
-    let at = Where::of(&snapshot, hidden.touchpoint_id);
+    let mut at = Where::of(&snapshot, hidden.touchpoint_id);
+    // A survey about a whole journey (no touchpoint): the follow-up is about that journey.
+    if at.journey_id.is_none() {
+        at.journey_id = data.journey_id;
+    }
     let facts = Facts {
         survey_id: Some(survey),
         touchpoint_id: at.touchpoint_id,
@@ -363,4 +382,68 @@ pub fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, action: Action, f
             tracing::warn!(error = %e, "follow-up event not delivered");
         }
     });
+}
+
+/// The outer loop over the follow-ups closed from `from` to `to` (days, both
+/// included): SLA compliance, recovery (the recovery answer, else the customer's next
+/// score at any touchpoint after closing) and root causes, overall and per unit,
+/// touchpoint, journey, root cause and month. See docs/metrics.md.
+pub async fn outcomes(
+    store: &Store,
+    ws: Id,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+) -> Result<kohtaamo_domain::followups::Outcomes> {
+    use kohtaamo_domain::followups::{recovered_by_score, ClosedRow, RECOVERED_FROM};
+    let start = format!("{from}T00:00:00Z");
+    let end = format!("{}T00:00:00Z", to + chrono::Duration::days(1));
+    let closed = store.closed_follow_ups(ws, &start, &end).await?;
+    // The next score of each customer whose recovery answer is missing.
+    let unknown: Vec<String> = closed
+        .iter()
+        .filter(|f| f.recovery_score.is_none())
+        .filter_map(|f| f.customer.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let earliest = closed
+        .iter()
+        .filter_map(|f| f.closed_at.as_deref())
+        .min()
+        .unwrap_or(&start)
+        .to_owned();
+    let later = if unknown.is_empty() {
+        vec![]
+    } else {
+        store.scores_of_customers(ws, &unknown, &earliest).await?
+    };
+    let rows: Vec<ClosedRow> = closed
+        .iter()
+        .map(|f| {
+            let closed_at = f.closed_at.clone().unwrap_or_default();
+            let recovered = match (f.recovery_score, &f.customer) {
+                (Some(s), _) => Some(s >= RECOVERED_FROM),
+                (None, Some(c)) => later
+                    .iter()
+                    .find(|(who, at, ..)| who == c && *at > closed_at)
+                    .and_then(|(_, _, nps, csat, ces)| recovered_by_score(*nps, *csat, *ces)),
+                (None, None) => None,
+            };
+            let resolved = f.resolved_at.as_deref().unwrap_or(&closed_at);
+            ClosedRow {
+                unit_id: f.unit_id,
+                touchpoint_id: f.touchpoint_id,
+                journey_id: f.journey_id,
+                root_cause: f.root_cause.clone(),
+                month: closed_at.chars().take(7).collect(),
+                contact_met: f.may_contact.then(|| {
+                    f.contacted_at
+                        .as_deref()
+                        .is_some_and(|c| c <= f.contact_due.as_str())
+                }),
+                resolve_met: resolved <= f.resolve_due.as_str(),
+                recovered,
+            }
+        })
+        .collect();
+    Ok(kohtaamo_domain::followups::outcomes(&rows))
 }

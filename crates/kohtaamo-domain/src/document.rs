@@ -35,7 +35,7 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub units: Vec<DocUnit>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub partners: Vec<DocNamed>,
+    pub partners: Vec<DocPartner>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<DocSegment>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -116,6 +116,18 @@ pub struct DocNamed {
     pub name: RawTexts,
     #[serde(default, skip_serializing_if = "is_empty_map")]
     pub description: RawTexts,
+}
+
+/// A partner, with the unit that manages it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocPartner {
+    pub slug: String,
+    pub name: RawTexts,
+    #[serde(default, skip_serializing_if = "is_empty_map")]
+    pub description: RawTexts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -455,8 +467,12 @@ impl Document {
                     slug: x.slug.clone(),
                     name: x.name.clone(),
                     description: x.description.clone(),
+                    unit_id: None,
                 },
             );
+            if let Some(u) = &x.unit {
+                units.check(&mut e, format!("partners[{i}].unit"), "unit", u);
+            }
         }
         for (i, x) in self.channels.iter().enumerate() {
             check(

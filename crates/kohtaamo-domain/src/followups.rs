@@ -503,6 +503,138 @@ pub fn check_close(
     }
 }
 
+/// One closed follow-up as the outer loop counts it.
+#[derive(Debug, Clone, Default)]
+pub struct ClosedRow {
+    pub unit_id: Option<Id>,
+    pub touchpoint_id: Option<Id>,
+    pub journey_id: Option<Id>,
+    pub root_cause: Option<String>,
+    /// The month it closed, `YYYY-MM`.
+    pub month: String,
+    /// First contact within its target: None where the customer did not allow contact.
+    pub contact_met: Option<bool>,
+    /// Resolved (or closed, when never marked resolved) within its target.
+    pub resolve_met: bool,
+    /// Whether the customer recovered: their recovery answer (4–5), else their next
+    /// score at any touchpoint ([`recovered_by_score`]); None when neither is known.
+    pub recovered: Option<bool>,
+}
+
+/// A share: how many of how many.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Rate {
+    pub hits: i64,
+    pub of: i64,
+}
+
+impl Rate {
+    fn add(&mut self, hit: Option<bool>) {
+        if let Some(h) = hit {
+            self.of += 1;
+            self.hits += h as i64;
+        }
+    }
+    /// Percent, none of none counted.
+    pub fn percent(&self) -> Option<f64> {
+        (self.of > 0).then(|| 100.0 * self.hits as f64 / self.of as f64)
+    }
+}
+
+/// The outer loop's figures for a group of closed follow-ups.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Outcome {
+    pub closed: i64,
+    /// First contact within target (consenting customers only).
+    pub contact_sla: Rate,
+    /// Resolution within target.
+    pub resolve_sla: Rate,
+    /// Customers who recovered, of those whose recovery is known.
+    pub recovery: Rate,
+    /// Root causes, most frequent first.
+    pub causes: Vec<CauseCount>,
+}
+
+/// A root cause and how many follow-ups closed with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CauseCount {
+    pub cause: String,
+    pub n: i64,
+}
+
+impl Outcome {
+    fn add(&mut self, r: &ClosedRow) {
+        self.closed += 1;
+        self.contact_sla.add(r.contact_met);
+        self.resolve_sla.add(Some(r.resolve_met));
+        self.recovery.add(r.recovered);
+        if let Some(c) = &r.root_cause {
+            match self.causes.iter_mut().find(|k| &k.cause == c) {
+                Some(k) => k.n += 1,
+                None => self.causes.push(CauseCount {
+                    cause: c.clone(),
+                    n: 1,
+                }),
+            }
+        }
+    }
+    fn finish(&mut self) {
+        self.causes
+            .sort_by(|a, b| b.n.cmp(&a.n).then(a.cause.cmp(&b.cause)));
+    }
+}
+
+/// A group's key and figures.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Keyed<K> {
+    pub key: K,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The outer loop over a period's closed follow-ups: overall, and per unit,
+/// touchpoint, journey, root cause and month (groups in key order; None: no unit,
+/// no touchpoint …).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Outcomes {
+    pub all: Outcome,
+    pub by_unit: Vec<Keyed<Option<Id>>>,
+    pub by_touchpoint: Vec<Keyed<Option<Id>>>,
+    pub by_journey: Vec<Keyed<Option<Id>>>,
+    pub by_root_cause: Vec<Keyed<Option<String>>>,
+    pub by_month: Vec<Keyed<String>>,
+}
+
+/// Counts the outer loop's figures (pure: the application layer gathers the rows).
+pub fn outcomes(rows: &[ClosedRow]) -> Outcomes {
+    use std::collections::BTreeMap;
+    fn group<K: Ord + Clone>(rows: &[ClosedRow], key: impl Fn(&ClosedRow) -> K) -> Vec<Keyed<K>> {
+        let mut m: BTreeMap<K, Outcome> = BTreeMap::new();
+        for r in rows {
+            m.entry(key(r)).or_default().add(r);
+        }
+        m.into_iter()
+            .map(|(key, mut outcome)| {
+                outcome.finish();
+                Keyed { key, outcome }
+            })
+            .collect()
+    }
+    let mut all = Outcome::default();
+    for r in rows {
+        all.add(r);
+    }
+    all.finish();
+    Outcomes {
+        all,
+        by_unit: group(rows, |r| r.unit_id),
+        by_touchpoint: group(rows, |r| r.touchpoint_id),
+        by_journey: group(rows, |r| r.journey_id),
+        by_root_cause: group(rows, |r| r.root_cause.clone()),
+        by_month: group(rows, |r| r.month.clone()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -798,5 +930,51 @@ mod tests {
         assert_eq!(steps_reached(due, 24, t(75)), Step::ALL.to_vec());
         assert_eq!(Step::from_number(2), Some(Step::Lead));
         assert_eq!(Step::from_number(4), None);
+    }
+
+    #[test]
+    fn the_outer_loop_counts_sla_recovery_and_causes() {
+        let row = |unit, cause: &str, contact, resolve, recovered| ClosedRow {
+            unit_id: Some(unit),
+            touchpoint_id: Some(10 + unit),
+            root_cause: Some(cause.into()),
+            month: "2026-03".into(),
+            contact_met: contact,
+            resolve_met: resolve,
+            recovered,
+            ..Default::default()
+        };
+        let rows = [
+            row(1, "process", Some(true), true, Some(true)),
+            row(1, "process", Some(false), false, Some(false)),
+            row(1, "it-system", None, true, None),
+            row(2, "policy", Some(true), true, Some(true)),
+        ];
+        let o = outcomes(&rows);
+        assert_eq!(o.all.closed, 4);
+        assert_eq!(
+            o.all.contact_sla,
+            Rate { hits: 2, of: 3 },
+            "learning-only ones have no contact target"
+        );
+        assert_eq!(o.all.resolve_sla, Rate { hits: 3, of: 4 });
+        assert_eq!(o.all.recovery, Rate { hits: 2, of: 3 });
+        assert_eq!(
+            (o.all.causes[0].cause.as_str(), o.all.causes[0].n),
+            ("process", 2)
+        );
+        let unit1 = &o.by_unit[0];
+        assert_eq!((unit1.key, unit1.outcome.closed), (Some(1), 3));
+        assert_eq!(unit1.outcome.recovery.percent(), Some(50.0));
+        assert_eq!(o.by_root_cause.len(), 3);
+        assert_eq!(Rate::default().percent(), None);
+        assert_eq!(recovered_by_score(Some(7), None, None), Some(true));
+        assert_eq!(
+            recovered_by_score(None, Some(3), Some(2)),
+            Some(false),
+            "CSAT before CES"
+        );
+        assert_eq!(recovered_by_score(None, None, Some(3)), Some(true));
+        assert_eq!(recovered_by_score(None, None, None), None);
     }
 }

@@ -296,8 +296,12 @@ named_entity!(
     }
 );
 named_entity!(
-    /// An external organisation that owns some encounters (e.g. a restaurant-car operator).
-    PartnerInput => PartnerData {}
+    /// An external organisation that owns some encounters (e.g. a restaurant-car
+    /// operator), and the unit of ours that manages it (it gets the follow-ups of the
+    /// partner's encounters).
+    PartnerInput => PartnerData {
+        #[serde(default)] unit_id: Option<Id> => Option<Id> = |e, v| opt_id(e, "unit_id", v),
+    }
 );
 named_entity!(
     /// An external customer segment or persona.

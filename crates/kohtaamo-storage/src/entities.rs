@@ -104,13 +104,14 @@ impl Entity for UnitData {
 impl Entity for PartnerData {
     const TABLE: &'static str = "partners";
     const NOUN: &'static str = "partner";
-    const COLUMNS: &'static [&'static str] = &["slug", "name", "description"];
+    const COLUMNS: &'static [&'static str] = &["slug", "name", "description", "unit_id"];
     const ORDER: &'static str = "slug";
     fn binds(&self) -> Vec<Val> {
         vec![
             self.slug.as_str().into(),
             (&self.name).into(),
             (&self.description).into(),
+            self.unit_id.into(),
         ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
@@ -118,7 +119,14 @@ impl Entity for PartnerData {
             slug: slug(row)?,
             name: texts(row, "name")?,
             description: texts(row, "description")?,
+            unit_id: row.try_get("unit_id")?,
         })
+    }
+    fn references(&self) -> Vec<Ref> {
+        self.unit_id
+            .map(|p| id_ref("unit_id", "units", "unit", p))
+            .into_iter()
+            .collect()
     }
 }
 

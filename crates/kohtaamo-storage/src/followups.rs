@@ -599,6 +599,8 @@ impl Store {
 pub struct Settled {
     pub id: Id,
     pub status: Status,
+    /// The customer's recovery answer and when (a closed one).
+    pub recovery: Option<(i64, String)>,
     pub contacted_at: Option<String>,
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
@@ -661,6 +663,25 @@ impl Store {
                     .bind(status.as_str())
                     .bind(detail)
                     .bind(&s.by)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if let Some((score, at)) = &s.recovery {
+                    sqlx::query("UPDATE follow_ups SET recovery_score = $1, recovery_at = $2 WHERE workspace_id = $3 AND id = $4")
+                        .bind(score)
+                        .bind(at)
+                        .bind(ws)
+                        .bind(s.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO follow_up_events (workspace_id, follow_up_id, action, status, detail, by_user, at) \
+                         VALUES ($1, $2, 'recovery', 'closed', $3, 'customer', $4)",
+                    )
+                    .bind(ws)
+                    .bind(s.id)
+                    .bind(score.to_string())
                     .bind(at)
                     .execute(&mut *tx)
                     .await?;

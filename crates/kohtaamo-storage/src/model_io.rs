@@ -199,10 +199,11 @@ impl Store {
                 .collect(),
             partners: partners
                 .iter()
-                .map(|p| DocNamed {
+                .map(|p| DocPartner {
                     slug: p.data.slug.to_string(),
                     name: p.data.name.raw(),
                     description: p.data.description.raw(),
+                    unit: p.data.unit_id.map(|u| lookup(&unit_s, u)),
                 })
                 .collect(),
             segments: segments
@@ -507,6 +508,7 @@ impl Importer<'_> {
                     slug: p.slug.clone(),
                     name: p.name.clone(),
                     description: p.description.clone(),
+                    unit_id: p.unit.as_ref().map(|u| Self::known(&units, u)),
                 },
             )?;
             let existing = self.id("partners", &p.slug).await?;

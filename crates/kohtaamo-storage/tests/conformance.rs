@@ -313,6 +313,7 @@ async fn packages_roles_and_references(store: Store) {
                 slug: "p".into(),
                 name: t("P"),
                 description: BTreeMap::new(),
+                unit_id: None,
             }
             .parse()
             .unwrap(),

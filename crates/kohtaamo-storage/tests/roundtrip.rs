@@ -103,7 +103,7 @@ prop_compose! {
         Document {
             kohtaamo: 1,
             workspace: DocWorkspace { slug: "gen".into(), name: name.next().unwrap_or_default(), default_language: "fi".into() },
-            partners: vec![DocNamed { slug: "p0".into(), name: name.next().unwrap_or_default(), description: BTreeMap::new() }],
+            partners: vec![DocPartner { slug: "p0".into(), name: name.next().unwrap_or_default(), description: BTreeMap::new(), unit: Some("u0".into()) }],
             segments: vec![DocSegment { slug: "seg".into(), name: name.next().unwrap_or_default(), description: BTreeMap::new(), needs: name.next().unwrap_or_default() }],
             people: vec![DocPerson { slug: "anna".into(), name: "Anna O'Hara".into(), email: Some("anna@example.com".into()), unit: Some("u0".into()), role_title: BTreeMap::new() }],
             channels: vec![DocNamed { slug: "kiosk".into(), name: name.next().unwrap_or_default(), description: BTreeMap::new() }],

@@ -58,6 +58,16 @@ pub struct ActInput {
     pub note: Option<String>,
 }
 
+/// A period of days.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
 /// A follow-up with what was done to it.
 #[derive(Serialize, ToSchema)]
 pub struct FollowUpDetail {
@@ -71,6 +81,7 @@ pub fn routes(mut api: Api) -> Api {
     let detail = api.schema::<FollowUpDetail>();
     let act = api.schema::<ActInput>();
     let list = crate::api::doc::items(one.clone());
+    let outcomes_schema = api.schema::<kohtaamo_domain::followups::Outcomes>();
     api.route(
         "/api/v1/workspaces/{ws}/follow-ups",
         get(list_follow_ups),
@@ -95,6 +106,16 @@ pub fn routes(mut api: Api) -> Api {
         vec![Op::new("post", "follow-ups", "Do something to a follow-up: assign (a member), contact, wait for the customer (both clocks stop until resume, contact, resolve or close; the time waited moves the due times), resume, resolve, close (a root cause and the action taken are required), reopen, or add a note. Editors, and members of the owning unit. A step its status does not allow is refused (422) and changes nothing. Webhooks that opted in to `follow-ups` hear `follow_up.<action>`; the follow-up clock job sends `follow_up.escalated` when a target is missed.")
             .body(act)
             .ok(200, Some(one))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/follow-up-outcomes",
+        get(outcomes),
+        {
+            vec![Op::new("get", "follow-ups", "The outer loop over the follow-ups closed in a period: SLA compliance (first contact, resolution), recovery rate (the recovery answer 4–5, else the customer's next score at any touchpoint) and root causes — overall and per unit, touchpoint, journey, root cause and month (docs/metrics.md)")
+                .query("from", "string", "First day, YYYY-MM-DD (default: 89 days before `to`)")
+                .query("to", "string", "Last day, YYYY-MM-DD (default: today)")
+                .ok(200, Some(outcomes_schema))]
+        },
     )
     .route(
         "/api/v1/workspaces/{ws}/root-causes",
@@ -175,6 +196,21 @@ async fn act_on(
     let f = fu::act(&st.hooks, ws.id, id, (ws.user.id, ws.role), &act).await?;
     fu::announce(&st.hooks, ws.id, &ws.slug, action, &f);
     Ok(axum::Json(f))
+}
+
+async fn outcomes(
+    ws: Ws,
+    State(st): State<AppState>,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult<axum::Json<kohtaamo_domain::followups::Outcomes>> {
+    let q: std::collections::BTreeMap<String, String> = [("from", q.from), ("to", q.to)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+        .collect();
+    let (_, from, to) = crate::params::period(&q, st.clock.today())?;
+    Ok(axum::Json(
+        fu::outcomes(&st.store, ws.id, (from, to)).await?,
+    ))
 }
 
 async fn root_causes(_ws: Ws) -> axum::Json<serde_json::Value> {

@@ -312,7 +312,7 @@ fn follow_up_view(
         unit: unit
             .map(|u| Names::get(&c.names.units, u))
             .unwrap_or_default(),
-        by: by.strip_prefix("user:").unwrap_or(by).to_owned(),
+        by: super::followups_page::by_text(i, by),
         text,
         score: String::new(),
         href: format!("/w/{}/follow-ups/{id}", c.slug),

@@ -111,6 +111,11 @@ struct GroupPage {
     drivers: Option<(String, Vec<[String; 5]>)>,
     rules: Vec<super::alerts_page::RuleRow>,
     form: super::alerts_page::RuleFormView,
+    /// The outer loop beside the scores: per touchpoint (weakest first) its index,
+    /// follow-ups closed in the period, their root causes and the recovery rate; and
+    /// the group's figures in one line.
+    loop_rows: Vec<[String; 5]>,
+    loop_line: String,
     slug: String,
     csrf: String,
     can_edit: bool,
@@ -541,6 +546,48 @@ pub async fn group_dashboard(
         }
         _ => None,
     };
+    // Which root causes sit behind the weakest encounters: the follow-ups closed in
+    // the period at each touchpoint of the group.
+    let outcomes = kohtaamo_app::followups::outcomes(&st.store, w.id, (from, to)).await?;
+    let mut group_rows = vec![];
+    let loop_rows: Vec<[String; 5]> = ranked
+        .iter()
+        .filter_map(|r| {
+            let GroupKey::Id(tp) = r.key else { return None };
+            let g = outcomes.by_touchpoint.iter().find(|g| g.key == Some(tp))?;
+            group_rows.push(&g.outcome);
+            let causes = g
+                .outcome
+                .causes
+                .iter()
+                .take(3)
+                .map(|c| format!("{} {}", i.t(&format!("root-cause-{}", c.cause)), c.n))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            Some([
+                r.name.clone(),
+                index_text(i, &r.index, r.index_metric),
+                g.outcome.closed.to_string(),
+                causes,
+                super::followups_page::rate_text(i, &g.outcome.recovery),
+            ])
+        })
+        .collect();
+    let loop_line = match scope {
+        Scope::Unit => outcomes
+            .by_unit
+            .iter()
+            .find(|g| GroupKey::Id(g.key.unwrap_or(0)) == key)
+            .map(|g| super::followups_page::outcome_text(i, &g.outcome))
+            .unwrap_or_default(),
+        Scope::Journey => outcomes
+            .by_journey
+            .iter()
+            .find(|g| GroupKey::Id(g.key.unwrap_or(0)) == key)
+            .map(|g| super::followups_page::outcome_text(i, &g.outcome))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
     let rules = super::alerts_page::rules_of(&st, w.id, slug, i, &an, Some((scope, &key))).await?;
     let form = super::alerts_page::RuleFormView::load(&st, w.id, i, &an).await?;
     let c = chrome(&ctx);
@@ -570,6 +617,8 @@ pub async fn group_dashboard(
         drivers,
         rules,
         form,
+        loop_rows,
+        loop_line,
         slug: slug.to_owned(),
         csrf: ctx.csrf.clone(),
         can_edit: role.can_edit(),

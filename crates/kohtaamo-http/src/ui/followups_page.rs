@@ -79,6 +79,42 @@ pub(super) fn due(i: &I18n, f: &FollowUp, now: chrono::DateTime<chrono::Utc>) ->
     (text, overdue)
 }
 
+/// Who took a step: a user's name, the customer, or the follow-up clock.
+pub(super) fn by_text(i: &I18n, by: &str) -> String {
+    match by {
+        "" => i.t("follow-up-by-clock"),
+        "customer" => i.t("follow-up-by-customer"),
+        by => by.strip_prefix("user:").unwrap_or(by).to_owned(),
+    }
+}
+
+/// A share in words: "80 % (of 35)", or a dash when nothing was counted.
+pub(super) fn rate_text(i: &I18n, r: &kohtaamo_domain::followups::Rate) -> String {
+    match r.percent() {
+        Some(p) => i.args(
+            "follow-up-rate",
+            &[
+                ("percent", &i.decimals(format!("{p:.0}"))),
+                ("of", &r.of.to_string()),
+            ],
+        ),
+        None => "–".into(),
+    }
+}
+
+/// The outer loop of a group in one line: closed, on time, recovered.
+pub(super) fn outcome_text(i: &I18n, o: &kohtaamo_domain::followups::Outcome) -> String {
+    i.args(
+        "follow-up-outcome",
+        &[
+            ("closed", &o.closed.to_string()),
+            ("contact", &rate_text(i, &o.contact_sla)),
+            ("resolve", &rate_text(i, &o.resolve_sla)),
+            ("recovered", &rate_text(i, &o.recovery)),
+        ],
+    )
+}
+
 /// A closing step's detail ("cause: action taken") as people read it: the root cause
 /// in the reader's language, then the action.
 fn close_detail(i: &I18n, detail: &str) -> String {
@@ -128,6 +164,15 @@ pub(super) fn event_detail(
             .unwrap_or_default(),
         Action::Close => close_detail(i, detail),
         Action::Escalate => escalation_detail(i, detail),
+        Action::Recovery => detail
+            .parse::<i64>()
+            .map(|n| i.n("follow-up-recovery-answer", "score", n))
+            .unwrap_or_default(),
+        Action::Reopen => detail
+            .strip_prefix("recovery:")
+            .and_then(|n| n.parse::<i64>().ok())
+            .map(|n| i.n("follow-up-reopened-by-recovery", "score", n))
+            .unwrap_or_else(|| detail.to_owned()),
         _ => detail.to_owned(),
     }
 }
@@ -393,11 +438,7 @@ async fn render(
             .map(|e| EventRow {
                 what: i.t(&format!("follow-up-event-{}", e.action.as_str())),
                 detail: event_detail(i, e.action, &e.detail, &users),
-                by: if e.by.is_empty() {
-                    i.t("follow-up-by-clock")
-                } else {
-                    e.by.strip_prefix("user:").unwrap_or(&e.by).to_owned()
-                },
+                by: by_text(i, &e.by),
                 at: when(i, &e.at),
             })
             .collect(),

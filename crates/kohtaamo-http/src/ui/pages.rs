@@ -1499,6 +1499,8 @@ struct UnitPage {
     follow_ups_overdue: i64,
     /// Root causes of its closed follow-ups, most frequent first: (cause, count).
     causes: Vec<(String, i64)>,
+    /// The last 90 days in one line: closed, on time, recovered ("" when none closed).
+    follow_up_outcome: String,
 }
 
 #[derive(Deserialize)]
@@ -1689,6 +1691,20 @@ pub async fn unit(
         .into_iter()
         .map(|(c, n)| (i.t(&format!("root-cause-{c}")), n))
         .collect();
+    // The last 90 days of the outer loop: on time, recovered.
+    let today = st.clock.today();
+    let outcomes = kohtaamo_app::followups::outcomes(
+        &st.store,
+        w.id,
+        (today - chrono::Duration::days(89), today),
+    )
+    .await?;
+    let follow_up_outcome = outcomes
+        .by_unit
+        .iter()
+        .find(|g| g.key == Some(id))
+        .map(|g| super::followups_page::outcome_text(i, &g.outcome))
+        .unwrap_or_default();
     let c = chrome(&ctx);
     Ok(html(
         UnitPage {
@@ -1696,6 +1712,7 @@ pub async fn unit(
             follow_ups_overdue,
             follow_ups: follow_ups.into_iter().take(10).collect(),
             causes,
+            follow_up_outcome,
             captures,
             due,
             can_review: role.can_edit() || works_here,

@@ -442,9 +442,11 @@ async fn render(
                 at: when(i, &e.at),
             })
             .collect(),
+        // A reopened one's earlier cause stays in its history, not in its facts.
         root_cause: f
             .root_cause
             .as_deref()
+            .filter(|_| f.status == Status::Closed)
             .map(|c| i.t(&format!("root-cause-{c}")))
             .unwrap_or_default(),
         action_taken: f.action_taken.clone().unwrap_or_default(),

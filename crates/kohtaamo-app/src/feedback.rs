@@ -48,6 +48,8 @@ pub struct Feedback {
     form_key: tokio::sync::OnceCell<Vec<u8>>,
     pub min_fill: Duration,
     clock: SharedClock,
+    /// Where the follow-ups a response opens are announced (set by the HTTP layer).
+    hooks: std::sync::OnceLock<crate::jobs::JobCtx>,
 }
 
 /// Settings of the public side.
@@ -143,6 +145,12 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl Feedback {
+    /// Where the follow-ups a response opens are announced (`follow_up.opened` to the
+    /// opted-in webhooks); set once.
+    pub fn set_hooks(&self, hooks: crate::jobs::JobCtx) {
+        let _ = self.hooks.set(hooks);
+    }
+
     pub fn new(store: Store, cfg: &FeedbackConfig, clock: SharedClock) -> Self {
         Self {
             ingest: Ingest::start(store.clone(), cfg.batch_max),
@@ -153,6 +161,7 @@ impl Feedback {
             form_key: tokio::sync::OnceCell::new(),
             min_fill: Duration::from_secs(cfg.min_fill_seconds),
             clock,
+            hooks: std::sync::OnceLock::new(),
         }
     }
 
@@ -307,6 +316,7 @@ impl Feedback {
             }
         };
         let id = key.as_str().to_owned();
+        let opens = !follow_ups.is_empty();
         let stored = self
             .ingest
             .response(NewResponse {
@@ -325,6 +335,16 @@ impl Feedback {
             .await?;
         if stored == Stored::InvitationUsed {
             return Err(invitation_used());
+        }
+        if stored == Stored::Written && opens {
+            if let Some(hooks) = self.hooks.get() {
+                crate::followups::announce_opened(
+                    hooks,
+                    s.workspace_id,
+                    crate::followups::OpenedBy::Response(s.id, id.clone()),
+                )
+                .await;
+            }
         }
         Ok((id, stored))
     }

@@ -257,7 +257,53 @@ pub async fn act(
     if act.action == Action::Close {
         act.mails.extend(recovery_mail(hooks, ws, &current).await?);
     }
+    if let (Action::Assign, Some(who)) = (act.action, act.assignee_id) {
+        if who != user {
+            act.mails
+                .extend(assigned_mail(hooks, ws, &current, who).await?);
+        }
+    }
     Ok(store.act_on_follow_up(ws, id, &act, ROOT_CAUSES).await?)
+}
+
+/// The e-mail telling a member that someone gave them a follow-up (none when e-mail is
+/// off or they have no address); in the workspace's language.
+async fn assigned_mail(
+    hooks: &crate::jobs::JobCtx,
+    ws: Id,
+    f: &FollowUp,
+    to: Id,
+) -> Result<Option<kohtaamo_storage::mail::NewMail>> {
+    if hooks.mailer.is_none() {
+        return Ok(None);
+    }
+    let Some(address) = hooks
+        .store
+        .contacts(&[to])
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|c| c.email)
+    else {
+        return Ok(None);
+    };
+    let Some(w) = hooks.store.workspace_by_id(ws).await? else {
+        return Ok(None);
+    };
+    let i = crate::i18n::I18n::new(w.data.default_language.as_str(), "en");
+    let steps = hooks.store.follow_up_events(ws, f.id).await?.len();
+    let link = hooks.link(&format!("/w/{}/follow-ups/{}", w.data.slug.as_str(), f.id));
+    Ok(Some(kohtaamo_storage::mail::NewMail {
+        dedupe: format!("asg:{}:{steps}:{to}", f.id),
+        kind: "follow-up-assigned".into(),
+        to: address,
+        subject: i.s("mail-assigned-subject", "id", &f.id.to_string()),
+        body: [
+            i.s("mail-assigned-body", "reason", &f.reason),
+            i.s("mail-escalation-open", "link", &link),
+        ]
+        .join("\n\n"),
+    }))
 }
 
 /// The installation secret that keys recovery links.
@@ -362,12 +408,27 @@ pub async fn answer_recovery(
 
 /// Tells the workspace's webhooks that opted in to `follow-ups` about a step taken:
 /// `{"event": "follow_up.<action>", "workspace": slug, "id": …, "status": …,
-/// "unit_id": …, "assignee_id": …, "root_cause": …}` (assign, contact, resolve, close,
-/// reopen, note), signed like every event. No customer identifier travels in it (read
-/// the follow-up with `GET …/follow-ups/{id}`). Sent in the background.
+/// "unit_id": …, "assignee_id": …, "root_cause": …}` (assign, contact, wait, resume,
+/// resolve, close, reopen, note), signed like every event. No customer identifier
+/// travels in it (read the follow-up with `GET …/follow-ups/{id}`). Sent in the
+/// background.
 pub fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, action: Action, f: &FollowUp) {
-    let body = serde_json::json!({
-        "event": format!("follow_up.{}", action.as_str()),
+    send(ctx, ws, slug, action.as_str(), f);
+}
+
+fn send(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, what: &str, f: &FollowUp) {
+    let body = event_body(slug, what, f);
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::jobs::webhooks::deliver_opt_in(&ctx, ws, "follow-ups", body).await {
+            tracing::warn!(error = %e, "follow-up event not delivered");
+        }
+    });
+}
+
+fn event_body(slug: &str, what: &str, f: &FollowUp) -> String {
+    serde_json::json!({
+        "event": format!("follow_up.{what}"),
         "workspace": slug,
         "id": f.id,
         "status": f.status.as_str(),
@@ -375,11 +436,52 @@ pub fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, action: Action, f
         "assignee_id": f.assignee_id,
         "root_cause": f.root_cause,
     })
-    .to_string();
+    .to_string()
+}
+
+/// What opened follow-ups: a response (survey, key) or a capture (its encounter).
+#[derive(Debug, Clone)]
+pub enum OpenedBy {
+    Response(Id, String),
+    Capture(Id),
+}
+
+/// Tells the opted-in webhooks about the follow-ups a stored response or capture
+/// opened (`follow_up.opened`), in the background — nothing at all (not even a query)
+/// when no webhook of the workspace listens for follow-ups (the cached list).
+pub async fn announce_opened(ctx: &crate::jobs::JobCtx, ws: Id, by: OpenedBy) {
+    let listening = ctx.store.webhooks_cached(ws).await.is_ok_and(|hooks| {
+        hooks
+            .iter()
+            .any(|h| h.events.iter().any(|e| e == "follow-ups"))
+    });
+    if !listening {
+        return;
+    }
     let ctx = ctx.clone();
     tokio::spawn(async move {
-        if let Err(e) = crate::jobs::webhooks::deliver_opt_in(&ctx, ws, "follow-ups", body).await {
-            tracing::warn!(error = %e, "follow-up event not delivered");
+        let opened = match &by {
+            OpenedBy::Response(survey, key) => {
+                ctx.store
+                    .follow_ups_opened_by(ws, Some((*survey, key)), None)
+                    .await
+            }
+            OpenedBy::Capture(encounter) => {
+                ctx.store
+                    .follow_ups_opened_by(ws, None, Some(*encounter))
+                    .await
+            }
+        };
+        let (Ok(opened), Ok(Some(w))) = (opened, ctx.store.workspace_by_id(ws).await) else {
+            return;
+        };
+        for f in &opened {
+            let body = event_body(w.data.slug.as_str(), "opened", f);
+            if let Err(e) =
+                crate::jobs::webhooks::deliver_opt_in(&ctx, ws, "follow-ups", body).await
+            {
+                tracing::warn!(error = %e, "follow-up event not delivered");
+            }
         }
     });
 }

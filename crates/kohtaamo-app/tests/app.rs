@@ -734,8 +734,18 @@ async fn follow_ups_escalate_once_on_two_instances_with_a_fixed_clock() {
         "a clock's due time keeps its pause"
     );
 
+    // pia gives the second one to anna, who hears of it by e-mail (she gave none to
+    // herself: no mail then).
+    let mailing =
+        JobCtx::new(w.store.clone(), Arc::new(SystemClock)).with_mailer(Some(server.mailer()));
+    let mut give = step(Action::Assign, 60);
+    give.assignee_id = Some(ids["anna"]);
+    give.by = "user:pia".into();
+    kohtaamo_app::followups::act(&mailing, w.ws, second.id, (ids["pia"], Role::Admin), &give)
+        .await
+        .unwrap();
     // The mail job, on both instances at once: every queued message sent once.
-    assert_eq!(run_both(74, Job::MAIL).await, 6);
+    assert_eq!(run_both(74, Job::MAIL).await, 7);
     assert_eq!(
         run_both(75, Job::MAIL).await,
         0,
@@ -746,6 +756,7 @@ async fn follow_ups_escalate_once_on_two_instances_with_a_fixed_clock() {
     assert_eq!(
         to,
         vec![
+            "anna@example.fi",
             "anna@example.fi",
             "anna@example.fi",
             "olli@example.fi",
@@ -775,7 +786,10 @@ async fn follow_ups_escalate_once_on_two_instances_with_a_fixed_clock() {
     assert!(pia.body.contains("ylempänä yksikkönä"), "{}", pia.body);
     assert!(pia.from.contains("kohtaamo@example.fi"));
     let audit = w.store.audit_log(w.ws, 50).await.unwrap();
-    assert_eq!(audit.iter().filter(|a| a.action == "mail.sent").count(), 6);
+    assert_eq!(audit.iter().filter(|a| a.action == "mail.sent").count(), 7);
+    assert!(got
+        .iter()
+        .any(|m| m.subject == format!("Jatkotoimi {} on sinun", second.id)));
 }
 
 /// A message the server cannot take stays queued and is retried after a backoff; once

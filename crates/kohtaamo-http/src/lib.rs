@@ -176,6 +176,7 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
         .with_base_url(config.public_url.clone()),
         clock,
     };
+    state.feedback.set_hooks(state.hooks.clone());
     router
         .merge(ui::router())
         .fallback(|| async {

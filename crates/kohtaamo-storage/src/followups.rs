@@ -358,6 +358,42 @@ impl Store {
         Ok(follow_up(&row)?)
     }
 
+    /// The follow-ups a response opened (survey and response key), or a capture (its
+    /// encounter id).
+    pub async fn follow_ups_opened_by(
+        &self,
+        ws: Id,
+        response: Option<(Id, &str)>,
+        capture: Option<Id>,
+    ) -> Result<Vec<FollowUp>> {
+        let rows = match (response, capture) {
+            (Some((survey, key)), _) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND survey_id = $2 AND response_key = $3 ORDER BY id"
+                ))
+                .bind(ws)
+                .bind(survey)
+                .bind(key)
+                .fetch_all(self.pool())
+                .await?
+            }
+            (None, Some(encounter)) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND dedupe = $2"
+                ))
+                .bind(ws)
+                .bind(format!("c{encounter}"))
+                .fetch_all(self.pool())
+                .await?
+            }
+            (None, None) => vec![],
+        };
+        Ok(rows
+            .iter()
+            .map(follow_up)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
     /// A follow-up by its id alone (ids are unique across workspaces): (workspace,
     /// follow-up). For the customer's recovery link, which names no workspace.
     pub async fn follow_up_by_id(&self, id: Id) -> Result<(Id, FollowUp)> {

@@ -1003,3 +1003,5 @@ loop-recovered = Recovered
 follow-up-event-recovery = Recovery answer
 follow-up-reopened-by-recovery = the customer's recovery answer was { $score } / 5
 follow-up-by-customer = the customer
+mail-assigned-subject = Follow-up { $id } is yours
+mail-assigned-body = A follow-up was given to you to handle ({ $reason }).

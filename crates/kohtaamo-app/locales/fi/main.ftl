@@ -1003,3 +1003,5 @@ loop-recovered = Palautui
 follow-up-event-recovery = Palautumisvastaus
 follow-up-reopened-by-recovery = asiakkaan palautumisvastaus oli { $score } / 5
 follow-up-by-customer = asiakas
+mail-assigned-subject = Jatkotoimi { $id } on sinun
+mail-assigned-body = Sinulle annettiin jatkotoimi hoidettavaksi ({ $reason }).

@@ -437,6 +437,14 @@ async fn record_capture(
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let r = enc::capture(&st.store, ws.id, &input, &recorder(&ws), st.clock.now()).await?;
     let _ = enc::announce(&st.hooks, ws.id, &ws.slug, Source::Staff, &[r]);
+    if r.created {
+        kohtaamo_app::followups::announce_opened(
+            &st.hooks,
+            ws.id,
+            kohtaamo_app::followups::OpenedBy::Capture(r.id),
+        )
+        .await;
+    }
     let status = if r.created {
         StatusCode::CREATED
     } else {

@@ -1047,6 +1047,14 @@ pub async fn capture_post(
         match enc::capture(&st.store, w.id, &input, &by, st.clock.now()).await {
             Ok(r) => {
                 let _ = enc::announce(&st.hooks, w.id, w.data.slug.as_str(), Source::Staff, &[r]);
+                if r.created {
+                    kohtaamo_app::followups::announce_opened(
+                        &st.hooks,
+                        w.id,
+                        kohtaamo_app::followups::OpenedBy::Capture(r.id),
+                    )
+                    .await;
+                }
                 let mut to = format!(
                     "/w/{}/capture?saved=1&touchpoint={}",
                     w.data.slug, form.touchpoint

@@ -423,7 +423,7 @@ async fn opted_in_webhooks_hear_each_step() {
         assert_eq!(s, StatusCode::OK, "{b}");
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while got.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+    while got.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let got = got.lock().unwrap().clone();
@@ -446,7 +446,18 @@ async fn opted_in_webhooks_hear_each_step() {
         .map(|e| e["event"].as_str().unwrap())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["follow_up.close", "follow_up.contact"]);
+    assert_eq!(
+        names,
+        ["follow_up.close", "follow_up.contact", "follow_up.opened"]
+    );
+    let opened = events
+        .iter()
+        .find(|e| e["event"] == "follow_up.opened")
+        .unwrap();
+    assert_eq!(
+        (opened["id"].as_i64(), opened["status"].as_str()),
+        (Some(id), Some("new"))
+    );
     let close = events
         .iter()
         .find(|e| e["event"] == "follow_up.close")

@@ -257,3 +257,34 @@ test('a journey dashboard shows the root causes and recovery behind its touchpoi
   assert.ok(o.all.recovery.of > 30, 'a recovery rate that means something');
   assert.ok(o.by_unit.length >= 2);
 });
+
+test('an editor applies a rule to past answers: a preview first, then the follow-ups open once', async () => {
+  const surveys = (await app.api('GET', '/api/v1/workspaces/demo/surveys?limit=100')).items;
+  const car = surveys.find((s) => s.slug === 'restaurant-car');
+  const rule = await app.api('POST', '/api/v1/workspaces/demo/follow-up-rules',
+    { name: 'Passives in the restaurant car', trigger: 'nps', threshold: 8, scope: 'survey', scope_id: car.id });
+  const day = (d) => new Date(Date.now() - d * 86400000).toISOString().slice(0, 10);
+  const period = { from: day(6), to: day(0) };
+  const expected = await app.api('POST', `/api/v1/workspaces/demo/follow-up-rules/${rule.id}/apply`, period);
+  assert.ok(expected.matching > 0 && expected.already === 0, JSON.stringify(expected));
+  const page = await app.page('fi');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await login(page, app.base, 'editor', MEMBER_PW);
+  await page.goto(app.base + '/w/demo/follow-up-rules');
+  const section = page.locator('section[aria-labelledby=past-h]');
+  await section.locator('#p-rule').selectOption(String(rule.id));
+  await section.locator('#p-from').fill(period.from);
+  await section.locator('#p-to').fill(period.to);
+  await section.getByRole('button', { name: 'Katso montako' }).click();
+  const status = page.locator('section[aria-labelledby=past-h] [role=status]');
+  assert.equal((await status.textContent()).trim(),
+    `${expected.matching} vastausta osuu; 0 on jo tämän säännön jatkotoimi; ${expected.matching} avautuisi.`);
+  await noSideways(page, 'rules with a preview');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'preview fi');
+  await section.screenshot({ path: join(SHOTS, 'follow-up-rules-past-fi-390.png') });
+  await page.locator('section[aria-labelledby=past-h]').getByRole('button', { name: 'Avaa ne' }).click();
+  assert.match(await page.locator('section[aria-labelledby=past-h] [role=status]').textContent(), new RegExp(`${expected.matching} jatkotoimea avattu|Yksi jatkotoimi avattu`));
+  const after = await app.api('POST', `/api/v1/workspaces/demo/follow-up-rules/${rule.id}/apply`, period);
+  assert.deepEqual(after, { matching: expected.matching, already: expected.matching, opened: 0 }, 'opened once');
+  await app.api('DELETE', `/api/v1/workspaces/demo/follow-up-rules/${rule.id}`);
+});

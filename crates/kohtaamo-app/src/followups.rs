@@ -105,17 +105,28 @@ impl Where {
 pub async fn for_response(
     store: &Store,
     ws: Id,
-    (survey, data): (Id, &SurveyData),
+    survey: (Id, &SurveyData),
     hidden: &Hidden,
     answers: &Answers,
 ) -> Result<Vec<NewFollowUp>> {
-    let scores = answers.scores(data);
     let rules = store.follow_up_rules_cached(ws).await?;
     if rules.is_empty() {
         return Ok(vec![]);
     }
     let snapshot = store.snapshot_cached(ws).await?;
-    let mut at = Where::of(&snapshot, hidden.touchpoint_id);
+    Ok(opened_by(&snapshot, &rules, survey, hidden, answers))
+}
+
+/// The follow-ups `rules` open for a response (the model read from `snapshot`).
+fn opened_by(
+    snapshot: &Snapshot,
+    rules: &[(Id, FollowUpRuleData)],
+    (survey, data): (Id, &SurveyData),
+    hidden: &Hidden,
+    answers: &Answers,
+) -> Vec<NewFollowUp> {
+    let scores = answers.scores(data);
+    let mut at = Where::of(snapshot, hidden.touchpoint_id);
     // A survey about a whole journey (no touchpoint): the follow-up is about that journey.
     if at.journey_id.is_none() {
         at.journey_id = data.journey_id;
@@ -132,7 +143,7 @@ pub async fn for_response(
         lang: hidden.locale.as_ref().map_or("fi", |l| l.as_str()),
         needs_follow_up: false,
     };
-    Ok(rules
+    rules
         .iter()
         .filter_map(|(id, rule)| {
             let reason = rule.matches(&facts)?;
@@ -144,7 +155,109 @@ pub async fn for_response(
                 (contact.is_some(), contact),
             ))
         })
-        .collect())
+        .collect()
+}
+
+/// What applying a rule to a past period finds and does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Applied {
+    /// Responses of the period the rule matches.
+    pub matching: i64,
+    /// Of those, the ones that already have a follow-up from this rule.
+    pub already: i64,
+    /// Follow-ups opened now (0 in a preview).
+    pub opened: i64,
+}
+
+/// Applies a rule to the responses of a past period (`from`..=`to`, days): a preview
+/// (`dry_run`) counts what it would open; otherwise it opens them — opened `now`, so
+/// their clocks start now (an old answer does not arrive overdue and escalated) — and
+/// never twice (the same key as on arrival). Counted, complete responses only; a
+/// `capture` rule has no responses to apply to. Editors.
+pub async fn apply_rule(
+    store: &Store,
+    ws: Id,
+    rule: Id,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+    dry_run: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Applied> {
+    let opened_at = kohtaamo_storage::time_text(now);
+    use kohtaamo_domain::followups::Trigger;
+    let data = store.get::<FollowUpRuleData>(ws, rule).await?.data;
+    if data.trigger == Trigger::Capture {
+        return Err(Error::invalid("rule", Reason::new("capture-rule-past")));
+    }
+    if from > to {
+        return Err(Error::invalid(
+            "from",
+            Reason::new("text").with("text", "must not be after 'to'"),
+        ));
+    }
+    let rules = vec![(rule, data)];
+    let snapshot = store.snapshot_cached(ws).await?;
+    let done: std::collections::HashSet<(Id, String)> = store
+        .responses_with_follow_up(ws, rule)
+        .await?
+        .into_iter()
+        .collect();
+    let (start, end) = (
+        format!("{from}T00:00:00Z"),
+        format!("{}T00:00:00Z", to + chrono::Duration::days(1)),
+    );
+    let mut surveys: std::collections::HashMap<Id, SurveyData> = std::collections::HashMap::new();
+    let mut out = Applied::default();
+    let mut after = 0;
+    loop {
+        let page = store
+            .past_responses(ws, (&start, &end), after, 1000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let mut batch = vec![];
+        for r in &page {
+            if let std::collections::hash_map::Entry::Vacant(e) = surveys.entry(r.survey_id) {
+                match store.get::<SurveyData>(ws, r.survey_id).await {
+                    Ok(s) => {
+                        e.insert(s.data);
+                    }
+                    Err(kohtaamo_storage::StoreError::NotFound) => continue,
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            let Some(survey) = surveys.get(&r.survey_id) else {
+                continue;
+            };
+            let Ok(answers) = Answers::from_json(&r.answers) else {
+                continue;
+            };
+            let hidden = Hidden {
+                touchpoint_id: r.touchpoint_id,
+                locale: r
+                    .locale
+                    .as_deref()
+                    .and_then(|l| kohtaamo_domain::text::Lang::parse(l).ok()),
+                customer_ref: r.customer_ref.clone(),
+                case_ref: r.case_ref.clone(),
+                ..Default::default()
+            };
+            for f in opened_by(&snapshot, &rules, (r.survey_id, survey), &hidden, &answers) {
+                out.matching += 1;
+                if done.contains(&(r.survey_id, r.key.clone())) {
+                    out.already += 1;
+                } else if !dry_run {
+                    batch.push((r.survey_id, r.key.clone(), opened_at.clone(), f));
+                }
+            }
+        }
+        if !batch.is_empty() {
+            out.opened += store.open_follow_ups_for_responses(ws, &batch).await? as i64;
+        }
+        if page.len() < 1000 {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// The follow-up a capture opens: one when it is marked "needs follow-up" or a

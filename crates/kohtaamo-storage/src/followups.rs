@@ -1091,3 +1091,103 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A stored response as a rule applied to the past reads it.
+#[derive(Debug, Clone)]
+pub struct PastResponse {
+    pub id: Id,
+    pub survey_id: Id,
+    pub key: String,
+    pub touchpoint_id: Option<Id>,
+    pub locale: Option<String>,
+    pub customer_ref: Option<String>,
+    pub case_ref: Option<String>,
+    pub answers: String,
+    pub created_at: String,
+}
+
+impl Store {
+    /// Complete, counted (not suspect) responses of a workspace made in `[from, to)`
+    /// (RFC 3339 bounds), by id after `after`, at most `limit`.
+    pub async fn past_responses(
+        &self,
+        ws: Id,
+        (from, to): (&str, &str),
+        after: Id,
+        limit: i64,
+    ) -> Result<Vec<PastResponse>> {
+        let rows = sqlx::query(
+            "SELECT id, survey_id, response_key, touchpoint_id, locale, customer_ref, case_ref, answers, created_at \
+             FROM responses WHERE workspace_id = $1 AND complete = 1 AND suspect IS NULL \
+             AND created_at >= $2 AND created_at < $3 AND id > $4 ORDER BY id LIMIT $5",
+        )
+        .bind(ws)
+        .bind(from)
+        .bind(to)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PastResponse {
+                    id: r.try_get("id")?,
+                    survey_id: r.try_get("survey_id")?,
+                    key: r.try_get("response_key")?,
+                    touchpoint_id: r.try_get("touchpoint_id")?,
+                    locale: r.try_get("locale")?,
+                    customer_ref: r.try_get("customer_ref")?,
+                    case_ref: r.try_get("case_ref")?,
+                    answers: r.try_get("answers")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The responses (survey, key) a rule already opened a follow-up for.
+    pub async fn responses_with_follow_up(&self, ws: Id, rule: Id) -> Result<Vec<(Id, String)>> {
+        let rows = sqlx::query(
+            "SELECT survey_id, response_key FROM follow_ups WHERE workspace_id = $1 AND rule_id = $2 AND source = 'response'",
+        )
+        .bind(ws)
+        .bind(rule)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("survey_id")?, r.try_get("response_key")?)))
+            .collect()
+    }
+
+    /// Opens follow-ups for stored responses (a rule applied to a past period), each
+    /// with its clocks from the response's time, in one transaction; one already
+    /// opened by the same rule is not opened again. Returns how many opened.
+    pub async fn open_follow_ups_for_responses(
+        &self,
+        ws: Id,
+        items: &[(Id, String, String, NewFollowUp)],
+    ) -> Result<u64> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let mut n = 0;
+            for (survey, key, at, f) in items {
+                let vals = insert_values(
+                    ws,
+                    Origin::Response {
+                        survey: *survey,
+                        key: key.as_str(),
+                    },
+                    f,
+                    at,
+                );
+                n += crate::entity::bind(sqlx::query(INSERT_SQL), vals)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            Ok(n)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+}

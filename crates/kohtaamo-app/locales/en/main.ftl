@@ -204,6 +204,7 @@ err-emotion-range = Choose a value from -2 to 2.
 err-bad-email = This is not an e-mail address.
 err-bad-contact = This is not an e-mail address or a phone number.
 err-contact-not-required = A contact question cannot be required: consent to be contacted is given freely.
+err-capture-rule-past = A capture rule opens follow-ups as captures are recorded; it has no past responses to apply to.
 err-no-consent = The customer did not allow being contacted about their answer: this follow-up is for learning only.
 err-positive-id = Choose one of the options.
 err-listed-twice = Listed twice.
@@ -1005,3 +1006,13 @@ follow-up-reopened-by-recovery = the customer's recovery answer was { $score } /
 follow-up-by-customer = the customer
 mail-assigned-subject = Follow-up { $id } is yours
 mail-assigned-body = A follow-up was given to you to handle ({ $reason }).
+fu-past-title = Apply a rule to past answers
+fu-past-help = Rules open follow-ups as answers arrive. To catch up on answers that came before a rule existed, choose the rule and the days: first see how many answers it matches, then open their follow-ups (their clocks start now; none opens twice).
+fu-past-rule = Rule
+fu-past-preview-button = See how many
+fu-past-apply-button = Open them
+fu-past-preview = { $matching } answers match; { $already } already have this rule's follow-up; { $would } would open.
+fu-past-opened = { $n ->
+    [one] One follow-up opened.
+   *[other] { $n } follow-ups opened.
+}

@@ -204,6 +204,7 @@ err-emotion-range = Valitse arvo väliltä -2…2.
 err-bad-email = Tämä ei ole sähköpostiosoite.
 err-bad-contact = Tämä ei ole sähköpostiosoite eikä puhelinnumero.
 err-contact-not-required = Yhteydenottokysymys ei voi olla pakollinen: lupa yhteydenottoon annetaan vapaaehtoisesti.
+err-capture-rule-past = Havaintosääntö avaa jatkotoimia sitä mukaa kuin havaintoja kirjataan; sillä ei ole aiempia vastauksia, joihin sen voisi soveltaa.
 err-no-consent = Asiakas ei antanut lupaa ottaa yhteyttä vastauksestaan: tämä jatkotoimi on vain oppimista varten.
 err-positive-id = Valitse jokin vaihtoehdoista.
 err-listed-twice = Mainittu kahdesti.
@@ -1005,3 +1006,13 @@ follow-up-reopened-by-recovery = asiakkaan palautumisvastaus oli { $score } / 5
 follow-up-by-customer = asiakas
 mail-assigned-subject = Jatkotoimi { $id } on sinun
 mail-assigned-body = Sinulle annettiin jatkotoimi hoidettavaksi ({ $reason }).
+fu-past-title = Sovella sääntöä aiempiin vastauksiin
+fu-past-help = Säännöt avaavat jatkotoimia vastausten saapuessa. Jos haluat kattaa vastaukset, jotka tulivat ennen säännön luomista, valitse sääntö ja päivät: näet ensin, moneenko vastaukseen se osuu, ja avaat sitten niiden jatkotoimet (niiden kellot käynnistyvät nyt; mitään ei avata kahdesti).
+fu-past-rule = Sääntö
+fu-past-preview-button = Katso montako
+fu-past-apply-button = Avaa ne
+fu-past-preview = { $matching } vastausta osuu; { $already } on jo tämän säännön jatkotoimi; { $would } avautuisi.
+fu-past-opened = { $n ->
+    [one] Yksi jatkotoimi avattu.
+   *[other] { $n } jatkotoimea avattu.
+}

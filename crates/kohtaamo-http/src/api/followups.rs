@@ -58,6 +58,19 @@ pub struct ActInput {
     pub note: Option<String>,
 }
 
+/// A rule applied to a past period.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyInput {
+    /// First day, YYYY-MM-DD.
+    pub from: String,
+    /// Last day, YYYY-MM-DD.
+    pub to: String,
+    /// true (default): only count what would open; false: open them.
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+}
+
 /// A period of days.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,6 +95,8 @@ pub fn routes(mut api: Api) -> Api {
     let act = api.schema::<ActInput>();
     let list = crate::api::doc::items(one.clone());
     let outcomes_schema = api.schema::<kohtaamo_domain::followups::Outcomes>();
+    let apply_in = api.schema::<ApplyInput>();
+    let applied = api.schema::<fu::Applied>();
     api.route(
         "/api/v1/workspaces/{ws}/follow-ups",
         get(list_follow_ups),
@@ -106,6 +121,13 @@ pub fn routes(mut api: Api) -> Api {
         vec![Op::new("post", "follow-ups", "Do something to a follow-up: assign (a member), contact, wait for the customer (both clocks stop until resume, contact, resolve or close; the time waited moves the due times), resume, resolve, close (a root cause and the action taken are required), reopen, or add a note. Editors, and members of the owning unit. A step its status does not allow is refused (422) and changes nothing. Webhooks that opted in to `follow-ups` hear `follow_up.<action>`; the follow-up clock job sends `follow_up.escalated` when a target is missed.")
             .body(act)
             .ok(200, Some(one))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/follow-up-rules/{id}/apply",
+        post(apply_rule),
+        vec![Op::new("post", "follow-ups", "Apply a rule to the responses of a past period: first a preview (`dry_run`, the default) counting the responses it matches and those that already have its follow-up; with `dry_run: false` it opens the rest (opened now, so their clocks start now; never twice). Editors. A capture rule has no past responses (422).")
+            .body(apply_in)
+            .ok(200, Some(applied))],
     )
     .route(
         "/api/v1/workspaces/{ws}/follow-up-outcomes",
@@ -196,6 +218,32 @@ async fn act_on(
     let f = fu::act(&st.hooks, ws.id, id, (ws.user.id, ws.role), &act).await?;
     fu::announce(&st.hooks, ws.id, &ws.slug, action, &f);
     Ok(axum::Json(f))
+}
+
+async fn apply_rule(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Json(input): Json<ApplyInput>,
+) -> ApiResult<axum::Json<fu::Applied>> {
+    ws.require_edit()?;
+    let mut e = FieldErrors::new();
+    let from = e.take("from", kohtaamo_domain::rules::parse_day(&input.from));
+    let to = e.take("to", kohtaamo_domain::rules::parse_day(&input.to));
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(ApiError::Invalid(e));
+    };
+    Ok(axum::Json(
+        fu::apply_rule(
+            &st.store,
+            ws.id,
+            id,
+            (from, to),
+            input.dry_run.unwrap_or(true),
+            st.clock.now(),
+        )
+        .await?,
+    ))
 }
 
 async fn outcomes(

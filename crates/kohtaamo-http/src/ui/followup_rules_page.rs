@@ -48,6 +48,25 @@ struct RulesPage {
     units: Vec<(Id, String)>,
     error: String,
     f: RuleForm,
+    /// Applying a rule to past answers: the rules that can be, the form as sent, and
+    /// what the preview found or the application opened.
+    past_rules: Vec<(Id, String)>,
+    p: PastForm,
+    past_result: String,
+    past_error: String,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct PastForm {
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// "preview" or "apply".
+    #[serde(default)]
+    go: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -96,6 +115,7 @@ async fn render(
     ctx: &PageCtx,
     error: String,
     f: RuleForm,
+    past: Past,
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
@@ -180,6 +200,14 @@ async fn render(
         units,
         error,
         f,
+        past_rules: rules
+            .iter()
+            .filter(|r| r.data.trigger != Trigger::Capture)
+            .map(|r| (r.id, r.data.name.clone()))
+            .collect(),
+        p: past.form,
+        past_result: past.result,
+        past_error: past.error,
         i: ch.i,
         nav: ch.nav,
         langs: ch.langs,
@@ -190,7 +218,96 @@ async fn render(
 
 /// `GET /w/{ws}/follow-up-rules`.
 pub async fn list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
-    render(&st, &ctx, String::new(), RuleForm::default()).await
+    render(
+        &st,
+        &ctx,
+        String::new(),
+        RuleForm::default(),
+        Past::default(),
+    )
+    .await
+}
+
+/// The past-period form as sent, with its outcome.
+#[derive(Default)]
+struct Past {
+    form: PastForm,
+    result: String,
+    error: String,
+}
+
+/// `POST /w/{ws}/follow-up-rules/apply` (editors): a rule applied to the answers of
+/// past days — `go=preview` counts, `go=apply` opens (the same use case as the API).
+pub async fn apply(
+    State(st): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<PastForm>,
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    if !role.can_edit() {
+        return Err(PageError::Forbidden(ctx.i.clone()));
+    }
+    let i = &ctx.i;
+    let mut e = kohtaamo_domain::FieldErrors::new();
+    let rule = e.take(
+        "rule",
+        form.rule
+            .trim()
+            .parse::<Id>()
+            .map_err(|_| kohtaamo_domain::Reason::new("choose-one")),
+    );
+    let from = e.take("from", kohtaamo_domain::rules::parse_day(form.from.trim()));
+    let to = e.take("to", kohtaamo_domain::rules::parse_day(form.to.trim()));
+    let dry_run = form.go != "apply";
+    let outcome = match (rule, from, to) {
+        (Some(rule), Some(from), Some(to)) if e.is_empty() => {
+            kohtaamo_app::followups::apply_rule(
+                &st.store,
+                w.id,
+                rule,
+                (from, to),
+                dry_run,
+                st.clock.now(),
+            )
+            .await
+        }
+        _ => Err(kohtaamo_app::Error::Invalid(e)),
+    };
+    let (past, status) = match outcome {
+        Ok(a) if dry_run => (
+            Past {
+                result: i.args(
+                    "fu-past-preview",
+                    &[
+                        ("matching", &a.matching.to_string()),
+                        ("already", &a.already.to_string()),
+                        ("would", &(a.matching - a.already).to_string()),
+                    ],
+                ),
+                form,
+                error: String::new(),
+            },
+            StatusCode::OK,
+        ),
+        Ok(a) => (
+            Past {
+                result: i.n("fu-past-opened", "n", a.opened),
+                form,
+                error: String::new(),
+            },
+            StatusCode::OK,
+        ),
+        Err(kohtaamo_app::Error::Invalid(e)) => (
+            Past {
+                error: i.reasons(&e),
+                form,
+                result: String::new(),
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => return Err(PageError::app(e, i)),
+    };
+    let page = render(&st, &ctx, String::new(), RuleForm::default(), past).await?;
+    Ok((status, page).into_response())
 }
 
 /// `POST /w/{ws}/follow-up-rules`: adds a rule (editors); bad input shows the page
@@ -255,7 +372,7 @@ pub async fn add(
         Ok(()) => Ok(Redirect::to(&format!("/w/{}/follow-up-rules", w.data.slug)).into_response()),
         Err(kohtaamo_storage::StoreError::Invalid(e)) => {
             let msg = i.reasons(&e);
-            let page = render(&st, &ctx, msg, form).await?;
+            let page = render(&st, &ctx, msg, form, Past::default()).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e.into()),

@@ -161,6 +161,10 @@ pub fn router() -> Router<AppState> {
             get(followup_rules_page::list).post(followup_rules_page::add),
         )
         .route(
+            "/w/{ws}/follow-up-rules/apply",
+            post(followup_rules_page::apply),
+        )
+        .route(
             "/w/{ws}/follow-up-rules/{id}/delete",
             post(followup_rules_page::delete),
         )

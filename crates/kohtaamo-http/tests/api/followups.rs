@@ -556,3 +556,110 @@ async fn the_recovery_page_reopens_on_a_poor_answer() {
         .collect();
     assert_eq!(steps[steps.len() - 2..], ["recovery", "reopen"]);
 }
+
+/// A rule applied to a past period: a preview first, then the follow-ups opened, never
+/// twice; a capture rule has no past to apply to.
+#[tokio::test]
+async fn a_rule_applies_to_a_past_period_after_a_preview() {
+    let f = fixture().await;
+    owned(&f).await;
+    // Answers from before the rule existed: two low, one high.
+    for (id, nps) in [("past-low-1", 2), ("past-low-2", 4), ("past-high", 9)] {
+        let (s, b) = f
+            .answer(json!({"id": id, "answers": {"nps": nps}, "complete": true}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let rule = f
+        .app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Detractors", "trigger": "nps", "threshold": 6}),
+        )
+        .await;
+    // One arrives after: opened on arrival.
+    f.answer(json!({"id": "after-low", "answers": {"nps": 1}, "complete": true}))
+        .await;
+    let today = chrono::Utc::now().date_naive();
+    let apply = |body: Value| {
+        let app = &f.app;
+        async move {
+            app.post(
+                &format!("/api/v1/workspaces/w/follow-up-rules/{rule}/apply"),
+                &app.admin,
+                body,
+            )
+            .await
+        }
+    };
+    let period =
+        json!({"from": (today - chrono::Duration::days(7)).to_string(), "to": today.to_string()});
+    let (s, b) = apply(period.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        b,
+        json!({"matching": 3, "already": 1, "opened": 0}),
+        "a preview"
+    );
+    let (_, list) = f.app.get(FU, &f.app.admin).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "nothing opened by the preview"
+    );
+    let mut go = period.clone();
+    go["dry_run"] = json!(false);
+    let (_, b) = apply(go.clone()).await;
+    assert_eq!(b, json!({"matching": 3, "already": 1, "opened": 2}));
+    let (_, b) = apply(go).await;
+    assert_eq!(
+        b,
+        json!({"matching": 3, "already": 3, "opened": 0}),
+        "never twice"
+    );
+    let (_, list) = f.app.get(FU, &f.app.admin).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    // Bad days are named; a capture rule has no past responses; viewers may not.
+    let (s, b) = apply(json!({"from": "yesterday", "to": "2026-13-01"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        b["fields"]["from"].is_string() && b["fields"]["to"].is_string(),
+        "{b}"
+    );
+    let capture = f
+        .app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Captures", "trigger": "capture"}),
+        )
+        .await;
+    let (s, b) = f
+        .app
+        .post(
+            &format!("/api/v1/workspaces/w/follow-up-rules/{capture}/apply"),
+            &f.app.admin,
+            period.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let ws = f
+        .app
+        .store
+        .workspace_by_slug("w")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let viewer = f.app.member("looker", ws, Role::Viewer).await;
+    let (s, _) = f
+        .app
+        .post(
+            &format!("/api/v1/workspaces/w/follow-up-rules/{rule}/apply"),
+            &viewer,
+            period,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

@@ -153,6 +153,14 @@ test('an editor adds a follow-up rule on its page; a bad one is refused with the
   await noSideways(fi, 'rules');
   assert.deepEqual((await axe(fi)).map((v) => v.id), [], 'rules fi');
   await shot(fi, 'follow-up-rules-fi-390');
+  // Changed: the form comes back filled in; the new target is saved.
+  await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).getByRole('link', { name: /Edit/ }).click();
+  await page.waitForURL(/edit=/);
+  assert.equal(await page.locator('#r-terms').inputValue(), 'lost luggage, matkatavara', 'the form is filled in');
+  await page.locator('#r-resolve').fill('96');
+  await page.getByRole('button', { name: 'Save the rule' }).click();
+  assert.ok(await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).getByText('Contact within 8 h, resolve within 96 h').isVisible());
+  assert.equal((await app.api('GET', '/api/v1/workspaces/demo/follow-up-rules?limit=100')).items.filter((r) => r.name === 'Very unhappy at the desk').length, 1, 'changed, not added');
   // Switched off: it opens nothing (and says so), then on again.
   await row.getByRole('button', { name: /Switch off/ }).click();
   assert.ok(await page.locator('table.rules tr', { hasText: 'Very unhappy at the desk' }).getByText('(off)').isVisible());

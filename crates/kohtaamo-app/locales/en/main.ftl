@@ -1016,3 +1016,6 @@ fu-past-opened = { $n ->
     [one] One follow-up opened.
    *[other] { $n } follow-ups opened.
 }
+fu-rule-change = Change the rule “{ $name }”
+fu-rule-change-help = New targets apply to the follow-ups this rule has open; what it opens from now on follows the new conditions.
+fu-rule-save = Save the rule

@@ -1016,3 +1016,6 @@ fu-past-opened = { $n ->
     [one] Yksi jatkotoimi avattu.
    *[other] { $n } jatkotoimea avattu.
 }
+fu-rule-change = Muuta sääntöä ”{ $name }”
+fu-rule-change-help = Uudet tavoiteajat koskevat myös tämän säännön avoimia jatkotoimia; tästä eteenpäin avautuvat noudattavat uusia ehtoja.
+fu-rule-save = Tallenna sääntö

@@ -71,6 +71,9 @@ pub struct PastForm {
 
 #[derive(Deserialize, Default)]
 pub struct RuleForm {
+    /// The rule being changed; empty for a new one.
+    #[serde(default)]
+    id: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -216,16 +219,45 @@ async fn render(
     Ok(html(page.render()))
 }
 
-/// `GET /w/{ws}/follow-up-rules`.
-pub async fn list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response, PageError> {
-    render(
-        &st,
-        &ctx,
-        String::new(),
-        RuleForm::default(),
-        Past::default(),
-    )
-    .await
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    /// A rule to change: the form below is filled with it.
+    #[serde(default)]
+    edit: Option<Id>,
+}
+
+/// A stored rule as the form shows it.
+fn form_of(id: Id, d: &FollowUpRuleData) -> RuleForm {
+    RuleForm {
+        id: id.to_string(),
+        name: d.name.clone(),
+        trigger: d.trigger.as_str().to_owned(),
+        threshold: d.threshold.map(|t| t.to_string()).unwrap_or_default(),
+        question: d.question.clone().unwrap_or_default(),
+        terms: d.terms.join(", "),
+        scope: format!(
+            "{}:{}",
+            d.scope.as_str(),
+            d.scope_id.map(|i| i.to_string()).unwrap_or_default()
+        ),
+        unit_id: d.unit_id.map(|u| u.to_string()).unwrap_or_default(),
+        contact_hours: d.contact_hours.to_string(),
+        resolve_hours: d.resolve_hours.to_string(),
+    }
+}
+
+/// `GET /w/{ws}/follow-up-rules` (`?edit={id}`: the form holds that rule).
+pub async fn list(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    crate::extract::Query(q): crate::extract::Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let form = match q.edit {
+        Some(id) => form_of(id, &st.store.get::<FollowUpRuleData>(w.id, id).await?.data),
+        None => RuleForm::default(),
+    };
+    render(&st, &ctx, String::new(), form, Past::default()).await
 }
 
 /// The past-period form as sent, with its outcome.
@@ -347,6 +379,17 @@ pub async fn add(
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
+    let editing = form.id.trim().parse::<Id>().ok();
+    let active = match editing {
+        Some(id) => Some(
+            st.store
+                .get::<FollowUpRuleData>(w.id, id)
+                .await?
+                .data
+                .active,
+        ),
+        None => None,
+    };
     let input = FollowUpRuleInput {
         name: form.name.clone(),
         trigger: form.trigger.clone(),
@@ -358,24 +401,35 @@ pub async fn add(
         unit_id,
         contact_hours,
         resolve_hours,
-        active: None,
+        active,
     };
+    // A changed rule's new targets apply to the follow-ups it has open.
     let result = match input.parse() {
-        Ok(d) if e.is_empty() => st.store.create(w.id, &d).await.map(|_| ()),
-        Ok(_) => Err(kohtaamo_storage::StoreError::Invalid(e)),
+        Ok(d) if e.is_empty() => match editing {
+            Some(id) => kohtaamo_app::model::update(&st.store, w.id, id, &d)
+                .await
+                .map(|_| ()),
+            None => st
+                .store
+                .create(w.id, &d)
+                .await
+                .map(|_| ())
+                .map_err(kohtaamo_app::Error::from),
+        },
+        Ok(_) => Err(kohtaamo_app::Error::Invalid(e)),
         Err(mut pe) => {
             pe.0.extend(e.0);
-            Err(kohtaamo_storage::StoreError::Invalid(pe))
+            Err(kohtaamo_app::Error::Invalid(pe))
         }
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/w/{}/follow-up-rules", w.data.slug)).into_response()),
-        Err(kohtaamo_storage::StoreError::Invalid(e)) => {
+        Err(kohtaamo_app::Error::Invalid(e)) => {
             let msg = i.reasons(&e);
             let page = render(&st, &ctx, msg, form, Past::default()).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(PageError::app(e, i)),
     }
 }
 

@@ -29,6 +29,9 @@ fn place(s: &Snapshot, touchpoint: Id) -> Option<(Id, Id, Option<Owner>)> {
 
 /// What a follow-up opened at `touchpoint` carries about its place and owner.
 struct Where {
+    /// The service packages the encounter belongs to through its touchpoint (the one
+    /// holding its element; its journey's).
+    package_ids: Vec<Id>,
     touchpoint_id: Option<Id>,
     stage_id: Option<Id>,
     journey_id: Option<Id>,
@@ -50,7 +53,25 @@ impl Where {
                 .filter(|u| s.units.iter().any(|(id, _)| id == u)),
             _ => None,
         };
+        let element = touchpoint.and_then(|t| {
+            s.stages
+                .iter()
+                .flat_map(|(_, _, tps)| tps.iter())
+                .find(|(id, _)| *id == t)
+                .and_then(|(_, d)| d.element_id)
+        });
+        let journey = p.map(|p| p.1);
+        let mut package_ids: Vec<Id> = s
+            .packages
+            .iter()
+            .filter(|(_, d)| element.is_some_and(|e| d.elements.iter().any(|x| x.element_id == e)))
+            .map(|(id, _)| *id)
+            .collect();
+        if let Some(j) = journey.and_then(|j| s.journeys.iter().find(|(id, _)| *id == j)) {
+            package_ids.extend(j.1.package_ids.iter().copied());
+        }
         Self {
+            package_ids,
             touchpoint_id: touchpoint,
             stage_id: p.map(|p| p.0),
             journey_id: p.map(|p| p.1),
@@ -137,6 +158,12 @@ fn opened_by(
         stage_id: at.stage_id,
         journey_id: at.journey_id,
         unit_id: at.unit(),
+        package_ids: at
+            .package_ids
+            .iter()
+            .copied()
+            .chain(data.package_id)
+            .collect(),
         scores,
         answers: Some(answers),
         words: None,
@@ -285,6 +312,7 @@ pub async fn for_capture(
         stage_id: at.stage_id,
         journey_id: at.journey_id,
         unit_id: at.unit(),
+        package_ids: at.package_ids.clone(),
         words: Some(words),
         lang: "",
         needs_follow_up,

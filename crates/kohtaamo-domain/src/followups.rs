@@ -25,8 +25,8 @@ str_enum!(
 );
 str_enum!(
     /// The part of the model a rule watches: everything, or one survey, touchpoint,
-    /// stage, journey or unit (the unit owning the touchpoint).
-    RuleScope { Workspace => "workspace", Survey => "survey", Touchpoint => "touchpoint", Stage => "stage", Journey => "journey", Unit => "unit" }
+    /// stage, journey, service package or unit (the unit owning the touchpoint).
+    RuleScope { Workspace => "workspace", Survey => "survey", Touchpoint => "touchpoint", Stage => "stage", Journey => "journey", Package => "package", Unit => "unit" }
 );
 str_enum!(
     /// Where a follow-up is.
@@ -149,10 +149,10 @@ pub struct FollowUpRuleInput {
     /// they are matched by stem, in Finnish, English and Swedish).
     #[serde(default)]
     pub terms: Option<Vec<String>>,
-    /// workspace (default), survey, touchpoint, stage, journey or unit.
+    /// workspace (default), survey, touchpoint, stage, journey, package or unit.
     #[serde(default)]
     pub scope: Option<String>,
-    /// The id of the survey, touchpoint, stage, journey or unit of the scope.
+    /// The id of the survey, touchpoint, stage, journey, package or unit of the scope.
     #[serde(default)]
     pub scope_id: Option<Id>,
     /// The unit that gets the follow-up when the encounter has no owning unit (no
@@ -303,6 +303,9 @@ pub struct Facts<'a> {
     pub journey_id: Option<Id>,
     /// The unit owning the touchpoint.
     pub unit_id: Option<Id>,
+    /// The service packages the encounter belongs to: the survey's package, the one
+    /// holding the touchpoint's element, and those of the touchpoint's journey.
+    pub package_ids: Vec<Id>,
     pub scores: Scores,
     /// A response's answers (None for a capture).
     pub answers: Option<&'a Answers>,
@@ -324,6 +327,9 @@ impl FollowUpRuleData {
             RuleScope::Stage => f.stage_id,
             RuleScope::Journey => f.journey_id,
             RuleScope::Unit => f.unit_id,
+            RuleScope::Package => {
+                return self.scope_id.is_some_and(|p| f.package_ids.contains(&p));
+            }
         };
         at.is_some() && at == self.scope_id
     }
@@ -766,6 +772,26 @@ mod tests {
         assert!(r.matches(&at(Some(7))).is_some());
         assert_eq!(r.matches(&at(Some(8))), None);
         assert_eq!(r.matches(&at(None)), None);
+        // A service package: any encounter that belongs to it.
+        let p = FollowUpRuleInput {
+            threshold: Some(6),
+            scope: Some("package".into()),
+            scope_id: Some(3),
+            ..rule("nps")
+        }
+        .parse()
+        .unwrap();
+        let low = |packages: Vec<Id>| Facts {
+            package_ids: packages,
+            scores: Scores {
+                nps: Some(2),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(p.matches(&low(vec![1, 3])).is_some());
+        assert_eq!(p.matches(&low(vec![1])), None);
+        assert_eq!(p.matches(&low(vec![])), None);
     }
 
     #[test]

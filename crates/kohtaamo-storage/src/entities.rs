@@ -981,6 +981,7 @@ impl Entity for kohtaamo_domain::followups::FollowUpRuleData {
             RuleScope::Touchpoint => Some(("touchpoints", "touchpoint")),
             RuleScope::Stage => Some(("stages", "stage")),
             RuleScope::Journey => Some(("journeys", "journey")),
+            RuleScope::Package => Some(("packages", "package")),
             RuleScope::Unit => Some(("units", "unit")),
         };
         if let (Some((table, noun)), Some(id)) = (target, self.scope_id) {

@@ -142,6 +142,12 @@ async fn render(
                 .unwrap_or_default(),
             (RuleScope::Journey, Some(id)) => Names::get(&names.journeys, id),
             (RuleScope::Unit, Some(id)) => Names::get(&names.units, id),
+            (RuleScope::Package, Some(id)) => snapshot
+                .packages
+                .iter()
+                .find(|p| p.0 == id)
+                .map(|p| i.text(&p.1.name))
+                .unwrap_or_default(),
         };
         format!("{}: {name}", i.t(&format!("scope-{}", scope.as_str())))
     };
@@ -180,6 +186,9 @@ async fn render(
         for (tp, _) in tps {
             add(RuleScope::Touchpoint, *tp);
         }
+    }
+    for (id, _) in &snapshot.packages {
+        add(RuleScope::Package, *id);
     }
     for (id, _) in &snapshot.units {
         add(RuleScope::Unit, *id);

@@ -663,3 +663,84 @@ async fn a_rule_applies_to_a_past_period_after_a_preview() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// A rule scoped to a service package opens follow-ups for the encounters at the
+/// touchpoints whose element the package holds, and no others.
+#[tokio::test]
+async fn a_package_rule_watches_the_touchpoints_of_its_elements() {
+    let f = fixture().await;
+    let unit = owned(&f).await;
+    let element = f
+        .app
+        .create(
+            "w",
+            "elements",
+            json!({"slug": "dining", "name": texts("Dining"), "kind": "service", "owner": {"unit": unit}}),
+        )
+        .await;
+    let package = f
+        .app
+        .create(
+            "w",
+            "packages",
+            json!({"slug": "rail", "name": texts("Rail"), "elements": [{"element_id": element, "role": "complementary"}]}),
+        )
+        .await;
+    let other = f
+        .app
+        .create(
+            "w",
+            "packages",
+            json!({"slug": "bus", "name": texts("Bus")}),
+        )
+        .await;
+    // The first touchpoint (the survey's) delivers the element.
+    let path = format!("/api/v1/workspaces/w/touchpoints/{}", f.tps[0]);
+    let (_, mut tp) = f.app.get(&path, &f.app.admin).await;
+    for k in ["id", "position"] {
+        tp.as_object_mut().unwrap().remove(k);
+    }
+    tp["element_id"] = json!(element);
+    let (s, b) = f.app.put(&path, &f.app.admin, tp).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    for (name, p) in [("Rail", package), ("Bus", other)] {
+        f.app
+            .create(
+                "w",
+                "follow-up-rules",
+                json!({"name": name, "trigger": "nps", "threshold": 6, "scope": "package", "scope_id": p}),
+            )
+            .await;
+    }
+    f.answer(json!({"id": "pkg-low-1", "answers": {"nps": 2}, "complete": true}))
+        .await;
+    let (_, list) = f.app.get(FU, &f.app.admin).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "only the package that holds the element: {list}"
+    );
+    let (_, rules) = f
+        .app
+        .get("/api/v1/workspaces/w/follow-up-rules", &f.app.admin)
+        .await;
+    let rail = rules["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Rail")
+        .unwrap()["id"]
+        .clone();
+    assert_eq!(items[0]["rule_id"], rail);
+    // A package that does not exist is refused.
+    let (s, b) = f
+        .app
+        .post(
+            "/api/v1/workspaces/w/follow-up-rules",
+            &f.app.admin,
+            json!({"name": "Ghost", "trigger": "nps", "threshold": 6, "scope": "package", "scope_id": 999_999}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+}

@@ -1524,3 +1524,210 @@ async fn encounter_rollups_count_each_encounter_once(store: Store) {
     assert_eq!(later.get(&107), None);
     assert_eq!(later[&108], 1);
 }
+
+conformance!(follow_up_clocks_escalation_and_the_mail_queue);
+
+/// Follow-ups' storage on both backends: opened once per key, clocks paused while
+/// waiting and re-timed by a rule's new targets, each escalation step taken once with
+/// its e-mail queued in the same transaction, mail claimed once (a lease), retried
+/// after a backoff and marked sent with an audit entry, and a poor recovery answer
+/// reopening a closed one.
+async fn follow_up_clocks_escalation_and_the_mail_queue(store: Store) {
+    use kohtaamo_domain::followups::{Action, Clock, Status, Step};
+    use kohtaamo_storage::followups::{Act, Escalation, NewFollowUp, RecoveryOutcome};
+    use kohtaamo_storage::mail::NewMail;
+    let ws = workspace(&store, "w").await;
+    let t = |h: i64| {
+        kohtaamo_storage::time_text(
+            chrono::DateTime::parse_from_rfc3339("2026-03-02T08:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+                + chrono::Duration::hours(h),
+        )
+    };
+    let new = NewFollowUp {
+        rule_id: Some(7),
+        customer: Some("crm:1".into()),
+        case_ref: None,
+        touchpoint_id: None,
+        journey_id: None,
+        unit_id: None,
+        partner_id: None,
+        reason: "NPS 2 ≤ 6".into(),
+        may_contact: true,
+        contact: Some("liisa@example.fi".into()),
+        contact_hours: 24,
+        resolve_hours: 120,
+    };
+    let items = vec![(1, "resp-1".to_string(), t(0), new)];
+    assert_eq!(
+        store
+            .open_follow_ups_for_responses(ws, &items)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .open_follow_ups_for_responses(ws, &items)
+            .await
+            .unwrap(),
+        0,
+        "never twice"
+    );
+    let f = store
+        .follow_ups_opened_by(ws, Some((1, "resp-1")), None)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (f.contact_due.clone(), f.resolve_due.clone()),
+        (t(24), t(120))
+    );
+    let act = |action, h| Act {
+        action,
+        assignee_id: None,
+        root_cause: Some("process".into()),
+        action_taken: Some("Fixed".into()),
+        note: None,
+        by: "user:a".into(),
+        at: t(h),
+        mails: vec![],
+    };
+    // Waiting 5 h moves both running clocks by 5 h; a rule's new targets keep it.
+    store
+        .act_on_follow_up(ws, f.id, &act(Action::Wait, 2), &["process"])
+        .await
+        .unwrap();
+    let f2 = store
+        .act_on_follow_up(ws, f.id, &act(Action::Resume, 7), &["process"])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            f2.paused_seconds,
+            f2.contact_due.clone(),
+            f2.resolve_due.clone()
+        ),
+        (5 * 3600, t(29), t(125))
+    );
+    assert_eq!(store.retime_follow_ups(ws, 7, 48, 200).await.unwrap(), 1);
+    let f3 = store.follow_up(ws, f.id).await.unwrap();
+    assert_eq!(
+        (f3.contact_due.clone(), f3.resolve_due.clone()),
+        (t(53), t(205))
+    );
+    // Overdue at 54 h; the first step taken once, its e-mail queued with it.
+    assert!(store
+        .overdue_follow_ups(&t(52), 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let overdue = store.overdue_follow_ups(&t(54), 0, 10).await.unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert!(overdue[0].done.is_empty());
+    let step = Escalation {
+        clock: Clock::Contact,
+        step: Step::Assignee,
+        told: "anna".into(),
+        mails: vec![NewMail {
+            dedupe: format!("esc:{}:contact:1:9", f.id),
+            kind: "follow-up-escalation".into(),
+            to: "anna@example.fi".into(),
+            subject: "Jatkotoimi".into(),
+            body: "Avaa se".into(),
+        }],
+        at: t(54),
+    };
+    let (a, b) = tokio::join!(
+        store.escalate_follow_up(ws, f.id, &step),
+        store.escalate_follow_up(ws, f.id, &step)
+    );
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one took the step");
+    let again = store.overdue_follow_ups(&t(54), 0, 10).await.unwrap();
+    assert_eq!(again[0].done, vec![(Clock::Contact, Step::Assignee)]);
+    let events = store.follow_up_events(ws, f.id).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == Action::Escalate)
+            .count(),
+        1
+    );
+    assert_eq!(events.last().unwrap().detail, "contact:assignee:anna");
+    // The queue: claimed once by two passes at once; a failure waits for its backoff.
+    let now = chrono::DateTime::parse_from_rfc3339(&t(55))
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let (x, y) = tokio::join!(store.claim_mail(now, 10), store.claim_mail(now, 10));
+    let claimed: Vec<_> = x.unwrap().into_iter().chain(y.unwrap()).collect();
+    assert_eq!(claimed.len(), 1, "one message, claimed once");
+    assert_eq!(claimed[0].attempts, 1);
+    assert!(
+        store.claim_mail(now, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    store
+        .mail_not_sent(&claimed[0], "SMTP: connection refused", now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_mail(now + chrono::Duration::seconds(30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "backoff"
+    );
+    let retry = store
+        .claim_mail(now + chrono::Duration::seconds(61), 10)
+        .await
+        .unwrap();
+    assert_eq!(retry[0].attempts, 2);
+    store.mail_sent(&retry[0], &t(56)).await.unwrap();
+    let q = store.mail_of(ws, 10).await.unwrap();
+    assert_eq!(
+        (q[0].status.as_str(), q[0].sent_at.clone()),
+        ("sent", Some(t(56)))
+    );
+    assert!(
+        store
+            .claim_mail(now + chrono::Duration::days(1), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "sent is done"
+    );
+    assert_eq!(
+        store
+            .audit_log(ws, 10)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "mail.sent")
+            .count(),
+        1
+    );
+    // Closed, then the customer's poor recovery answer reopens it; answered once.
+    store
+        .act_on_follow_up(ws, f.id, &act(Action::Contact, 57), &["process"])
+        .await
+        .unwrap();
+    store
+        .act_on_follow_up(ws, f.id, &act(Action::Close, 58), &["process"])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.record_recovery(ws, f.id, 1, &t(60)).await.unwrap(),
+        RecoveryOutcome::Reopened
+    );
+    let back = store.follow_up(ws, f.id).await.unwrap();
+    assert_eq!(
+        (back.status, back.closed_at.clone(), back.recovery_score),
+        (Status::Contacted, None, None)
+    );
+    assert_eq!(
+        store.record_recovery(ws, f.id, 5, &t(61)).await.unwrap(),
+        RecoveryOutcome::NotOpen
+    );
+}

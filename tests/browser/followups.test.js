@@ -296,3 +296,25 @@ test('an editor applies a rule to past answers: a preview first, then the follow
   assert.deepEqual(after, { matching: expected.matching, already: expected.matching, opened: 0 }, 'opened once');
   await app.api('DELETE', `/api/v1/workspaces/demo/follow-up-rules/${rule.id}`);
 });
+
+test('a member gives the e-mail address notifications go to; a bad one is refused and nothing saved', async () => {
+  const page = await app.page('fi');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await login(page, app.base, 'viewer', MEMBER_PW);
+  await page.goto(app.base + '/tokens');
+  assert.ok(await page.getByText('Sähköposti ei ole käytössä tässä asennuksessa').isVisible(), 'says e-mail is off');
+  await page.locator('#account-email').fill('viewer at example');
+  await page.getByRole('button', { name: 'Tallenna osoite' }).click();
+  assert.ok(await page.getByRole('alert').isVisible(), 'the reason');
+  assert.equal(await page.locator('#account-email').inputValue(), 'viewer at example', 'what was typed is kept');
+  await page.goto(app.base + '/tokens');
+  assert.equal(await page.locator('#account-email').inputValue(), '', 'nothing saved');
+  await page.locator('#account-email').fill('viewer@example.fi');
+  await page.getByRole('button', { name: 'Tallenna osoite' }).click();
+  assert.ok(await page.getByText('Tallennettu.').isVisible());
+  await page.goto(app.base + '/tokens');
+  assert.equal(await page.locator('#account-email').inputValue(), 'viewer@example.fi');
+  await noSideways(page, 'account');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'account fi');
+  await shot(page, 'account-email-fi-390');
+});

@@ -332,7 +332,7 @@ test('an admin manages members and roles; others cannot', async () => {
 test('API tokens: created in the UI, shown once, accepted by the API, revoked', async () => {
   const page = await app.page('en');
   await login(page, app.base, 'viewer', MEMBER_PW);
-  await page.getByRole('link', { name: 'API tokens' }).click();
+  await page.getByRole('link', { name: 'Your account' }).click();
   await page.getByLabel('Name', { exact: true }).fill('my script');
   await page.getByRole('button', { name: 'Create a token' }).click();
   const token = await page.getByLabel('New token').inputValue();

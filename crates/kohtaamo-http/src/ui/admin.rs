@@ -205,6 +205,10 @@ struct TokensPage {
     tokens: Vec<TokenRow>,
     new_token: Option<String>,
     error: Option<String>,
+    /// The address the user is notified at, and whether e-mail is on.
+    email: String,
+    mail_on: bool,
+    email_saved: bool,
 }
 
 async fn tokens_page(
@@ -213,6 +217,28 @@ async fn tokens_page(
     new_token: Option<String>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
+    account_page(st, ctx, (new_token, error), (None, false)).await
+}
+
+/// The user's own page: API tokens, and the e-mail address notifications go to
+/// (`email`: what was typed when it was refused).
+async fn account_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    (new_token, error): (Option<String>, Option<String>),
+    (email, email_saved): (Option<String>, bool),
+) -> Result<Response, PageError> {
+    let email = match email {
+        Some(e) => e,
+        None => st
+            .store
+            .contacts(&[ctx.user.id])
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|c| c.email)
+            .unwrap_or_default(),
+    };
     let tokens = st
         .store
         .list_tokens(ctx.user.id)
@@ -234,6 +260,9 @@ async fn tokens_page(
             tokens,
             new_token,
             error,
+            email,
+            mail_on: st.hooks.mailer.is_some(),
+            email_saved,
             i: c.i,
             nav: c.nav,
             langs: c.langs,
@@ -263,6 +292,34 @@ pub async fn create_token(
         Err(StoreError::Invalid(fe)) => {
             let msg = fe.0.values().next().map(|r| ctx.i.reason(r));
             tokens_page(&st, &ctx, None, msg).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /tokens/email`: the user's own notification address (empty removes it).
+pub async fn set_email(
+    State(st): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<EmailForm>,
+) -> Result<Response, PageError> {
+    let typed = form.email.trim();
+    match st
+        .store
+        .set_user_email(&ctx.user.username, Some(typed).filter(|e| !e.is_empty()))
+        .await
+    {
+        Ok(()) => account_page(&st, &ctx, (None, None), (None, true)).await,
+        Err(StoreError::Invalid(fe)) => {
+            let msg = fe.0.values().next().map(|r| ctx.i.reason(r));
+            let page =
+                account_page(&st, &ctx, (None, msg), (Some(typed.to_owned()), false)).await?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e.into()),
     }

@@ -215,6 +215,7 @@ pub fn router() -> Router<AppState> {
             post(pages::remove_unit_member),
         )
         .route("/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/tokens/email", post(admin::set_email))
         .route("/tokens/{id}/revoke", post(admin::revoke_token))
         .route(
             "/w/{ws}/members",

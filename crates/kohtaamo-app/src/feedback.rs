@@ -316,7 +316,7 @@ impl Feedback {
             }
         };
         let id = key.as_str().to_owned();
-        let opens = !follow_ups.is_empty();
+        let opened_by: Vec<Option<Id>> = follow_ups.iter().map(|f| f.rule_id).collect();
         let stored = self
             .ingest
             .response(NewResponse {
@@ -336,12 +336,12 @@ impl Feedback {
         if stored == Stored::InvitationUsed {
             return Err(invitation_used());
         }
-        if stored == Stored::Written && opens {
+        if stored == Stored::Written && !opened_by.is_empty() {
             if let Some(hooks) = self.hooks.get() {
                 crate::followups::announce_opened(
                     hooks,
                     s.workspace_id,
-                    crate::followups::OpenedBy::Response(s.id, id.clone()),
+                    crate::followups::OpenedBy::Response(s.id, id.clone(), opened_by),
                 )
                 .await;
             }

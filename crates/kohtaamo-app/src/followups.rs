@@ -18,12 +18,13 @@ use kohtaamo_storage::Store;
 
 use crate::{Error, Result};
 
-/// Where a touchpoint sits and who owns it: (stage, journey, owner).
-fn place(s: &Snapshot, touchpoint: Id) -> Option<(Id, Id, Option<Owner>)> {
+/// Where a touchpoint sits, who owns it and which service element it delivers:
+/// (stage, journey, owner, element).
+fn place(s: &Snapshot, touchpoint: Id) -> Option<(Id, Id, Option<Owner>, Option<Id>)> {
     s.stages.iter().find_map(|(stage, data, tps)| {
         tps.iter()
             .find(|(id, _)| *id == touchpoint)
-            .map(|(_, t)| (*stage, data.journey_id, t.owner))
+            .map(|(_, t)| (*stage, data.journey_id, t.owner, t.element_id))
     })
 }
 
@@ -41,7 +42,9 @@ struct Where {
 }
 
 impl Where {
-    fn of(s: &Snapshot, touchpoint: Option<Id>) -> Self {
+    /// Where `touchpoint` is; `packages`: also which service packages it belongs to
+    /// (only when a rule is scoped to one: it costs a pass over the packages).
+    fn of(s: &Snapshot, touchpoint: Option<Id>, packages: bool) -> Self {
         let p = touchpoint.and_then(|t| place(s, t));
         let owner = p.and_then(|p| p.2);
         let manager = match owner {
@@ -53,22 +56,19 @@ impl Where {
                 .filter(|u| s.units.iter().any(|(id, _)| id == u)),
             _ => None,
         };
-        let element = touchpoint.and_then(|t| {
-            s.stages
-                .iter()
-                .flat_map(|(_, _, tps)| tps.iter())
-                .find(|(id, _)| *id == t)
-                .and_then(|(_, d)| d.element_id)
-        });
-        let journey = p.map(|p| p.1);
-        let mut package_ids: Vec<Id> = s
-            .packages
-            .iter()
-            .filter(|(_, d)| element.is_some_and(|e| d.elements.iter().any(|x| x.element_id == e)))
-            .map(|(id, _)| *id)
-            .collect();
-        if let Some(j) = journey.and_then(|j| s.journeys.iter().find(|(id, _)| *id == j)) {
-            package_ids.extend(j.1.package_ids.iter().copied());
+        let mut package_ids: Vec<Id> = vec![];
+        if let (true, Some((_, journey, _, element))) = (packages, p) {
+            package_ids.extend(
+                s.packages
+                    .iter()
+                    .filter(|(_, d)| {
+                        element.is_some_and(|e| d.elements.iter().any(|x| x.element_id == e))
+                    })
+                    .map(|(id, _)| *id),
+            );
+            if let Some(j) = s.journeys.iter().find(|(id, _)| *id == journey) {
+                package_ids.extend(j.1.package_ids.iter().copied());
+            }
         }
         Self {
             package_ids,
@@ -147,7 +147,10 @@ fn opened_by(
     answers: &Answers,
 ) -> Vec<NewFollowUp> {
     let scores = answers.scores(data);
-    let mut at = Where::of(snapshot, hidden.touchpoint_id);
+    let packages = rules
+        .iter()
+        .any(|(_, r)| r.scope == kohtaamo_domain::followups::RuleScope::Package);
+    let mut at = Where::of(snapshot, hidden.touchpoint_id, packages);
     // A survey about a whole journey (no touchpoint): the follow-up is about that journey.
     if at.journey_id.is_none() {
         at.journey_id = data.journey_id;
@@ -158,12 +161,15 @@ fn opened_by(
         stage_id: at.stage_id,
         journey_id: at.journey_id,
         unit_id: at.unit(),
-        package_ids: at
-            .package_ids
-            .iter()
-            .copied()
-            .chain(data.package_id)
-            .collect(),
+        package_ids: if packages {
+            at.package_ids
+                .iter()
+                .copied()
+                .chain(data.package_id)
+                .collect()
+        } else {
+            vec![]
+        },
         scores,
         answers: Some(answers),
         words: None,
@@ -306,7 +312,10 @@ pub async fn for_capture(
         return Ok(None);
     }
     let snapshot = store.snapshot_cached(ws).await?;
-    let at = Where::of(&snapshot, touchpoint);
+    let packages = rules
+        .iter()
+        .any(|(_, r)| r.scope == kohtaamo_domain::followups::RuleScope::Package);
+    let at = Where::of(&snapshot, touchpoint, packages);
     let facts = Facts {
         touchpoint_id: at.touchpoint_id,
         stage_id: at.stage_id,
@@ -580,11 +589,25 @@ fn event_body(slug: &str, what: &str, f: &FollowUp) -> String {
     .to_string()
 }
 
-/// What opened follow-ups: a response (survey, key) or a capture (its encounter).
+/// What opened follow-ups: a response (survey, key, the rules that matched it) or a
+/// capture (its encounter).
 #[derive(Debug, Clone)]
 pub enum OpenedBy {
-    Response(Id, String),
+    Response(Id, String, Vec<Option<Id>>),
     Capture(Id),
+}
+
+impl OpenedBy {
+    /// The keys the follow-ups were stored under.
+    fn keys(&self) -> Vec<String> {
+        match self {
+            OpenedBy::Response(survey, key, rules) => rules
+                .iter()
+                .map(|r| format!("r{}:{survey}:{key}", r.unwrap_or(0)))
+                .collect(),
+            OpenedBy::Capture(encounter) => vec![format!("c{encounter}")],
+        }
+    }
 }
 
 /// Tells the opted-in webhooks about the follow-ups a stored response or capture
@@ -601,18 +624,7 @@ pub async fn announce_opened(ctx: &crate::jobs::JobCtx, ws: Id, by: OpenedBy) {
     }
     let ctx = ctx.clone();
     tokio::spawn(async move {
-        let opened = match &by {
-            OpenedBy::Response(survey, key) => {
-                ctx.store
-                    .follow_ups_opened_by(ws, Some((*survey, key)), None)
-                    .await
-            }
-            OpenedBy::Capture(encounter) => {
-                ctx.store
-                    .follow_ups_opened_by(ws, None, Some(*encounter))
-                    .await
-            }
-        };
+        let opened = ctx.store.follow_ups_by_key(ws, &by.keys()).await;
         let (Ok(opened), Ok(Some(w))) = (opened, ctx.store.workspace_by_id(ws).await) else {
             return;
         };

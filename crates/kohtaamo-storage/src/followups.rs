@@ -358,36 +358,23 @@ impl Store {
         Ok(follow_up(&row)?)
     }
 
-    /// The follow-ups a response opened (survey and response key), or a capture (its
-    /// encounter id).
-    pub async fn follow_ups_opened_by(
-        &self,
-        ws: Id,
-        response: Option<(Id, &str)>,
-        capture: Option<Id>,
-    ) -> Result<Vec<FollowUp>> {
-        let rows = match (response, capture) {
-            (Some((survey, key)), _) => {
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND survey_id = $2 AND response_key = $3 ORDER BY id"
-                ))
-                .bind(ws)
-                .bind(survey)
-                .bind(key)
-                .fetch_all(self.pool())
-                .await?
-            }
-            (None, Some(encounter)) => {
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND dedupe = $2"
-                ))
-                .bind(ws)
-                .bind(format!("c{encounter}"))
-                .fetch_all(self.pool())
-                .await?
-            }
-            (None, None) => vec![],
-        };
+    /// Follow-ups by their keys (`r<rule>:<survey>:<response key>` for those a
+    /// response opened, `c<encounter>` for a capture's): through the unique index the
+    /// ingest writer already keeps, so announcing them adds no index to the hot path.
+    pub async fn follow_ups_by_key(&self, ws: Id, keys: &[String]) -> Result<Vec<FollowUp>> {
+        if keys.is_empty() {
+            return Ok(vec![]);
+        }
+        let marks: Vec<String> = (0..keys.len()).map(|k| format!("${}", k + 2)).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND dedupe IN ({}) ORDER BY id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(ws);
+        for k in keys {
+            q = q.bind(k);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         Ok(rows
             .iter()
             .map(follow_up)

@@ -48,11 +48,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "follow_up_recovery",
         include_str!("../migrations/0013_follow_up_recovery.sql"),
     ),
-    (
-        14,
-        "follow_up_sources",
-        include_str!("../migrations/0014_follow_up_sources.sql"),
-    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -1576,7 +1576,7 @@ async fn follow_up_clocks_escalation_and_the_mail_queue(store: Store) {
         "never twice"
     );
     let f = store
-        .follow_ups_opened_by(ws, Some((1, "resp-1")), None)
+        .follow_ups_by_key(ws, &["r7:1:resp-1".to_string()])
         .await
         .unwrap()
         .remove(0);

@@ -13,8 +13,6 @@ ALTER TABLE follow_ups ADD COLUMN contact_hours BIGINT NOT NULL DEFAULT 24;
 ALTER TABLE follow_ups ADD COLUMN resolve_hours BIGINT NOT NULL DEFAULT 120;
 ALTER TABLE follow_ups ADD COLUMN paused_seconds BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE follow_ups ADD COLUMN waiting_since TEXT;
-CREATE INDEX follow_ups_contact_due ON follow_ups(status, contact_due);
-CREATE INDEX follow_ups_resolve_due ON follow_ups(status, resolve_due);
 
 -- Each escalation step of each clock of a follow-up, taken once: the instance whose
 -- INSERT … ON CONFLICT DO NOTHING added the row tells the people (step 1 the assignee,

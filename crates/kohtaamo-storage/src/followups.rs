@@ -758,9 +758,12 @@ pub struct Escalation {
 
 impl Store {
     /// Open follow-ups, of every workspace, whose running clock is past its due time at
-    /// `now` (the contact clock runs only where the customer allowed contact), that are not waiting for the customer and have steps left to take (the
-    /// last step of that clock not taken), by id after `after`, at most `limit`, each
-    /// with the escalation steps already taken.
+    /// `now` (the contact clock runs only where the customer allowed contact), that
+    /// are not waiting for the customer and have steps left to take (the last step of
+    /// that clock not taken), by id after `after`, at most `limit`, each with the
+    /// escalation steps already taken. Read workspace by workspace through
+    /// `follow_ups_status (workspace_id, status, …)`: only open follow-ups are visited,
+    /// and the ingest path keeps no extra index for this job.
     pub async fn overdue_follow_ups(
         &self,
         now: &str,
@@ -777,19 +780,32 @@ impl Store {
                 "NOT EXISTS (SELECT 1 FROM follow_up_escalations e WHERE e.follow_up_id = f.id AND e.clock = '{clock}' AND e.step = 3)"
             )
         };
-        let rows = sqlx::query(&format!(
-            "SELECT f.workspace_id AS ws, {cols} FROM follow_ups f WHERE f.waiting_since IS NULL AND f.id > $2 AND \
+        let sql = format!(
+            "SELECT f.workspace_id AS ws, {cols} FROM follow_ups f WHERE f.workspace_id = $4 \
+             AND f.status IN ('new', 'contacted') AND f.waiting_since IS NULL AND f.id > $2 AND \
              ((f.status = 'new' AND f.may_contact = 1 AND f.contact_due <= $1 AND {}) \
-              OR (f.status IN ('new', 'contacted') AND f.resolve_due <= $1 AND {})) \
+              OR (f.resolve_due <= $1 AND {})) \
              ORDER BY f.id LIMIT $3",
             last("contact"),
             last("resolve")
-        ))
-        .bind(now)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        );
+        let workspaces: Vec<Id> = sqlx::query_scalar("SELECT id FROM workspaces ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        let mut rows = vec![];
+        for ws in workspaces {
+            rows.extend(
+                sqlx::query(&sql)
+                    .bind(now)
+                    .bind(after)
+                    .bind(limit)
+                    .bind(ws)
+                    .fetch_all(self.pool())
+                    .await?,
+            );
+        }
+        rows.sort_by_key(|r| r.try_get::<Id, _>("id").unwrap_or_default());
+        rows.truncate(limit.max(0) as usize);
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(Overdue {

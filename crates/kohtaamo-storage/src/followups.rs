@@ -274,6 +274,25 @@ fn follow_up(r: &AnyRow) -> std::result::Result<FollowUp, sqlx::Error> {
 }
 
 impl Store {
+    /// A follow-up read inside a write transaction, its row taken for update on
+    /// PostgreSQL (on SQLite the write gate already serialises writers).
+    async fn locked(&self, tx: &mut crate::Tx, ws: Id, id: Id) -> Result<FollowUp> {
+        let lock = if self.backend() == crate::Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND id = $2{lock}"
+        ))
+        .bind(ws)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(follow_up(&row)?)
+    }
+
     /// A workspace's follow-ups, most urgent first: open ones by when their next
     /// target falls due (first contact for a new one, resolution otherwise), then the
     /// others, newest first.
@@ -458,21 +477,7 @@ impl Store {
     ) -> Result<FollowUp> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
-            // Taking the row for update on PostgreSQL (SQLite: the write gate).
-            let lock = if self.backend() == crate::Backend::Postgres {
-                " FOR UPDATE"
-            } else {
-                ""
-            };
-            let row = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND id = $2{lock}"
-            ))
-            .bind(ws)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-            let cur = follow_up(&row)?;
+            let cur = self.locked(&mut tx, ws, id).await?;
             let invalid = |field: &str, reason: Reason| {
                 let mut e = FieldErrors::new();
                 e.add(field, reason);
@@ -978,20 +983,7 @@ impl Store {
     ) -> Result<RecoveryOutcome> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
-            let lock = if self.backend() == crate::Backend::Postgres {
-                " FOR UPDATE"
-            } else {
-                ""
-            };
-            let row = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM follow_ups WHERE workspace_id = $1 AND id = $2{lock}"
-            ))
-            .bind(ws)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-            let f = follow_up(&row)?;
+            let f = self.locked(&mut tx, ws, id).await?;
             if f.status != Status::Closed || f.recovery_score.is_some() {
                 return Ok(RecoveryOutcome::NotOpen);
             }

@@ -151,56 +151,24 @@ pub async fn answer(
 ) -> Response {
     let form: AnswerForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let lang = Some(form.lang.as_str()).filter(|l| !l.is_empty());
-    let Ok(score) = form.score.trim().parse::<i64>() else {
-        let i = respondent_language(lang, &headers, None);
-        return show(
-            &st,
-            (id, &token),
-            lang,
-            &headers,
-            Some("form"),
-            i.t("recovery-choose"),
-        )
-        .await;
+    // No number chosen is the same mistake as one off the scale.
+    let outcome = match form.score.trim().parse::<i64>() {
+        Ok(score) => fu::answer_recovery(&st.hooks, id, &token, score).await,
+        Err(_) => Err(kohtaamo_app::Error::invalid(
+            "score",
+            kohtaamo_domain::Reason::new("choose-one"),
+        )),
     };
-    match fu::answer_recovery(&st.hooks, id, &token, score).await {
-        Ok(RecoveryOutcome::Stored) => {
-            show(
-                &st,
-                (id, &token),
-                lang,
-                &headers,
-                Some("thanks"),
-                String::new(),
-            )
-            .await
+    let state = match outcome {
+        Ok(RecoveryOutcome::Stored) => "thanks",
+        Ok(RecoveryOutcome::Reopened) => "reopened",
+        Ok(RecoveryOutcome::NotOpen) => "answered",
+        Err(kohtaamo_app::Error::NotFound) => {
+            return not_found(&respondent_language(lang, &headers, None))
         }
-        Ok(RecoveryOutcome::Reopened) => {
-            show(
-                &st,
-                (id, &token),
-                lang,
-                &headers,
-                Some("reopened"),
-                String::new(),
-            )
-            .await
-        }
-        Ok(RecoveryOutcome::NotOpen) => {
-            show(
-                &st,
-                (id, &token),
-                lang,
-                &headers,
-                Some("answered"),
-                String::new(),
-            )
-            .await
-        }
-        Err(kohtaamo_app::Error::NotFound) => not_found(&respondent_language(lang, &headers, None)),
         Err(kohtaamo_app::Error::Invalid(_)) => {
             let i = respondent_language(lang, &headers, None);
-            show(
+            return show(
                 &st,
                 (id, &token),
                 lang,
@@ -208,8 +176,17 @@ pub async fn answer(
                 Some("form"),
                 i.t("recovery-choose"),
             )
-            .await
+            .await;
         }
-        Err(e) => ApiError::from(e).into_response(),
-    }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    show(
+        &st,
+        (id, &token),
+        lang,
+        &headers,
+        Some(state),
+        String::new(),
+    )
+    .await
 }

@@ -46,6 +46,31 @@ pub async fn create_workspace_from_model(store: &Store, by: &User, yaml: &str) -
     Ok(slug)
 }
 
+/// Sets (or, with none or blank, removes) the e-mail address `username` is notified
+/// at: the account itself may, and an installation admin.
+pub async fn set_email(
+    store: &Store,
+    by: &User,
+    username: &str,
+    email: Option<&str>,
+) -> Result<()> {
+    if by.username != username {
+        installation_admin(by, "change another account's e-mail address")?;
+    }
+    let email = email.map(str::trim).filter(|e| !e.is_empty());
+    Ok(store.set_user_email(username, email).await?)
+}
+
+/// The e-mail address a user is notified at, if they gave one.
+pub async fn email_of(store: &Store, user: Id) -> Result<Option<String>> {
+    Ok(store
+        .contacts(&[user])
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|c| c.email))
+}
+
 /// Creates an account (not an installation admin); returns its id.
 pub async fn create_account(
     store: &Store,

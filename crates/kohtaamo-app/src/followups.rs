@@ -176,19 +176,27 @@ fn opened_by(
         lang: hidden.locale.as_ref().map_or("fi", |l| l.as_str()),
         needs_follow_up: false,
     };
+    let contact = answers.contact(data);
     rules
         .iter()
         .filter_map(|(id, rule)| {
             let reason = rule.matches(&facts)?;
-            let contact = answers.contact(data);
             Some(at.open(
                 Some((*id, rule)),
                 reason,
                 (hidden.customer_ref.clone(), hidden.case_ref.clone()),
-                (contact.is_some(), contact),
+                (contact.is_some(), contact.clone()),
             ))
         })
         .collect()
+}
+
+/// The days `from`..=`to` as stored-time bounds `[start, end)`.
+fn day_bounds(from: chrono::NaiveDate, to: chrono::NaiveDate) -> (String, String) {
+    (
+        format!("{from}T00:00:00Z"),
+        format!("{}T00:00:00Z", to + chrono::Duration::days(1)),
+    )
 }
 
 /// What applying a rule to a past period finds and does.
@@ -234,10 +242,7 @@ pub async fn apply_rule(
         .await?
         .into_iter()
         .collect();
-    let (start, end) = (
-        format!("{from}T00:00:00Z"),
-        format!("{}T00:00:00Z", to + chrono::Duration::days(1)),
-    );
+    let (start, end) = day_bounds(from, to);
     let mut surveys: std::collections::HashMap<Id, SurveyData> = std::collections::HashMap::new();
     let mut out = Applied::default();
     let mut after = 0;
@@ -416,6 +421,18 @@ pub async fn act(
     Ok(store.act_on_follow_up(ws, id, &act, ROOT_CAUSES).await?)
 }
 
+/// The workspace an e-mail is about and its language (e-mail is written in the
+/// workspace's default language); None for a workspace that is gone.
+pub(crate) async fn mail_language(
+    hooks: &crate::jobs::JobCtx,
+    ws: Id,
+) -> Result<Option<(kohtaamo_storage::auth::Workspace, crate::i18n::I18n)>> {
+    Ok(hooks.store.workspace_by_id(ws).await?.map(|w| {
+        let i = crate::i18n::I18n::new(w.data.default_language.as_str(), "en");
+        (w, i)
+    }))
+}
+
 /// The e-mail telling a member that someone gave them a follow-up (none when e-mail is
 /// off or they have no address); in the workspace's language.
 async fn assigned_mail(
@@ -427,20 +444,12 @@ async fn assigned_mail(
     if hooks.mailer.is_none() {
         return Ok(None);
     }
-    let Some(address) = hooks
-        .store
-        .contacts(&[to])
-        .await?
-        .into_iter()
-        .next()
-        .and_then(|c| c.email)
-    else {
+    let Some(address) = crate::accounts::email_of(&hooks.store, to).await? else {
         return Ok(None);
     };
-    let Some(w) = hooks.store.workspace_by_id(ws).await? else {
+    let Some((w, i)) = mail_language(hooks, ws).await? else {
         return Ok(None);
     };
-    let i = crate::i18n::I18n::new(w.data.default_language.as_str(), "en");
     let steps = hooks.store.follow_up_events(ws, f.id).await?.len();
     let link = hooks.link(&format!("/w/{}/follow-ups/{}", w.data.slug.as_str(), f.id));
     Ok(Some(kohtaamo_storage::mail::NewMail {
@@ -493,10 +502,9 @@ async fn recovery_mail(
     if !f.may_contact || hooks.mailer.is_none() {
         return Ok(None);
     }
-    let Some(w) = hooks.store.workspace_by_id(ws).await? else {
+    let Some((w, i)) = mail_language(hooks, ws).await? else {
         return Ok(None);
     };
-    let i = crate::i18n::I18n::new(w.data.default_language.as_str(), "en");
     let link = hooks.link(&recovery_path(&hooks.store, f.id).await?);
     // One message per closing: the history grows with every step.
     let steps = hooks.store.follow_up_events(ws, f.id).await?.len();
@@ -649,8 +657,7 @@ pub async fn outcomes(
     (from, to): (chrono::NaiveDate, chrono::NaiveDate),
 ) -> Result<kohtaamo_domain::followups::Outcomes> {
     use kohtaamo_domain::followups::{recovered_by_score, ClosedRow, RECOVERED_FROM};
-    let start = format!("{from}T00:00:00Z");
-    let end = format!("{}T00:00:00Z", to + chrono::Duration::days(1));
+    let (start, end) = day_bounds(from, to);
     let closed = store.closed_follow_ups(ws, &start, &end).await?;
     // The next score of each customer whose recovery answer is missing.
     let unknown: Vec<String> = closed

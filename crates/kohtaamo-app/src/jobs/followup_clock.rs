@@ -18,7 +18,6 @@ use kohtaamo_storage::mail::NewMail;
 use kohtaamo_storage::{parse_time, time_text};
 
 use super::JobCtx;
-use crate::i18n::I18n;
 use crate::Result;
 
 /// Follow-ups read per query.
@@ -133,12 +132,11 @@ async fn escalate(ctx: &JobCtx, o: &Overdue, clock: Clock, step: Step, now: &str
         .store
         .contacts(&recipients(ctx, ws, f, step).await?)
         .await?;
-    let Some(w) = ctx.store.workspace_by_id(ws).await? else {
+    let Some((w, i)) = crate::followups::mail_language(ctx, ws).await? else {
         return Ok(false);
     };
     let mut mails = vec![];
     if ctx.mailer.is_some() {
-        let i = I18n::new(w.data.default_language.as_str(), "en");
         let due = if clock == Clock::Contact {
             &f.contact_due
         } else {

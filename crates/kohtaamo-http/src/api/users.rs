@@ -72,11 +72,7 @@ async fn set_email(
     Path(username): Path<String>,
     Json(input): Json<EmailInput>,
 ) -> ApiResult<StatusCode> {
-    if auth.user.username != username {
-        superadmin(&auth)?;
-    }
-    st.store
-        .set_user_email(&username, input.email.as_deref())
+    kohtaamo_app::accounts::set_email(&st.store, &auth.user, &username, input.email.as_deref())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

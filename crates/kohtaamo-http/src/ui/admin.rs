@@ -230,13 +230,9 @@ async fn account_page(
 ) -> Result<Response, PageError> {
     let email = match email {
         Some(e) => e,
-        None => st
-            .store
-            .contacts(&[ctx.user.id])
-            .await?
-            .into_iter()
-            .next()
-            .and_then(|c| c.email)
+        None => kohtaamo_app::accounts::email_of(&st.store, ctx.user.id)
+            .await
+            .map_err(|e| PageError::app(e, &ctx.i))?
             .unwrap_or_default(),
     };
     let tokens = st
@@ -309,19 +305,17 @@ pub async fn set_email(
     CsrfForm { ctx, form }: CsrfForm<EmailForm>,
 ) -> Result<Response, PageError> {
     let typed = form.email.trim();
-    match st
-        .store
-        .set_user_email(&ctx.user.username, Some(typed).filter(|e| !e.is_empty()))
+    match kohtaamo_app::accounts::set_email(&st.store, &ctx.user, &ctx.user.username, Some(typed))
         .await
     {
         Ok(()) => account_page(&st, &ctx, (None, None), (None, true)).await,
-        Err(StoreError::Invalid(fe)) => {
+        Err(kohtaamo_app::Error::Invalid(fe)) => {
             let msg = fe.0.values().next().map(|r| ctx.i.reason(r));
             let page =
                 account_page(&st, &ctx, (None, msg), (Some(typed.to_owned()), false)).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(PageError::app(e, &ctx.i)),
     }
 }
 

@@ -283,10 +283,7 @@ pub async fn apply(
     State(st): State<AppState>,
     CsrfForm { ctx, form }: CsrfForm<PastForm>,
 ) -> Result<Response, PageError> {
-    let (w, role) = ctx.ws()?;
-    if !role.can_edit() {
-        return Err(PageError::Forbidden(ctx.i.clone()));
-    }
+    let w = ctx.edit_ws()?;
     let i = &ctx.i;
     let mut e = kohtaamo_domain::FieldErrors::new();
     let rule = e.take(
@@ -357,10 +354,7 @@ pub async fn add(
     State(st): State<AppState>,
     CsrfForm { ctx, form }: CsrfForm<RuleForm>,
 ) -> Result<Response, PageError> {
-    let (w, role) = ctx.ws()?;
-    if !role.can_edit() {
-        return Err(PageError::Forbidden(ctx.i.clone()));
-    }
+    let w = ctx.edit_ws()?;
     let i = &ctx.i;
     let mut e = kohtaamo_domain::FieldErrors::new();
     let mut num = |field: &str, v: &str| -> Option<i64> {
@@ -448,10 +442,7 @@ pub async fn delete(
     Path((_, id)): Path<(String, Id)>,
     CsrfForm { ctx, form: _ }: CsrfForm<BTreeMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let (w, role) = ctx.ws()?;
-    if !role.can_edit() {
-        return Err(PageError::Forbidden(ctx.i.clone()));
-    }
+    let w = ctx.edit_ws()?;
     st.store.delete::<FollowUpRuleData>(w.id, id).await?;
     Ok(Redirect::to(&format!("/w/{}/follow-up-rules", w.data.slug)).into_response())
 }
@@ -463,10 +454,7 @@ pub async fn toggle(
     Path((_, id)): Path<(String, Id)>,
     CsrfForm { ctx, form: _ }: CsrfForm<BTreeMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let (w, role) = ctx.ws()?;
-    if !role.can_edit() {
-        return Err(PageError::Forbidden(ctx.i.clone()));
-    }
+    let w = ctx.edit_ws()?;
     kohtaamo_app::followups::switch_rule(&st.store, w.id, id)
         .await
         .map_err(|e| PageError::app(e, &ctx.i))?;

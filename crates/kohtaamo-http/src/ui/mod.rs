@@ -387,6 +387,14 @@ impl PageCtx {
             .map(|(w, r)| (w, *r))
             .ok_or_else(|| PageError::NotFound(self.i.clone()))
     }
+
+    /// The workspace, for a step only editors (and admins) may take: 403 otherwise.
+    pub fn edit_ws(&self) -> Result<&Workspace, PageError> {
+        match self.ws()? {
+            (w, role) if role.can_edit() => Ok(w),
+            _ => Err(PageError::Forbidden(self.i.clone())),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for PageCtx {

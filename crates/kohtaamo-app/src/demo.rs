@@ -880,8 +880,8 @@ async fn flush(store: &Store, batch: &mut Vec<NewResponse>) -> Result<u64> {
 }
 
 /// The demo's follow-up rules: detractors anywhere (the restaurant car is a partner's,
-/// so its follow-ups go to onboard services), and refunds mentioned in an open answer
-/// (customer service).
+/// so its follow-ups go to onboard services), refunds mentioned in an open answer
+/// (customer service), and any score alert (to the unit the alert goes to).
 async fn follow_up_rules(store: &Store, ws: Id) -> Result<()> {
     use kohtaamo_domain::followups::FollowUpRuleInput;
     use kohtaamo_domain::model::Parse;
@@ -924,6 +924,19 @@ async fn follow_up_rules(store: &Store, ws: Id) -> Result<()> {
             unit_id: unit("customer-service").await?,
             contact_hours: Some(48),
             resolve_hours: Some(240),
+            active: None,
+        },
+        FollowUpRuleInput {
+            name: "Mittarihälytys".into(),
+            trigger: "alert".into(),
+            threshold: None,
+            question: None,
+            terms: None,
+            scope: None,
+            scope_id: None,
+            unit_id: unit("customer-service").await?,
+            contact_hours: Some(72),
+            resolve_hours: Some(336),
             active: None,
         },
     ];

@@ -28,6 +28,20 @@ fn place(s: &Snapshot, touchpoint: Id) -> Option<(Id, Id, Option<Owner>, Option<
     })
 }
 
+/// The unit that manages a partner owner (None for a unit owner, or a partner without
+/// one).
+fn manager(s: &Snapshot, owner: Option<Owner>) -> Option<Id> {
+    match owner {
+        Some(Owner::Partner(partner)) => s
+            .partners
+            .iter()
+            .find(|(id, _)| *id == partner)
+            .and_then(|(_, d)| d.unit_id)
+            .filter(|u| s.units.iter().any(|(id, _)| id == u)),
+        _ => None,
+    }
+}
+
 /// What a follow-up opened at `touchpoint` carries about its place and owner.
 struct Where {
     /// The service packages the encounter belongs to through its touchpoint (the one
@@ -47,15 +61,7 @@ impl Where {
     fn of(s: &Snapshot, touchpoint: Option<Id>, packages: bool) -> Self {
         let p = touchpoint.and_then(|t| place(s, t));
         let owner = p.and_then(|p| p.2);
-        let manager = match owner {
-            Some(Owner::Partner(partner)) => s
-                .partners
-                .iter()
-                .find(|(id, _)| *id == partner)
-                .and_then(|(_, d)| d.unit_id)
-                .filter(|u| s.units.iter().any(|(id, _)| id == u)),
-            _ => None,
-        };
+        let manager = manager(s, owner);
         let mut package_ids: Vec<Id> = vec![];
         if let (true, Some((_, journey, _, element))) = (packages, p) {
             package_ids.extend(
@@ -175,6 +181,7 @@ fn opened_by(
         words: None,
         lang: hidden.locale.as_ref().map_or("fi", |l| l.as_str()),
         needs_follow_up: false,
+        alert: None,
     };
     let contact = answers.contact(data);
     rules
@@ -191,6 +198,100 @@ fn opened_by(
         .collect()
 }
 
+/// The follow-ups a score alert opens under `rules` (their `alert` ones that match,
+/// one each): for learning, with no customer to contact. The place is the alert's
+/// group: a touchpoint (with its stage, journey, owner and packages), a stage and its
+/// journey, a journey and its packages, a package, an element (the packages holding
+/// it, its owner), a unit, a partner (and the unit managing it) or a survey; other
+/// groups (segment, channel, language) match workspace-wide rules only. The follow-up
+/// goes to the unit the alert went to (`alert_unit`), else the place's owning unit,
+/// else the rule's fallback unit.
+pub fn for_alert(
+    s: &Snapshot,
+    rules: &[(Id, FollowUpRuleData)],
+    alert: &kohtaamo_domain::alerts::AlertRuleData,
+    alert_unit: Option<Id>,
+    reason: &str,
+) -> Vec<NewFollowUp> {
+    use kohtaamo_domain::analytics::{GroupKey, Scope};
+    if !rules
+        .iter()
+        .any(|(_, r)| r.trigger == kohtaamo_domain::followups::Trigger::Alert && r.active)
+    {
+        return vec![];
+    }
+    let id = match alert.key {
+        GroupKey::Id(id) => Some(id),
+        GroupKey::Text(_) => None,
+    };
+    let touchpoint = id.filter(|_| alert.scope == Scope::Touchpoint);
+    let mut at = Where::of(s, touchpoint, true);
+    let mut survey = None;
+    let packages_holding = |e: Id| -> Vec<Id> {
+        s.packages
+            .iter()
+            .filter(|(_, d)| d.elements.iter().any(|x| x.element_id == e))
+            .map(|(id, _)| *id)
+            .collect()
+    };
+    match (alert.scope, id) {
+        (Scope::Stage, Some(stage)) => {
+            at.stage_id = Some(stage);
+            at.journey_id = s
+                .stages
+                .iter()
+                .find(|(id, ..)| *id == stage)
+                .map(|(_, d, _)| d.journey_id);
+        }
+        (Scope::Journey, Some(j)) => {
+            at.journey_id = Some(j);
+            at.package_ids = s
+                .journeys
+                .iter()
+                .find(|(id, _)| *id == j)
+                .map(|(_, d)| d.package_ids.clone())
+                .unwrap_or_default();
+        }
+        (Scope::Package, Some(p)) => at.package_ids = vec![p],
+        (Scope::Element, Some(e)) => {
+            at.package_ids = packages_holding(e);
+            at.owner = s
+                .elements
+                .iter()
+                .find(|(id, _)| *id == e)
+                .and_then(|(_, d)| d.owner);
+            at.manager = manager(s, at.owner);
+        }
+        (Scope::Unit, Some(u)) => at.owner = Some(Owner::Unit(u)),
+        (Scope::Partner, Some(p)) => {
+            at.owner = Some(Owner::Partner(p));
+            at.manager = manager(s, at.owner);
+        }
+        (Scope::Survey, Some(id)) => survey = Some(id),
+        _ => {}
+    }
+    let facts = Facts {
+        survey_id: survey,
+        touchpoint_id: at.touchpoint_id,
+        stage_id: at.stage_id,
+        journey_id: at.journey_id,
+        unit_id: at.unit(),
+        package_ids: at.package_ids.clone(),
+        alert: Some(reason),
+        ..Default::default()
+    };
+    rules
+        .iter()
+        .filter(|(_, r)| r.trigger == kohtaamo_domain::followups::Trigger::Alert)
+        .filter_map(|(id, rule)| {
+            let why = rule.matches(&facts)?;
+            let mut f = at.open(Some((*id, rule)), why, (None, None), (false, None));
+            f.unit_id = alert_unit.or(f.unit_id);
+            Some(f)
+        })
+        .collect()
+}
+
 /// The days `from`..=`to` as stored-time bounds `[start, end)`.
 fn day_bounds(from: chrono::NaiveDate, to: chrono::NaiveDate) -> (String, String) {
     (
@@ -202,7 +303,8 @@ fn day_bounds(from: chrono::NaiveDate, to: chrono::NaiveDate) -> (String, String
 /// What applying a rule to a past period finds and does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Applied {
-    /// Responses of the period the rule matches.
+    /// Responses of the period the rule matches (for an `alert` rule: score alerts
+    /// raised in the period).
     pub matching: i64,
     /// Of those, the ones that already have a follow-up from this rule.
     pub already: i64,
@@ -210,7 +312,8 @@ pub struct Applied {
     pub opened: i64,
 }
 
-/// Applies a rule to the responses of a past period (`from`..=`to`, days): a preview
+/// Applies a rule to the responses (an `alert` rule: the score alerts raised) of a
+/// past period (`from`..=`to`, days): a preview
 /// (`dry_run`) counts what it would open; otherwise it opens them — opened `now`, so
 /// their clocks start now (an old answer does not arrive overdue and escalated) — and
 /// never twice (the same key as on arrival). Counted, complete responses only; a
@@ -235,6 +338,11 @@ pub async fn apply_rule(
             Reason::new("text").with("text", "must not be after 'to'"),
         ));
     }
+    let (start, end) = day_bounds(from, to);
+    if data.trigger == Trigger::Alert {
+        return apply_alert_rule(store, ws, (rule, data), (&start, &end), dry_run, &opened_at)
+            .await;
+    }
     let rules = vec![(rule, data)];
     let snapshot = store.snapshot_cached(ws).await?;
     let done: std::collections::HashSet<(Id, String)> = store
@@ -242,7 +350,6 @@ pub async fn apply_rule(
         .await?
         .into_iter()
         .collect();
-    let (start, end) = day_bounds(from, to);
     let mut surveys: std::collections::HashMap<Id, SurveyData> = std::collections::HashMap::new();
     let mut out = Applied::default();
     let mut after = 0;
@@ -294,6 +401,69 @@ pub async fn apply_rule(
         if page.len() < 1000 {
             break;
         }
+    }
+    Ok(out)
+}
+
+/// [`apply_rule`] for an `alert` rule: the score alerts raised in `[start, end)`
+/// (stored times) that it matches.
+async fn apply_alert_rule(
+    store: &Store,
+    ws: Id,
+    rule: (Id, FollowUpRuleData),
+    (start, end): (&str, &str),
+    dry_run: bool,
+    opened_at: &str,
+) -> Result<Applied> {
+    use kohtaamo_domain::alerts::{AlertRuleData, Finding};
+    let id = rule.0;
+    let rules = vec![rule];
+    let snapshot = store.snapshot_cached(ws).await?;
+    let done: std::collections::HashSet<Id> = store
+        .alerts_with_follow_up(ws, id)
+        .await?
+        .into_iter()
+        .collect();
+    let mut alert_rules: std::collections::HashMap<Id, Option<AlertRuleData>> =
+        std::collections::HashMap::new();
+    let mut out = Applied::default();
+    let mut batch = vec![];
+    for a in store.alerts_raised(ws, (start, end)).await? {
+        let d = match alert_rules.entry(a.rule_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(match store.get::<AlertRuleData>(ws, a.rule_id).await {
+                    Ok(r) => Some(r.data),
+                    Err(kohtaamo_storage::StoreError::NotFound) => None,
+                    Err(err) => return Err(err.into()),
+                })
+            }
+        };
+        let Some(d) = d.as_ref() else { continue };
+        let period = (
+            a.period_from.parse().unwrap_or_default(),
+            a.period_to.parse().unwrap_or_default(),
+        );
+        let finding = Finding {
+            value: a.value,
+            margin: a.margin,
+            n: a.n,
+            previous: a.previous,
+        };
+        let reason = kohtaamo_domain::followups::alert_reason(d.metric.as_str(), &finding, period);
+        for f in for_alert(&snapshot, &rules, d, a.unit_id, &reason) {
+            out.matching += 1;
+            if done.contains(&a.id) {
+                out.already += 1;
+            } else if !dry_run {
+                batch.push((a.id, f));
+            }
+        }
+    }
+    if !batch.is_empty() {
+        out.opened = store
+            .open_follow_ups_for_alerts(ws, opened_at, &batch)
+            .await? as i64;
     }
     Ok(out)
 }
@@ -603,6 +773,8 @@ fn event_body(slug: &str, what: &str, f: &FollowUp) -> String {
 pub enum OpenedBy {
     Response(Id, String, Vec<Option<Id>>),
     Capture(Id),
+    /// A score alert and the follow-up rules that opened one for it.
+    Alert(Id, Vec<Option<Id>>),
 }
 
 impl OpenedBy {
@@ -614,6 +786,10 @@ impl OpenedBy {
                 .map(|r| format!("r{}:{survey}:{key}", r.unwrap_or(0)))
                 .collect(),
             OpenedBy::Capture(encounter) => vec![format!("c{encounter}")],
+            OpenedBy::Alert(alert, rules) => rules
+                .iter()
+                .map(|r| format!("a{alert}:{}", r.unwrap_or(0)))
+                .collect(),
         }
     }
 }

@@ -20,8 +20,9 @@ use crate::{FieldErrors, Id, Reason};
 
 str_enum!(
     /// What opens a follow-up: a score at or past a threshold, an option chosen, words
-    /// in an open answer, or a capture marked "needs follow-up".
-    Trigger { Nps => "nps", Csat => "csat", Ces => "ces", Option => "option", Words => "words", Capture => "capture" }
+    /// in an open answer, a capture marked "needs follow-up", or a score alert raised
+    /// (on a touchpoint, stage, journey, package, element, unit, partner or survey).
+    Trigger { Nps => "nps", Csat => "csat", Ces => "ces", Option => "option", Words => "words", Capture => "capture", Alert => "alert" }
 );
 str_enum!(
     /// The part of the model a rule watches: everything, or one survey, touchpoint,
@@ -136,7 +137,8 @@ pub const MAX_NOTE: usize = 4_000;
 pub struct FollowUpRuleInput {
     /// What people call the rule ("Detractors at the service desk").
     pub name: String,
-    /// nps, csat, ces, option, words or capture.
+    /// nps, csat, ces, option, words, capture or alert (a score alert raised within
+    /// the scope opens one follow-up, for learning: there is no customer to contact).
     pub trigger: String,
     /// nps: open at this score or below (0–10); csat: at or below (1–5); ces: at or
     /// above (1–7).
@@ -316,6 +318,25 @@ pub struct Facts<'a> {
     pub lang: &'a str,
     /// A capture marked "needs follow-up".
     pub needs_follow_up: bool,
+    /// A score alert: what it found ([`alert_reason`]).
+    pub alert: Option<&'a str>,
+}
+
+/// Why a score alert opened a follow-up: the metric, the period's score with its
+/// margin and sample, and the period ("NPS −12 ± 9 (n = 48), 2026-11-16 – 2026-11-22").
+pub fn alert_reason(
+    metric: &str,
+    f: &crate::alerts::Finding,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+) -> String {
+    // Rounded first, so that −0.4 reads "0", not "−0".
+    let value = format!("{}", f.value.round() + 0.0).replace('-', "−");
+    format!(
+        "{} {value} ± {:.0} (n = {}), {from} – {to}",
+        metric.to_uppercase(),
+        f.margin,
+        f.n
+    )
 }
 
 impl FollowUpRuleData {
@@ -389,6 +410,7 @@ impl FollowUpRuleData {
                     .find_map(|text| self.word_in(text, f.lang))
             }
             Trigger::Capture => f.needs_follow_up.then(|| CAPTURE_REASON.to_owned()),
+            Trigger::Alert => f.alert.map(str::to_owned),
         }
     }
 
@@ -792,6 +814,68 @@ mod tests {
         assert!(p.matches(&low(vec![1, 3])).is_some());
         assert_eq!(p.matches(&low(vec![1])), None);
         assert_eq!(p.matches(&low(vec![])), None);
+    }
+
+    #[test]
+    fn an_alert_rule_opens_on_alerts_only() {
+        let r = FollowUpRuleInput {
+            scope: Some("journey".into()),
+            scope_id: Some(4),
+            ..rule("alert")
+        }
+        .parse()
+        .unwrap();
+        let finding = crate::alerts::Finding {
+            value: -37.5,
+            margin: 9.2,
+            n: 40,
+            previous: None,
+        };
+        let d = |day| chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        let why = alert_reason("nps", &finding, (d(16), d(22)));
+        assert_eq!(why, "NPS −38 ± 9 (n = 40), 2026-11-16 – 2026-11-22");
+        let near_zero = crate::alerts::Finding {
+            value: -0.4,
+            ..finding
+        };
+        assert!(alert_reason("csat", &near_zero, (d(16), d(22))).starts_with("CSAT 0 ± 9"));
+        let alert = |journey| Facts {
+            journey_id: journey,
+            alert: Some(why.as_str()),
+            ..Default::default()
+        };
+        assert_eq!(r.matches(&alert(Some(4))), Some(why.clone()));
+        assert_eq!(r.matches(&alert(Some(5))), None, "another journey's alert");
+        // A poor answer is not an alert; an alert is not an answer.
+        let answer = Facts {
+            journey_id: Some(4),
+            scores: Scores {
+                nps: Some(0),
+                ..Default::default()
+            },
+            needs_follow_up: true,
+            ..Default::default()
+        };
+        assert_eq!(r.matches(&answer), None);
+        let nps = FollowUpRuleInput {
+            threshold: Some(6),
+            ..rule("nps")
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(nps.matches(&alert(Some(4))), None);
+        // An alert rule takes no threshold, question or terms.
+        let e = FollowUpRuleInput {
+            threshold: Some(3),
+            terms: Some(vec!["late".into()]),
+            ..rule("alert")
+        }
+        .parse()
+        .unwrap_err();
+        assert!(
+            e.0.contains_key("threshold") && e.0.contains_key("terms"),
+            "{e:?}"
+        );
     }
 
     #[test]

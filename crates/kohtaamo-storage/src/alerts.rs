@@ -70,9 +70,10 @@ impl Store {
             .collect()
     }
 
-    /// Records that rule `rule` fired for the period `from`–`to`. Returns the alert
-    /// only if this call created it: a second call for the same period, here or on
-    /// another instance, returns None.
+    /// Records that rule `rule` fired for the period `from`–`to`, and opens the
+    /// follow-ups that follow-up rules with an `alert` trigger open for it, in the same
+    /// transaction. Returns the alert only if this call created it: a second call for
+    /// the same period, here or on another instance, returns None and opens nothing.
     pub async fn record_alert(
         &self,
         ws: Id,
@@ -80,6 +81,7 @@ impl Store {
         unit: Option<Id>,
         (from, to): (chrono::NaiveDate, chrono::NaiveDate),
         f: &Finding,
+        follow_ups: &[crate::followups::NewFollowUp],
     ) -> Result<Option<Alert>> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
@@ -100,7 +102,12 @@ impl Store {
                 .bind(now_text())
                 .fetch_optional(&mut *tx)
                 .await?;
-            row.as_ref().map(alert).transpose()
+            let created = row.as_ref().map(alert).transpose()?;
+            if let Some(a) = &created {
+                crate::followups::open_for_alert(&mut tx, ws, (a.id, &a.created_at), follow_ups)
+                    .await?;
+            }
+            Ok(created)
         }
         .await;
         self.finish(tx, r).await
@@ -135,6 +142,20 @@ impl Store {
         .bind(unit.unwrap_or(0))
         .bind(rule.unwrap_or(0))
         .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(alert).collect()
+    }
+
+    /// Alerts of a workspace raised in `[from, to)` (RFC 3339 bounds), oldest first.
+    pub async fn alerts_raised(&self, ws: Id, (from, to): (&str, &str)) -> Result<Vec<Alert>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE workspace_id = $1 AND created_at >= $2 \
+             AND created_at < $3 ORDER BY id"
+        ))
+        .bind(ws)
+        .bind(from)
+        .bind(to)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(alert).collect()

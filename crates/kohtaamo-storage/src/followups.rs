@@ -42,11 +42,13 @@ pub struct NewFollowUp {
 pub struct FollowUp {
     pub id: Id,
     pub rule_id: Option<Id>,
-    /// response or capture.
+    /// response, capture or alert.
     pub source: String,
     pub survey_id: Option<Id>,
     pub response_key: Option<String>,
     pub encounter_id: Option<Id>,
+    /// The score alert that opened it (source `alert`).
+    pub alert_id: Option<Id>,
     /// The customer's identifier as the response or encounter carries it.
     pub customer: Option<String>,
     pub case_ref: Option<String>,
@@ -174,15 +176,43 @@ async fn end_wait(tx: &mut crate::Tx, f: &FollowUp, at: &str) -> Result<()> {
     Ok(())
 }
 
-const COLUMNS: &str = "id, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, assignee_id, status, reason, may_contact, contact, recovery_score, recovery_at, contact_due, resolve_due, contact_hours, resolve_hours, paused_seconds, waiting_since, contacted_at, resolved_at, closed_at, root_cause, action_taken, created_at, updated_at";
+const COLUMNS: &str = "id, rule_id, source, survey_id, response_key, encounter_id, alert_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, assignee_id, status, reason, may_contact, contact, recovery_score, recovery_at, contact_due, resolve_due, contact_hours, resolve_hours, paused_seconds, waiting_since, contacted_at, resolved_at, closed_at, root_cause, action_taken, created_at, updated_at";
 
-pub(crate) const INSERT_SQL: &str = "INSERT INTO follow_ups (workspace_id, dedupe, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, status, reason, may_contact, contact, contact_due, resolve_due, contact_hours, resolve_hours, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $17, $18, $19, $20, $21, $21) ON CONFLICT (workspace_id, dedupe) DO NOTHING";
+pub(crate) const INSERT_SQL: &str = "INSERT INTO follow_ups (workspace_id, dedupe, rule_id, source, survey_id, response_key, encounter_id, customer, case_ref, touchpoint_id, journey_id, unit_id, partner_id, status, reason, may_contact, contact, contact_due, resolve_due, contact_hours, resolve_hours, created_at, updated_at, alert_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $17, $18, $19, $20, $21, $21, $22) ON CONFLICT (workspace_id, dedupe) DO NOTHING";
 
 /// Where a new follow-up comes from.
 pub(crate) enum Origin<'a> {
-    Response { survey: Id, key: &'a str },
-    Capture { encounter: Id },
+    Response {
+        survey: Id,
+        key: &'a str,
+    },
+    Capture {
+        encounter: Id,
+    },
+    /// A score alert (one follow-up per follow-up rule and alert).
+    Alert {
+        alert: Id,
+    },
+}
+
+/// Opens `items` for alert `alert` (each at most once per follow-up rule and alert),
+/// at `at`, in `tx`. Returns how many opened.
+pub(crate) async fn open_for_alert(
+    tx: &mut crate::Tx,
+    ws: Id,
+    (alert, at): (Id, &str),
+    items: &[NewFollowUp],
+) -> Result<u64> {
+    let mut n = 0;
+    for f in items {
+        let vals = insert_values(ws, Origin::Alert { alert }, f, at);
+        n += crate::entity::bind(sqlx::query(INSERT_SQL), vals)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
 }
 
 /// The values of [`INSERT_SQL`] for one follow-up opened at `at` (RFC 3339 UTC).
@@ -194,12 +224,13 @@ pub(crate) fn insert_values(
 ) -> Vec<crate::entity::Val> {
     let start = parse_time(at).unwrap_or_else(chrono::Utc::now);
     let due = |h: i64| time_text(fu::due_at(start, h, 0));
-    let (dedupe, source, survey, key, encounter) = match origin {
+    let (dedupe, source, survey, key, encounter, alert) = match origin {
         Origin::Response { survey, key } => (
             format!("r{}:{survey}:{key}", f.rule_id.unwrap_or(0)),
             "response",
             Some(survey),
             Some(key.to_owned()),
+            None,
             None,
         ),
         Origin::Capture { encounter } => (
@@ -208,6 +239,15 @@ pub(crate) fn insert_values(
             None,
             None,
             Some(encounter),
+            None,
+        ),
+        Origin::Alert { alert } => (
+            format!("a{alert}:{}", f.rule_id.unwrap_or(0)),
+            "alert",
+            None,
+            None,
+            None,
+            Some(alert),
         ),
     };
     vec![
@@ -232,6 +272,7 @@ pub(crate) fn insert_values(
         f.contact_hours.into(),
         f.resolve_hours.into(),
         at.into(),
+        alert.into(),
     ]
 }
 
@@ -244,6 +285,7 @@ fn follow_up(r: &AnyRow) -> std::result::Result<FollowUp, sqlx::Error> {
         survey_id: r.try_get("survey_id")?,
         response_key: r.try_get("response_key")?,
         encounter_id: r.try_get("encounter_id")?,
+        alert_id: r.try_get("alert_id")?,
         customer: r.try_get("customer")?,
         case_ref: r.try_get("case_ref")?,
         touchpoint_id: r.try_get("touchpoint_id")?,
@@ -1138,6 +1180,38 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Opens follow-ups for stored alerts (a rule applied to a past period), opened at
+    /// `at`, in one transaction; one already opened by the same rule for the same
+    /// alert is not opened again. Returns how many opened.
+    pub async fn open_follow_ups_for_alerts(
+        &self,
+        ws: Id,
+        at: &str,
+        items: &[(Id, NewFollowUp)],
+    ) -> Result<u64> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let mut n = 0;
+            for (alert, f) in items {
+                n += open_for_alert(&mut tx, ws, (*alert, at), std::slice::from_ref(f)).await?;
+            }
+            Ok(n)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// The alerts a rule already opened a follow-up for.
+    pub async fn alerts_with_follow_up(&self, ws: Id, rule: Id) -> Result<Vec<Id>> {
+        Ok(sqlx::query_scalar(
+            "SELECT alert_id FROM follow_ups WHERE workspace_id = $1 AND rule_id = $2 AND source = 'alert'",
+        )
+        .bind(ws)
+        .bind(rule)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// The responses (survey, key) a rule already opened a follow-up for.

@@ -5,48 +5,76 @@ use sqlx::Executor;
 
 use crate::{Backend, Result, Store};
 
+/// A migration's SQL: one text for both backends, or one per backend (for what the
+/// two cannot say alike).
+#[derive(Clone, Copy)]
+enum Sql {
+    Both(&'static str),
+    PerBackend {
+        sqlite: &'static str,
+        postgres: &'static str,
+        /// A query that must return 1 (not 0) on the migrated database of that backend (run
+        /// in the migration's transaction), for steps the database cannot check itself.
+        check: Option<(Backend, &'static str)>,
+    },
+}
+
 /// (version, name, SQL). Append only; never edit an applied migration.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../migrations/0001_initial.sql")),
-    (2, "reviews", include_str!("../migrations/0002_reviews.sql")),
+const MIGRATIONS: &[(i64, &str, Sql)] = &[
+    (1, "initial", Sql::Both(include_str!("../migrations/0001_initial.sql"))),
+    (2, "reviews", Sql::Both(include_str!("../migrations/0002_reviews.sql"))),
     (
         3,
         "feedback",
-        include_str!("../migrations/0003_feedback.sql"),
+        Sql::Both(include_str!("../migrations/0003_feedback.sql")),
     ),
-    (4, "rollups", include_str!("../migrations/0004_rollups.sql")),
-    (5, "alerts", include_str!("../migrations/0005_alerts.sql")),
-    (6, "meta", include_str!("../migrations/0006_meta.sql")),
-    (7, "suspect", include_str!("../migrations/0007_suspect.sql")),
+    (4, "rollups", Sql::Both(include_str!("../migrations/0004_rollups.sql"))),
+    (5, "alerts", Sql::Both(include_str!("../migrations/0005_alerts.sql"))),
+    (6, "meta", Sql::Both(include_str!("../migrations/0006_meta.sql"))),
+    (7, "suspect", Sql::Both(include_str!("../migrations/0007_suspect.sql"))),
     (
         8,
         "unit_members",
-        include_str!("../migrations/0008_unit_members.sql"),
+        Sql::Both(include_str!("../migrations/0008_unit_members.sql")),
     ),
     (
         9,
         "encounters",
-        include_str!("../migrations/0009_encounters.sql"),
+        Sql::Both(include_str!("../migrations/0009_encounters.sql")),
     ),
     (
         10,
         "encounter_lookups",
-        include_str!("../migrations/0010_encounter_lookups.sql"),
+        Sql::Both(include_str!("../migrations/0010_encounter_lookups.sql")),
     ),
     (
         11,
         "follow_ups",
-        include_str!("../migrations/0011_follow_ups.sql"),
+        Sql::Both(include_str!("../migrations/0011_follow_ups.sql")),
     ),
     (
         12,
         "follow_up_clocks",
-        include_str!("../migrations/0012_follow_up_clocks.sql"),
+        Sql::Both(include_str!("../migrations/0012_follow_up_clocks.sql")),
     ),
     (
         13,
         "follow_up_recovery",
-        include_str!("../migrations/0013_follow_up_recovery.sql"),
+        Sql::Both(include_str!("../migrations/0013_follow_up_recovery.sql")),
+    ),
+    (
+        14,
+        "alert_follow_ups",
+        Sql::PerBackend {
+            sqlite: include_str!("../migrations/0014_alert_follow_ups.sqlite.sql"),
+            postgres: include_str!("../migrations/0014_alert_follow_ups.postgres.sql"),
+            check: Some((
+                Backend::Sqlite,
+                "SELECT (SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' \
+                 AND name IN ('follow_ups', 'follow_up_rules') AND sql LIKE '%''capture'', ''alert''))%') = 2 \
+                 AND (SELECT quick_check FROM pragma_quick_check) = 'ok'",
+            )),
+        },
     ),
 ];
 
@@ -93,9 +121,33 @@ async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<Vec<i
         }
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let r = async {
-            sqlx::raw_sql(&render(sql, backend))
-                .execute(&mut *tx)
-                .await?;
+            let (text, check) = match *sql {
+                Sql::Both(text) => (text, None),
+                Sql::PerBackend {
+                    sqlite,
+                    postgres,
+                    check,
+                } => match backend {
+                    Backend::Sqlite => (sqlite, check),
+                    Backend::Postgres => (postgres, check),
+                },
+            };
+            let mut text = render(text, backend);
+            if text.contains("{NEXT_SCHEMA_VERSION}") {
+                let v: i64 = sqlx::query_scalar("PRAGMA schema_version")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                text = text.replace("{NEXT_SCHEMA_VERSION}", &(v + 1).to_string());
+            }
+            sqlx::raw_sql(&text).execute(&mut *tx).await?;
+            if let Some((_, q)) = check.filter(|(b, _)| *b == backend) {
+                let ok: i64 = sqlx::query_scalar(q).fetch_one(&mut *tx).await?;
+                if ok == 0 {
+                    return Err(sqlx::Error::Protocol(format!(
+                        "migration {version} ({name}) did not apply as expected"
+                    )));
+                }
+            }
             sqlx::query(
                 "INSERT INTO kohtaamo_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             )

@@ -1,7 +1,9 @@
 //! Score alerts: every alert rule is evaluated on its last complete period
 //! ([`alert_period`]) from the rollups; a finding notifies the unit the rule names or
 //! the unit owning the group, once per rule and period (`ON CONFLICT DO NOTHING
-//! RETURNING` decides which instance created it, and only that one delivers it).
+//! RETURNING` decides which instance created it, and only that one delivers it). The
+//! follow-ups that `alert` follow-up rules open for it are stored in the alert's
+//! transaction ([`crate::followups::for_alert`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -109,6 +111,7 @@ pub async fn alert_cycle_once(ctx: &JobCtx) -> Result<Vec<Alert>> {
                 continue;
             }
         };
+        let fu_rules = store.follow_up_rules_cached(ws).await?;
         let mut sums = Sums::new();
         for rule in rules {
             let d = &rule.data;
@@ -121,7 +124,21 @@ pub async fn alert_cycle_once(ctx: &JobCtx) -> Result<Vec<Alert>> {
             let unit = d
                 .unit_id
                 .or_else(|| owning_unit(&an.snapshot, d.scope, &d.key));
-            if let Some(a) = store.record_alert(ws, rule.id, unit, now, &finding).await? {
+            let reason = kohtaamo_domain::followups::alert_reason(d.metric.as_str(), &finding, now);
+            let opens = crate::followups::for_alert(&an.snapshot, &fu_rules, d, unit, &reason);
+            if let Some(a) = store
+                .record_alert(ws, rule.id, unit, now, &finding, &opens)
+                .await?
+            {
+                if !opens.is_empty() {
+                    let rules = opens.iter().map(|f| f.rule_id).collect();
+                    crate::followups::announce_opened(
+                        ctx,
+                        ws,
+                        crate::followups::OpenedBy::Alert(a.id, rules),
+                    )
+                    .await;
+                }
                 let body = serde_json::json!({
                     "event": "score_alert",
                     "alert": a,

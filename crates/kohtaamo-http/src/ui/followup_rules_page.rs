@@ -110,6 +110,7 @@ fn describe(i: &I18n, d: &FollowUpRuleData) -> String {
         ),
         Trigger::Words => i.s("fu-rule-words", "words", &d.terms.join(", ")),
         Trigger::Capture => i.t("fu-rule-capture"),
+        Trigger::Alert => i.t("fu-rule-alert"),
     }
 }
 

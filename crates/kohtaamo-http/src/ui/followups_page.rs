@@ -309,8 +309,12 @@ struct OnePage {
     r: Row,
     journey: String,
     opened: String,
-    /// The response behind it, and the customer's timeline (empty: none).
+    /// The response (or the score alerts) behind it, and the customer's timeline
+    /// (empty: none).
     source_link: String,
+    source_text: String,
+    /// Opened by a score alert: no single customer.
+    from_alert: bool,
     timeline_link: String,
     may_act: bool,
     assigned_to_me: bool,
@@ -368,15 +372,21 @@ async fn render(
     let units = st.store.units_of_user(w.id, ctx.user.id).await?;
     let may_act = role.can_edit() || f.unit_id.is_some_and(|u| units.contains(&u));
     let slug = w.data.slug.to_string();
-    let source_link = match (f.survey_id, &f.response_key) {
-        (Some(s), Some(k)) => st
+    let source_link = match (f.survey_id, &f.response_key, f.alert_id) {
+        (Some(s), Some(k), _) => st
             .store
             .response_id(w.id, s, k)
             .await?
             .map(|rid| format!("/w/{slug}/surveys/{s}/responses/{rid}"))
             .unwrap_or_default(),
+        (_, _, Some(_)) => format!("/w/{slug}/alerts"),
         _ => String::new(),
     };
+    let source_text = i.t(if f.alert_id.is_some() {
+        "follow-up-see-alert"
+    } else {
+        "follow-up-see-response"
+    });
     let timeline_link = f
         .customer
         .as_deref()
@@ -425,6 +435,8 @@ async fn render(
             .unwrap_or_default(),
         opened: when(i, &f.created_at),
         source_link,
+        source_text,
+        from_alert: f.alert_id.is_some(),
         timeline_link,
         may_act,
         assigned_to_me: f.assignee_id == Some(ctx.user.id),

@@ -250,7 +250,7 @@ async fn every_figure_lists_exactly_the_responses_behind_it() {
 #[tokio::test]
 async fn alert_rules_notify_the_owning_unit_once_even_on_two_instances() {
     let f = fixture().await;
-    let (unit, _, _, _, tps, keys) = owned_model(&f).await;
+    let (unit, _, _, package, tps, keys) = owned_model(&f).await;
     let app = &f.app;
     let editor = app
         .member(
@@ -285,6 +285,33 @@ async fn alert_rules_notify_the_owning_unit_once_even_on_two_instances() {
         "w",
         "alert-rules",
         json!({"scope": "unit", "key": unit.to_string(), "metric": "csat", "condition": "drop"}),
+    )
+    .await;
+    // Follow-up rules on score alerts: workspace-wide and on the owning unit (both
+    // open one), on another touchpoint (opens none); an alert rule takes no threshold.
+    let (s, b) = app
+        .post(
+            "/api/v1/workspaces/w/follow-up-rules",
+            &editor,
+            json!({"name": "x", "trigger": "alert", "threshold": 3}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(b["fields"]["threshold"].is_string(), "{b}");
+    let on_alerts = app
+        .create("w", "follow-up-rules", json!({"name": "Any alert", "trigger": "alert", "contact_hours": 48, "resolve_hours": 240}))
+        .await;
+    let on_unit = app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Our alerts", "trigger": "alert", "scope": "unit", "scope_id": unit}),
+        )
+        .await;
+    app.create(
+        "w",
+        "follow-up-rules",
+        json!({"name": "Elsewhere", "trigger": "alert", "scope": "touchpoint", "scope_id": tps[1]}),
     )
     .await;
     let (hook_url, got) = webhook_sink().await;
@@ -330,6 +357,72 @@ async fn alert_rules_notify_the_owning_unit_once_even_on_two_instances() {
     assert!((alert.value + 37.5).abs() < 1e-9, "{alert:?}");
     let again = alert_cycle_once(&jobs_on(&app.store, later)).await.unwrap();
     assert!(again.is_empty(), "once per period");
+    // The alert opened one follow-up per matching rule, in its transaction, once:
+    // for learning (no customer), at the unit the alert went to, with the rule's clocks.
+    let (_, fus) = app
+        .get("/api/v1/workspaces/w/follow-ups?limit=50", &editor)
+        .await;
+    let mut fus = fus["items"].as_array().unwrap().clone();
+    fus.sort_by_key(|f| f["rule_id"].as_i64());
+    assert_eq!(fus.len(), 2, "{fus:?}");
+    for (f, rule) in fus.iter().zip([on_alerts, on_unit]) {
+        assert_eq!(f["rule_id"], rule);
+        assert_eq!(f["source"], "alert");
+        assert_eq!(f["alert_id"], alert.id);
+        assert_eq!(f["unit_id"], unit);
+        assert_eq!(f["touchpoint_id"], tps[0]);
+        assert_eq!(f["may_contact"], false);
+        assert!(f["customer"].is_null());
+        assert!(
+            f["reason"].as_str().unwrap().starts_with("NPS −38 ± "),
+            "{f}"
+        );
+    }
+    assert_eq!(fus[0]["contact_hours"], 48);
+    assert_eq!(fus[0]["resolve_hours"], 240);
+    // A learning-only follow-up: no contact step.
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/workspaces/w/follow-ups/{}/actions", fus[0]["id"]),
+            &editor,
+            json!({"action": "contact"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    // A rule made later applies to the alerts already raised: preview, then once.
+    let late = app
+        .create(
+            "w",
+            "follow-up-rules",
+            json!({"name": "Late", "trigger": "alert", "scope": "package", "scope_id": package}),
+        )
+        .await;
+    let period =
+        json!({"from": today.to_string(), "to": (today + chrono::Duration::days(1)).to_string()});
+    let apply = |body: Value| {
+        let app = &f.app;
+        async move {
+            app.post(
+                &format!("/api/v1/workspaces/w/follow-up-rules/{late}/apply"),
+                &app.admin,
+                body,
+            )
+            .await
+        }
+    };
+    let (s, b) = apply(period.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b, json!({"matching": 1, "already": 0, "opened": 0}));
+    let mut go = period;
+    go["dry_run"] = json!(false);
+    assert_eq!(
+        apply(go.clone()).await.1,
+        json!({"matching": 1, "already": 0, "opened": 1})
+    );
+    assert_eq!(
+        apply(go).await.1,
+        json!({"matching": 1, "already": 1, "opened": 0})
+    );
     // Delivered once, signed.
     let deliveries = got.lock().unwrap().clone();
     assert_eq!(deliveries.len(), 1);

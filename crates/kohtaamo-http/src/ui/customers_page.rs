@@ -550,7 +550,7 @@ async fn render(
                             "status",
                             &i.t(&format!("follow-up-status-{}", f.status.as_str())),
                         ),
-                        super::followups_page::reason_text(i, &f.reason),
+                        super::followups_page::reason_text(i, f),
                         "",
                     );
                     // An open follow-up about a capture is listed once, as the capture.

@@ -43,10 +43,13 @@ fn when(i: &I18n, at: &str) -> String {
 }
 
 /// Why a follow-up opened, as people read it: scores and options as stored ("NPS 2 ≤
-/// 6", "why = late"); words found ("“refund”") and a capture's mark in the reader's
-/// language.
-pub(super) fn reason_text(i: &I18n, reason: &str) -> String {
-    match reason {
+/// 6", "why = late"); words found ("“refund”"), a capture's mark and a score alert's
+/// finding in the reader's language.
+pub(super) fn reason_text(i: &I18n, f: &FollowUp) -> String {
+    if f.alert_id.is_some() {
+        return i.s("follow-up-reason-alert", "what", &f.reason);
+    }
+    match f.reason.as_str() {
         kohtaamo_domain::followups::CAPTURE_REASON => i.t("follow-up-reason-capture"),
         // Words found in an answer are stored quoted: “refund”.
         r if r.starts_with('“') => i.s("follow-up-reason-words", "words", r),
@@ -189,7 +192,7 @@ fn row(
         id: f.id,
         status: i.t(&format!("follow-up-status-{}", f.status.as_str())),
         status_key: f.status.as_str(),
-        reason: reason_text(i, &f.reason),
+        reason: reason_text(i, f),
         place: f
             .touchpoint_id
             .map(|t| Names::get(&names.touchpoints, t))

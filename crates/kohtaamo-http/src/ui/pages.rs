@@ -1675,12 +1675,7 @@ pub async fn unit(
         .iter()
         .map(|f| {
             let (due, overdue) = super::followups_page::due(i, f, now);
-            (
-                f.id,
-                due,
-                overdue,
-                super::followups_page::reason_text(i, &f.reason),
-            )
+            (f.id, due, overdue, super::followups_page::reason_text(i, f))
         })
         .collect();
     let follow_ups_overdue = follow_ups.iter().filter(|f| f.2).count() as i64;

@@ -19,7 +19,8 @@
 //!
 //! Environment: `BENCH_SECONDS` (30), `BENCH_BASELINE_SECONDS` (10),
 //! `BENCH_CONCURRENCY` (64), `BENCH_BACKENDS` (`sqlite,postgres`),
-//! `BENCH_FOLLOW_UP_RULE` (0).
+//! `BENCH_FOLLOW_UP_RULE` (0), `BENCH_SERVER_BIN` (another build of `kohtaamo` to run as
+//! the server, e.g. a copy of the release binary saved before a change).
 
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -17,6 +17,12 @@ use kohtaamo_storage::{Store, StoreError};
 
 use crate::config::{Config, Overrides};
 
+/// mimalloc instead of glibc's allocator: a response's request, JSON and rows are many
+/// small short-lived allocations made on several threads, where glibc's malloc and free
+/// took about a tenth of the server's CPU (see docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "kohtaamo",

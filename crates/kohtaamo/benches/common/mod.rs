@@ -29,8 +29,12 @@ pub fn free_port() -> u16 {
 
 /// Starts the release `kohtaamo serve` on `port` over the database at `url` (jobs and
 /// rate limits off, logs at warn) with `env` besides, and waits until it listens.
+/// `BENCH_SERVER_BIN` names another build of the binary to run instead (to compare a
+/// saved build with the current one back to back).
 pub fn serve(url: &str, data_dir: &Path, port: u16, env: &[(&str, String)]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kohtaamo"))
+    let bin = std::env::var("BENCH_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_kohtaamo").to_owned());
+    let mut child = Command::new(bin)
         .arg("serve")
         .env("KOHTAAMO_BIND", format!("127.0.0.1:{port}"))
         .env("KOHTAAMO_DATABASE_URL", url)

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod analytics;
+pub mod cases;
 pub mod document;
 pub mod encounters;
 pub mod error;

@@ -25,6 +25,7 @@
 
 pub mod accounts;
 pub mod analysis;
+pub mod cases;
 pub mod clock;
 pub mod demo;
 pub mod directory;

@@ -55,7 +55,7 @@ pub fn normalise_reference(s: &str) -> Result<String, Reason> {
     if r.len() == REFERENCE_LEN && r.bytes().all(|b| REFERENCE_ALPHABET.contains(&b)) {
         Ok(r)
     } else {
-        Err(Reason::new("bad-reference"))
+        Err(Reason::new("bad-case-reference"))
     }
 }
 
@@ -141,7 +141,7 @@ impl StepsInput {
             let key = e.take(&f("key"), Slug::parse(s.key.trim()));
             if let Some(k) = &key {
                 if !keys.insert(k.clone()) {
-                    e.add(&f("key"), Reason::new("listed-twice"));
+                    e.add(f("key"), Reason::new("listed-twice"));
                 }
             }
             let name = e.take(&f("name"), Texts::name(&s.name));
@@ -150,7 +150,7 @@ impl StepsInput {
             if let Some(d) = s.expected_days {
                 if !(1..=MAX_DAYS).contains(&d) {
                     e.add(
-                        &f("expected_days"),
+                        f("expected_days"),
                         Reason::new("score-range")
                             .with("min", 1)
                             .with("max", MAX_DAYS),
@@ -159,21 +159,21 @@ impl StepsInput {
             }
             let mut own = vec![];
             if s.statuses.is_empty() {
-                e.add(&f("statuses"), Reason::new("empty"));
+                e.add(f("statuses"), Reason::new("empty"));
             } else if s.statuses.len() > MAX_STATUSES {
                 e.add(
-                    &f("statuses"),
+                    f("statuses"),
                     Reason::new("too-many").with("max", MAX_STATUSES),
                 );
             }
             for st in s.statuses.iter().take(MAX_STATUSES) {
                 match parse_status(st) {
                     Ok(st) if !statuses.insert(st.clone()) => e.add(
-                        &f("statuses"),
+                        f("statuses"),
                         Reason::new("status-in-two-steps").with("value", st),
                     ),
                     Ok(st) => own.push(st),
-                    Err(r) => e.add(&f("statuses"), r),
+                    Err(r) => e.add(f("statuses"), r),
                 }
             }
             if let (Some(key), Some(name), Some(meaning), Some(next)) = (key, name, meaning, next) {

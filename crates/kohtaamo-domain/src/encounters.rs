@@ -28,7 +28,9 @@ pub const MAX_BATCH: usize = 5000;
 pub const FUTURE_SLACK_MINUTES: i64 = 10;
 
 /// Kinds every workspace has; a workspace may add its own (`encounter_kinds`).
-pub const BUILTIN_KINDS: [&str; 8] = [
+/// `case-step` is a case's status change (recorded by the case, never sent as an
+/// encounter's kind by hand, though nothing forbids it).
+pub const BUILTIN_KINDS: [&str; 9] = [
     "contact",
     "visit",
     "purchase",
@@ -37,6 +39,7 @@ pub const BUILTIN_KINDS: [&str; 8] = [
     "note",
     "promise",
     "capture",
+    "case-step",
 ];
 
 /// Identifier kinds that are personal data: their values are never stored, only a

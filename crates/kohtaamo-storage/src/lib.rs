@@ -13,6 +13,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod cases;
 pub mod encounters;
 pub mod entities;
 pub mod entity;

@@ -76,6 +76,7 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             )),
         },
     ),
+    (15, "cases", Sql::Both(include_str!("../migrations/0015_cases.sql"))),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

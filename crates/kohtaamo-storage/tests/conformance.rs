@@ -1801,3 +1801,181 @@ async fn follow_up_clocks_escalation_and_the_mail_queue(store: Store) {
         RecoveryOutcome::NotOpen
     );
 }
+
+conformance!(cases_their_changes_and_links);
+
+/// Cases on both backends: steps replaced as a whole, a case created once however
+/// many instances send it at once, a reference already taken refused, each change
+/// stored once with its encounter, an older change not moving the case back, and a
+/// link that opens the case only while it is live.
+async fn cases_their_changes_and_links(store: Store) {
+    use kohtaamo_domain::cases::{StepInput, StepsInput};
+    use kohtaamo_domain::model::{JourneyInput, SegmentInput};
+    use kohtaamo_storage::cases::{NewCase, NewChange};
+    let ws = workspace(&store, "w").await;
+    let seg = store
+        .create(
+            ws,
+            &SegmentInput {
+                slug: "s".into(),
+                name: t("S"),
+                description: BTreeMap::new(),
+                needs: None,
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let j = store
+        .create(
+            ws,
+            &JourneyInput {
+                slug: "bag".into(),
+                name: t("Bag"),
+                description: BTreeMap::new(),
+                segment_id: seg.id,
+                package_ids: None,
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let step = |key: &str, statuses: &[&str]| StepInput {
+        key: key.into(),
+        name: t(key),
+        meaning: BTreeMap::new(),
+        next: t("next"),
+        expected_days: Some(3),
+        statuses: statuses.iter().map(|s| s.to_string()).collect(),
+    };
+    let steps = StepsInput {
+        steps: vec![step("open", &["new"]), step("done", &["closed"])],
+    }
+    .parse()
+    .unwrap();
+    store.set_case_steps(ws, j, &steps).await.unwrap();
+    store.set_case_steps(ws, j, &steps).await.unwrap();
+    assert_eq!(
+        store.case_steps(ws, j).await.unwrap(),
+        steps,
+        "replaced, not added"
+    );
+    assert!(matches!(
+        store.set_case_steps(ws, 999_999, &steps).await,
+        Err(StoreError::NotFound)
+    ));
+    let new = |client: &str, reference: &str| NewCase {
+        client_id: client.into(),
+        reference: reference.into(),
+        journey_id: j,
+        customer: Some("crm:9".into()),
+        unit_id: None,
+        language: Some("fi".into()),
+        title: Some("Laukku".into()),
+        status: "new".into(),
+        at: "2026-03-02T08:00:00Z".into(),
+        ask: None,
+        ask_due: None,
+        created_by: "user:a".into(),
+    };
+    let change = |status: &str, at: &str| NewChange {
+        status: status.into(),
+        at: at.into(),
+        note: Some("Hei".into()),
+        ask: None,
+        ask_due: None,
+        recorded_by: "user:a".into(),
+    };
+    let first = change("new", "2026-03-02T08:00:00Z");
+    let enc = encounter("case:c1:new", "2026-03-02T08:00:00Z", Some("crm:9"));
+    let (one, two) = (new("c1", "AAAA3333"), new("c1", "CCCC4444"));
+    let (a, b) = tokio::join!(
+        store.create_case(ws, &one, &first, &enc),
+        store.create_case(ws, &two, &first, &enc)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.1 as u8 + b.1 as u8, 1, "created once");
+    assert_eq!(a.0.id, b.0.id);
+    let case = a.0;
+    // Another case may not take the same reference.
+    let taken = store
+        .create_case(
+            ws,
+            &new("c2", &case.reference),
+            &first,
+            &encounter("case:c2:new", "2026-03-02T08:00:00Z", None),
+        )
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let later = change("closed", "2026-03-04T08:00:00Z");
+    let enc2 = encounter("case:c1:closed", "2026-03-04T08:00:00Z", Some("crm:9"));
+    let (x, y) = tokio::join!(
+        store.change_case(ws, case.id, &later, &enc2),
+        store.change_case(ws, case.id, &later, &enc2)
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.1 as u8 + y.1 as u8, 1, "changed once");
+    let older = change("new", "2026-03-03T08:00:00Z");
+    let enc3 = encounter("case:c1:new2", "2026-03-03T08:00:00Z", Some("crm:9"));
+    let (c, changed) = store.change_case(ws, case.id, &older, &enc3).await.unwrap();
+    assert!(changed);
+    assert_eq!(
+        (c.status.as_str(), c.status_at.as_str()),
+        ("closed", "2026-03-04T08:00:00Z")
+    );
+    let changes = store.case_changes(ws, case.id).await.unwrap();
+    assert_eq!(
+        changes.iter().map(|c| c.at.as_str()).collect::<Vec<_>>(),
+        [
+            "2026-03-02T08:00:00Z",
+            "2026-03-03T08:00:00Z",
+            "2026-03-04T08:00:00Z"
+        ]
+    );
+    let timeline = store
+        .encounters(
+            ws,
+            &kohtaamo_storage::encounters::EncounterFilter {
+                case_ref: Some("K-1".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(timeline.len(), 3, "one encounter per change");
+    // Links: live, expired, revoked.
+    store
+        .add_case_link(ws, case.id, "h-live", "2099-01-01T00:00:00Z", "user:a")
+        .await
+        .unwrap();
+    store
+        .add_case_link(ws, case.id, "h-old", "2020-01-01T00:00:00Z", "user:a")
+        .await
+        .unwrap();
+    let now = "2026-03-05T00:00:00Z";
+    let opened = store.case_by_link("h-live", now).await.unwrap().unwrap();
+    assert_eq!((opened.0, opened.1.id), (ws, case.id));
+    assert!(
+        store.case_by_link("h-old", now).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(store.case_by_link("h-none", now).await.unwrap().is_none());
+    assert_eq!(store.revoke_case_links(ws, case.id, now).await.unwrap(), 2);
+    assert!(
+        store.case_by_link("h-live", now).await.unwrap().is_none(),
+        "revoked"
+    );
+    assert_eq!(store.case_links(ws, case.id).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .case_by_reference(ws, &case.reference)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(case.id)
+    );
+}

@@ -15,6 +15,7 @@
 //! - scores, trends, drivers, alerts → [`scores`]; insight → [`insight`]; reviews → [`reviews`]
 //! - `/api/v1/openapi.json` → here
 
+pub mod cases;
 pub mod doc;
 pub mod encounters;
 pub mod feedback;
@@ -49,6 +50,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = reviews::routes(api);
     let api = encounters::routes(api);
     let api = followups::routes(api);
+    let api = cases::routes(api);
     let api = feedback::routes(api);
     let api = surveys::routes(api);
     let api = scores::routes(api);

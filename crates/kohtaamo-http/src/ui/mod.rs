@@ -18,6 +18,7 @@ mod pages;
 mod pdf;
 pub mod public;
 mod recovery_page;
+mod status_page;
 mod surveys_page;
 mod themes_page;
 
@@ -73,6 +74,7 @@ pub fn router() -> Router<AppState> {
             "/r/{id}/{token}",
             get(recovery_page::page).post(recovery_page::answer),
         )
+        .route("/s/{token}", get(status_page::page))
         .route("/w/{ws}", get(pages::home))
         .route("/w/{ws}/packages", get(pages::catalogue))
         .route("/w/{ws}/packages/{id}", get(pages::package))

@@ -6,6 +6,7 @@ mod helpers;
 
 mod analytics;
 mod auth;
+mod cases;
 mod encounters;
 mod errors;
 mod feedback;

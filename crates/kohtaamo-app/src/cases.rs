@@ -1,0 +1,391 @@
+//! Cases and their status pages: what back-office systems and staff do to a case
+//! (create it, move it through internal statuses), the journey's customer-facing
+//! steps, and the capability links through which the customer follows it.
+//!
+//! Every status change is an encounter in the customer's timeline (kind `case-step`,
+//! source `case`, the case's sender id as its case reference), stored in the change's
+//! transaction. A status must belong to one of the journey's steps, so the customer
+//! always sees a step.
+
+use chrono::{DateTime, Utc};
+use kohtaamo_domain::cases::{self as dc, CaseInput, Progress, StatusInput, Step, StepsInput};
+use kohtaamo_domain::model::Role;
+use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_storage::cases::{Case, CaseChange, CaseFilter, CaseLink, NewCase, NewChange};
+use kohtaamo_storage::encounters::NewEncounter;
+use kohtaamo_storage::{Store, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::encounters::{Pseudonymiser, Recorder};
+use crate::{Error, Result};
+
+/// How long a status-page link lives unless the caller says otherwise, in days.
+pub const LINK_DAYS: i64 = 180;
+/// The longest a link may live, in days.
+pub const MAX_LINK_DAYS: i64 = 730;
+
+fn editor(role: Role) -> Result<()> {
+    if role.can_edit() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only editors may change a journey's steps".into(),
+        ))
+    }
+}
+
+/// Replaces a journey's customer-facing steps (editors). Every bad field is named
+/// `steps[i].field`; nothing is stored then.
+pub async fn set_steps(
+    store: &Store,
+    ws: Id,
+    role: Role,
+    journey: Id,
+    input: &StepsInput,
+) -> Result<Vec<Step>> {
+    editor(role)?;
+    let steps = input.parse().map_err(Error::Invalid)?;
+    store.set_case_steps(ws, journey, &steps).await?;
+    Ok(steps)
+}
+
+/// A journey's steps (NotFound for another workspace's journey).
+pub async fn steps(store: &Store, ws: Id, journey: Id) -> Result<Vec<Step>> {
+    let snapshot = store.snapshot_cached(ws).await?;
+    if !snapshot.journeys.iter().any(|(id, _)| *id == journey) {
+        return Err(StoreError::NotFound.into());
+    }
+    Ok(store.case_steps(ws, journey).await?)
+}
+
+fn time_text(t: DateTime<Utc>) -> String {
+    kohtaamo_storage::time_text(t)
+}
+
+/// The encounter a status change is in the customer's timeline.
+fn encounter(
+    c: (&str, &str, Option<&str>),
+    journey: Id,
+    (unit, unit_name): (Option<Id>, Option<kohtaamo_domain::text::Texts>),
+    (status, at, step): (&str, &str, &Step),
+    by: &str,
+) -> NewEncounter {
+    let (client_id, reference, customer) = c;
+    NewEncounter {
+        client_id: format!("case:{client_id}:{status}:{at}"),
+        occurred_at: at.to_owned(),
+        touchpoint_id: None,
+        touchpoint_name: None,
+        stage_id: None,
+        journey_id: Some(journey),
+        channel: "unknown".into(),
+        owner: unit.map(kohtaamo_domain::model::Owner::Unit),
+        owner_name: unit_name,
+        customer: customer.map(str::to_owned),
+        case_ref: Some(client_id.to_owned()),
+        kind: "case-step".into(),
+        text: Some(status.to_owned()),
+        attributes: [
+            ("reference".to_string(), dc::shown_reference(reference)),
+            ("step".to_string(), step.key.as_str().to_owned()),
+        ]
+        .into(),
+        source: "case",
+        recorded_by: by.to_owned(),
+        capture: None,
+    }
+}
+
+/// Creates a case (idempotent by the sender's id: a retry returns the stored case and
+/// `false`). The journey must have steps and the status belong to one; the unit must
+/// be the workspace's. The customer's identifier is stored as the encounter log
+/// stores it (personal kinds as a pseudonym).
+pub async fn create(
+    store: &Store,
+    ws: Id,
+    by: &Recorder,
+    input: &CaseInput,
+    now: DateTime<Utc>,
+) -> Result<(Case, bool)> {
+    let d = input.parse(now).map_err(Error::Invalid)?;
+    let snapshot = store.snapshot_cached(ws).await?;
+    let mut e = FieldErrors::new();
+    let mut steps = vec![];
+    if !snapshot.journeys.iter().any(|(id, _)| *id == d.journey_id) {
+        e.add(
+            "journey_id",
+            Reason::new("unknown-ref")
+                .with("noun", "journey")
+                .with("id", d.journey_id),
+        );
+    } else {
+        steps = store.case_steps(ws, d.journey_id).await?;
+        if steps.is_empty() {
+            e.add("journey_id", Reason::new("no-case-steps"));
+        }
+    }
+    let step = if steps.is_empty() {
+        None
+    } else {
+        e.take("status", dc::step_of(&steps, &d.status))
+    };
+    let unit_name = match d.unit_id {
+        Some(u) => match snapshot.units.iter().find(|(id, _)| *id == u) {
+            Some((_, data)) => Some(data.name.clone()),
+            None => {
+                e.add(
+                    "unit_id",
+                    Reason::new("unknown-ref")
+                        .with("noun", "unit")
+                        .with("id", u),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    if !e.is_empty() {
+        return Err(Error::Invalid(e));
+    }
+    let Some(step) = step.map(|i| &steps[i]) else {
+        return Err(Error::Internal("validated step missing".into()));
+    };
+    let customer = match &d.customer {
+        Some(c) => Some(Pseudonymiser::load(store).await?.stored(c)),
+        None => None,
+    };
+    let at = time_text(d.at);
+    let first = NewChange {
+        status: d.status.clone(),
+        at: at.clone(),
+        note: None,
+        ask: d.ask.clone(),
+        ask_due: d.ask_due.map(|x| x.to_string()),
+        recorded_by: by.0.clone(),
+    };
+    // A reference already taken in the workspace (1 in 37 billion per case) is drawn
+    // again.
+    let mut last = None;
+    for _ in 0..5 {
+        let reference = {
+            use rand::Rng;
+            let mut rng = rand::thread_rng();
+            dc::new_reference(|n| rng.gen_range(0..n))
+        };
+        let new = NewCase {
+            client_id: d.client_id.as_str().to_owned(),
+            reference: reference.clone(),
+            journey_id: d.journey_id,
+            customer: customer.clone(),
+            unit_id: d.unit_id,
+            language: d.language.as_ref().map(|l| l.as_str().to_owned()),
+            title: d.title.clone(),
+            status: d.status.clone(),
+            at: at.clone(),
+            ask: first.ask.clone(),
+            ask_due: first.ask_due.clone(),
+            created_by: by.0.clone(),
+        };
+        let enc = encounter(
+            (d.client_id.as_str(), &reference, customer.as_deref()),
+            d.journey_id,
+            (d.unit_id, unit_name.clone()),
+            (&d.status, &at, step),
+            &by.0,
+        );
+        match store.create_case(ws, &new, &first, &enc).await {
+            Err(StoreError::Conflict(m)) => last = Some(m),
+            r => return Ok(r?),
+        }
+    }
+    Err(Error::Internal(format!(
+        "no free case reference: {}",
+        last.unwrap_or_default()
+    )))
+}
+
+/// Moves a case to a new status (idempotent: the same status at the same time again
+/// changes nothing and returns `false`). The status must belong to one of the
+/// journey's steps.
+pub async fn change(
+    store: &Store,
+    ws: Id,
+    id: Id,
+    by: &Recorder,
+    input: &StatusInput,
+    now: DateTime<Utc>,
+) -> Result<(Case, bool)> {
+    let d = input.parse(now).map_err(Error::Invalid)?;
+    let current = store.case(ws, id).await?;
+    let steps = store.case_steps(ws, current.journey_id).await?;
+    let step = dc::step_of(&steps, &d.status).map_err(|r| Error::invalid("status", r))?;
+    let snapshot = store.snapshot_cached(ws).await?;
+    let unit_name = current.unit_id.and_then(|u| {
+        snapshot
+            .units
+            .iter()
+            .find(|(id, _)| *id == u)
+            .map(|(_, d)| d.name.clone())
+    });
+    let at = time_text(d.at);
+    let c = NewChange {
+        status: d.status.clone(),
+        at: at.clone(),
+        note: d.note.clone(),
+        ask: d.ask.clone(),
+        ask_due: d.ask_due.map(|x| x.to_string()),
+        recorded_by: by.0.clone(),
+    };
+    let enc = encounter(
+        (
+            &current.client_id,
+            &current.reference,
+            current.customer.as_deref(),
+        ),
+        current.journey_id,
+        (current.unit_id, unit_name),
+        (&d.status, &at, &steps[step]),
+        &by.0,
+    );
+    Ok(store.change_case(ws, id, &c, &enc).await?)
+}
+
+/// A case with everything staff see about it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: Case,
+    /// The reference as people read it (`K7MP-4XRT`).
+    pub shown_reference: String,
+    pub changes: Vec<CaseChange>,
+    /// The journey's steps and where the case stands in them, as the customer sees it.
+    pub steps: Vec<Step>,
+    pub progress: Option<Progress>,
+    pub links: Vec<CaseLink>,
+}
+
+fn progress_of(steps: &[Step], changes: &[CaseChange]) -> Option<Progress> {
+    let cs: Vec<dc::Change> = changes
+        .iter()
+        .map(|c| (c.status.as_str(), c.at.as_str(), c.note.as_deref()))
+        .collect();
+    dc::progress(steps, &cs)
+}
+
+pub async fn get(store: &Store, ws: Id, id: Id) -> Result<CaseDetail> {
+    let case = store.case(ws, id).await?;
+    let changes = store.case_changes(ws, id).await?;
+    let steps = store.case_steps(ws, case.journey_id).await?;
+    let links = store.case_links(ws, id).await?;
+    Ok(CaseDetail {
+        shown_reference: dc::shown_reference(&case.reference),
+        progress: progress_of(&steps, &changes),
+        case,
+        changes,
+        steps,
+        links,
+    })
+}
+
+/// A workspace's cases (see [`Store::cases`]); `customer` as given, matched through
+/// its stored form.
+pub async fn list(
+    store: &Store,
+    ws: Id,
+    mut f: CaseFilter,
+    customer: Option<&str>,
+) -> Result<Vec<Case>> {
+    if let Some(c) = customer {
+        let id = kohtaamo_domain::encounters::Identifier::parse(c)
+            .map_err(|r| Error::invalid("customer", r))?;
+        f.customers = Some(vec![Pseudonymiser::load(store).await?.stored(&id)]);
+    }
+    Ok(store.cases(ws, &f).await?)
+}
+
+/// A new status-page link, shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssuedLink {
+    #[serde(flatten)]
+    pub link: CaseLink,
+    /// The page's path (`/s/{token}`); put the public address in front of it.
+    pub path: String,
+    /// The page's address under the installation's public address.
+    pub url: String,
+}
+
+/// Issues a link to a case's status page valid for `days` (default [`LINK_DAYS`]):
+/// 144 random bits, of which only the SHA-256 is stored. Earlier links stay valid
+/// until revoked.
+pub async fn issue_link(
+    store: &Store,
+    ws: Id,
+    id: Id,
+    by: &Recorder,
+    days: Option<i64>,
+    (now, base): (DateTime<Utc>, &str),
+) -> Result<IssuedLink> {
+    let days = days.unwrap_or(LINK_DAYS);
+    if !(1..=MAX_LINK_DAYS).contains(&days) {
+        return Err(Error::invalid(
+            "days",
+            Reason::new("score-range")
+                .with("min", 1)
+                .with("max", MAX_LINK_DAYS),
+        ));
+    }
+    store.case(ws, id).await?;
+    let token = crate::links::new_token();
+    let expires = time_text(now + chrono::Duration::days(days));
+    let link = store
+        .add_case_link(
+            ws,
+            id,
+            &crate::feedback::token_hash(&token),
+            &expires,
+            &by.0,
+        )
+        .await?;
+    let path = format!("/s/{token}");
+    Ok(IssuedLink {
+        link,
+        url: format!("{base}{path}"),
+        path,
+    })
+}
+
+/// Revokes every live link of a case; returns how many.
+pub async fn revoke_links(store: &Store, ws: Id, id: Id, now: DateTime<Utc>) -> Result<u64> {
+    store.case(ws, id).await?;
+    Ok(store.revoke_case_links(ws, id, &time_text(now)).await?)
+}
+
+/// What a customer's status page shows.
+#[derive(Debug, Clone)]
+pub struct PublicCase {
+    pub workspace_id: Id,
+    pub case: Case,
+    pub steps: Vec<Step>,
+    pub progress: Option<Progress>,
+}
+
+/// The case a status-page token opens, if its link is live. Reading changes nothing.
+pub async fn public(store: &Store, token: &str, now: DateTime<Utc>) -> Result<Option<PublicCase>> {
+    // A token is 36 hex characters; anything else opens nothing, without a query.
+    if token.len() != 36 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let hash = crate::feedback::token_hash(token);
+    let Some((ws, case)) = store.case_by_link(&hash, &time_text(now)).await? else {
+        return Ok(None);
+    };
+    let changes = store.case_changes(ws, case.id).await?;
+    let steps = store.case_steps(ws, case.journey_id).await?;
+    Ok(Some(PublicCase {
+        workspace_id: ws,
+        progress: progress_of(&steps, &changes),
+        case,
+        steps,
+    }))
+}

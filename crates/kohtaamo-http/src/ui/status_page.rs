@@ -1,0 +1,219 @@
+//! A customer's case status page: `/s/{token}` (the capability link the case's
+//! system sends, or staff hand over). Phone-first, no JavaScript, in the customer's
+//! language with a switch; `noindex`, `no-referrer`, nothing from another origin.
+//! Viewing changes nothing (mail scanners open links first). An unknown, revoked or
+//! expired link gets one and the same answer.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use kohtaamo_app::cases as cs;
+use kohtaamo_domain::cases::shown_reference;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::i18n::{respondent_language, I18n};
+use crate::AppState;
+
+/// One step as the page lists it.
+struct StepRow {
+    name: String,
+    meaning: String,
+    /// done, current or later.
+    state: &'static str,
+}
+
+/// One entry of the dated history.
+struct HistoryRow {
+    when: String,
+    step: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage {
+    i: I18n,
+    org: String,
+    reference: String,
+    title: String,
+    languages: Vec<(String, String, String, bool)>,
+    /// The current step's name, what it means, since when, what happens next, by when.
+    current: String,
+    meaning: String,
+    since: String,
+    next: String,
+    expected_by: String,
+    done: bool,
+    ask: String,
+    ask_due: String,
+    unit: String,
+    steps: Vec<StepRow>,
+    history: Vec<HistoryRow>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+fn respond(status: StatusCode, html: Result<String, askama::Error>) -> Response {
+    match html {
+        Ok(html) => (
+            status,
+            [
+                (header::REFERRER_POLICY, "no-referrer"),
+                (header::CACHE_CONTROL, "no-store"),
+                (header::HeaderName::from_static("x-robots-tag"), "noindex"),
+            ],
+            Html(html),
+        )
+            .into_response(),
+        Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
+}
+
+fn not_found(i: &I18n) -> Response {
+    #[derive(Template)]
+    #[template(path = "survey_unavailable.html")]
+    struct Unavailable {
+        lang: String,
+        message: String,
+    }
+    let page = Unavailable {
+        lang: i.lang.clone(),
+        message: i.t("status-not-found"),
+    };
+    respond(StatusCode::NOT_FOUND, page.render())
+}
+
+/// `GET /s/{token}`.
+pub async fn page(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let found = match cs::public(&st.store, &token, st.clock.now()).await {
+        Ok(x) => x,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(p) = found else {
+        return not_found(&respondent_language(q.lang.as_deref(), &headers, None));
+    };
+    let (w, snapshot) = match (
+        st.store.workspace_by_id(p.workspace_id).await,
+        st.store.snapshot_cached(p.workspace_id).await,
+    ) {
+        (Ok(Some(w)), Ok(s)) => (w, s),
+        (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
+        (Ok(None), _) => return not_found(&respondent_language(q.lang.as_deref(), &headers, None)),
+    };
+    let default = w.data.default_language.as_str().to_owned();
+    let chosen = q.lang.as_deref().or(p.case.language.as_deref());
+    let i = respondent_language(chosen, &headers, Some(&default));
+    let text = |t: &kohtaamo_domain::text::Texts| {
+        t.get(&i.lang, &default)
+            .or_else(|| t.get("fi", "en"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let action = format!("/s/{token}");
+    let languages = kohtaamo_app::i18n::languages()
+        .into_iter()
+        .map(|l| {
+            let href = format!("{action}?lang={l}");
+            let current = l == i.lang;
+            (i.t(&format!("lang-name-{l}")), l, href, current)
+        })
+        .collect();
+    let (current, done) = p
+        .progress
+        .as_ref()
+        .map_or((None, false), |g| (Some(g.current), g.done));
+    let step = current.and_then(|c| p.steps.get(c));
+    let steps = p
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(k, s)| StepRow {
+            name: text(&s.name),
+            meaning: text(&s.meaning),
+            state: match current {
+                Some(c) if k < c || (k == c && done) => "done",
+                Some(c) if k == c => "current",
+                _ => "later",
+            },
+        })
+        .collect();
+    let history = p
+        .progress
+        .as_ref()
+        .map(|g| {
+            g.history
+                .iter()
+                .rev()
+                .map(|h| HistoryRow {
+                    when: i.time(&h.at),
+                    step: p
+                        .steps
+                        .get(h.step)
+                        .map(|s| text(&s.name))
+                        .unwrap_or_default(),
+                    note: h.note.clone().unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let unit = p
+        .case
+        .unit_id
+        .and_then(|u| snapshot.units.iter().find(|(id, _)| *id == u))
+        .map(|(_, d)| text(&d.name))
+        .unwrap_or_default();
+    let page = StatusPage {
+        org: i.text(&w.data.name),
+        reference: shown_reference(&p.case.reference),
+        title: p.case.title.clone().unwrap_or_default(),
+        languages,
+        current: step.map(|s| text(&s.name)).unwrap_or_default(),
+        meaning: step.map(|s| text(&s.meaning)).unwrap_or_default(),
+        since: p
+            .progress
+            .as_ref()
+            .map(|g| i.time(&g.since))
+            .unwrap_or_default(),
+        next: if done {
+            String::new()
+        } else {
+            step.map(|s| text(&s.next)).unwrap_or_default()
+        },
+        expected_by: p
+            .progress
+            .as_ref()
+            .and_then(|g| g.expected_by.as_deref())
+            .map(|t| i.time(t))
+            .unwrap_or_default(),
+        done,
+        ask: if done {
+            String::new()
+        } else {
+            p.case.ask.clone().unwrap_or_default()
+        },
+        ask_due: p
+            .case
+            .ask_due
+            .as_deref()
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+            .map(|d| i.date(&d))
+            .unwrap_or_default(),
+        unit,
+        steps,
+        history,
+        i,
+    };
+    respond(StatusCode::OK, page.render())
+}

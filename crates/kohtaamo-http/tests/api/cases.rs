@@ -1,0 +1,342 @@
+//! Cases end to end: a journey's customer-facing steps, cases created and moved by a
+//! back-office system (idempotent, with the time each change happened), each change in
+//! the customer's timeline, and the customer's status page behind a capability link
+//! that can be revoked.
+
+use kohtaamo_domain::model::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const CASES: &str = "/api/v1/workspaces/w/cases";
+
+/// A workspace with a journey and the unit that handles its cases.
+async fn journey(app: &TestApp) -> (i64, i64) {
+    app.workspace("w").await;
+    let seg = app
+        .create(
+            "w",
+            "segments",
+            json!({"slug": "flyer", "name": texts("Flyer")}),
+        )
+        .await;
+    let j = app
+        .create(
+            "w",
+            "journeys",
+            json!({"slug": "delayed-bag", "name": texts("Delayed bag"), "segment_id": seg}),
+        )
+        .await;
+    let unit = app.create("w", "units", unit("baggage")).await;
+    (j, unit)
+}
+
+fn steps() -> Value {
+    json!({"steps": [
+        {"key": "received", "name": {"fi": "Ilmoitus vastaanotettu", "en": "Report received"},
+         "meaning": {"en": "We have your report."}, "next": {"en": "We start tracing your bag."},
+         "expected_days": 1, "statuses": ["new", "triage"]},
+        {"key": "tracing", "name": {"fi": "Etsimme laukkuasi", "en": "We are looking for your bag"},
+         "next": {"en": "We send it to you when found."}, "expected_days": 5, "statuses": ["tracing", "found"]},
+        {"key": "delivered", "name": {"fi": "Toimitettu", "en": "Delivered"}, "statuses": ["delivered"]}
+    ]})
+}
+
+#[tokio::test]
+async fn steps_cases_and_changes_are_validated_and_idempotent() {
+    let app = spawn_app().await;
+    let (j, unit) = journey(&app).await;
+    let steps_url = format!("/api/v1/workspaces/w/journeys/{j}/case-steps");
+    // A case before the journey has steps: refused, with the reason.
+    let case = json!({"id": "bag-1001", "journey_id": j, "status": "new", "customer": "crm:77",
+                      "unit_id": unit, "language": "en", "title": "Bag HEL–OUL",
+                      "at": "2026-03-02T08:00:00Z"});
+    let (s, b) = app.post(CASES, &app.admin, case.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        b["fields"]["journey_id"]
+            .as_str()
+            .unwrap()
+            .contains("no customer-facing steps"),
+        "{b}"
+    );
+    // Bad steps: every field named, nothing stored.
+    let (s, b) = app
+        .put(
+            &steps_url,
+            &app.admin,
+            json!({"steps": [
+            {"key": "Bad Key", "name": {}, "expected_days": 0, "statuses": ["a", "a"]},
+            {"key": "ok", "name": {"en": "Ok"}, "statuses": []}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    for f in [
+        "steps[0].key",
+        "steps[0].name",
+        "steps[0].expected_days",
+        "steps[0].statuses",
+        "steps[1].statuses",
+    ] {
+        assert!(b["fields"][f].is_string(), "{f}: {b}");
+    }
+    assert_eq!(app.get(&steps_url, &app.admin).await.1["items"], json!([]));
+    let ws = app.store.workspace_by_slug("w").await.unwrap().unwrap().id;
+    let viewer = app.member("vera", ws, Role::Viewer).await;
+    assert_eq!(
+        app.put(&steps_url, &viewer, steps()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, b) = app.put(&steps_url, &app.admin, steps()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["items"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        app.get(
+            "/api/v1/workspaces/w/journeys/999999/case-steps",
+            &app.admin
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    // Bad cases: every field named.
+    let (s, b) = app
+        .post(CASES, &app.admin, json!({"id": "", "journey_id": j, "status": "lost", "customer": "email:nope",
+                                        "unit_id": 999999, "language": "de", "ask_due": "2026-13-01"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    for f in ["id", "customer", "language", "ask_due"] {
+        assert!(b["fields"][f].is_string(), "{f}: {b}");
+    }
+    let (s, b) = app
+        .post(
+            CASES,
+            &app.admin,
+            json!({"id": "x", "journey_id": j, "status": "lost", "unit_id": 999999}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        b["fields"]["status"]
+            .as_str()
+            .unwrap()
+            .contains("new, triage"),
+        "{b}"
+    );
+    assert!(b["fields"]["unit_id"].is_string(), "{b}");
+    assert_eq!(
+        app.get(CASES, &app.admin).await.1["items"],
+        json!([]),
+        "nothing stored"
+    );
+    // Created once; a retry returns the same case.
+    let (s, created) = app.post(CASES, &app.admin, case.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let reference = created["reference"].as_str().unwrap().to_owned();
+    assert_eq!(reference.len(), 8);
+    assert!(
+        reference
+            .bytes()
+            .all(|b| b"ACEFHJKMNPRTUVWXY3479".contains(&b)),
+        "{reference}"
+    );
+    let (s, again) = app.post(CASES, &app.admin, case.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again["id"], created["id"]);
+    assert_eq!(again["reference"], created["reference"]);
+    assert_eq!(
+        app.post(CASES, &viewer, case).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let id = created["id"].as_i64().unwrap();
+    let status = |body: Value| {
+        let app = &app;
+        async move {
+            app.post(&format!("{CASES}/{id}/status"), &app.admin, body)
+                .await
+        }
+    };
+    let (s, b) = status(json!({"status": "lost"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let change = json!({"status": "tracing", "at": "2026-03-03T09:00:00Z", "note": "We asked the other airports."});
+    let (s, b) = status(change.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["changed"], true);
+    assert_eq!(b["case"]["status"], "tracing");
+    assert_eq!(
+        status(change).await.1["changed"],
+        false,
+        "a retry changes nothing"
+    );
+    // A late change older than the current status joins the history only.
+    let (_, b) = status(json!({"status": "triage", "at": "2026-03-02T10:00:00Z"})).await;
+    assert_eq!(b["changed"], true);
+    assert_eq!(b["case"]["status"], "tracing");
+    let (_, detail) = app.get(&format!("{CASES}/{id}"), &app.admin).await;
+    assert_eq!(detail["changes"].as_array().unwrap().len(), 3);
+    assert_eq!(detail["progress"]["current"], 1);
+    assert_eq!(detail["progress"]["expected_by"], "2026-03-08T09:00:00Z");
+    assert_eq!(detail["progress"]["history"].as_array().unwrap().len(), 2);
+    // Each change is an encounter in the customer's timeline.
+    let (s, t) = app
+        .get("/api/v1/workspaces/w/customers/crm:77/timeline", &app.admin)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let steps_seen: Vec<&str> = t["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "case-step")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps_seen, ["new", "triage", "tracing"], "{t}");
+    // Listed by customer, journey and status.
+    let (_, l) = app
+        .get(
+            &format!("{CASES}?customer=crm:77&status=tracing"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(l["items"].as_array().unwrap().len(), 1);
+    let (_, l) = app
+        .get(&format!("{CASES}?customer=crm:78"), &app.admin)
+        .await;
+    assert_eq!(l["items"], json!([]));
+    assert_eq!(
+        app.get(&format!("{CASES}?limit=0"), &app.admin).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[tokio::test]
+async fn the_customer_follows_the_case_on_a_status_page_until_the_link_is_revoked() {
+    let app = spawn_app().await;
+    let (j, unit) = journey(&app).await;
+    app.put(
+        &format!("/api/v1/workspaces/w/journeys/{j}/case-steps"),
+        &app.admin,
+        steps(),
+    )
+    .await;
+    let (_, c) = app
+        .post(CASES, &app.admin, json!({"id": "bag-7", "journey_id": j, "status": "new", "unit_id": unit,
+            "language": "fi", "title": "<script>alert(1)</script>", "ask": "Kuitti matkatavaroista", "ask_due": "2026-03-12"}))
+        .await;
+    let id = c["id"].as_i64().unwrap();
+    let (s, link) = app
+        .post(
+            &format!("{CASES}/{id}/links"),
+            &app.admin,
+            json!({"days": 30}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{link}");
+    let path = link["path"].as_str().unwrap().to_owned();
+    assert!(link["url"].as_str().unwrap().ends_with(&path));
+    let token = path.trim_start_matches("/s/");
+    assert!(token.len() * 4 >= 128, "at least 128 bits");
+    let (_, detail) = app.get(&format!("{CASES}/{id}"), &app.admin).await;
+    assert!(
+        !detail.to_string().contains(token),
+        "the token is never stored or shown again"
+    );
+    assert_eq!(
+        app.post(
+            &format!("{CASES}/{id}/links"),
+            &app.admin,
+            json!({"days": 0})
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let page = |p: String| {
+        let app = &app;
+        async move {
+            let r = app.client.get(app.url(&p)).send().await.unwrap();
+            let status = r.status();
+            let headers = r.headers().clone();
+            (status, headers, r.text().await.unwrap())
+        }
+    };
+    let (s, h, html) = page(path.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(h["x-robots-tag"].to_str().unwrap().contains("noindex"));
+    assert!(html.len() < 15_000, "{} bytes", html.len());
+    assert!(
+        html.contains("<html lang=\"fi\""),
+        "the customer's language"
+    );
+    let shown = format!(
+        "{}-{}",
+        &c["reference"].as_str().unwrap()[..4],
+        &c["reference"].as_str().unwrap()[4..]
+    );
+    assert!(html.contains(&shown), "{html}");
+    assert!(
+        html.contains("Nyt tässä:</span> <strong>Ilmoitus vastaanotettu"),
+        "the current step in words: {html}"
+    );
+    assert!(
+        html.contains("Kuitti matkatavaroista") && html.contains("12.3.2026"),
+        "what is asked, by when: {html}"
+    );
+    assert!(!html.contains("<script>alert"), "escaped");
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+        "nothing from elsewhere, no script"
+    );
+    let (_, _, en) = page(format!("{path}?lang=en")).await;
+    assert!(
+        en.contains("Now here:</span> <strong>Report received"),
+        "{en}"
+    );
+    // Viewing changed nothing.
+    let (_, after) = app.get(&format!("{CASES}/{id}"), &app.admin).await;
+    assert_eq!(after["updated_at"], c["updated_at"]);
+    // Moved on: the page follows; done at the last step.
+    for st in ["tracing", "delivered"] {
+        let (s, b) = app
+            .post(
+                &format!("{CASES}/{id}/status"),
+                &app.admin,
+                json!({"status": st}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (_, _, done) = page(format!("{path}?lang=en")).await;
+    assert!(done.contains("Your case is done"), "{done}");
+    assert!(
+        !done.contains("What we need from you"),
+        "nothing asked when done"
+    );
+    // Revoked: the same answer as a token that never existed.
+    let (s, b) = app
+        .post(&format!("{CASES}/{id}/links/revoke"), &app.admin, json!({}))
+        .await;
+    assert_eq!((s, b["revoked"].clone()), (StatusCode::OK, json!(1)));
+    let (s1, _, gone) = page(path.clone()).await;
+    let (s2, _, never) = page(format!("/s/{}", "ab".repeat(18))).await;
+    let (s3, _, junk) = page("/s/not-a-token".into()).await;
+    assert_eq!(
+        (s1, s2, s3),
+        (
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND,
+            StatusCode::NOT_FOUND
+        )
+    );
+    assert_eq!(gone, never);
+    assert_eq!(gone, junk);
+    // A new link works again.
+    let (_, link) = app
+        .post(&format!("{CASES}/{id}/links"), &app.admin, json!({}))
+        .await;
+    assert_eq!(
+        page(link["path"].as_str().unwrap().to_owned()).await.0,
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,526 @@
+//! Cases as stored: a journey's customer-facing steps (replaced as a whole), cases
+//! (idempotent by the sender's id), their status changes (idempotent by status and
+//! time; each recorded as an encounter in the same transaction) and the capability
+//! links to their status pages (only a hash of the token is kept).
+
+use kohtaamo_domain::cases::Step;
+use kohtaamo_domain::Id;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::encounters::NewEncounter;
+use crate::entity::decode_err;
+use crate::{now_text, Result, Store, StoreError};
+
+/// A case to create (the application layer has validated it and chosen its
+/// reference).
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub client_id: String,
+    pub reference: String,
+    pub journey_id: Id,
+    /// The stored identifier (`kind:value` or `kind:#pseudonym`).
+    pub customer: Option<String>,
+    pub unit_id: Option<Id>,
+    pub language: Option<String>,
+    pub title: Option<String>,
+    pub status: String,
+    /// When it was opened (RFC 3339 UTC).
+    pub at: String,
+    pub ask: Option<String>,
+    pub ask_due: Option<String>,
+    pub created_by: String,
+}
+
+/// A case as stored and listed.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Case {
+    pub id: Id,
+    /// The sender's id.
+    pub client_id: String,
+    /// What the customer reads aloud (stored without the dash: `K7MP4XRT`).
+    pub reference: String,
+    pub journey_id: Id,
+    /// The customer's stored identifier (personal kinds as a pseudonym).
+    pub customer: Option<String>,
+    pub unit_id: Option<Id>,
+    /// The customer's language (fi, en, sv); none: the workspace's.
+    pub language: Option<String>,
+    pub title: Option<String>,
+    /// The latest internal status, and when it was reached.
+    pub status: String,
+    pub status_at: String,
+    /// What is needed from the customer now, and by when (YYYY-MM-DD).
+    pub ask: Option<String>,
+    pub ask_due: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A status change to record.
+#[derive(Debug, Clone)]
+pub struct NewChange {
+    pub status: String,
+    /// When it happened (RFC 3339 UTC).
+    pub at: String,
+    pub note: Option<String>,
+    pub ask: Option<String>,
+    pub ask_due: Option<String>,
+    pub recorded_by: String,
+}
+
+/// A status change as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CaseChange {
+    pub id: Id,
+    pub status: String,
+    /// When it happened.
+    pub at: String,
+    /// What the organisation wrote to the customer with it.
+    pub note: Option<String>,
+    pub ask: Option<String>,
+    pub ask_due: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: String,
+}
+
+/// A link to a case's status page (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CaseLink {
+    pub id: Id,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// Which cases to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub journey_id: Option<Id>,
+    pub status: Option<String>,
+    pub customers: Option<Vec<String>>,
+    pub unit_id: Option<Id>,
+    /// Only those with an id below this (the next page).
+    pub before: Option<Id>,
+    pub limit: i64,
+}
+
+const COLUMNS: &str = "id, client_id, reference, journey_id, customer, unit_id, language, title, status, status_at, ask, ask_due, created_by, created_at, updated_at";
+
+fn case(r: &AnyRow) -> std::result::Result<Case, sqlx::Error> {
+    Ok(Case {
+        id: r.try_get("id")?,
+        client_id: r.try_get("client_id")?,
+        reference: r.try_get("reference")?,
+        journey_id: r.try_get("journey_id")?,
+        customer: r.try_get("customer")?,
+        unit_id: r.try_get("unit_id")?,
+        language: r.try_get("language")?,
+        title: r.try_get("title")?,
+        status: r.try_get("status")?,
+        status_at: r.try_get("status_at")?,
+        ask: r.try_get("ask")?,
+        ask_due: r.try_get("ask_due")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn change(r: &AnyRow) -> std::result::Result<CaseChange, sqlx::Error> {
+    Ok(CaseChange {
+        id: r.try_get("id")?,
+        status: r.try_get("status")?,
+        at: r.try_get("at")?,
+        note: r.try_get("note")?,
+        ask: r.try_get("ask")?,
+        ask_due: r.try_get("ask_due")?,
+        recorded_by: r.try_get("recorded_by")?,
+        recorded_at: r.try_get("recorded_at")?,
+    })
+}
+
+/// Inserts a change; returns whether it was new (not a retry of a stored one).
+async fn insert_change(tx: &mut crate::Tx, ws: Id, case_id: Id, c: &NewChange) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO case_changes (workspace_id, case_id, status, at, note, ask, ask_due, recorded_by, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (case_id, status, at) DO NOTHING",
+    )
+    .bind(ws)
+    .bind(case_id)
+    .bind(&c.status)
+    .bind(&c.at)
+    .bind(&c.note)
+    .bind(&c.ask)
+    .bind(&c.ask_due)
+    .bind(&c.recorded_by)
+    .bind(now_text())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+impl Store {
+    /// Replaces a journey's customer-facing steps. NotFound if the journey is not the
+    /// workspace's.
+    pub async fn set_case_steps(&self, ws: Id, journey: Id, steps: &[Step]) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM journeys WHERE workspace_id = $1 AND id = $2")
+                    .bind(ws)
+                    .bind(journey)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if found.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query("DELETE FROM case_steps WHERE workspace_id = $1 AND journey_id = $2")
+                .bind(ws)
+                .bind(journey)
+                .execute(&mut *tx)
+                .await?;
+            for (i, s) in steps.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO case_steps (workspace_id, journey_id, position, step_key, name, meaning, next_text, expected_days, statuses) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(ws)
+                .bind(journey)
+                .bind(i as i64)
+                .bind(s.key.as_str())
+                .bind(serde_json::to_string(&s.name).unwrap_or_default())
+                .bind(serde_json::to_string(&s.meaning).unwrap_or_default())
+                .bind(serde_json::to_string(&s.next).unwrap_or_default())
+                .bind(s.expected_days)
+                .bind(serde_json::to_string(&s.statuses).unwrap_or_default())
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// A journey's customer-facing steps, in order (empty: none defined).
+    pub async fn case_steps(&self, ws: Id, journey: Id) -> Result<Vec<Step>> {
+        let rows = sqlx::query(
+            "SELECT step_key, name, meaning, next_text, expected_days, statuses FROM case_steps \
+             WHERE workspace_id = $1 AND journey_id = $2 ORDER BY position",
+        )
+        .bind(ws)
+        .bind(journey)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let json = |c: &str| -> Result<serde_json::Value> {
+                    let t: String = r.try_get(c)?;
+                    serde_json::from_str(&t).map_err(|e| decode_err(c, e.to_string()).into())
+                };
+                let key: String = r.try_get("step_key")?;
+                let step = serde_json::json!({
+                    "key": key,
+                    "name": json("name")?,
+                    "meaning": json("meaning")?,
+                    "next": json("next_text")?,
+                    "expected_days": r.try_get::<Option<i64>, _>("expected_days")?,
+                    "statuses": json("statuses")?,
+                });
+                serde_json::from_value(step)
+                    .map_err(|e| decode_err("case_steps", e.to_string()).into())
+            })
+            .collect()
+    }
+
+    /// Creates a case with its first change and that change's encounter, in one
+    /// transaction. A case with the same sender's id already there is returned as it
+    /// is, with `false` (a retry); a reference already taken is a Conflict (the caller
+    /// draws another).
+    pub async fn create_case(
+        &self,
+        ws: Id,
+        c: &NewCase,
+        first: &NewChange,
+        encounter: &NewEncounter,
+    ) -> Result<(Case, bool)> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let now = now_text();
+            let row = sqlx::query(&format!(
+                "INSERT INTO cases (workspace_id, client_id, reference, journey_id, customer, unit_id, language, title, status, status_at, ask, ask_due, created_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+                 ON CONFLICT (workspace_id, client_id) DO NOTHING RETURNING {COLUMNS}"
+            ))
+            .bind(ws)
+            .bind(&c.client_id)
+            .bind(&c.reference)
+            .bind(c.journey_id)
+            .bind(&c.customer)
+            .bind(c.unit_id)
+            .bind(&c.language)
+            .bind(&c.title)
+            .bind(&c.status)
+            .bind(&c.at)
+            .bind(&c.ask)
+            .bind(&c.ask_due)
+            .bind(&c.created_by)
+            .bind(&now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_db(e, "case"))?;
+            let Some(row) = row else {
+                let row = sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM cases WHERE workspace_id = $1 AND client_id = $2"
+                ))
+                .bind(ws)
+                .bind(&c.client_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                return Ok((case(&row)?, false));
+            };
+            let created = case(&row)?;
+            insert_change(&mut tx, ws, created.id, first).await?;
+            crate::encounters::record_in(&mut tx, ws, std::slice::from_ref(encounter)).await?;
+            Ok((created, true))
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// Records a status change and its encounter, in one transaction. The same status
+    /// at the same time again changes nothing (`false`). A change older than the
+    /// case's current status joins the history without moving the case back.
+    pub async fn change_case(
+        &self,
+        ws: Id,
+        id: Id,
+        c: &NewChange,
+        encounter: &NewEncounter,
+    ) -> Result<(Case, bool)> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let lock = if self.backend() == crate::Backend::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
+            let row = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM cases WHERE workspace_id = $1 AND id = $2{lock}"
+            ))
+            .bind(ws)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let current = case(&row)?;
+            if !insert_change(&mut tx, ws, id, c).await? {
+                return Ok((current, false));
+            }
+            if c.at >= current.status_at {
+                sqlx::query(
+                    "UPDATE cases SET status = $1, status_at = $2, ask = $3, ask_due = $4, updated_at = $5 WHERE id = $6",
+                )
+                .bind(&c.status)
+                .bind(&c.at)
+                .bind(&c.ask)
+                .bind(&c.ask_due)
+                .bind(now_text())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            crate::encounters::record_in(&mut tx, ws, std::slice::from_ref(encounter)).await?;
+            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = $1"))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            Ok((case(&row)?, true))
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    pub async fn case(&self, ws: Id, id: Id) -> Result<Case> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM cases WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(ws)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(case(&row)?)
+    }
+
+    /// A case by its reference (stored form).
+    pub async fn case_by_reference(&self, ws: Id, reference: &str) -> Result<Option<Case>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM cases WHERE workspace_id = $1 AND reference = $2"
+        ))
+        .bind(ws)
+        .bind(reference)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(case).transpose()?)
+    }
+
+    /// A workspace's cases, newest first.
+    pub async fn cases(&self, ws: Id, f: &CaseFilter) -> Result<Vec<Case>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM cases WHERE workspace_id = $1");
+        let mut vals: Vec<crate::entity::Val> = vec![ws.into()];
+        let mut add = |cond: &str, v: crate::entity::Val, sql: &mut String| {
+            vals.push(v);
+            sql.push_str(&format!(" AND {cond} ${}", vals.len()));
+        };
+        if let Some(j) = f.journey_id {
+            add("journey_id =", j.into(), &mut sql);
+        }
+        if let Some(s) = &f.status {
+            add("status =", s.clone().into(), &mut sql);
+        }
+        if let Some(u) = f.unit_id {
+            add("unit_id =", u.into(), &mut sql);
+        }
+        if let Some(b) = f.before {
+            add("id <", b.into(), &mut sql);
+        }
+        if let Some(cs) = &f.customers {
+            if cs.is_empty() {
+                return Ok(vec![]);
+            }
+            let start = vals.len();
+            let marks: Vec<String> = (0..cs.len())
+                .map(|i| format!("${}", start + i + 1))
+                .collect();
+            vals.extend(cs.iter().map(|c| c.clone().into()));
+            sql.push_str(&format!(" AND customer IN ({})", marks.join(", ")));
+        }
+        vals.push(f.limit.into());
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", vals.len()));
+        let rows = crate::entity::bind(sqlx::query(&sql), vals)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(case)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// A case's status changes, oldest first.
+    pub async fn case_changes(&self, ws: Id, id: Id) -> Result<Vec<CaseChange>> {
+        let rows = sqlx::query(
+            "SELECT id, status, at, note, ask, ask_due, recorded_by, recorded_at FROM case_changes \
+             WHERE workspace_id = $1 AND case_id = $2 ORDER BY at, id",
+        )
+        .bind(ws)
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(change)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Stores a new link's token hash; returns the link.
+    pub async fn add_case_link(
+        &self,
+        ws: Id,
+        case_id: Id,
+        token_hash: &str,
+        expires_at: &str,
+        by: &str,
+    ) -> Result<CaseLink> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let row = sqlx::query(
+                "INSERT INTO case_links (workspace_id, case_id, token_hash, expires_at, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, expires_at, revoked_at, created_by, created_at",
+            )
+            .bind(ws)
+            .bind(case_id)
+            .bind(token_hash)
+            .bind(expires_at)
+            .bind(by)
+            .bind(now_text())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_db(e, "case link"))?;
+            Ok(link(&row)?)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// Revokes every live link of a case at `at`; returns how many.
+    pub async fn revoke_case_links(&self, ws: Id, case_id: Id, at: &str) -> Result<u64> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            Ok(sqlx::query(
+                "UPDATE case_links SET revoked_at = $1 WHERE workspace_id = $2 AND case_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(ws)
+            .bind(case_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// A case's links, newest first.
+    pub async fn case_links(&self, ws: Id, case_id: Id) -> Result<Vec<CaseLink>> {
+        let rows = sqlx::query(
+            "SELECT id, expires_at, revoked_at, created_by, created_at FROM case_links \
+             WHERE workspace_id = $1 AND case_id = $2 ORDER BY id DESC",
+        )
+        .bind(ws)
+        .bind(case_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(link)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// The workspace and case a link's token hash opens, if the link is live at `now`
+    /// (not revoked, not expired). Reading changes nothing.
+    pub async fn case_by_link(&self, token_hash: &str, now: &str) -> Result<Option<(Id, Case)>> {
+        let row = sqlx::query(&format!(
+            "SELECT l.workspace_id AS ws, {} FROM case_links l JOIN cases c ON c.id = l.case_id \
+             WHERE l.token_hash = $1 AND l.revoked_at IS NULL AND l.expires_at > $2",
+            COLUMNS
+                .split(", ")
+                .map(|c| format!("c.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(r) => Ok(Some((r.try_get("ws")?, case(&r)?))),
+            None => Ok(None),
+        }
+    }
+}
+
+fn link(r: &AnyRow) -> std::result::Result<CaseLink, sqlx::Error> {
+    Ok(CaseLink {
+        id: r.try_get("id")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}

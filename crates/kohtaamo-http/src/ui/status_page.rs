@@ -115,6 +115,13 @@ pub async fn page(
     let default = w.data.default_language.as_str().to_owned();
     let chosen = q.lang.as_deref().or(p.case.language.as_deref());
     let i = respondent_language(chosen, &headers, Some(&default));
+    // Dates only: the installation keeps times in UTC and has no time zone per
+    // workspace yet, and a customer asks "which day", not "which minute".
+    let day = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| i.date(&t.date_naive()))
+            .unwrap_or_default()
+    };
     let text = |t: &kohtaamo_domain::text::Texts| {
         t.get(&i.lang, &default)
             .or_else(|| t.get("fi", "en"))
@@ -157,7 +164,7 @@ pub async fn page(
                 .iter()
                 .rev()
                 .map(|h| HistoryRow {
-                    when: i.time(&h.at),
+                    when: day(&h.at),
                     step: p
                         .steps
                         .get(h.step)
@@ -184,7 +191,7 @@ pub async fn page(
         since: p
             .progress
             .as_ref()
-            .map(|g| i.time(&g.since))
+            .map(|g| day(&g.since))
             .unwrap_or_default(),
         next: if done {
             String::new()
@@ -195,7 +202,7 @@ pub async fn page(
             .progress
             .as_ref()
             .and_then(|g| g.expected_by.as_deref())
-            .map(|t| i.time(t))
+            .map(day)
             .unwrap_or_default(),
         done,
         ask: if done {

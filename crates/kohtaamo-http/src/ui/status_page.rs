@@ -23,6 +23,8 @@ struct StepRow {
     meaning: String,
     /// done, current or later.
     state: &'static str,
+    /// Where the case is (the current step; the last one once done).
+    here: bool,
 }
 
 /// One entry of the dated history.
@@ -154,6 +156,7 @@ pub async fn page(
                 Some(c) if k == c => "current",
                 _ => "later",
             },
+            here: current == Some(k),
         })
         .collect();
     let history = p

@@ -1,0 +1,73 @@
+// A customer on a phone follows their case on its status page through three steps —
+// in Finnish, then switching to English — with no JavaScript needed, no request to
+// any other origin and no serious accessibility findings; a revoked link is refused.
+// Screenshots go to target/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer, axe, SHOTS } from './harness.js';
+
+let app;
+before(async () => { app = await startServer(); });
+after(async () => { await app?.stop(); });
+
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+test('a customer on a phone follows a case through three steps', async () => {
+  const journey = (await app.api('GET', '/api/v1/workspaces/demo/journeys')).items[0];
+  const unit = (await app.api('GET', '/api/v1/workspaces/demo/units')).items[0];
+  await app.api('PUT', `/api/v1/workspaces/demo/journeys/${journey.id}/case-steps`, { steps: [
+    { key: 'received', name: { fi: 'Hakemus vastaanotettu', en: 'Claim received' },
+      next: { fi: 'Tarkistamme junan myöhästymisen.', en: 'We check the delay of your train.' },
+      expected_days: 2, statuses: ['new'] },
+    { key: 'checking', name: { fi: 'Käsittelyssä', en: 'Being checked' },
+      next: { fi: 'Saat päätöksen sähköpostiisi.', en: 'You get the decision by e-mail.' },
+      expected_days: 7, statuses: ['checking', 'waiting'] },
+    { key: 'paid', name: { fi: 'Maksettu', en: 'Paid' }, statuses: ['paid'] },
+  ] });
+  const c = await app.api('POST', '/api/v1/workspaces/demo/cases', {
+    id: 'browser-refund-1', journey_id: journey.id, status: 'new', unit_id: unit.id,
+    customer: 'crm:browser-1', language: 'fi', title: 'Myöhästyneen junan hyvitys',
+  });
+  const link = await app.api('POST', `/api/v1/workspaces/demo/cases/${c.id}/links`, {});
+
+  const ctx = await app.browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  const origins = new Set();
+  page.on('request', (r) => origins.add(new URL(r.url()).origin));
+  const expectStep = async (name, lang) => {
+    await page.goto(app.base + link.path + (lang ? `?lang=${lang}` : ''));
+    const current = page.locator('li[aria-current=step]');
+    assert.equal(await current.count(), 1, 'one current step');
+    assert.match(await current.innerText(), new RegExp(name), 'the current step, in words');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `no sideways scrolling (${width})`);
+  };
+  await expectStep('Nyt tässä: Hakemus vastaanotettu');
+  assert.ok(await page.getByText(`${c.reference.slice(0, 4)}-${c.reference.slice(4)}`).isVisible(), 'the reference, readable');
+  await shot(page, 'case-status-received-fi-390');
+  await app.api('POST', `/api/v1/workspaces/demo/cases/${c.id}/status`, {
+    status: 'checking', note: 'Myöhästyminen vahvistettu: 74 min.', ask: 'Kuva lipusta', ask_due: '2030-12-04',
+  });
+  await expectStep('Nyt tässä: Käsittelyssä');
+  assert.ok(await page.getByText('Tarvitsemme sinulta').isVisible(), 'what is needed from the customer');
+  assert.ok(await page.getByText('Myöhästyminen vahvistettu: 74 min.').isVisible(), 'the note in the history');
+  // With JavaScript off the page is whole; axe needs scripts, so it runs in a second context.
+  await shot(page, 'case-status-checking-fi-390');
+  await app.api('POST', `/api/v1/workspaces/demo/cases/${c.id}/status`, { status: 'paid' });
+  await expectStep('Done: Paid', 'en');
+  assert.ok(await page.getByText('Your case is done').isVisible());
+  await shot(page, 'case-status-paid-en-390');
+  assert.deepEqual([...origins], [app.base], 'no request to another origin');
+  const checked = await app.page('en');
+  await checked.setViewportSize({ width: 390, height: 844 });
+  for (const lang of ['fi', 'en']) {
+    await checked.goto(app.base + link.path + `?lang=${lang}`);
+    assert.deepEqual((await axe(checked)).map((v) => v.id), [], `status page ${lang}`);
+  }
+  // Revoked: refused like any unknown link.
+  await app.api('POST', `/api/v1/workspaces/demo/cases/${c.id}/links/revoke`, {});
+  const r = await page.goto(app.base + link.path);
+  assert.equal(r.status(), 404);
+  await ctx.close();
+});

@@ -1,11 +1,12 @@
 // A customer on a phone follows their case on its status page through three steps —
 // in Finnish, then switching to English — with no JavaScript needed, no request to
 // any other origin and no serious accessibility findings; a revoked link is refused.
+// Staff find a demo case, move it, issue a link the customer opens, preview and revoke.
 // Screenshots go to target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, axe, SHOTS } from './harness.js';
+import { startServer, login, axe, MEMBER_PW, SHOTS } from './harness.js';
 
 let app;
 before(async () => { app = await startServer(); });
@@ -14,7 +15,11 @@ after(async () => { await app?.stop(); });
 const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
 test('a customer on a phone follows a case through three steps', async () => {
-  const journey = (await app.api('GET', '/api/v1/workspaces/demo/journeys')).items[0];
+  // A journey of its own, so the demo's case steps stay as they are for the next test.
+  const segment = (await app.api('GET', '/api/v1/workspaces/demo/segments')).items[0];
+  const journey = await app.api('POST', '/api/v1/workspaces/demo/journeys', {
+    slug: 'browser-claim', name: { fi: 'Hyvityshakemus', en: 'Refund claim' }, segment_id: segment.id,
+  });
   const unit = (await app.api('GET', '/api/v1/workspaces/demo/units')).items[0];
   await app.api('PUT', `/api/v1/workspaces/demo/journeys/${journey.id}/case-steps`, { steps: [
     { key: 'received', name: { fi: 'Hakemus vastaanotettu', en: 'Claim received' },
@@ -70,4 +75,48 @@ test('a customer on a phone follows a case through three steps', async () => {
   const r = await page.goto(app.base + link.path);
   assert.equal(r.status(), 404);
   await ctx.close();
+});
+
+test('staff find a case, move it, issue a link and preview the customer page', async () => {
+  const page = await app.page('en');
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await login(page, app.base, 'editor', MEMBER_PW);
+  await page.goto(app.base + '/w/demo/cases');
+  const first = page.locator('table.cases a.ref').first();
+  assert.ok(await first.count() > 0, 'the demo has cases');
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'cases list en');
+  await shot(page, 'cases-en');
+  const c = (await app.api('GET', '/api/v1/workspaces/demo/cases?status=checking&limit=1')).items[0];
+  assert.ok(c, 'a demo case being checked');
+  await page.goto(app.base + `/w/demo/cases/${c.id}`);
+  assert.equal(await page.locator('li[aria-current=step]').count(), 1);
+  await page.locator('#st').selectOption('approved');
+  await page.locator('#note').fill('Hyvitys hyväksytty: 12,40 €.');
+  await page.getByRole('button', { name: 'Save the status' }).click();
+  assert.ok(await page.getByText('Status saved.').isVisible());
+  assert.equal((await app.api('GET', `/api/v1/workspaces/demo/cases/${c.id}`)).status, 'approved');
+  await page.getByRole('button', { name: 'Create a link' }).click();
+  const url = (await page.locator('code.wrap').innerText()).trim();
+  assert.match(url, /\/s\/[0-9a-f]{36}$/);
+  assert.deepEqual((await axe(page)).map((v) => v.id), [], 'case page en');
+  await shot(page, 'case-en');
+  const customer = await app.page('fi');
+  await customer.goto(url);
+  assert.ok(await customer.getByText('Hyvitys hyväksytty: 12,40 €.').isVisible(), 'the note reached the customer');
+  await page.goto(app.base + `/w/demo/cases/${c.id}/preview?lang=en`);
+  assert.ok(await page.getByText('Preview: this is the customer').isVisible());
+  await page.goto(app.base + `/w/demo/cases/${c.id}`);
+  await page.getByRole('button', { name: 'Revoke all links' }).click();
+  assert.ok(await page.getByText('Links revoked').isVisible());
+  assert.equal((await customer.goto(url)).status(), 404);
+  // A viewer sees the case but gets no forms.
+  const viewer = await app.page('fi');
+  await viewer.setViewportSize({ width: 390, height: 844 });
+  await login(viewer, app.base, 'viewer', MEMBER_PW);
+  await viewer.goto(app.base + `/w/demo/cases/${c.id}`);
+  assert.equal(await viewer.locator('#st').count(), 0, 'no status form for a viewer');
+  const width = await viewer.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `no sideways scrolling (${width})`);
+  assert.deepEqual((await axe(viewer)).map((v) => v.id), [], 'case page fi');
+  await shot(viewer, 'case-fi-390');
 });

@@ -389,3 +389,16 @@ pub async fn public(store: &Store, token: &str, now: DateTime<Utc>) -> Result<Op
         steps,
     }))
 }
+
+/// What the customer's page shows of a case, for staff to preview (no link needed).
+pub async fn preview(store: &Store, ws: Id, id: Id) -> Result<PublicCase> {
+    let case = store.case(ws, id).await?;
+    let changes = store.case_changes(ws, id).await?;
+    let steps = store.case_steps(ws, case.journey_id).await?;
+    Ok(PublicCase {
+        workspace_id: ws,
+        progress: progress_of(&steps, &changes),
+        case,
+        steps,
+    })
+}

@@ -68,6 +68,9 @@ pub async fn create(store: &Store) -> Result<Option<(usize, u64)>> {
         },
     )
     .await?;
+    if let Some(ws) = store.workspace_by_slug("demo").await? {
+        demo_cases(store, ws.id, DEMO_SEED, chrono::Utc::now().naive_utc()).await?;
+    }
     Ok(Some((r.created, n)))
 }
 
@@ -1099,3 +1102,212 @@ const DEMO_ACTIONS: [&str; 5] = [
     "Called the customer and explained; voucher sent.",
     "Process fixed with the team; customer informed by e-mail.",
 ];
+
+/// The demo's refund claims: the train trip journey gets customer-facing steps, and
+/// about 240 cases of the last 60 days stand in every step — most on time, some
+/// overdue in checking, a few waiting for a receipt from the customer.
+async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime) -> Result<()> {
+    use kohtaamo_domain::cases::{CaseInput, StatusInput, StepInput, StepsInput};
+    let journey = store
+        .list::<kohtaamo_domain::model::JourneyData>(ws, &ListQuery::all())
+        .await?
+        .items
+        .into_iter()
+        .find(|j| j.data.slug.as_str() == "train-trip")
+        .map(|j| j.id);
+    let unit = store
+        .list::<kohtaamo_domain::model::UnitData>(ws, &ListQuery::all())
+        .await?
+        .items
+        .into_iter()
+        .find(|u| u.data.slug.as_str() == "customer-service")
+        .map(|u| u.id);
+    let Some(journey) = journey else {
+        return Ok(());
+    };
+    let t = |fi: &str, en: &str, sv: &str| -> BTreeMap<String, String> {
+        [("fi", fi), ("en", en), ("sv", sv)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let step = |key: &str, name, meaning, next, days, statuses: &[&str]| StepInput {
+        key: key.into(),
+        name,
+        meaning,
+        next,
+        expected_days: days,
+        statuses: statuses.iter().map(|s| s.to_string()).collect(),
+    };
+    let steps = StepsInput {
+        steps: vec![
+            step(
+                "received",
+                t(
+                    "Hakemus vastaanotettu",
+                    "Claim received",
+                    "Ansökan mottagen",
+                ),
+                t(
+                    "Olemme saaneet hyvityshakemuksesi.",
+                    "We have your refund claim.",
+                    "Vi har fått din ansökan om ersättning.",
+                ),
+                t(
+                    "Tarkistamme junan myöhästymisen ja lippusi tiedot.",
+                    "We check your train's delay and your ticket.",
+                    "Vi kontrollerar tågets försening och din biljett.",
+                ),
+                Some(2),
+                &["new", "triage"],
+            ),
+            step(
+                "checking",
+                t("Käsittelyssä", "Being checked", "Under behandling"),
+                t(
+                    "Käsittelijä tarkistaa hakemustasi.",
+                    "A handler is checking your claim.",
+                    "En handläggare granskar din ansökan.",
+                ),
+                t(
+                    "Saat päätöksen sähköpostiisi.",
+                    "You get the decision by e-mail.",
+                    "Du får beslutet per e-post.",
+                ),
+                Some(7),
+                &["checking", "waiting-customer", "resumed"],
+            ),
+            step(
+                "decided",
+                t("Päätös tehty", "Decision made", "Beslut fattat"),
+                t(
+                    "Hakemuksesi on ratkaistu.",
+                    "Your claim has been decided.",
+                    "Din ansökan har avgjorts.",
+                ),
+                t(
+                    "Hyväksytty hyvitys maksetaan tilillesi.",
+                    "An approved refund is paid to your account.",
+                    "En godkänd ersättning betalas till ditt konto.",
+                ),
+                Some(5),
+                &["approved", "rejected"],
+            ),
+            step(
+                "paid",
+                t("Valmis", "Done", "Klart"),
+                t(
+                    "Hyvitys on maksettu tai asia on päätetty.",
+                    "The refund is paid or the matter is closed.",
+                    "Ersättningen är betald eller ärendet avslutat.",
+                ),
+                BTreeMap::new(),
+                None,
+                &["paid", "closed"],
+            ),
+        ],
+    };
+    crate::cases::set_steps(
+        store,
+        ws,
+        kohtaamo_domain::model::Role::Admin,
+        journey,
+        &steps,
+    )
+    .await?;
+    let by = crate::encounters::Recorder("system:demo".into());
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xCA5E);
+    let titles = [
+        ("fi", "Myöhästyneen junan hyvitys"),
+        ("fi", "Peruttu yhteys: lipun palautus"),
+        ("en", "Refund for a late train"),
+        ("sv", "Ersättning för försenat tåg"),
+    ];
+    let now = now.and_utc();
+    for n in 0..240u32 {
+        let opened = now - Duration::minutes(rng.gen_range(30..60 * 24 * 60));
+        let (lang, title) = titles[rng.gen_range(0..titles.len())];
+        let case = CaseInput {
+            id: format!("refund-{n:05}"),
+            journey_id: journey,
+            status: "new".into(),
+            at: Some(opened.to_rfc3339()),
+            customer: Some(format!("cust-{:06}", rng.gen_range(0..4000))),
+            unit_id: unit,
+            language: Some(lang.into()),
+            title: Some(title.into()),
+            ask: None,
+            ask_due: None,
+        };
+        let (c, _) = crate::cases::create(store, ws, &by, &case, now).await?;
+        // The path a claim takes, each step's length in hours; stopped at now.
+        let waits = rng.gen_bool(0.15);
+        let slow = rng.gen_bool(0.2);
+        let mut path: Vec<(&str, i64, Option<&str>)> = vec![
+            ("triage", rng.gen_range(2..30), None),
+            ("checking", rng.gen_range(4..40), None),
+        ];
+        if waits {
+            path.push(("waiting-customer", rng.gen_range(24..72), Some("ask")));
+            path.push(("resumed", rng.gen_range(24..96), None));
+        }
+        let decided = if rng.gen_bool(0.85) {
+            "approved"
+        } else {
+            "rejected"
+        };
+        path.push((
+            decided,
+            if slow {
+                rng.gen_range(200..300)
+            } else {
+                rng.gen_range(48..150)
+            },
+            None,
+        ));
+        path.push((
+            if decided == "approved" {
+                "paid"
+            } else {
+                "closed"
+            },
+            rng.gen_range(24..100),
+            None,
+        ));
+        let mut at = opened;
+        for (status, hours, ask) in path {
+            at += Duration::hours(hours);
+            if at >= now {
+                break;
+            }
+            let due = (at + Duration::days(10)).date_naive().to_string();
+            let (ask, ask_due, note) = match (ask, lang) {
+                (Some(_), "fi") => (
+                    Some("Kuva lipusta tai kuitista".to_string()),
+                    Some(due),
+                    Some("Tarvitsemme vielä lipun tiedot.".to_string()),
+                ),
+                (Some(_), "sv") => (
+                    Some("En bild av biljetten eller kvittot".to_string()),
+                    Some(due),
+                    Some("Vi behöver biljettuppgifterna.".to_string()),
+                ),
+                (Some(_), _) => (
+                    Some("A photo of your ticket or receipt".to_string()),
+                    Some(due),
+                    Some("We still need your ticket details.".to_string()),
+                ),
+                (None, _) => (None, None, None),
+            };
+            let change = StatusInput {
+                status: status.into(),
+                at: Some(at.to_rfc3339()),
+                note,
+                ask,
+                ask_due,
+            };
+            crate::cases::change(store, ws, c.id, &by, &change, now).await?;
+        }
+    }
+    Ok(())
+}

@@ -211,8 +211,8 @@ pub fn step_of(steps: &[Step], status: &str) -> Result<usize, Reason> {
         })
 }
 
-/// A time given with a case or a change: RFC 3339, not more than a day ahead (a
-/// clock a little fast is tolerated); none: now.
+/// A time given with a case or a change: RFC 3339 with an offset, not in the future
+/// (a clock up to ten minutes fast is tolerated); none: now.
 pub fn parse_at(s: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Reason> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(now),

@@ -5,6 +5,7 @@
 
 mod admin;
 mod alerts_page;
+mod cases_page;
 mod charts;
 mod customers_page;
 mod dashboard;
@@ -75,6 +76,12 @@ pub fn router() -> Router<AppState> {
             get(recovery_page::page).post(recovery_page::answer),
         )
         .route("/s/{token}", get(status_page::page))
+        .route("/w/{ws}/cases", get(cases_page::list))
+        .route("/w/{ws}/cases/{id}", get(cases_page::one))
+        .route("/w/{ws}/cases/{id}/status", post(cases_page::move_to))
+        .route("/w/{ws}/cases/{id}/links", post(cases_page::issue))
+        .route("/w/{ws}/cases/{id}/links/revoke", post(cases_page::revoke))
+        .route("/w/{ws}/cases/{id}/preview", get(status_page::preview))
         .route("/w/{ws}", get(pages::home))
         .route("/w/{ws}/packages", get(pages::catalogue))
         .route("/w/{ws}/packages/{id}", get(pages::package))

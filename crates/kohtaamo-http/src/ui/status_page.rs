@@ -49,6 +49,8 @@ struct StatusPage {
     next: String,
     expected_by: String,
     done: bool,
+    /// Shown to staff: this is the customer's page as it stands.
+    preview: bool,
     ask: String,
     ask_due: String,
     unit: String,
@@ -106,17 +108,49 @@ pub async fn page(
     let Some(p) = found else {
         return not_found(&respondent_language(q.lang.as_deref(), &headers, None));
     };
+    show(
+        &st,
+        p,
+        (q.lang.as_deref(), &headers),
+        format!("/s/{token}"),
+        false,
+    )
+    .await
+}
+
+/// `GET /w/{ws}/cases/{id}/preview`: the customer's page as staff see it before they
+/// send the link (members of the workspace), marked as a preview.
+pub async fn preview(
+    State(st): State<AppState>,
+    ctx: super::PageCtx,
+    Path((_, id)): Path<(String, kohtaamo_domain::Id)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Result<Response, super::PageError> {
+    let (w, _) = ctx.ws()?;
+    let p = cs::preview(&st.store, w.id, id).await?;
+    let action = format!("/w/{}/cases/{id}/preview", w.data.slug);
+    Ok(show(&st, p, (q.lang.as_deref(), &headers), action, true).await)
+}
+
+async fn show(
+    st: &AppState,
+    p: cs::PublicCase,
+    (lang, headers): (Option<&str>, &HeaderMap),
+    action: String,
+    preview: bool,
+) -> Response {
     let (w, snapshot) = match (
         st.store.workspace_by_id(p.workspace_id).await,
         st.store.snapshot_cached(p.workspace_id).await,
     ) {
         (Ok(Some(w)), Ok(s)) => (w, s),
         (Err(e), _) | (_, Err(e)) => return ApiError::from(e).into_response(),
-        (Ok(None), _) => return not_found(&respondent_language(q.lang.as_deref(), &headers, None)),
+        (Ok(None), _) => return not_found(&respondent_language(lang, headers, None)),
     };
     let default = w.data.default_language.as_str().to_owned();
-    let chosen = q.lang.as_deref().or(p.case.language.as_deref());
-    let i = respondent_language(chosen, &headers, Some(&default));
+    let chosen = lang.or(p.case.language.as_deref());
+    let i = respondent_language(chosen, headers, Some(&default));
     // Dates only: the installation keeps times in UTC and has no time zone per
     // workspace yet, and a customer asks "which day", not "which minute".
     let day = |t: &str| {
@@ -130,7 +164,6 @@ pub async fn page(
             .unwrap_or_default()
             .to_owned()
     };
-    let action = format!("/s/{token}");
     let languages = kohtaamo_app::i18n::languages()
         .into_iter()
         .map(|l| {
@@ -208,6 +241,7 @@ pub async fn page(
             .map(day)
             .unwrap_or_default(),
         done,
+        preview,
         ask: if done {
             String::new()
         } else {

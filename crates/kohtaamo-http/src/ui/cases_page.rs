@@ -1,0 +1,404 @@
+//! Cases for staff: `/w/{ws}/cases` (newest first, by journey and step) and
+//! `/w/{ws}/cases/{id}`: the case as its customer sees it (steps, where it stands,
+//! what is asked), every internal status change, and for editors a form to move it,
+//! issue a link to the customer's status page (shown once) or revoke the links, and a
+//! preview of the customer's page. The forms go through the same use cases as the API.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use kohtaamo_app::cases as cs;
+use kohtaamo_app::directory::Names;
+use kohtaamo_app::encounters::Recorder;
+use kohtaamo_domain::cases::{shown_reference, StatusInput};
+use kohtaamo_domain::Id;
+use kohtaamo_storage::cases::CaseFilter;
+use serde::Deserialize;
+
+use super::pages::{chrome, Nav};
+use super::{html, CsrfForm, PageCtx, PageError};
+use crate::extract::{Path, Query};
+use crate::i18n::I18n;
+use crate::AppState;
+
+struct Row {
+    id: Id,
+    reference: String,
+    title: String,
+    journey: String,
+    step: String,
+    status: String,
+    since: String,
+    unit: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct ListPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    view: String,
+    views: Vec<(&'static str, String)>,
+    rows: Vec<Row>,
+}
+
+/// The name of the step a status belongs to, in the reader's language.
+fn step_name(i: &I18n, steps: &[kohtaamo_domain::cases::Step], status: &str) -> String {
+    kohtaamo_domain::cases::step_of(steps, status)
+        .ok()
+        .map(|k| i.text(&steps[k].name))
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    view: Option<String>,
+}
+
+/// `GET /w/{ws}/cases?view=open|done|all` (open: not yet at their journey's last
+/// step, the longest in their current status first; the default).
+pub async fn list(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let (w, _) = ctx.ws()?;
+    let view = match q.view.as_deref() {
+        Some("done") => "done",
+        Some("all") => "all",
+        _ => "open",
+    };
+    let i = &ctx.i;
+    let mut cases = cs::list(
+        &st.store,
+        w.id,
+        CaseFilter {
+            limit: 500,
+            ..Default::default()
+        },
+        None,
+    )
+    .await?;
+    if view == "open" {
+        // The longest in their current status first.
+        cases.sort_by(|a, b| a.status_at.cmp(&b.status_at));
+    }
+    let names = Names::new(&*(st.store.snapshot_cached(w.id).await?), i);
+    let mut steps = std::collections::HashMap::new();
+    let mut rows = vec![];
+    for c in &cases {
+        if let std::collections::hash_map::Entry::Vacant(e) = steps.entry(c.journey_id) {
+            e.insert(st.store.case_steps(w.id, c.journey_id).await?);
+        }
+        let s = steps
+            .get(&c.journey_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let done = kohtaamo_domain::cases::step_of(s, &c.status).is_ok_and(|k| k + 1 == s.len());
+        if (view == "open" && done) || (view == "done" && !done) {
+            continue;
+        }
+        rows.push(Row {
+            id: c.id,
+            reference: shown_reference(&c.reference),
+            title: c.title.clone().unwrap_or_default(),
+            journey: Names::get(&names.journeys, c.journey_id),
+            step: step_name(i, s, &c.status),
+            status: c.status.clone(),
+            since: i.time(&c.status_at),
+            unit: c
+                .unit_id
+                .map(|u| Names::get(&names.units, u))
+                .unwrap_or_default(),
+        });
+    }
+    let ch = chrome(&ctx);
+    let page = ListPage {
+        i: ch.i,
+        nav: ch.nav,
+        langs: ch.langs,
+        here: ch.here,
+        slug: w.data.slug.to_string(),
+        view: view.to_owned(),
+        views: ["open", "done", "all"]
+            .into_iter()
+            .map(|v| (v, i.t(&format!("cases-view-{v}"))))
+            .collect(),
+        rows,
+    };
+    Ok(html(page.render()))
+}
+
+struct StepRow {
+    name: String,
+    state: &'static str,
+}
+
+struct ChangeRow {
+    at: String,
+    status: String,
+    step: String,
+    note: String,
+    ask: String,
+    by: String,
+}
+
+struct LinkRow {
+    created: String,
+    expires: String,
+    revoked: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    slug: String,
+    csrf: String,
+    id: Id,
+    reference: String,
+    title: String,
+    journey: String,
+    unit: String,
+    customer: String,
+    timeline_link: String,
+    status: String,
+    step: String,
+    since: String,
+    expected_by: String,
+    ask: String,
+    steps: Vec<StepRow>,
+    changes: Vec<ChangeRow>,
+    links: Vec<LinkRow>,
+    /// The statuses to move to, each with its step's name.
+    statuses: Vec<(String, String)>,
+    editor: bool,
+    /// A link just issued (shown this once), or a message.
+    issued: String,
+    done: String,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct OneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+async fn render(
+    st: &AppState,
+    ctx: &PageCtx,
+    id: Id,
+    (issued, done, error): (String, String, String),
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let i = &ctx.i;
+    let d = cs::get(&st.store, w.id, id).await?;
+    let names = Names::new(&*(st.store.snapshot_cached(w.id).await?), i);
+    let slug = w.data.slug.to_string();
+    let current = d.progress.as_ref().map(|p| (p.current, p.done));
+    let steps = d
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(k, s)| StepRow {
+            name: i.text(&s.name),
+            state: match current {
+                Some((c, done)) if k < c || (k == c && done) => "done",
+                Some((c, _)) if k == c => "current",
+                _ => "later",
+            },
+        })
+        .collect();
+    let changes = d
+        .changes
+        .iter()
+        .rev()
+        .map(|c| ChangeRow {
+            at: i.time(&c.at),
+            status: c.status.clone(),
+            step: step_name(i, &d.steps, &c.status),
+            note: c.note.clone().unwrap_or_default(),
+            ask: c.ask.clone().unwrap_or_default(),
+            by: c.recorded_by.clone(),
+        })
+        .collect();
+    let links = d
+        .links
+        .iter()
+        .map(|l| LinkRow {
+            created: i.time(&l.created_at),
+            expires: i.time(&l.expires_at),
+            revoked: l
+                .revoked_at
+                .as_deref()
+                .map(|r| i.time(r))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let statuses = d
+        .steps
+        .iter()
+        .flat_map(|s| {
+            let name = i.text(&s.name);
+            s.statuses.iter().map(move |x| (x.clone(), name.clone()))
+        })
+        .collect();
+    let c = &d.case;
+    let ch = chrome(ctx);
+    let page = CasePage {
+        slug: slug.clone(),
+        csrf: ctx.csrf.clone(),
+        id,
+        reference: d.shown_reference.clone(),
+        title: c.title.clone().unwrap_or_default(),
+        journey: Names::get(&names.journeys, c.journey_id),
+        unit: c
+            .unit_id
+            .map(|u| Names::get(&names.units, u))
+            .unwrap_or_default(),
+        customer: c.customer.clone().unwrap_or_default(),
+        timeline_link: c
+            .customer
+            .as_deref()
+            .map(|x| format!("/w/{slug}/customers/{}", super::pages::encode(x)))
+            .unwrap_or_default(),
+        status: c.status.clone(),
+        step: step_name(i, &d.steps, &c.status),
+        since: i.time(&c.status_at),
+        expected_by: d
+            .progress
+            .as_ref()
+            .and_then(|p| p.expected_by.as_deref())
+            .map(|t| i.time(t))
+            .unwrap_or_default(),
+        ask: match (&c.ask, &c.ask_due) {
+            (Some(a), Some(due)) => format!("{a} ({due})"),
+            (Some(a), None) => a.clone(),
+            _ => String::new(),
+        },
+        steps,
+        changes,
+        links,
+        statuses,
+        editor: role.can_edit(),
+        issued,
+        done: match done.as_str() {
+            "status" | "revoked" => i.t(&format!("case-done-{done}")),
+            _ => String::new(),
+        },
+        error,
+        i: ch.i,
+        nav: ch.nav,
+        langs: ch.langs,
+        here: ch.here,
+    };
+    Ok(html(page.render()))
+}
+
+/// `GET /w/{ws}/cases/{id}`.
+pub async fn one(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<OneQuery>,
+) -> Result<Response, PageError> {
+    render(
+        &st,
+        &ctx,
+        id,
+        (String::new(), q.done.unwrap_or_default(), String::new()),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatusForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    ask: String,
+    #[serde(default)]
+    ask_due: String,
+}
+
+/// `POST /w/{ws}/cases/{id}/status` (editors).
+pub async fn move_to(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    CsrfForm { ctx, form }: CsrfForm<StatusForm>,
+) -> Result<Response, PageError> {
+    let w = ctx.edit_ws()?;
+    let input = StatusInput {
+        status: form.status,
+        at: None,
+        note: Some(form.note),
+        ask: Some(form.ask),
+        ask_due: Some(form.ask_due),
+    };
+    let by = Recorder::user(&ctx.user.username);
+    match cs::change(&st.store, w.id, id, &by, &input, st.clock.now()).await {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/w/{}/cases/{id}?done=status", w.data.slug)).into_response())
+        }
+        Err(kohtaamo_app::Error::Invalid(e)) => {
+            let error = ctx.i.reasons(&e);
+            render(&st, &ctx, id, (String::new(), String::new(), error)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct LinkForm {
+    #[serde(default)]
+    days: String,
+}
+
+/// `POST /w/{ws}/cases/{id}/links` (editors): the new link, shown on the page once.
+pub async fn issue(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    headers: HeaderMap,
+    CsrfForm { ctx, form }: CsrfForm<LinkForm>,
+) -> Result<Response, PageError> {
+    let w = ctx.edit_ws()?;
+    let days = match form.days.trim() {
+        "" => None,
+        d => match d.parse::<i64>() {
+            Ok(d) => Some(d),
+            Err(_) => Some(0),
+        },
+    };
+    let by = Recorder::user(&ctx.user.username);
+    let base = st.public_base(&headers);
+    match cs::issue_link(&st.store, w.id, id, &by, days, (st.clock.now(), &base)).await {
+        Ok(l) => render(&st, &ctx, id, (l.url, String::new(), String::new())).await,
+        Err(kohtaamo_app::Error::Invalid(e)) => {
+            let error = ctx.i.reasons(&e);
+            render(&st, &ctx, id, (String::new(), String::new(), error)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /w/{ws}/cases/{id}/links/revoke` (editors).
+pub async fn revoke(
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    CsrfForm { ctx, .. }: CsrfForm<super::pages::Empty>,
+) -> Result<Response, PageError> {
+    let w = ctx.edit_ws()?;
+    cs::revoke_links(&st.store, w.id, id, st.clock.now()).await?;
+    Ok(Redirect::to(&format!("/w/{}/cases/{id}?done=revoked", w.data.slug)).into_response())
+}

@@ -402,3 +402,39 @@ pub async fn preview(store: &Store, ws: Id, id: Id) -> Result<PublicCase> {
         steps,
     })
 }
+
+/// The survey a done case's customer is asked to answer: an active survey of the
+/// journey's last touchpoint (the last stage's last touchpoint), else one about the
+/// whole journey. Returns its public key and the touchpoint (for the survey link; the
+/// answer is linked to the case by the case's sender id as its case reference).
+pub async fn closing_survey(
+    store: &Store,
+    ws: Id,
+    journey: Id,
+) -> Result<Option<(String, Option<Id>)>> {
+    use kohtaamo_domain::survey::{SurveyData, SurveyStatus};
+    let snapshot = store.snapshot_cached(ws).await?;
+    let last = snapshot
+        .stages
+        .iter()
+        .rfind(|(_, d, tps)| d.journey_id == journey && !tps.is_empty())
+        .and_then(|(_, _, tps)| tps.last())
+        .map(|(id, _)| *id);
+    let surveys = store
+        .list::<SurveyData>(ws, &kohtaamo_storage::ListQuery::all())
+        .await?
+        .items;
+    let active = |f: &dyn Fn(&SurveyData) -> bool| {
+        surveys
+            .iter()
+            .find(|s| s.data.status == SurveyStatus::Active && f(&s.data))
+            .map(|s| s.id)
+    };
+    let found = last
+        .and_then(|tp| active(&|d| d.touchpoint_id == Some(tp)).map(|s| (s, Some(tp))))
+        .or_else(|| active(&|d| d.journey_id == Some(journey)).map(|s| (s, None)));
+    match found {
+        Some((survey, tp)) => Ok(Some((store.survey_key(ws, survey).await?, tp))),
+        None => Ok(None),
+    }
+}

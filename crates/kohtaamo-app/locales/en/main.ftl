@@ -1089,6 +1089,7 @@ case-changes = Status changes
 case-done-status = Status saved.
 case-done-revoked = Links revoked: they no longer open the status page.
 status-preview = Preview: this is the customer's status page as it stands now.
+status-survey = Tell us how your case was handled (1 minute)
 cases-views = Show
 cases-view-open = Open
 cases-view-done = Done

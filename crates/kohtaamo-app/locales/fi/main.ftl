@@ -1089,6 +1089,7 @@ case-changes = Tilamuutokset
 case-done-status = Tila tallennettu.
 case-done-revoked = Linkit peruttu: ne eivät enää avaa tilasivua.
 status-preview = Esikatselu: tämä on asiakkaan tilasivu sellaisena kuin se nyt näkyy.
+status-survey = Kerro, miten asiasi hoidettiin (1 minuutti)
 cases-views = Näytä
 cases-view-open = Kesken
 cases-view-done = Valmiit

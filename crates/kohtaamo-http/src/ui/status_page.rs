@@ -49,6 +49,8 @@ struct StatusPage {
     next: String,
     expected_by: String,
     done: bool,
+    /// When done: the closing survey's address (empty: none).
+    survey: String,
     /// Shown to staff: this is the customer's page as it stands.
     preview: bool,
     ask: String,
@@ -217,6 +219,29 @@ async fn show(
         .and_then(|u| snapshot.units.iter().find(|(id, _)| *id == u))
         .map(|(_, d)| text(&d.name))
         .unwrap_or_default();
+    let survey = if done {
+        match cs::closing_survey(&st.store, p.workspace_id, p.case.journey_id).await {
+            Ok(Some((key, tp))) => {
+                let mut path = format!(
+                    "/f/{key}?case={}&lang={}",
+                    super::pages::encode(&p.case.client_id),
+                    i.lang
+                );
+                if let Some(tp) = tp {
+                    path.push_str(&format!("&tp={tp}"));
+                }
+                // A customer identifier kept as given (not a pseudonym) goes along.
+                if let Some(c) = p.case.customer.as_deref().filter(|c| !c.contains(":#")) {
+                    path.push_str(&format!("&cref={}", super::pages::encode(c)));
+                }
+                path
+            }
+            Ok(None) => String::new(),
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    } else {
+        String::new()
+    };
     let page = StatusPage {
         org: i.text(&w.data.name),
         reference: shown_reference(&p.case.reference),
@@ -241,6 +266,7 @@ async fn show(
             .map(day)
             .unwrap_or_default(),
         done,
+        survey,
         preview,
         ask: if done {
             String::new()

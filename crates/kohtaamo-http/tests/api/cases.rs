@@ -296,6 +296,18 @@ async fn the_customer_follows_the_case_on_a_status_page_until_the_link_is_revoke
     // Viewing changed nothing.
     let (_, after) = app.get(&format!("{CASES}/{id}"), &app.admin).await;
     assert_eq!(after["updated_at"], c["updated_at"]);
+    // A survey about the journey: a done case's page asks its customer to answer it,
+    // the answer carrying the case's id.
+    let survey = app
+        .create(
+            "w",
+            "surveys",
+            json!({"slug": "claim", "name": texts("Claim"), "status": "active",
+            "journey_id": j, "questions": [{"key": "csat", "kind": "csat", "required": true}]}),
+        )
+        .await;
+    let key = app.survey_key("w", survey).await;
+    assert!(!html.contains(&key), "not before the case is done");
     // Moved on: the page follows; done at the last step.
     for st in ["tracing", "delivered"] {
         let (s, b) = app
@@ -309,6 +321,10 @@ async fn the_customer_follows_the_case_on_a_status_page_until_the_link_is_revoke
     }
     let (_, _, done) = page(format!("{path}?lang=en")).await;
     assert!(done.contains("Your case is done"), "{done}");
+    assert!(
+        done.contains(&format!("href=\"/f/{key}?case=bag-7&#38;lang=en\"")),
+        "{done}"
+    );
     assert!(
         !done.contains("What we need from you"),
         "nothing asked when done"

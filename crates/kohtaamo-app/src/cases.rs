@@ -155,6 +155,10 @@ pub async fn create(
         Some(c) => Some(Pseudonymiser::load(store).await?.stored(c)),
         None => None,
     };
+    let verifier_hash = match &d.verifier {
+        Some(v) => Some(verifier_hash(store, v).await?),
+        None => None,
+    };
     let at = time_text(d.at);
     let first = NewChange {
         status: d.status.clone(),
@@ -185,6 +189,7 @@ pub async fn create(
             at: at.clone(),
             ask: first.ask.clone(),
             ask_due: first.ask_due.clone(),
+            verifier_hash: verifier_hash.clone(),
             created_by: by.0.clone(),
         };
         let enc = encounter(
@@ -436,5 +441,86 @@ pub async fn closing_survey(
     match found {
         Some((survey, tp)) => Ok(Some((store.survey_key(ws, survey).await?, tp))),
         None => Ok(None),
+    }
+}
+
+/// The installation secret that keys second factors.
+const VERIFIER_SECRET: &str = "case-verifier";
+
+/// The keyed hash of a (normalised) second factor.
+async fn verifier_hash(store: &Store, normalised: &str) -> Result<String> {
+    use hmac::{Hmac, Mac};
+    let key = store.instance_secret(VERIFIER_SECRET).await?;
+    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    m.update(normalised.as_bytes());
+    Ok(hex::encode(m.finalize().into_bytes()))
+}
+
+/// How long a link made by a look-up works, in days.
+pub const LOOKUP_LINK_DAYS: i64 = 1;
+
+/// The look-up of a case by its reference and the second factor the organisation
+/// chose, for a customer without their link. Limited per address (10 a minute) and
+/// per reference (5 in 10 minutes, whoever asks); "no such case", "no second factor
+/// set" and "wrong second factor" are one and the same answer (`None`).
+pub struct Lookup {
+    per_ip: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    per_reference: governor::DefaultKeyedRateLimiter<(String, String)>,
+}
+
+impl Default for Lookup {
+    fn default() -> Self {
+        use governor::{Quota, RateLimiter};
+        use std::num::NonZeroU32;
+        let n = |k: u32| NonZeroU32::new(k).unwrap_or(NonZeroU32::MIN);
+        Self {
+            per_ip: RateLimiter::keyed(Quota::per_minute(n(10))),
+            per_reference: RateLimiter::keyed(
+                Quota::with_period(std::time::Duration::from_secs(120))
+                    .unwrap_or_else(|| Quota::per_minute(n(1)))
+                    .allow_burst(n(5)),
+            ),
+        }
+    }
+}
+
+impl Lookup {
+    /// The case of workspace `org` (its slug) with this reference and second factor:
+    /// a fresh link to its status page ([`LOOKUP_LINK_DAYS`]), or None. Over a limit:
+    /// `Error::Limited` with the seconds to wait.
+    pub async fn find(
+        &self,
+        store: &Store,
+        (org, reference, verifier): (&str, &str, &str),
+        ip: std::net::IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IssuedLink>> {
+        use governor::clock::{Clock, DefaultClock};
+        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
+            Error::Limited(e.wait_time_from(DefaultClock::default().now()).as_secs() + 1)
+        };
+        self.per_ip.check_key(&ip).map_err(wait)?;
+        let Ok(reference) = dc::normalise_reference(reference) else {
+            return Ok(None);
+        };
+        self.per_reference
+            .check_key(&(org.to_owned(), reference.clone()))
+            .map_err(wait)?;
+        let v = dc::normalise_verifier(verifier);
+        let hash = verifier_hash(store, &v).await?;
+        let Some(w) = store.workspace_by_slug(org).await? else {
+            return Ok(None);
+        };
+        let Some(case) = store.case_by_reference(w.id, &reference).await? else {
+            return Ok(None);
+        };
+        if v.is_empty() || case.verifier_hash.as_deref() != Some(hash.as_str()) {
+            return Ok(None);
+        }
+        let by = Recorder("customer:lookup".into());
+        Ok(Some(
+            issue_link(store, w.id, case.id, &by, Some(LOOKUP_LINK_DAYS), (now, "")).await?,
+        ))
     }
 }

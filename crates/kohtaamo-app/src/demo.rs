@@ -1238,6 +1238,8 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
             title: Some(title.into()),
             ask: None,
             ask_due: None,
+            // The demo's second factor: a postcode.
+            verifier: Some(format!("{:05}", 100 + (n * 37) % 900)),
         };
         let (c, _) = crate::cases::create(store, ws, &by, &case, now).await?;
         // The path a claim takes, each step's length in hours; stopped at now.

@@ -262,6 +262,11 @@ pub struct CaseInput {
     pub ask: Option<String>,
     #[serde(default)]
     pub ask_due: Option<String>,
+    /// A second factor the customer can look the case up with beside its reference
+    /// (the organisation chooses: a postcode, a surname; at most 100 characters). Only a
+    /// keyed hash of it is stored; case, spaces and dashes do not matter.
+    #[serde(default)]
+    pub verifier: Option<String>,
 }
 
 /// A validated new case (the status is checked against the journey's steps by the
@@ -278,8 +283,20 @@ pub struct CaseDraft {
     pub title: Option<String>,
     pub ask: Option<String>,
     pub ask_due: Option<NaiveDate>,
+    /// Normalised ([`normalise_verifier`]).
+    pub verifier: Option<String>,
 }
 
+/// Characters of a second factor.
+pub const MAX_VERIFIER: usize = 100;
+
+/// A second factor as compared: lower case, without spaces and dashes.
+pub fn normalise_verifier(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
 /// The languages a customer's page is shown in.
 pub const CASE_LANGUAGES: [&str; 3] = ["fi", "en", "sv"];
 
@@ -324,6 +341,9 @@ impl CaseInput {
         let title = text(&mut e, "title", self.title.as_deref(), MAX_TITLE);
         let ask = text(&mut e, "ask", self.ask.as_deref(), MAX_ASK);
         let ask_due = ask_due(&mut e, self.ask_due.as_deref(), &ask);
+        let verifier = text(&mut e, "verifier", self.verifier.as_deref(), MAX_VERIFIER)
+            .map(|v| normalise_verifier(&v))
+            .filter(|v| !v.is_empty());
         match (client_id, status, at) {
             (Some(client_id), Some(status), Some(at)) if e.is_empty() => Ok(CaseDraft {
                 client_id,
@@ -336,6 +356,7 @@ impl CaseInput {
                 title,
                 ask,
                 ask_due,
+                verifier,
             }),
             _ => Err(e),
         }
@@ -608,6 +629,7 @@ mod tests {
             title: Some("x".repeat(MAX_TITLE + 1)),
             ask: None,
             ask_due: Some("2026-03-10".into()),
+            verifier: None,
         }
         .parse(now)
         .unwrap_err();
@@ -635,6 +657,7 @@ mod tests {
             title: None,
             ask: Some("The receipt".into()),
             ask_due: Some("2026-03-12".into()),
+            verifier: Some(" 00100 ".into()),
         }
         .parse(now)
         .unwrap();

@@ -113,6 +113,8 @@ pub struct Shared {
     /// For webhook events sent from requests (encounters recorded): the allowed
     /// targets and one HTTP client.
     pub hooks: kohtaamo_app::jobs::JobCtx,
+    /// The customers' case look-up by reference and second factor, with its limits.
+    pub case_lookup: kohtaamo_app::cases::Lookup,
 }
 
 impl Shared {
@@ -188,6 +190,7 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
         .with_mailer(config.mailer.clone())
         .with_base_url(config.public_url.clone()),
         clock,
+        case_lookup: Default::default(),
     }));
     state.feedback.set_hooks(state.hooks.clone());
     router

@@ -22,7 +22,8 @@ CREATE TABLE case_steps (
 -- what the customer reads aloud; `customer`: the stored identifier as in encounters
 -- (no foreign key: history outlives the model, as for follow-ups). `status` and
 -- `status_at` are the latest change's; `ask`/`ask_due` what is needed from the
--- customer now.
+-- customer now; `verifier_hash` the keyed hash (HMAC, installation secret
+-- `case-verifier`) of the second factor the customer may look the case up with.
 CREATE TABLE cases (
     id {ID},
     workspace_id BIGINT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
@@ -37,6 +38,7 @@ CREATE TABLE cases (
     status_at TEXT NOT NULL,
     ask TEXT,
     ask_due TEXT,
+    verifier_hash TEXT,
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,

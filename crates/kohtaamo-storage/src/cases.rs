@@ -30,6 +30,8 @@ pub struct NewCase {
     pub at: String,
     pub ask: Option<String>,
     pub ask_due: Option<String>,
+    /// The keyed hash of the customer's second factor (see the application layer).
+    pub verifier_hash: Option<String>,
     pub created_by: String,
 }
 
@@ -54,6 +56,10 @@ pub struct Case {
     /// What is needed from the customer now, and by when (YYYY-MM-DD).
     pub ask: Option<String>,
     pub ask_due: Option<String>,
+    /// Whether the customer can look the case up with a second factor.
+    pub has_verifier: bool,
+    #[serde(skip)]
+    pub verifier_hash: Option<String>,
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
@@ -108,7 +114,7 @@ pub struct CaseFilter {
     pub limit: i64,
 }
 
-const COLUMNS: &str = "id, client_id, reference, journey_id, customer, unit_id, language, title, status, status_at, ask, ask_due, created_by, created_at, updated_at";
+const COLUMNS: &str = "id, client_id, reference, journey_id, customer, unit_id, language, title, status, status_at, ask, ask_due, verifier_hash, created_by, created_at, updated_at";
 
 fn case(r: &AnyRow) -> std::result::Result<Case, sqlx::Error> {
     Ok(Case {
@@ -124,6 +130,8 @@ fn case(r: &AnyRow) -> std::result::Result<Case, sqlx::Error> {
         status_at: r.try_get("status_at")?,
         ask: r.try_get("ask")?,
         ask_due: r.try_get("ask_due")?,
+        has_verifier: r.try_get::<Option<String>, _>("verifier_hash")?.is_some(),
+        verifier_hash: r.try_get("verifier_hash")?,
         created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -253,8 +261,8 @@ impl Store {
         let r = async {
             let now = now_text();
             let row = sqlx::query(&format!(
-                "INSERT INTO cases (workspace_id, client_id, reference, journey_id, customer, unit_id, language, title, status, status_at, ask, ask_due, created_by, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+                "INSERT INTO cases (workspace_id, client_id, reference, journey_id, customer, unit_id, language, title, status, status_at, ask, ask_due, created_by, created_at, updated_at, verifier_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
                  ON CONFLICT (workspace_id, client_id) DO NOTHING RETURNING {COLUMNS}"
             ))
             .bind(ws)
@@ -271,6 +279,7 @@ impl Store {
             .bind(&c.ask_due)
             .bind(&c.created_by)
             .bind(&now)
+            .bind(&c.verifier_hash)
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| StoreError::from_db(e, "case"))?;

@@ -1879,6 +1879,7 @@ async fn cases_their_changes_and_links(store: Store) {
         at: "2026-03-02T08:00:00Z".into(),
         ask: None,
         ask_due: None,
+        verifier_hash: Some("h".into()),
         created_by: "user:a".into(),
     };
     let change = |status: &str, at: &str| NewChange {

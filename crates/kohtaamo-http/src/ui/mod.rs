@@ -75,6 +75,10 @@ pub fn router() -> Router<AppState> {
             "/r/{id}/{token}",
             get(recovery_page::page).post(recovery_page::answer),
         )
+        .route(
+            "/s",
+            get(status_page::lookup_form).post(status_page::lookup),
+        )
         .route("/s/{token}", get(status_page::page))
         .route("/w/{ws}/cases", get(cases_page::list))
         .route("/w/{ws}/cases/{id}", get(cases_page::one))

@@ -287,3 +287,142 @@ async fn show(
     };
     respond(StatusCode::OK, page.render())
 }
+
+#[derive(Template)]
+#[template(path = "status_lookup.html")]
+struct LookupPage {
+    i: I18n,
+    org: String,
+    org_name: String,
+    languages: Vec<(String, String, String, bool)>,
+    reference: String,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LookupQuery {
+    #[serde(default)]
+    org: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LookupForm {
+    #[serde(default)]
+    org: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    verifier: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn lookup_page(
+    st: &AppState,
+    (org, lang): (&str, Option<&str>),
+    headers: &HeaderMap,
+    (reference, error): (String, String),
+    status: StatusCode,
+) -> Response {
+    let w = match st.store.workspace_by_slug(org).await {
+        Ok(w) => w,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let i = respondent_language(
+        lang,
+        headers,
+        w.as_ref().map(|w| w.data.default_language.as_str()),
+    );
+    let Some(w) = w else {
+        return not_found(&i);
+    };
+    let languages = kohtaamo_app::i18n::languages()
+        .into_iter()
+        .map(|l| {
+            let href = format!("/s?org={}&lang={l}", super::pages::encode(org));
+            let current = l == i.lang;
+            (i.t(&format!("lang-name-{l}")), l, href, current)
+        })
+        .collect();
+    let page = LookupPage {
+        org: org.to_owned(),
+        org_name: i.text(&w.data.name),
+        languages,
+        reference,
+        error,
+        i,
+    };
+    respond(status, page.render())
+}
+
+/// `GET /s?org={workspace}`: the form to find one's case by its reference and the
+/// second factor, for a customer without their link.
+pub async fn lookup_form(
+    State(st): State<AppState>,
+    Query(q): Query<LookupQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let org = q.org.unwrap_or_default();
+    lookup_page(
+        &st,
+        (&org, q.lang.as_deref()),
+        &headers,
+        (String::new(), String::new()),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /s`: a match opens the case's status page through a fresh one-day link;
+/// anything else gets one and the same answer.
+pub async fn lookup(
+    State(st): State<AppState>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let f: LookupForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let lang = Some(f.lang.as_str()).filter(|l| !l.is_empty());
+    let found = st
+        .case_lookup
+        .find(
+            &st.store,
+            (&f.org, &f.reference, &f.verifier),
+            ip,
+            st.clock.now(),
+        )
+        .await;
+    let i = respondent_language(lang, &headers, None);
+    match found {
+        Ok(Some(link)) => axum::response::Redirect::to(&link.path).into_response(),
+        Ok(None) => {
+            let error = i.t("status-lookup-no-match");
+            lookup_page(
+                &st,
+                (&f.org, lang),
+                &headers,
+                (f.reference, error),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(kohtaamo_app::Error::Limited(secs)) => {
+            let error = i.n("status-lookup-limited", "seconds", secs as i64);
+            let mut r = lookup_page(
+                &st,
+                (&f.org, lang),
+                &headers,
+                (f.reference, error),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+            if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

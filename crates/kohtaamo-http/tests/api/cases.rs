@@ -356,3 +356,98 @@ async fn the_customer_follows_the_case_on_a_status_page_until_the_link_is_revoke
         StatusCode::OK
     );
 }
+
+/// A customer without their link finds the case by its reference and the second
+/// factor; a wrong factor and an unknown reference get the same answer; the tries on
+/// one reference are limited.
+#[tokio::test]
+async fn a_case_is_found_by_reference_and_second_factor_only() {
+    let app = spawn_app().await;
+    let (j, _) = journey(&app).await;
+    app.put(
+        &format!("/api/v1/workspaces/w/journeys/{j}/case-steps"),
+        &app.admin,
+        steps(),
+    )
+    .await;
+    let (s, c) = app
+        .post(
+            CASES,
+            &app.admin,
+            json!({"id": "bag-9", "journey_id": j, "status": "new", "verifier": "00100"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!(c["has_verifier"], true);
+    assert!(
+        c.get("verifier_hash").is_none() && !c.to_string().contains("00100"),
+        "never shown: {c}"
+    );
+    let reference = c["reference"].as_str().unwrap().to_lowercase();
+    let typed = format!("{}-{}", &reference[..4], &reference[4..]);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let find = |r: &str, v: &str| {
+        let (client, url) = (client.clone(), app.url("/s"));
+        let body = format!("org=w&lang=en&reference={}&verifier={}", r, v);
+        async move {
+            let resp = client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let (s, h) = (resp.status(), resp.headers().clone());
+            (s, h, resp.text().await.unwrap())
+        }
+    };
+    let (s, _, form) = {
+        let r = app
+            .client
+            .get(app.url("/s?org=w&lang=fi"))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), (), r.text().await.unwrap())
+    };
+    assert_eq!(s, StatusCode::OK);
+    assert!(form.contains("name=\"verifier\""), "{form}");
+    let (s1, _, wrong) = find(&typed, "00200").await;
+    let (s2, _, unknown) = find("AAAA-3333", "00100").await;
+    assert_eq!(
+        (s1, s2),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::UNPROCESSABLE_ENTITY
+        )
+    );
+    assert_eq!(
+        wrong.replace(&typed, "X"),
+        unknown.replace("AAAA-3333", "X"),
+        "one answer for both"
+    );
+    // Case, spaces and dashes do not matter.
+    let (s, h, _) = find(&typed, "001-00%20").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let to = h["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/s/"), "{to}");
+    let page = app.client.get(app.url(&to)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    // The fifth try on one reference within minutes is the last.
+    for _ in 0..3 {
+        assert_eq!(
+            find(&typed, "99999").await.0,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    let (s, h, _) = find(&typed, "00100").await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even with the right factor"
+    );
+    assert!(h.contains_key("retry-after"));
+}

@@ -524,3 +524,44 @@ impl Lookup {
         ))
     }
 }
+
+/// Tells the webhooks that opted in to `cases` that a case was created or moved
+/// (`case.created`, `case.status_changed`: the case's ids, reference, status, the step
+/// the customer now sees, and when), in the background — nothing at all, not even a
+/// query, when no webhook of the workspace listens (the cached list). No customer
+/// identifier is sent.
+pub async fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, what: &str, c: &Case) {
+    let listening = ctx
+        .store
+        .webhooks_cached(ws)
+        .await
+        .is_ok_and(|hooks| hooks.iter().any(|h| h.events.iter().any(|e| e == "cases")));
+    if !listening {
+        return;
+    }
+    let (ctx, slug, c, what) = (ctx.clone(), slug.to_owned(), c.clone(), what.to_owned());
+    tokio::spawn(async move {
+        let steps = ctx
+            .store
+            .case_steps(ws, c.journey_id)
+            .await
+            .unwrap_or_default();
+        let step = dc::step_of(&steps, &c.status)
+            .ok()
+            .map(|k| steps[k].key.as_str().to_owned());
+        let body = serde_json::json!({
+            "event": format!("case.{what}"),
+            "workspace": slug,
+            "id": c.id,
+            "case": c.client_id,
+            "reference": dc::shown_reference(&c.reference),
+            "status": c.status,
+            "status_at": c.status_at,
+            "step": step,
+        })
+        .to_string();
+        if let Err(e) = crate::jobs::webhooks::deliver_opt_in(&ctx, ws, "cases", body).await {
+            tracing::warn!(error = %e, "case event not delivered");
+        }
+    });
+}

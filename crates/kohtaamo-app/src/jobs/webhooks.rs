@@ -190,8 +190,9 @@ pub async fn add_webhook(
 }
 
 /// Events a webhook takes only when it asks for them (they can be many): `encounters`
-/// (each batch recorded), `follow-ups` (each step taken on a follow-up).
-pub const OPT_IN_EVENTS: [&str; 2] = ["encounters", "follow-ups"];
+/// (each batch recorded), `follow-ups` (each step taken on a follow-up), `cases` (each
+/// case created or moved).
+pub const OPT_IN_EVENTS: [&str; 3] = ["cases", "encounters", "follow-ups"];
 
 /// Resolves names with the system resolver and keeps only public addresses.
 struct PublicOnly(Targets);

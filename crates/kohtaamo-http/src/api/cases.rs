@@ -173,6 +173,9 @@ async fn create_case(
     ws.require_edit()?;
     let (case, created) =
         cs::create(&st.store, ws.id, &recorder(&ws), &input, st.clock.now()).await?;
+    if created {
+        cs::announce(&st.hooks, ws.id, &ws.slug, "created", &case).await;
+    }
     let code = if created {
         StatusCode::CREATED
     } else {
@@ -198,6 +201,9 @@ async fn change_status(
     ws.require_edit()?;
     let (case, changed) =
         cs::change(&st.store, ws.id, id, &recorder(&ws), &input, st.clock.now()).await?;
+    if changed {
+        cs::announce(&st.hooks, ws.id, &ws.slug, "status_changed", &case).await;
+    }
     Ok(axum::Json(json!({ "case": case, "changed": changed })))
 }
 

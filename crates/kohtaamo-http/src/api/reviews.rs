@@ -24,7 +24,8 @@ pub struct WebhookInput {
     /// `encounters` = one event per batch of encounters recorded (API, capture, or
     /// each stored transaction of an import); `follow-ups` = one event per step taken
     /// on a follow-up (`follow_up.assign`, `.contact`, `.resolve`, `.close`, `.reopen`,
-    /// `.note`).
+    /// `.note`); `cases` = one event per case created or moved (`case.created`,
+    /// `case.status_changed`).
     #[serde(default)]
     pub events: Vec<String>,
 }

@@ -348,7 +348,17 @@ pub async fn move_to(
     };
     let by = Recorder::user(&ctx.user.username);
     match cs::change(&st.store, w.id, id, &by, &input, st.clock.now()).await {
-        Ok(_) => {
+        Ok((case, changed)) => {
+            if changed {
+                cs::announce(
+                    &st.hooks,
+                    w.id,
+                    w.data.slug.as_str(),
+                    "status_changed",
+                    &case,
+                )
+                .await;
+            }
             Ok(Redirect::to(&format!("/w/{}/cases/{id}?done=status", w.data.slug)).into_response())
         }
         Err(kohtaamo_app::Error::Invalid(e)) => {

@@ -150,6 +150,15 @@ async fn steps_cases_and_changes_are_validated_and_idempotent() {
         StatusCode::FORBIDDEN
     );
     let id = created["id"].as_i64().unwrap();
+    let (hook_url, got) = webhook_sink().await;
+    let (s, b) = app
+        .post(
+            "/api/v1/workspaces/w/webhooks",
+            &app.admin,
+            json!({"url": hook_url, "secret": "a-long-enough-secret", "events": ["cases"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
     let status = |body: Value| {
         let app = &app;
         async move {
@@ -169,6 +178,34 @@ async fn steps_cases_and_changes_are_validated_and_idempotent() {
         false,
         "a retry changes nothing"
     );
+    // Told once, signed, with the step the customer now sees and no customer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let events = got.lock().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        events[0].0,
+        kohtaamo_app::jobs::sign("a-long-enough-secret", events[0].1.as_bytes())
+    );
+    let ev: Value = serde_json::from_str(&events[0].1).unwrap();
+    assert_eq!(
+        (
+            ev["event"].as_str(),
+            ev["status"].as_str(),
+            ev["step"].as_str(),
+            ev["case"].as_str()
+        ),
+        (
+            Some("case.status_changed"),
+            Some("tracing"),
+            Some("tracing"),
+            Some("bag-1001")
+        )
+    );
+    assert!(!events[0].1.contains("crm:77"), "no customer identifier");
     // A late change older than the current status joins the history only.
     let (_, b) = status(json!({"status": "triage", "at": "2026-03-02T10:00:00Z"})).await;
     assert_eq!(b["changed"], true);

@@ -565,3 +565,121 @@ pub async fn announce(ctx: &crate::jobs::JobCtx, ws: Id, slug: &str, what: &str,
         }
     });
 }
+
+/// Characters of a customer's reply.
+pub const MAX_REPLY: usize = 1_000;
+/// Who a reply is recorded by.
+pub const REPLY_BY: &str = "customer:status-page";
+
+/// A customer's replies on their status page, limited per address (5 a minute) and
+/// per case (10 an hour).
+pub struct Replies {
+    per_ip: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    per_case: governor::DefaultKeyedRateLimiter<Id>,
+}
+
+impl Default for Replies {
+    fn default() -> Self {
+        use governor::{Quota, RateLimiter};
+        use std::num::NonZeroU32;
+        let n = |k: u32| NonZeroU32::new(k).unwrap_or(NonZeroU32::MIN);
+        Self {
+            per_ip: RateLimiter::keyed(Quota::per_minute(n(5))),
+            per_case: RateLimiter::keyed(Quota::per_hour(n(10))),
+        }
+    }
+}
+
+impl Replies {
+    /// Records what the customer wrote on the status page that `token` opens as an
+    /// encounter of the case (kind `note`, source `case`, for the unit handling it),
+    /// stored as written (shown escaped). `form_id` is the page's own id for the form:
+    /// sending the same form twice stores it once. None: the link does not open a case.
+    pub async fn reply(
+        &self,
+        store: &Store,
+        (token, form_id, text): (&str, &str, &str),
+        ip: std::net::IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(PublicCase, Case)>> {
+        use governor::clock::{Clock, DefaultClock};
+        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
+            Error::Limited(e.wait_time_from(DefaultClock::default().now()).as_secs() + 1)
+        };
+        self.per_ip.check_key(&ip).map_err(wait)?;
+        let Some(p) = public(store, token, now).await? else {
+            return Ok(None);
+        };
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(Error::invalid("text", Reason::new("empty")));
+        }
+        if t.chars().count() > MAX_REPLY {
+            return Err(Error::invalid(
+                "text",
+                Reason::new("too-long").with("max", MAX_REPLY),
+            ));
+        }
+        if form_id.is_empty()
+            || form_id.len() > 64
+            || !form_id.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(Error::invalid("form", Reason::new("bad-client-id")));
+        }
+        self.per_case.check_key(&p.case.id).map_err(wait)?;
+        let c = &p.case;
+        let snapshot = store.snapshot_cached(p.workspace_id).await?;
+        let unit_name = c.unit_id.and_then(|u| {
+            snapshot
+                .units
+                .iter()
+                .find(|(id, _)| *id == u)
+                .map(|(_, d)| d.name.clone())
+        });
+        let e = NewEncounter {
+            client_id: format!("case:{}:reply:{form_id}", c.client_id),
+            occurred_at: time_text(now),
+            touchpoint_id: None,
+            touchpoint_name: None,
+            stage_id: None,
+            journey_id: Some(c.journey_id),
+            channel: "web".into(),
+            owner: c.unit_id.map(kohtaamo_domain::model::Owner::Unit),
+            owner_name: unit_name,
+            customer: c.customer.clone(),
+            case_ref: Some(c.client_id.clone()),
+            kind: "note".into(),
+            text: Some(t.to_owned()),
+            attributes: [("reference".to_string(), dc::shown_reference(&c.reference))].into(),
+            source: "case",
+            recorded_by: REPLY_BY.into(),
+            capture: None,
+        };
+        store.record_encounters(p.workspace_id, &[e]).await?;
+        let case = c.clone();
+        Ok(Some((p, case)))
+    }
+}
+
+/// The customer's replies to a case, newest first.
+pub async fn replies(
+    store: &Store,
+    ws: Id,
+    case: &Case,
+) -> Result<Vec<kohtaamo_storage::encounters::Encounter>> {
+    Ok(store
+        .encounters(
+            ws,
+            &kohtaamo_storage::encounters::EncounterFilter {
+                case_ref: Some(case.client_id.clone()),
+                kind: Some("note".into()),
+                source: Some("case".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|e| e.recorded_by == REPLY_BY)
+        .collect())
+}

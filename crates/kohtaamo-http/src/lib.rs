@@ -115,6 +115,8 @@ pub struct Shared {
     pub hooks: kohtaamo_app::jobs::JobCtx,
     /// The customers' case look-up by reference and second factor, with its limits.
     pub case_lookup: kohtaamo_app::cases::Lookup,
+    /// Customers' replies on their status pages, with their limits.
+    pub case_replies: kohtaamo_app::cases::Replies,
 }
 
 impl Shared {
@@ -191,6 +193,7 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
         .with_base_url(config.public_url.clone()),
         clock,
         case_lookup: Default::default(),
+        case_replies: Default::default(),
     }));
     state.feedback.set_hooks(state.hooks.clone());
     router

@@ -177,6 +177,8 @@ struct CasePage {
     ask: String,
     steps: Vec<StepRow>,
     changes: Vec<ChangeRow>,
+    /// What the customer wrote on their status page: (when, text), newest first.
+    replies: Vec<(String, String)>,
     links: Vec<LinkRow>,
     /// The statuses to move to, each with its step's name.
     statuses: Vec<(String, String)>,
@@ -252,6 +254,11 @@ async fn render(
             s.statuses.iter().map(move |x| (x.clone(), name.clone()))
         })
         .collect();
+    let replies = cs::replies(&st.store, w.id, &d.case)
+        .await?
+        .into_iter()
+        .map(|e| (i.time(&e.at), e.text.unwrap_or_default()))
+        .collect();
     let c = &d.case;
     let ch = chrome(ctx);
     let page = CasePage {
@@ -287,6 +294,7 @@ async fn render(
         },
         steps,
         changes,
+        replies,
         links,
         statuses,
         editor: role.can_edit(),

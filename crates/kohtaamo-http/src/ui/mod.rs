@@ -80,6 +80,7 @@ pub fn router() -> Router<AppState> {
             get(status_page::lookup_form).post(status_page::lookup),
         )
         .route("/s/{token}", get(status_page::page))
+        .route("/s/{token}/reply", post(status_page::reply))
         .route("/w/{ws}/cases", get(cases_page::list))
         .route("/w/{ws}/cases/{id}", get(cases_page::one))
         .route("/w/{ws}/cases/{id}/status", post(cases_page::move_to))

@@ -53,6 +53,12 @@ struct StatusPage {
     survey: String,
     /// Shown to staff: this is the customer's page as it stands.
     preview: bool,
+    /// Where the reply form posts (empty: no form, in a preview); its one-time id;
+    /// whether a reply was just sent; what was wrong with one.
+    reply_action: String,
+    form_id: String,
+    sent: bool,
+    reply_error: String,
     ask: String,
     ask_due: String,
     unit: String,
@@ -64,6 +70,9 @@ struct StatusPage {
 pub struct LangQuery {
     #[serde(default)]
     lang: Option<String>,
+    /// After a reply: `1`.
+    #[serde(default)]
+    sent: Option<String>,
 }
 
 fn respond(status: StatusCode, html: Result<String, askama::Error>) -> Response {
@@ -110,14 +119,75 @@ pub async fn page(
     let Some(p) = found else {
         return not_found(&respondent_language(q.lang.as_deref(), &headers, None));
     };
+    let sent = q.sent.is_some();
+    let page = (false, sent, String::new());
     show(
         &st,
         p,
         (q.lang.as_deref(), &headers),
         format!("/s/{token}"),
-        false,
+        page,
     )
     .await
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReplyForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    form: String,
+    #[serde(default)]
+    lang: String,
+}
+
+/// `POST /s/{token}/reply`: what the customer wrote goes to the unit handling the case.
+pub async fn reply(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let f: ReplyForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let lang = Some(f.lang.as_str()).filter(|l| !l.is_empty());
+    let r = st
+        .case_replies
+        .reply(&st.store, (&token, &f.form, &f.text), ip, st.clock.now())
+        .await;
+    let i = respondent_language(lang, &headers, None);
+    let error = match r {
+        Ok(Some((p, case))) => {
+            if let Ok(Some(w)) = st.store.workspace_by_id(p.workspace_id).await {
+                cs::announce(
+                    &st.hooks,
+                    p.workspace_id,
+                    w.data.slug.as_str(),
+                    "reply",
+                    &case,
+                )
+                .await;
+            }
+            let to = format!("/s/{token}?sent=1&lang={}", i.lang);
+            return axum::response::Redirect::to(&to).into_response();
+        }
+        Ok(None) => return not_found(&i),
+        Err(kohtaamo_app::Error::Invalid(e)) => i.reasons(&e),
+        Err(kohtaamo_app::Error::Limited(secs)) => {
+            i.n("status-lookup-limited", "seconds", secs as i64)
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match cs::public(&st.store, &token, st.clock.now()).await {
+        Ok(Some(p)) => {
+            let page = (false, false, error);
+            let mut r = show(&st, p, (lang, &headers), format!("/s/{token}"), page).await;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+        Ok(None) => not_found(&i),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 /// `GET /w/{ws}/cases/{id}/preview`: the customer's page as staff see it before they
@@ -132,7 +202,8 @@ pub async fn preview(
     let (w, _) = ctx.ws()?;
     let p = cs::preview(&st.store, w.id, id).await?;
     let action = format!("/w/{}/cases/{id}/preview", w.data.slug);
-    Ok(show(&st, p, (q.lang.as_deref(), &headers), action, true).await)
+    let page = (true, false, String::new());
+    Ok(show(&st, p, (q.lang.as_deref(), &headers), action, page).await)
 }
 
 async fn show(
@@ -140,7 +211,7 @@ async fn show(
     p: cs::PublicCase,
     (lang, headers): (Option<&str>, &HeaderMap),
     action: String,
-    preview: bool,
+    (preview, sent, reply_error): (bool, bool, String),
 ) -> Response {
     let (w, snapshot) = match (
         st.store.workspace_by_id(p.workspace_id).await,
@@ -268,6 +339,14 @@ async fn show(
         done,
         survey,
         preview,
+        reply_action: if preview {
+            String::new()
+        } else {
+            format!("{action}/reply")
+        },
+        form_id: kohtaamo_app::links::new_token(),
+        sent,
+        reply_error,
         ask: if done {
             String::new()
         } else {

@@ -330,6 +330,57 @@ async fn the_customer_follows_the_case_on_a_status_page_until_the_link_is_revoke
         en.contains("Now here:</span> <strong>Report received"),
         "{en}"
     );
+    // The customer replies: stored once per form, as written, for the unit, shown
+    // escaped; an empty reply is refused with the reason on the page.
+    let reply = |text: &str, form: &str| {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let url = app.url(&format!("{path}/reply"));
+        let body =
+            serde_urlencoded::to_string([("text", text), ("form", form), ("lang", "en")]).unwrap();
+        async move {
+            let r = client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (s, page_after) = reply("   ", "f1").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page_after.contains("role=\"alert\""), "{page_after}");
+    let words = "Laukussa oli <b>lääkkeitä</b> — tarvitsen ne tänään!";
+    assert_eq!(reply(words, "f2").await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        reply(words, "f2").await.0,
+        StatusCode::SEE_OTHER,
+        "the same form again"
+    );
+    let (_, found) = app
+        .get(
+            "/api/v1/workspaces/w/encounters?case_ref=bag-7&kind=note",
+            &app.admin,
+        )
+        .await;
+    let notes = found["items"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "stored once: {found}");
+    assert_eq!(notes[0]["text"], words, "as written");
+    assert_eq!(
+        notes[0]["owner"]["unit"], unit,
+        "for the unit handling the case"
+    );
+    let (_, _, sent) = page(format!("{path}?sent=1&lang=en")).await;
+    assert!(sent.contains("your message has been passed on"), "{sent}");
+    assert!(reply("x", "f3").await.0 == StatusCode::SEE_OTHER);
+    assert_eq!(
+        reply("x", "bad form id!").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     // Viewing changed nothing.
     let (_, after) = app.get(&format!("{CASES}/{id}"), &app.admin).await;
     assert_eq!(after["updated_at"], c["updated_at"]);

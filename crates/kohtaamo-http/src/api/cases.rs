@@ -80,7 +80,8 @@ pub fn routes(mut api: Api) -> Api {
                 .ok(200, Some(crate::api::doc::items(case.clone()))),
             Op::new("post", "cases", "Create a case (editors and API tokens): idempotent by `id` — a retry returns the stored case with 200 instead of 201. The status must belong to one of the journey's steps. The case gets a reference its customer can read aloud; its first status is an encounter in the customer's timeline.")
                 .body(case_in)
-                .ok(201, Some(case.clone())),
+                .ok(201, Some(case.clone()))
+                .responds(200, "A retry with the same `id`: the case as stored"),
         ],
     )
     .route(

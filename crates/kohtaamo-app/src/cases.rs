@@ -131,8 +131,8 @@ pub async fn create(
         e.take("status", dc::step_of(&steps, &d.status))
     };
     let unit_name = match d.unit_id {
-        Some(u) => match snapshot.units.iter().find(|(id, _)| *id == u) {
-            Some((_, data)) => Some(data.name.clone()),
+        Some(u) => match snapshot.unit_name(u) {
+            Some(name) => Some(name.clone()),
             None => {
                 e.add(
                     "unit_id",
@@ -226,13 +226,7 @@ pub async fn change(
     let steps = store.case_steps(ws, current.journey_id).await?;
     let step = dc::step_of(&steps, &d.status).map_err(|r| Error::invalid("status", r))?;
     let snapshot = store.snapshot_cached(ws).await?;
-    let unit_name = current.unit_id.and_then(|u| {
-        snapshot
-            .units
-            .iter()
-            .find(|(id, _)| *id == u)
-            .map(|(_, d)| d.name.clone())
-    });
+    let unit_name = current.unit_id.and_then(|u| snapshot.unit_name(u).cloned());
     let at = time_text(d.at);
     let c = NewChange {
         status: d.status.clone(),
@@ -307,6 +301,57 @@ pub async fn list(
         f.customers = Some(vec![Pseudonymiser::load(store).await?.stored(&id)]);
     }
     Ok(store.cases(ws, &f).await?)
+}
+
+/// Which cases a staff list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Not yet at their journey's last step: the longest in their status first.
+    Open,
+    /// At the last step, newest first.
+    Done,
+    /// All, newest first.
+    All,
+}
+
+/// The latest `limit` cases of a workspace in `view`, each with the step it stands at
+/// (None: its status is on no step of the journey any more).
+pub async fn in_view(
+    store: &Store,
+    ws: Id,
+    view: View,
+    limit: i64,
+) -> Result<Vec<(Case, Option<Step>)>> {
+    let cases = store
+        .cases(
+            ws,
+            &CaseFilter {
+                limit,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut steps: std::collections::HashMap<Id, Vec<Step>> = std::collections::HashMap::new();
+    let mut out = vec![];
+    for c in cases {
+        if let std::collections::hash_map::Entry::Vacant(e) = steps.entry(c.journey_id) {
+            e.insert(store.case_steps(ws, c.journey_id).await?);
+        }
+        let s = steps
+            .get(&c.journey_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let at = dc::step_of(s, &c.status).ok();
+        let done = at.is_some_and(|k| k + 1 == s.len());
+        if (view == View::Open && done) || (view == View::Done && !done) {
+            continue;
+        }
+        out.push((c, at.map(|k| s[k].clone())));
+    }
+    if view == View::Open {
+        out.sort_by(|a, b| a.0.status_at.cmp(&b.0.status_at));
+    }
+    Ok(out)
 }
 
 /// A new status-page link, shown once.
@@ -385,20 +430,16 @@ pub async fn public(store: &Store, token: &str, now: DateTime<Utc>) -> Result<Op
     let Some((ws, case)) = store.case_by_link(&hash, &time_text(now)).await? else {
         return Ok(None);
     };
-    let changes = store.case_changes(ws, case.id).await?;
-    let steps = store.case_steps(ws, case.journey_id).await?;
-    Ok(Some(PublicCase {
-        workspace_id: ws,
-        progress: progress_of(&steps, &changes),
-        case,
-        steps,
-    }))
+    Ok(Some(public_view(store, ws, case).await?))
 }
 
 /// What the customer's page shows of a case, for staff to preview (no link needed).
 pub async fn preview(store: &Store, ws: Id, id: Id) -> Result<PublicCase> {
-    let case = store.case(ws, id).await?;
-    let changes = store.case_changes(ws, id).await?;
+    public_view(store, ws, store.case(ws, id).await?).await
+}
+
+async fn public_view(store: &Store, ws: Id, case: Case) -> Result<PublicCase> {
+    let changes = store.case_changes(ws, case.id).await?;
     let steps = store.case_steps(ws, case.journey_id).await?;
     Ok(PublicCase {
         workspace_id: ws,
@@ -496,17 +537,12 @@ impl Lookup {
         ip: std::net::IpAddr,
         now: DateTime<Utc>,
     ) -> Result<Option<IssuedLink>> {
-        use governor::clock::{Clock, DefaultClock};
-        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
-            Error::Limited(e.wait_time_from(DefaultClock::default().now()).as_secs() + 1)
-        };
-        self.per_ip.check_key(&ip).map_err(wait)?;
+        self.per_ip.check_key(&ip)?;
         let Ok(reference) = dc::normalise_reference(reference) else {
             return Ok(None);
         };
         self.per_reference
-            .check_key(&(org.to_owned(), reference.clone()))
-            .map_err(wait)?;
+            .check_key(&(org.to_owned(), reference.clone()))?;
         let v = dc::normalise_verifier(verifier);
         let hash = verifier_hash(store, &v).await?;
         let Some(w) = store.workspace_by_slug(org).await? else {
@@ -602,11 +638,7 @@ impl Replies {
         ip: std::net::IpAddr,
         now: DateTime<Utc>,
     ) -> Result<Option<(PublicCase, Case)>> {
-        use governor::clock::{Clock, DefaultClock};
-        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
-            Error::Limited(e.wait_time_from(DefaultClock::default().now()).as_secs() + 1)
-        };
-        self.per_ip.check_key(&ip).map_err(wait)?;
+        self.per_ip.check_key(&ip)?;
         let Some(p) = public(store, token, now).await? else {
             return Ok(None);
         };
@@ -626,16 +658,10 @@ impl Replies {
         {
             return Err(Error::invalid("form", Reason::new("bad-client-id")));
         }
-        self.per_case.check_key(&p.case.id).map_err(wait)?;
+        self.per_case.check_key(&p.case.id)?;
         let c = &p.case;
         let snapshot = store.snapshot_cached(p.workspace_id).await?;
-        let unit_name = c.unit_id.and_then(|u| {
-            snapshot
-                .units
-                .iter()
-                .find(|(id, _)| *id == u)
-                .map(|(_, d)| d.name.clone())
-        });
+        let unit_name = c.unit_id.and_then(|u| snapshot.unit_name(u).cloned());
         let e = NewEncounter {
             client_id: format!("case:{}:reply:{form_id}", c.client_id),
             occurred_at: time_text(now),

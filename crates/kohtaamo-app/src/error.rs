@@ -42,6 +42,14 @@ impl Error {
     }
 }
 
+/// A governor rate limit refusing: `Limited` with the seconds until it allows again.
+impl From<governor::NotUntil<governor::clock::QuantaInstant>> for Error {
+    fn from(e: governor::NotUntil<governor::clock::QuantaInstant>) -> Self {
+        use governor::clock::{Clock, DefaultClock};
+        Error::Limited(e.wait_time_from(DefaultClock::default().now()).as_secs() + 1)
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {

@@ -444,6 +444,16 @@ pub struct Progress {
     pub history: Vec<Passed>,
 }
 
+/// Step `k` as the customer sees it: `done`, `current` or `later` (every step is
+/// `later` before any change; the last step is `done` once the case is).
+pub fn step_state(p: Option<&Progress>, k: usize) -> &'static str {
+    match p {
+        Some(p) if k < p.current || (k == p.current && p.done) => "done",
+        Some(p) if k == p.current => "current",
+        _ => "later",
+    }
+}
+
 /// A status change as stored: (status, when it happened, note).
 pub type Change<'a> = (&'a str, &'a str, Option<&'a str>);
 

@@ -141,6 +141,14 @@ pub struct Insight {
 }
 
 impl Snapshot {
+    /// A unit's name (None for an id the workspace does not have).
+    pub fn unit_name(&self, id: Id) -> Option<&crate::text::Texts> {
+        self.units
+            .iter()
+            .find(|(u, _)| *u == id)
+            .map(|(_, d)| &d.name)
+    }
+
     /// Every finding, as of `today` (for staleness).
     pub fn insight(&self, today: NaiveDate) -> Insight {
         let hand_offs = self.hand_offs();

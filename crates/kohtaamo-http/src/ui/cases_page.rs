@@ -13,7 +13,6 @@ use kohtaamo_app::directory::Names;
 use kohtaamo_app::encounters::Recorder;
 use kohtaamo_domain::cases::{shown_reference, StatusInput};
 use kohtaamo_domain::Id;
-use kohtaamo_storage::cases::CaseFilter;
 use serde::Deserialize;
 
 use super::pages::{chrome, Nav};
@@ -68,47 +67,22 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let (w, _) = ctx.ws()?;
-    let view = match q.view.as_deref() {
-        Some("done") => "done",
-        Some("all") => "all",
-        _ => "open",
+    let (view, listed) = match q.view.as_deref() {
+        Some("done") => ("done", cs::View::Done),
+        Some("all") => ("all", cs::View::All),
+        _ => ("open", cs::View::Open),
     };
     let i = &ctx.i;
-    let mut cases = cs::list(
-        &st.store,
-        w.id,
-        CaseFilter {
-            limit: 500,
-            ..Default::default()
-        },
-        None,
-    )
-    .await?;
-    if view == "open" {
-        // The longest in their current status first.
-        cases.sort_by(|a, b| a.status_at.cmp(&b.status_at));
-    }
+    let cases = cs::in_view(&st.store, w.id, listed, 500).await?;
     let names = Names::new(&*(st.store.snapshot_cached(w.id).await?), i);
-    let mut steps = std::collections::HashMap::new();
     let mut rows = vec![];
-    for c in &cases {
-        if let std::collections::hash_map::Entry::Vacant(e) = steps.entry(c.journey_id) {
-            e.insert(st.store.case_steps(w.id, c.journey_id).await?);
-        }
-        let s = steps
-            .get(&c.journey_id)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let done = kohtaamo_domain::cases::step_of(s, &c.status).is_ok_and(|k| k + 1 == s.len());
-        if (view == "open" && done) || (view == "done" && !done) {
-            continue;
-        }
+    for (c, step) in &cases {
         rows.push(Row {
             id: c.id,
             reference: shown_reference(&c.reference),
             title: c.title.clone().unwrap_or_default(),
             journey: Names::get(&names.journeys, c.journey_id),
-            step: step_name(i, s, &c.status),
+            step: step.as_ref().map(|s| i.text(&s.name)).unwrap_or_default(),
             status: c.status.clone(),
             since: i.time(&c.status_at),
             unit: c
@@ -206,18 +180,13 @@ async fn render(
     let d = cs::get(&st.store, w.id, id).await?;
     let names = Names::new(&*(st.store.snapshot_cached(w.id).await?), i);
     let slug = w.data.slug.to_string();
-    let current = d.progress.as_ref().map(|p| (p.current, p.done));
     let steps = d
         .steps
         .iter()
         .enumerate()
         .map(|(k, s)| StepRow {
             name: i.text(&s.name),
-            state: match current {
-                Some((c, done)) if k < c || (k == c && done) => "done",
-                Some((c, _)) if k == c => "current",
-                _ => "later",
-            },
+            state: kohtaamo_domain::cases::step_state(d.progress.as_ref(), k),
         })
         .collect();
     let changes = d

@@ -117,20 +117,15 @@ async fn render(
         .into_iter()
         .filter(|(k, _)| k != "lang")
         .collect();
-    let languages = kohtaamo_app::i18n::languages()
-        .into_iter()
-        .map(|l| {
-            let mut q = others.clone();
-            q.push(("lang".into(), l.clone()));
-            let href = format!(
-                "/f/{}?{}",
-                live.survey.public_key,
-                serde_urlencoded::to_string(&q).unwrap_or_default()
-            );
-            let current = l == i.lang;
-            (i.t(&format!("lang-name-{l}")), l, href, current)
-        })
-        .collect();
+    let languages = language_links(i, |l| {
+        let mut q = others.clone();
+        q.push(("lang".into(), l.to_owned()));
+        format!(
+            "/f/{}?{}",
+            live.survey.public_key,
+            serde_urlencoded::to_string(&q).unwrap_or_default()
+        )
+    });
     let page = SurveyPage {
         preview: false,
         languages,
@@ -174,14 +169,9 @@ struct Unavailable {
     message: String,
 }
 
-/// A survey that cannot be answered now: closed (410) or unknown/draft (404), as a
-/// page in the respondent's language.
-fn unavailable(e: AppError, i: &I18n) -> Response {
-    let (status, key) = match e {
-        AppError::Gone(_) => (StatusCode::GONE, "survey-closed"),
-        AppError::NotFound => (StatusCode::NOT_FOUND, "survey-not-found"),
-        other => return ApiError::from(other).into_response(),
-    };
+/// A public page that says, in the visitor's language, why there is nothing to show
+/// (`key`'s message), with `status`.
+pub(super) fn unavailable_page(i: &I18n, status: StatusCode, key: &str) -> Response {
     let page = Unavailable {
         lang: i.lang.clone(),
         message: i.t(key),
@@ -189,6 +179,31 @@ fn unavailable(e: AppError, i: &I18n) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => ApiError::Internal(e.to_string()).into_response(),
+    }
+}
+
+/// A public page's language switch: (the language's name, its code, the page's
+/// address in it from `href`, whether it is the one shown).
+pub(super) fn language_links(
+    i: &I18n,
+    href: impl Fn(&str) -> String,
+) -> Vec<(String, String, String, bool)> {
+    kohtaamo_app::i18n::languages()
+        .into_iter()
+        .map(|l| {
+            let (href, current) = (href(&l), l == i.lang);
+            (i.t(&format!("lang-name-{l}")), l, href, current)
+        })
+        .collect()
+}
+
+/// A survey that cannot be answered now: closed (410) or unknown/draft (404), as a
+/// page in the respondent's language.
+fn unavailable(e: AppError, i: &I18n) -> Response {
+    match e {
+        AppError::Gone(_) => unavailable_page(i, StatusCode::GONE, "survey-closed"),
+        AppError::NotFound => unavailable_page(i, StatusCode::NOT_FOUND, "survey-not-found"),
+        other => ApiError::from(other).into_response(),
     }
 }
 

@@ -48,20 +48,7 @@ pub struct AnswerForm {
 }
 
 fn not_found(i: &I18n) -> Response {
-    #[derive(Template)]
-    #[template(path = "survey_unavailable.html")]
-    struct Unavailable {
-        lang: String,
-        message: String,
-    }
-    let page = Unavailable {
-        lang: i.lang.clone(),
-        message: i.t("recovery-not-found"),
-    };
-    match page.render() {
-        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
-        Err(e) => ApiError::Internal(e.to_string()).into_response(),
-    }
+    super::public::unavailable_page(i, StatusCode::NOT_FOUND, "recovery-not-found")
 }
 
 async fn show(
@@ -88,14 +75,7 @@ async fn show(
         },
     );
     let action = format!("/r/{id}/{token}");
-    let languages = kohtaamo_app::i18n::languages()
-        .into_iter()
-        .map(|l| {
-            let href = format!("{action}?lang={l}");
-            let current = l == i.lang;
-            (i.t(&format!("lang-name-{l}")), l, href, current)
-        })
-        .collect();
+    let languages = super::public::language_links(&i, |l| format!("{action}?lang={l}"));
     let status = if error.is_empty() {
         StatusCode::OK
     } else {

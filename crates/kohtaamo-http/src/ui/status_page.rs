@@ -75,34 +75,37 @@ pub struct LangQuery {
     sent: Option<String>,
 }
 
+/// A case page's answer: never kept by a cache, indexed or given away as a referrer.
+fn private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        header::HeaderName::from_static("x-robots-tag"),
+        header::HeaderValue::from_static("noindex"),
+    );
+    r
+}
+
 fn respond(status: StatusCode, html: Result<String, askama::Error>) -> Response {
     match html {
-        Ok(html) => (
-            status,
-            [
-                (header::REFERRER_POLICY, "no-referrer"),
-                (header::CACHE_CONTROL, "no-store"),
-                (header::HeaderName::from_static("x-robots-tag"), "noindex"),
-            ],
-            Html(html),
-        )
-            .into_response(),
+        Ok(html) => private((status, Html(html)).into_response()),
         Err(e) => ApiError::Internal(e.to_string()).into_response(),
     }
 }
 
 fn not_found(i: &I18n) -> Response {
-    #[derive(Template)]
-    #[template(path = "survey_unavailable.html")]
-    struct Unavailable {
-        lang: String,
-        message: String,
-    }
-    let page = Unavailable {
-        lang: i.lang.clone(),
-        message: i.t("status-not-found"),
-    };
-    respond(StatusCode::NOT_FOUND, page.render())
+    private(super::public::unavailable_page(
+        i,
+        StatusCode::NOT_FOUND,
+        "status-not-found",
+    ))
 }
 
 /// `GET /s/{token}`.
@@ -237,14 +240,7 @@ async fn show(
             .unwrap_or_default()
             .to_owned()
     };
-    let languages = kohtaamo_app::i18n::languages()
-        .into_iter()
-        .map(|l| {
-            let href = format!("{action}?lang={l}");
-            let current = l == i.lang;
-            (i.t(&format!("lang-name-{l}")), l, href, current)
-        })
-        .collect();
+    let languages = super::public::language_links(&i, |l| format!("{action}?lang={l}"));
     let (current, done) = p
         .progress
         .as_ref()
@@ -257,11 +253,7 @@ async fn show(
         .map(|(k, s)| StepRow {
             name: text(&s.name),
             meaning: text(&s.meaning),
-            state: match current {
-                Some(c) if k < c || (k == c && done) => "done",
-                Some(c) if k == c => "current",
-                _ => "later",
-            },
+            state: kohtaamo_domain::cases::step_state(p.progress.as_ref(), k),
             here: current == Some(k),
         })
         .collect();
@@ -287,8 +279,8 @@ async fn show(
     let unit = p
         .case
         .unit_id
-        .and_then(|u| snapshot.units.iter().find(|(id, _)| *id == u))
-        .map(|(_, d)| text(&d.name))
+        .and_then(|u| snapshot.unit_name(u))
+        .map(text)
         .unwrap_or_default();
     let survey = if done {
         match cs::closing_survey(&st.store, p.workspace_id, p.case.journey_id).await {
@@ -417,14 +409,9 @@ async fn lookup_page(
     let Some(w) = w else {
         return not_found(&i);
     };
-    let languages = kohtaamo_app::i18n::languages()
-        .into_iter()
-        .map(|l| {
-            let href = format!("/s?org={}&lang={l}", super::pages::encode(org));
-            let current = l == i.lang;
-            (i.t(&format!("lang-name-{l}")), l, href, current)
-        })
-        .collect();
+    let languages = super::public::language_links(&i, |l| {
+        format!("/s?org={}&lang={l}", super::pages::encode(org))
+    });
     let page = LookupPage {
         org: org.to_owned(),
         org_name: i.text(&w.data.name),

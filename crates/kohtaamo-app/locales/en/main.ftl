@@ -1095,6 +1095,7 @@ cases-view-open = Open
 cases-view-done = Done
 cases-view-all = All
 status-lookup-title = Find your case
+status-lookup-reference = Case reference
 status-lookup-intro = No link to your status page? Give your case reference and the detail you gave when the case was opened.
 status-lookup-verifier = Postcode or surname
 status-lookup-verifier-help = The one you gave when the case was opened (upper or lower case and dashes do not matter).

@@ -1095,6 +1095,7 @@ cases-view-open = Kesken
 cases-view-done = Valmiit
 cases-view-all = Kaikki
 status-lookup-title = Hae asiasi tila
+status-lookup-reference = Asian tunnus
 status-lookup-intro = Eikö sinulla ole linkkiä tilasivullesi? Anna asiasi tunnus ja tieto, jonka annoit asiaa avatessasi.
 status-lookup-verifier = Postinumero tai sukunimi
 status-lookup-verifier-help = Sama, jonka annoit asiaa avatessasi (isoilla ja pienillä kirjaimilla tai väliviivoilla ei ole väliä).

@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use kohtaamo_domain::cases::{self as dc, CaseInput, Progress, StatusInput, Step, StepsInput};
 use kohtaamo_domain::model::Role;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
-use kohtaamo_storage::cases::{Case, CaseChange, CaseFilter, CaseLink, NewCase, NewChange};
+use kohtaamo_storage::cases::{
+    Case, CaseChange, CaseFilter, CaseLink, NewCase, NewChange, NewSubscription, Notice,
+    Subscription,
+};
 use kohtaamo_storage::encounters::NewEncounter;
 use kohtaamo_storage::{Store, StoreError};
 use serde::Serialize;
@@ -46,6 +49,21 @@ pub async fn set_steps(
 ) -> Result<Vec<Step>> {
     editor(role)?;
     let steps = input.parse().map_err(Error::Invalid)?;
+    // Every case must still stand on a step: a status some case is in cannot go.
+    let mut e = FieldErrors::new();
+    for (status, n) in store.case_statuses_in_use(ws, journey).await? {
+        if dc::step_of(&steps, &status).is_err() {
+            e.add(
+                format!("steps.{status}"),
+                Reason::new("status-in-use")
+                    .with("value", status)
+                    .with("n", n),
+            );
+        }
+    }
+    if !e.is_empty() {
+        return Err(Error::Invalid(e));
+    }
     store.set_case_steps(ws, journey, &steps).await?;
     Ok(steps)
 }
@@ -101,16 +119,22 @@ fn encounter(
 /// `false`). The journey must have steps and the status belong to one; the unit must
 /// be the workspace's. The customer's identifier is stored as the encounter log
 /// stores it (personal kinds as a pseudonym).
+///
+/// With `notify_email` and e-mail on (`mail`), the address is subscribed to the
+/// case's step changes and gets a first message at once.
 pub async fn create(
     store: &Store,
     ws: Id,
     by: &Recorder,
     input: &CaseInput,
-    now: DateTime<Utc>,
+    (now, mail): (DateTime<Utc>, Option<&crate::jobs::JobCtx>),
 ) -> Result<(Case, bool)> {
     let d = input.parse(now).map_err(Error::Invalid)?;
     let snapshot = store.snapshot_cached(ws).await?;
     let mut e = FieldErrors::new();
+    if d.notify_email.is_some() && mail.is_none() {
+        e.add("notify_email", Reason::new("mail-off"));
+    }
     let mut steps = vec![];
     if !snapshot.journeys.iter().any(|(id, _)| *id == d.journey_id) {
         e.add(
@@ -201,7 +225,27 @@ pub async fn create(
         );
         match store.create_case(ws, &new, &first, &enc).await {
             Err(StoreError::Conflict(m)) => last = Some(m),
-            r => return Ok(r?),
+            r => {
+                let (case, created) = r?;
+                // A retry subscribes too (a crash may have come between the two);
+                // subscribing again changes nothing.
+                if let (Some(to), Some(hooks)) = (&d.notify_email, mail) {
+                    let live = store.case_subscriptions(ws, case.id).await?;
+                    if !live
+                        .iter()
+                        .any(|s| s.email == to.as_str() && s.unsubscribed_at.is_none())
+                    {
+                        let sub = NewSubscription {
+                            email: to.as_str().to_owned(),
+                            language: case.language.clone().unwrap_or_default(),
+                            consent: format!("api:{}", by.0),
+                            channel: "api".into(),
+                        };
+                        subscribe_with(hooks, ws, &case, sub, now).await?;
+                    }
+                }
+                return Ok((case, created));
+            }
         }
     }
     Err(Error::Internal(format!(
@@ -213,13 +257,16 @@ pub async fn create(
 /// Moves a case to a new status (idempotent: the same status at the same time again
 /// changes nothing and returns `false`). The status must belong to one of the
 /// journey's steps.
+///
+/// A change that moves the case to another step e-mails the customer's live
+/// subscriptions (when e-mail is on: `mail`), queued in the change's transaction.
 pub async fn change(
     store: &Store,
     ws: Id,
     id: Id,
     by: &Recorder,
     input: &StatusInput,
-    now: DateTime<Utc>,
+    (now, mail): (DateTime<Utc>, Option<&crate::jobs::JobCtx>),
 ) -> Result<(Case, bool)> {
     let d = input.parse(now).map_err(Error::Invalid)?;
     let current = store.case(ws, id).await?;
@@ -247,7 +294,201 @@ pub async fn change(
         (&d.status, &at, &steps[step]),
         &by.0,
     );
-    Ok(store.change_case(ws, id, &c, &enc).await?)
+    let moves = at >= current.status_at && dc::step_of(&steps, &current.status).ok() != Some(step);
+    let mut notices = vec![];
+    if let (true, Some(hooks)) = (moves, mail) {
+        let subs = store.case_subscriptions(ws, id).await?;
+        let live: Vec<&Subscription> = subs
+            .iter()
+            .filter(|s| s.unsubscribed_at.is_none())
+            .collect();
+        if !live.is_empty() {
+            let cx = MailCtx::load(hooks, ws).await?;
+            for sub in live {
+                let dedupe = format!("case:{id}:{}:{at}:{}", d.status, sub.id);
+                let mut n = cx.notice(
+                    (&current, &steps, step),
+                    (sub.id, &sub.language),
+                    (dedupe, false),
+                    now,
+                );
+                n.mail.to = sub.email.clone();
+                notices.push(n);
+            }
+        }
+    }
+    Ok(store.change_case(ws, id, &c, &enc, &notices).await?)
+}
+
+/// At most this many live e-mail subscriptions per case.
+pub const MAX_SUBSCRIPTIONS: i64 = 3;
+/// The installation secret that keys unsubscribe links.
+const UNSUBSCRIBE_SECRET: &str = "case-unsubscribe";
+
+/// What every message of a workspace's case e-mail needs, loaded once.
+struct MailCtx {
+    org: kohtaamo_domain::text::Texts,
+    default_lang: String,
+    key: String,
+    hooks: crate::jobs::JobCtx,
+}
+
+impl MailCtx {
+    async fn load(hooks: &crate::jobs::JobCtx, ws: Id) -> Result<Self> {
+        let w = hooks
+            .store
+            .workspace_by_id(ws)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(Self {
+            org: w.data.name.clone(),
+            default_lang: w.data.default_language.as_str().to_owned(),
+            key: hooks.store.instance_secret(UNSUBSCRIBE_SECRET).await?,
+            hooks: hooks.clone(),
+        })
+    }
+
+    /// The e-mail telling a subscribed customer where their case now stands, with a
+    /// fresh status-page link ([`LINK_DAYS`]) and the unsubscribe link; in the
+    /// subscription's language. `first`: the message that confirms a new subscription.
+    fn notice(
+        &self,
+        (case, steps, step): (&Case, &[Step], usize),
+        (sub_id, language): (Id, &str),
+        (dedupe, first): (String, bool),
+        now: DateTime<Utc>,
+    ) -> Notice {
+        let lang = if language.is_empty() {
+            self.default_lang.as_str()
+        } else {
+            language
+        };
+        let i = crate::i18n::I18n::new(lang, &self.default_lang);
+        let s = &steps[step];
+        let token = crate::links::new_token();
+        let link = self.hooks.link(&format!("/s/{token}?lang={lang}"));
+        let unsubscribe = self
+            .hooks
+            .link(&format!("/s/u/{sub_id}/{}", token_with(&self.key, sub_id)));
+        let reference = dc::shown_reference(&case.reference);
+        let org = i.text(&self.org);
+        let name = i.text(&s.name);
+        let mut body = vec![];
+        if first {
+            body.push(i.t("mail-case-subscribed"));
+        }
+        body.push(i.s("mail-case-now", "step", &name));
+        for t in [&s.meaning, &s.next] {
+            let t = i.text(t);
+            if !t.is_empty() {
+                body.push(t);
+            }
+        }
+        body.push(i.s("mail-case-open", "link", &link));
+        body.push(i.s("mail-case-unsubscribe", "link", &unsubscribe));
+        Notice {
+            mail: kohtaamo_storage::mail::NewMail {
+                dedupe,
+                kind: "case-step".into(),
+                to: String::new(),
+                subject: i.args(
+                    "mail-case-subject",
+                    &[("org", &org), ("reference", &reference), ("step", &name)],
+                ),
+                body: body.join("\n\n"),
+                unsubscribe: Some(unsubscribe),
+            },
+            link_hash: crate::feedback::token_hash(&token),
+            link_expires: time_text(now + chrono::Duration::days(LINK_DAYS)),
+            by: "system:case-mail".into(),
+        }
+    }
+}
+
+/// Subscribes an address to a case's step changes and queues the first message (where
+/// the case stands now), in one transaction. Invalid `email`
+/// (`case-subscriptions-full`) past [`MAX_SUBSCRIPTIONS`] other live addresses.
+async fn subscribe_with(
+    hooks: &crate::jobs::JobCtx,
+    ws: Id,
+    case: &Case,
+    sub: NewSubscription,
+    now: DateTime<Utc>,
+) -> Result<Subscription> {
+    let store = &hooks.store;
+    let steps = store.case_steps(ws, case.journey_id).await?;
+    let step = dc::step_of(&steps, &case.status).map_err(|r| Error::invalid("status", r))?;
+    let cx = MailCtx::load(hooks, ws).await?;
+    let (to, language) = (sub.email.clone(), sub.language.clone());
+    let stamp = time_text(now);
+    let r = store
+        .subscribe_case(ws, case.id, &sub, MAX_SUBSCRIPTIONS, |id| {
+            let mut n = cx.notice(
+                (case, &steps, step),
+                (id, &language),
+                (format!("case-sub:{id}:{stamp}"), true),
+                now,
+            );
+            n.mail.to = to;
+            n
+        })
+        .await;
+    match r {
+        Err(StoreError::Conflict(m)) if m == "case-subscriptions-full" => Err(Error::invalid(
+            "email",
+            Reason::new("case-subscriptions-full").with("max", MAX_SUBSCRIPTIONS),
+        )),
+        r => Ok(r?),
+    }
+}
+
+/// The unguessable part of a subscription's unsubscribe link: 128 bits of
+/// HMAC-SHA256 over its id with the installation secret (the same link in every
+/// message; nothing stored).
+fn token_with(key: &str, id: Id) -> String {
+    use hmac::{Hmac, Mac};
+    match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes()) {
+        Ok(mut m) => {
+            m.update(format!("unsubscribe:{id}").as_bytes());
+            hex::encode(&m.finalize().into_bytes()[..16])
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The live subscription an unsubscribe link names, with its workspace and case; None
+/// for a link that is not one (a wrong token and an unknown id answer alike).
+pub async fn subscription_of(
+    store: &Store,
+    id: Id,
+    token: &str,
+) -> Result<Option<(Id, Subscription, Case)>> {
+    use subtle::ConstantTimeEq;
+    let key = store.instance_secret(UNSUBSCRIBE_SECRET).await?;
+    let expected = token_with(&key, id);
+    if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
+        return Ok(None);
+    }
+    let Some((ws, sub)) = store.subscription(id).await? else {
+        return Ok(None);
+    };
+    let case = store.case(ws, sub.case_id).await?;
+    Ok(Some((ws, sub, case)))
+}
+
+/// Ends the subscription an unsubscribe link names (again: nothing changes). None: the
+/// link is not one.
+pub async fn unsubscribe(
+    store: &Store,
+    id: Id,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Id, Subscription, Case)>> {
+    let Some(found) = subscription_of(store, id, token).await? else {
+        return Ok(None);
+    };
+    store.unsubscribe_case(id, &time_text(now)).await?;
+    Ok(Some(found))
 }
 
 /// A case with everything staff see about it.
@@ -451,13 +692,14 @@ async fn public_view(store: &Store, ws: Id, case: Case) -> Result<PublicCase> {
 
 /// The survey a done case's customer is asked to answer: an active survey of the
 /// journey's last touchpoint (the last stage's last touchpoint), else one about the
-/// whole journey. Returns its public key and the touchpoint (for the survey link; the
-/// answer is linked to the case by the case's sender id as its case reference).
+/// whole journey. Returns the survey, its public key and the touchpoint (for the survey
+/// link; the answer is linked to the case by the case's sender id as its case
+/// reference).
 pub async fn closing_survey(
     store: &Store,
     ws: Id,
     journey: Id,
-) -> Result<Option<(String, Option<Id>)>> {
+) -> Result<Option<(Id, String, Option<Id>)>> {
     use kohtaamo_domain::survey::{SurveyData, SurveyStatus};
     let snapshot = store.snapshot_cached(ws).await?;
     let last = snapshot
@@ -480,7 +722,7 @@ pub async fn closing_survey(
         .and_then(|tp| active(&|d| d.touchpoint_id == Some(tp)).map(|s| (s, Some(tp))))
         .or_else(|| active(&|d| d.journey_id == Some(journey)).map(|s| (s, None)));
     match found {
-        Some((survey, tp)) => Ok(Some((store.survey_key(ws, survey).await?, tp))),
+        Some((survey, tp)) => Ok(Some((survey, store.survey_key(ws, survey).await?, tp))),
         None => Ok(None),
     }
 }
@@ -708,4 +950,222 @@ pub async fn replies(
         .into_iter()
         .filter(|e| e.recorded_by == REPLY_BY)
         .collect())
+}
+
+/// Status page opens, counted in memory and added to storage in batches by
+/// [`Opens::flush`] (the server flushes every few seconds and on shutdown), so viewing
+/// a page writes nothing in the request. At most [`Opens::MAX_KEYS`] distinct
+/// (case, hour) counts wait; past that, opens are dropped until the next flush (they
+/// are analytics, not records).
+#[derive(Default)]
+pub struct Opens {
+    pending: std::sync::Mutex<std::collections::HashMap<(Id, Id, String), i64>>,
+}
+
+impl Opens {
+    pub const MAX_KEYS: usize = 100_000;
+
+    /// One open of case `case` of workspace `ws` at `now`.
+    pub fn count(&self, ws: Id, case: Id, now: DateTime<Utc>) {
+        if let Ok(mut p) = self.pending.lock() {
+            let key = (ws, case, dc::hour_of(now));
+            if p.len() < Self::MAX_KEYS || p.contains_key(&key) {
+                *p.entry(key).or_default() += 1;
+            }
+        }
+    }
+
+    /// Adds what was counted to storage; returns how many counts were written. On a
+    /// storage error the counts are put back for the next flush.
+    pub async fn flush(&self, store: &Store) -> Result<usize> {
+        let taken: Vec<(Id, Id, String, i64)> = match self.pending.lock() {
+            Ok(mut p) => p.drain().map(|((w, c, h), n)| (w, c, h, n)).collect(),
+            Err(_) => return Ok(0),
+        };
+        if let Err(e) = store.add_case_opens(&taken).await {
+            if let Ok(mut p) = self.pending.lock() {
+                for (w, c, h, n) in taken {
+                    if p.len() < Self::MAX_KEYS {
+                        *p.entry((w, c, h)).or_default() += n;
+                    }
+                }
+            }
+            return Err(e.into());
+        }
+        Ok(taken.len())
+    }
+}
+
+/// How far back the case analytics read by default, in days, and at most how many
+/// cases (the newest).
+pub const ANALYTICS_DAYS: i64 = 180;
+pub const ANALYTICS_MAX_CASES: i64 = 50_000;
+
+/// A journey's case analytics: its steps and their figures over the cases opened in
+/// the last `days` days (at most [`ANALYTICS_MAX_CASES`], the newest; `capped` says
+/// when more were left out), with the names of the units.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Analytics {
+    pub journey_id: Id,
+    pub days: i64,
+    pub capped: bool,
+    pub steps: Vec<Step>,
+    pub figures: dc::CaseFigures,
+    /// The step whose overrun hurts the closing score most (see docs/metrics.md).
+    pub weakest_wait: Option<usize>,
+}
+
+pub async fn analytics(
+    store: &Store,
+    ws: Id,
+    journey: Id,
+    days: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Analytics> {
+    let days = days.unwrap_or(ANALYTICS_DAYS);
+    if !(1..=3660).contains(&days) {
+        return Err(Error::invalid(
+            "days",
+            Reason::new("score-range").with("min", 1).with("max", 3660),
+        ));
+    }
+    let steps = self::steps(store, ws, journey).await?;
+    let since = time_text(now - chrono::Duration::days(days));
+    let traces = store
+        .case_traces(ws, journey, &since, ANALYTICS_MAX_CASES + 1)
+        .await?;
+    let capped = traces.len() as i64 > ANALYTICS_MAX_CASES;
+    let traces = &traces[..traces.len().min(ANALYTICS_MAX_CASES as usize)];
+    let mut opens: std::collections::HashMap<Id, Vec<(String, i64)>> =
+        std::collections::HashMap::new();
+    for (case, hour, n) in store.case_opens(ws, journey).await? {
+        opens.entry(case).or_default().push((hour, n));
+    }
+    let ids: Vec<String> = traces.iter().map(|t| t.client_id.clone()).collect();
+    let mut answers: std::collections::HashMap<String, kohtaamo_domain::analytics::Tally> =
+        std::collections::HashMap::new();
+    for (case_ref, nps, csat, ces) in store.case_answers(ws, &ids).await? {
+        *answers.entry(case_ref).or_default() +=
+            kohtaamo_domain::analytics::Tally::of(nps, csat, ces);
+    }
+    let empty = vec![];
+    let input: Vec<dc::Trace> = traces
+        .iter()
+        .map(|t| dc::Trace {
+            unit: t.unit_id,
+            changes: t
+                .changes
+                .iter()
+                .map(|(s, at)| (s.as_str(), at.as_str()))
+                .collect(),
+            opens: opens
+                .get(&t.id)
+                .unwrap_or(&empty)
+                .iter()
+                .map(|(h, n)| (h.as_str(), *n))
+                .collect(),
+            answers: answers.get(&t.client_id).copied().unwrap_or_default(),
+        })
+        .collect();
+    let figures = dc::figures(&steps, &input, now);
+    Ok(Analytics {
+        journey_id: journey,
+        days,
+        capped,
+        weakest_wait: dc::weakest_wait(&figures, crate::analysis::MIN_SAMPLE),
+        steps,
+        figures,
+    })
+}
+
+/// The default label of the look-up form's second factor is the installation's; a
+/// workspace may name its own (fi, en, sv; each at most 60 characters).
+pub async fn verifier_label(store: &Store, ws: Id) -> Result<Option<kohtaamo_domain::text::Texts>> {
+    Ok(match store.case_verifier_label(ws).await? {
+        Some(json) => kohtaamo_domain::text::Texts::from_json(&json).ok(),
+        None => None,
+    })
+}
+
+/// Sets a workspace's label for the second factor (editors); an empty map goes back to
+/// the default.
+pub async fn set_verifier_label(
+    store: &Store,
+    ws: Id,
+    role: Role,
+    label: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<kohtaamo_domain::text::Texts>> {
+    editor(role)?;
+    let cleaned: std::collections::BTreeMap<String, String> = label
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if cleaned.is_empty() {
+        store.set_case_verifier_label(ws, None).await?;
+        return Ok(None);
+    }
+    for (k, v) in &cleaned {
+        if !dc::CASE_LANGUAGES.contains(&k.as_str()) {
+            return Err(Error::invalid(
+                &format!("verifier_label.{k}"),
+                Reason::new("not-one-of")
+                    .with("value", k)
+                    .with("options", dc::CASE_LANGUAGES.join(", ")),
+            ));
+        }
+        if v.trim().chars().count() > 60 {
+            return Err(Error::invalid(
+                &format!("verifier_label.{k}"),
+                Reason::new("too-long").with("max", 60),
+            ));
+        }
+    }
+    let t = kohtaamo_domain::text::Texts::name(&cleaned)
+        .map_err(|r| Error::invalid("verifier_label", r))?;
+    store
+        .set_case_verifier_label(ws, Some(&t.to_json()))
+        .await?;
+    Ok(Some(t))
+}
+
+/// The consent a customer gives on the status page to get e-mail about their case,
+/// as shown to them (kept with the subscription).
+pub fn consent_text(i: &crate::i18n::I18n) -> String {
+    i.t("status-subscribe-consent")
+}
+
+/// A customer asks on their status page for e-mail on step changes (limited like
+/// replies: per address and per case). The address must be an e-mail address and the
+/// consent box ticked; the subscription keeps the consent text they saw. None: the link
+/// does not open a case.
+pub async fn subscribe_on_page(
+    hooks: &crate::jobs::JobCtx,
+    limits: &Replies,
+    (token, email, consented, lang): (&str, &str, bool, &str),
+    ip: std::net::IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Option<PublicCase>> {
+    limits.per_ip.check_key(&ip)?;
+    let Some(p) = public(&hooks.store, token, now).await? else {
+        return Ok(None);
+    };
+    let mut e = FieldErrors::new();
+    let email = e.take("email", kohtaamo_domain::model::Email::parse(email));
+    if !consented {
+        e.add("consent", Reason::new("consent-needed"));
+    }
+    let Some(email) = email.filter(|_| e.is_empty()) else {
+        return Err(Error::Invalid(e));
+    };
+    limits.per_case.check_key(&p.case.id)?;
+    let i = crate::i18n::I18n::new(lang, "en");
+    let sub = NewSubscription {
+        email: email.as_str().to_owned(),
+        language: lang.to_owned(),
+        consent: consent_text(&i),
+        channel: "status-page".into(),
+    };
+    subscribe_with(hooks, p.workspace_id, &p.case, sub, now).await?;
+    Ok(Some(p))
 }

@@ -1104,8 +1104,10 @@ const DEMO_ACTIONS: [&str; 5] = [
 ];
 
 /// The demo's refund claims: the train trip journey gets customer-facing steps, and
-/// about 240 cases of the last 60 days stand in every step — most on time, some
-/// overdue in checking, a few waiting for a receipt from the customer.
+/// 400 cases of the last 60 days stand in every step — most on time, some overdue in
+/// checking or in the decision, a few waiting for a receipt from the customer. Their
+/// customers open the status page (more often just after a change), and about 60 % of
+/// the done ones answer the closing survey — worse after a slow decision.
 async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime) -> Result<()> {
     use kohtaamo_domain::cases::{CaseInput, StatusInput, StepInput, StepsInput};
     let journey = store
@@ -1224,7 +1226,20 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
         ("sv", "Ersättning för försenat tåg"),
     ];
     let now = now.and_utc();
-    for n in 0..240u32 {
+    let closing = match crate::cases::closing_survey(store, ws, journey).await? {
+        Some((id, _, tp)) => Some((
+            id,
+            tp,
+            store
+                .get::<kohtaamo_domain::survey::SurveyData>(ws, id)
+                .await?
+                .data,
+        )),
+        None => None,
+    };
+    let mut opens: Vec<(Id, Id, String, i64)> = vec![];
+    let mut answers: Vec<NewResponse> = vec![];
+    for n in 0..400u32 {
         let opened = now - Duration::minutes(rng.gen_range(30..60 * 24 * 60));
         let (lang, title) = titles[rng.gen_range(0..titles.len())];
         let case = CaseInput {
@@ -1240,8 +1255,9 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
             ask_due: None,
             // The demo's second factor: a postcode.
             verifier: Some(format!("{:05}", 100 + (n * 37) % 900)),
+            notify_email: None,
         };
-        let (c, _) = crate::cases::create(store, ws, &by, &case, now).await?;
+        let (c, _) = crate::cases::create(store, ws, &by, &case, (now, None)).await?;
         // The path a claim takes, each step's length in hours; stopped at now.
         let waits = rng.gen_bool(0.15);
         let slow = rng.gen_bool(0.2);
@@ -1277,10 +1293,24 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
             None,
         ));
         let mut at = opened;
+        let mut last = "new";
         for (status, hours, ask) in path {
             at += Duration::hours(hours);
             if at >= now {
                 break;
+            }
+            last = status;
+            // The customer looks now and then, and mostly just after a change.
+            for _ in 0..rng.gen_range(0..3) {
+                let seen = at + Duration::hours(rng.gen_range(0..48));
+                if seen < now {
+                    let hour = kohtaamo_domain::cases::hour_of(seen);
+                    opens.push((ws, c.id, hour, 1));
+                }
+            }
+            if rng.gen_bool(0.3) {
+                let seen = at - Duration::hours(rng.gen_range(1..60));
+                opens.push((ws, c.id, kohtaamo_domain::cases::hour_of(seen), 1));
             }
             let due = (at + Duration::days(10)).date_naive().to_string();
             let (ask, ask_due, note) = match (ask, lang) {
@@ -1308,8 +1338,44 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
                 ask,
                 ask_due,
             };
-            crate::cases::change(store, ws, c.id, &by, &change, now).await?;
+            crate::cases::change(store, ws, c.id, &by, &change, (now, None)).await?;
+        }
+        if let (true, Some((survey, tp, data))) = (
+            matches!(last, "paid" | "closed") && rng.gen_bool(0.6),
+            &closing,
+        ) {
+            let quality = 0.4 - if slow { 1.0 } else { 0.0 } - if waits { 0.3 } else { 0.0 }
+                + rng.gen_range(-0.4..0.4);
+            let raw = answers_for(&mut rng, data, "", quality, lang);
+            let answered = (at + Duration::hours(rng.gen_range(1..30))).min(now);
+            if let (Ok(a), Ok(key)) = (
+                data.validate_answers(&raw, true),
+                ResponseKey::parse(&format!("demo-case-{}", c.client_id)),
+            ) {
+                answers.push(NewResponse {
+                    workspace_id: ws,
+                    survey_id: *survey,
+                    key,
+                    hidden: kohtaamo_domain::survey::Hidden {
+                        touchpoint_id: *tp,
+                        channel: Some("web".into()),
+                        locale: kohtaamo_domain::text::Lang::parse(lang).ok(),
+                        customer_ref: c.customer.clone(),
+                        case_ref: Some(c.client_id.clone()),
+                        custom: BTreeMap::new(),
+                    },
+                    scores: a.scores(data),
+                    answers: a,
+                    complete: true,
+                    invitation: None,
+                    at: Some(answered.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                    suspect: None,
+                    follow_ups: vec![],
+                });
+            }
         }
     }
+    store.add_case_opens(&opens).await?;
+    flush(store, &mut answers).await?;
     Ok(())
 }

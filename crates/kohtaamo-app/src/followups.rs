@@ -623,6 +623,7 @@ async fn assigned_mail(
     let steps = hooks.store.follow_up_events(ws, f.id).await?.len();
     let link = hooks.link(&format!("/w/{}/follow-ups/{}", w.data.slug.as_str(), f.id));
     Ok(Some(kohtaamo_storage::mail::NewMail {
+        unsubscribe: None,
         dedupe: format!("asg:{}:{steps}:{to}", f.id),
         kind: "follow-up-assigned".into(),
         to: address,
@@ -679,6 +680,7 @@ async fn recovery_mail(
     // One message per closing: the history grows with every step.
     let steps = hooks.store.follow_up_events(ws, f.id).await?.len();
     Ok(Some(kohtaamo_storage::mail::NewMail {
+        unsubscribe: None,
         dedupe: format!("rec:{}:{steps}", f.id),
         kind: "follow-up-recovery".into(),
         to: to.to_owned(),

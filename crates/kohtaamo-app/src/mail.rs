@@ -118,8 +118,17 @@ impl Mailer {
         })
     }
 
-    /// Sends one plain-text message; the error says why not (no address in it).
-    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+    /// Sends one plain-text message; the error says why not (no address in it). With
+    /// `unsubscribe` (an https or http address) the message carries `List-Unsubscribe`
+    /// and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), so mail
+    /// programs offer the recipient a one-click way out.
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        unsubscribe: Option<&str>,
+    ) -> Result<(), String> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| format!("bad recipient address: {e}"))?;
@@ -127,7 +136,23 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
+            .header(ContentType::TEXT_PLAIN);
+        let message = match unsubscribe {
+            Some(u) if !u.contains(['<', '>', '\r', '\n']) => {
+                use lettre::message::header::{HeaderName, HeaderValue};
+                message
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                        format!("<{u}>"),
+                    ))
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                        "List-Unsubscribe=One-Click".to_owned(),
+                    ))
+            }
+            _ => message,
+        };
+        let message = message
             .body(body.to_owned())
             .map_err(|e| format!("message not built: {e}"))?;
         self.transport

@@ -803,6 +803,7 @@ async fn mail_is_retried_with_backoff_until_the_server_answers() {
     let w = world().await;
     let t0 = chrono::Utc::now();
     let msg = NewMail {
+        unsubscribe: None,
         dedupe: "test:1".into(),
         kind: "test".into(),
         to: "someone@example.fi".into(),

@@ -267,6 +267,11 @@ pub struct CaseInput {
     /// keyed hash of it is stored; case, spaces and dashes do not matter.
     #[serde(default)]
     pub verifier: Option<String>,
+    /// An e-mail address the customer gave, with their consent, for a message each
+    /// time the case moves to another step (the sender vouches for the consent). Every
+    /// message carries a link to the status page and one to unsubscribe.
+    #[serde(default)]
+    pub notify_email: Option<String>,
 }
 
 /// A validated new case (the status is checked against the journey's steps by the
@@ -285,6 +290,7 @@ pub struct CaseDraft {
     pub ask_due: Option<NaiveDate>,
     /// Normalised ([`normalise_verifier`]).
     pub verifier: Option<String>,
+    pub notify_email: Option<crate::model::Email>,
 }
 
 /// Characters of a second factor.
@@ -344,8 +350,15 @@ impl CaseInput {
         let verifier = text(&mut e, "verifier", self.verifier.as_deref(), MAX_VERIFIER)
             .map(|v| normalise_verifier(&v))
             .filter(|v| !v.is_empty());
+        let notify_email = self
+            .notify_email
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .and_then(|m| e.take("notify_email", crate::model::Email::parse(m)));
         match (client_id, status, at) {
             (Some(client_id), Some(status), Some(at)) if e.is_empty() => Ok(CaseDraft {
+                notify_email,
                 client_id,
                 journey_id: self.journey_id,
                 status,
@@ -501,6 +514,246 @@ pub fn progress(steps: &[Step], changes: &[Change]) -> Option<Progress> {
     })
 }
 
+/// Days before and after a step change within which page opens are compared.
+pub const OPEN_WINDOW_DAYS: i64 = 3;
+
+/// One case as the journey's case analytics read it.
+#[derive(Debug, Clone, Default)]
+pub struct Trace<'a> {
+    /// The unit handling it.
+    pub unit: Option<Id>,
+    /// Its status changes: (status, when, RFC 3339), any order.
+    pub changes: Vec<(&'a str, &'a str)>,
+    /// Its status page opens: (hour `YYYY-MM-DDTHH` in UTC, how many).
+    pub opens: Vec<(&'a str, i64)>,
+    /// Its closing answers, summed (only done cases' count).
+    pub answers: crate::analytics::Tally,
+}
+
+/// What the journey's cases say about one step.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct StepFigures {
+    /// The step's index.
+    pub step: usize,
+    /// Times a case entered the step (a case that came back counts again).
+    pub entered: i64,
+    /// Stays that ended (the case moved on or back), and their length in days: median
+    /// and 90th percentile (nearest rank); none without an ended stay.
+    pub ended: i64,
+    pub median_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    /// Ended stays longer than the step's expected days (none: the step promises none).
+    pub over_expected: Option<i64>,
+    /// Cases in the step now (not counted for the last step: those are done), and of
+    /// them those in it longer than its expected days.
+    pub open_now: i64,
+    pub overdue_now: i64,
+    /// Overdue now per unit handling the case (none: no unit), most first.
+    pub overdue_by_unit: Vec<(Option<Id>, i64)>,
+    /// Entries into the step from another step whose [`OPEN_WINDOW_DAYS`] after the
+    /// change are over, and the status page opens per such entry in the days before
+    /// and after it (none without such an entry).
+    pub changes_seen: i64,
+    pub opens_before: Option<f64>,
+    pub opens_after: Option<f64>,
+    /// Done cases with closing answers that stayed in this step longer than expected
+    /// (any of their stays) and those that did not: their answers summed.
+    #[schema(value_type = Object)]
+    pub waited_over: crate::analytics::Tally,
+    #[schema(value_type = Object)]
+    pub waited_within: crate::analytics::Tally,
+}
+
+/// A journey's cases, step by step.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CaseFigures {
+    /// Cases read, and of them done.
+    pub cases: i64,
+    pub done: i64,
+    pub steps: Vec<StepFigures>,
+    /// Every done case's closing answers.
+    #[schema(value_type = Object)]
+    pub done_answers: crate::analytics::Tally,
+}
+
+fn parse_utc(t: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The start of an hour bucket `YYYY-MM-DDTHH`.
+fn hour_start(h: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(&format!("{h}:00:00"), "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// The hour bucket of a time: `YYYY-MM-DDTHH`.
+pub fn hour_of(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H").to_string()
+}
+
+/// Median (the mean of the two middle values for an even count) and 90th percentile
+/// (nearest rank: the ⌈0.9·n⌉-th smallest) of sorted values.
+fn median_p90(sorted: &[f64]) -> (Option<f64>, Option<f64>) {
+    let n = sorted.len();
+    if n == 0 {
+        return (None, None);
+    }
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    let rank = ((0.9 * n as f64).ceil() as usize).clamp(1, n);
+    (Some(median), Some(sorted[rank - 1]))
+}
+
+/// The journey's case figures at `now` (see docs/metrics.md, "Case analytics").
+pub fn figures(steps: &[Step], traces: &[Trace], now: DateTime<Utc>) -> CaseFigures {
+    use crate::analytics::Tally;
+    let mut days: Vec<Vec<f64>> = vec![vec![]; steps.len()];
+    let mut out: Vec<StepFigures> = (0..steps.len())
+        .map(|k| StepFigures {
+            step: k,
+            entered: 0,
+            ended: 0,
+            median_days: None,
+            p90_days: None,
+            over_expected: steps[k].expected_days.map(|_| 0),
+            open_now: 0,
+            overdue_now: 0,
+            overdue_by_unit: vec![],
+            changes_seen: 0,
+            opens_before: None,
+            opens_after: None,
+            waited_over: Tally::default(),
+            waited_within: Tally::default(),
+        })
+        .collect();
+    let mut opens_sum: Vec<(i64, i64)> = vec![(0, 0); steps.len()];
+    let mut by_unit: Vec<BTreeMap<Option<Id>, i64>> = vec![BTreeMap::new(); steps.len()];
+    let (mut done_n, mut done_answers) = (0, Tally::default());
+    let window = chrono::Duration::days(OPEN_WINDOW_DAYS);
+    for t in traces {
+        let changes: Vec<Change> = t.changes.iter().map(|(s, at)| (*s, *at, None)).collect();
+        let Some(p) = progress(steps, &changes) else {
+            continue;
+        };
+        let opens: Vec<(DateTime<Utc>, i64)> = t
+            .opens
+            .iter()
+            .filter_map(|(h, n)| hour_start(h).map(|h| (h, *n)))
+            .collect();
+        // Per step: whether any stay of this case overran the expected days.
+        let mut overran = vec![None; steps.len()];
+        for (i, h) in p.history.iter().enumerate() {
+            let f = &mut out[h.step];
+            f.entered += 1;
+            let Some(start) = parse_utc(&h.at) else {
+                continue;
+            };
+            let expected = steps[h.step].expected_days;
+            let end = p.history.get(i + 1).and_then(|n| parse_utc(&n.at));
+            let last_step = h.step + 1 == steps.len();
+            let length = match end {
+                Some(e) => {
+                    let d = (e - start).num_seconds() as f64 / 86_400.0;
+                    f.ended += 1;
+                    days[h.step].push(d);
+                    Some(d)
+                }
+                None if !last_step => {
+                    f.open_now += 1;
+                    let d = (now - start).num_seconds() as f64 / 86_400.0;
+                    if expected.is_some_and(|x| d > x as f64) {
+                        f.overdue_now += 1;
+                        *by_unit[h.step].entry(t.unit).or_default() += 1;
+                    }
+                    None
+                }
+                None => None,
+            };
+            if let (Some(x), Some(d)) = (expected, length) {
+                let over = d > x as f64;
+                if over {
+                    *f.over_expected.get_or_insert(0) += 1;
+                }
+                let o = overran[h.step].get_or_insert(false);
+                *o = *o || over;
+            }
+            // Opens around a change into this step (not the case's opening).
+            if i > 0 && start + window <= now {
+                let bucket = hour_start(&hour_of(start)).unwrap_or(start);
+                let before: i64 = opens
+                    .iter()
+                    .filter(|(h, _)| *h < bucket && *h >= bucket - window)
+                    .map(|(_, n)| n)
+                    .sum();
+                let after: i64 = opens
+                    .iter()
+                    .filter(|(h, _)| *h >= bucket && *h < bucket + window)
+                    .map(|(_, n)| n)
+                    .sum();
+                f.changes_seen += 1;
+                opens_sum[h.step].0 += before;
+                opens_sum[h.step].1 += after;
+            }
+        }
+        if p.done {
+            done_n += 1;
+            done_answers += t.answers;
+            if t.answers.responses > 0 {
+                for (k, o) in overran.iter().enumerate() {
+                    match o {
+                        Some(true) => out[k].waited_over += t.answers,
+                        Some(false) => out[k].waited_within += t.answers,
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+    for (k, f) in out.iter_mut().enumerate() {
+        days[k].sort_by(f64::total_cmp);
+        (f.median_days, f.p90_days) = median_p90(&days[k]);
+        if f.changes_seen > 0 {
+            f.opens_before = Some(opens_sum[k].0 as f64 / f.changes_seen as f64);
+            f.opens_after = Some(opens_sum[k].1 as f64 / f.changes_seen as f64);
+        }
+        let mut units: Vec<(Option<Id>, i64)> =
+            std::mem::take(&mut by_unit[k]).into_iter().collect();
+        units.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        f.overdue_by_unit = units;
+    }
+    CaseFigures {
+        cases: traces.len() as i64,
+        done: done_n,
+        steps: out,
+        done_answers,
+    }
+}
+
+/// The step whose waiting hurts most: among steps where both the done cases that
+/// waited longer than expected and those that did not have an experience index (at
+/// least `min_n` answers of its metric), the one whose overrun index is lowest *and*
+/// significantly below the in-time index of the same step. None: no such step.
+pub fn weakest_wait(f: &CaseFigures, min_n: i64) -> Option<usize> {
+    use crate::analytics::index_by;
+    f.steps
+        .iter()
+        .filter_map(|s| {
+            let metric = crate::analytics::index(&s.waited_within, min_n)?.metric;
+            let within = index_by(&s.waited_within, metric, min_n)?.score;
+            let over = index_by(&s.waited_over, metric, min_n)?.score;
+            (over.value < within.value && over.differs_from(&within))
+                .then_some((s.step, over.value))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+        .map(|(k, _)| k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,6 +877,75 @@ mod tests {
     }
 
     #[test]
+    fn case_figures_by_hand() {
+        use crate::analytics::Tally;
+        let steps = StepsInput {
+            steps: vec![
+                step("received", &["new"], Some(2)),
+                step("checking", &["checking"], Some(7)),
+                step("paid", &["paid"], None),
+            ],
+        }
+        .parse()
+        .unwrap();
+        let answer = Tally::of(Some(2), None, None);
+        let a = Trace {
+            unit: Some(1),
+            changes: vec![
+                ("new", "2026-03-01T00:00:00Z"),
+                ("checking", "2026-03-04T00:00:00Z"),
+                ("paid", "2026-03-06T00:00:00Z"),
+            ],
+            opens: vec![],
+            answers: answer,
+        };
+        let b = Trace {
+            unit: Some(2),
+            changes: vec![
+                ("checking", "2026-03-02T00:00:00Z"),
+                ("new", "2026-03-01T00:00:00Z"),
+            ],
+            opens: vec![
+                ("2026-03-01T12", 2),
+                ("2026-03-02T00", 1),
+                ("2026-03-04T10", 4),
+                ("2026-03-06T00", 5),
+            ],
+            ..Default::default()
+        };
+        let c = Trace {
+            unit: Some(1),
+            changes: vec![("new", "2026-03-10T00:00:00Z")],
+            ..Default::default()
+        };
+        let now = parse_utc("2026-03-20T00:00:00Z").unwrap();
+        let f = figures(&steps, &[a, b, c], now);
+        assert_eq!((f.cases, f.done), (3, 1));
+        assert_eq!(f.done_answers, answer);
+        let r = &f.steps[0];
+        assert_eq!((r.entered, r.ended), (3, 2));
+        assert_eq!((r.median_days, r.p90_days), (Some(2.0), Some(3.0)));
+        assert_eq!(r.over_expected, Some(1));
+        assert_eq!((r.open_now, r.overdue_now), (1, 1));
+        assert_eq!(r.overdue_by_unit, vec![(Some(1), 1)]);
+        assert_eq!(r.changes_seen, 0, "opening a case is not a change");
+        assert_eq!(r.waited_over, answer);
+        let k = &f.steps[1];
+        assert_eq!((k.entered, k.ended), (2, 1));
+        assert_eq!((k.median_days, k.p90_days), (Some(2.0), Some(2.0)));
+        assert_eq!(k.over_expected, Some(0));
+        assert_eq!((k.open_now, k.overdue_now), (1, 1));
+        assert_eq!(k.overdue_by_unit, vec![(Some(2), 1)]);
+        assert_eq!(k.changes_seen, 2);
+        assert_eq!((k.opens_before, k.opens_after), (Some(1.0), Some(2.5)));
+        assert_eq!(k.waited_within, answer);
+        let p = &f.steps[2];
+        assert_eq!((p.entered, p.open_now, p.over_expected), (1, 0, None));
+        assert_eq!(weakest_wait(&f, 1), None, "one answer is not a comparison");
+        assert_eq!(median_p90(&[1.0, 2.0, 3.0, 10.0]), (Some(2.5), Some(10.0)));
+    }
+
+    #[test]
     fn cases_and_changes_name_bad_fields() {
         let now = DateTime::parse_from_rfc3339("2026-03-02T08:00:00Z")
             .unwrap()
@@ -640,6 +962,7 @@ mod tests {
             ask: None,
             ask_due: Some("2026-03-10".into()),
             verifier: None,
+            notify_email: Some("nobody".into()),
         }
         .parse(now)
         .unwrap_err();
@@ -653,6 +976,7 @@ mod tests {
             "language",
             "title",
             "ask_due",
+            "notify_email",
         ] {
             assert!(e.0.contains_key(f), "{f}: {e:?}");
         }
@@ -668,6 +992,7 @@ mod tests {
             ask: Some("The receipt".into()),
             ask_due: Some("2026-03-12".into()),
             verifier: Some(" 00100 ".into()),
+            notify_email: None,
         }
         .parse(now)
         .unwrap();

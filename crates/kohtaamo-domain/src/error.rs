@@ -69,6 +69,10 @@ impl Reason {
             "control-characters" => "must not contain control characters".into(),
             "due-without-ask" => "a due date needs something to ask (ask)".into(),
             "no-case-steps" => "the journey has no customer-facing steps yet: define them first".into(),
+            "status-in-use" => format!("{} case(s) stand in status '{}': keep it in a step (move those cases first to drop it)", a("n"), a("value")),
+            "case-subscriptions-full" => format!("this case already sends e-mail to {} addresses", a("max")),
+            "mail-off" => "e-mail is not set up on this installation (KOHTAAMO_SMTP_HOST)".into(),
+            "consent-needed" => "tick the box to agree to get e-mail about your case".into(),
             "listed-twice" => "is listed twice".into(),
             "publish-needs-core" => {
                 "a package needs at least one core element before it can be published".into()
@@ -155,6 +159,10 @@ pub const CODES: &[&str] = &[
     "control-characters",
     "due-without-ask",
     "no-case-steps",
+    "status-in-use",
+    "case-subscriptions-full",
+    "consent-needed",
+    "mail-off",
     "listed-twice",
     "publish-needs-core",
     "interval-range",

@@ -117,9 +117,20 @@ pub struct Shared {
     pub case_lookup: kohtaamo_app::cases::Lookup,
     /// Customers' replies on their status pages, with their limits.
     pub case_replies: kohtaamo_app::cases::Replies,
+    /// Status page opens counted in memory, added to storage every
+    /// [`OPENS_FLUSH`] by a background task (and before analytics are read).
+    pub case_opens: kohtaamo_app::cases::Opens,
 }
 
+/// How often counted status page opens are written.
+pub const OPENS_FLUSH: Duration = Duration::from_secs(5);
+
 impl Shared {
+    /// The job context when e-mail is on (None: off), for use cases that send mail.
+    pub fn mail(&self) -> Option<&kohtaamo_app::jobs::JobCtx> {
+        self.hooks.mailer.as_ref().map(|_| &self.hooks)
+    }
+
     /// The address respondents reach (links, QR codes, the widget snippet,
     /// invitations): the configured public URL, else this request's host if it is a
     /// loopback address (see [`kohtaamo_app::links::public_base`]).
@@ -194,8 +205,24 @@ pub fn app_with_clock(store: Store, config: HttpConfig, clock: SharedClock) -> R
         clock,
         case_lookup: Default::default(),
         case_replies: Default::default(),
+        case_opens: Default::default(),
     }));
     state.feedback.set_hooks(state.hooks.clone());
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        // Holds the state only weakly: the task ends with the application.
+        let weak = Arc::downgrade(&state.0);
+        rt.spawn(async move {
+            loop {
+                tokio::time::sleep(OPENS_FLUSH).await;
+                let Some(shared) = weak.upgrade() else {
+                    break;
+                };
+                if let Err(e) = shared.case_opens.flush(&shared.store).await {
+                    tracing::warn!(error = %e, "status page opens not written; kept for the next try");
+                }
+            }
+        });
+    }
     router
         .merge(ui::router())
         .fallback(|| async {

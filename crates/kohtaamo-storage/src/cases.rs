@@ -151,6 +151,87 @@ fn change(r: &AnyRow) -> std::result::Result<CaseChange, sqlx::Error> {
     })
 }
 
+/// An e-mail to a case's customer and the status-page link it carries (only the
+/// link's token hash is stored).
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub mail: crate::mail::NewMail,
+    pub link_hash: String,
+    pub link_expires: String,
+    pub by: String,
+}
+
+async fn queue_notices(tx: &mut crate::Tx, ws: Id, case_id: Id, notices: &[Notice]) -> Result<()> {
+    let now = now_text();
+    for n in notices {
+        sqlx::query(
+            "INSERT INTO case_links (workspace_id, case_id, token_hash, expires_at, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ws)
+        .bind(case_id)
+        .bind(&n.link_hash)
+        .bind(&n.link_expires)
+        .bind(&n.by)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let mails: Vec<crate::mail::NewMail> = notices.iter().map(|n| n.mail.clone()).collect();
+    crate::mail::queue(tx, Some(ws), &mails, &now).await
+}
+
+/// A customer's e-mail subscription to a case's step changes.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Subscription {
+    pub id: Id,
+    pub case_id: Id,
+    /// The address (shown to staff of the workspace only).
+    pub email: String,
+    pub language: String,
+    /// The consent text the customer agreed to, and where (`status-page`, `api`).
+    pub consent: String,
+    pub channel: String,
+    pub created_at: String,
+    pub unsubscribed_at: Option<String>,
+}
+
+/// A subscription to add (or renew, for the same case and address).
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub email: String,
+    pub language: String,
+    pub consent: String,
+    pub channel: String,
+}
+
+fn subscription(r: &AnyRow) -> std::result::Result<Subscription, sqlx::Error> {
+    Ok(Subscription {
+        id: r.try_get("id")?,
+        case_id: r.try_get("case_id")?,
+        email: r.try_get("email")?,
+        language: r.try_get("language")?,
+        consent: r.try_get("consent")?,
+        channel: r.try_get("channel")?,
+        created_at: r.try_get("created_at")?,
+        unsubscribed_at: r.try_get("unsubscribed_at")?,
+    })
+}
+
+const SUB_COLUMNS: &str =
+    "id, case_id, email, language, consent, channel, created_at, unsubscribed_at";
+
+/// One case's step times and outcome, for the journey's case analytics.
+#[derive(Debug, Clone)]
+pub struct CaseTrace {
+    pub id: Id,
+    pub unit_id: Option<Id>,
+    pub client_id: String,
+    pub created_at: String,
+    /// (status, when), oldest first.
+    pub changes: Vec<(String, String)>,
+}
+
 /// Inserts a change; returns whether it was new (not a retry of a stored one).
 async fn insert_change(tx: &mut crate::Tx, ws: Id, case_id: Id, c: &NewChange) -> Result<bool> {
     let n = sqlx::query(
@@ -305,12 +386,16 @@ impl Store {
     /// Records a status change and its encounter, in one transaction. The same status
     /// at the same time again changes nothing (`false`). A change older than the
     /// case's current status joins the history without moving the case back.
+    ///
+    /// `notices` (e-mail to the customer's subscriptions, each with the new status-page
+    /// link it carries) are queued only when the change is new and moves the case.
     pub async fn change_case(
         &self,
         ws: Id,
         id: Id,
         c: &NewChange,
         encounter: &NewEncounter,
+        notices: &[Notice],
     ) -> Result<(Case, bool)> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
@@ -343,6 +428,7 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+                queue_notices(&mut tx, ws, id, notices).await?;
             }
             crate::encounters::record_in(&mut tx, ws, std::slice::from_ref(encounter)).await?;
             let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = $1"))
@@ -532,4 +618,285 @@ fn link(r: &AnyRow) -> std::result::Result<CaseLink, sqlx::Error> {
         created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
     })
+}
+
+impl Store {
+    /// Adds (or renews: same case and address, unsubscribed or not) a subscription, and
+    /// queues the notice `confirm` builds from its id, in one transaction. Refused
+    /// (`Conflict`) when the case already has `max_active` other live subscriptions.
+    pub async fn subscribe_case(
+        &self,
+        ws: Id,
+        case_id: Id,
+        sub: &NewSubscription,
+        max_active: i64,
+        confirm: impl FnOnce(Id) -> Notice + Send,
+    ) -> Result<Subscription> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM case_subscriptions WHERE workspace_id = $1 AND case_id = $2 \
+                 AND unsubscribed_at IS NULL AND email <> $3",
+            )
+            .bind(ws)
+            .bind(case_id)
+            .bind(&sub.email)
+            .fetch_one(&mut *tx)
+            .await?;
+            if others >= max_active {
+                return Err(StoreError::Conflict("case-subscriptions-full".into()));
+            }
+            let row = sqlx::query(&format!(
+                "INSERT INTO case_subscriptions (workspace_id, case_id, email, language, consent, channel, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (case_id, email) DO UPDATE SET language = excluded.language, consent = excluded.consent, \
+                 channel = excluded.channel, created_at = excluded.created_at, unsubscribed_at = NULL \
+                 RETURNING {SUB_COLUMNS}"
+            ))
+            .bind(ws)
+            .bind(case_id)
+            .bind(&sub.email)
+            .bind(&sub.language)
+            .bind(&sub.consent)
+            .bind(&sub.channel)
+            .bind(now_text())
+            .fetch_one(&mut *tx)
+            .await?;
+            let s = subscription(&row)?;
+            queue_notices(&mut tx, ws, case_id, &[confirm(s.id)]).await?;
+            Ok(s)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// A case's subscriptions (live and ended), newest first.
+    pub async fn case_subscriptions(&self, ws: Id, case_id: Id) -> Result<Vec<Subscription>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUB_COLUMNS} FROM case_subscriptions WHERE workspace_id = $1 AND case_id = $2 ORDER BY id DESC"
+        ))
+        .bind(ws)
+        .bind(case_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(subscription)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// A subscription by id, with its workspace.
+    pub async fn subscription(&self, id: Id) -> Result<Option<(Id, Subscription)>> {
+        let row = sqlx::query(&format!(
+            "SELECT workspace_id, {SUB_COLUMNS} FROM case_subscriptions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(r) => Ok(Some((r.try_get("workspace_id")?, subscription(&r)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a subscription at `at` (again: nothing changes); returns whether it was live.
+    pub async fn unsubscribe_case(&self, id: Id, at: &str) -> Result<bool> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            Ok(sqlx::query(
+                "UPDATE case_subscriptions SET unsubscribed_at = $1 WHERE id = $2 AND unsubscribed_at IS NULL",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// Adds page opens counted in memory: (workspace, case, hour `YYYY-MM-DDTHH`, n).
+    /// Opens of a case deleted meanwhile are dropped.
+    pub async fn add_case_opens(&self, opens: &[(Id, Id, String, i64)]) -> Result<()> {
+        if opens.is_empty() {
+            return Ok(());
+        }
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            for (ws, case_id, hour, n) in opens {
+                sqlx::query(
+                    "INSERT INTO case_opens (workspace_id, case_id, hour, n) \
+                     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM cases WHERE workspace_id = $1 AND id = $2) \
+                     ON CONFLICT (case_id, hour) DO UPDATE SET n = case_opens.n + excluded.n",
+                )
+                .bind(ws)
+                .bind(case_id)
+                .bind(hour)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// The page opens of a journey's cases: (case, hour, n).
+    pub async fn case_opens(&self, ws: Id, journey: Id) -> Result<Vec<(Id, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT o.case_id, o.hour, o.n FROM case_opens o JOIN cases c ON c.id = o.case_id \
+             WHERE c.workspace_id = $1 AND c.journey_id = $2",
+        )
+        .bind(ws)
+        .bind(journey)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("case_id")?, r.try_get("hour")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// The internal statuses a journey's cases stand in now, with how many.
+    pub async fn case_statuses_in_use(&self, ws: Id, journey: Id) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM cases WHERE workspace_id = $1 AND journey_id = $2 GROUP BY status ORDER BY status",
+        )
+        .bind(ws)
+        .bind(journey)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// The latest `limit` cases of a journey opened at or after `since`, each with its
+    /// status changes, for analytics (two queries).
+    pub async fn case_traces(
+        &self,
+        ws: Id,
+        journey: Id,
+        since: &str,
+        limit: i64,
+    ) -> Result<Vec<CaseTrace>> {
+        let rows = sqlx::query(
+            "SELECT id, unit_id, client_id, created_at FROM cases WHERE workspace_id = $1 AND journey_id = $2 \
+             AND created_at >= $3 ORDER BY id DESC LIMIT $4",
+        )
+        .bind(ws)
+        .bind(journey)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<CaseTrace> = rows
+            .iter()
+            .map(|r| {
+                Ok(CaseTrace {
+                    id: r.try_get("id")?,
+                    unit_id: r.try_get("unit_id")?,
+                    client_id: r.try_get("client_id")?,
+                    created_at: r.try_get("created_at")?,
+                    changes: vec![],
+                })
+            })
+            .collect::<Result<_>>()?;
+        let Some(oldest) = out.last().map(|c| c.id) else {
+            return Ok(out);
+        };
+        let index: std::collections::HashMap<Id, usize> =
+            out.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        let rows = sqlx::query(
+            "SELECT ch.case_id, ch.status, ch.at FROM case_changes ch JOIN cases c ON c.id = ch.case_id \
+             WHERE c.workspace_id = $1 AND c.journey_id = $2 AND c.id >= $3 ORDER BY ch.case_id, ch.at, ch.id",
+        )
+        .bind(ws)
+        .bind(journey)
+        .bind(oldest)
+        .fetch_all(self.pool())
+        .await?;
+        for r in &rows {
+            let id: Id = r.try_get("case_id")?;
+            if let Some(&i) = index.get(&id) {
+                out[i]
+                    .changes
+                    .push((r.try_get("status")?, r.try_get("at")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The closing answers of cases (responses whose case reference is one of
+    /// `client_ids`): (case reference, NPS, CSAT, CES) of complete, counted responses.
+    pub async fn case_answers(
+        &self,
+        ws: Id,
+        client_ids: &[String],
+    ) -> Result<Vec<(String, Option<i64>, Option<i64>, Option<i64>)>> {
+        let mut out = vec![];
+        for chunk in client_ids.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT case_ref, nps, csat, ces FROM responses WHERE workspace_id = $1 AND complete = 1 \
+                 AND suspect IS NULL AND case_ref IN ({}) ORDER BY id",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(ws);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push((
+                    r.try_get("case_ref")?,
+                    r.try_get("nps")?,
+                    r.try_get("csat")?,
+                    r.try_get("ces")?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// What a workspace's look-up form calls the second factor (JSON by language;
+    /// none: the default label).
+    pub async fn case_verifier_label(&self, ws: Id) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT verifier_label FROM case_settings WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// Sets (Some) or clears (None) the second factor's label.
+    pub async fn set_case_verifier_label(&self, ws: Id, label: Option<&str>) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            match label {
+                Some(l) => {
+                    sqlx::query(
+                        "INSERT INTO case_settings (workspace_id, verifier_label, updated_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (workspace_id) DO UPDATE SET verifier_label = excluded.verifier_label, updated_at = excluded.updated_at",
+                    )
+                    .bind(ws)
+                    .bind(l)
+                    .bind(now_text())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM case_settings WHERE workspace_id = $1")
+                        .bind(ws)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
 }

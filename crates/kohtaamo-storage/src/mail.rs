@@ -28,6 +28,9 @@ pub struct NewMail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// Where the recipient unsubscribes with one click (messages to customers; sent as
+    /// the `List-Unsubscribe` header).
+    pub unsubscribe: Option<String>,
 }
 
 /// A queued message as stored.
@@ -39,6 +42,8 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// Where the recipient unsubscribes with one click (none: a message to staff).
+    pub unsubscribe: Option<String>,
     /// queued, sent or failed.
     pub status: String,
     pub attempts: i64,
@@ -48,7 +53,7 @@ pub struct Mail {
     pub created_at: String,
 }
 
-const COLUMNS: &str = "id, workspace_id, kind, to_addr, subject, body, status, attempts, next_at, sent_at, last_error, created_at";
+const COLUMNS: &str = "id, workspace_id, kind, to_addr, subject, body, unsubscribe, status, attempts, next_at, sent_at, last_error, created_at";
 
 fn mail(r: &sqlx::any::AnyRow) -> std::result::Result<Mail, sqlx::Error> {
     Ok(Mail {
@@ -58,6 +63,7 @@ fn mail(r: &sqlx::any::AnyRow) -> std::result::Result<Mail, sqlx::Error> {
         to: r.try_get("to_addr")?,
         subject: r.try_get("subject")?,
         body: r.try_get("body")?,
+        unsubscribe: r.try_get("unsubscribe")?,
         status: r.try_get("status")?,
         attempts: r.try_get("attempts")?,
         next_at: r.try_get("next_at")?,
@@ -68,11 +74,11 @@ fn mail(r: &sqlx::any::AnyRow) -> std::result::Result<Mail, sqlx::Error> {
 }
 
 /// Queues `mails` in an open transaction, due at once (`at`).
-pub(crate) async fn queue(tx: &mut Tx, ws: Option<Id>, mails: &[NewMail], at: &str) -> Result<()> {
+pub async fn queue(tx: &mut Tx, ws: Option<Id>, mails: &[NewMail], at: &str) -> Result<()> {
     for m in mails {
         sqlx::query(
-            "INSERT INTO mail_queue (workspace_id, dedupe, kind, to_addr, subject, body, status, attempts, next_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7) ON CONFLICT (dedupe) DO NOTHING",
+            "INSERT INTO mail_queue (workspace_id, dedupe, kind, to_addr, subject, body, unsubscribe, status, attempts, next_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $8, 'queued', 0, $7, $7) ON CONFLICT (dedupe) DO NOTHING",
         )
         .bind(ws)
         .bind(&m.dedupe)
@@ -81,6 +87,7 @@ pub(crate) async fn queue(tx: &mut Tx, ws: Option<Id>, mails: &[NewMail], at: &s
         .bind(&m.subject)
         .bind(&m.body)
         .bind(at)
+        .bind(&m.unsubscribe)
         .execute(&mut **tx)
         .await?;
     }

@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         },
     ),
     (15, "cases", Sql::Both(include_str!("../migrations/0015_cases.sql"))),
+    (
+        16,
+        "case_updates",
+        Sql::Both(include_str!("../migrations/0016_case_updates.sql")),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -1701,6 +1701,7 @@ async fn follow_up_clocks_escalation_and_the_mail_queue(store: Store) {
         step: Step::Assignee,
         told: "anna".into(),
         mails: vec![NewMail {
+            unsubscribe: None,
             dedupe: format!("esc:{}:contact:1:9", f.id),
             kind: "follow-up-escalation".into(),
             to: "anna@example.fi".into(),
@@ -1913,16 +1914,53 @@ async fn cases_their_changes_and_links(store: Store) {
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     let later = change("closed", "2026-03-04T08:00:00Z");
     let enc2 = encounter("case:c1:closed", "2026-03-04T08:00:00Z", Some("crm:9"));
+    let notice = |dedupe: &str, hash: &str| kohtaamo_storage::cases::Notice {
+        mail: kohtaamo_storage::mail::NewMail {
+            dedupe: dedupe.into(),
+            kind: "case-step".into(),
+            to: "asiakas@example.fi".into(),
+            subject: "Asianne".into(),
+            body: "Katso".into(),
+            unsubscribe: Some("http://localhost/s/u/1/x".into()),
+        },
+        link_hash: hash.into(),
+        link_expires: "2099-01-01T00:00:00Z".into(),
+        by: "system:case-mail".into(),
+    };
+    let told = [notice("n-closed", "h-mail")];
     let (x, y) = tokio::join!(
-        store.change_case(ws, case.id, &later, &enc2),
-        store.change_case(ws, case.id, &later, &enc2)
+        store.change_case(ws, case.id, &later, &enc2, &told),
+        store.change_case(ws, case.id, &later, &enc2, &told)
     );
     let (x, y) = (x.unwrap(), y.unwrap());
     assert_eq!(x.1 as u8 + y.1 as u8, 1, "changed once");
     let older = change("new", "2026-03-03T08:00:00Z");
     let enc3 = encounter("case:c1:new2", "2026-03-03T08:00:00Z", Some("crm:9"));
-    let (c, changed) = store.change_case(ws, case.id, &older, &enc3).await.unwrap();
+    let (c, changed) = store
+        .change_case(ws, case.id, &older, &enc3, &[notice("n-older", "h-older")])
+        .await
+        .unwrap();
     assert!(changed);
+    let mails = store.mail_of(ws, 10).await.unwrap();
+    assert_eq!(
+        mails.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+        ["Asianne"],
+        "one message for the change that moved the case, none for a late one"
+    );
+    assert_eq!(
+        mails[0].unsubscribe.as_deref(),
+        Some("http://localhost/s/u/1/x")
+    );
+    assert!(store
+        .case_by_link("h-mail", "2026-03-05T00:00:00Z")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .case_by_link("h-older", "2026-03-05T00:00:00Z")
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(
         (c.status.as_str(), c.status_at.as_str()),
         ("closed", "2026-03-04T08:00:00Z")
@@ -1965,12 +2003,83 @@ async fn cases_their_changes_and_links(store: Store) {
         "expired"
     );
     assert!(store.case_by_link("h-none", now).await.unwrap().is_none());
-    assert_eq!(store.revoke_case_links(ws, case.id, now).await.unwrap(), 2);
+    assert_eq!(store.revoke_case_links(ws, case.id, now).await.unwrap(), 3);
     assert!(
         store.case_by_link("h-live", now).await.unwrap().is_none(),
         "revoked"
     );
-    assert_eq!(store.case_links(ws, case.id).await.unwrap().len(), 2);
+    assert_eq!(store.case_links(ws, case.id).await.unwrap().len(), 3);
+    // Subscriptions: renewed for the same address, limited per case, ended once.
+    let sub = |email: &str| kohtaamo_storage::cases::NewSubscription {
+        email: email.into(),
+        language: "fi".into(),
+        consent: "Haluan sähköpostia".into(),
+        channel: "status-page".into(),
+    };
+    let confirm = |id: i64| notice(&format!("sub:{id}"), &format!("h-sub-{id}"));
+    let s1 = store
+        .subscribe_case(ws, case.id, &sub("a@example.fi"), 1, confirm)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .subscribe_case(ws, case.id, &sub("b@example.fi"), 1, confirm)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.unsubscribe_case(s1.id, now).await.unwrap());
+    assert!(!store.unsubscribe_case(s1.id, now).await.unwrap(), "once");
+    let again = store
+        .subscribe_case(ws, case.id, &sub("a@example.fi"), 1, |id| {
+            notice(&format!("sub2:{id}"), &format!("h-sub2-{id}"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.id, s1.id, "the same address renews its row");
+    assert_eq!(again.unsubscribed_at, None);
+    assert_eq!(
+        store.subscription(s1.id).await.unwrap().map(|x| x.0),
+        Some(ws)
+    );
+    assert_eq!(
+        store.case_subscriptions(ws, case.id).await.unwrap().len(),
+        1
+    );
+    // Page opens add up per hour; a case that is gone takes none.
+    let h = "2026-03-04T09".to_string();
+    store
+        .add_case_opens(&[(ws, case.id, h.clone(), 2), (ws, 999_999, h.clone(), 5)])
+        .await
+        .unwrap();
+    store
+        .add_case_opens(&[(ws, case.id, h.clone(), 3)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.case_opens(ws, j).await.unwrap(),
+        vec![(case.id, h, 5)]
+    );
+    assert_eq!(
+        store.case_statuses_in_use(ws, j).await.unwrap(),
+        vec![("closed".to_string(), 1)]
+    );
+    let traces = store
+        .case_traces(ws, j, "2000-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(traces.len(), 1);
+    assert_eq!(traces[0].changes.len(), 3);
+    assert_eq!(traces[0].changes[0].0, "new");
+    store
+        .set_case_verifier_label(ws, Some("{\"fi\":\"Postinumero\"}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.case_verifier_label(ws).await.unwrap().as_deref(),
+        Some("{\"fi\":\"Postinumero\"}")
+    );
+    store.set_case_verifier_label(ws, None).await.unwrap();
+    assert_eq!(store.case_verifier_label(ws).await.unwrap(), None);
     assert_eq!(
         store
             .case_by_reference(ws, &case.reference)

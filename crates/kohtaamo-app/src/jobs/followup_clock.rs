@@ -167,6 +167,7 @@ async fn escalate(ctx: &JobCtx, o: &Overdue, clock: Clock, step: Step, now: &str
         for p in &people {
             let Some(to) = &p.email else { continue };
             mails.push(NewMail {
+                unsubscribe: None,
                 dedupe: format!(
                     "esc:{}:{}:{}:{}",
                     f.id,

@@ -20,7 +20,10 @@ pub async fn mail_once(ctx: &JobCtx) -> Result<usize> {
     loop {
         let batch = ctx.store.claim_mail(ctx.clock.now(), BATCH).await?;
         for m in &batch {
-            match mailer.send(&m.to, &m.subject, &m.body).await {
+            match mailer
+                .send(&m.to, &m.subject, &m.body, m.unsubscribe.as_deref())
+                .await
+            {
                 Ok(()) => {
                     ctx.store
                         .mail_sent(m, &kohtaamo_storage::time_text(ctx.clock.now()))

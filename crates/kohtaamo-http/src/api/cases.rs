@@ -172,8 +172,14 @@ async fn create_case(
     Json(input): Json<CaseInput>,
 ) -> ApiResult<(StatusCode, axum::Json<Case>)> {
     ws.require_edit()?;
-    let (case, created) =
-        cs::create(&st.store, ws.id, &recorder(&ws), &input, st.clock.now()).await?;
+    let (case, created) = cs::create(
+        &st.store,
+        ws.id,
+        &recorder(&ws),
+        &input,
+        (st.clock.now(), st.mail()),
+    )
+    .await?;
     if created {
         cs::announce(&st.hooks, ws.id, &ws.slug, "created", &case).await;
     }
@@ -200,8 +206,15 @@ async fn change_status(
     Json(input): Json<StatusInput>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     ws.require_edit()?;
-    let (case, changed) =
-        cs::change(&st.store, ws.id, id, &recorder(&ws), &input, st.clock.now()).await?;
+    let (case, changed) = cs::change(
+        &st.store,
+        ws.id,
+        id,
+        &recorder(&ws),
+        &input,
+        (st.clock.now(), st.mail()),
+    )
+    .await?;
     if changed {
         cs::announce(&st.hooks, ws.id, &ws.slug, "status_changed", &case).await;
     }

@@ -324,7 +324,16 @@ pub async fn move_to(
         ask_due: Some(form.ask_due),
     };
     let by = Recorder::user(&ctx.user.username);
-    match cs::change(&st.store, w.id, id, &by, &input, st.clock.now()).await {
+    match cs::change(
+        &st.store,
+        w.id,
+        id,
+        &by,
+        &input,
+        (st.clock.now(), st.mail()),
+    )
+    .await
+    {
         Ok((case, changed)) => {
             if changed {
                 cs::announce(

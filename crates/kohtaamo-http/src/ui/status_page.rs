@@ -284,7 +284,7 @@ async fn show(
         .unwrap_or_default();
     let survey = if done {
         match cs::closing_survey(&st.store, p.workspace_id, p.case.journey_id).await {
-            Ok(Some((key, tp))) => {
+            Ok(Some((_, key, tp))) => {
                 let mut path = format!(
                     "/f/{key}?case={}&lang={}",
                     super::pages::encode(&p.case.client_id),

@@ -503,6 +503,9 @@ pub struct CaseDetail {
     pub steps: Vec<Step>,
     pub progress: Option<Progress>,
     pub links: Vec<CaseLink>,
+    /// Addresses that get e-mail on step changes (and those that stopped), newest
+    /// first.
+    pub subscriptions: Vec<Subscription>,
 }
 
 fn progress_of(steps: &[Step], changes: &[CaseChange]) -> Option<Progress> {
@@ -518,7 +521,9 @@ pub async fn get(store: &Store, ws: Id, id: Id) -> Result<CaseDetail> {
     let changes = store.case_changes(ws, id).await?;
     let steps = store.case_steps(ws, case.journey_id).await?;
     let links = store.case_links(ws, id).await?;
+    let subscriptions = store.case_subscriptions(ws, id).await?;
     Ok(CaseDetail {
+        subscriptions,
         shown_reference: dc::shown_reference(&case.reference),
         progress: progress_of(&steps, &changes),
         case,
@@ -1168,4 +1173,31 @@ pub async fn subscribe_on_page(
     };
     subscribe_with(hooks, p.workspace_id, &p.case, sub, now).await?;
     Ok(Some(p))
+}
+
+/// A back-office system or staff member subscribes an address the customer gave, with
+/// their consent, to the case's step changes (the sender vouches for the consent);
+/// the first message goes at once. Invalid `email` for a bad address or with e-mail
+/// off.
+pub async fn subscribe(
+    store: &Store,
+    ws: Id,
+    id: Id,
+    by: &Recorder,
+    email: &str,
+    (now, mail): (DateTime<Utc>, Option<&crate::jobs::JobCtx>),
+) -> Result<Subscription> {
+    let case = store.case(ws, id).await?;
+    let email =
+        kohtaamo_domain::model::Email::parse(email).map_err(|r| Error::invalid("email", r))?;
+    let Some(hooks) = mail else {
+        return Err(Error::invalid("email", Reason::new("mail-off")));
+    };
+    let sub = NewSubscription {
+        email: email.as_str().to_owned(),
+        language: case.language.clone().unwrap_or_default(),
+        consent: format!("api:{}", by.0),
+        channel: "api".into(),
+    };
+    subscribe_with(hooks, ws, &case, sub, now).await
 }

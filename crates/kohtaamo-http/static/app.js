@@ -34,3 +34,29 @@ function showFieldsOfKind() {
 }
 document.addEventListener('change', (ev) => { if (ev.target && ev.target.id === 'q-kind') showFieldsOfKind(); });
 document.addEventListener('DOMContentLoaded', showFieldsOfKind);
+
+// The case-step editor's preview follows the form as it is typed (without JavaScript
+// the Preview button shows it with a reload).
+let previewTimer;
+function refreshPreview(form) {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(async () => {
+    const body = new URLSearchParams(new FormData(form));
+    body.set('do', 'preview');
+    body.set('partial', '1');
+    try {
+      const resp = await fetch(form.action, { method: 'POST', body, credentials: 'same-origin' });
+      if (!resp.ok) return;
+      const doc = new DOMParser().parseFromString(await resp.text(), 'text/html');
+      const fresh = doc.getElementById('step-preview');
+      const old = document.getElementById('step-preview');
+      if (fresh && old) old.replaceWith(fresh);
+    } catch (e) { /* the Preview button still works */ }
+  }, 250);
+}
+for (const type of ['input', 'change']) {
+  document.addEventListener(type, (ev) => {
+    const form = ev.target && ev.target.form;
+    if (form && form.hasAttribute('data-preview')) refreshPreview(form);
+  });
+}

@@ -37,6 +37,32 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
+/// An address for e-mail on the case's step changes.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInput {
+    /// The customer's e-mail address, given with their consent.
+    pub email: String,
+}
+
+/// A workspace's status page settings.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSettingsInput {
+    /// What the look-up form asks for beside the case reference, per language (fi,
+    /// en, sv; at most 60 characters each); empty or none: the default ("Postcode or
+    /// surname").
+    #[serde(default)]
+    pub verifier_label: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsQuery {
+    #[serde(default)]
+    days: Option<i64>,
+}
+
 /// A new status-page link.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +81,10 @@ pub fn routes(mut api: Api) -> Api {
     let step = api.schema::<Step>();
     let link_in = api.schema::<LinkInput>();
     let issued = api.schema::<cs::IssuedLink>();
+    let sub_in = api.schema::<SubscriptionInput>();
+    let sub = api.schema::<kohtaamo_storage::cases::Subscription>();
+    let settings_in = api.schema::<CaseSettingsInput>();
+    let analytics = api.schema::<cs::Analytics>();
     api.route(
         "/api/v1/workspaces/{ws}/journeys/{id}/case-steps",
         get(get_steps).put(put_steps),
@@ -65,6 +95,30 @@ pub fn routes(mut api: Api) -> Api {
                 .body(steps_in)
                 .ok(200, Some(crate::api::doc::items(step))),
         ],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/journeys/{id}/case-analytics",
+        get(get_analytics),
+        vec![Op::new("get", "cases", "The journey's cases step by step (see docs/metrics.md, \"Case analytics\"): entries, days in step (median, 90th percentile) against the expected days, cases in each step now and overdue (per unit), status page opens per change in the days before and after, and the closing answers of done cases that waited past each step's expected time against those that did not, with the step whose waiting lowers the score most")
+            .query("days", "integer", "Cases opened in the last this many days (1–3660, default 180)")
+            .ok(200, Some(analytics))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/case-settings",
+        get(get_settings).put(put_settings),
+        vec![
+            Op::new("get", "cases", "The workspace's status page settings").ok(200, Some(json!({"type": "object", "properties": {"verifier_label": {"type": "object", "additionalProperties": {"type": "string"}}}}))),
+            Op::new("put", "cases", "Set what the look-up form asks for beside the reference (editors)")
+                .body(settings_in)
+                .ok(200, Some(json!({"type": "object", "properties": {"verifier_label": {"type": "object", "additionalProperties": {"type": "string"}}}}))),
+        ],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/cases/{id}/subscriptions",
+        post(add_subscription),
+        vec![Op::new("post", "cases", "E-mail the customer each time the case moves to another step (editors and API tokens; the address given with the customer's consent, which the sender vouches for). A first message goes at once; every message has a one-click unsubscribe link. The same address again renews it. 422 with e-mail off.")
+            .body(sub_in)
+            .ok(201, Some(sub))],
     )
     .route(
         "/api/v1/workspaces/{ws}/cases",
@@ -250,4 +304,63 @@ async fn revoke_links(
     ws.require_edit()?;
     let n = cs::revoke_links(&st.store, ws.id, id, st.clock.now()).await?;
     Ok(axum::Json(json!({ "revoked": n })))
+}
+
+async fn get_analytics(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Query(q): Query<AnalyticsQuery>,
+) -> ApiResult<axum::Json<cs::Analytics>> {
+    if let Err(e) = st.case_opens.flush(&st.store).await {
+        tracing::warn!(error = %e, "status page opens not written before analytics");
+    }
+    Ok(axum::Json(
+        cs::analytics(&st.store, ws.id, id, q.days, st.clock.now()).await?,
+    ))
+}
+
+async fn get_settings(
+    ws: Ws,
+    State(st): State<AppState>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let label = cs::verifier_label(&st.store, ws.id)
+        .await?
+        .map(|t| t.raw())
+        .unwrap_or_default();
+    Ok(axum::Json(json!({ "verifier_label": label })))
+}
+
+async fn put_settings(
+    ws: Ws,
+    State(st): State<AppState>,
+    Json(input): Json<CaseSettingsInput>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let label = cs::set_verifier_label(&st.store, ws.id, ws.role, &input.verifier_label)
+        .await?
+        .map(|t| t.raw())
+        .unwrap_or_default();
+    Ok(axum::Json(json!({ "verifier_label": label })))
+}
+
+async fn add_subscription(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, id)): Path<(String, Id)>,
+    Json(input): Json<SubscriptionInput>,
+) -> ApiResult<(
+    StatusCode,
+    axum::Json<kohtaamo_storage::cases::Subscription>,
+)> {
+    ws.require_edit()?;
+    let sub = cs::subscribe(
+        &st.store,
+        ws.id,
+        id,
+        &recorder(&ws),
+        &input.email,
+        (st.clock.now(), st.mail()),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(sub)))
 }

@@ -43,6 +43,18 @@ struct ListPage {
     view: String,
     views: Vec<(&'static str, String)>,
     rows: Vec<Row>,
+    editor: bool,
+    csrf: String,
+    /// Journeys with their step editors: (id, name, whether steps are set).
+    journeys: Vec<(Id, String, bool)>,
+    /// The look-up form's label of the second factor, per language (fi, en, sv):
+    /// (code, language name, label).
+    verifier: Vec<(String, String, String)>,
+    /// The look-up form's address.
+    lookup: String,
+    /// A message after saving, or what was wrong.
+    done: String,
+    error: String,
 }
 
 /// The name of the step a status belongs to, in the reader's language.
@@ -57,6 +69,8 @@ fn step_name(i: &I18n, steps: &[kohtaamo_domain::cases::Step], status: &str) -> 
 pub struct ListQuery {
     #[serde(default)]
     view: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
 }
 
 /// `GET /w/{ws}/cases?view=open|done|all` (open: not yet at their journey's last
@@ -66,8 +80,22 @@ pub async fn list(
     ctx: PageCtx,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let (w, _) = ctx.ws()?;
-    let (view, listed) = match q.view.as_deref() {
+    let done = if q.done.is_some() {
+        ctx.i.t("cases-settings-saved")
+    } else {
+        String::new()
+    };
+    list_page(&st, &ctx, q.view.as_deref(), (done, String::new())).await
+}
+
+async fn list_page(
+    st: &AppState,
+    ctx: &PageCtx,
+    view: Option<&str>,
+    (done, error): (String, String),
+) -> Result<Response, PageError> {
+    let (w, role) = ctx.ws()?;
+    let (view, listed) = match view {
         Some("done") => ("done", cs::View::Done),
         Some("all") => ("all", cs::View::All),
         _ => ("open", cs::View::Open),
@@ -91,8 +119,39 @@ pub async fn list(
                 .unwrap_or_default(),
         });
     }
-    let ch = chrome(&ctx);
+    let snapshot = st.store.snapshot_cached(w.id).await?;
+    let mut journeys = vec![];
+    for (id, d) in &snapshot.journeys {
+        let set = !st.store.case_steps(w.id, *id).await?.is_empty();
+        journeys.push((*id, i.text(&d.name), set));
+    }
+    let label = cs::verifier_label(&st.store, w.id)
+        .await?
+        .map(|t| t.raw())
+        .unwrap_or_default();
+    let verifier = kohtaamo_domain::cases::CASE_LANGUAGES
+        .iter()
+        .map(|l| {
+            (
+                l.to_string(),
+                i.t(&format!("lang-name-{l}")),
+                label.get(*l).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let ch = chrome(ctx);
     let page = ListPage {
+        editor: role.can_edit(),
+        csrf: ctx.csrf.clone(),
+        journeys,
+        verifier,
+        lookup: format!(
+            "{}/s?org={}",
+            st.public_base(&HeaderMap::new()),
+            w.data.slug
+        ),
+        done,
+        error,
         i: ch.i,
         nav: ch.nav,
         langs: ch.langs,
@@ -154,6 +213,8 @@ struct CasePage {
     /// What the customer wrote on their status page: (when, text), newest first.
     replies: Vec<(String, String)>,
     links: Vec<LinkRow>,
+    /// E-mail subscriptions: (address, since, ended).
+    subscriptions: Vec<(String, String, String)>,
     /// The statuses to move to, each with its step's name.
     statuses: Vec<(String, String)>,
     editor: bool,
@@ -265,6 +326,20 @@ async fn render(
         changes,
         replies,
         links,
+        subscriptions: d
+            .subscriptions
+            .iter()
+            .map(|s| {
+                (
+                    s.email.clone(),
+                    i.time(&s.created_at),
+                    s.unsubscribed_at
+                        .as_deref()
+                        .map(|t| i.time(t))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
         statuses,
         editor: role.can_edit(),
         issued,
@@ -383,6 +458,31 @@ pub async fn issue(
         Err(kohtaamo_app::Error::Invalid(e)) => {
             let error = ctx.i.reasons(&e);
             render(&st, &ctx, id, (String::new(), String::new(), error)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /w/{ws}/cases/settings` (editors): what the look-up form calls the second
+/// factor, per language (all empty: the default).
+pub async fn settings(
+    State(st): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let w = ctx.edit_ws()?;
+    let label: std::collections::BTreeMap<String, String> = form
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("label_")?.to_owned(), v.clone())))
+        .collect();
+    match cs::set_verifier_label(&st.store, w.id, ctx.ws()?.1, &label).await {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/w/{}/cases?done=settings", w.data.slug)).into_response())
+        }
+        Err(kohtaamo_app::Error::Invalid(e)) => {
+            let error = ctx.i.reasons(&e);
+            let mut r = list_page(&st, &ctx, None, (String::new(), error)).await?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
         }
         Err(e) => Err(e.into()),
     }

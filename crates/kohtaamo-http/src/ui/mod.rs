@@ -5,6 +5,8 @@
 
 mod admin;
 mod alerts_page;
+mod case_analytics_page;
+mod case_steps_page;
 mod cases_page;
 mod charts;
 mod customers_page;
@@ -81,12 +83,23 @@ pub fn router() -> Router<AppState> {
         )
         .route("/s/{token}", get(status_page::page))
         .route("/s/{token}/reply", post(status_page::reply))
+        .route("/s/{token}/subscribe", post(status_page::subscribe))
+        .route(
+            "/s/u/{id}/{token}",
+            get(status_page::unsubscribe_form).post(status_page::unsubscribe),
+        )
         .route("/w/{ws}/cases", get(cases_page::list))
+        .route("/w/{ws}/cases/analytics", get(case_analytics_page::page))
+        .route("/w/{ws}/cases/settings", post(cases_page::settings))
         .route("/w/{ws}/cases/{id}", get(cases_page::one))
         .route("/w/{ws}/cases/{id}/status", post(cases_page::move_to))
         .route("/w/{ws}/cases/{id}/links", post(cases_page::issue))
         .route("/w/{ws}/cases/{id}/links/revoke", post(cases_page::revoke))
         .route("/w/{ws}/cases/{id}/preview", get(status_page::preview))
+        .route(
+            "/w/{ws}/journeys/{id}/case-steps",
+            get(case_steps_page::editor).post(case_steps_page::post),
+        )
         .route("/w/{ws}", get(pages::home))
         .route("/w/{ws}/packages", get(pages::catalogue))
         .route("/w/{ws}/packages/{id}", get(pages::package))

@@ -59,6 +59,11 @@ struct StatusPage {
     form_id: String,
     sent: bool,
     reply_error: String,
+    /// Where the e-mail form posts (empty: e-mail is off, or a preview); whether an
+    /// address was just subscribed; what was wrong with one.
+    subscribe_action: String,
+    subscribed: bool,
+    subscribe_error: String,
     ask: String,
     ask_due: String,
     unit: String,
@@ -73,6 +78,20 @@ pub struct LangQuery {
     /// After a reply: `1`.
     #[serde(default)]
     sent: Option<String>,
+    /// After subscribing to e-mail: `1`.
+    #[serde(default)]
+    subscribed: Option<String>,
+}
+
+/// What a status page shows beside the case: a preview or not; a reply just sent or
+/// what was wrong with it; an address just subscribed or what was wrong with it.
+#[derive(Default)]
+struct Shown {
+    preview: bool,
+    sent: bool,
+    reply_error: String,
+    subscribed: bool,
+    subscribe_error: String,
 }
 
 /// A case page's answer: never kept by a cache, indexed or given away as a referrer.
@@ -122,8 +141,13 @@ pub async fn page(
     let Some(p) = found else {
         return not_found(&respondent_language(q.lang.as_deref(), &headers, None));
     };
-    let sent = q.sent.is_some();
-    let page = (false, sent, String::new());
+    st.case_opens
+        .count(p.workspace_id, p.case.id, st.clock.now());
+    let page = Shown {
+        sent: q.sent.is_some(),
+        subscribed: q.subscribed.is_some(),
+        ..Default::default()
+    };
     show(
         &st,
         p,
@@ -183,7 +207,10 @@ pub async fn reply(
     };
     match cs::public(&st.store, &token, st.clock.now()).await {
         Ok(Some(p)) => {
-            let page = (false, false, error);
+            let page = Shown {
+                reply_error: error,
+                ..Default::default()
+            };
             let mut r = show(&st, p, (lang, &headers), format!("/s/{token}"), page).await;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             r
@@ -191,6 +218,143 @@ pub async fn reply(
         Ok(None) => not_found(&i),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct SubscribeForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    consent: String,
+    #[serde(default)]
+    lang: String,
+}
+
+/// `POST /s/{token}/subscribe`: e-mail on each step change to the address given, with
+/// the customer's consent (the box ticked); a first message confirms it.
+pub async fn subscribe(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let f: SubscribeForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let i = respondent_language(
+        Some(f.lang.as_str()).filter(|l| !l.is_empty()),
+        &headers,
+        None,
+    );
+    let Some(mail) = st.mail() else {
+        return not_found(&i);
+    };
+    let r = cs::subscribe_on_page(
+        mail,
+        &st.case_replies,
+        (&token, &f.email, f.consent == "1", &i.lang),
+        ip,
+        st.clock.now(),
+    )
+    .await;
+    let error = match r {
+        Ok(Some(_)) => {
+            let to = format!("/s/{token}?subscribed=1&lang={}#sub-h", i.lang);
+            return axum::response::Redirect::to(&to).into_response();
+        }
+        Ok(None) => return not_found(&i),
+        Err(kohtaamo_app::Error::Invalid(e)) => i.reasons(&e),
+        Err(kohtaamo_app::Error::Limited(secs)) => {
+            i.n("status-lookup-limited", "seconds", secs as i64)
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match cs::public(&st.store, &token, st.clock.now()).await {
+        Ok(Some(p)) => {
+            let page = Shown {
+                subscribe_error: error,
+                ..Default::default()
+            };
+            let lang = Some(i.lang.as_str());
+            let mut r = show(&st, p, (lang, &headers), format!("/s/{token}"), page).await;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            r
+        }
+        Ok(None) => not_found(&i),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "status_unsubscribe.html")]
+struct UnsubscribePage {
+    i: I18n,
+    org: String,
+    reference: String,
+    /// Where the button posts (empty: done).
+    action: String,
+    done: bool,
+}
+
+async fn unsubscribe_page(
+    st: &AppState,
+    (id, token): (kohtaamo_domain::Id, &str),
+    lang: Option<&str>,
+    headers: &HeaderMap,
+    act: bool,
+) -> Response {
+    let now = st.clock.now();
+    let found = if act {
+        cs::unsubscribe(&st.store, id, token, now).await
+    } else {
+        cs::subscription_of(&st.store, id, token).await
+    };
+    let (ws, sub, case) = match found {
+        Ok(Some(x)) => x,
+        Ok(None) => return not_found(&respondent_language(lang, headers, None)),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let w = match st.store.workspace_by_id(ws).await {
+        Ok(Some(w)) => w,
+        Ok(None) => return not_found(&respondent_language(lang, headers, None)),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let chosen = lang.or(Some(sub.language.as_str()).filter(|l| !l.is_empty()));
+    let i = respondent_language(chosen, headers, Some(w.data.default_language.as_str()));
+    let done = act || sub.unsubscribed_at.is_some();
+    let page = UnsubscribePage {
+        org: i.text(&w.data.name),
+        reference: shown_reference(&case.reference),
+        action: if done {
+            String::new()
+        } else {
+            format!("/s/u/{id}/{token}")
+        },
+        done,
+        i,
+    };
+    respond(StatusCode::OK, page.render())
+}
+
+/// `GET /s/u/{id}/{token}`: asks to confirm (a mail scanner opening the link changes
+/// nothing).
+pub async fn unsubscribe_form(
+    State(st): State<AppState>,
+    Path((id, token)): Path<(kohtaamo_domain::Id, String)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    unsubscribe_page(&st, (id, &token), q.lang.as_deref(), &headers, false).await
+}
+
+/// `POST /s/u/{id}/{token}`: ends the subscription — the page's button, or a mail
+/// program's one-click unsubscribe (RFC 8058; any body).
+pub async fn unsubscribe(
+    State(st): State<AppState>,
+    Path((id, token)): Path<(kohtaamo_domain::Id, String)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    unsubscribe_page(&st, (id, &token), q.lang.as_deref(), &headers, true).await
 }
 
 /// `GET /w/{ws}/cases/{id}/preview`: the customer's page as staff see it before they
@@ -205,7 +369,10 @@ pub async fn preview(
     let (w, _) = ctx.ws()?;
     let p = cs::preview(&st.store, w.id, id).await?;
     let action = format!("/w/{}/cases/{id}/preview", w.data.slug);
-    let page = (true, false, String::new());
+    let page = Shown {
+        preview: true,
+        ..Default::default()
+    };
     Ok(show(&st, p, (q.lang.as_deref(), &headers), action, page).await)
 }
 
@@ -214,8 +381,9 @@ async fn show(
     p: cs::PublicCase,
     (lang, headers): (Option<&str>, &HeaderMap),
     action: String,
-    (preview, sent, reply_error): (bool, bool, String),
+    shown: Shown,
 ) -> Response {
+    let preview = shown.preview;
     let (w, snapshot) = match (
         st.store.workspace_by_id(p.workspace_id).await,
         st.store.snapshot_cached(p.workspace_id).await,
@@ -337,8 +505,15 @@ async fn show(
             format!("{action}/reply")
         },
         form_id: kohtaamo_app::links::new_token(),
-        sent,
-        reply_error,
+        sent: shown.sent,
+        reply_error: shown.reply_error,
+        subscribe_action: if preview || st.mail().is_none() {
+            String::new()
+        } else {
+            format!("{action}/subscribe")
+        },
+        subscribed: shown.subscribed,
+        subscribe_error: shown.subscribe_error,
         ask: if done {
             String::new()
         } else {
@@ -368,6 +543,8 @@ struct LookupPage {
     languages: Vec<(String, String, String, bool)>,
     reference: String,
     error: String,
+    /// What the workspace calls the second factor (default: postcode or surname).
+    verifier_label: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -412,7 +589,16 @@ async fn lookup_page(
     let languages = super::public::language_links(&i, |l| {
         format!("/s?org={}&lang={l}", super::pages::encode(org))
     });
+    let verifier_label = match cs::verifier_label(&st.store, w.id).await {
+        Ok(Some(t)) => t
+            .get(&i.lang, w.data.default_language.as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| i.t("status-lookup-verifier")),
+        Ok(None) => i.t("status-lookup-verifier"),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let page = LookupPage {
+        verifier_label,
         org: org.to_owned(),
         org_name: i.text(&w.data.name),
         languages,

@@ -1008,3 +1008,161 @@ async fn the_recovery_survey_reaches_a_consenting_customer_and_a_poor_answer_reo
         (Status::Closed, Some(5))
     );
 }
+
+/// A customer who gave their address gets an e-mail when their case moves to another
+/// step — not for a status within the same step, not for a late change, not twice for
+/// a retry — each with a working status-page link and a one-click unsubscribe link;
+/// after unsubscribing, nothing more. A real SMTP server receives them.
+#[tokio::test]
+async fn case_step_changes_reach_a_subscribed_customer_until_they_unsubscribe() {
+    use kohtaamo_app::cases as cs;
+    use kohtaamo_app::encounters::Recorder;
+    use kohtaamo_domain::cases::{CaseInput, StatusInput, StepsInput};
+    use kohtaamo_domain::model::{JourneyData, Role};
+
+    let w = world().await;
+    let server = smtp::SmtpServer::start();
+    let journey = w
+        .store
+        .list::<JourneyData>(w.ws, &ListQuery::all())
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let steps: StepsInput = serde_json::from_value(json!({"steps": [
+        {"key": "received", "name": {"fi": "Vastaanotettu", "en": "Received"}, "next": {"fi": "Tarkistamme.", "en": "We check it."}, "expected_days": 2, "statuses": ["new", "triage"]},
+        {"key": "checking", "name": {"fi": "Käsittelyssä", "en": "Being checked"}, "expected_days": 7, "statuses": ["checking"]},
+        {"key": "done", "name": {"fi": "Valmis", "en": "Done"}, "statuses": ["paid"]}
+    ]}))
+    .unwrap();
+    cs::set_steps(&w.store, w.ws, Role::Admin, journey, &steps)
+        .await
+        .unwrap();
+    let hooks = JobCtx::new(w.store.clone(), Arc::new(SystemClock))
+        .with_mailer(Some(server.mailer()))
+        .with_base_url(Some("https://kohtaamo.example.fi".into()));
+    let by = Recorder("user:admin".into());
+    let now = chrono::Utc::now() - Duration::days(3);
+    let input: CaseInput = serde_json::from_value(json!({
+        "id": "claim-1", "journey_id": journey, "status": "new", "language": "en",
+        "notify_email": "maija@example.fi", "at": now.to_rfc3339()
+    }))
+    .unwrap();
+    // With e-mail off, an address is refused and nothing is stored.
+    let off = cs::create(&w.store, w.ws, &by, &input, (now, None)).await;
+    assert!(
+        matches!(off, Err(Error::Invalid(ref e)) if e.0.contains_key("notify_email")),
+        "{off:?}"
+    );
+    let (case, created) = cs::create(&w.store, w.ws, &by, &input, (now, Some(&hooks)))
+        .await
+        .unwrap();
+    assert!(created);
+    // A retry subscribes nothing twice.
+    cs::create(&w.store, w.ws, &by, &input, (now, Some(&hooks)))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.store
+            .case_subscriptions(w.ws, case.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let change = |status: &str, hours: i64| StatusInput {
+        status: status.into(),
+        at: Some((now + Duration::hours(hours)).to_rfc3339()),
+        note: None,
+        ask: None,
+        ask_due: None,
+    };
+    let mv = |input: StatusInput| {
+        let (store, hooks, by) = (&w.store, &hooks, &by);
+        async move {
+            cs::change(
+                store,
+                w.ws,
+                case.id,
+                by,
+                &input,
+                (chrono::Utc::now(), Some(hooks)),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    mv(change("triage", 1)).await; // the same step: no message
+    mv(change("checking", 5)).await; // another step: one message
+    mv(change("checking", 5)).await; // a retry: nothing
+    mv(change("new", 3)).await; // late (older than the current status): nothing
+    assert_eq!(Job::MAIL.run_once(&hooks).await.unwrap(), 2);
+    let got = server.received();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    let reference = kohtaamo_domain::cases::shown_reference(&case.reference);
+    let first = got
+        .iter()
+        .find(|m| m.subject.contains("Received"))
+        .expect("the first message");
+    assert!(first.subject.contains(&reference), "{}", first.subject);
+    assert!(
+        first.body.contains("each time your case moves"),
+        "{}",
+        first.body
+    );
+    let moved = got
+        .iter()
+        .find(|m| m.subject.contains("Being checked"))
+        .expect("the step change");
+    assert_eq!(moved.to, "maija@example.fi");
+    assert!(
+        moved.body.contains("Your case is now at: Being checked"),
+        "{}",
+        moved.body
+    );
+    // The message's status-page link opens the case; its unsubscribe link is the header's.
+    let token = moved
+        .body
+        .split("https://kohtaamo.example.fi/s/")
+        .nth(1)
+        .and_then(|r| r.split(['?', '\n', '\r']).next())
+        .expect("a status link");
+    let opened = cs::public(&w.store, token.trim(), chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(opened.map(|p| p.case.id), Some(case.id));
+    assert_eq!(
+        moved.list_unsubscribe_post.trim(),
+        "List-Unsubscribe=One-Click"
+    );
+    let unsub = moved
+        .list_unsubscribe
+        .trim()
+        .trim_start_matches("<https://kohtaamo.example.fi/s/u/")
+        .trim_end_matches('>')
+        .to_owned();
+    assert!(
+        moved.body.contains(&unsub),
+        "the link in the text is the header's"
+    );
+    let (id, token) = unsub.split_once('/').expect("id/token");
+    let id: i64 = id.parse().unwrap();
+    assert!(
+        cs::unsubscribe(&w.store, id, "0".repeat(32).as_str(), chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_none(),
+        "a wrong token ends nothing"
+    );
+    assert!(cs::unsubscribe(&w.store, id, token, chrono::Utc::now())
+        .await
+        .unwrap()
+        .is_some());
+    mv(change("paid", 30)).await;
+    assert_eq!(
+        Job::MAIL.run_once(&hooks).await.unwrap(),
+        0,
+        "nothing after unsubscribing"
+    );
+    assert_eq!(server.received().len(), 2);
+}

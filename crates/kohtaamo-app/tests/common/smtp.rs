@@ -19,6 +19,9 @@ pub struct Received {
     pub from: String,
     pub subject: String,
     pub body: String,
+    /// The one-click unsubscribe headers (RFC 8058), empty when absent.
+    pub list_unsubscribe: String,
+    pub list_unsubscribe_post: String,
 }
 
 fn python() -> PathBuf {
@@ -115,6 +118,8 @@ impl SmtpServer {
                 from: h("From"),
                 subject: h("Subject"),
                 body: m.get_body().expect("body"),
+                list_unsubscribe: h("List-Unsubscribe"),
+                list_unsubscribe_post: h("List-Unsubscribe-Post"),
             });
         }
         out.sort_by(|a, b| (&a.to, &a.subject).cmp(&(&b.to, &b.subject)));

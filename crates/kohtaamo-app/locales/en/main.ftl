@@ -8,6 +8,7 @@ nav-workspaces = Workspaces
 nav-language = Language
 lang-name-en = English
 lang-name-fi = Suomi
+lang-name-sv = Svenska
 signed-in-as = Signed in as { $name }
 logout = Log out
 login-title = Log in to Kohtaamo

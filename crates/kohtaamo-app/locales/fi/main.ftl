@@ -8,6 +8,7 @@ nav-workspaces = Työtilat
 nav-language = Kieli
 lang-name-en = English
 lang-name-fi = Suomi
+lang-name-sv = Svenska
 signed-in-as = Kirjautuneena: { $name }
 logout = Kirjaudu ulos
 login-title = Kirjaudu Kohtaamoon

@@ -539,3 +539,205 @@ async fn a_case_is_found_by_reference_and_second_factor_only() {
     );
     assert!(h.contains_key("retry-after"));
 }
+
+/// Case analytics through the API, against figures computed by hand; the status page
+/// opens counted; the look-up label per workspace; steps that would strand cases
+/// refused; e-mail asked for with e-mail off refused.
+#[tokio::test]
+async fn analytics_settings_and_what_is_refused() {
+    let app = spawn_app().await;
+    let (j, unit) = journey(&app).await;
+    let steps_url = format!("/api/v1/workspaces/w/journeys/{j}/case-steps");
+    app.put(&steps_url, &app.admin, steps()).await;
+    let mk = |id: &str, at: &str| json!({"id": id, "journey_id": j, "status": "new", "unit_id": unit, "at": at});
+    let (_, a) = app
+        .post(CASES, &app.admin, mk("a", "2026-03-01T00:00:00Z"))
+        .await;
+    let (_, b) = app
+        .post(CASES, &app.admin, mk("b", "2026-03-01T00:00:00Z"))
+        .await;
+    let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+    let mv = |id: i64, status: &str, at: &str| {
+        let app = &app;
+        let body = json!({"status": status, "at": at});
+        async move {
+            let (s, r) = app
+                .post(&format!("{CASES}/{id}/status"), &app.admin, body)
+                .await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+        }
+    };
+    // a: 2 days received (over its 1), 2 days tracing (within 5), delivered.
+    mv(a, "tracing", "2026-03-03T00:00:00Z").await;
+    mv(a, "delivered", "2026-03-05T00:00:00Z").await;
+    // b: half a day received, then tracing since March: overdue.
+    mv(b, "tracing", "2026-03-01T12:00:00Z").await;
+    // b's customer looked twice the day before the change and three times after it.
+    let ws = app.store.workspace_by_slug("w").await.unwrap().unwrap().id;
+    app.store
+        .add_case_opens(&[
+            (ws, b, "2026-02-28T20".into(), 2),
+            (ws, b, "2026-03-02T09".into(), 3),
+        ])
+        .await
+        .unwrap();
+    let (s, r) = app
+        .get(
+            &format!("/api/v1/workspaces/w/journeys/{j}/case-analytics?days=3660"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let f = &r["figures"];
+    assert_eq!(
+        (f["cases"].as_i64(), f["done"].as_i64()),
+        (Some(2), Some(1)),
+        "{r}"
+    );
+    let received = &f["steps"][0];
+    assert_eq!(received["entered"], 2);
+    assert_eq!(received["ended"], 2);
+    assert_eq!(received["median_days"], 1.25, "(0.5 + 2) / 2");
+    assert_eq!(received["p90_days"], 2.0);
+    assert_eq!(received["over_expected"], 1);
+    let tracing = &f["steps"][1];
+    assert_eq!(
+        (&tracing["open_now"], &tracing["overdue_now"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(tracing["overdue_by_unit"], json!([[unit, 1]]));
+    assert_eq!(tracing["changes_seen"], 2);
+    assert_eq!(tracing["opens_before"], 1.0, "2 opens over 2 changes");
+    assert_eq!(tracing["opens_after"], 1.5, "3 opens over 2 changes");
+    assert_eq!(
+        f["steps"][2]["open_now"], 0,
+        "the last step is done, not open"
+    );
+    assert_eq!(r["weakest_wait"], Value::Null);
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/workspaces/w/journeys/{j}/case-analytics?days=0"),
+            &app.admin
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // Opening the status page is counted (written before analytics are read).
+    let (_, link) = app
+        .post(&format!("{CASES}/{a}/links"), &app.admin, json!({}))
+        .await;
+    for _ in 0..2 {
+        let r = app
+            .client
+            .get(app.url(link["path"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    app.get(
+        &format!("/api/v1/workspaces/w/journeys/{j}/case-analytics?days=3660"),
+        &app.admin,
+    )
+    .await;
+    let opens: i64 = app
+        .store
+        .case_opens(ws, j)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(c, _, _)| *c == a)
+        .map(|(_, _, n)| n)
+        .sum();
+    assert_eq!(opens, 2);
+    // Steps that drop a status a case stands in: refused, nothing stored.
+    let (s, e) = app
+        .put(
+            &steps_url,
+            &app.admin,
+            json!({"steps": [
+                {"key": "received", "name": {"en": "Received"}, "statuses": ["new"]},
+                {"key": "delivered", "name": {"en": "Delivered"}, "statuses": ["delivered"]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["fields"]["steps.tracing"]
+            .as_str()
+            .is_some_and(|m| m.contains("1 case")),
+        "{e}"
+    );
+    assert_eq!(
+        app.get(&steps_url, &app.admin).await.1["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // The look-up label: set, shown on the form, bad language refused, cleared.
+    let settings = "/api/v1/workspaces/w/case-settings";
+    let (s, set) = app
+        .put(
+            settings,
+            &app.admin,
+            json!({"verifier_label": {"fi": "Postinumero", "en": "Postcode"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{set}");
+    let form = app
+        .client
+        .get(app.url("/s?org=w&lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains(">Postcode</label>"), "{form}");
+    let (s, e) = app
+        .put(
+            settings,
+            &app.admin,
+            json!({"verifier_label": {"de": "Postleitzahl"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(
+        app.get(settings, &app.admin).await.1["verifier_label"]["en"],
+        "Postcode"
+    );
+    app.put(settings, &app.admin, json!({"verifier_label": {}}))
+        .await;
+    assert_eq!(
+        app.get(settings, &app.admin).await.1["verifier_label"],
+        json!({})
+    );
+    // E-mail for a customer with e-mail off: a clear error, nothing stored.
+    let (s, e) = app
+        .post(
+            &format!("{CASES}/{a}/subscriptions"),
+            &app.admin,
+            json!({"email": "maija@example.fi"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["fields"]["email"]
+            .as_str()
+            .unwrap()
+            .contains("not set up"),
+        "{e}"
+    );
+    let (s, e) = app
+        .post(CASES, &app.admin, json!({"id": "c", "journey_id": j, "status": "new", "notify_email": "maija@example.fi"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(
+        app.get(&format!("{CASES}?limit=10"), &app.admin).await.1["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -181,6 +181,146 @@ async fn queue_notices(tx: &mut crate::Tx, ws: Id, case_id: Id, notices: &[Notic
     crate::mail::queue(tx, Some(ws), &mails, &now).await
 }
 
+/// A status change on its way to the database (see [`Store::change_case`]).
+#[derive(Debug, Clone)]
+pub struct ChangeJob {
+    pub ws: Id,
+    pub id: Id,
+    pub change: NewChange,
+    pub encounter: NewEncounter,
+    pub notices: Vec<Notice>,
+}
+
+/// [`Store::change_case`] inside an open transaction (the portable path).
+pub(crate) async fn change_in(
+    tx: &mut crate::Tx,
+    backend: crate::Backend,
+    j: &ChangeJob,
+) -> Result<(Case, bool)> {
+    let (ws, id, c) = (j.ws, j.id, &j.change);
+    let lock = if backend == crate::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM cases WHERE workspace_id = $1 AND id = $2{lock}"
+    ))
+    .bind(ws)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let current = case(&row)?;
+    if !insert_change(tx, ws, id, c).await? {
+        return Ok((current, false));
+    }
+    if c.at >= current.status_at {
+        sqlx::query(
+            "UPDATE cases SET status = $1, status_at = $2, ask = $3, ask_due = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(&c.status)
+        .bind(&c.at)
+        .bind(&c.ask)
+        .bind(&c.ask_due)
+        .bind(now_text())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        queue_notices(tx, ws, id, &j.notices).await?;
+    }
+    crate::encounters::record_in(tx, ws, std::slice::from_ref(&j.encounter)).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((case(&row)?, true))
+}
+
+fn case_sqlite(r: &rusqlite::Row) -> rusqlite::Result<Case> {
+    Ok(Case {
+        id: r.get("id")?,
+        client_id: r.get("client_id")?,
+        reference: r.get("reference")?,
+        journey_id: r.get("journey_id")?,
+        customer: r.get("customer")?,
+        unit_id: r.get("unit_id")?,
+        language: r.get("language")?,
+        title: r.get("title")?,
+        status: r.get("status")?,
+        status_at: r.get("status_at")?,
+        ask: r.get("ask")?,
+        ask_due: r.get("ask_due")?,
+        has_verifier: r.get::<_, Option<String>>("verifier_hash")?.is_some(),
+        verifier_hash: r.get("verifier_hash")?,
+        created_by: r.get("created_by")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+/// [`change_in`] on the SQLite writer's own connection, inside its transaction: the
+/// same statements. A case that is not there is this change's NotFound (the outer
+/// Err is the database's).
+pub(crate) fn sqlite_change(
+    tx: &rusqlite::Connection,
+    j: &ChangeJob,
+) -> rusqlite::Result<Result<(Case, bool)>> {
+    use rusqlite::{params, OptionalExtension};
+    let (ws, id, c) = (j.ws, j.id, &j.change);
+    let current = tx
+        .prepare_cached(&numbered(&format!(
+            "SELECT {COLUMNS} FROM cases WHERE workspace_id = $1 AND id = $2"
+        )))?
+        .query_row(params![ws, id], case_sqlite)
+        .optional()?;
+    let Some(current) = current else {
+        return Ok(Err(StoreError::NotFound));
+    };
+    let now = now_text();
+    let n = tx
+        .prepare_cached(&numbered(
+            "INSERT INTO case_changes (workspace_id, case_id, status, at, note, ask, ask_due, recorded_by, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (case_id, status, at) DO NOTHING",
+        ))?
+        .execute(params![ws, id, c.status, c.at, c.note, c.ask, c.ask_due, c.recorded_by, now])?;
+    if n == 0 {
+        return Ok(Ok((current, false)));
+    }
+    if c.at >= current.status_at {
+        tx.prepare_cached(&numbered(
+            "UPDATE cases SET status = $1, status_at = $2, ask = $3, ask_due = $4, updated_at = $5 WHERE id = $6",
+        ))?
+        .execute(params![c.status, c.at, c.ask, c.ask_due, now, id])?;
+        for n in &j.notices {
+            tx.prepare_cached(&numbered(
+                "INSERT INTO case_links (workspace_id, case_id, token_hash, expires_at, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            ))?
+            .execute(params![ws, id, n.link_hash, n.link_expires, n.by, now])?;
+            let m = &n.mail;
+            tx.prepare_cached(&numbered(
+                "INSERT INTO mail_queue (workspace_id, dedupe, kind, to_addr, subject, body, unsubscribe, status, attempts, next_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $8, 'queued', 0, $7, $7) ON CONFLICT (dedupe) DO NOTHING",
+            ))?
+            .execute(params![ws, m.dedupe, m.kind, m.to, m.subject, m.body, now, m.unsubscribe])?;
+        }
+    }
+    crate::encounters::sqlite_record(tx, ws, std::slice::from_ref(&j.encounter))?;
+    let case = tx
+        .prepare_cached(&numbered(&format!(
+            "SELECT {COLUMNS} FROM cases WHERE id = $1"
+        )))?
+        .query_row(params![id], case_sqlite)?;
+    Ok(Ok((case, true)))
+}
+
+/// SQL written with `$N` for sqlx (which reads the number) as rusqlite binds it:
+/// SQLite numbers `?N` by N but `$N` by order of first appearance.
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
 /// A customer's e-mail subscription to a case's step changes.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
@@ -397,47 +537,22 @@ impl Store {
         encounter: &NewEncounter,
         notices: &[Notice],
     ) -> Result<(Case, bool)> {
-        let (_gate, mut tx) = self.write().await?;
-        let r = async {
-            let lock = if self.backend() == crate::Backend::Postgres {
-                " FOR UPDATE"
-            } else {
-                ""
-            };
-            let row = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM cases WHERE workspace_id = $1 AND id = $2{lock}"
-            ))
-            .bind(ws)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-            let current = case(&row)?;
-            if !insert_change(&mut tx, ws, id, c).await? {
-                return Ok((current, false));
+        let job = ChangeJob {
+            ws,
+            id,
+            change: c.clone(),
+            encounter: encounter.clone(),
+            notices: notices.to_vec(),
+        };
+        // SQLite: through the instance's writer, so changes arriving together share
+        // one commit (one fsync); PostgreSQL takes many writers at once.
+        if self.sqlite_file().is_some() {
+            if let Some(queue) = self.running_writer() {
+                return crate::feedback::queue_case_change(&queue, job).await;
             }
-            if c.at >= current.status_at {
-                sqlx::query(
-                    "UPDATE cases SET status = $1, status_at = $2, ask = $3, ask_due = $4, updated_at = $5 WHERE id = $6",
-                )
-                .bind(&c.status)
-                .bind(&c.at)
-                .bind(&c.ask)
-                .bind(&c.ask_due)
-                .bind(now_text())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                queue_notices(&mut tx, ws, id, notices).await?;
-            }
-            crate::encounters::record_in(&mut tx, ws, std::slice::from_ref(encounter)).await?;
-            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM cases WHERE id = $1"))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            Ok((case(&row)?, true))
         }
-        .await;
+        let (_gate, mut tx) = self.write().await?;
+        let r = change_in(&mut tx, self.backend(), &job).await;
         self.finish(tx, r).await
     }
 

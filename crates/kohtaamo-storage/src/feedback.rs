@@ -91,6 +91,12 @@ pub(crate) enum Job {
         Vec<NewEncounter>,
         oneshot::Sender<Result<Vec<Recorded>>>,
     ),
+    /// A case's status change with its encounter (and notices): see
+    /// [`Store::change_case`].
+    CaseChange(
+        Box<crate::cases::ChangeJob>,
+        oneshot::Sender<Result<(crate::cases::Case, bool)>>,
+    ),
 }
 
 /// What one transaction of the writer produced: one outcome per response job and one
@@ -99,6 +105,9 @@ pub(crate) enum Job {
 struct Outcomes {
     stored: Vec<Stored>,
     recorded: Vec<Vec<Recorded>>,
+    /// One per case change, in queue order (a case that is not there is its own
+    /// NotFound, not the batch's failure).
+    cases: Vec<Result<(crate::cases::Case, bool)>>,
 }
 
 /// Handle to the instance's ingest writer. Cheap to clone.
@@ -194,6 +203,18 @@ fn closing() -> StoreError {
 }
 
 /// Hands a batch of encounters to a running writer and waits for its commit.
+pub(crate) async fn queue_case_change(
+    queue: &mpsc::Sender<Job>,
+    job: crate::cases::ChangeJob,
+) -> Result<(crate::cases::Case, bool)> {
+    let (tx, rx) = oneshot::channel();
+    queue
+        .send(Job::CaseChange(Box::new(job), tx))
+        .await
+        .map_err(|_| closing())?;
+    rx.await.map_err(|_| closing())?
+}
+
 pub(crate) async fn queue_encounters(
     queue: &mpsc::Sender<Job>,
     ws: Id,
@@ -261,6 +282,7 @@ fn answer(jobs: Vec<Job>, result: Result<Outcomes>) {
                     Job::Response(_, tx) => drop(tx.send(Err(e))),
                     Job::Impression(_, tx) => drop(tx.send(Err(e))),
                     Job::Encounters(_, _, tx) => drop(tx.send(Err(e))),
+                    Job::CaseChange(_, tx) => drop(tx.send(Err(e))),
                 }
             }
             return;
@@ -268,6 +290,7 @@ fn answer(jobs: Vec<Job>, result: Result<Outcomes>) {
     };
     let mut stored = o.stored.into_iter();
     let mut recorded = o.recorded.into_iter();
+    let mut cases = o.cases.into_iter();
     for job in jobs {
         match job {
             Job::Response(_, tx) => {
@@ -279,6 +302,11 @@ fn answer(jobs: Vec<Job>, result: Result<Outcomes>) {
             Job::Encounters(_, _, tx) => {
                 let _ = tx.send(recorded.next().ok_or_else(|| {
                     StoreError::Conflict("no outcome for a batch of encounters".into())
+                }));
+            }
+            Job::CaseChange(_, tx) => {
+                let _ = tx.send(cases.next().unwrap_or_else(|| {
+                    Err(StoreError::Conflict("no outcome for a case change".into()))
                 }));
             }
         }
@@ -336,10 +364,16 @@ fn sqlite_jobs(conn: &mut rusqlite::Connection, jobs: &[Job]) -> rusqlite::Resul
     let mut out = Outcomes {
         stored: sqlite_batch(&tx, &responses, &impressions)?,
         recorded: Vec::with_capacity(encounters.len()),
+        cases: vec![],
     };
     for (ws, rows) in encounters {
         out.recorded
             .push(crate::encounters::sqlite_record(&tx, ws, rows)?);
+    }
+    for j in jobs {
+        if let Job::CaseChange(c, _) = j {
+            out.cases.push(crate::cases::sqlite_change(&tx, c)?);
+        }
     }
     tx.commit()?;
     Ok(out)
@@ -357,10 +391,17 @@ async fn write_jobs(store: &Store, jobs: &[Job]) -> Result<Outcomes> {
                 write_in(&mut tx, &responses, &impressions).await?
             },
             recorded: Vec::with_capacity(encounters.len()),
+            cases: vec![],
         };
         for (ws, rows) in encounters {
             out.recorded
                 .push(crate::encounters::record_in(&mut tx, ws, rows).await?);
+        }
+        for j in jobs {
+            if let Job::CaseChange(c, _) = j {
+                out.cases
+                    .push(crate::cases::change_in(&mut tx, store.backend(), c).await);
+            }
         }
         Ok(out)
     }
@@ -637,6 +678,7 @@ fn split(jobs: &[Job]) -> Split<'_> {
             Job::Response(x, _) => r.push(&**x),
             Job::Impression(x, _) => i.push(x),
             Job::Encounters(ws, rows, _) => e.push((*ws, rows.as_slice())),
+            Job::CaseChange(..) => {}
         }
     }
     (r, i, e)

@@ -2080,6 +2080,33 @@ async fn cases_their_changes_and_links(store: Store) {
     );
     store.set_case_verifier_label(ws, None).await.unwrap();
     assert_eq!(store.case_verifier_label(ws).await.unwrap(), None);
+    // With the instance's writer running (SQLite routes changes through it, so changes
+    // arriving together share a commit): the same guarantees.
+    let _writer = kohtaamo_storage::feedback::Ingest::start(store.clone(), 64);
+    let mails_before = store.mail_of(ws, 100).await.unwrap().len();
+    let again = change("new", "2026-03-06T08:00:00Z");
+    let enc4 = encounter("case:c1:new3", "2026-03-06T08:00:00Z", Some("crm:9"));
+    let told = [notice("n-writer", "h-writer")];
+    let (x, y, z) = tokio::join!(
+        store.change_case(ws, case.id, &again, &enc4, &told),
+        store.change_case(ws, case.id, &again, &enc4, &told),
+        store.change_case(ws, 999_999, &again, &enc4, &told),
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.1 as u8 + y.1 as u8, 1, "changed once through the writer");
+    assert_eq!(x.0.status, "new", "{x:?}");
+    assert!(matches!(z, Err(StoreError::NotFound)), "{z:?}");
+    assert_eq!(
+        store.mail_of(ws, 100).await.unwrap().len(),
+        mails_before + 1,
+        "the writer's notice queued once"
+    );
+    assert!(store
+        .case_by_link("h-writer", "2026-03-07T00:00:00Z")
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(store.case_changes(ws, case.id).await.unwrap().len(), 4);
     assert_eq!(
         store
             .case_by_reference(ws, &case.reference)

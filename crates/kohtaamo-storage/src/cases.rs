@@ -545,7 +545,9 @@ impl Store {
             notices: notices.to_vec(),
         };
         // SQLite: through the instance's writer, so changes arriving together share
-        // one commit (one fsync); PostgreSQL takes many writers at once.
+        // one commit (one fsync). PostgreSQL takes many writers at once: through the
+        // one writer, its statements ran one after another and changes/s fell by a
+        // quarter (docs/BENCHMARKS.md).
         if self.sqlite_file().is_some() {
             if let Some(queue) = self.running_writer() {
                 return crate::feedback::queue_case_change(&queue, job).await;

@@ -906,31 +906,41 @@ impl Replies {
             return Err(Error::invalid("form", Reason::new("bad-client-id")));
         }
         self.per_case.check_key(&p.case.id)?;
-        let c = &p.case;
         let snapshot = store.snapshot_cached(p.workspace_id).await?;
-        let unit_name = c.unit_id.and_then(|u| snapshot.unit_name(u).cloned());
-        let e = NewEncounter {
-            client_id: format!("case:{}:reply:{form_id}", c.client_id),
-            occurred_at: time_text(now),
-            touchpoint_id: None,
-            touchpoint_name: None,
-            stage_id: None,
-            journey_id: Some(c.journey_id),
-            channel: "web".into(),
-            owner: c.unit_id.map(kohtaamo_domain::model::Owner::Unit),
-            owner_name: unit_name,
-            customer: c.customer.clone(),
-            case_ref: Some(c.client_id.clone()),
-            kind: "note".into(),
-            text: Some(t.to_owned()),
-            attributes: [("reference".to_string(), dc::shown_reference(&c.reference))].into(),
-            source: "case",
-            recorded_by: REPLY_BY.into(),
-            capture: None,
-        };
+        let e = reply_encounter(&snapshot, &p.case, (form_id, t), now);
         store.record_encounters(p.workspace_id, &[e]).await?;
-        let case = c.clone();
+        let case = p.case.clone();
         Ok(Some((p, case)))
+    }
+}
+
+/// What a customer wrote on the status page of case `c`, as the encounter it is: a
+/// `note` of the case for the unit handling it, recorded by [`REPLY_BY`]; `form_id`
+/// makes it once per form.
+pub fn reply_encounter(
+    snapshot: &kohtaamo_domain::insight::Snapshot,
+    c: &Case,
+    (form_id, text): (&str, &str),
+    at: DateTime<Utc>,
+) -> NewEncounter {
+    NewEncounter {
+        client_id: format!("case:{}:reply:{form_id}", c.client_id),
+        occurred_at: time_text(at),
+        touchpoint_id: None,
+        touchpoint_name: None,
+        stage_id: None,
+        journey_id: Some(c.journey_id),
+        channel: "web".into(),
+        owner: c.unit_id.map(kohtaamo_domain::model::Owner::Unit),
+        owner_name: c.unit_id.and_then(|u| snapshot.unit_name(u).cloned()),
+        customer: c.customer.clone(),
+        case_ref: Some(c.client_id.clone()),
+        kind: "note".into(),
+        text: Some(text.to_owned()),
+        attributes: [("reference".to_string(), dc::shown_reference(&c.reference))].into(),
+        source: "case",
+        recorded_by: REPLY_BY.into(),
+        capture: None,
     }
 }
 

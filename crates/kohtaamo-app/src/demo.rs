@@ -1105,7 +1105,8 @@ const DEMO_ACTIONS: [&str; 5] = [
 
 /// The demo's refund claims: the train trip journey gets customer-facing steps, and
 /// 400 cases of the last 60 days stand in every step — most on time, some overdue in
-/// checking or in the decision, a few waiting for a receipt from the customer. Their
+/// checking or in the decision, a few waiting for a receipt from the customer (who
+/// replies on the status page, as a few others ask when they hear back). Their
 /// customers open the status page (more often just after a change), and about 60 % of
 /// the done ones answer the closing survey — worse after a slow decision.
 async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime) -> Result<()> {
@@ -1239,6 +1240,8 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
     };
     let mut opens: Vec<(Id, Id, String, i64)> = vec![];
     let mut answers: Vec<NewResponse> = vec![];
+    let mut replies: Vec<NewEncounter> = vec![];
+    let snapshot = store.snapshot(ws).await?;
     for n in 0..400u32 {
         let opened = now - Duration::minutes(rng.gen_range(30..60 * 24 * 60));
         let (lang, title) = titles[rng.gen_range(0..titles.len())];
@@ -1300,6 +1303,28 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
                 break;
             }
             last = status;
+            // Some customers write on their page: when asked for something, and now
+            // and then while the case is being checked.
+            let asked = ask.is_some();
+            if asked || (status == "checking" && rng.gen_bool(0.08)) {
+                let text = match (asked, lang) {
+                    (true, "fi") => "Lähetin kuvan lipusta sähköpostilla.",
+                    (true, "sv") => "Jag skickade en bild av biljetten per e-post.",
+                    (true, _) => "I sent a photo of my ticket by e-mail.",
+                    (false, "fi") => "Milloin saan päätöksen? Juna oli 74 minuuttia myöhässä.",
+                    (false, "sv") => "När får jag beslutet?",
+                    (false, _) => "When will I hear back? The train was 74 minutes late.",
+                };
+                let written = at + Duration::hours(rng.gen_range(2..20));
+                if written < now {
+                    replies.push(crate::cases::reply_encounter(
+                        &snapshot,
+                        &c,
+                        (&format!("demo{n}{status}"), text),
+                        written,
+                    ));
+                }
+            }
             // The customer looks now and then, and mostly just after a change.
             for _ in 0..rng.gen_range(0..3) {
                 let seen = at + Duration::hours(rng.gen_range(0..48));
@@ -1376,6 +1401,7 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
         }
     }
     store.add_case_opens(&opens).await?;
+    store.record_encounters(ws, &replies).await?;
     flush(store, &mut answers).await?;
     Ok(())
 }

@@ -297,11 +297,15 @@ struct UnsubscribePage {
 
 async fn unsubscribe_page(
     st: &AppState,
-    (id, token): (kohtaamo_domain::Id, &str),
+    (id, token): (&str, &str),
     lang: Option<&str>,
     headers: &HeaderMap,
     act: bool,
 ) -> Response {
+    // Anything but a number opens nothing: the same page as a wrong token.
+    let Ok(id) = id.parse::<kohtaamo_domain::Id>() else {
+        return not_found(&respondent_language(lang, headers, None));
+    };
     let now = st.clock.now();
     let found = if act {
         cs::unsubscribe(&st.store, id, token, now).await
@@ -339,22 +343,22 @@ async fn unsubscribe_page(
 /// nothing).
 pub async fn unsubscribe_form(
     State(st): State<AppState>,
-    Path((id, token)): Path<(kohtaamo_domain::Id, String)>,
+    Path((id, token)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    unsubscribe_page(&st, (id, &token), q.lang.as_deref(), &headers, false).await
+    unsubscribe_page(&st, (&id, &token), q.lang.as_deref(), &headers, false).await
 }
 
 /// `POST /s/u/{id}/{token}`: ends the subscription — the page's button, or a mail
 /// program's one-click unsubscribe (RFC 8058; any body).
 pub async fn unsubscribe(
     State(st): State<AppState>,
-    Path((id, token)): Path<(kohtaamo_domain::Id, String)>,
+    Path((id, token)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    unsubscribe_page(&st, (id, &token), q.lang.as_deref(), &headers, true).await
+    unsubscribe_page(&st, (&id, &token), q.lang.as_deref(), &headers, true).await
 }
 
 /// `GET /w/{ws}/cases/{id}/preview`: the customer's page as staff see it before they

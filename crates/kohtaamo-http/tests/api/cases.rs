@@ -740,4 +740,19 @@ async fn analytics_settings_and_what_is_refused() {
             .len(),
         2
     );
+    // An unsubscribe link that is not one: the same public "nothing here" page.
+    for path in ["/s/u/abc/x", "/s/u/1/00000000000000000000000000000000"] {
+        for post in [false, true] {
+            let r = if post {
+                app.client.post(app.url(path)).send().await.unwrap()
+            } else {
+                app.client.get(app.url(path)).send().await.unwrap()
+            };
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+            assert!(
+                r.text().await.unwrap().contains("<html"),
+                "a page, not JSON"
+            );
+        }
+    }
 }

@@ -16,7 +16,9 @@ KOHTAAMO_ADMIN_PASSWORD=oracle-admin-password KOHTAAMO_LOG=warn KOHTAAMO_REVIEW_
   "$BIN" "${ARGS[@]}" serve --demo --bind 127.0.0.1:0 > "$DIR/out.txt" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-for _ in $(seq 1 120); do
+# Creating the demo (a year of answers, encounters, follow-ups and 400 cases) takes
+# about a minute on PostgreSQL on a 2-core machine: wait up to three.
+for _ in $(seq 1 360); do
   BASE=$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' "$DIR/out.txt" | head -n1 || true)
   [ -n "$BASE" ] && break
   sleep 0.5

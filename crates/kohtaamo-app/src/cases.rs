@@ -1030,13 +1030,18 @@ pub struct Analytics {
     pub weakest_wait: Option<usize>,
 }
 
+/// `opens`: this instance's counted page opens, written first so the figures are
+/// current (a failure to write them is logged; they stay for the next flush).
 pub async fn analytics(
     store: &Store,
-    ws: Id,
-    journey: Id,
+    opens: &Opens,
+    (ws, journey): (Id, Id),
     days: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Analytics> {
+    if let Err(e) = opens.flush(store).await {
+        tracing::warn!(error = %e, "status page opens not written before analytics");
+    }
     let days = days.unwrap_or(ANALYTICS_DAYS);
     if !(1..=3660).contains(&days) {
         return Err(Error::invalid(
@@ -1144,12 +1149,6 @@ pub async fn set_verifier_label(
     Ok(Some(t))
 }
 
-/// The consent a customer gives on the status page to get e-mail about their case,
-/// as shown to them (kept with the subscription).
-pub fn consent_text(i: &crate::i18n::I18n) -> String {
-    i.t("status-subscribe-consent")
-}
-
 /// A customer asks on their status page for e-mail on step changes (limited like
 /// replies: per address and per case). The address must be an e-mail address and the
 /// consent box ticked; the subscription keeps the consent text they saw. None: the link
@@ -1178,7 +1177,8 @@ pub async fn subscribe_on_page(
     let sub = NewSubscription {
         email: email.as_str().to_owned(),
         language: lang.to_owned(),
-        consent: consent_text(&i),
+        // The consent as the page showed it.
+        consent: i.t("status-subscribe-consent"),
         channel: "status-page".into(),
     };
     subscribe_with(hooks, p.workspace_id, &p.case, sub, now).await?;

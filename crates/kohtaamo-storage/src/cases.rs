@@ -161,21 +161,32 @@ pub struct Notice {
     pub by: String,
 }
 
+/// Inserts a status-page link (only its token's hash) in an open transaction.
+async fn insert_link(
+    tx: &mut crate::Tx,
+    (ws, case_id): (Id, Id),
+    (token_hash, expires_at, by): (&str, &str, &str),
+) -> Result<CaseLink> {
+    let row = sqlx::query(
+        "INSERT INTO case_links (workspace_id, case_id, token_hash, expires_at, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, expires_at, revoked_at, created_by, created_at",
+    )
+    .bind(ws)
+    .bind(case_id)
+    .bind(token_hash)
+    .bind(expires_at)
+    .bind(by)
+    .bind(now_text())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| StoreError::from_db(e, "case link"))?;
+    Ok(link(&row)?)
+}
+
 async fn queue_notices(tx: &mut crate::Tx, ws: Id, case_id: Id, notices: &[Notice]) -> Result<()> {
     let now = now_text();
     for n in notices {
-        sqlx::query(
-            "INSERT INTO case_links (workspace_id, case_id, token_hash, expires_at, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(ws)
-        .bind(case_id)
-        .bind(&n.link_hash)
-        .bind(&n.link_expires)
-        .bind(&n.by)
-        .bind(&now)
-        .execute(&mut **tx)
-        .await?;
+        insert_link(tx, (ws, case_id), (&n.link_hash, &n.link_expires, &n.by)).await?;
     }
     let mails: Vec<crate::mail::NewMail> = notices.iter().map(|n| n.mail.clone()).collect();
     crate::mail::queue(tx, Some(ws), &mails, &now).await
@@ -650,23 +661,7 @@ impl Store {
         by: &str,
     ) -> Result<CaseLink> {
         let (_gate, mut tx) = self.write().await?;
-        let r = async {
-            let row = sqlx::query(
-                "INSERT INTO case_links (workspace_id, case_id, token_hash, expires_at, created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, expires_at, revoked_at, created_by, created_at",
-            )
-            .bind(ws)
-            .bind(case_id)
-            .bind(token_hash)
-            .bind(expires_at)
-            .bind(by)
-            .bind(now_text())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_db(e, "case link"))?;
-            Ok(link(&row)?)
-        }
-        .await;
+        let r = insert_link(&mut tx, (ws, case_id), (token_hash, expires_at, by)).await;
         self.finish(tx, r).await
     }
 

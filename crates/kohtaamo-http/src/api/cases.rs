@@ -312,11 +312,15 @@ async fn get_analytics(
     Path((_, id)): Path<(String, Id)>,
     Query(q): Query<AnalyticsQuery>,
 ) -> ApiResult<axum::Json<cs::Analytics>> {
-    if let Err(e) = st.case_opens.flush(&st.store).await {
-        tracing::warn!(error = %e, "status page opens not written before analytics");
-    }
     Ok(axum::Json(
-        cs::analytics(&st.store, ws.id, id, q.days, st.clock.now()).await?,
+        cs::analytics(
+            &st.store,
+            &st.case_opens,
+            (ws.id, id),
+            q.days,
+            st.clock.now(),
+        )
+        .await?,
     ))
 }
 

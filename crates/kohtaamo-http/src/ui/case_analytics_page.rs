@@ -92,12 +92,17 @@ pub async fn page(
         .filter(|j| journeys.iter().any(|(id, _)| id == j))
         .or(journeys.first().map(|(id, _)| *id));
     let days = q.days.unwrap_or(cs::ANALYTICS_DAYS).clamp(1, 3660);
-    // This instance's counted opens first, so the page is current.
-    if let Err(e) = st.case_opens.flush(&st.store).await {
-        tracing::warn!(error = %e, "status page opens not written before analytics");
-    }
     let a = match journey {
-        Some(j) => Some(cs::analytics(&st.store, w.id, j, Some(days), st.clock.now()).await?),
+        Some(j) => Some(
+            cs::analytics(
+                &st.store,
+                &st.case_opens,
+                (w.id, j),
+                Some(days),
+                st.clock.now(),
+            )
+            .await?,
+        ),
         None => None,
     };
     let num = |x: Option<f64>| {

@@ -36,6 +36,8 @@ struct Row {
     days: String,
     statuses: String,
     order: String,
+    /// "Remove this step" ticked.
+    remove: bool,
     /// What is wrong with this row, as sentences.
     errors: Vec<String>,
 }
@@ -107,6 +109,7 @@ fn rows_of(steps: &[kohtaamo_domain::cases::Step]) -> Vec<Row> {
             days: s.expected_days.map(|d| d.to_string()).unwrap_or_default(),
             statuses: s.statuses.join(", "),
             order: ((k + 1) * 10).to_string(),
+            remove: false,
             errors: vec![],
         })
         .collect()
@@ -149,11 +152,8 @@ fn rows_from(form: &[(String, String)]) -> Vec<Row> {
             days: get(&format!("d{i}")),
             statuses: get(&format!("s{i}")),
             order: get(&format!("o{i}")),
-            errors: if get(&format!("del{i}")) == "1" {
-                vec!["del".into()]
-            } else {
-                vec![]
-            },
+            remove: get(&format!("del{i}")) == "1",
+            errors: vec![],
         })
         .collect()
 }
@@ -164,7 +164,7 @@ fn kept(rows: Vec<Row>) -> Vec<Row> {
     let mut kept: Vec<(i64, usize, Row)> = rows
         .into_iter()
         .enumerate()
-        .filter(|(_, r)| !r.is_empty() && r.errors.is_empty())
+        .filter(|(_, r)| !r.is_empty() && !r.remove)
         .map(|(i, r)| (r.order.trim().parse().unwrap_or(i64::MAX), i, r))
         .collect();
     kept.sort_by_key(|(o, i, _)| (*o, *i));
@@ -195,7 +195,8 @@ struct Preview {
     done: bool,
 }
 
-fn preview(rows: &[Row], lang: &str, at: usize, today: chrono::NaiveDate) -> Preview {
+/// `pi`: the customer's language, in which the preview's own words are written.
+fn preview(pi: &I18n, rows: &[Row], lang: &str, at: usize, today: chrono::NaiveDate) -> Preview {
     let at = at.min(rows.len().saturating_sub(1));
     // The preview's language is the customer's: fall back as the status page does.
     let text = |r: &Row, which: usize| {
@@ -232,7 +233,6 @@ fn preview(rows: &[Row], lang: &str, at: usize, today: chrono::NaiveDate) -> Pre
         })
         .collect();
     let row = rows.get(at);
-    let pi = crate::i18n::respondent_language(Some(lang), &axum::http::HeaderMap::new(), None);
     Preview {
         lang: lang.to_owned(),
         at,
@@ -330,8 +330,8 @@ async fn render(
         ctx.i.lang.clone()
     };
     let today = st.clock.now().date_naive();
-    let pv = preview(&kept(rows.clone()), &lang, at, today);
     let pi = crate::i18n::respondent_language(Some(&lang), &axum::http::HeaderMap::new(), None);
+    let pv = preview(&pi, &kept(rows.clone()), &lang, at, today);
     if partial {
         let part = PreviewPart {
             i: ctx.i.clone(),

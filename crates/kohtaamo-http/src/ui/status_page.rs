@@ -183,7 +183,7 @@ pub async fn reply(
         .reply(&st.store, (&token, &f.form, &f.text), ip, st.clock.now())
         .await;
     let i = respondent_language(lang, &headers, None);
-    let error = match r {
+    match r {
         Ok(Some((p, case))) => {
             if let Ok(Some(w)) = st.store.workspace_by_id(p.workspace_id).await {
                 cs::announce(
@@ -196,26 +196,41 @@ pub async fn reply(
                 .await;
             }
             let to = format!("/s/{token}?sent=1&lang={}", i.lang);
-            return axum::response::Redirect::to(&to).into_response();
+            axum::response::Redirect::to(&to).into_response()
         }
-        Ok(None) => return not_found(&i),
-        Err(kohtaamo_app::Error::Invalid(e)) => i.reasons(&e),
-        Err(kohtaamo_app::Error::Limited(secs)) => {
-            i.n("status-lookup-limited", "seconds", secs as i64)
-        }
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    match cs::public(&st.store, &token, st.clock.now()).await {
-        Ok(Some(p)) => {
-            let page = Shown {
+        Ok(None) => not_found(&i),
+        Err(e) => {
+            let shown = |error| Shown {
                 reply_error: error,
                 ..Default::default()
             };
-            let mut r = show(&st, p, (lang, &headers), format!("/s/{token}"), page).await;
+            refused(&st, &token, (lang, &headers), &i, e, shown).await
+        }
+    }
+}
+
+/// A status-page form (reply, e-mail sign-up) refused: the page again with what was
+/// wrong where `shown` puts it, 422; over a limit, the seconds to wait.
+async fn refused(
+    st: &AppState,
+    token: &str,
+    (lang, headers): (Option<&str>, &HeaderMap),
+    i: &I18n,
+    e: kohtaamo_app::Error,
+    shown: fn(String) -> Shown,
+) -> Response {
+    let error = match e {
+        kohtaamo_app::Error::Invalid(e) => i.reasons(&e),
+        kohtaamo_app::Error::Limited(secs) => i.n("status-lookup-limited", "seconds", secs as i64),
+        e => return ApiError::from(e).into_response(),
+    };
+    match cs::public(&st.store, token, st.clock.now()).await {
+        Ok(Some(p)) => {
+            let mut r = show(st, p, (lang, headers), format!("/s/{token}"), shown(error)).await;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             r
         }
-        Ok(None) => not_found(&i),
+        Ok(None) => not_found(i),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
@@ -256,31 +271,20 @@ pub async fn subscribe(
         st.clock.now(),
     )
     .await;
-    let error = match r {
+    match r {
         Ok(Some(_)) => {
             let to = format!("/s/{token}?subscribed=1&lang={}#sub-h", i.lang);
-            return axum::response::Redirect::to(&to).into_response();
+            axum::response::Redirect::to(&to).into_response()
         }
-        Ok(None) => return not_found(&i),
-        Err(kohtaamo_app::Error::Invalid(e)) => i.reasons(&e),
-        Err(kohtaamo_app::Error::Limited(secs)) => {
-            i.n("status-lookup-limited", "seconds", secs as i64)
-        }
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    match cs::public(&st.store, &token, st.clock.now()).await {
-        Ok(Some(p)) => {
-            let page = Shown {
+        Ok(None) => not_found(&i),
+        Err(e) => {
+            let shown = |error| Shown {
                 subscribe_error: error,
                 ..Default::default()
             };
             let lang = Some(i.lang.as_str());
-            let mut r = show(&st, p, (lang, &headers), format!("/s/{token}"), page).await;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            r
+            refused(&st, &token, (lang, &headers), &i, e, shown).await
         }
-        Ok(None) => not_found(&i),
-        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

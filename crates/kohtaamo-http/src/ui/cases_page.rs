@@ -79,19 +79,21 @@ pub async fn list(
     State(st): State<AppState>,
     ctx: PageCtx,
     Query(q): Query<ListQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let done = if q.done.is_some() {
         ctx.i.t("cases-settings-saved")
     } else {
         String::new()
     };
-    list_page(&st, &ctx, q.view.as_deref(), (done, String::new())).await
+    let page = (done, String::new());
+    list_page(&st, &ctx, (q.view.as_deref(), &headers), page).await
 }
 
 async fn list_page(
     st: &AppState,
     ctx: &PageCtx,
-    view: Option<&str>,
+    (view, headers): (Option<&str>, &HeaderMap),
     (done, error): (String, String),
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
@@ -145,11 +147,7 @@ async fn list_page(
         csrf: ctx.csrf.clone(),
         journeys,
         verifier,
-        lookup: format!(
-            "{}/s?org={}",
-            st.public_base(&HeaderMap::new()),
-            w.data.slug
-        ),
+        lookup: format!("{}/s?org={}", st.public_base(headers), w.data.slug),
         done,
         error,
         i: ch.i,
@@ -467,6 +465,7 @@ pub async fn issue(
 /// factor, per language (all empty: the default).
 pub async fn settings(
     State(st): State<AppState>,
+    headers: HeaderMap,
     CsrfForm { ctx, form }: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let w = ctx.edit_ws()?;
@@ -480,7 +479,8 @@ pub async fn settings(
         }
         Err(kohtaamo_app::Error::Invalid(e)) => {
             let error = ctx.i.reasons(&e);
-            let mut r = list_page(&st, &ctx, None, (String::new(), error)).await?;
+            let page = (String::new(), error);
+            let mut r = list_page(&st, &ctx, (None, &headers), page).await?;
             *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }

@@ -17,6 +17,7 @@
 //!   linking customers; [`encounter_import`]: encounters from other systems' CSV files;
 //! - [`followups`]: which rules a response or capture opens a follow-up by, and the
 //!   actions on one (assign, contact, resolve, close with a root cause, reopen, note);
+//! - [`privacy`]: a person's data found, exported and erased; the audit chain;
 //! - [`units`]: who works in a unit, and what a unit member may do (review);
 //! - [`model`]: the model's collections and their validated writes, model import/export;
 //! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
@@ -41,6 +42,7 @@ pub mod links;
 pub mod mail;
 pub mod model;
 pub mod overview;
+pub mod privacy;
 pub mod report;
 pub mod responses;
 pub mod units;

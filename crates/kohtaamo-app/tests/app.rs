@@ -1166,3 +1166,393 @@ async fn case_step_changes_reach_a_subscribed_customer_until_they_unsubscribe() 
     );
     assert_eq!(server.received().len(), 2);
 }
+
+/// A person's whole record found by any of their identifiers, exported, erased in one
+/// transaction with the rollups still equal to a recount, a dry run that changes
+/// nothing, free text elsewhere naming them listed for review, the ledger and the
+/// audit chain (verified, then tampered with and caught), and on SQLite the erased
+/// words gone from the bytes of the database file and its WAL.
+#[tokio::test]
+async fn a_person_is_found_exported_and_erased_and_the_audit_chain_holds() {
+    use kohtaamo_app::cases as cs;
+    use kohtaamo_app::encounters::{self as enc, Recorder};
+    use kohtaamo_app::privacy::{self as pv, SubjectInput};
+    use kohtaamo_domain::cases::{CaseInput, StepsInput};
+    use kohtaamo_domain::encounters::{EncounterInput, Source};
+    use kohtaamo_domain::model::{JourneyData, Role};
+    use kohtaamo_storage::privacy::Actor;
+
+    let w = world().await;
+    let server = smtp::SmtpServer::start();
+    let hooks = JobCtx::new(w.store.clone(), Arc::new(SystemClock))
+        .with_mailer(Some(server.mailer()))
+        .with_base_url(Some("https://kohtaamo.example.fi".into()));
+    let by = Recorder("user:admin".into());
+    let now = chrono::Utc::now();
+    let enc_input = |id: &str, customer: &str, text: &str, tp: Id| -> EncounterInput {
+        serde_json::from_value(json!({
+            "id": id, "at": (now - Duration::days(2)).to_rfc3339(), "touchpoint_id": tp,
+            "customer": customer, "kind": "contact", "text": text
+        }))
+        .unwrap()
+    };
+    // Maija: known by her CRM number and her e-mail address (two customers, linked).
+    enc::record(
+        &w.store,
+        w.ws,
+        &[
+            enc_input(
+                "m-1",
+                "crm:M-1",
+                "Maija kysyi laukusta: sininen-matkalaukku-42",
+                w.shop_tp,
+            ),
+            enc_input(
+                "m-2",
+                "email:maija@example.fi",
+                "Maija soitti uudestaan",
+                w.car_tp,
+            ),
+            // Ville's record mentions Maija's address: listed for review, kept.
+            enc_input(
+                "v-1",
+                "crm:V-2",
+                "Ville antoi vaimonsa osoitteen maija@example.fi",
+                w.shop_tp,
+            ),
+        ],
+        false,
+        (Source::Api, &by),
+        now,
+    )
+    .await
+    .unwrap();
+    enc::link(
+        &w.store,
+        w.ws,
+        ("crm:M-1", "email:maija@example.fi"),
+        "same person (asked on the phone)",
+        &by,
+    )
+    .await
+    .unwrap();
+    let answer = |id: &'static str, customer: &'static str, nps: i64, text: &'static str| {
+        let w = &w;
+        async move {
+            let live = w.feedback.live(&w.survey_key("car").await).await.unwrap();
+            let input = ResponseInput {
+                id: Some(id.into()),
+                answers: serde_json::from_value(json!({"nps": nps, "contact": text})).unwrap(),
+                complete: true,
+                hidden: HiddenInput {
+                    customer_ref: Some(customer.into()),
+                    ..Default::default()
+                },
+                invitation: None,
+            };
+            w.feedback.submit(&live, input, None).await.expect("stored");
+        }
+    };
+    answer("resp-maija-1", "crm:M-1", 3, "maija@example.fi").await;
+    answer("resp-ville-01", "crm:V-2", 9, "ville@example.fi").await;
+    answer("resp-ville-02", "crm:V-2", 7, "ville@example.fi").await;
+    // Maija's case, with e-mail on its steps.
+    let journey = w
+        .store
+        .list::<JourneyData>(w.ws, &ListQuery::all())
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let steps: StepsInput = serde_json::from_value(json!({"steps": [
+        {"key": "received", "name": {"en": "Received"}, "next": {"en": "We check it."}, "statuses": ["new"]},
+        {"key": "done", "name": {"en": "Done"}, "statuses": ["paid"]}
+    ]}))
+    .unwrap();
+    cs::set_steps(&w.store, w.ws, Role::Admin, journey, &steps)
+        .await
+        .unwrap();
+    let case_input: CaseInput = serde_json::from_value(json!({
+        "id": "claim-maija", "journey_id": journey, "status": "new", "language": "en",
+        "customer": "crm:M-1", "title": "Sininen matkalaukku kateissa",
+        "notify_email": "maija@example.fi"
+    }))
+    .unwrap();
+    cs::create(&w.store, w.ws, &by, &case_input, (now, Some(&hooks)))
+        .await
+        .unwrap();
+
+    let officer = Actor::user(
+        w.store
+            .create_user("tietosuoja", "a long enough password", false)
+            .await
+            .unwrap(),
+    );
+    let who = SubjectInput {
+        identifiers: vec!["email:Maija@Example.fi".into()],
+        names: vec!["Maija Meikäläinen".into()],
+        ..Default::default()
+    };
+    // Only a privacy officer or an admin.
+    for role in [Role::Viewer, Role::Editor] {
+        assert!(matches!(
+            pv::export(&w.store, w.ws, (&officer, role), &who).await,
+            Err(Error::Forbidden(_))
+        ));
+    }
+    let bad = pv::export(
+        &w.store,
+        w.ws,
+        (&officer, Role::Privacy),
+        &SubjectInput::default(),
+    )
+    .await;
+    assert!(
+        matches!(bad, Err(Error::Invalid(ref e)) if e.0.contains_key("identifiers")),
+        "{bad:?}"
+    );
+
+    let export = pv::export(&w.store, w.ws, (&officer, Role::Privacy), &who)
+        .await
+        .unwrap();
+    assert!(export.found);
+    let rows = |t: &str| export.record.tables.get(t).map_or(0, Vec::len);
+    assert_eq!(rows("customers"), 2, "both linked customers");
+    // Her two, and the one her case's opening recorded.
+    assert_eq!(
+        rows("encounters"),
+        3,
+        "{:#?}",
+        export.record.tables.get("encounters")
+    );
+    assert_eq!(rows("responses"), 1);
+    assert_eq!(rows("cases"), 1);
+    assert_eq!(rows("case_subscriptions"), 1);
+    assert!(rows("mail_queue") >= 1, "the confirmation e-mail");
+    let answers = &export.record.tables["responses"][0]["answers"];
+    assert_eq!(answers["nps"], json!(3), "answers as JSON: {answers}");
+    let all = serde_json::to_string(&export).unwrap();
+    assert!(
+        !all.contains("V-2") && !all.contains("ville"),
+        "nobody else's data"
+    );
+    assert_eq!(export.consents.len(), 1);
+    assert_eq!(export.consents[0].kind, "case-updates");
+    assert_eq!(
+        export.consents[0].contact.as_deref(),
+        Some("maija@example.fi")
+    );
+    assert!(export.consents[0]
+        .text
+        .as_deref()
+        .is_some_and(|t| !t.is_empty()));
+
+    // The bytes are in the files before the erasure (so the check after can fail).
+    let file_bytes = |w: &World| -> Option<Vec<u8>> {
+        let path = w.store.sqlite_file()?.to_owned();
+        let mut b = std::fs::read(&path).unwrap();
+        b.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        Some(b)
+    };
+    let contains =
+        |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|x| x == needle.as_bytes());
+    if let Some(b) = file_bytes(&w) {
+        assert!(contains(&b, "sininen-matkalaukku-42"));
+    }
+
+    let before = pv::export(&w.store, w.ws, (&officer, Role::Admin), &who)
+        .await
+        .unwrap();
+    let dry = pv::erase(&w.store, w.ws, (&officer, Role::Privacy), &who, true)
+        .await
+        .unwrap();
+    assert!(dry.dry_run && dry.ledger_id.is_none());
+    assert_eq!(dry.counts["encounters"], 3);
+    assert_eq!(dry.counts["responses"], 1);
+    assert_eq!(dry.counts["customers"], 2);
+    assert_eq!(dry.counts["cases"], 1);
+    let after_dry = pv::export(&w.store, w.ws, (&officer, Role::Admin), &who)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&before.record).unwrap(),
+        serde_json::to_value(&after_dry.record).unwrap(),
+        "a dry run changes nothing"
+    );
+    let ville_enc = |store: &Store| {
+        let store = store.clone();
+        let ws = w.ws;
+        async move {
+            store
+                .encounters(
+                    ws,
+                    &kohtaamo_storage::encounters::EncounterFilter {
+                        limit: 100,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.client_id.as_str() == "v-1")
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let ville = ville_enc(&w.store).await;
+    assert_eq!(ville.len(), 1);
+    assert!(
+        dry.review
+            .iter()
+            .any(|m| m.table == "encounters" && m.row == ville[0] && m.term == "maija@example.fi"),
+        "{:?}",
+        dry.review
+    );
+
+    let done = pv::erase(&w.store, w.ws, (&officer, Role::Privacy), &who, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        done.counts, dry.counts,
+        "the dry run showed exactly what went"
+    );
+    assert!(done.ledger_id.is_some());
+    assert_eq!(
+        done.review, dry.review,
+        "the mention elsewhere is listed, not removed"
+    );
+    assert_eq!(ville_enc(&w.store).await, ville, "Ville's record stays");
+
+    // Found by any identifier: nothing any more.
+    for id in ["email:maija@example.fi", "crm:M-1"] {
+        let q = SubjectInput {
+            identifiers: vec![id.into()],
+            ..Default::default()
+        };
+        let e = pv::export(&w.store, w.ws, (&officer, Role::Privacy), &q)
+            .await
+            .unwrap();
+        assert!(!e.found, "{id}: {:#?}", e.record);
+    }
+    assert!(matches!(
+        enc::timeline(&w.store, w.ws, "crm:M-1", 10).await,
+        Err(Error::NotFound)
+    ));
+
+    // Rollups equal a recount of what is left.
+    let from = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+    let mut rolled = kohtaamo_domain::analytics::Tally::default();
+    for r in w
+        .store
+        .tallies(w.ws, from, to, kohtaamo_storage::feedback::TallyBy::Group)
+        .await
+        .unwrap()
+    {
+        rolled += r.tally;
+    }
+    let mut recount = kohtaamo_domain::analytics::Tally::default();
+    for r in w
+        .store
+        .responses(w.ws, None, &Default::default(), 100, 0)
+        .await
+        .unwrap()
+        .items
+    {
+        recount += kohtaamo_domain::analytics::Tally::of(r.nps, r.csat, r.ces);
+    }
+    assert_eq!(rolled, recount);
+    assert_eq!(recount.responses, 2, "Ville's two answers");
+    let counted = w
+        .store
+        .encounter_counts(w.ws, "2000-01-01", "2100-01-01")
+        .await
+        .unwrap();
+    let left = w
+        .store
+        .encounters(
+            w.ws,
+            &kohtaamo_storage::encounters::EncounterFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut recounted: std::collections::HashMap<Id, i64> = Default::default();
+    for e in &left {
+        if let Some(tp) = e.touchpoint_id {
+            *recounted.entry(tp).or_default() += 1;
+        }
+    }
+    counted.iter().for_each(|(tp, n)| {
+        assert_eq!(
+            recounted.get(tp).copied().unwrap_or(0),
+            *n,
+            "touchpoint {tp}"
+        )
+    });
+    assert_eq!(
+        recounted.values().sum::<i64>(),
+        counted.values().sum::<i64>()
+    );
+
+    // Erasing again: nothing found, nothing written.
+    let again = pv::erase(&w.store, w.ws, (&officer, Role::Privacy), &who, false)
+        .await
+        .unwrap();
+    assert_eq!(again.total(), 0);
+    assert!(again.ledger_id.is_none());
+    let ledger = w.store.deletion_ledger(w.ws).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    let ledger_text = serde_json::to_string(&ledger).unwrap();
+    assert!(
+        !ledger_text.contains("maija") && !ledger_text.contains("M-1"),
+        "keyed hashes only"
+    );
+
+    if let Some(b) = file_bytes(&w) {
+        assert!(done.checkpointed);
+        for gone in [
+            "sininen-matkalaukku-42",
+            "Maija soitti uudestaan",
+            "Sininen matkalaukku kateissa",
+        ] {
+            assert!(
+                !contains(&b, gone),
+                "'{gone}' is still in the SQLite file or WAL"
+            );
+        }
+    }
+
+    // The audit trail: every look-up, preview and erasure, without the person's
+    // identifiers; the chain verifies, and a changed entry is caught.
+    let audit = w.store.audit_log(w.ws, 100).await.unwrap();
+    for action in ["privacy.export", "privacy.preview", "privacy.erase"] {
+        assert!(
+            audit.iter().any(|a| a.action == action),
+            "{action}: {audit:#?}"
+        );
+    }
+    let audit_text = serde_json::to_string(&audit).unwrap();
+    assert!(
+        !audit_text.contains("maija") && !audit_text.contains("M-1"),
+        "{audit_text}"
+    );
+    let check = pv::verify_audit(&w.store, w.ws, Role::Privacy)
+        .await
+        .unwrap();
+    assert!(check.ok, "{check:?}");
+    assert!(check.entries >= 5, "{check:?}");
+    assert!(matches!(
+        pv::verify_audit(&w.store, w.ws, Role::Viewer).await,
+        Err(Error::Forbidden(_))
+    ));
+    sqlx::query("UPDATE audit_log SET detail = 'nothing happened' WHERE action = 'privacy.erase'")
+        .execute(w.store.pool())
+        .await
+        .unwrap();
+    let check = pv::verify_audit(&w.store, w.ws, Role::Admin).await.unwrap();
+    assert!(!check.ok);
+    assert_eq!(check.broken.map(|b| b.reason), Some("entry-changed"));
+}

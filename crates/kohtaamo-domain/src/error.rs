@@ -74,6 +74,8 @@ impl Reason {
             "mail-off" => "e-mail is not set up on this installation (KOHTAAMO_SMTP_HOST)".into(),
             "consent-needed" => "tick the box to agree to get e-mail about your case".into(),
             "listed-twice" => "is listed twice".into(),
+            "subject-needed" => "give at least one identifier or case reference of the person".into(),
+            "term-length" => "must be 4–200 characters (shorter words match too much)".into(),
             "publish-needs-core" => {
                 "a package needs at least one core element before it can be published".into()
             }
@@ -164,6 +166,8 @@ pub const CODES: &[&str] = &[
     "consent-needed",
     "mail-off",
     "listed-twice",
+    "subject-needed",
+    "term-length",
     "publish-needs-core",
     "interval-range",
     "bad-date",

@@ -41,9 +41,14 @@ pub(crate) use str_enum;
 
 str_enum!(
     /// A member's role in a workspace.
-    Role { Admin => "admin", Editor => "editor", Viewer => "viewer" }
+    Role { Admin => "admin", Editor => "editor", Viewer => "viewer", Privacy => "privacy" }
 );
 impl Role {
+    /// May find, export and erase a person's data (the privacy officer; an admin
+    /// too). A privacy officer otherwise sees what a viewer sees.
+    pub fn can_handle_privacy(self) -> bool {
+        matches!(self, Role::Admin | Role::Privacy)
+    }
     pub fn can_edit(self) -> bool {
         matches!(self, Role::Admin | Role::Editor)
     }

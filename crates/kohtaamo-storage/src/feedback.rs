@@ -1079,10 +1079,16 @@ pub struct InvitationInfo {
 pub struct AuditEntry {
     pub id: Id,
     pub user_id: Option<Id>,
+    /// Who acted: `user:<id>`, `token:<name>`, `system`, `retention`.
+    pub actor: Option<String>,
     pub action: String,
     pub object: String,
     pub detail: String,
     pub at: String,
+    /// Its place in the workspace's chain (from 1) and its hash (SHA-256, hex) over
+    /// the previous entry's hash and its fields; see `kohtaamo audit verify`.
+    pub seq: Option<i64>,
+    pub hash: Option<String>,
 }
 
 impl Store {
@@ -1327,7 +1333,7 @@ impl Store {
     }
 
     pub async fn audit_log(&self, ws: Id, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT id, user_id, action, object, detail, at FROM audit_log WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2")
+        let rows = sqlx::query("SELECT id, user_id, actor, action, object, detail, at, seq, hash FROM audit_log WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2")
             .bind(ws)
             .bind(limit)
             .fetch_all(self.pool())
@@ -1337,10 +1343,13 @@ impl Store {
                 Ok(AuditEntry {
                     id: r.try_get("id")?,
                     user_id: r.try_get("user_id")?,
+                    actor: r.try_get("actor")?,
                     action: r.try_get("action")?,
                     object: r.try_get("object")?,
                     detail: r.try_get("detail")?,
                     at: r.try_get("at")?,
+                    seq: r.try_get("seq")?,
+                    hash: r.try_get("hash")?,
                 })
             })
             .collect()
@@ -1529,6 +1538,7 @@ impl Store {
     }
 }
 
+/// An audit entry by a user (or the system) in the workspace's chain.
 pub(crate) async fn audit(
     tx: &mut Tx,
     ws: Id,
@@ -1537,15 +1547,22 @@ pub(crate) async fn audit(
     object: &str,
     detail: &str,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (workspace_id, user_id, action, object, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(ws)
-        .bind(user)
-        .bind(action)
-        .bind(object)
-        .bind(detail)
-        .bind(crate::now_text())
-        .execute(&mut **tx)
-        .await?;
+    let by = user.map_or_else(crate::privacy::Actor::system, crate::privacy::Actor::user);
+    crate::privacy::append(tx, ws, &by, action, object, detail).await
+}
+
+/// Takes deleted responses' tallies back out of the rollups (rows as returned by a
+/// `DELETE … RETURNING survey_id, complete, nps, csat, ces, touchpoint_id, day,
+/// channel, locale, suspect`).
+pub(crate) async fn subtract_from_rollups(tx: &mut Tx, ws: Id, rows: &[AnyRow]) -> Result<()> {
+    for row in rows {
+        let survey: Id = row.try_get("survey_id")?;
+        if let Some((k, t)) = counted_tally(ws, survey, row)? {
+            bind(sqlx::query(ROLLUP_SQL), rollup_values(&k, &-t))
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
     Ok(())
 }
 

@@ -22,6 +22,7 @@ pub mod followups;
 pub mod mail;
 pub mod migrate;
 pub mod model_io;
+pub mod privacy;
 pub mod reviews;
 pub mod testing;
 
@@ -190,8 +191,10 @@ impl StoreError {
 /// into the database file again: with the larger interval a page changed by many
 /// commits is copied once (an encounter batch insert went from 28,000 to 45,000 rows/s
 /// in a measurement, docs/BENCHMARKS.md). `journal_size_limit` truncates the WAL back
-/// to that size after a checkpoint has reset it.
-pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864;";
+/// to that size after a checkpoint has reset it. `secure_delete` zeroes the bytes of
+/// deleted rows and freed pages, so an erased person's data is not left in free space
+/// of the file (docs/PRIVACY.md).
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864; PRAGMA secure_delete = ON;";
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

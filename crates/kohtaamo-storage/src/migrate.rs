@@ -82,6 +82,21 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "case_updates",
         Sql::Both(include_str!("../migrations/0016_case_updates.sql")),
     ),
+    (17, "privacy", Sql::Both(include_str!("../migrations/0017_privacy.sql"))),
+    (
+        18,
+        "privacy_role",
+        Sql::PerBackend {
+            sqlite: include_str!("../migrations/0018_privacy_role.sqlite.sql"),
+            postgres: include_str!("../migrations/0018_privacy_role.postgres.sql"),
+            check: Some((
+                Backend::Sqlite,
+                "SELECT (SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' \
+                 AND name = 'memberships' AND sql LIKE '%''viewer'', ''privacy''))%') = 1 \
+                 AND (SELECT quick_check FROM pragma_quick_check) = 'ok'",
+            )),
+        },
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -2116,3 +2116,112 @@ async fn cases_their_changes_and_links(store: Store) {
         Some(case.id)
     );
 }
+
+conformance!(
+    the_register_declares_every_table_and_column,
+    audit_appends_at_once_keep_one_chain
+);
+
+/// The register of personal data (`kohtaamo_domain::privacy::REGISTER`) names every
+/// table of the migrated schema, and every column of each table of people's data: a
+/// migration that adds either without declaring it fails here.
+async fn the_register_declares_every_table_and_column(store: Store) {
+    use kohtaamo_domain::privacy::{table, Holds, REGISTER};
+    use sqlx::Row;
+    let sql = match store.backend() {
+        Backend::Sqlite => "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid",
+        Backend::Postgres => "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position",
+    };
+    let mut schema: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in sqlx::query(sql).fetch_all(store.pool()).await.unwrap() {
+        schema
+            .entry(r.get::<String, _>(0))
+            .or_default()
+            .push(r.get::<String, _>(1));
+    }
+    assert!(schema.len() > 40, "{schema:?}");
+    for (name, cols) in &schema {
+        let t = table(name).unwrap_or_else(|| {
+            panic!("table {name} is not in the register of personal data (kohtaamo_domain::privacy::REGISTER)")
+        });
+        if matches!(t.holds, Holds::Customers | Holds::Staff) {
+            for c in cols {
+                assert!(
+                    t.columns.iter().any(|(d, _)| d == c),
+                    "column {name}.{c} holds people's data and is not declared in the register"
+                );
+            }
+            for (d, _) in t.columns {
+                assert!(
+                    cols.iter().any(|c| c == d),
+                    "the register declares {name}.{d}, which the schema does not have"
+                );
+            }
+        }
+    }
+    for t in REGISTER {
+        assert!(
+            schema.contains_key(t.name),
+            "the register declares table {}, which the schema does not have",
+            t.name
+        );
+    }
+}
+
+/// Entries appended to one workspace's audit trail at once (many connections on
+/// PostgreSQL) form one chain; an entry cut off the end or changed is found.
+async fn audit_appends_at_once_keep_one_chain(store: Store) {
+    use kohtaamo_storage::privacy::Actor;
+    let ws = workspace(&store, "w").await;
+    let other = workspace(&store, "o").await;
+    let mut tasks = vec![];
+    for i in 0..24 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let w = if i % 3 == 0 { other } else { ws };
+            store
+                .audit(
+                    w,
+                    &Actor::system(),
+                    "privacy.export",
+                    "subject #x",
+                    &format!("{i} rows"),
+                )
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.verify_audit(ws).await.unwrap(), Ok(16));
+    assert_eq!(store.verify_audit(other).await.unwrap(), Ok(8));
+    // The last entry removed: the head says there were more.
+    sqlx::query("DELETE FROM audit_log WHERE workspace_id = $1 AND seq = 8")
+        .bind(other)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .verify_audit(other)
+            .await
+            .unwrap()
+            .map_err(|b| b.reason),
+        Err("entries-cut-off")
+    );
+    // An entry in the middle changed.
+    sqlx::query("UPDATE audit_log SET actor = 'user:99' WHERE workspace_id = $1 AND seq = 5")
+        .bind(ws)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .verify_audit(ws)
+            .await
+            .unwrap()
+            .map_err(|b| (b.seq, b.reason)),
+        Err((5, "entry-changed"))
+    );
+}

@@ -1,0 +1,355 @@
+//! A person's rights over their data: find and export everything held about them
+//! (subject access), erase it (with a dry run), and the audit trail that records each
+//! of these. Only a privacy officer or an admin may; every look-up, export and
+//! erasure is audited under a keyed hash of the person, never their identifier.
+
+use hmac::{Hmac, Mac};
+use kohtaamo_domain::encounters::Identifier;
+use kohtaamo_domain::model::Role;
+use kohtaamo_domain::{FieldErrors, Id, Reason};
+use kohtaamo_storage::privacy::{Actor, Erasure, Record, Subject};
+use kohtaamo_storage::Store;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use utoipa::ToSchema;
+
+use crate::encounters::Pseudonymiser;
+use crate::{Error, Result};
+
+/// The installation secret that keys the deletion ledger and the audit trail's
+/// mention of a person.
+const LEDGER_SECRET: &str = "deletion-ledger";
+
+/// Who a privacy request is about, as an officer gives it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct SubjectInput {
+    /// Identifiers of the person (`crm:12345`, `email:maija@example.fi`, a bare
+    /// customer reference).
+    #[serde(default)]
+    pub identifiers: Vec<String>,
+    /// Case references of the person's cases (their other cases are found).
+    #[serde(default)]
+    pub case_refs: Vec<String>,
+    /// Words that name the person (a name) to look for in free text elsewhere: such
+    /// text is listed for review, never changed automatically.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+/// The validated request: identifiers parsed, references trimmed.
+#[derive(Debug, Clone)]
+pub struct SubjectQuery {
+    identifiers: Vec<Identifier>,
+    case_refs: Vec<String>,
+    names: Vec<String>,
+}
+
+impl SubjectInput {
+    pub fn parse(&self) -> std::result::Result<SubjectQuery, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let mut identifiers = vec![];
+        for (i, s) in self.identifiers.iter().enumerate() {
+            if let Some(id) = e.take(&format!("identifiers[{i}]"), Identifier::parse(s)) {
+                identifiers.push(id);
+            }
+        }
+        let mut case_refs = vec![];
+        for (i, s) in self.case_refs.iter().enumerate() {
+            let t = s.trim();
+            if t.is_empty()
+                || t.chars().count() > kohtaamo_domain::survey::MAX_REF
+                || t.chars().any(char::is_control)
+            {
+                e.add(format!("case_refs[{i}]"), Reason::new("bad-identifier"));
+            } else {
+                case_refs.push(t.to_owned());
+            }
+        }
+        let mut names = vec![];
+        for (i, s) in self.names.iter().enumerate() {
+            let t = s.trim();
+            if t.chars().count() < 4 || t.chars().count() > 200 || t.chars().any(char::is_control) {
+                e.add(format!("names[{i}]"), Reason::new("term-length"));
+            } else {
+                names.push(t.to_owned());
+            }
+        }
+        for (field, n) in [
+            ("identifiers", self.identifiers.len()),
+            ("case_refs", self.case_refs.len()),
+            ("names", self.names.len()),
+        ] {
+            if n > 20 {
+                e.add(field, Reason::new("too-many").with("max", "20"));
+            }
+        }
+        if self.identifiers.is_empty() && self.case_refs.is_empty() {
+            e.add("identifiers", Reason::new("subject-needed"));
+        }
+        e.into_result(|| SubjectQuery {
+            identifiers,
+            case_refs,
+            names,
+        })
+    }
+}
+
+fn officer(role: Role) -> Result<()> {
+    if role.can_handle_privacy() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only a privacy officer or an admin may find, export or erase a person's data".into(),
+        ))
+    }
+}
+
+/// Keys values with the ledger secret (HMAC-SHA-256, hex).
+struct Keyer(String);
+
+impl Keyer {
+    async fn load(store: &Store) -> Result<Self> {
+        Ok(Self(store.instance_secret(LEDGER_SECRET).await?))
+    }
+    fn key(&self, v: &str) -> String {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.0.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        m.update(v.as_bytes());
+        hex::encode(m.finalize().into_bytes())
+    }
+}
+
+/// What finds the person, the words to look for elsewhere, and the person's keys.
+struct Resolved {
+    subject: Subject,
+    terms: Vec<String>,
+    keys: Vec<String>,
+    /// How the audit trail names the person: a keyed hash, never the identifier.
+    audit_name: String,
+}
+
+async fn resolve(store: &Store, ws: Id, q: &SubjectQuery) -> Result<Resolved> {
+    let pseudo = Pseudonymiser::load(store).await?;
+    let mut s = Subject::default();
+    let mut terms: Vec<String> = q.names.clone();
+    for id in &q.identifiers {
+        let stored = pseudo.stored(id);
+        if let Some(c) = store.customer_by_ident(ws, &stored).await? {
+            s.customers.extend(store.customer_group(ws, c).await?);
+        }
+        s.refs.push(stored);
+        s.refs.extend(id.feedback_refs());
+        // Feedback keeps a customer reference as the sender gave it, so a personal
+        // identifier may be there in the clear, with its kind or bare.
+        s.refs.push(format!("{}:{}", id.kind(), id.value()));
+        if id.is_personal() || id.kind() == "ref" {
+            s.refs.push(id.value().to_owned());
+        }
+        if id.kind() == "email" {
+            s.addresses.push(id.value().to_owned());
+        }
+        terms.push(id.value().to_owned());
+    }
+    s.customers.sort_unstable();
+    s.customers.dedup();
+    // The identifiers of every linked customer find their rows too.
+    for (_, ident, _) in store.customer_identifiers(ws, &s.customers).await? {
+        if let Ok(i) = Identifier::parse(&ident) {
+            s.refs.extend(i.feedback_refs());
+        }
+        s.refs.push(ident);
+    }
+    s.case_refs = q.case_refs.clone();
+    terms.extend(q.case_refs.iter().cloned());
+    for v in [&mut s.refs, &mut s.case_refs, &mut s.addresses, &mut terms] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let keyer = Keyer::load(store).await?;
+    let mut keys: Vec<String> = s
+        .refs
+        .iter()
+        .map(|r| format!("ref {r}"))
+        .chain(s.case_refs.iter().map(|r| format!("case {r}")))
+        .chain(s.addresses.iter().map(|a| format!("address {a}")))
+        .map(|v| keyer.key(&v))
+        .collect();
+    keys.sort_unstable();
+    let first = q
+        .identifiers
+        .first()
+        .map(|i| format!("ref {}", pseudo.stored(i)))
+        .or_else(|| q.case_refs.first().map(|r| format!("case {r}")))
+        .unwrap_or_default();
+    let audit_name = format!("subject #{}", &keyer.key(&first)[..16]);
+    Ok(Resolved {
+        subject: s,
+        terms,
+        keys,
+        audit_name,
+    })
+}
+
+/// A consent the person gave, as the export shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Consent {
+    /// `case-updates` (e-mail on a case's steps) or `contact-about-feedback` (a
+    /// survey's contact question).
+    pub kind: String,
+    pub given_at: Option<String>,
+    /// Where it was given: `status-page`, `api`, `survey`.
+    pub channel: String,
+    /// The consent text as the person saw it, where kept.
+    pub text: Option<String>,
+    /// The address or number it lets Kohtaamo use.
+    pub contact: Option<String>,
+    pub withdrawn_at: Option<String>,
+}
+
+/// Everything held about one person, for them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectExport {
+    pub workspace: String,
+    pub generated_at: String,
+    /// Whether anything was found.
+    pub found: bool,
+    pub consents: Vec<Consent>,
+    /// Rows per table, every declared column (see docs/PRIVACY.md for what each is).
+    pub record: Record,
+}
+
+fn text(row: &kohtaamo_storage::privacy::Row_, col: &str) -> Option<String> {
+    row.get(col).and_then(|v| v.as_str()).map(str::to_owned)
+}
+
+fn consents(r: &Record) -> Vec<Consent> {
+    let mut out = vec![];
+    for s in r.tables.get("case_subscriptions").into_iter().flatten() {
+        out.push(Consent {
+            kind: "case-updates".into(),
+            given_at: text(s, "created_at"),
+            channel: text(s, "channel").unwrap_or_default(),
+            text: text(s, "consent"),
+            contact: text(s, "email"),
+            withdrawn_at: text(s, "unsubscribed_at"),
+        });
+    }
+    for f in r.tables.get("follow_ups").into_iter().flatten() {
+        if f.get("may_contact").and_then(|v| v.as_i64()) == Some(1) {
+            out.push(Consent {
+                kind: "contact-about-feedback".into(),
+                given_at: text(f, "created_at"),
+                channel: "survey".into(),
+                text: None,
+                contact: text(f, "contact"),
+                withdrawn_at: None,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.given_at.cmp(&b.given_at));
+    out
+}
+
+/// Finds and exports everything held about the person (privacy officer or admin);
+/// audited as `privacy.export`.
+pub async fn export(
+    store: &Store,
+    ws: Id,
+    (actor, role): (&Actor, Role),
+    input: &SubjectInput,
+) -> Result<SubjectExport> {
+    officer(role)?;
+    let q = input.parse()?;
+    let found = resolve(store, ws, &q).await?;
+    let record = store.subject_record(ws, &found.subject).await?;
+    let rows: usize = record.tables.values().map(Vec::len).sum();
+    store
+        .audit(
+            ws,
+            actor,
+            "privacy.export",
+            &found.audit_name,
+            &format!("{rows} rows"),
+        )
+        .await?;
+    let workspace = store
+        .workspace_by_id(ws)
+        .await?
+        .ok_or(Error::NotFound)?
+        .data
+        .slug
+        .to_string();
+    Ok(SubjectExport {
+        workspace,
+        generated_at: kohtaamo_storage::now_text(),
+        found: rows > 0,
+        consents: consents(&record),
+        record,
+    })
+}
+
+/// Erases everything held about the person in one transaction (privacy officer or
+/// admin), or with `dry_run` shows exactly what would go and changes nothing. Score
+/// and encounter rollups stay exact; the erasure goes to the deletion ledger and the
+/// audit trail; free text elsewhere naming the person is listed for review.
+pub async fn erase(
+    store: &Store,
+    ws: Id,
+    (actor, role): (&Actor, Role),
+    input: &SubjectInput,
+    dry_run: bool,
+) -> Result<Erasure> {
+    officer(role)?;
+    let q = input.parse()?;
+    let found = resolve(store, ws, &q).await?;
+    let out = store
+        .erase_subject(
+            ws,
+            &found.subject,
+            &found.terms,
+            &found.keys,
+            actor,
+            dry_run,
+        )
+        .await?;
+    if dry_run {
+        store
+            .audit(
+                ws,
+                actor,
+                "privacy.preview",
+                &found.audit_name,
+                &format!("{} rows would go", out.total()),
+            )
+            .await?;
+    }
+    Ok(out)
+}
+
+/// The result of checking a workspace's audit chain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChainCheck {
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: i64,
+    /// Where it breaks, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<kohtaamo_domain::privacy::ChainBreak>,
+}
+
+/// Checks the workspace's audit chain (admins and privacy officers).
+pub async fn verify_audit(store: &Store, ws: Id, role: Role) -> Result<ChainCheck> {
+    officer(role)?;
+    Ok(match store.verify_audit(ws).await? {
+        Ok(entries) => ChainCheck {
+            ok: true,
+            entries,
+            broken: None,
+        },
+        Err(b) => ChainCheck {
+            ok: false,
+            entries: 0,
+            broken: Some(b),
+        },
+    })
+}

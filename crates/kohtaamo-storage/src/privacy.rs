@@ -1,0 +1,669 @@
+//! A person's data, found, exported and erased; the tamper-evident audit trail; the
+//! deletion ledger. Which rows are a person's is said once, in [`Finder`], and the
+//! export, the dry run and the erasure all use it. The columns exported are the ones
+//! [`kohtaamo_domain::privacy::REGISTER`] declares.
+
+use std::collections::BTreeMap;
+
+use kohtaamo_domain::privacy::{self as reg, AuditFields, ChainBreak, StoredEntry};
+use kohtaamo_domain::Id;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Column, Row};
+use utoipa::ToSchema;
+
+use crate::entity::{bind, Val};
+use crate::{Backend, Result, Store, StoreError, Tx};
+
+/// What finds one person's rows in a workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    /// The customer an identifier names and every customer linked to it.
+    pub customers: Vec<Id>,
+    /// Every text the person's rows carry as their customer identifier: stored
+    /// identifiers (`crm:12345`, `email:#<pseudonym>`) and the forms feedback may
+    /// carry (`email:maija@example.fi`, a bare reference).
+    pub refs: Vec<String>,
+    /// Case references given (the person's own cases are found from `refs`).
+    pub case_refs: Vec<String>,
+    /// E-mail addresses given (those on the person's cases and follow-ups are found).
+    pub addresses: Vec<String>,
+}
+
+/// The tables of a person's data in the order an erasure deletes them: a table's
+/// condition may read tables after it, never one before it.
+const ERASE_ORDER: &[&str] = &[
+    "mail_queue",
+    "follow_up_escalations",
+    "follow_up_events",
+    "follow_ups",
+    "captures",
+    "encounters",
+    "responses",
+    "invitations",
+    "case_opens",
+    "case_links",
+    "case_subscriptions",
+    "case_changes",
+    "cases",
+    "customer_links",
+    "customer_identifiers",
+    "customers",
+];
+
+/// The SQL conditions that pick one person's rows, with their bound values
+/// (`$1` is the workspace; each list is one run of placeholders, or NULL when empty,
+/// which matches nothing).
+struct Finder {
+    vals: Vec<Val>,
+    customers: String,
+    refs: String,
+    case_refs: String,
+    addresses: String,
+}
+
+impl Finder {
+    fn new(ws: Id, s: &Subject) -> Self {
+        let mut vals: Vec<Val> = vec![ws.into()];
+        let mut list = |items: Vec<Val>| {
+            if items.is_empty() {
+                return "NULL".to_owned();
+            }
+            let from = vals.len() + 1;
+            let n = items.len();
+            vals.extend(items);
+            (from..from + n)
+                .map(|k| format!("${k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let customers = list(s.customers.iter().map(|c| Val::from(*c)).collect());
+        let refs = list(s.refs.iter().map(|r| Val::from(r.as_str())).collect());
+        let case_refs = list(s.case_refs.iter().map(|r| Val::from(r.as_str())).collect());
+        let addresses = list(s.addresses.iter().map(|r| Val::from(r.as_str())).collect());
+        Self {
+            vals,
+            customers,
+            refs,
+            case_refs,
+            addresses,
+        }
+    }
+
+    fn cases(&self) -> String {
+        format!(
+            "workspace_id = $1 AND (customer IN ({}) OR reference IN ({}))",
+            self.refs, self.case_refs
+        )
+    }
+    fn case_ids(&self) -> String {
+        format!("SELECT id FROM cases WHERE {}", self.cases())
+    }
+    /// Rows carrying one of the person's case references (given or their cases').
+    fn by_case_ref(&self, col: &str) -> String {
+        format!(
+            "{col} IN ({}) OR {col} IN (SELECT reference FROM cases WHERE workspace_id = $1 AND customer IN ({}))",
+            self.case_refs, self.refs
+        )
+    }
+    fn encounters(&self) -> String {
+        format!(
+            "workspace_id = $1 AND (customer_id IN ({}) OR {})",
+            self.customers,
+            self.by_case_ref("case_ref")
+        )
+    }
+    fn follow_ups(&self) -> String {
+        format!(
+            "workspace_id = $1 AND (customer IN ({}) OR contact IN ({}) OR {} OR encounter_id IN (SELECT id FROM encounters WHERE {}))",
+            self.refs,
+            self.addresses,
+            self.by_case_ref("case_ref"),
+            self.encounters()
+        )
+    }
+
+    /// The condition that picks the person's rows of `table`.
+    fn condition(&self, table: &str) -> String {
+        match table {
+            "customers" => format!("workspace_id = $1 AND id IN ({})", self.customers),
+            "customer_identifiers" => {
+                format!("workspace_id = $1 AND customer_id IN ({})", self.customers)
+            }
+            "customer_links" => format!(
+                "workspace_id = $1 AND (customer_a IN ({0}) OR customer_b IN ({0}))",
+                self.customers
+            ),
+            "encounters" => self.encounters(),
+            "captures" => format!(
+                "workspace_id = $1 AND encounter_id IN (SELECT id FROM encounters WHERE {})",
+                self.encounters()
+            ),
+            "responses" => format!(
+                "workspace_id = $1 AND (customer_ref IN ({}) OR {} OR (survey_id, response_key) IN (SELECT survey_id, response_key FROM follow_ups WHERE workspace_id = $1 AND contact IN ({})))",
+                self.refs,
+                self.by_case_ref("case_ref"),
+                self.addresses
+            ),
+            "invitations" => format!(
+                "workspace_id = $1 AND (customer_ref IN ({}) OR {})",
+                self.refs,
+                self.by_case_ref("case_ref")
+            ),
+            "follow_ups" => self.follow_ups(),
+            "follow_up_events" | "follow_up_escalations" => format!(
+                "workspace_id = $1 AND follow_up_id IN (SELECT id FROM follow_ups WHERE {})",
+                self.follow_ups()
+            ),
+            "cases" => self.cases(),
+            "case_changes" | "case_links" | "case_subscriptions" | "case_opens" => {
+                format!("workspace_id = $1 AND case_id IN ({})", self.case_ids())
+            }
+            "mail_queue" => format!(
+                "workspace_id = $1 AND (to_addr IN ({}) OR to_addr IN (SELECT email FROM case_subscriptions WHERE case_id IN ({})) OR to_addr IN (SELECT contact FROM follow_ups WHERE contact IS NOT NULL AND {}))",
+                self.addresses,
+                self.case_ids(),
+                self.follow_ups()
+            ),
+            other => unreachable!("{other} is not a table of a person's data"),
+        }
+    }
+}
+
+/// One row as exported: column → value (numbers, texts; JSON texts as JSON).
+pub type Row_ = serde_json::Map<String, serde_json::Value>;
+
+/// Everything held about one person, table by table (only tables with rows).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Record {
+    #[schema(value_type = Object)]
+    pub tables: BTreeMap<String, Vec<Row_>>,
+    /// Tables where more rows matched than an export carries ([`MAX_ROWS`]).
+    pub truncated: Vec<String>,
+}
+
+/// At most this many rows of one table in an export.
+pub const MAX_ROWS: i64 = 100_000;
+
+/// A free-text value elsewhere that contains one of the person's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Mention {
+    pub table: String,
+    pub column: String,
+    /// The row's id (or encounter id for captures).
+    pub row: Id,
+    /// Which term it contains.
+    pub term: String,
+}
+
+/// What an erasure removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Erasure {
+    pub dry_run: bool,
+    /// Rows per table.
+    pub counts: BTreeMap<String, i64>,
+    /// Free text elsewhere that names the person: for a person to review.
+    pub review: Vec<Mention>,
+    /// The ledger entry written (none in a dry run).
+    pub ledger_id: Option<Id>,
+    /// SQLite: whether the WAL was checkpointed and truncated afterwards, so the
+    /// erased bytes are gone from both files (false if readers kept it busy).
+    pub checkpointed: bool,
+}
+
+impl Erasure {
+    pub fn total(&self) -> i64 {
+        self.counts.values().sum()
+    }
+}
+
+/// A column's value as JSON, whatever its type.
+fn value(row: &AnyRow, i: usize, col: reg::Col) -> serde_json::Value {
+    use serde_json::Value;
+    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+        return v.map(Value::from).unwrap_or(Value::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+        return match v {
+            None => Value::Null,
+            // JSON texts (answers, attributes, names by language) as JSON.
+            Some(t) if col == reg::Col::FreeText && (t.starts_with('{') || t.starts_with('[')) => {
+                serde_json::from_str(&t).unwrap_or(Value::String(t))
+            }
+            Some(t) => Value::String(t),
+        };
+    }
+    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+        return v.map(Value::from).unwrap_or(Value::Null);
+    }
+    Value::Null
+}
+
+impl Store {
+    /// Everything held about the person, every declared column of every table of
+    /// customers' data (at most [`MAX_ROWS`] rows of a table).
+    pub async fn subject_record(&self, ws: Id, s: &Subject) -> Result<Record> {
+        let f = Finder::new(ws, s);
+        let mut out = Record::default();
+        let mut c = self.pool().acquire().await?;
+        for name in ERASE_ORDER.iter().rev() {
+            let t = reg::table(name).ok_or(StoreError::NotFound)?;
+            let cols: Vec<&str> = t.columns.iter().map(|(c, _)| *c).collect();
+            let key = cols.first().copied().unwrap_or("workspace_id");
+            let sql = format!(
+                "SELECT {} FROM {name} WHERE {} ORDER BY {key} LIMIT {}",
+                cols.join(", "),
+                f.condition(name),
+                MAX_ROWS + 1
+            );
+            let rows = bind(sqlx::query(&sql), f.vals.clone())
+                .fetch_all(&mut *c)
+                .await?;
+            if rows.len() as i64 > MAX_ROWS {
+                out.truncated.push((*name).to_owned());
+            }
+            let rows: Vec<Row_> = rows
+                .iter()
+                .take(MAX_ROWS as usize)
+                .map(|r| {
+                    r.columns()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, col)| (col.name().to_owned(), value(r, i, t.columns[i].1)))
+                        .collect()
+                })
+                .collect();
+            if !rows.is_empty() {
+                out.tables.insert((*name).to_owned(), rows);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Erases the person's rows in one transaction: score and encounter rollups are
+    /// corrected in it, the erasure is written to the deletion ledger (`ledger_keys`:
+    /// keyed hashes of what found the person, never the values) and to the audit
+    /// trail. Free text elsewhere containing one of `terms` is listed for review. A
+    /// dry run does all of it and rolls back, so it shows exactly what would go.
+    /// Erasing again finds nothing and changes nothing (no ledger entry either).
+    pub async fn erase_subject(
+        &self,
+        ws: Id,
+        s: &Subject,
+        terms: &[String],
+        ledger_keys: &[String],
+        by: &Actor,
+        dry_run: bool,
+    ) -> Result<Erasure> {
+        let f = Finder::new(ws, s);
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let mut out = Erasure {
+                dry_run,
+                ..Default::default()
+            };
+            for name in ERASE_ORDER {
+                let n = erase_table(&mut tx, ws, &f, name).await?;
+                if n > 0 {
+                    out.counts.insert((*name).to_owned(), n);
+                }
+            }
+            out.review = mentions(&mut tx, ws, terms).await?;
+            if out.total() > 0 && !dry_run {
+                let counts = serde_json::to_string(&out.counts).unwrap_or_default();
+                let keys = serde_json::to_string(ledger_keys).unwrap_or_default();
+                let at = crate::now_text();
+                let id: Id = sqlx::query_scalar("INSERT INTO deletion_ledger (workspace_id, subject_keys, counts, erased_by, erased_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+                    .bind(ws)
+                    .bind(keys)
+                    .bind(&counts)
+                    .bind(&by.0)
+                    .bind(&at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                out.ledger_id = Some(id);
+                append(&mut tx, ws, by, "privacy.erase", &format!("ledger {id}"), &counts).await?;
+            }
+            Ok(out)
+        }
+        .await;
+        let mut out = match r {
+            // Nothing of a dry run stays.
+            Ok(o) if dry_run => {
+                tx.rollback().await?;
+                o
+            }
+            r => self.finish(tx, r).await?,
+        };
+        if !dry_run && out.total() > 0 {
+            out.checkpointed = self.forget_freed_pages().await;
+        }
+        Ok(out)
+    }
+
+    /// SQLite: moves the WAL into the database file and truncates it, so rows deleted
+    /// (their bytes zeroed by `secure_delete`) are gone from both files. Retried
+    /// briefly while readers hold old snapshots. PostgreSQL: nothing to do here (see
+    /// docs/PRIVACY.md on VACUUM).
+    pub async fn forget_freed_pages(&self) -> bool {
+        if self.backend() != Backend::Sqlite {
+            return false;
+        }
+        for _ in 0..20 {
+            let r = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(self.pool())
+                .await;
+            if let Ok(row) = r {
+                if row.try_get::<i64, _>(0).unwrap_or(1) == 0 {
+                    return true;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// Every erasure recorded in the workspace's ledger: (id, keys, counts, by, at).
+    pub async fn deletion_ledger(&self, ws: Id) -> Result<Vec<LedgerEntry>> {
+        let rows = sqlx::query("SELECT id, subject_keys, counts, erased_by, erased_at FROM deletion_ledger WHERE workspace_id = $1 ORDER BY id")
+            .bind(ws)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LedgerEntry {
+                    id: r.try_get(0)?,
+                    keys: serde_json::from_str(&r.try_get::<String, _>(1)?).unwrap_or_default(),
+                    counts: serde_json::from_str(&r.try_get::<String, _>(2)?).unwrap_or_default(),
+                    erased_by: r.try_get(3)?,
+                    erased_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes an audit entry in its own transaction (reads of a person's record,
+    /// exports, retention runs).
+    pub async fn audit(
+        &self,
+        ws: Id,
+        by: &Actor,
+        action: &str,
+        object: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = append(&mut tx, ws, by, action, object, detail).await;
+        self.finish(tx, r).await
+    }
+
+    /// Checks the workspace's audit chain from its first entry to the stored head.
+    /// Entries written before the chain existed are chained by the first append, so
+    /// a workspace with unchained entries and no head has nothing to check yet.
+    pub async fn verify_audit(&self, ws: Id) -> Result<Result<i64, ChainBreak>> {
+        let rows = sqlx::query("SELECT id, seq, actor, action, object, detail, at, prev_hash, hash FROM audit_log WHERE workspace_id = $1 AND seq IS NOT NULL ORDER BY seq")
+            .bind(ws)
+            .fetch_all(self.pool())
+            .await?;
+        let entries = rows
+            .iter()
+            .map(|r| {
+                Ok(StoredEntry {
+                    id: r.try_get(0)?,
+                    seq: r.try_get(1)?,
+                    actor: r.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
+                    action: r.try_get(3)?,
+                    object: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                    at: r.try_get(6)?,
+                    prev_hash: r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
+                    hash: r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let head: Option<(i64, String)> =
+            sqlx::query("SELECT seq, hash FROM audit_heads WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()?;
+        // Entries without a place in the chain after it began were added around it.
+        let unchained: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE workspace_id = $1 AND seq IS NULL",
+        )
+        .bind(ws)
+        .fetch_one(self.pool())
+        .await?;
+        if head.is_some() && unchained > 0 {
+            return Ok(Err(ChainBreak {
+                seq: 0,
+                id: 0,
+                reason: "entry-outside-chain",
+            }));
+        }
+        Ok(
+            reg::verify_chain(ws, &entries, head.as_ref().map(|(s, h)| (*s, h.as_str())))
+                .map(|()| entries.len() as i64),
+        )
+    }
+}
+
+/// One erasure as the ledger keeps it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerEntry {
+    pub id: Id,
+    pub keys: Vec<String>,
+    pub counts: BTreeMap<String, i64>,
+    pub erased_by: String,
+    pub erased_at: String,
+}
+
+/// Who acted, as the audit trail and the ledger keep it: `user:<id>`,
+/// `token:<name>`, `system`, `retention`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn user(id: Id) -> Self {
+        Self(format!("user:{id}"))
+    }
+    pub fn system() -> Self {
+        Self("system".into())
+    }
+    fn user_id(&self) -> Option<Id> {
+        self.0.strip_prefix("user:").and_then(|u| u.parse().ok())
+    }
+}
+
+/// Deletes the person's rows of one table, keeping rollups exact; returns how many.
+async fn erase_table(tx: &mut Tx, ws: Id, f: &Finder, name: &str) -> Result<i64> {
+    let cond = f.condition(name);
+    match name {
+        "responses" => {
+            let sql = format!("DELETE FROM responses WHERE {cond} RETURNING survey_id, complete, nps, csat, ces, touchpoint_id, day, channel, locale, suspect");
+            let rows = bind(sqlx::query(&sql), f.vals.clone())
+                .fetch_all(&mut **tx)
+                .await?;
+            crate::feedback::subtract_from_rollups(tx, ws, &rows).await?;
+            Ok(rows.len() as i64)
+        }
+        "encounters" => {
+            let sql =
+                format!("DELETE FROM encounters WHERE {cond} RETURNING touchpoint_id, occurred_at");
+            let rows = bind(sqlx::query(&sql), f.vals.clone())
+                .fetch_all(&mut **tx)
+                .await?;
+            let mut per: BTreeMap<(Id, String), i64> = BTreeMap::new();
+            for r in &rows {
+                if let Some(tp) = r.try_get::<Option<Id>, _>(0)? {
+                    let at: String = r.try_get(1)?;
+                    *per.entry((tp, at.get(..10).unwrap_or_default().to_owned()))
+                        .or_default() += 1;
+                }
+            }
+            for ((tp, day), n) in per {
+                sqlx::query("UPDATE encounter_rollups SET encounters = encounters - $4 WHERE workspace_id = $1 AND touchpoint_id = $2 AND day = $3")
+                    .bind(ws)
+                    .bind(tp)
+                    .bind(day)
+                    .bind(n)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(rows.len() as i64)
+        }
+        _ => {
+            let sql = format!("DELETE FROM {name} WHERE {cond}");
+            Ok(bind(sqlx::query(&sql), f.vals.clone())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected() as i64)
+        }
+    }
+}
+
+/// Free-text values of customers' data in the workspace that contain one of the
+/// terms (case-insensitive; terms under 4 characters are skipped as too common).
+async fn mentions(tx: &mut Tx, ws: Id, terms: &[String]) -> Result<Vec<Mention>> {
+    let mut out = vec![];
+    for term in terms.iter().filter(|t| t.chars().count() >= 4) {
+        let pattern = format!(
+            "%{}%",
+            term.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        for (table, column) in reg::free_text() {
+            let key = if table == "captures" {
+                "encounter_id"
+            } else {
+                "id"
+            };
+            let sql = format!(
+                "SELECT {key} FROM {table} WHERE workspace_id = $1 AND LOWER({column}) LIKE $2 ESCAPE '\\' ORDER BY {key} LIMIT 100"
+            );
+            for id in sqlx::query_scalar::<_, Id>(&sql)
+                .bind(ws)
+                .bind(&pattern)
+                .fetch_all(&mut **tx)
+                .await?
+            {
+                out.push(Mention {
+                    table: table.to_owned(),
+                    column: column.to_owned(),
+                    row: id,
+                    term: term.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Appends an entry to the workspace's audit chain (see migration 0017): takes the
+/// chain head's row lock, chains any entries written before the chain began, and
+/// writes the entry with its sequence number and hashes.
+pub(crate) async fn append(
+    tx: &mut Tx,
+    ws: Id,
+    by: &Actor,
+    action: &str,
+    object: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO audit_heads (workspace_id, seq, hash) VALUES ($1, 0, '') ON CONFLICT (workspace_id) DO NOTHING")
+        .bind(ws)
+        .execute(&mut **tx)
+        .await?;
+    // A no-op update: it locks the head row until commit (PostgreSQL), so appends of
+    // one workspace queue; SQLite's write gate already serialises writers.
+    let head =
+        sqlx::query("UPDATE audit_heads SET seq = seq WHERE workspace_id = $1 RETURNING seq, hash")
+            .bind(ws)
+            .fetch_one(&mut **tx)
+            .await?;
+    let (mut seq, mut prev): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+    if seq == 0 {
+        (seq, prev) = chain_earlier(tx, ws).await?;
+    }
+    let at = crate::now_text();
+    seq += 1;
+    let hash = reg::chain_hash(
+        &prev,
+        &AuditFields {
+            workspace_id: ws,
+            seq,
+            actor: &by.0,
+            action,
+            object,
+            detail,
+            at: &at,
+        },
+    );
+    sqlx::query("INSERT INTO audit_log (workspace_id, user_id, action, object, detail, at, actor, seq, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .bind(ws)
+        .bind(by.user_id())
+        .bind(action)
+        .bind(object)
+        .bind(detail)
+        .bind(&at)
+        .bind(&by.0)
+        .bind(seq)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE workspace_id = $1")
+        .bind(ws)
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Chains the entries written before the chain began (id order; their actor is
+/// their user, or `system`). Returns the last (seq, hash).
+async fn chain_earlier(tx: &mut Tx, ws: Id) -> Result<(i64, String)> {
+    let rows = sqlx::query("SELECT id, user_id, action, object, detail, at FROM audit_log WHERE workspace_id = $1 AND seq IS NULL ORDER BY id")
+        .bind(ws)
+        .fetch_all(&mut **tx)
+        .await?;
+    let (mut seq, mut prev) = (0i64, String::new());
+    for r in &rows {
+        let id: Id = r.try_get(0)?;
+        let actor = match r.try_get::<Option<Id>, _>(1)? {
+            Some(u) => Actor::user(u).0,
+            None => Actor::system().0,
+        };
+        let (action, object, detail, at): (String, String, String, String) =
+            (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+        seq += 1;
+        let hash = reg::chain_hash(
+            &prev,
+            &AuditFields {
+                workspace_id: ws,
+                seq,
+                actor: &actor,
+                action: &action,
+                object: &object,
+                detail: &detail,
+                at: &at,
+            },
+        );
+        sqlx::query(
+            "UPDATE audit_log SET actor = $2, seq = $3, prev_hash = $4, hash = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&actor)
+        .bind(seq)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        prev = hash;
+    }
+    Ok((seq, prev))
+}

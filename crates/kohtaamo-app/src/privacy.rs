@@ -22,6 +22,7 @@ const LEDGER_SECRET: &str = "deletion-ledger";
 
 /// Who a privacy request is about, as an officer gives it.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SubjectInput {
     /// Identifiers of the person (`crm:12345`, `email:maija@example.fi`, a bare
     /// customer reference).
@@ -352,4 +353,53 @@ pub async fn verify_audit(store: &Store, ws: Id, role: Role) -> Result<ChainChec
             broken: Some(b),
         },
     })
+}
+
+/// One table as the register declares it (the API's and the pages' view).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegisterTable {
+    pub table: &'static str,
+    pub holds: kohtaamo_domain::privacy::Holds,
+    /// The kind of data (retention and the records of processing speak of these).
+    pub kind: Option<kohtaamo_domain::privacy::Kind>,
+    /// What finds one person's rows.
+    pub found_by: &'static str,
+    pub columns: Vec<RegisterColumn>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegisterColumn {
+    pub column: &'static str,
+    pub holds: kohtaamo_domain::privacy::Col,
+}
+
+/// The register of personal data: every table, with the columns of people's data.
+pub fn register() -> Vec<RegisterTable> {
+    kohtaamo_domain::privacy::REGISTER
+        .iter()
+        .map(|t| RegisterTable {
+            table: t.name,
+            holds: t.holds,
+            kind: t.kind,
+            found_by: t.found_by,
+            columns: t
+                .columns
+                .iter()
+                .map(|(c, h)| RegisterColumn {
+                    column: c,
+                    holds: *h,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The workspace's deletion ledger (privacy officer or admin).
+pub async fn ledger(
+    store: &Store,
+    ws: Id,
+    role: Role,
+) -> Result<Vec<kohtaamo_storage::privacy::LedgerEntry>> {
+    officer(role)?;
+    Ok(store.deletion_ledger(ws).await?)
 }

@@ -88,7 +88,7 @@ impl Kind {
 }
 
 /// One table of the schema as the register declares it.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy)]
 pub struct Table {
     pub name: &'static str,
     pub holds: Holds,
@@ -97,7 +97,6 @@ pub struct Table {
     /// What finds a person's rows here (for tables of people's data).
     pub found_by: &'static str,
     /// Every column, for tables of people's data (others: none declared).
-    #[schema(value_type = Vec<Object>)]
     pub columns: &'static [(&'static str, Col)],
 }
 

@@ -23,6 +23,7 @@ pub mod followups;
 pub mod health;
 pub mod insight;
 pub mod model;
+pub mod privacy;
 pub mod reviews;
 pub mod scores;
 pub mod session;
@@ -51,6 +52,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = encounters::routes(api);
     let api = followups::routes(api);
     let api = cases::routes(api);
+    let api = privacy::routes(api);
     let api = feedback::routes(api);
     let api = surveys::routes(api);
     let api = scores::routes(api);

@@ -201,7 +201,7 @@ pub fn routes(mut api: Api) -> Api {
         "/api/v1/workspaces/{ws}/audit",
         get(audit_log),
         vec![
-            Op::new("get", "feedback", "Audit trail, newest first (admins)")
+            Op::new("get", "feedback", "Audit trail, newest first (admins and privacy officers): each entry with its place in the workspace's hash chain")
                 .ok(200, Some(json!({"type": "array", "items": audit}))),
         ],
     )
@@ -514,7 +514,9 @@ async fn themes_of(
 }
 
 async fn audit_log(ws: Ws, State(st): State<AppState>) -> ApiResult<axum::Json<Vec<AuditEntry>>> {
-    ws.require_admin()?;
+    if !ws.role.can_handle_privacy() {
+        return Err(crate::error::ApiError::forbidden_role());
+    }
     Ok(axum::Json(st.store.audit_log(ws.id, 500).await?))
 }
 

@@ -17,4 +17,5 @@ mod model;
 mod model_io;
 mod onboarding;
 mod openapi;
+mod privacy;
 mod roles;

@@ -97,6 +97,60 @@ enum Command {
     /// Background jobs (review cycle, score alerts)
     #[command(subcommand)]
     Jobs(JobsCmd),
+    /// A person's data: export everything held about them, or erase it
+    #[command(subcommand)]
+    Privacy(PrivacyCmd),
+    /// The audit trail
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+/// Who a privacy command is about.
+#[derive(Args)]
+struct SubjectArgs {
+    #[arg(long)]
+    workspace: String,
+    /// An identifier of the person (crm:12345, email:…, phone:…); repeatable
+    #[arg(long = "identifier", value_name = "KIND:VALUE")]
+    identifiers: Vec<String>,
+    /// A case reference of the person's; repeatable
+    #[arg(long = "case-ref", value_name = "REFERENCE")]
+    case_refs: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum PrivacyCmd {
+    /// Everything held about one person, as JSON (audited as privacy.export)
+    Export {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Output file (default: standard output)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Erase everything held about one person in one transaction (recorded in the
+    /// deletion ledger and the audit trail); free text elsewhere naming them is listed
+    Erase {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Words that name the person (a name) to look for in free text elsewhere;
+        /// repeatable
+        #[arg(long = "name", value_name = "WORDS")]
+        names: Vec<String>,
+        /// Show what would go and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the audit trail's hash chain (every workspace, or one); exits non-zero
+    /// when an entry was changed, removed or added outside the chain
+    Verify {
+        #[arg(long)]
+        workspace: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -473,7 +527,132 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::User(cmd) => user(&store, cmd).await,
         Command::Token(cmd) => token(&store, cmd).await,
+        Command::Privacy(cmd) => privacy(&store, cmd).await,
+        Command::Audit(AuditCmd::Verify { workspace }) => audit_verify(&store, workspace).await,
     }
+}
+
+async fn workspace_id(store: &Store, slug: &str) -> Result<kohtaamo_domain::Id> {
+    Ok(store
+        .workspace_by_slug(slug)
+        .await
+        .map_err(explain)?
+        .with_context(|| format!("no workspace '{slug}'"))?
+        .id)
+}
+
+/// The CLI acts as the installation's operator: an admin everywhere, audited as `cli`.
+async fn privacy(store: &Store, cmd: PrivacyCmd) -> Result<()> {
+    use kohtaamo_app::privacy::{self as pv, SubjectInput};
+    use kohtaamo_domain::model::Role;
+    let operator = kohtaamo_storage::privacy::Actor("cli".into());
+    let input = |s: &SubjectArgs, names: Vec<String>| SubjectInput {
+        identifiers: s.identifiers.clone(),
+        case_refs: s.case_refs.clone(),
+        names,
+    };
+    match cmd {
+        PrivacyCmd::Export { subject, output } => {
+            let ws = workspace_id(store, &subject.workspace).await?;
+            let export = pv::export(
+                store,
+                ws,
+                (&operator, Role::Admin),
+                &input(&subject, vec![]),
+            )
+            .await
+            .map_err(explain_app)?;
+            let json = serde_json::to_string_pretty(&export)?;
+            match output {
+                Some(p) => {
+                    std::fs::write(&p, json).with_context(|| format!("writing {}", p.display()))?
+                }
+                None => println!("{json}"),
+            }
+            if !export.found {
+                eprintln!(
+                    "nothing is held about this person in '{}'",
+                    subject.workspace
+                );
+            }
+            Ok(())
+        }
+        PrivacyCmd::Erase {
+            subject,
+            names,
+            dry_run,
+        } => {
+            let ws = workspace_id(store, &subject.workspace).await?;
+            let r = pv::erase(
+                store,
+                ws,
+                (&operator, Role::Admin),
+                &input(&subject, names),
+                dry_run,
+            )
+            .await
+            .map_err(explain_app)?;
+            let verb = if dry_run { "would erase" } else { "erased" };
+            if r.counts.is_empty() {
+                println!("nothing held about this person; nothing changed");
+            }
+            for (table, n) in &r.counts {
+                println!("{verb} {n} {table}");
+            }
+            for m in &r.review {
+                println!(
+                    "review: {}.{} row {} mentions '{}'",
+                    m.table, m.column, m.row, m.term
+                );
+            }
+            if let Some(id) = r.ledger_id {
+                println!("deletion ledger entry {id}");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn audit_verify(store: &Store, workspace: Option<String>) -> Result<()> {
+    let all = store
+        .workspaces_for(&kohtaamo_storage::auth::User {
+            id: 0,
+            username: "cli".into(),
+            is_superadmin: true,
+        })
+        .await
+        .map_err(explain)?;
+    let chosen: Vec<_> = all
+        .into_iter()
+        .filter(|(w, _)| {
+            workspace
+                .as_deref()
+                .is_none_or(|s| w.data.slug.as_str() == s)
+        })
+        .collect();
+    if chosen.is_empty() {
+        bail!("no workspace '{}'", workspace.unwrap_or_default());
+    }
+    let mut broken = 0;
+    for (w, _) in chosen {
+        match store.verify_audit(w.id).await.map_err(explain)? {
+            Ok(n) => println!("{}: audit chain intact ({n} entries)", w.data.slug.as_str()),
+            Err(b) => {
+                broken += 1;
+                println!(
+                    "{}: audit chain BROKEN at entry {} (id {}): {}",
+                    w.data.slug.as_str(),
+                    b.seq,
+                    b.id,
+                    b.reason
+                );
+            }
+        }
+    }
+    if broken > 0 {
+        bail!("{broken} workspace(s) with a broken audit chain");
+    }
+    Ok(())
 }
 
 /// The system clock, or a fixed one at noon of `as_of`.

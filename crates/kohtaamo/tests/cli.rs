@@ -478,3 +478,87 @@ async fn import_encounters_checks_every_row_first() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `privacy export`, `privacy erase` (dry run, then for real, then again) and `audit
+/// verify`, which exits non-zero once an audit entry is changed behind its back.
+#[tokio::test]
+async fn privacy_export_erase_and_audit_verify() {
+    let db = fresh(backend_from_env()).await;
+    let dir = std::env::temp_dir().join(format!("kohtaamo-cli-privacy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.yaml");
+    std::fs::write(&model, "kohtaamo: 1\nworkspace: {slug: w, name: {fi: W}, default_language: fi}\nunits:\n  - {slug: ops, name: {fi: Operaatiot}}\nsegments:\n  - {slug: s, name: {fi: S}}\njourneys:\n  - slug: trip\n    name: {fi: Matka}\n    segment: s\n    stages:\n      - slug: go\n        name: {fi: Mene}\n        touchpoints:\n          - {slug: refund, name: {fi: Hyvitys}, channel: phone, owner: {unit: ops}, lane: frontstage}\n").unwrap();
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(kohtaamo(&db, &["import", model.to_str().unwrap()]));
+    let csv = dir.join("events.csv");
+    std::fs::write(&csv, "at,touchpoint,customer,text\n2026-03-01 09:00,refund,crm:7001,Soitti hyvityksestä\n2026-03-02 09:00,refund,crm:7001,Soitti uudestaan\n2026-03-02 10:00,refund,crm:8002,Toinen asiakas\n").unwrap();
+    ok(kohtaamo(
+        &db,
+        &[
+            "import",
+            "encounters",
+            csv.to_str().unwrap(),
+            "--workspace",
+            "w",
+        ],
+    ));
+
+    let out_file = dir.join("export.json");
+    let who = ["--workspace", "w", "--identifier", "crm:7001"];
+    let mut args = vec!["privacy", "export"];
+    args.extend(who);
+    args.extend(["--output", out_file.to_str().unwrap()]);
+    ok(kohtaamo(&db, &args));
+    let export: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(export["found"], serde_json::json!(true));
+    assert_eq!(
+        export["record"]["tables"]["encounters"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let mut dry = vec!["privacy", "erase"];
+    dry.extend(who);
+    dry.push("--dry-run");
+    let said = ok(kohtaamo(&db, &dry));
+    assert!(said.contains("would erase 2 encounters"), "{said}");
+    let mut erase = vec!["privacy", "erase"];
+    erase.extend(who);
+    let said = ok(kohtaamo(&db, &erase));
+    assert!(
+        said.contains("erased 2 encounters") && said.contains("deletion ledger entry"),
+        "{said}"
+    );
+    let said = ok(kohtaamo(&db, &erase));
+    assert!(said.contains("nothing held about this person"), "{said}");
+    let mut bad = vec!["privacy", "erase", "--workspace", "w"];
+    bad.extend(["--identifier", "email:nope"]);
+    let out = kohtaamo(&db, &bad);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("identifiers[0]"));
+
+    let said = ok(kohtaamo(&db, &["audit", "verify"]));
+    assert!(said.contains("w: audit chain intact"), "{said}");
+    let store = kohtaamo_storage::Store::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE audit_log SET detail = 'x' WHERE action = 'privacy.erase'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let out = kohtaamo(&db, &["audit", "verify", "--workspace", "w"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("BROKEN"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

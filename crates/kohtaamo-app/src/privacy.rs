@@ -308,7 +308,7 @@ pub async fn erase(
             ws,
             &found.subject,
             &found.terms,
-            &found.keys,
+            Some(&found.keys),
             actor,
             dry_run,
         )
@@ -402,4 +402,91 @@ pub async fn ledger(
 ) -> Result<Vec<kohtaamo_storage::privacy::LedgerEntry>> {
     officer(role)?;
     Ok(store.deletion_ledger(ws).await?)
+}
+
+/// A copy of the deletion ledger that outlives the database it came from: every
+/// workspace's entries and the secret that keys them (so keep it as safe as the
+/// database: with the secret, a guessed identifier can be checked against it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LedgerFile {
+    pub kohtaamo_ledger: u32,
+    pub secret: String,
+    pub entries: Vec<(Id, kohtaamo_storage::privacy::LedgerEntry)>,
+}
+
+/// The installation's whole ledger (the operator's CLI).
+pub async fn ledger_file(store: &Store) -> Result<LedgerFile> {
+    Ok(LedgerFile {
+        kohtaamo_ledger: 1,
+        secret: store.instance_secret(LEDGER_SECRET).await?,
+        entries: store.all_ledger_entries().await?,
+    })
+}
+
+/// What re-applying the ledger did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Reapplied {
+    /// Entries added from the file (not in the database yet).
+    pub added: usize,
+    /// Rows erased again, per table (people who came back with an old backup).
+    pub counts: std::collections::BTreeMap<String, i64>,
+}
+
+/// Makes every erasure in `file` (and in the database's own ledger) hold in this
+/// database: adds the entries it lacks, then erases every person a ledger entry
+/// names, found by keying every identifier, case reference and address here. Run
+/// after restoring a backup, so an erased person does not come back. Idempotent.
+pub async fn reapply_ledger(store: &Store, file: Option<&LedgerFile>) -> Result<Reapplied> {
+    let mut out = Reapplied::default();
+    if let Some(f) = file {
+        let here = store
+            .set_instance_secret_if_absent(LEDGER_SECRET, &f.secret)
+            .await?;
+        if here != f.secret {
+            return Err(Error::Conflict(
+                "this ledger was keyed by another installation's secret".into(),
+            ));
+        }
+        for (ws, e) in &f.entries {
+            if store.keep_ledger_entry(*ws, e).await? {
+                out.added += 1;
+            }
+        }
+    }
+    let keyer = Keyer::load(store).await?;
+    let mut per_ws: std::collections::BTreeMap<Id, std::collections::HashSet<String>> =
+        Default::default();
+    for (ws, e) in store.all_ledger_entries().await? {
+        per_ws.entry(ws).or_default().extend(e.keys);
+    }
+    for (ws, keys) in per_ws {
+        let mut s = Subject::default();
+        for (kind, value) in store.subject_candidates(ws).await? {
+            if !keys.contains(&keyer.key(&format!("{kind} {value}"))) {
+                continue;
+            }
+            match kind {
+                "ref" => {
+                    if let Some(c) = store.customer_by_ident(ws, &value).await? {
+                        s.customers.extend(store.customer_group(ws, c).await?);
+                    }
+                    s.refs.push(value);
+                }
+                "case" => s.case_refs.push(value),
+                _ => s.addresses.push(value),
+            }
+        }
+        if s.refs.is_empty() && s.case_refs.is_empty() && s.addresses.is_empty() {
+            continue;
+        }
+        s.customers.sort_unstable();
+        s.customers.dedup();
+        let r = store
+            .erase_subject(ws, &s, &[], None, &Actor("restore".into()), false)
+            .await?;
+        for (t, n) in r.counts {
+            *out.counts.entry(t).or_default() += n;
+        }
+    }
+    Ok(out)
 }

@@ -1458,6 +1458,23 @@ impl Store {
         Ok(v)
     }
 
+    /// Stores `value` as the secret `name` unless one is stored; returns the stored one.
+    pub async fn set_instance_secret_if_absent(&self, name: &str, value: &str) -> Result<String> {
+        let (_gate, mut tx) = self.write().await?;
+        let r = sqlx::query("INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from);
+        self.finish(tx, r).await?;
+        if let Ok(mut m) = self.secrets.write() {
+            m.remove(name);
+        }
+        self.instance_secret(name).await
+    }
+
     async fn load_instance_secret(&self, name: &str) -> Result<String> {
         if let Some(v) =
             sqlx::query_scalar::<_, String>("SELECT value FROM instance_settings WHERE name = $1")

@@ -291,7 +291,7 @@ impl Store {
         ws: Id,
         s: &Subject,
         terms: &[String],
-        ledger_keys: &[String],
+        ledger_keys: Option<&[String]>,
         by: &Actor,
         dry_run: bool,
     ) -> Result<Erasure> {
@@ -309,7 +309,12 @@ impl Store {
                 }
             }
             out.review = mentions(&mut tx, ws, terms).await?;
-            if out.total() > 0 && !dry_run {
+            if out.total() > 0 && !dry_run && ledger_keys.is_none() {
+                // Re-applying the ledger to a restored backup: the entry is there.
+                let counts = serde_json::to_string(&out.counts).unwrap_or_default();
+                append(&mut tx, ws, by, "privacy.reapply", "deletion ledger", &counts).await?;
+            }
+            if let (Some(ledger_keys), true) = (ledger_keys, out.total() > 0 && !dry_run) {
                 let counts = serde_json::to_string(&out.counts).unwrap_or_default();
                 let keys = serde_json::to_string(ledger_keys).unwrap_or_default();
                 let at = crate::now_text();
@@ -361,6 +366,94 @@ impl Store {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         false
+    }
+
+    /// A consistent copy of the SQLite database while it serves (`VACUUM INTO`: one
+    /// read transaction, so a snapshot; no free pages, so nothing erased comes along).
+    /// The file must not exist.
+    pub async fn backup_sqlite(&self, path: &str) -> Result<()> {
+        if self.backend() != Backend::Sqlite {
+            return Err(StoreError::Conflict(
+                "backup_sqlite needs SQLite; PostgreSQL is backed up with pg_dump".into(),
+            ));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Every value in the workspace that can find a person, for re-applying the
+    /// deletion ledger: ("ref" | "case" | "address", value). Read once, distinct.
+    pub async fn subject_candidates(&self, ws: Id) -> Result<Vec<(&'static str, String)>> {
+        const SOURCES: &[(&str, &str, &str)] = &[
+            ("ref", "customer_identifiers", "ident"),
+            ("ref", "responses", "customer_ref"),
+            ("ref", "invitations", "customer_ref"),
+            ("ref", "follow_ups", "customer"),
+            ("ref", "cases", "customer"),
+            ("case", "cases", "reference"),
+            ("case", "responses", "case_ref"),
+            ("case", "invitations", "case_ref"),
+            ("case", "encounters", "case_ref"),
+            ("case", "follow_ups", "case_ref"),
+            ("address", "case_subscriptions", "email"),
+            ("address", "follow_ups", "contact"),
+            ("address", "mail_queue", "to_addr"),
+        ];
+        let mut out = vec![];
+        for (kind, table, col) in SOURCES {
+            let sql = format!(
+                "SELECT DISTINCT {col} FROM {table} WHERE workspace_id = $1 AND {col} IS NOT NULL"
+            );
+            for v in sqlx::query_scalar::<_, String>(&sql)
+                .bind(ws)
+                .fetch_all(self.pool())
+                .await?
+            {
+                out.push((*kind, v));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Adds a ledger entry kept elsewhere (another copy of this installation's
+    /// database) unless the same entry is here; returns whether it was added.
+    pub async fn keep_ledger_entry(&self, ws: Id, e: &LedgerEntry) -> Result<bool> {
+        let keys = serde_json::to_string(&e.keys).unwrap_or_default();
+        let counts = serde_json::to_string(&e.counts).unwrap_or_default();
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let n = sqlx::query("INSERT INTO deletion_ledger (workspace_id, subject_keys, counts, erased_by, erased_at) SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = $1) AND NOT EXISTS (SELECT 1 FROM deletion_ledger WHERE workspace_id = $1 AND subject_keys = $2 AND erased_at = $5)")
+                .bind(ws)
+                .bind(&keys)
+                .bind(&counts)
+                .bind(&e.erased_by)
+                .bind(&e.erased_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            Ok(n > 0)
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// Every workspace's ledger entries: (workspace, entry).
+    pub async fn all_ledger_entries(&self) -> Result<Vec<(Id, LedgerEntry)>> {
+        let ws: Vec<Id> = sqlx::query_scalar(
+            "SELECT DISTINCT workspace_id FROM deletion_ledger ORDER BY workspace_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = vec![];
+        for w in ws {
+            out.extend(self.deletion_ledger(w).await?.into_iter().map(|e| (w, e)));
+        }
+        Ok(out)
     }
 
     /// Every erasure recorded in the workspace's ledger: (id, keys, counts, by, at).
@@ -450,7 +543,7 @@ impl Store {
 }
 
 /// One erasure as the ledger keeps it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct LedgerEntry {
     pub id: Id,
     pub keys: Vec<String>,

@@ -103,6 +103,22 @@ enum Command {
     /// The audit trail
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Back up the database while it serves: SQLite to a consistent copy (VACUUM
+    /// INTO), PostgreSQL with pg_dump (custom format)
+    Backup {
+        /// The backup file to write (must not exist)
+        file: PathBuf,
+    },
+    /// Replace the database with a backup (stop every server first), then re-apply
+    /// the deletion ledger so nobody erased since the backup comes back
+    Restore {
+        /// A file written by `kohtaamo backup`
+        file: PathBuf,
+        /// A ledger file written by `kohtaamo privacy ledger` (when the database being
+        /// replaced is lost; its own ledger is always re-applied)
+        #[arg(long, value_name = "FILE")]
+        ledger: Option<PathBuf>,
+    },
 }
 
 /// Who a privacy command is about.
@@ -140,6 +156,12 @@ enum PrivacyCmd {
         /// Show what would go and change nothing
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Write the deletion ledger (every workspace's erasures, keyed hashes, and the
+    /// key) to a file kept apart from the database's backups, for `restore --ledger`
+    Ledger {
+        #[arg(short, long)]
+        output: PathBuf,
     },
 }
 
@@ -528,6 +550,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::User(cmd) => user(&store, cmd).await,
         Command::Token(cmd) => token(&store, cmd).await,
         Command::Privacy(cmd) => privacy(&store, cmd).await,
+        Command::Backup { file } => backup(&store, &url, &file).await,
+        Command::Restore { file, ledger } => restore(store, &url, &file, ledger.as_deref()).await,
         Command::Audit(AuditCmd::Verify { workspace }) => audit_verify(&store, workspace).await,
     }
 }
@@ -610,7 +634,141 @@ async fn privacy(store: &Store, cmd: PrivacyCmd) -> Result<()> {
             }
             Ok(())
         }
+        PrivacyCmd::Ledger { output } => {
+            let l = pv::ledger_file(store).await.map_err(explain_app)?;
+            std::fs::write(&output, serde_json::to_string_pretty(&l)?)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "{} ledger entries written to {}",
+                l.entries.len(),
+                output.display()
+            );
+            Ok(())
+        }
     }
+}
+
+/// Runs an external program (pg_dump, pg_restore) and fails with its own words.
+fn run_tool(program: &str, args: &[&str]) -> Result<()> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {program} (install PostgreSQL's client programs)"))?;
+    if !out.status.success() {
+        bail!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+async fn backup(store: &Store, url: &str, file: &std::path::Path) -> Result<()> {
+    if file.exists() {
+        bail!("{} exists; give a new file", file.display());
+    }
+    let path = file.to_str().context("the backup path must be UTF-8")?;
+    match store.backend() {
+        kohtaamo_storage::Backend::Sqlite => store.backup_sqlite(path).await.map_err(explain)?,
+        kohtaamo_storage::Backend::Postgres => run_tool(
+            "pg_dump",
+            &["--format=custom", "--no-owner", "--file", path, url],
+        )?,
+    }
+    println!("backed up to {}", file.display());
+    Ok(())
+}
+
+async fn restore(
+    store: Store,
+    url: &str,
+    file: &std::path::Path,
+    ledger: Option<&std::path::Path>,
+) -> Result<()> {
+    use kohtaamo_app::privacy as pv;
+    if !file.exists() {
+        bail!("no backup {}", file.display());
+    }
+    // The erasures the database being replaced knows of, and any kept apart.
+    let mut ledgers: Vec<pv::LedgerFile> = vec![];
+    let here = pv::ledger_file(&store).await.map_err(explain_app)?;
+    if !here.entries.is_empty() {
+        ledgers.push(here);
+    }
+    if let Some(p) = ledger {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        ledgers.push(
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a ledger file", p.display()))?,
+        );
+    }
+    let sqlite = store.sqlite_file().map(str::to_owned);
+    store.close().await;
+    let (restored, target) = match &sqlite {
+        Some(db) => {
+            // Restored beside the database, then swapped in whole.
+            let tmp = format!("{db}.restoring");
+            for f in [tmp.clone(), format!("{tmp}-wal"), format!("{tmp}-shm")] {
+                let _ = std::fs::remove_file(f);
+            }
+            std::fs::copy(file, &tmp).with_context(|| format!("copying {}", file.display()))?;
+            (
+                Store::connect(&format!("sqlite://{tmp}"))
+                    .await
+                    .map_err(explain)?,
+                Some((tmp, db.clone())),
+            )
+        }
+        None => {
+            let path = file.to_str().context("the backup path must be UTF-8")?;
+            run_tool(
+                "pg_restore",
+                &[
+                    "--clean",
+                    "--if-exists",
+                    "--no-owner",
+                    "--single-transaction",
+                    "--dbname",
+                    url,
+                    path,
+                ],
+            )?;
+            (Store::connect(url).await.map_err(explain)?, None)
+        }
+    };
+    let mut erased = 0;
+    let mut added = 0;
+    for l in &ledgers {
+        let r = pv::reapply_ledger(&restored, Some(l))
+            .await
+            .map_err(explain_app)?;
+        erased += r.counts.values().sum::<i64>();
+        added += r.added;
+    }
+    let r = pv::reapply_ledger(&restored, None)
+        .await
+        .map_err(explain_app)?;
+    erased += r.counts.values().sum::<i64>();
+    restored.forget_freed_pages().await;
+    restored.close().await;
+    if let Some((tmp, db)) = target {
+        let aside = format!("{db}.replaced");
+        for f in [format!("{db}-wal"), format!("{db}-shm")] {
+            let _ = std::fs::remove_file(f);
+        }
+        if std::path::Path::new(&db).exists() {
+            std::fs::rename(&db, &aside).with_context(|| format!("moving {db} aside"))?;
+            println!("the replaced database is at {aside} (delete it when the restore is checked)");
+        }
+        std::fs::rename(&tmp, &db)
+            .with_context(|| format!("moving the restored database to {db}"))?;
+    }
+    println!(
+        "restored {}; deletion ledger re-applied: {added} entries added, {erased} rows of erased people removed again",
+        file.display()
+    );
+    Ok(())
 }
 
 async fn audit_verify(store: &Store, workspace: Option<String>) -> Result<()> {

@@ -527,6 +527,14 @@ async fn privacy_export_erase_and_audit_verify() {
         2
     );
 
+    // A backup taken before the erasure.
+    let backup = dir.join("before-erasure.backup");
+    let _ = std::fs::remove_file(&backup);
+    let said = ok(kohtaamo(&db, &["backup", backup.to_str().unwrap()]));
+    assert!(said.contains("backed up"), "{said}");
+    let out = kohtaamo(&db, &["backup", backup.to_str().unwrap()]);
+    assert!(!out.status.success(), "an existing file is not overwritten");
+
     let mut dry = vec!["privacy", "erase"];
     dry.extend(who);
     dry.push("--dry-run");
@@ -547,10 +555,67 @@ async fn privacy_export_erase_and_audit_verify() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("identifiers[0]"));
 
+    // Restoring the old backup does not bring the erased person back; the other
+    // customer is there.
+    let said = ok(kohtaamo(&db, &["restore", backup.to_str().unwrap()]));
+    assert!(
+        said.contains("2 rows of erased people removed again") || said.contains("removed again"),
+        "{said}"
+    );
+    let export_of = |id: &str| {
+        let out = kohtaamo(
+            &db,
+            &["privacy", "export", "--workspace", "w", "--identifier", id],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(export_of("crm:7001")["found"], serde_json::json!(false));
+    assert_eq!(
+        export_of("crm:8002")["record"]["tables"]["encounters"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The ledger kept apart restores the erasure into a database that never knew it.
+    let ledger = dir.join("ledger.json");
+    ok(kohtaamo(
+        &db,
+        &["privacy", "ledger", "--output", ledger.to_str().unwrap()],
+    ));
+    let lost = fresh(backend_from_env()).await;
+    ok(kohtaamo(
+        &lost,
+        &[
+            "restore",
+            backup.to_str().unwrap(),
+            "--ledger",
+            ledger.to_str().unwrap(),
+        ],
+    ));
+    let out = kohtaamo(
+        &lost,
+        &[
+            "privacy",
+            "export",
+            "--workspace",
+            "w",
+            "--identifier",
+            "crm:7001",
+        ],
+    );
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["found"], serde_json::json!(false), "{e}");
+
     let said = ok(kohtaamo(&db, &["audit", "verify"]));
     assert!(said.contains("w: audit chain intact"), "{said}");
     let store = kohtaamo_storage::Store::connect(&db.url).await.unwrap();
-    sqlx::query("UPDATE audit_log SET detail = 'x' WHERE action = 'privacy.erase'")
+    sqlx::query("UPDATE audit_log SET detail = 'x' WHERE seq = 1")
         .execute(store.pool())
         .await
         .unwrap();

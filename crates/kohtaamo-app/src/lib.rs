@@ -18,6 +18,7 @@
 //! - [`followups`]: which rules a response or capture opens a follow-up by, and the
 //!   actions on one (assign, contact, resolve, close with a root cause, reopen, note);
 //! - [`privacy`]: a person's data found, exported and erased; the audit chain;
+//! - [`retention`]: each workspace's retention periods, their preview and the run;
 //! - [`units`]: who works in a unit, and what a unit member may do (review);
 //! - [`model`]: the model's collections and their validated writes, model import/export;
 //! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
@@ -45,6 +46,7 @@ pub mod overview;
 pub mod privacy;
 pub mod report;
 pub mod responses;
+pub mod retention;
 pub mod units;
 
 pub use error::{Error, Result};

@@ -156,6 +156,7 @@ pub const REGISTER: &[Table] = &[
             ("created_at", About),
             ("updated_at", About),
             ("suspect", About),
+            ("redacted", About),
         ],
     ),
     people(
@@ -608,6 +609,7 @@ pub const REGISTER: &[Table] = &[
     other("follow_up_rules", Holds::Model),
     other("case_steps", Holds::Model),
     other("case_settings", Holds::Model),
+    other("retention_settings", Holds::Model),
     other("score_rollups", Holds::Aggregates),
     other("encounter_rollups", Holds::Aggregates),
     other("impressions", Holds::Aggregates),
@@ -616,6 +618,170 @@ pub const REGISTER: &[Table] = &[
     other("kohtaamo_migrations", Holds::System),
     other("audit_heads", Holds::System),
 ];
+
+/// What retention can remove after a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Retained {
+    /// Survey responses, by when they were given.
+    Responses,
+    /// Only the free text of responses (open and contact answers, hidden fields).
+    FreeText,
+    /// Encounters, by when they happened.
+    Encounters,
+    /// Frontline captures (encounters recorded by staff), by when they happened.
+    Captures,
+    /// Closed follow-ups, by when they closed.
+    FollowUps,
+    /// Cases, by their last change.
+    Cases,
+    /// E-mail sent or given up on, by when it was queued.
+    Mail,
+    /// Audit entries, by when they were written.
+    Audit,
+}
+
+/// What retention does to a row past its period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Delete,
+    /// Keeps what analytics needs (scores, times, places), removes what identifies a
+    /// person and their words.
+    Anonymise,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Delete => "delete",
+            Action::Anonymise => "anonymise",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, crate::Reason> {
+        match s {
+            "delete" => Ok(Action::Delete),
+            "anonymise" => Ok(Action::Anonymise),
+            _ => Err(crate::Reason::new("not-one-of")
+                .with("value", s)
+                .with("options", "delete, anonymise")),
+        }
+    }
+}
+
+/// A retention rule: after `days`, `action`; no days: kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RetentionRule {
+    pub kind: Retained,
+    pub days: Option<i64>,
+    pub action: Action,
+}
+
+/// The longest period a rule may have (100 years).
+pub const MAX_RETENTION_DAYS: i64 = 36_500;
+
+impl Retained {
+    pub const ALL: [Retained; 8] = [
+        Retained::Responses,
+        Retained::FreeText,
+        Retained::Encounters,
+        Retained::Captures,
+        Retained::FollowUps,
+        Retained::Cases,
+        Retained::Mail,
+        Retained::Audit,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Retained::Responses => "responses",
+            Retained::FreeText => "free_text",
+            Retained::Encounters => "encounters",
+            Retained::Captures => "captures",
+            Retained::FollowUps => "follow_ups",
+            Retained::Cases => "cases",
+            Retained::Mail => "mail",
+            Retained::Audit => "audit",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, crate::Reason> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                crate::Reason::new("not-one-of")
+                    .with("value", s)
+                    .with("options", Self::ALL.map(Retained::as_str).join(", "))
+            })
+    }
+    /// What each kind allows: responses and encounters may be anonymised instead of
+    /// deleted; free text is only ever removed (anonymised); the rest is deleted.
+    pub fn actions(self) -> &'static [Action] {
+        match self {
+            Retained::Responses | Retained::Encounters => &[Action::Anonymise, Action::Delete],
+            Retained::FreeText => &[Action::Anonymise],
+            _ => &[Action::Delete],
+        }
+    }
+    /// The default rule (docs/PRIVACY.md): responses anonymised after 36 months (their
+    /// scores stay in every figure), encounters and captures deleted after 36 months,
+    /// closed follow-ups and cases after 24, e-mail after 3, the audit trail after 7
+    /// years; free text kept as long as its response unless a workspace says less.
+    pub fn default_rule(self) -> RetentionRule {
+        let (days, action) = match self {
+            Retained::Responses => (Some(1095), Action::Anonymise),
+            Retained::FreeText => (None, Action::Anonymise),
+            Retained::Encounters | Retained::Captures => (Some(1095), Action::Delete),
+            Retained::FollowUps | Retained::Cases => (Some(730), Action::Delete),
+            Retained::Mail => (Some(90), Action::Delete),
+            Retained::Audit => (Some(2555), Action::Delete),
+        };
+        RetentionRule {
+            kind: self,
+            days,
+            action,
+        }
+    }
+}
+
+impl RetentionRule {
+    /// A rule as given: the period 1–36,500 days or none, an action the kind allows.
+    pub fn parse(kind: &str, days: Option<i64>, action: &str) -> Result<Self, crate::FieldErrors> {
+        let mut e = crate::FieldErrors::new();
+        let kind = e.take("kind", Retained::parse(kind));
+        let action = e.take("action", Action::parse(action));
+        if let Some(d) = days {
+            if !(1..=MAX_RETENTION_DAYS).contains(&d) {
+                e.add(
+                    "days",
+                    crate::Reason::new("score-range")
+                        .with("min", 1)
+                        .with("max", MAX_RETENTION_DAYS),
+                );
+            }
+        }
+        if let (Some(k), Some(a)) = (kind, action) {
+            if !k.actions().contains(&a) {
+                e.add(
+                    "action",
+                    crate::Reason::new("not-one-of")
+                        .with("value", a.as_str())
+                        .with(
+                            "options",
+                            k.actions()
+                                .iter()
+                                .map(|a| a.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                );
+            }
+        }
+        match (kind, action) {
+            (Some(kind), Some(action)) if e.is_empty() => Ok(Self { kind, days, action }),
+            _ => Err(e),
+        }
+    }
+}
 
 /// The register's entry for a table.
 pub fn table(name: &str) -> Option<&'static Table> {
@@ -688,17 +854,20 @@ pub struct StoredEntry {
     pub hash: String,
 }
 
-/// Checks a workspace's chain, entries in `seq` order; `head` is the stored head
-/// (last seq and hash), which catches entries cut off the end.
+/// Checks a workspace's chain, entries in `seq` order. `start` is where the kept
+/// chain begins: (0, "") from the first entry, or the last entry retention removed
+/// and its hash. `head` is the stored head (last seq and hash), which catches entries
+/// cut off the end.
 pub fn verify_chain(
     ws: crate::Id,
     entries: &[StoredEntry],
+    start: (i64, &str),
     head: Option<(i64, &str)>,
 ) -> Result<(), ChainBreak> {
-    let mut prev = String::new();
-    let mut last = (0, "");
+    let mut prev = start.1.to_owned();
+    let mut last = start;
     for (i, e) in entries.iter().enumerate() {
-        let expected_seq = i as i64 + 1;
+        let expected_seq = start.0 + i as i64 + 1;
         let broken = |reason| ChainBreak {
             seq: e.seq,
             id: e.id,
@@ -805,14 +974,23 @@ mod tests {
     fn a_chain_verifies_and_every_kind_of_tampering_is_found() {
         let good = entries(3, 5);
         let head = (5, good[4].hash.clone());
-        assert_eq!(verify_chain(3, &good, Some((head.0, &head.1))), Ok(()));
-        assert_eq!(verify_chain(3, &[], None), Ok(()));
+        assert_eq!(
+            verify_chain(3, &good, (0, ""), Some((head.0, &head.1))),
+            Ok(())
+        );
+        assert_eq!(verify_chain(3, &[], (0, ""), None), Ok(()));
+        // The first two removed by retention: the rest verifies from their anchor.
+        assert_eq!(
+            verify_chain(3, &good[2..], (2, &good[1].hash), Some((head.0, &head.1))),
+            Ok(())
+        );
+        assert!(verify_chain(3, &good[2..], (0, ""), None).is_err());
 
         // A changed field.
         let mut bad = good.clone();
         bad[2].detail = "entry 3, edited".into();
         assert_eq!(
-            verify_chain(3, &bad, None).map_err(|b| (b.seq, b.reason)),
+            verify_chain(3, &bad, (0, ""), None).map_err(|b| (b.seq, b.reason)),
             Err((3, "entry-changed"))
         );
         // A changed field with its hash recomputed: the next entry's link breaks.
@@ -831,24 +1009,27 @@ mod tests {
             },
         );
         assert_eq!(
-            verify_chain(3, &bad, None).map_err(|b| (b.seq, b.reason)),
+            verify_chain(3, &bad, (0, ""), None).map_err(|b| (b.seq, b.reason)),
             Err((4, "previous-hash-differs"))
         );
         // A deleted entry.
         let mut bad = good.clone();
         bad.remove(1);
         assert_eq!(
-            verify_chain(3, &bad, None).map_err(|b| (b.seq, b.reason)),
+            verify_chain(3, &bad, (0, ""), None).map_err(|b| (b.seq, b.reason)),
             Err((3, "missing-entry"))
         );
         // The last entries cut off: only the head shows it.
         let cut = &good[..3];
-        assert_eq!(verify_chain(3, cut, None), Ok(()));
+        assert_eq!(verify_chain(3, cut, (0, ""), None), Ok(()));
         assert_eq!(
-            verify_chain(3, cut, Some((head.0, &head.1))).map_err(|b| b.reason),
+            verify_chain(3, cut, (0, ""), Some((head.0, &head.1))).map_err(|b| b.reason),
             Err("entries-cut-off")
         );
         // Another workspace's chain does not verify here.
-        assert_eq!(verify_chain(4, &good, None).map_err(|b| b.seq), Err(1));
+        assert_eq!(
+            verify_chain(4, &good, (0, ""), None).map_err(|b| b.seq),
+            Err(1)
+        );
     }
 }

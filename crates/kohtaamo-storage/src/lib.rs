@@ -23,6 +23,7 @@ pub mod mail;
 pub mod migrate;
 pub mod model_io;
 pub mod privacy;
+pub mod retention;
 pub mod reviews;
 pub mod testing;
 

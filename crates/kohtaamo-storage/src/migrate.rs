@@ -97,6 +97,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
             )),
         },
     ),
+    (
+        19,
+        "retention",
+        Sql::Both(include_str!("../migrations/0019_retention.sql")),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

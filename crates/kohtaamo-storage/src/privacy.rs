@@ -514,13 +514,14 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let head: Option<(i64, String)> =
-            sqlx::query("SELECT seq, hash FROM audit_heads WHERE workspace_id = $1")
-                .bind(ws)
-                .fetch_optional(self.pool())
-                .await?
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-                .transpose()?;
+        let head: Option<(i64, String, i64, String)> = sqlx::query(
+            "SELECT seq, hash, pruned_seq, pruned_hash FROM audit_heads WHERE workspace_id = $1",
+        )
+        .bind(ws)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .transpose()?;
         // Entries without a place in the chain after it began were added around it.
         let unchained: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_log WHERE workspace_id = $1 AND seq IS NULL",
@@ -535,10 +536,14 @@ impl Store {
                 reason: "entry-outside-chain",
             }));
         }
-        Ok(
-            reg::verify_chain(ws, &entries, head.as_ref().map(|(s, h)| (*s, h.as_str())))
-                .map(|()| entries.len() as i64),
+        let start = head.as_ref().map_or((0, ""), |h| (h.2, h.3.as_str()));
+        Ok(reg::verify_chain(
+            ws,
+            &entries,
+            start,
+            head.as_ref().map(|h| (h.0, h.1.as_str())),
         )
+        .map(|()| entries.len() as i64))
     }
 }
 
@@ -581,31 +586,7 @@ async fn erase_table(tx: &mut Tx, ws: Id, f: &Finder, name: &str) -> Result<i64>
             crate::feedback::subtract_from_rollups(tx, ws, &rows).await?;
             Ok(rows.len() as i64)
         }
-        "encounters" => {
-            let sql =
-                format!("DELETE FROM encounters WHERE {cond} RETURNING touchpoint_id, occurred_at");
-            let rows = bind(sqlx::query(&sql), f.vals.clone())
-                .fetch_all(&mut **tx)
-                .await?;
-            let mut per: BTreeMap<(Id, String), i64> = BTreeMap::new();
-            for r in &rows {
-                if let Some(tp) = r.try_get::<Option<Id>, _>(0)? {
-                    let at: String = r.try_get(1)?;
-                    *per.entry((tp, at.get(..10).unwrap_or_default().to_owned()))
-                        .or_default() += 1;
-                }
-            }
-            for ((tp, day), n) in per {
-                sqlx::query("UPDATE encounter_rollups SET encounters = encounters - $4 WHERE workspace_id = $1 AND touchpoint_id = $2 AND day = $3")
-                    .bind(ws)
-                    .bind(tp)
-                    .bind(day)
-                    .bind(n)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            Ok(rows.len() as i64)
-        }
+        "encounters" => delete_encounters(tx, ws, &cond, f.vals.clone()).await,
         _ => {
             let sql = format!("DELETE FROM {name} WHERE {cond}");
             Ok(bind(sqlx::query(&sql), f.vals.clone())
@@ -614,6 +595,36 @@ async fn erase_table(tx: &mut Tx, ws: Id, f: &Finder, name: &str) -> Result<i64>
                 .rows_affected() as i64)
         }
     }
+}
+
+/// Deletes the encounters `cond` picks (their captures go with them) and takes them
+/// out of the encounter rollups; returns how many.
+pub(crate) async fn delete_encounters(
+    tx: &mut Tx,
+    ws: Id,
+    cond: &str,
+    vals: Vec<Val>,
+) -> Result<i64> {
+    let sql = format!("DELETE FROM encounters WHERE {cond} RETURNING touchpoint_id, occurred_at");
+    let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut **tx).await?;
+    let mut per: BTreeMap<(Id, String), i64> = BTreeMap::new();
+    for r in &rows {
+        if let Some(tp) = r.try_get::<Option<Id>, _>(0)? {
+            let at: String = r.try_get(1)?;
+            *per.entry((tp, at.get(..10).unwrap_or_default().to_owned()))
+                .or_default() += 1;
+        }
+    }
+    for ((tp, day), n) in per {
+        sqlx::query("UPDATE encounter_rollups SET encounters = encounters - $4 WHERE workspace_id = $1 AND touchpoint_id = $2 AND day = $3")
+            .bind(ws)
+            .bind(tp)
+            .bind(day)
+            .bind(n)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(rows.len() as i64)
 }
 
 /// Free-text values of customers' data in the workspace that contain one of the

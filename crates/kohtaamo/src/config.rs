@@ -59,6 +59,8 @@ pub struct Config {
     pub follow_up_cycle_minutes: u64,
     /// Seconds between passes of the mail job (sending queued e-mail; 0: off).
     pub mail_cycle_seconds: u64,
+    /// Minutes between passes of retention (every workspace's periods; 0: off).
+    pub retention_cycle_minutes: u64,
     /// SMTP server for e-mail (notifications, recovery surveys); empty: e-mail is off.
     pub smtp_host: String,
     /// Its port (587 for STARTTLS, 465 for TLS).
@@ -102,6 +104,7 @@ impl Default for Config {
             shutdown_grace_seconds: limits.shutdown_grace.as_secs(),
             follow_up_cycle_minutes: 5,
             mail_cycle_seconds: 30,
+            retention_cycle_minutes: 360,
             smtp_host: String::new(),
             smtp_port: 587,
             smtp_security: "starttls".into(),
@@ -183,6 +186,7 @@ const ENV_KEYS: &[&str] = &[
     "shutdown_grace_seconds",
     "follow_up_cycle_minutes",
     "mail_cycle_seconds",
+    "retention_cycle_minutes",
     "smtp_host",
     "smtp_port",
     "smtp_security",
@@ -280,6 +284,7 @@ impl Config {
             .every(minutes(self.review_cycle_minutes), Job::REVIEW_CYCLE)
             .every(minutes(self.alert_cycle_minutes), Job::ALERT_CYCLE)
             .every(minutes(self.follow_up_cycle_minutes), Job::FOLLOW_UP_CLOCK)
+            .every(minutes(self.retention_cycle_minutes), Job::RETENTION)
             .every(
                 std::time::Duration::from_secs(self.mail_cycle_seconds),
                 Job::MAIL,

@@ -235,7 +235,7 @@ enum ReportCmd {
 enum JobsCmd {
     /// Run one pass of background jobs now (what `serve` runs on its periods) and exit
     Run {
-        /// Only this job: review, alerts, follow-ups or mail [default: every job]
+        /// Only this job: review, alerts, follow-ups, mail or retention [default: every job]
         #[arg(long)]
         job: Option<String>,
         /// The day the jobs take as today, YYYY-MM-DD [default: today]
@@ -534,8 +534,11 @@ async fn run(cli: Cli) -> Result<()> {
                 Some("alerts") => vec![Job::ALERT_CYCLE],
                 Some("follow-ups") => vec![Job::FOLLOW_UP_CLOCK],
                 Some("mail") => vec![Job::MAIL],
+                Some("retention") => vec![Job::RETENTION],
                 Some(other) => {
-                    bail!("unknown job '{other}' (use review, alerts, follow-ups or mail)")
+                    bail!(
+                        "unknown job '{other}' (use review, alerts, follow-ups, mail or retention)"
+                    )
                 }
             };
             let ctx = JobCtx::with_targets(store.clone(), clock(as_of), cfg.webhook_targets())

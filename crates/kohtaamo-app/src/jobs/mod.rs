@@ -22,6 +22,8 @@
 //! - [`alerts`]: evaluate every score alert rule on its last complete period;
 //! - [`followup_clock`]: escalate follow-ups whose targets were missed;
 //! - [`mail`]: send the queued e-mail;
+//! - retention (`crate::retention::retention_once`): apply every workspace's
+//!   retention periods;
 //! - [`webhooks`]: the signed delivery they use.
 
 pub mod alerts;
@@ -126,6 +128,10 @@ fn follow_up_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + 
     Box::pin(follow_up_clock_once(ctx))
 }
 
+fn retention_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send + '_>> {
+    Box::pin(crate::retention::retention_once(ctx))
+}
+
 fn mail_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send + '_>> {
     Box::pin(mail_once(ctx))
 }
@@ -147,12 +153,17 @@ impl Job {
         name: "mail",
         pass: mail_pass,
     };
+    pub const RETENTION: Job = Job {
+        name: "retention",
+        pass: retention_pass,
+    };
     /// Every job there is.
-    pub const ALL: [Job; 4] = [
+    pub const ALL: [Job; 5] = [
         Job::REVIEW_CYCLE,
         Job::ALERT_CYCLE,
         Job::FOLLOW_UP_CLOCK,
         Job::MAIL,
+        Job::RETENTION,
     ];
 
     /// One pass of this job; how many things it did.

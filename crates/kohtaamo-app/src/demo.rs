@@ -472,6 +472,7 @@ pub async fn generate(store: &Store, ws_slug: &str, plan: &Plan) -> Result<u64> 
                 at: Some(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
                 suspect: None,
                 follow_ups: vec![],
+                consent: None,
             });
         };
         for s in &tp_surveys {
@@ -1396,6 +1397,7 @@ async fn demo_cases(store: &Store, ws: Id, seed: u64, now: chrono::NaiveDateTime
                     at: Some(answered.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
                     suspect: None,
                     follow_ups: vec![],
+                    consent: None,
                 });
             }
         }

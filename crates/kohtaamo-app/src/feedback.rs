@@ -312,6 +312,7 @@ impl Feedback {
             }
         };
         let id = key.as_str().to_owned();
+        let consent = contact_consent(s, &answers, &hidden, &id);
         let opened_by: Vec<Option<Id>> = follow_ups.iter().map(|f| f.rule_id).collect();
         let stored = self
             .ingest
@@ -327,6 +328,7 @@ impl Feedback {
                 at: None,
                 suspect,
                 follow_ups,
+                consent,
             })
             .await?;
         if stored == Stored::InvitationUsed {
@@ -542,4 +544,40 @@ impl PublicSurvey {
             },
         }
     }
+}
+
+/// The consent a contact answer gives: the contact question and the note under it as
+/// the respondent saw them (in the language they answered in, else the workspace's),
+/// and the detail given.
+fn contact_consent(
+    s: &kohtaamo_storage::feedback::LiveSurvey,
+    answers: &kohtaamo_domain::survey::Answers,
+    hidden: &kohtaamo_domain::survey::Hidden,
+    key: &str,
+) -> Option<kohtaamo_storage::privacy::NewConsent> {
+    let contact = answers.contact(&s.data)?;
+    let q = s
+        .data
+        .questions
+        .iter()
+        .find(|q| q.kind == kohtaamo_domain::survey::QuestionKind::Contact)?;
+    let lang = hidden
+        .locale
+        .as_ref()
+        .map_or(s.default_language.clone(), |l| l.as_str().to_owned());
+    let i = crate::i18n::I18n::new(&lang, &s.default_language);
+    let question = if q.text.is_empty() {
+        i.t("survey-std-contact")
+    } else {
+        i.text(&q.text)
+    };
+    Some(kohtaamo_storage::privacy::NewConsent {
+        purpose: "contact-about-feedback",
+        subject: hidden.customer_ref.clone(),
+        contact: Some(contact),
+        text: format!("{question}\n{}", i.t("survey-contact-help")),
+        language: Some(lang),
+        channel: "survey",
+        source: format!("response:{}:{key}", s.id),
+    })
 }

@@ -202,6 +202,8 @@ pub struct Consent {
     pub channel: String,
     /// The consent text as the person saw it, where kept.
     pub text: Option<String>,
+    /// The text's version (the first 16 hex digits of its SHA-256).
+    pub version: Option<String>,
     /// The address or number it lets Kohtaamo use.
     pub contact: Option<String>,
     pub withdrawn_at: Option<String>,
@@ -225,27 +227,36 @@ fn text(row: &kohtaamo_storage::privacy::Row_, col: &str) -> Option<String> {
 
 fn consents(r: &Record) -> Vec<Consent> {
     let mut out = vec![];
+    for c in r.tables.get("consents").into_iter().flatten() {
+        out.push(Consent {
+            kind: text(c, "purpose").unwrap_or_default(),
+            given_at: text(c, "given_at"),
+            channel: text(c, "channel").unwrap_or_default(),
+            text: text(c, "text"),
+            version: text(c, "version"),
+            contact: text(c, "contact"),
+            withdrawn_at: text(c, "withdrawn_at"),
+        });
+    }
+    // Case e-mail given before consents were recorded apart (and still the place
+    // that says whether it goes on).
     for s in r.tables.get("case_subscriptions").into_iter().flatten() {
+        let given = text(s, "consent").unwrap_or_default();
+        if out
+            .iter()
+            .any(|c| c.contact == text(s, "email") && c.text.as_deref() == Some(given.as_str()))
+        {
+            continue;
+        }
         out.push(Consent {
             kind: "case-updates".into(),
             given_at: text(s, "created_at"),
             channel: text(s, "channel").unwrap_or_default(),
-            text: text(s, "consent"),
+            version: Some(kohtaamo_domain::privacy::consent_version(&given)),
+            text: Some(given),
             contact: text(s, "email"),
             withdrawn_at: text(s, "unsubscribed_at"),
         });
-    }
-    for f in r.tables.get("follow_ups").into_iter().flatten() {
-        if f.get("may_contact").and_then(|v| v.as_i64()) == Some(1) {
-            out.push(Consent {
-                kind: "contact-about-feedback".into(),
-                given_at: text(f, "created_at"),
-                channel: "survey".into(),
-                text: None,
-                contact: text(f, "contact"),
-                withdrawn_at: None,
-            });
-        }
     }
     out.sort_by(|a, b| a.given_at.cmp(&b.given_at));
     out
@@ -325,6 +336,22 @@ pub async fn erase(
             .await?;
     }
     Ok(out)
+}
+
+/// Withdraws every consent the person gave and stops contacting them at once
+/// (privacy officer or admin; or the person through a channel that verified them).
+pub async fn withdraw(
+    store: &Store,
+    ws: Id,
+    (actor, role): (&Actor, Role),
+    input: &SubjectInput,
+) -> Result<kohtaamo_storage::privacy::Withdrawal> {
+    officer(role)?;
+    let q = input.parse()?;
+    let found = resolve(store, ws, &q).await?;
+    Ok(store
+        .withdraw_consents(ws, &found.subject, actor, &found.audit_name)
+        .await?)
 }
 
 /// The result of checking a workspace's audit chain.

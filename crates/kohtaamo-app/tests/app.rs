@@ -1336,16 +1336,19 @@ async fn a_person_is_found_exported_and_erased_and_the_audit_chain_holds() {
         !all.contains("V-2") && !all.contains("ville"),
         "nobody else's data"
     );
-    assert_eq!(export.consents.len(), 1);
-    assert_eq!(export.consents[0].kind, "case-updates");
-    assert_eq!(
-        export.consents[0].contact.as_deref(),
-        Some("maija@example.fi")
-    );
-    assert!(export.consents[0]
-        .text
-        .as_deref()
-        .is_some_and(|t| !t.is_empty()));
+    // Her contact answer and her case e-mail.
+    assert_eq!(export.consents.len(), 2, "{:#?}", export.consents);
+    let case = export
+        .consents
+        .iter()
+        .find(|c| c.kind == "case-updates")
+        .unwrap();
+    assert_eq!(case.contact.as_deref(), Some("maija@example.fi"));
+    assert!(case.text.as_deref().is_some_and(|t| !t.is_empty()));
+    assert!(export
+        .consents
+        .iter()
+        .any(|c| c.kind == "contact-about-feedback"));
 
     // The bytes are in the files before the erasure (so the check after can fail).
     let file_bytes = |w: &World| -> Option<Vec<u8>> {
@@ -1735,7 +1738,10 @@ async fn retention_runs_on_a_fixed_clock_and_keeps_figures_exact() {
     assert_eq!(done(Retained::Encounters), 2, "{a:?} {b:?}");
     // (The entry one run writes is stamped with the real time, which this fixed
     // clock 31 days on finds old: the other run may take it too.)
-    assert!(done(Retained::Audit) >= rows(Retained::Audit), "{a:?} {b:?}");
+    assert!(
+        done(Retained::Audit) >= rows(Retained::Audit),
+        "{a:?} {b:?}"
+    );
 
     let left = w
         .store
@@ -1802,5 +1808,153 @@ async fn retention_runs_on_a_fixed_clock_and_keeps_figures_exact() {
             .filter(|p| p.kind != Retained::Audit)
             .all(|p| p.rows == 0),
         "{again:?}"
+    );
+}
+
+/// Consent: a contact answer records the consent with the question's words and their
+/// version; a status page subscription is one too; withdrawing stops contact at once
+/// (queued e-mail cancelled, nothing sent, no e-mail on the case's next step) and the
+/// export shows both consents withdrawn.
+#[tokio::test]
+async fn consents_are_recorded_and_withdrawal_stops_contact_at_once() {
+    use kohtaamo_app::cases as cs;
+    use kohtaamo_app::encounters::Recorder;
+    use kohtaamo_app::privacy::{self as pv, SubjectInput};
+    use kohtaamo_domain::cases::{CaseInput, StatusInput, StepsInput};
+    use kohtaamo_domain::model::{JourneyData, Role};
+    use kohtaamo_storage::privacy::Actor;
+
+    let w = world().await;
+    let server = smtp::SmtpServer::start();
+    let hooks = JobCtx::new(w.store.clone(), Arc::new(SystemClock))
+        .with_mailer(Some(server.mailer()))
+        .with_base_url(Some("https://kohtaamo.example.fi".into()));
+    let live = w.feedback.live(&w.survey_key("car").await).await.unwrap();
+    let input = || ResponseInput {
+        id: Some("consent-resp-1".into()),
+        answers: serde_json::from_value(json!({"nps": 4, "contact": "liisa@example.fi"})).unwrap(),
+        complete: true,
+        hidden: HiddenInput {
+            customer_ref: Some("crm:L-77".into()),
+            locale: Some("en".into()),
+            ..Default::default()
+        },
+        invitation: None,
+    };
+    w.feedback.submit(&live, input(), None).await.unwrap();
+    w.feedback.submit(&live, input(), None).await.unwrap(); // a retry records nothing twice
+    let journey = w
+        .store
+        .list::<JourneyData>(w.ws, &ListQuery::all())
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let steps: StepsInput = serde_json::from_value(json!({"steps": [
+        {"key": "received", "name": {"en": "Received"}, "statuses": ["new"]},
+        {"key": "checking", "name": {"en": "Being checked"}, "statuses": ["checking"]},
+        {"key": "done", "name": {"en": "Done"}, "statuses": ["paid"]}
+    ]}))
+    .unwrap();
+    cs::set_steps(&w.store, w.ws, Role::Admin, journey, &steps)
+        .await
+        .unwrap();
+    let by = Recorder("user:admin".into());
+    let now = chrono::Utc::now();
+    let case_input: CaseInput = serde_json::from_value(json!({
+        "id": "claim-liisa", "journey_id": journey, "status": "new", "language": "en",
+        "customer": "crm:L-77", "notify_email": "liisa@example.fi"
+    }))
+    .unwrap();
+    let (case, _) = cs::create(&w.store, w.ws, &by, &case_input, (now, Some(&hooks)))
+        .await
+        .unwrap();
+
+    let officer = Actor::user(
+        w.store
+            .create_user("dpo", "a long enough password", false)
+            .await
+            .unwrap(),
+    );
+    let who = SubjectInput {
+        identifiers: vec!["crm:L-77".into()],
+        ..Default::default()
+    };
+    let export = pv::export(&w.store, w.ws, (&officer, Role::Privacy), &who)
+        .await
+        .unwrap();
+    assert_eq!(export.consents.len(), 2, "{:#?}", export.consents);
+    let survey = export
+        .consents
+        .iter()
+        .find(|c| c.kind == "contact-about-feedback")
+        .unwrap();
+    assert_eq!(survey.channel, "survey");
+    assert_eq!(survey.contact.as_deref(), Some("liisa@example.fi"));
+    let words = survey.text.clone().unwrap();
+    assert!(
+        words.starts_with("May we contact you about your answer?"),
+        "in the language answered in: {words}"
+    );
+    assert_eq!(
+        survey.version,
+        Some(kohtaamo_domain::privacy::consent_version(&words))
+    );
+    assert!(export.consents.iter().all(|c| c.withdrawn_at.is_none()));
+
+    // Withdrawn before the queued confirmation went out.
+    let done = pv::withdraw(&w.store, w.ws, (&officer, Role::Privacy), &who)
+        .await
+        .unwrap();
+    assert_eq!((done.consents, done.subscriptions), (1, 1), "{done:?}");
+    assert!(done.mail_cancelled >= 1, "{done:?}");
+    assert!(matches!(
+        pv::withdraw(&w.store, w.ws, (&officer, Role::Editor), &who).await,
+        Err(Error::Forbidden(_))
+    ));
+    let status = StatusInput {
+        status: "checking".into(),
+        at: None,
+        note: None,
+        ask: None,
+        ask_due: None,
+    };
+    cs::change(
+        &w.store,
+        w.ws,
+        case.id,
+        &by,
+        &status,
+        (chrono::Utc::now(), Some(&hooks)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(Job::MAIL.run_once(&hooks).await.unwrap(), 0);
+    assert!(
+        server.received().is_empty(),
+        "nothing sent after withdrawal"
+    );
+    let export = pv::export(&w.store, w.ws, (&officer, Role::Privacy), &who)
+        .await
+        .unwrap();
+    assert!(
+        export.consents.iter().all(|c| c.withdrawn_at.is_some()),
+        "{:#?}",
+        export.consents
+    );
+    assert!(w
+        .store
+        .audit_log(w.ws, 20)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "privacy.withdraw"));
+    // Withdrawing again changes nothing more.
+    let again = pv::withdraw(&w.store, w.ws, (&officer, Role::Privacy), &who)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.consents, again.subscriptions, again.mail_cancelled),
+        (0, 0, 0)
     );
 }

@@ -53,6 +53,7 @@ pub enum Kind {
     FollowUps,
     Cases,
     Mail,
+    Consents,
     Ledger,
     Accounts,
     Audit,
@@ -67,6 +68,7 @@ impl Kind {
         Kind::FollowUps,
         Kind::Cases,
         Kind::Mail,
+        Kind::Consents,
         Kind::Ledger,
         Kind::Accounts,
         Kind::Audit,
@@ -80,6 +82,7 @@ impl Kind {
             Kind::FollowUps => "follow_ups",
             Kind::Cases => "cases",
             Kind::Mail => "mail",
+            Kind::Consents => "consents",
             Kind::Ledger => "ledger",
             Kind::Accounts => "accounts",
             Kind::Audit => "audit",
@@ -446,6 +449,26 @@ pub const REGISTER: &[Table] = &[
         ],
     ),
     people(
+        "consents",
+        Holds::Customers,
+        Kind::Consents,
+        "subject, contact",
+        &[
+            ("id", Key),
+            ("workspace_id", Key),
+            ("purpose", About),
+            ("subject", Identifier),
+            ("contact", Contact),
+            ("text", About),
+            ("version", About),
+            ("language", About),
+            ("channel", About),
+            ("source", Key),
+            ("given_at", About),
+            ("withdrawn_at", About),
+        ],
+    ),
+    people(
         "deletion_ledger",
         Holds::Customers,
         Kind::Ledger,
@@ -800,6 +823,13 @@ pub fn free_text() -> impl Iterator<Item = (&'static str, &'static str)> {
                 .filter(|(_, c)| *c == Col::FreeText)
                 .map(move |(c, _)| (t.name, *c))
         })
+}
+
+/// A consent text's version: the first 16 hex digits of its SHA-256, so two
+/// consents given to the same words have the same version and any change of wording
+/// a new one.
+pub fn consent_version(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))[..16].to_owned()
 }
 
 /// One audit entry's fields as the chain hashes them.

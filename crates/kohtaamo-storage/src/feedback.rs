@@ -64,6 +64,8 @@ pub struct NewResponse {
     /// Follow-ups the workspace's rules open for it, stored in the same transaction
     /// (once: a retry or a later save of the same response opens none again).
     pub follow_ups: Vec<crate::followups::NewFollowUp>,
+    /// The consent a contact answer gives, recorded in the same transaction.
+    pub consent: Option<crate::privacy::NewConsent>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -512,6 +514,18 @@ fn sqlite_batch(
                 rusqlite::params_from_iter(follow_up_values(r, f, &now).into_iter().map(to_sql)),
             )?;
         }
+        if let Some(c) = &r.consent {
+            tx.prepare_cached(crate::privacy::CONSENT_SQL)?
+                .execute(rusqlite::params_from_iter(
+                    crate::privacy::consent_values(
+                        r.workspace_id,
+                        c,
+                        r.at.as_deref().unwrap_or(&now),
+                    )
+                    .into_iter()
+                    .map(to_sql),
+                ))?;
+        }
     }
     Ok(out)
 }
@@ -801,6 +815,14 @@ async fn write_in(
             bind(
                 sqlx::query(crate::followups::INSERT_SQL),
                 follow_up_values(r, f, &now),
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+        if let Some(c) = &r.consent {
+            bind(
+                sqlx::query(crate::privacy::CONSENT_SQL),
+                crate::privacy::consent_values(r.workspace_id, c, r.at.as_deref().unwrap_or(&now)),
             )
             .execute(&mut **tx)
             .await?;

@@ -102,6 +102,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "retention",
         Sql::Both(include_str!("../migrations/0019_retention.sql")),
     ),
+    (
+        20,
+        "consents",
+        Sql::Both(include_str!("../migrations/0020_consents.sql")),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

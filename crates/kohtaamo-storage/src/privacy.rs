@@ -15,6 +15,41 @@ use utoipa::ToSchema;
 use crate::entity::{bind, Val};
 use crate::{Backend, Result, Store, StoreError, Tx};
 
+/// A consent given with a response or a subscription (see migration 0020).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConsent {
+    pub purpose: &'static str,
+    pub subject: Option<String>,
+    pub contact: Option<String>,
+    pub text: String,
+    pub language: Option<String>,
+    pub channel: &'static str,
+    pub source: String,
+}
+
+/// Records a consent once per source (a retry records nothing twice).
+pub(crate) const CONSENT_SQL: &str = "INSERT INTO consents (workspace_id, purpose, subject, contact, text, version, language, channel, source, given_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (workspace_id, source) DO NOTHING";
+
+pub(crate) fn consent_values(ws: Id, c: &NewConsent, at: &str) -> Vec<Val> {
+    vec![
+        ws.into(),
+        c.purpose.into(),
+        c.subject.clone().into(),
+        c.contact.clone().into(),
+        c.text.clone().into(),
+        reg::consent_version(&c.text).into(),
+        c.language.clone().into(),
+        c.channel.into(),
+        c.source.clone().into(),
+        at.into(),
+    ]
+}
+
+// Statements built from a person's lists (one placeholder per value) are run
+// unprepared-and-uncached (`persistent(false)`): each list length is another text, and
+// on PostgreSQL a connection's statement cache churning through such texts ended in
+// "bind message supplies 2 parameters, but prepared statement requires 5".
+
 /// What finds one person's rows in a workspace.
 #[derive(Debug, Clone, Default)]
 pub struct Subject {
@@ -33,6 +68,7 @@ pub struct Subject {
 /// The tables of a person's data in the order an erasure deletes them: a table's
 /// condition may read tables after it, never one before it.
 const ERASE_ORDER: &[&str] = &[
+    "consents",
     "mail_queue",
     "follow_up_escalations",
     "follow_up_events",
@@ -156,14 +192,27 @@ impl Finder {
                 self.follow_ups()
             ),
             "cases" => self.cases(),
-            "case_changes" | "case_links" | "case_subscriptions" | "case_opens" => {
+            "case_subscriptions" => format!(
+                "workspace_id = $1 AND (case_id IN ({}) OR email IN ({}))",
+                self.case_ids(),
+                self.addresses
+            ),
+            "case_changes" | "case_links" | "case_opens" => {
                 format!("workspace_id = $1 AND case_id IN ({})", self.case_ids())
             }
-            "mail_queue" => format!(
-                "workspace_id = $1 AND (to_addr IN ({}) OR to_addr IN (SELECT email FROM case_subscriptions WHERE case_id IN ({})) OR to_addr IN (SELECT contact FROM follow_ups WHERE contact IS NOT NULL AND {}))",
+            "consents" => format!(
+                "workspace_id = $1 AND (subject IN ({}) OR contact IN ({}) OR contact IN (SELECT email FROM case_subscriptions WHERE case_id IN ({})) OR contact IN (SELECT contact FROM follow_ups WHERE contact IS NOT NULL AND {}))",
+                self.refs,
                 self.addresses,
                 self.case_ids(),
                 self.follow_ups()
+            ),
+            "mail_queue" => format!(
+                "workspace_id = $1 AND (to_addr IN ({}) OR to_addr IN (SELECT email FROM case_subscriptions WHERE case_id IN ({})) OR to_addr IN (SELECT contact FROM follow_ups WHERE contact IS NOT NULL AND {}) OR to_addr IN (SELECT contact FROM consents WHERE contact IS NOT NULL AND workspace_id = $1 AND subject IN ({})))",
+                self.addresses,
+                self.case_ids(),
+                self.follow_ups(),
+                self.refs
             ),
             other => unreachable!("{other} is not a table of a person's data"),
         }
@@ -256,7 +305,7 @@ impl Store {
                 f.condition(name),
                 MAX_ROWS + 1
             );
-            let rows = bind(sqlx::query(&sql), f.vals.clone())
+            let rows = bind(sqlx::query(&sql).persistent(false), f.vals.clone())
                 .fetch_all(&mut *c)
                 .await?;
             if rows.len() as i64 > MAX_ROWS {
@@ -344,6 +393,38 @@ impl Store {
             out.checkpointed = self.forget_freed_pages().await;
         }
         Ok(out)
+    }
+
+    /// Withdraws every consent the person gave, in one transaction, and stops
+    /// contact at once: queued e-mail to them is cancelled, case e-mail unsubscribed,
+    /// follow-ups no longer allowed to contact them (their contact detail removed).
+    /// Audited as `privacy.withdraw` under `name` (a keyed hash of the person).
+    pub async fn withdraw_consents(
+        &self,
+        ws: Id,
+        s: &Subject,
+        by: &Actor,
+        name: &str,
+    ) -> Result<Withdrawal> {
+        let f = Finder::new(ws, s);
+        let now = crate::now_text();
+        let (_gate, mut tx) = self.write().await?;
+        let r = async {
+            let at = f.vals.len() + 1;
+            let mut stamped = f.vals.clone();
+            stamped.push(now.clone().into());
+            // The mail first: which mail is theirs reads the addresses cleared below.
+            let mail_cancelled = exec(&mut tx, &format!("DELETE FROM mail_queue WHERE status = 'queued' AND {}", f.condition("mail_queue")), f.vals.clone()).await?;
+            let consents = exec(&mut tx, &format!("UPDATE consents SET withdrawn_at = ${at} WHERE withdrawn_at IS NULL AND {}", f.condition("consents")), stamped.clone()).await?;
+            let subscriptions = exec(&mut tx, &format!("UPDATE case_subscriptions SET unsubscribed_at = ${at} WHERE unsubscribed_at IS NULL AND {}", f.condition("case_subscriptions")), stamped.clone()).await?;
+            let follow_ups = exec(&mut tx, &format!("UPDATE follow_ups SET may_contact = 0, contact = NULL, updated_at = ${at} WHERE (may_contact = 1 OR contact IS NOT NULL) AND {}", f.condition("follow_ups")), stamped).await?;
+            let out = Withdrawal { consents, subscriptions, follow_ups, mail_cancelled };
+            let detail = format!("{consents} consents, {subscriptions} subscriptions, {follow_ups} follow-ups, {mail_cancelled} e-mails cancelled");
+            append(&mut tx, ws, by, "privacy.withdraw", name, &detail).await?;
+            Ok(out)
+        }
+        .await;
+        self.finish(tx, r).await
     }
 
     /// SQLite: moves the WAL into the database file and truncates it, so rows deleted
@@ -547,6 +628,15 @@ impl Store {
     }
 }
 
+/// What withdrawing a person's consents changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Withdrawal {
+    pub consents: i64,
+    pub subscriptions: i64,
+    pub follow_ups: i64,
+    pub mail_cancelled: i64,
+}
+
 /// One erasure as the ledger keeps it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct LedgerEntry {
@@ -580,7 +670,7 @@ async fn erase_table(tx: &mut Tx, ws: Id, f: &Finder, name: &str) -> Result<i64>
     match name {
         "responses" => {
             let sql = format!("DELETE FROM responses WHERE {cond} RETURNING survey_id, complete, nps, csat, ces, touchpoint_id, day, channel, locale, suspect");
-            let rows = bind(sqlx::query(&sql), f.vals.clone())
+            let rows = bind(sqlx::query(&sql).persistent(false), f.vals.clone())
                 .fetch_all(&mut **tx)
                 .await?;
             crate::feedback::subtract_from_rollups(tx, ws, &rows).await?;
@@ -589,12 +679,20 @@ async fn erase_table(tx: &mut Tx, ws: Id, f: &Finder, name: &str) -> Result<i64>
         "encounters" => delete_encounters(tx, ws, &cond, f.vals.clone()).await,
         _ => {
             let sql = format!("DELETE FROM {name} WHERE {cond}");
-            Ok(bind(sqlx::query(&sql), f.vals.clone())
+            Ok(bind(sqlx::query(&sql).persistent(false), f.vals.clone())
                 .execute(&mut **tx)
                 .await?
                 .rows_affected() as i64)
         }
     }
+}
+
+/// Runs a statement; how many rows it changed.
+async fn exec(tx: &mut Tx, sql: &str, vals: Vec<Val>) -> Result<i64> {
+    Ok(bind(sqlx::query(sql).persistent(false), vals)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected() as i64)
 }
 
 /// Deletes the encounters `cond` picks (their captures go with them) and takes them
@@ -606,7 +704,9 @@ pub(crate) async fn delete_encounters(
     vals: Vec<Val>,
 ) -> Result<i64> {
     let sql = format!("DELETE FROM encounters WHERE {cond} RETURNING touchpoint_id, occurred_at");
-    let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut **tx).await?;
+    let rows = bind(sqlx::query(&sql).persistent(false), vals)
+        .fetch_all(&mut **tx)
+        .await?;
     let mut per: BTreeMap<(Id, String), i64> = BTreeMap::new();
     for r in &rows {
         if let Some(tp) = r.try_get::<Option<Id>, _>(0)? {

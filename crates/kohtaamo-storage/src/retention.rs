@@ -161,7 +161,9 @@ async fn apply(
     match (rule.kind, rule.action) {
         (Retained::Responses, Action::Delete) => {
             let sql = format!("DELETE FROM responses WHERE {pick} RETURNING survey_id, complete, nps, csat, ces, touchpoint_id, day, channel, locale, suspect");
-            let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut **tx).await?;
+            let rows = bind(sqlx::query(&sql).persistent(false), vals)
+                .fetch_all(&mut **tx)
+                .await?;
             crate::feedback::subtract_from_rollups(tx, ws, &rows).await?;
             Ok(rows.len() as i64)
         }
@@ -172,7 +174,9 @@ async fn apply(
                 2
             };
             let sql = format!("SELECT id, survey_id, answers FROM responses WHERE {pick}");
-            let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut **tx).await?;
+            let rows = bind(sqlx::query(&sql).persistent(false), vals)
+                .fetch_all(&mut **tx)
+                .await?;
             let mut n = 0;
             for r in &rows {
                 let (id, survey, answers): (Id, Id, String) =
@@ -200,11 +204,11 @@ async fn apply(
         }
         (Retained::Encounters, Action::Anonymise) => {
             let sql = format!("UPDATE captures SET promise = NULL WHERE encounter_id IN (SELECT id FROM encounters WHERE {pick})");
-            bind(sqlx::query(&sql), vals.clone())
+            bind(sqlx::query(&sql).persistent(false), vals.clone())
                 .execute(&mut **tx)
                 .await?;
             let sql = format!("UPDATE encounters SET customer_id = NULL, case_ref = NULL, text = NULL, attributes = '{{}}' WHERE {pick}");
-            Ok(bind(sqlx::query(&sql), vals)
+            Ok(bind(sqlx::query(&sql).persistent(false), vals)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected() as i64)
@@ -228,7 +232,9 @@ async fn apply(
             );
             let mut vals = vals;
             vals.push(pruned.0.into());
-            let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut **tx).await?;
+            let rows = bind(sqlx::query(&sql).persistent(false), vals)
+                .fetch_all(&mut **tx)
+                .await?;
             // Only the oldest entries go, in an unbroken run, so the kept chain starts
             // right after the last one removed.
             let mut last = pruned.clone();
@@ -261,7 +267,7 @@ async fn apply(
         }
         _ => {
             let sql = format!("DELETE FROM {table} WHERE {pick}");
-            Ok(bind(sqlx::query(&sql), vals)
+            Ok(bind(sqlx::query(&sql).persistent(false), vals)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected() as i64)

@@ -963,6 +963,16 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
             })
             .into_iter()
             .collect(),
+        // Every even score comes with a contact consent.
+        consent: (nps % 2 == 0).then(|| kohtaamo_storage::privacy::NewConsent {
+            purpose: "contact-about-feedback",
+            subject: None,
+            contact: Some(format!("{key}@example.fi")),
+            text: "Saako sinuun ottaa yhteyttä?".into(),
+            language: Some("fi".into()),
+            channel: "survey",
+            source: format!("response:{sid}:{key}"),
+        }),
     };
     let mut tasks = Vec::new();
     for i in 0..400 {
@@ -1024,6 +1034,35 @@ async fn ingest_group_commit_is_idempotent(store: Store) {
     opened_keys.sort();
     opened_keys.dedup();
     assert_eq!(opened_keys.len(), opened.len());
+    // One consent per stored answer that gave one, also through the writer.
+    let consents: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM consents WHERE workspace_id = $1 AND version = $2",
+    )
+    .bind(ws)
+    .bind(kohtaamo_domain::privacy::consent_version(
+        "Saako sinuun ottaa yhteyttä?",
+    ))
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    let even = {
+        let page = store
+            .responses(
+                ws,
+                Some(sid),
+                &kohtaamo_storage::feedback::ResponseFilter::default(),
+                500,
+                0,
+            )
+            .await
+            .unwrap();
+        page.items
+            .iter()
+            .filter(|r| r.nps.is_some_and(|n| n % 2 == 0))
+            .count() as i64
+    };
+    assert_eq!(consents, even);
+    assert!(even > 0);
     // Partial, then complete, then a late partial that must not win.
     assert_eq!(
         ingest.response(resp("partial-1", 3, false)).await.unwrap(),
@@ -1141,6 +1180,7 @@ async fn rollups_stay_exact(store: Store) {
             at: Some(format!("2026-0{}-1{}T10:00:00Z", 1 + i % 3, i % 10)),
             suspect: None,
             follow_ups: vec![],
+            consent: None,
         };
         let ingest = ingest.clone();
         tasks.push(tokio::spawn(
@@ -1240,6 +1280,7 @@ async fn overlapping_batches_do_not_deadlock(store: Store) {
         at: None,
         suspect: None,
         follow_ups: vec![],
+        consent: None,
     };
     let mut total = 0;
     for round in 0..15 {

@@ -343,6 +343,7 @@ async fn raw_ceiling(t: &Target) -> f64 {
             at: None,
             suspect: None,
             follow_ups: vec![],
+            consent: None,
         })
         .collect();
     let start = Instant::now();

@@ -63,6 +63,8 @@ impl std::fmt::Debug for SmtpSettings {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The SMTP server (a recipient of personal data in the records of processing).
+    relay: String,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -115,7 +117,13 @@ impl Mailer {
         Ok(Self {
             transport: builder.build(),
             from,
+            relay: format!("{}:{}", s.host, s.port),
         })
+    }
+
+    /// The SMTP server messages go through (host:port).
+    pub fn relay(&self) -> &str {
+        &self.relay
     }
 
     /// Sends one plain-text message; the error says why not (no address in it). With

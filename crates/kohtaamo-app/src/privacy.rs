@@ -517,3 +517,155 @@ pub async fn reapply_ledger(store: &Store, file: Option<&LedgerFile>) -> Result<
     }
     Ok(out)
 }
+
+/// One kind of personal data as the records of processing (GDPR art. 30) describe it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Processing {
+    pub kind: kohtaamo_domain::privacy::Kind,
+    /// Whose data: customers or staff.
+    pub subjects: kohtaamo_domain::privacy::Holds,
+    /// Why it is processed (in the language asked for).
+    pub purpose: String,
+    /// The tables that hold it.
+    pub tables: Vec<&'static str>,
+    /// Its columns by what they hold (identifier, contact, free_text, about).
+    #[schema(value_type = Object)]
+    pub categories: std::collections::BTreeMap<String, Vec<String>>,
+    /// How long it is kept, as the workspace's retention says (null: no period).
+    pub retention_days: Option<i64>,
+    pub retention_action: Option<kohtaamo_domain::privacy::Action>,
+}
+
+/// Where personal data goes outside Kohtaamo.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Recipient {
+    /// `webhook` or `smtp`.
+    pub kind: String,
+    /// The host (never a full address with a secret).
+    pub address: String,
+    /// What it receives.
+    pub receives: Vec<String>,
+}
+
+/// The records of processing of one workspace, generated from the register of
+/// personal data, the workspace's retention and its recipients.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Records {
+    pub workspace: String,
+    pub generated_at: String,
+    pub processing: Vec<Processing>,
+    pub recipients: Vec<Recipient>,
+    /// Where the data is stored.
+    pub storage: String,
+}
+
+/// Which retention kind governs a kind of data, if any.
+fn retained(kind: kohtaamo_domain::privacy::Kind) -> Option<kohtaamo_domain::privacy::Retained> {
+    use kohtaamo_domain::privacy::{Kind as K, Retained as R};
+    match kind {
+        K::Responses => Some(R::Responses),
+        K::Encounters => Some(R::Encounters),
+        K::Captures => Some(R::Captures),
+        K::FollowUps => Some(R::FollowUps),
+        K::Cases => Some(R::Cases),
+        K::Mail => Some(R::Mail),
+        K::Audit => Some(R::Audit),
+        _ => None,
+    }
+}
+
+/// The workspace's records of processing (privacy officer or admin), in `i`'s
+/// language.
+pub async fn records(
+    store: &Store,
+    ws: Id,
+    role: Role,
+    i: &crate::i18n::I18n,
+    mailer: Option<&crate::mail::Mailer>,
+) -> Result<Records> {
+    use kohtaamo_domain::privacy::{Col, Holds, Kind, REGISTER};
+    officer(role)?;
+    let rules = crate::retention::rules(store, ws).await?;
+    let mut processing = vec![];
+    for kind in Kind::ALL {
+        let tables: Vec<_> = REGISTER.iter().filter(|t| t.kind == Some(*kind)).collect();
+        let Some(first) = tables.first() else {
+            continue;
+        };
+        let mut categories: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for t in &tables {
+            for (c, h) in t.columns {
+                let class = match h {
+                    Col::Key => continue,
+                    Col::Identifier => "identifier",
+                    Col::Contact => "contact",
+                    Col::FreeText => "free_text",
+                    Col::About => "about",
+                };
+                categories
+                    .entry(class.into())
+                    .or_default()
+                    .push(format!("{}.{c}", t.name));
+            }
+        }
+        let rule = retained(*kind).and_then(|r| rules.iter().find(|v| v.kind == r));
+        processing.push(Processing {
+            kind: *kind,
+            subjects: if first.holds == Holds::Staff {
+                Holds::Staff
+            } else {
+                Holds::Customers
+            },
+            purpose: i.t(&format!("privacy-purpose-{}", kind.as_str())),
+            tables: tables.iter().map(|t| t.name).collect(),
+            categories,
+            retention_days: rule.and_then(|r| r.days),
+            retention_action: rule.map(|r| r.action),
+        });
+    }
+    let mut recipients = vec![];
+    for h in store.webhooks(ws).await? {
+        let host = reqwest::Url::parse(&h.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut receives = vec!["review reminders".to_owned(), "score alerts".to_owned()];
+        receives.extend(
+            h.events
+                .iter()
+                .map(|e| format!("{e} (with customer identifiers)")),
+        );
+        recipients.push(Recipient {
+            kind: "webhook".into(),
+            address: host,
+            receives,
+        });
+    }
+    if let Some(m) = mailer {
+        recipients.push(Recipient {
+            kind: "smtp".into(),
+            address: m.relay().to_owned(),
+            receives: vec![
+                "e-mail to staff (notifications)".into(),
+                "e-mail to customers who consented (case updates, recovery surveys)".into(),
+            ],
+        });
+    }
+    let workspace = store
+        .workspace_by_id(ws)
+        .await?
+        .ok_or(Error::NotFound)?
+        .data
+        .slug
+        .to_string();
+    Ok(Records {
+        workspace,
+        generated_at: kohtaamo_storage::now_text(),
+        processing,
+        recipients,
+        storage: match store.backend() {
+            kohtaamo_storage::Backend::Sqlite => "SQLite file on this server".into(),
+            kohtaamo_storage::Backend::Postgres => "PostgreSQL database".into(),
+        },
+    })
+}

@@ -1186,3 +1186,16 @@ case-analytics-notes = Days in step count stays that ended; a case that came bac
 case-analytics-overdue-h = Overdue now, by unit
 case-analytics-no-overdue = No case is past its step's expected time.
 case-analytics-no-unit = No unit
+
+## Privacy: records of processing, purposes of each kind of data
+privacy-purpose-responses = Survey answers at touchpoints: measuring and improving each encounter.
+privacy-purpose-identifiers = Customer identifiers and links between them: joining one customer's encounters, answers and cases into their timeline.
+privacy-purpose-encounters = What happened between the organisation and the customer: carrying customer understanding from one encounter to the next.
+privacy-purpose-captures = What staff recorded a customer said or did: customer understanding and follow-ups.
+privacy-purpose-follow_ups = Follow-ups of poor experiences: contacting the customer (where they allowed it) and fixing the cause.
+privacy-purpose-cases = Cases and their status pages: letting the customer see where their matter stands.
+privacy-purpose-mail = E-mail sent to customers who consented and to staff.
+privacy-purpose-consents = Consents given and withdrawn: proving what a person allowed, and stopping contact when they withdraw.
+privacy-purpose-ledger = Keyed hashes of erased people: keeping them erased when a backup is restored.
+privacy-purpose-accounts = Staff accounts and their roles: signing in and access control.
+privacy-purpose-audit = Who did what to personal data: accountability (tamper-evident).

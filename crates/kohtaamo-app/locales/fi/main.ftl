@@ -1186,3 +1186,16 @@ case-analytics-notes = Päivät vaiheessa lasketaan päättyneistä jaksoista; v
 case-analytics-overdue-h = Myöhässä nyt yksiköittäin
 case-analytics-no-overdue = Mikään asia ei ole ylittänyt vaiheensa odotettua aikaa.
 case-analytics-no-unit = Ei yksikköä
+
+## Privacy: records of processing, purposes of each kind of data
+privacy-purpose-responses = Kyselyvastaukset kosketuspisteissä: kunkin kohtaamisen mittaaminen ja parantaminen.
+privacy-purpose-identifiers = Asiakkaan tunnisteet ja niiden yhdistäminen: saman asiakkaan kohtaamiset, vastaukset ja asiat yhdelle aikajanalle.
+privacy-purpose-encounters = Mitä organisaation ja asiakkaan välillä tapahtui: asiakasymmärrys kulkee kohtaamisesta toiseen.
+privacy-purpose-captures = Henkilöstön kirjaamat asiakashavainnot: asiakasymmärrys ja jatkotoimet.
+privacy-purpose-follow_ups = Huonojen kokemusten jatkotoimet: yhteydenotto asiakkaaseen (jos hän salli) ja syyn korjaaminen.
+privacy-purpose-cases = Asiat ja niiden tilasivut: asiakas näkee, missä hänen asiansa on.
+privacy-purpose-mail = Sähköpostit suostumuksen antaneille asiakkaille ja henkilöstölle.
+privacy-purpose-consents = Annetut ja perutut suostumukset: näyttö siitä, mihin henkilö suostui, ja yhteydenottojen lopettaminen perumisen jälkeen.
+privacy-purpose-ledger = Poistettujen henkilöiden avainnetut tiivisteet: poistetut pysyvät poistettuina, kun varmuuskopio palautetaan.
+privacy-purpose-accounts = Henkilöstön käyttäjätilit ja roolit: kirjautuminen ja käyttöoikeudet.
+privacy-purpose-audit = Kuka teki mitä henkilötiedoille: osoitusvelvollisuus (muutokset havaittavissa).

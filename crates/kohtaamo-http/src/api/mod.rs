@@ -53,6 +53,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = followups::routes(api);
     let api = cases::routes(api);
     let api = privacy::routes(api);
+    let api = privacy::more_routes(api);
     let api = feedback::routes(api);
     let api = surveys::routes(api);
     let api = scores::routes(api);

@@ -114,3 +114,94 @@ async fn verify_audit(ws: Ws, State(st): State<AppState>) -> ApiResult<axum::Jso
         pv::verify_audit(&st.store, ws.id, ws.role).await?,
     ))
 }
+
+/// `GET/PUT …/privacy/retention`, `GET …/privacy/retention/preview`,
+/// `POST …/privacy/withdraw`, `GET …/privacy/records`.
+pub fn more_routes(mut api: Api) -> Api {
+    let view = api.schema::<kohtaamo_app::retention::RetentionView>();
+    let input = api.schema::<kohtaamo_app::retention::RetentionInput>();
+    let preview = api.schema::<kohtaamo_app::retention::RetentionPreview>();
+    let subject = api.schema::<SubjectInput>();
+    let withdrawal = api.schema::<kohtaamo_storage::privacy::Withdrawal>();
+    let records = api.schema::<pv::Records>();
+    api.route(
+        "/api/v1/workspaces/{ws}/privacy/retention",
+        get(get_retention).put(put_retention),
+        vec![
+            Op::new("get", "privacy", "How long each kind of data is kept: the workspace's own rules and the defaults (docs/PRIVACY.md)")
+                .ok(200, Some(crate::api::doc::items(view.clone()))),
+            Op::new("put", "privacy", "Set some retention rules (privacy officers and admins): each kind with its days (null: kept) and action; every bad field is named `[i].field` and nothing is stored then. Audited.")
+                .body(json!({"type": "array", "items": input}))
+                .ok(200, Some(crate::api::doc::items(view))),
+        ],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/privacy/retention/preview",
+        get(get_preview),
+        vec![Op::new("get", "privacy", "What the next retention run would delete or anonymise, kind by kind, and the cutoff time (privacy officers and admins)")
+            .ok(200, Some(crate::api::doc::items(preview)))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/privacy/withdraw",
+        post(withdraw),
+        vec![Op::new("post", "privacy", "Withdraw every consent the person gave and stop contacting them at once (privacy officers and admins): queued e-mail to them cancelled, case e-mail unsubscribed, follow-ups no longer allowed to contact them. Audited as `privacy.withdraw`.")
+            .body(subject)
+            .ok(200, Some(withdrawal))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/privacy/records",
+        get(get_records),
+        vec![Op::new("get", "privacy", "The records of processing (GDPR art. 30) generated from the register of personal data, the retention rules and the recipients (webhooks, SMTP), in the language of Accept-Language (privacy officers and admins)")
+            .ok(200, Some(records))],
+    )
+}
+
+async fn get_retention(
+    ws: Ws,
+    State(st): State<AppState>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let items = kohtaamo_app::retention::rules(&st.store, ws.id).await?;
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+async fn put_retention(
+    ws: Ws,
+    State(st): State<AppState>,
+    Json(input): Json<Vec<kohtaamo_app::retention::RetentionInput>>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let items =
+        kohtaamo_app::retention::set_rules(&st.store, ws.id, (&actor(&ws), ws.role), &input)
+            .await?;
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+async fn get_preview(
+    ws: Ws,
+    State(st): State<AppState>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let items = kohtaamo_app::retention::preview(&st.store, ws.id, ws.role, st.clock.now()).await?;
+    Ok(axum::Json(json!({ "items": items })))
+}
+
+async fn withdraw(
+    ws: Ws,
+    State(st): State<AppState>,
+    Json(input): Json<SubjectInput>,
+) -> ApiResult<axum::Json<kohtaamo_storage::privacy::Withdrawal>> {
+    Ok(axum::Json(
+        pv::withdraw(&st.store, ws.id, (&actor(&ws), ws.role), &input).await?,
+    ))
+}
+
+async fn get_records(
+    ws: Ws,
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::Json<pv::Records>> {
+    let lang = crate::i18n::language_for(&headers, None);
+    let i = crate::i18n::I18n::new(&lang, "en");
+    let mailer = st.mail().and_then(|m| m.mailer.as_deref());
+    Ok(axum::Json(
+        pv::records(&st.store, ws.id, ws.role, &i, mailer).await?,
+    ))
+}

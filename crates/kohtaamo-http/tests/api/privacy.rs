@@ -172,6 +172,97 @@ async fn a_privacy_officer_exports_and_erases_a_person_and_others_may_not() {
         .iter()
         .any(|c| c["column"] == "answers" && c["holds"] == "free_text"));
 
+    // Retention: the defaults, a rule set, what is refused, the preview.
+    let ret = "/api/v1/workspaces/w/privacy/retention";
+    let (s, b) = app.get(ret, &viewer).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["default"] == json!(true)),
+        "{b}"
+    );
+    let (s, _) = app.put(ret, &editor, json!([])).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, b) = app
+        .put(ret, &officer, json!([{"kind": "cases", "days": 30, "action": "anonymise"}, {"kind": "mail", "days": 99999, "action": "delete"}]))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["fields"]["[0].action"].is_string() && b["fields"]["[1].days"].is_string(),
+        "{b}"
+    );
+    let (s, b) = app
+        .put(
+            ret,
+            &officer,
+            json!([{"kind": "encounters", "days": 1, "action": "anonymise"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let enc_rule = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "encounters")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (enc_rule["days"].clone(), enc_rule["default"].clone()),
+        (json!(1), json!(false))
+    );
+    let (s, b) = app.get(&format!("{ret}/preview"), &officer).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let enc_preview = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "encounters")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        enc_preview["rows"],
+        json!(1),
+        "Q-2's encounter of March is past a day: {b}"
+    );
+
+    // Consent withdrawal and the records of processing.
+    let (s, b) = app
+        .post(
+            &format!("{base}/withdraw"),
+            &officer,
+            json!({"identifiers": ["crm:Q-2"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["consents"], json!(0));
+    let (s, _) = app
+        .post(
+            &format!("{base}/withdraw"),
+            &editor,
+            json!({"identifiers": ["crm:Q-2"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, rec) = app.get(&format!("{base}/records"), &officer).await;
+    assert_eq!(s, StatusCode::OK, "{rec}");
+    let enc = rec["processing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "encounters")
+        .unwrap();
+    assert_eq!(enc["retention_days"], json!(1));
+    assert!(enc["categories"]["free_text"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("encounters.text")));
+    assert!(!enc["purpose"].as_str().unwrap().is_empty());
+    let (s, _) = app.get(&format!("{base}/records"), &viewer).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
     // The role can be given like any other.
     let (s, b) = app
         .put(

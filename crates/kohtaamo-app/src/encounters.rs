@@ -626,10 +626,21 @@ pub async fn customer_of(store: &Store, ws: Id, identifier: &str) -> Result<Id> 
         .ok_or(Error::NotFound)
 }
 
-/// The timeline of the customer an identifier names.
-pub async fn timeline(store: &Store, ws: Id, identifier: &str, limit: i64) -> Result<Timeline> {
+/// The timeline of the customer an identifier names, read by `reader`: every read of
+/// a person's record is in the audit trail (`record.read`, under a keyed hash).
+pub async fn timeline(
+    store: &Store,
+    ws: Id,
+    identifier: &str,
+    limit: i64,
+    reader: &kohtaamo_storage::privacy::Actor,
+) -> Result<Timeline> {
     let customer = customer_of(store, ws, identifier).await?;
-    timeline_of(store, ws, customer, limit).await
+    let t = timeline_of(store, ws, customer, limit).await?;
+    let id = Identifier::parse(identifier).map_err(|r| Error::invalid("identifier", r))?;
+    let stored = Pseudonymiser::load(store).await?.stored(&id);
+    crate::privacy::audit_read(store, ws, reader, &format!("ref {stored}")).await?;
+    Ok(t)
 }
 
 pub async fn timeline_of(store: &Store, ws: Id, customer: Id, limit: i64) -> Result<Timeline> {
@@ -736,6 +747,7 @@ pub async fn case_timeline(
     ws: Id,
     case_ref: &str,
     limit: i64,
+    reader: &kohtaamo_storage::privacy::Actor,
 ) -> Result<Vec<TimelineItem>> {
     let encounters = store
         .encounters(
@@ -748,6 +760,9 @@ pub async fn case_timeline(
         )
         .await?;
     let responses = store.responses_of(ws, &[], Some(case_ref), limit).await?;
+    if !encounters.is_empty() || !responses.is_empty() {
+        crate::privacy::audit_read(store, ws, reader, &format!("case {case_ref}")).await?;
+    }
     Ok(in_order(encounters, responses))
 }
 
@@ -764,9 +779,14 @@ pub struct LinkPreview {
     pub only_shared_email: bool,
 }
 
-pub async fn link_preview(store: &Store, ws: Id, a: &str, b: &str) -> Result<LinkPreview> {
-    let ta = timeline(store, ws, a, 20).await?;
-    let tb = timeline(store, ws, b, 20).await?;
+pub async fn link_preview(
+    store: &Store,
+    ws: Id,
+    (a, b): (&str, &str),
+    reader: &kohtaamo_storage::privacy::Actor,
+) -> Result<LinkPreview> {
+    let ta = timeline(store, ws, a, 20, reader).await?;
+    let tb = timeline(store, ws, b, 20, reader).await?;
     let kinds = |t: &Timeline| -> HashSet<String> {
         t.identifiers.iter().map(|i| i.kind.clone()).collect()
     };

@@ -1438,7 +1438,7 @@ async fn a_person_is_found_exported_and_erased_and_the_audit_chain_holds() {
         assert!(!e.found, "{id}: {:#?}", e.record);
     }
     assert!(matches!(
-        enc::timeline(&w.store, w.ws, "crm:M-1", 10).await,
+        enc::timeline(&w.store, w.ws, "crm:M-1", 10, &officer).await,
         Err(Error::NotFound)
     ));
 

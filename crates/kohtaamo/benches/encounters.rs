@@ -259,7 +259,14 @@ async fn timeline(t: &Target) -> (f64, f64) {
     for k in 0..200 {
         let who = format!("crm:{}", (k * 487) % 100_000);
         let t0 = Instant::now();
-        let _ = kohtaamo_app::encounters::timeline(&t.store, t.ws, &who, 500).await;
+        let _ = kohtaamo_app::encounters::timeline(
+            &t.store,
+            t.ws,
+            &who,
+            500,
+            &kohtaamo_storage::privacy::Actor::system(),
+        )
+        .await;
         lat.push(t0.elapsed().as_micros() as u32);
     }
     lat.sort_unstable();

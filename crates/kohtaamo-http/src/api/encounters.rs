@@ -471,7 +471,14 @@ async fn customer_timeline(
         }));
     }
     Ok(axum::Json(
-        enc::timeline(&st.store, ws.id, &identifier, limit).await?,
+        enc::timeline(
+            &st.store,
+            ws.id,
+            &identifier,
+            limit,
+            &kohtaamo_storage::privacy::Actor::user(ws.user.id),
+        )
+        .await?,
     ))
 }
 
@@ -481,7 +488,13 @@ async fn link_preview(
     Query(q): Query<PreviewQuery>,
 ) -> ApiResult<axum::Json<enc::LinkPreview>> {
     Ok(axum::Json(
-        enc::link_preview(&st.store, ws.id, &q.a, &q.b).await?,
+        enc::link_preview(
+            &st.store,
+            ws.id,
+            (&q.a, &q.b),
+            &kohtaamo_storage::privacy::Actor::user(ws.user.id),
+        )
+        .await?,
     ))
 }
 

@@ -440,7 +440,8 @@ async fn render(
     let mut promises_of: Vec<(&Encounter, String)> = vec![];
     let found_items;
     if !ident.is_empty() {
-        let timeline = match enc::timeline(&st.store, w.id, ident, 500).await {
+        let reader = kohtaamo_storage::privacy::Actor::user(ctx.user.id);
+        let timeline = match enc::timeline(&st.store, w.id, ident, 500, &reader).await {
             Ok(t) => Some(t),
             Err(kohtaamo_app::Error::NotFound | kohtaamo_app::Error::Invalid(_)) => None,
             Err(e) => return Err(PageError::app(e, i)),
@@ -449,7 +450,7 @@ async fn render(
             Some(t) => t.items.clone(),
             None => {
                 // Not a customer: perhaps a case reference.
-                let items = enc::case_timeline(&st.store, w.id, ident, 500)
+                let items = enc::case_timeline(&st.store, w.id, ident, 500, &reader)
                     .await
                     .map_err(|e| PageError::app(e, i))?;
                 if !items.is_empty() {
@@ -721,7 +722,8 @@ pub async fn link(
             Err(e) => return Err(PageError::app(e, i)),
         }
     }
-    match enc::link_preview(&st.store, w.id, &ident, &form.other).await {
+    let reader = kohtaamo_storage::privacy::Actor::user(ctx.user.id);
+    match enc::link_preview(&st.store, w.id, (&ident, &form.other), &reader).await {
         Ok(p) => {
             let ids =
                 p.b.identifiers

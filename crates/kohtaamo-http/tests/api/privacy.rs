@@ -172,6 +172,15 @@ async fn a_privacy_officer_exports_and_erases_a_person_and_others_may_not() {
         .iter()
         .any(|c| c["column"] == "answers" && c["holds"] == "free_text"));
 
+    // Reading a person's timeline is in the audit trail too (never the identifier).
+    let (s, _) = app
+        .get("/api/v1/workspaces/w/customers/crm:Q-2/timeline", &editor)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, audit) = app.get("/api/v1/workspaces/w/audit", &officer).await;
+    assert_eq!(audit[0]["action"], json!("record.read"), "{audit}");
+    assert!(!audit.to_string().contains("Q-2"), "{audit}");
+
     // Retention: the defaults, a rule set, what is refused, the preview.
     let ret = "/api/v1/workspaces/w/privacy/retention";
     let (s, b) = app.get(ret, &viewer).await;

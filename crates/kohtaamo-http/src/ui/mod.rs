@@ -19,6 +19,7 @@ mod import_page;
 mod insight_page;
 mod pages;
 mod pdf;
+mod privacy_page;
 pub mod public;
 mod recovery_page;
 mod status_page;
@@ -88,6 +89,11 @@ pub fn router() -> Router<AppState> {
             "/s/u/{id}/{token}",
             get(status_page::unsubscribe_form).post(status_page::unsubscribe),
         )
+        .route(
+            "/w/{ws}/privacy",
+            get(privacy_page::page).post(privacy_page::act),
+        )
+        .route("/w/{ws}/privacy/retention", post(privacy_page::retention))
         .route("/w/{ws}/cases", get(cases_page::list))
         .route("/w/{ws}/cases/analytics", get(case_analytics_page::page))
         .route("/w/{ws}/cases/settings", post(cases_page::settings))

@@ -27,6 +27,8 @@ pub struct WsNav {
     pub name: String,
     pub can_edit: bool,
     pub is_admin: bool,
+    /// A privacy officer or an admin: the privacy page.
+    pub privacy: bool,
 }
 pub struct Nav {
     pub username: String,
@@ -61,6 +63,7 @@ pub(super) fn chrome(ctx: &PageCtx) -> Chrome {
         name: ctx.i.text(&w.data.name),
         can_edit: r.can_edit(),
         is_admin: r.is_admin(),
+        privacy: r.can_handle_privacy(),
     });
     Chrome {
         i: ctx.i.clone(),

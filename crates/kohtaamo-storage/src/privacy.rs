@@ -258,6 +258,10 @@ pub struct Erasure {
     /// SQLite: whether the WAL was checkpointed and truncated afterwards, so the
     /// erased bytes are gone from both files (false if readers kept it busy).
     pub checkpointed: bool,
+    /// Milliseconds the erasure's transaction took (with the rollup corrections), and
+    /// the scan of free text elsewhere after it.
+    pub transaction_ms: u64,
+    pub review_ms: u64,
 }
 
 impl Erasure {
@@ -345,6 +349,7 @@ impl Store {
         dry_run: bool,
     ) -> Result<Erasure> {
         let f = Finder::new(ws, s);
+        let started = std::time::Instant::now();
         let (_gate, mut tx) = self.write().await?;
         let r = async {
             let mut out = Erasure {
@@ -357,7 +362,11 @@ impl Store {
                     out.counts.insert((*name).to_owned(), n);
                 }
             }
-            out.review = mentions(&mut tx, ws, terms).await?;
+            if dry_run {
+                // With the person's rows deleted in this transaction, what matches is
+                // elsewhere.
+                out.review = mentions(&mut tx, ws, terms).await?;
+            }
             if out.total() > 0 && !dry_run && ledger_keys.is_none() {
                 // Re-applying the ledger to a restored backup: the entry is there.
                 let counts = serde_json::to_string(&out.counts).unwrap_or_default();
@@ -389,8 +398,18 @@ impl Store {
             }
             r => self.finish(tx, r).await?,
         };
-        if !dry_run && out.total() > 0 {
-            out.checkpointed = self.forget_freed_pages().await;
+        out.transaction_ms = started.elapsed().as_millis() as u64;
+        if !dry_run {
+            // After the commit, outside the write lock: a scan of the workspace's free
+            // text must not hold up writers (the person's rows are gone, so what
+            // matches is elsewhere).
+            let scan = std::time::Instant::now();
+            let mut c = self.pool().acquire().await?;
+            out.review = mentions(&mut c, ws, terms).await?;
+            out.review_ms = scan.elapsed().as_millis() as u64;
+            if out.total() > 0 {
+                out.checkpointed = self.forget_freed_pages().await;
+            }
         }
         Ok(out)
     }
@@ -729,7 +748,7 @@ pub(crate) async fn delete_encounters(
 
 /// Free-text values of customers' data in the workspace that contain one of the
 /// terms (case-insensitive; terms under 4 characters are skipped as too common).
-async fn mentions(tx: &mut Tx, ws: Id, terms: &[String]) -> Result<Vec<Mention>> {
+async fn mentions(c: &mut sqlx::AnyConnection, ws: Id, terms: &[String]) -> Result<Vec<Mention>> {
     let mut out = vec![];
     for term in terms.iter().filter(|t| t.chars().count() >= 4) {
         let pattern = format!(
@@ -751,7 +770,7 @@ async fn mentions(tx: &mut Tx, ws: Id, terms: &[String]) -> Result<Vec<Mention>>
             for id in sqlx::query_scalar::<_, Id>(&sql)
                 .bind(ws)
                 .bind(&pattern)
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *c)
                 .await?
             {
                 out.push(Mention {

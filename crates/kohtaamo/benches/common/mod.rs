@@ -189,3 +189,138 @@ pub async fn reads(port: u16, token: &str, paths: &[String]) -> (f64, f64, f64, 
     lat.sort_unstable();
     (pct(&lat, 0.5), pct(&lat, 0.95), pct(&lat, 0.99), items)
 }
+
+/// The statements that re-create the secondary indexes of `table` (not those behind
+/// a primary key or UNIQUE constraint), with their names.
+pub async fn secondary_indexes(store: &Store, table: &str) -> Vec<(String, String)> {
+    let sql = match store.backend() {
+        Backend::Sqlite => {
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL"
+        }
+        Backend::Postgres => {
+            "SELECT indexname::text, indexdef::text FROM pg_indexes WHERE tablename = $1 \
+             AND indexname NOT IN (SELECT conname::text FROM pg_constraint)"
+        }
+    };
+    sqlx::query_as(sql)
+        .bind(table)
+        .fetch_all(store.pool())
+        .await
+        .expect("indexes")
+}
+
+/// Fills the workspace with `customers` customers (`crm:c-N`) and `encounters`
+/// encounters over the last 365 days at the touchpoints of `unit`, by SQL in bulk
+/// (secondary indexes dropped and re-created, `encounter_rollups` counted from the
+/// rows as migration 0010 does); returns seconds taken.
+pub async fn fill_encounters(
+    store: &Store,
+    (ws, unit, touchpoints): (i64, i64, &[i64]),
+    customers: u64,
+    encounters: u64,
+) -> f64 {
+    let start = Instant::now();
+    let mut conn = store.pool().acquire().await.expect("conn");
+    let sqlite = matches!(store.backend(), Backend::Sqlite);
+    if sqlite {
+        sqlx::query("PRAGMA cache_size = -1000000")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let mut dropped = vec![];
+    for table in ["encounters", "customer_identifiers"] {
+        for (name, def) in secondary_indexes(store, table).await {
+            sqlx::query(&format!("DROP INDEX {name}"))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            dropped.push(def);
+        }
+    }
+    let series = |n: u64| {
+        if sqlite {
+            format!("(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s)")
+        } else {
+            format!("(SELECT generate_series(1, {n})::bigint AS i)")
+        }
+    };
+    sqlx::query(&format!(
+        "INSERT INTO customers (workspace_id, origin, created_at) \
+         SELECT {ws}, 'crm:c-' || i, '2025-01-01T00:00:00Z' FROM {} AS n ORDER BY i",
+        series(customers)
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let (first, last): (i64, i64) =
+        sqlx::query_as("SELECT MIN(id), MAX(id) FROM customers WHERE workspace_id = $1")
+            .bind(ws)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        (last - first + 1) as u64,
+        customers,
+        "consecutive customer ids"
+    );
+    sqlx::query(&format!(
+        "INSERT INTO customer_identifiers (workspace_id, ident, kind, customer_id, created_at) \
+         SELECT {ws}, origin, 'crm', id, created_at FROM customers WHERE workspace_id = {ws}"
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    // Touchpoint k of n, as a small table to join.
+    let tps = touchpoints
+        .iter()
+        .enumerate()
+        .map(|(k, id)| format!("SELECT {k} AS k, {id} AS tp"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let n_tp = touchpoints.len();
+    let now = chrono::Utc::now().timestamp();
+    let year = 365 * 86_400;
+    // Encounter i: customer (i·7919 mod C), touchpoint i mod n, case i/4, at a moment
+    // spread over the last 365 days.
+    let at = if sqlite {
+        format!("strftime('%Y-%m-%dT%H:%M:%SZ', {now} - ((n.i * 104729) % {year}), 'unixepoch')")
+    } else {
+        format!("to_char(to_timestamp({now} - ((n.i * 104729) % {year})) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+    };
+    let client = if sqlite {
+        "printf('e-%09d', n.i)".to_string()
+    } else {
+        "'e-' || lpad(n.i::text, 9, '0')".to_string()
+    };
+    sqlx::query(&format!(
+        "INSERT INTO encounters (workspace_id, client_id, occurred_at, touchpoint_id, touchpoint_name, \
+         stage_id, journey_id, channel, unit_id, partner_id, owner_name, customer_id, case_ref, kind, text, \
+         attributes, source, recorded_by, created_at) \
+         SELECT {ws}, {client}, {at}, tp.tp, '{{\"en\":\"tp\"}}', NULL, NULL, 'web', {unit}, NULL, \
+         '{{\"en\":\"Ops\"}}', {first} + ((n.i * 7919) % {customers}), 'case-' || (n.i / 4), 'contact', \
+         'Asked about the timetable', '{{}}', 'api', 'bench', '2026-01-01T00:00:00Z' \
+         FROM {} AS n JOIN ({tps}) AS tp ON tp.k = n.i % {n_tp} ORDER BY n.i",
+        series(encounters)
+    ))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    for def in dropped {
+        sqlx::query(&def).execute(&mut *conn).await.unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO encounter_rollups (workspace_id, touchpoint_id, day, encounters) \
+         SELECT workspace_id, touchpoint_id, substr(occurred_at, 1, 10), COUNT(*) \
+         FROM encounters WHERE touchpoint_id IS NOT NULL \
+         GROUP BY workspace_id, touchpoint_id, substr(occurred_at, 1, 10)",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    if !sqlite {
+        // What autovacuum does after a bulk load.
+        sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
+    }
+    start.elapsed().as_secs_f64()
+}

@@ -107,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "consents",
         Sql::Both(include_str!("../migrations/0020_consents.sql")),
     ),
+    (
+        21,
+        "privacy_lookups",
+        Sql::Both(include_str!("../migrations/0021_privacy_lookups.sql")),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

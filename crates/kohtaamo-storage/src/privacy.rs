@@ -87,15 +87,35 @@ const ERASE_ORDER: &[&str] = &[
     "customers",
 ];
 
-/// The SQL conditions that pick one person's rows, with their bound values
-/// (`$1` is the workspace; each list is one run of placeholders, or NULL when empty,
-/// which matches nothing).
+/// The SQL conditions that pick one person's rows, with their bound values (`$1` is
+/// the workspace; each non-empty list is one run of placeholders). Every condition is
+/// `key IN (a UNION of simple look-ups)`, each look-up one indexed column against a
+/// list or a subquery, and a look-up whose list is empty is left out: an `OR` of such
+/// terms made SQLite read every row of the workspace (its planner cannot use several
+/// indexes for an OR that mixes lists and subqueries).
 struct Finder {
     vals: Vec<Val>,
-    customers: String,
-    refs: String,
-    case_refs: String,
-    addresses: String,
+    customers: Option<String>,
+    refs: Option<String>,
+    case_refs: Option<String>,
+    addresses: Option<String>,
+}
+
+/// `SELECT key FROM table WHERE workspace_id = $1 AND col IN (list)`, when there is a
+/// list.
+fn look_up(table: &str, key: &str, col: &str, list: Option<&str>) -> Option<String> {
+    list.map(|l| format!("SELECT {key} FROM {table} WHERE workspace_id = $1 AND {col} IN ({l})"))
+}
+
+/// The union of the look-ups there are (none: nothing).
+fn union(parts: impl IntoIterator<Item = Option<String>>) -> String {
+    let parts: Vec<String> = parts.into_iter().flatten().collect();
+    if parts.is_empty() {
+        // A select of no ids, so `key IN (…)` is false (every key is a BIGINT).
+        "SELECT CAST(NULL AS BIGINT) WHERE 1 = 0".to_owned()
+    } else {
+        parts.join(" UNION ")
+    }
 }
 
 impl Finder {
@@ -103,15 +123,17 @@ impl Finder {
         let mut vals: Vec<Val> = vec![ws.into()];
         let mut list = |items: Vec<Val>| {
             if items.is_empty() {
-                return "NULL".to_owned();
+                return None;
             }
             let from = vals.len() + 1;
             let n = items.len();
             vals.extend(items);
-            (from..from + n)
-                .map(|k| format!("${k}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            Some(
+                (from..from + n)
+                    .map(|k| format!("${k}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
         };
         let customers = list(s.customers.iter().map(|c| Val::from(*c)).collect());
         let refs = list(s.refs.iter().map(|r| Val::from(r.as_str())).collect());
@@ -126,94 +148,158 @@ impl Finder {
         }
     }
 
-    fn cases(&self) -> String {
-        format!(
-            "workspace_id = $1 AND (customer IN ({}) OR reference IN ({}))",
-            self.refs, self.case_refs
-        )
+    /// The references of the person's own cases (found by their identifiers).
+    fn own_case_refs(&self) -> Option<String> {
+        self.refs.as_ref().map(|r| {
+            format!("SELECT reference FROM cases WHERE workspace_id = $1 AND customer IN ({r})")
+        })
+    }
+    /// `key` of `table`'s rows whose `col` is one of the person's case references.
+    fn by_case_ref(&self, table: &str, key: &str, col: &str) -> [Option<String>; 2] {
+        [
+            look_up(table, key, col, self.case_refs.as_deref()),
+            look_up(table, key, col, self.own_case_refs().as_deref()),
+        ]
     }
     fn case_ids(&self) -> String {
-        format!("SELECT id FROM cases WHERE {}", self.cases())
+        union([
+            look_up("cases", "id", "customer", self.refs.as_deref()),
+            look_up("cases", "id", "reference", self.case_refs.as_deref()),
+        ])
     }
-    /// Rows carrying one of the person's case references (given or their cases').
-    fn by_case_ref(&self, col: &str) -> String {
-        format!(
-            "{col} IN ({}) OR {col} IN (SELECT reference FROM cases WHERE workspace_id = $1 AND customer IN ({}))",
-            self.case_refs, self.refs
-        )
+    fn encounter_ids(&self) -> String {
+        let [a, b] = self.by_case_ref("encounters", "id", "case_ref");
+        union([
+            look_up("encounters", "id", "customer_id", self.customers.as_deref()),
+            a,
+            b,
+        ])
     }
-    fn encounters(&self) -> String {
-        format!(
-            "workspace_id = $1 AND (customer_id IN ({}) OR {})",
-            self.customers,
-            self.by_case_ref("case_ref")
-        )
+    fn follow_up_ids(&self) -> String {
+        let [a, b] = self.by_case_ref("follow_ups", "id", "case_ref");
+        union([
+            look_up("follow_ups", "id", "customer", self.refs.as_deref()),
+            look_up("follow_ups", "id", "contact", self.addresses.as_deref()),
+            a,
+            b,
+            Some(format!(
+                "SELECT id FROM follow_ups WHERE workspace_id = $1 AND encounter_id IN ({})",
+                self.encounter_ids()
+            )),
+        ])
     }
-    fn follow_ups(&self) -> String {
-        format!(
-            "workspace_id = $1 AND (customer IN ({}) OR contact IN ({}) OR {} OR encounter_id IN (SELECT id FROM encounters WHERE {}))",
-            self.refs,
-            self.addresses,
-            self.by_case_ref("case_ref"),
-            self.encounters()
-        )
+    /// The addresses found through the person's cases, follow-ups and consents.
+    fn found_addresses(&self, table: &str, col: &str) -> [Option<String>; 4] {
+        [
+            look_up(table, "id", col, self.addresses.as_deref()),
+            Some(format!(
+                "SELECT id FROM {table} WHERE workspace_id = $1 AND {col} IN (SELECT email FROM case_subscriptions WHERE case_id IN ({}))",
+                self.case_ids()
+            )),
+            Some(format!(
+                "SELECT id FROM {table} WHERE workspace_id = $1 AND {col} IN (SELECT contact FROM follow_ups WHERE contact IS NOT NULL AND id IN ({}))",
+                self.follow_up_ids()
+            )),
+            self.refs.as_ref().map(|r| format!(
+                "SELECT id FROM {table} WHERE workspace_id = $1 AND {col} IN (SELECT contact FROM consents WHERE workspace_id = $1 AND contact IS NOT NULL AND subject IN ({r}))"
+            )),
+        ]
     }
 
     /// The condition that picks the person's rows of `table`.
     fn condition(&self, table: &str) -> String {
+        let within = |key: &str, ids: String| format!("workspace_id = $1 AND {key} IN ({ids})");
         match table {
-            "customers" => format!("workspace_id = $1 AND id IN ({})", self.customers),
-            "customer_identifiers" => {
-                format!("workspace_id = $1 AND customer_id IN ({})", self.customers)
+            "customers" => within(
+                "id",
+                union([look_up("customers", "id", "id", self.customers.as_deref())]),
+            ),
+            "customer_identifiers" => within(
+                "customer_id",
+                union([look_up("customers", "id", "id", self.customers.as_deref())]),
+            ),
+            "customer_links" => within(
+                "id",
+                union([
+                    look_up(
+                        "customer_links",
+                        "id",
+                        "customer_a",
+                        self.customers.as_deref(),
+                    ),
+                    look_up(
+                        "customer_links",
+                        "id",
+                        "customer_b",
+                        self.customers.as_deref(),
+                    ),
+                ]),
+            ),
+            "encounters" => within("id", self.encounter_ids()),
+            "captures" => within("encounter_id", self.encounter_ids()),
+            "responses" => {
+                let [a, b] = self.by_case_ref("responses", "id", "case_ref");
+                within(
+                    "id",
+                    union([
+                        look_up("responses", "id", "customer_ref", self.refs.as_deref()),
+                        a,
+                        b,
+                        self.addresses.as_ref().map(|l| format!(
+                            "SELECT r.id FROM follow_ups f JOIN responses r ON r.survey_id = f.survey_id AND r.response_key = f.response_key WHERE f.workspace_id = $1 AND f.contact IN ({l})"
+                        )),
+                    ]),
+                )
             }
-            "customer_links" => format!(
-                "workspace_id = $1 AND (customer_a IN ({0}) OR customer_b IN ({0}))",
-                self.customers
-            ),
-            "encounters" => self.encounters(),
-            "captures" => format!(
-                "workspace_id = $1 AND encounter_id IN (SELECT id FROM encounters WHERE {})",
-                self.encounters()
-            ),
-            "responses" => format!(
-                "workspace_id = $1 AND (customer_ref IN ({}) OR {} OR (survey_id, response_key) IN (SELECT survey_id, response_key FROM follow_ups WHERE workspace_id = $1 AND contact IN ({})))",
-                self.refs,
-                self.by_case_ref("case_ref"),
-                self.addresses
-            ),
-            "invitations" => format!(
-                "workspace_id = $1 AND (customer_ref IN ({}) OR {})",
-                self.refs,
-                self.by_case_ref("case_ref")
-            ),
-            "follow_ups" => self.follow_ups(),
-            "follow_up_events" | "follow_up_escalations" => format!(
-                "workspace_id = $1 AND follow_up_id IN (SELECT id FROM follow_ups WHERE {})",
-                self.follow_ups()
-            ),
-            "cases" => self.cases(),
-            "case_subscriptions" => format!(
-                "workspace_id = $1 AND (case_id IN ({}) OR email IN ({}))",
-                self.case_ids(),
-                self.addresses
-            ),
-            "case_changes" | "case_links" | "case_opens" => {
-                format!("workspace_id = $1 AND case_id IN ({})", self.case_ids())
+            "invitations" => {
+                let [a, b] = self.by_case_ref("invitations", "id", "case_ref");
+                within(
+                    "id",
+                    union([
+                        look_up("invitations", "id", "customer_ref", self.refs.as_deref()),
+                        a,
+                        b,
+                    ]),
+                )
             }
-            "consents" => format!(
-                "workspace_id = $1 AND (subject IN ({}) OR contact IN ({}) OR contact IN (SELECT email FROM case_subscriptions WHERE case_id IN ({})) OR contact IN (SELECT contact FROM follow_ups WHERE contact IS NOT NULL AND {}))",
-                self.refs,
-                self.addresses,
-                self.case_ids(),
-                self.follow_ups()
+            "follow_ups" => within("id", self.follow_up_ids()),
+            "follow_up_events" | "follow_up_escalations" => {
+                within("follow_up_id", self.follow_up_ids())
+            }
+            "cases" => within("id", self.case_ids()),
+            "case_subscriptions" => within(
+                "id",
+                union([
+                    Some(format!(
+                        "SELECT id FROM case_subscriptions WHERE case_id IN ({})",
+                        self.case_ids()
+                    )),
+                    look_up(
+                        "case_subscriptions",
+                        "id",
+                        "email",
+                        self.addresses.as_deref(),
+                    ),
+                ]),
             ),
-            "mail_queue" => format!(
-                "workspace_id = $1 AND (to_addr IN ({}) OR to_addr IN (SELECT email FROM case_subscriptions WHERE case_id IN ({})) OR to_addr IN (SELECT contact FROM follow_ups WHERE contact IS NOT NULL AND {}) OR to_addr IN (SELECT contact FROM consents WHERE contact IS NOT NULL AND workspace_id = $1 AND subject IN ({})))",
-                self.addresses,
-                self.case_ids(),
-                self.follow_ups(),
-                self.refs
-            ),
+            "case_changes" | "case_links" | "case_opens" => within("case_id", self.case_ids()),
+            "consents" => {
+                let [a, b, c, d] = self.found_addresses("consents", "contact");
+                within(
+                    "id",
+                    union([
+                        look_up("consents", "id", "subject", self.refs.as_deref()),
+                        a,
+                        b,
+                        c,
+                        d,
+                    ]),
+                )
+            }
+            "mail_queue" => {
+                let [a, b, c, d] = self.found_addresses("mail_queue", "to_addr");
+                within("id", union([a, b, c, d]))
+            }
             other => unreachable!("{other} is not a table of a person's data"),
         }
     }
@@ -293,6 +379,36 @@ fn value(row: &AnyRow, i: usize, col: reg::Col) -> serde_json::Value {
 }
 
 impl Store {
+    /// SQLite's query plan of each table's look-up of a person (lines of `EXPLAIN
+    /// QUERY PLAN`), for the test that none reads a whole table.
+    #[doc(hidden)]
+    pub async fn subject_plans(&self, ws: Id, s: &Subject) -> Result<Vec<(String, Vec<String>)>> {
+        let f = Finder::new(ws, s);
+        let mut out = vec![];
+        for name in ERASE_ORDER {
+            let explain = match self.backend() {
+                Backend::Sqlite => "EXPLAIN QUERY PLAN",
+                Backend::Postgres => "EXPLAIN",
+            };
+            let sql = format!("{explain} SELECT 1 FROM {name} WHERE {}", f.condition(name));
+            let rows = bind(sqlx::query(&sql).persistent(false), f.vals.clone())
+                .fetch_all(self.pool())
+                .await?;
+            let lines = rows
+                .iter()
+                .map(|r| {
+                    r.try_get::<String, _>(if self.backend() == Backend::Sqlite {
+                        3
+                    } else {
+                        0
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            out.push(((*name).to_owned(), lines));
+        }
+        Ok(out)
+    }
+
     /// Everything held about the person, every declared column of every table of
     /// customers' data (at most [`MAX_ROWS`] rows of a table).
     pub async fn subject_record(&self, ws: Id, s: &Subject) -> Result<Record> {

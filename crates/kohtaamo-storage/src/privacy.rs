@@ -341,7 +341,8 @@ pub struct Erasure {
     pub dry_run: bool,
     /// Rows per table.
     pub counts: BTreeMap<String, i64>,
-    /// Free text elsewhere that names the person: for a person to review.
+    /// Free text elsewhere that names the person, for a person to review: listed by
+    /// the preview (a dry run); the erasure itself does not scan again.
     pub review: Vec<Mention>,
     /// The ledger entry written (none in a dry run).
     pub ledger_id: Option<Id>,
@@ -349,7 +350,7 @@ pub struct Erasure {
     /// erased bytes are gone from both files (false if readers kept it busy).
     pub checkpointed: bool,
     /// Milliseconds the erasure's transaction took (with the rollup corrections), and
-    /// the scan of free text elsewhere after it.
+    /// (in a preview) the scan of free text elsewhere after it.
     pub transaction_ms: u64,
     pub review_ms: u64,
 }
@@ -453,7 +454,9 @@ impl Store {
             rows.sort_by(|a, b| {
                 let k = |r: &Row_| r.get(first).and_then(serde_json::Value::as_i64);
                 k(a).cmp(&k(b)).then_with(|| {
-                    a.get(first).map(|v| v.to_string()).cmp(&b.get(first).map(|v| v.to_string()))
+                    a.get(first)
+                        .map(|v| v.to_string())
+                        .cmp(&b.get(first).map(|v| v.to_string()))
                 })
             });
             if !rows.is_empty() {
@@ -466,8 +469,8 @@ impl Store {
     /// Erases the person's rows in one transaction: score and encounter rollups are
     /// corrected in it, the erasure is written to the deletion ledger (`ledger_keys`:
     /// keyed hashes of what found the person, never the values) and to the audit
-    /// trail. Free text elsewhere containing one of `terms` is listed for review. A
-    /// dry run does all of it and rolls back, so it shows exactly what would go.
+    /// trail. A dry run does all of it and rolls back, so it shows exactly what would
+    /// go, and lists free text elsewhere containing one of `terms` for review.
     /// Erasing again finds nothing and changes nothing (no ledger entry either).
     pub async fn erase_subject(
         &self,
@@ -491,11 +494,6 @@ impl Store {
                 if n > 0 {
                     out.counts.insert((*name).to_owned(), n);
                 }
-            }
-            if dry_run {
-                // With the person's rows deleted in this transaction, what matches is
-                // elsewhere.
-                out.review = mentions(&mut tx, ws, terms).await?;
             }
             if out.total() > 0 && !dry_run && ledger_keys.is_none() {
                 // Re-applying the ledger to a restored backup: the entry is there.
@@ -529,17 +527,39 @@ impl Store {
             r => self.finish(tx, r).await?,
         };
         out.transaction_ms = started.elapsed().as_millis() as u64;
-        if !dry_run {
-            // After the commit, outside the write lock: a scan of the workspace's free
-            // text must not hold up writers (the person's rows are gone, so what
-            // matches is elsewhere).
+        if dry_run {
+            // The preview lists free text elsewhere that names the person: a scan of
+            // the workspace's free text (seconds at 10 M rows), so after the rollback,
+            // outside the write lock, leaving out the person's own rows. The erasure
+            // itself does not scan again (the preview has listed them).
             let scan = std::time::Instant::now();
             let mut c = self.pool().acquire().await?;
-            out.review = mentions(&mut c, ws, terms).await?;
-            out.review_ms = scan.elapsed().as_millis() as u64;
-            if out.total() > 0 {
-                out.checkpointed = self.forget_freed_pages().await;
+            let found = mentions(&mut c, ws, terms).await?;
+            for m in found {
+                let own = format!(
+                    "SELECT COUNT(*) FROM {} WHERE {} = ${} AND {}",
+                    m.table,
+                    if m.table == "captures" {
+                        "encounter_id"
+                    } else {
+                        "id"
+                    },
+                    f.vals.len() + 1,
+                    f.condition(&m.table)
+                );
+                let mut vals = f.vals.clone();
+                vals.push(m.row.into());
+                let n: i64 = bind(sqlx::query(&own).persistent(false), vals)
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get(0)?;
+                if n == 0 {
+                    out.review.push(m);
+                }
             }
+            out.review_ms = scan.elapsed().as_millis() as u64;
+        } else if out.total() > 0 {
+            out.checkpointed = self.forget_freed_pages().await;
         }
         Ok(out)
     }

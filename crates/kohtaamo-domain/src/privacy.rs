@@ -45,6 +45,7 @@ pub enum Col {
 /// people's data belongs to one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = DataKind)]
 pub enum Kind {
     Responses,
     Identifiers,
@@ -667,6 +668,7 @@ pub enum Retained {
 /// What retention does to a row past its period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = RetentionAction)]
 pub enum Action {
     Delete,
     /// Keeps what analytics needs (scores, times, places), removes what identifies a

@@ -314,6 +314,7 @@ pub type Row_ = serde_json::Map<String, serde_json::Value>;
 
 /// Everything held about one person, table by table (only tables with rows).
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[schema(as = PersonRecord)]
 pub struct Record {
     #[schema(value_type = Object)]
     pub tables: BTreeMap<String, Vec<Row_>>,

@@ -95,6 +95,16 @@ impl SubjectInput {
     }
 }
 
+async fn workspace_slug(store: &Store, ws: Id) -> Result<String> {
+    Ok(store
+        .workspace_by_id(ws)
+        .await?
+        .ok_or(Error::NotFound)?
+        .data
+        .slug
+        .to_string())
+}
+
 fn officer(role: Role) -> Result<()> {
     if role.can_handle_privacy() {
         Ok(())
@@ -294,13 +304,7 @@ pub async fn export(
             &format!("{rows} rows"),
         )
         .await?;
-    let workspace = store
-        .workspace_by_id(ws)
-        .await?
-        .ok_or(Error::NotFound)?
-        .data
-        .slug
-        .to_string();
+    let workspace = workspace_slug(store, ws).await?;
     Ok(SubjectExport {
         workspace,
         generated_at: kohtaamo_storage::now_text(),
@@ -661,13 +665,7 @@ pub async fn records(
             ],
         });
     }
-    let workspace = store
-        .workspace_by_id(ws)
-        .await?
-        .ok_or(Error::NotFound)?
-        .data
-        .slug
-        .to_string();
+    let workspace = workspace_slug(store, ws).await?;
     Ok(Records {
         workspace,
         generated_at: kohtaamo_storage::now_text(),

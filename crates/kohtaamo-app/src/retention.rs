@@ -4,6 +4,7 @@
 //! once (each batch re-checks its rows; deleting twice deletes nothing).
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kohtaamo_domain::model::Role;
@@ -18,10 +19,76 @@ use utoipa::ToSchema;
 use crate::jobs::JobCtx;
 use crate::{Error, Result};
 
-/// Rows changed per write transaction: small enough that a batch holds SQLite's
-/// write lock for milliseconds (docs/BENCHMARKS.md), large enough to finish a
-/// million rows in minutes.
-pub const BATCH: i64 = 1_000;
+/// How long one batch may hold the write gate (and so SQLite's write lock): feedback
+/// queued behind a batch waits at most about this long (docs/BENCHMARKS.md).
+pub const BATCH_BUDGET: Duration = Duration::from_millis(25);
+/// The most rows changed in one write transaction.
+pub const MAX_BATCH: i64 = 1_000;
+/// The fewest (a batch of one row that takes longer than the budget is still done).
+pub const MIN_BATCH: i64 = 1;
+/// The first batch's size, before any has been timed.
+pub const FIRST_BATCH: i64 = 50;
+
+/// Sizes retention's batches by time: each batch's time holding the write gate sets
+/// the next one's size so that it holds the gate about [`BATCH_BUDGET`] (shrinking at
+/// once, growing at most twofold), and the run rests as long as a batch held the gate
+/// before asking again, so retention takes at most about half of the writer's time.
+#[derive(Debug, Clone)]
+pub struct Pace {
+    size: i64,
+    /// Batches done.
+    pub batches: u64,
+    /// Each batch's time holding the gate, in microseconds (for the benchmark; kept
+    /// only when asked for with [`Pace::recording`]).
+    pub holds: Option<Vec<u32>>,
+    /// The longest hold.
+    pub longest: Duration,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            size: FIRST_BATCH,
+            batches: 0,
+            holds: None,
+            longest: Duration::ZERO,
+        }
+    }
+}
+
+impl Pace {
+    /// A pace that keeps every batch's hold.
+    pub fn recording() -> Self {
+        Pace {
+            holds: Some(vec![]),
+            ..Pace::default()
+        }
+    }
+
+    /// Rows for the next batch.
+    pub fn size(&self) -> i64 {
+        self.size
+    }
+
+    /// Notes a batch of `rows` that held the gate `held`; returns how long to rest.
+    pub fn note(&mut self, rows: i64, held: Duration) -> Duration {
+        self.batches += 1;
+        self.longest = self.longest.max(held);
+        if let Some(h) = self.holds.as_mut() {
+            h.push(u32::try_from(held.as_micros()).unwrap_or(u32::MAX));
+        }
+        let per_row = held.as_secs_f64() / rows.max(1) as f64;
+        let fits = if per_row > 0.0 {
+            (BATCH_BUDGET.as_secs_f64() / per_row) as i64
+        } else {
+            MAX_BATCH
+        };
+        self.size = fits
+            .min(self.size.saturating_mul(2))
+            .clamp(MIN_BATCH, MAX_BATCH);
+        held
+    }
+}
 
 /// One kind's rule as a workspace has it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -198,21 +265,10 @@ async fn text_keys(store: &Store, ws: Id) -> Result<HashMap<Id, Vec<String>>> {
 pub async fn run(store: &Store, ws: Id, now: DateTime<Utc>) -> Result<BTreeMap<Retained, i64>> {
     let keys = text_keys(store, ws).await?;
     let mut out = BTreeMap::new();
+    let mut pace = Pace::default();
     for rule in active(rules(store, ws).await?) {
         let Some(days) = rule.days else { continue };
-        let cut = cutoff(days, now);
-        let mut after = 0;
-        let mut n = 0;
-        loop {
-            let ids = store
-                .retention_candidates(ws, &rule, &cut, after, BATCH)
-                .await?;
-            let Some(last) = ids.last().copied() else {
-                break;
-            };
-            n += store.retention_apply(ws, &rule, &cut, &ids, &keys).await?;
-            after = last;
-        }
+        let n = run_rule(store, ws, &rule, &cutoff(days, now), &keys, &mut pace).await?;
         if n > 0 {
             out.insert(rule.kind, n);
         }
@@ -235,6 +291,34 @@ pub async fn run(store: &Store, ws: Id, now: DateTime<Utc>) -> Result<BTreeMap<R
         store.forget_freed_pages().await;
     }
     Ok(out)
+}
+
+/// Applies one rule to the rows past `cut`, batch by batch at `pace`; returns rows
+/// changed. Candidates are read outside the write lock, in id order.
+pub async fn run_rule(
+    store: &Store,
+    ws: Id,
+    rule: &RetentionRule,
+    cut: &str,
+    keys: &HashMap<Id, Vec<String>>,
+    pace: &mut Pace,
+) -> Result<i64> {
+    let mut after = 0;
+    let mut n = 0;
+    loop {
+        let ids = store
+            .retention_candidates(ws, rule, cut, after, pace.size())
+            .await?;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        let (changed, held) = store.retention_apply(ws, rule, cut, &ids, keys).await?;
+        n += changed;
+        after = last;
+        let rest = pace.note(ids.len() as i64, held);
+        tokio::time::sleep(rest).await;
+    }
+    Ok(n)
 }
 
 /// The scheduler's pass: every workspace's rules; rows changed in all.

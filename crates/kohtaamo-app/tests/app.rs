@@ -4,6 +4,7 @@
 //! insight report as of a given day, the jobs run once through the scheduler with a
 //! fixed clock, and the Markdown report.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
@@ -1220,6 +1221,13 @@ async fn a_person_is_found_exported_and_erased_and_the_audit_chain_holds() {
                 "Ville antoi vaimonsa osoitteen maija@example.fi",
                 w.shop_tp,
             ),
+            // … and her name in capitals: found in any letter case, Ä included.
+            enc_input(
+                "v-2",
+                "crm:V-2",
+                "Soittaja: MAIJA MEIKÄLÄINEN, Villen vaimo",
+                w.car_tp,
+            ),
         ],
         false,
         (Source::Api, &by),
@@ -1397,17 +1405,33 @@ async fn a_person_is_found_exported_and_erased_and_the_audit_chain_holds() {
                 .await
                 .unwrap()
                 .into_iter()
-                .filter(|e| e.client_id.as_str() == "v-1")
-                .map(|e| e.id)
-                .collect::<Vec<_>>()
+                .filter(|e| e.client_id.as_str().starts_with("v-"))
+                .map(|e| (e.client_id.as_str().to_owned(), e.id))
+                .collect::<BTreeMap<_, _>>()
         }
     };
     let ville = ville_enc(&w.store).await;
-    assert_eq!(ville.len(), 1);
+    assert_eq!(ville.len(), 2);
+    assert!(
+        dry.review.iter().any(|m| m.table == "encounters"
+            && m.row == ville["v-1"]
+            && m.term == "maija@example.fi"),
+        "{:?}",
+        dry.review
+    );
+    assert!(
+        dry.review.iter().any(|m| m.table == "encounters"
+            && m.row == ville["v-2"]
+            && m.column == "text"
+            && m.term == "maija meikäläinen"),
+        "{:?}",
+        dry.review
+    );
+    // Her own rows are erased, not listed.
     assert!(
         dry.review
             .iter()
-            .any(|m| m.table == "encounters" && m.row == ville[0] && m.term == "maija@example.fi"),
+            .all(|m| ville.values().any(|v| *v == m.row) || m.table != "encounters"),
         "{:?}",
         dry.review
     );

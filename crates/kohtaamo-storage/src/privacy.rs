@@ -535,29 +535,7 @@ impl Store {
             // itself does not scan again (the preview has listed them).
             let scan = std::time::Instant::now();
             let mut c = self.pool().acquire().await?;
-            let found = mentions(&mut c, ws, terms).await?;
-            for m in found {
-                let own = format!(
-                    "SELECT COUNT(*) FROM {} WHERE {} = ${} AND {}",
-                    m.table,
-                    if m.table == "captures" {
-                        "encounter_id"
-                    } else {
-                        "id"
-                    },
-                    f.vals.len() + 1,
-                    f.condition(&m.table)
-                );
-                let mut vals = f.vals.clone();
-                vals.push(m.row.into());
-                let n: i64 = bind(sqlx::query(&own).persistent(false), vals)
-                    .fetch_one(&mut *c)
-                    .await?
-                    .try_get(0)?;
-                if n == 0 {
-                    out.review.push(m);
-                }
-            }
+            out.review = mentions(&mut c, self.backend() == Backend::Sqlite, &f, terms).await?;
             out.review_ms = scan.elapsed().as_millis() as u64;
         } else if out.total() > 0 {
             out.checkpointed = self.forget_freed_pages().await;
@@ -897,39 +875,121 @@ pub(crate) async fn delete_encounters(
     Ok(rows.len() as i64)
 }
 
+/// At most this many rows of one table are listed for review.
+pub const MAX_REVIEW_ROWS: i64 = 100;
+
+/// A SQLite `GLOB` pattern that finds `term` anywhere, in any letter case: each
+/// letter that has two cases becomes a class of both (SQLite's `LIKE` and `LOWER`
+/// fold ASCII letters only, so `Äijälä` would not find `äijälä`); `*`, `?` and `[`
+/// are matched literally.
+pub fn glob_any_case(term: &str) -> String {
+    let mut out = String::from("*");
+    for ch in term.chars() {
+        let (mut lo, mut up) = (ch.to_lowercase(), ch.to_uppercase());
+        match (lo.next(), lo.next(), up.next(), up.next()) {
+            (Some(l), None, Some(u), None) if l != u => {
+                out.push('[');
+                out.push(l);
+                out.push(u);
+                out.push(']');
+            }
+            _ if matches!(ch, '*' | '?' | '[') => {
+                out.push('[');
+                out.push(ch);
+                out.push(']');
+            }
+            _ => out.push(ch),
+        }
+    }
+    out.push('*');
+    out
+}
+
+/// A `LIKE` pattern (escaped with a backslash) that finds the lowercased `term` anywhere.
+fn like_anywhere(term: &str) -> String {
+    format!(
+        "%{}%",
+        term.to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 /// Free-text values of customers' data in the workspace that contain one of the
-/// terms (case-insensitive; terms under 4 characters are skipped as too common).
-async fn mentions(c: &mut sqlx::AnyConnection, ws: Id, terms: &[String]) -> Result<Vec<Mention>> {
+/// terms in any letter case (terms under 4 characters are skipped as too common),
+/// leaving out the person's own rows (`f`): one pass over each table that has free
+/// text, all its columns and terms at once, the first [`MAX_REVIEW_ROWS`] rows of
+/// each. The workspace condition is written `+workspace_id` so that neither backend
+/// walks an index of the workspace and fetches every row from it: a pass in key order
+/// reads the table once, in order.
+async fn mentions(
+    c: &mut sqlx::AnyConnection,
+    sqlite: bool,
+    f: &Finder,
+    terms: &[String],
+) -> Result<Vec<Mention>> {
+    let mut terms: Vec<String> = terms
+        .iter()
+        .filter(|t| t.chars().count() >= 4)
+        .map(|t| t.to_lowercase())
+        .collect();
+    terms.sort();
+    terms.dedup();
+    if terms.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut tables: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (table, column) in reg::free_text() {
+        tables.entry(table).or_default().push(column);
+    }
     let mut out = vec![];
-    for term in terms.iter().filter(|t| t.chars().count() >= 4) {
-        let pattern = format!(
-            "%{}%",
-            term.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        for (table, column) in reg::free_text() {
-            let key = if table == "captures" {
-                "encounter_id"
-            } else {
-                "id"
-            };
-            let sql = format!(
-                "SELECT {key} FROM {table} WHERE workspace_id = $1 AND LOWER({column}) LIKE $2 ESCAPE '\\' ORDER BY {key} LIMIT 100"
-            );
-            for id in sqlx::query_scalar::<_, Id>(&sql)
-                .bind(ws)
-                .bind(&pattern)
-                .fetch_all(&mut *c)
-                .await?
-            {
-                out.push(Mention {
-                    table: table.to_owned(),
-                    column: column.to_owned(),
-                    row: id,
-                    term: term.clone(),
+    for (table, columns) in tables {
+        let key = if table == "captures" {
+            "encounter_id"
+        } else {
+            "id"
+        };
+        let mut vals = f.vals.clone();
+        let mut any = vec![];
+        for column in &columns {
+            for t in &terms {
+                let (test, pattern) = if sqlite {
+                    ("GLOB", glob_any_case(t))
+                } else {
+                    ("LIKE", like_anywhere(t))
+                };
+                vals.push(pattern.into());
+                let n = vals.len();
+                any.push(if sqlite {
+                    format!("{column} {test} ${n}")
+                } else {
+                    format!("LOWER({column}) {test} ${n} ESCAPE '\\'")
                 });
+            }
+        }
+        let sql = format!(
+            "SELECT {key}, {} FROM {table} WHERE +workspace_id = $1 AND ({}) AND NOT ({}) ORDER BY {key} LIMIT {MAX_REVIEW_ROWS}",
+            columns.join(", "),
+            any.join(" OR "),
+            f.condition(table)
+        );
+        let rows = bind(sqlx::query(&sql).persistent(false), vals)
+            .fetch_all(&mut *c)
+            .await?;
+        for r in rows {
+            let id: Id = r.try_get(0)?;
+            for (k, column) in columns.iter().enumerate() {
+                let text: Option<String> = r.try_get(k + 1)?;
+                let text = text.unwrap_or_default().to_lowercase();
+                for t in terms.iter().filter(|t| text.contains(t.as_str())) {
+                    out.push(Mention {
+                        table: table.to_owned(),
+                        column: (*column).to_owned(),
+                        row: id,
+                        term: t.clone(),
+                    });
+                }
             }
         }
     }
@@ -1040,4 +1100,18 @@ async fn chain_earlier(tx: &mut Tx, ws: Id) -> Result<(i64, String)> {
         prev = hash;
     }
     Ok((seq, prev))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_any_case;
+
+    #[test]
+    fn glob_patterns_match_any_letter_case_and_special_characters_literally() {
+        assert_eq!(glob_any_case("Äb1"), "*[äÄ][bB]1*");
+        assert_eq!(glob_any_case("a*?[z"), "*[aA][*][?][[][zZ]*");
+        // A letter whose case mapping is more than one character stays as it is.
+        assert_eq!(glob_any_case("ß"), "*ß*");
+        assert_eq!(glob_any_case("@-."), "*@-.*");
+    }
 }

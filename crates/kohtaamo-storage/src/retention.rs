@@ -7,6 +7,7 @@
 //! the same pass at once each change only what is still there.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use kohtaamo_domain::privacy::{Action, Retained, RetentionRule};
 use kohtaamo_domain::Id;
@@ -117,8 +118,9 @@ impl Store {
     }
 
     /// Applies the rule to these rows (still past `cutoff`) in one transaction;
-    /// returns how many changed. `text_keys`: per survey, the answers that are free
-    /// text (removed when anonymising).
+    /// returns how many changed and how long the write gate was held (from having it
+    /// to the commit's end — SQLite's write lock is held within that). `text_keys`:
+    /// per survey, the answers that are free text (removed when anonymising).
     pub async fn retention_apply(
         &self,
         ws: Id,
@@ -126,9 +128,9 @@ impl Store {
         cutoff: &str,
         ids: &[Id],
         text_keys: &HashMap<Id, Vec<String>>,
-    ) -> Result<i64> {
+    ) -> Result<(i64, Duration)> {
         if ids.is_empty() {
-            return Ok(0);
+            return Ok((0, Duration::ZERO));
         }
         let (table, cond) = scope(rule.kind, rule.action);
         let key = if rule.kind == Retained::Audit {
@@ -144,8 +146,10 @@ impl Store {
         let mut vals: Vec<Val> = vec![ws.into(), cutoff.into()];
         vals.extend(ids.iter().map(|i| Val::from(*i)));
         let (_gate, mut tx) = self.write().await?;
+        let held = Instant::now();
         let r = apply(&mut tx, ws, rule, table, &pick, vals, text_keys).await;
-        self.finish(tx, r).await
+        let n = self.finish(tx, r).await?;
+        Ok((n, held.elapsed()))
     }
 }
 

@@ -516,8 +516,23 @@ fn progress_of(steps: &[Step], changes: &[CaseChange]) -> Option<Progress> {
     dc::progress(steps, &cs)
 }
 
-pub async fn get(store: &Store, ws: Id, id: Id) -> Result<CaseDetail> {
+/// One case with its changes, steps, links and subscriptions; the read is in the audit
+/// trail (`record.read`, under a keyed hash of the reference).
+pub async fn get(
+    store: &Store,
+    ws: Id,
+    id: Id,
+    reader: &kohtaamo_storage::privacy::Actor,
+) -> Result<CaseDetail> {
     let case = store.case(ws, id).await?;
+    crate::privacy::audit_read(
+        store,
+        ws,
+        reader,
+        &format!("case {}", case.reference),
+        "case",
+    )
+    .await?;
     let changes = store.case_changes(ws, id).await?;
     let steps = store.case_steps(ws, case.journey_id).await?;
     let links = store.case_links(ws, id).await?;

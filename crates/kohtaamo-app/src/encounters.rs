@@ -639,7 +639,7 @@ pub async fn timeline(
     let t = timeline_of(store, ws, customer, limit).await?;
     let id = Identifier::parse(identifier).map_err(|r| Error::invalid("identifier", r))?;
     let stored = Pseudonymiser::load(store).await?.stored(&id);
-    crate::privacy::audit_read(store, ws, reader, &format!("ref {stored}")).await?;
+    crate::privacy::audit_read(store, ws, reader, &format!("ref {stored}"), "timeline").await?;
     Ok(t)
 }
 
@@ -761,7 +761,8 @@ pub async fn case_timeline(
         .await?;
     let responses = store.responses_of(ws, &[], Some(case_ref), limit).await?;
     if !encounters.is_empty() || !responses.is_empty() {
-        crate::privacy::audit_read(store, ws, reader, &format!("case {case_ref}")).await?;
+        crate::privacy::audit_read(store, ws, reader, &format!("case {case_ref}"), "timeline")
+            .await?;
     }
     Ok(in_order(encounters, responses))
 }

@@ -532,12 +532,22 @@ pub async fn list(store: &Store, ws: Id, f: &FollowUpFilter) -> Result<Vec<Follo
     Ok(store.follow_ups(ws, f).await?)
 }
 
-/// One follow-up and what was done to it.
-pub async fn get(store: &Store, ws: Id, id: Id) -> Result<(FollowUp, Vec<FollowUpEvent>)> {
-    Ok((
-        store.follow_up(ws, id).await?,
-        store.follow_up_events(ws, id).await?,
-    ))
+/// One follow-up and what was done to it; the read is in the audit trail
+/// (`record.read`, under a keyed hash of the customer's identifier, or of the
+/// follow-up when it names no customer).
+pub async fn get(
+    store: &Store,
+    ws: Id,
+    id: Id,
+    reader: &kohtaamo_storage::privacy::Actor,
+) -> Result<(FollowUp, Vec<FollowUpEvent>)> {
+    let f = store.follow_up(ws, id).await?;
+    let what = match &f.customer {
+        Some(c) => format!("ref {c}"),
+        None => format!("follow-up {id}"),
+    };
+    crate::privacy::audit_read(store, ws, reader, &what, "follow-up").await?;
+    Ok((f, store.follow_up_events(ws, id).await?))
 }
 
 /// *My follow-ups*: assigned to `user`, or unassigned in a unit they work in (within

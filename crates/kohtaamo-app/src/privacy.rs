@@ -201,14 +201,19 @@ async fn resolve(store: &Store, ws: Id, q: &SubjectQuery) -> Result<Resolved> {
     })
 }
 
-/// Records that `reader` read a person's record (`what`: `ref <stored identifier>`
-/// or `case <reference>`), as `record.read` under a keyed hash of it.
-pub async fn audit_read(store: &Store, ws: Id, reader: &Actor, what: &str) -> Result<()> {
+/// Records that `reader` read a person's record (`what`: `ref <stored identifier>`,
+/// `case <reference>` or `follow-up <id>`) on `via` (`timeline`, `case`,
+/// `follow-up`), as `record.read` under a keyed hash of it.
+pub async fn audit_read(
+    store: &Store,
+    ws: Id,
+    reader: &Actor,
+    what: &str,
+    via: &str,
+) -> Result<()> {
     let keyer = Keyer::load(store).await?;
     let name = format!("subject #{}", &keyer.key(what)[..16]);
-    Ok(store
-        .audit(ws, reader, "record.read", &name, "timeline")
-        .await?)
+    Ok(store.audit(ws, reader, "record.read", &name, via).await?)
 }
 
 /// A consent the person gave, as the export shows it.

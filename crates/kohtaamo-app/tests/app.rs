@@ -961,7 +961,14 @@ async fn the_recovery_survey_reaches_a_consenting_customer_and_a_poor_answer_reo
         fu::answer_recovery(&hooks, f.id, &token, 2).await.unwrap(),
         RecoveryOutcome::Reopened
     );
-    let (again, events) = fu::get(&w.store, w.ws, f.id).await.unwrap();
+    let (again, events) = fu::get(
+        &w.store,
+        w.ws,
+        f.id,
+        &kohtaamo_storage::privacy::Actor::system(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (again.status, again.recovery_score),
         (Status::Contacted, None)
@@ -1346,6 +1353,11 @@ async fn a_person_is_found_exported_and_erased_and_the_audit_chain_holds() {
     );
     // Her contact answer and her case e-mail.
     assert_eq!(export.consents.len(), 2, "{:#?}", export.consents);
+    assert_eq!(
+        export.record.tables["consents"].len(),
+        2,
+        "both kept in the consents table"
+    );
     let case = export
         .consents
         .iter()
@@ -1908,6 +1920,20 @@ async fn consents_are_recorded_and_withdrawal_stops_contact_at_once() {
         .await
         .unwrap();
     assert_eq!(export.consents.len(), 2, "{:#?}", export.consents);
+    let case_mail = export
+        .consents
+        .iter()
+        .find(|c| c.kind == "case-updates")
+        .unwrap();
+    assert_eq!(
+        (case_mail.channel.as_str(), case_mail.contact.as_deref()),
+        ("api", Some("liisa@example.fi"))
+    );
+    assert_eq!(
+        export.record.tables["consents"].len(),
+        2,
+        "both kept in the consents table"
+    );
     let survey = export
         .consents
         .iter()
@@ -1930,7 +1956,8 @@ async fn consents_are_recorded_and_withdrawal_stops_contact_at_once() {
     let done = pv::withdraw(&w.store, w.ws, (&officer, Role::Privacy), &who)
         .await
         .unwrap();
-    assert_eq!((done.consents, done.subscriptions), (1, 1), "{done:?}");
+    // The survey's consent and the case e-mail's (recorded with the subscription).
+    assert_eq!((done.consents, done.subscriptions), (2, 1), "{done:?}");
     assert!(done.mail_cancelled >= 1, "{done:?}");
     assert!(matches!(
         pv::withdraw(&w.store, w.ws, (&officer, Role::Editor), &who).await,

@@ -356,6 +356,11 @@ pub struct NewSubscription {
     pub channel: String,
 }
 
+/// What a subscription's consent is recorded under (`consents.source`).
+fn consent_source(subscription: Id) -> String {
+    format!("subscription:{subscription}")
+}
+
 fn subscription(r: &AnyRow) -> std::result::Result<Subscription, sqlx::Error> {
     Ok(Subscription {
         id: r.try_get("id")?,
@@ -775,6 +780,25 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let s = subscription(&row)?;
+            // The consent, as the person gave it: renewed with the subscription.
+            sqlx::query(
+                "INSERT INTO consents (workspace_id, purpose, subject, contact, text, version, language, channel, source, given_at) \
+                 VALUES ($1, 'case-updates', (SELECT customer FROM cases WHERE id = $2), $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (workspace_id, source) DO UPDATE SET subject = excluded.subject, contact = excluded.contact, \
+                 text = excluded.text, version = excluded.version, language = excluded.language, channel = excluded.channel, \
+                 given_at = excluded.given_at, withdrawn_at = NULL",
+            )
+            .bind(ws)
+            .bind(case_id)
+            .bind(&sub.email)
+            .bind(&sub.consent)
+            .bind(kohtaamo_domain::privacy::consent_version(&sub.consent))
+            .bind(&sub.language)
+            .bind(&sub.channel)
+            .bind(consent_source(s.id))
+            .bind(&s.created_at)
+            .execute(&mut *tx)
+            .await?;
             queue_notices(&mut tx, ws, case_id, &[confirm(s.id)]).await?;
             Ok(s)
         }
@@ -811,11 +835,12 @@ impl Store {
         }
     }
 
-    /// Ends a subscription at `at` (again: nothing changes); returns whether it was live.
+    /// Ends a subscription at `at` and withdraws its consent (again: nothing changes);
+    /// returns whether it was live.
     pub async fn unsubscribe_case(&self, id: Id, at: &str) -> Result<bool> {
         let (_gate, mut tx) = self.write().await?;
         let r = async {
-            Ok(sqlx::query(
+            let ended = sqlx::query(
                 "UPDATE case_subscriptions SET unsubscribed_at = $1 WHERE id = $2 AND unsubscribed_at IS NULL",
             )
             .bind(at)
@@ -823,7 +848,17 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected()
-                > 0)
+                > 0;
+            sqlx::query(
+                "UPDATE consents SET withdrawn_at = $1 WHERE workspace_id = (SELECT workspace_id FROM case_subscriptions WHERE id = $2) \
+                 AND source = $3 AND withdrawn_at IS NULL",
+            )
+            .bind(at)
+            .bind(id)
+            .bind(consent_source(id))
+            .execute(&mut *tx)
+            .await?;
+            Ok(ended)
         }
         .await;
         self.finish(tx, r).await

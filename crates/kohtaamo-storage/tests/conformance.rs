@@ -2068,8 +2068,51 @@ async fn cases_their_changes_and_links(store: Store) {
             .await,
         Err(StoreError::Conflict(_))
     ));
+    // Its consent is recorded with the text, version, language and channel, and the
+    // case's customer as its subject.
+    let consent = |store: &Store| {
+        let store = store.clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<String>, String, String, String, String, Option<String>)>(
+                "SELECT purpose, subject, contact, text, version, channel, withdrawn_at FROM consents WHERE source = $1",
+            )
+            .bind(format!("subscription:{}", s1.id))
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    let given = consent(&store).await;
+    assert_eq!(given.len(), 1);
+    assert_eq!(
+        (
+            given[0].0.as_str(),
+            given[0].1.clone(),
+            given[0].2.as_str(),
+            given[0].3.as_str()
+        ),
+        (
+            "case-updates",
+            case.customer.clone(),
+            "a@example.fi",
+            "Haluan sähköpostia"
+        )
+    );
+    assert_eq!(
+        given[0].4,
+        kohtaamo_domain::privacy::consent_version("Haluan sähköpostia")
+    );
+    assert_eq!(
+        (given[0].5.as_str(), given[0].6.clone()),
+        ("status-page", None)
+    );
     assert!(store.unsubscribe_case(s1.id, now).await.unwrap());
     assert!(!store.unsubscribe_case(s1.id, now).await.unwrap(), "once");
+    assert_eq!(
+        consent(&store).await[0].6.as_deref(),
+        Some(now),
+        "unsubscribing withdraws the consent"
+    );
     let again = store
         .subscribe_case(ws, case.id, &sub("a@example.fi"), 1, |id| {
             notice(&format!("sub2:{id}"), &format!("h-sub2-{id}"))
@@ -2078,6 +2121,9 @@ async fn cases_their_changes_and_links(store: Store) {
         .unwrap();
     assert_eq!(again.id, s1.id, "the same address renews its row");
     assert_eq!(again.unsubscribed_at, None);
+    let renewed = consent(&store).await;
+    assert_eq!(renewed.len(), 1);
+    assert_eq!(renewed[0].6, None, "subscribing again gives it again");
     assert_eq!(
         store.subscription(s1.id).await.unwrap().map(|x| x.0),
         Some(ws)

@@ -10,6 +10,7 @@ use kohtaamo_app::encounters::Recorder;
 use kohtaamo_domain::cases::{CaseInput, StatusInput, Step, StepsInput};
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 use kohtaamo_storage::cases::{Case, CaseFilter};
+use kohtaamo_storage::privacy::Actor;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -250,7 +251,9 @@ async fn one_case(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
 ) -> ApiResult<axum::Json<cs::CaseDetail>> {
-    Ok(axum::Json(cs::get(&st.store, ws.id, id).await?))
+    Ok(axum::Json(
+        cs::get(&st.store, ws.id, id, &Actor::user(ws.user.id)).await?,
+    ))
 }
 
 async fn change_status(

@@ -8,6 +8,7 @@ use kohtaamo_app::followups as fu;
 use kohtaamo_domain::followups::{Action, Status, ROOT_CAUSES};
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 use kohtaamo_storage::followups::{Act, FollowUp, FollowUpEvent, FollowUpFilter};
+use kohtaamo_storage::privacy::Actor;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -190,7 +191,7 @@ async fn one_follow_up(
     State(st): State<AppState>,
     Path((_, id)): Path<(String, Id)>,
 ) -> ApiResult<axum::Json<FollowUpDetail>> {
-    let (follow_up, events) = fu::get(&st.store, ws.id, id).await?;
+    let (follow_up, events) = fu::get(&st.store, ws.id, id, &Actor::user(ws.user.id)).await?;
     Ok(axum::Json(FollowUpDetail { follow_up, events }))
 }
 

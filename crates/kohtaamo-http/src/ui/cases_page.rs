@@ -13,6 +13,7 @@ use kohtaamo_app::directory::Names;
 use kohtaamo_app::encounters::Recorder;
 use kohtaamo_domain::cases::{shown_reference, StatusInput};
 use kohtaamo_domain::Id;
+use kohtaamo_storage::privacy::Actor;
 use serde::Deserialize;
 
 use super::pages::{chrome, Nav};
@@ -236,7 +237,7 @@ async fn render(
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
-    let d = cs::get(&st.store, w.id, id).await?;
+    let d = cs::get(&st.store, w.id, id, &Actor::user(ctx.user.id)).await?;
     let names = Names::new(&*(st.store.snapshot_cached(w.id).await?), i);
     let slug = w.data.slug.to_string();
     let steps = d

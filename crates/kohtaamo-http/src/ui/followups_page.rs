@@ -15,6 +15,7 @@ use kohtaamo_app::followups as fu;
 use kohtaamo_domain::followups::{Action, Status, ROOT_CAUSES};
 use kohtaamo_domain::Id;
 use kohtaamo_storage::followups::{Act, FollowUp, FollowUpFilter};
+use kohtaamo_storage::privacy::Actor;
 use serde::Deserialize;
 
 use super::pages::{chrome, Nav};
@@ -369,7 +370,7 @@ async fn render(
 ) -> Result<Response, PageError> {
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
-    let (f, events) = fu::get(&st.store, w.id, id).await?;
+    let (f, events) = fu::get(&st.store, w.id, id, &Actor::user(ctx.user.id)).await?;
     let names = Names::new(&*(st.store.snapshot_cached(w.id).await?), i);
     let users = members(st, w.id).await?;
     let units = st.store.units_of_user(w.id, ctx.user.id).await?;

@@ -215,6 +215,14 @@ async fn steps_cases_and_changes_are_validated_and_idempotent() {
     assert_eq!(detail["progress"]["current"], 1);
     assert_eq!(detail["progress"]["expected_by"], "2026-03-08T09:00:00Z");
     assert_eq!(detail["progress"]["history"].as_array().unwrap().len(), 2);
+    // Reading a case is in the audit trail, under a keyed hash (never the reference).
+    let (_, audit) = app.get("/api/v1/workspaces/w/audit", &app.admin).await;
+    assert_eq!(
+        (&audit[0]["action"], &audit[0]["detail"]),
+        (&json!("record.read"), &json!("case")),
+        "{audit}"
+    );
+    assert!(!audit.to_string().contains("bag-1001"), "{audit}");
     // Each change is an encounter in the customer's timeline.
     let (s, t) = app
         .get("/api/v1/workspaces/w/customers/crm:77/timeline", &app.admin)

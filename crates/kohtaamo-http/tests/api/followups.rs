@@ -282,6 +282,17 @@ async fn the_status_machine_root_causes_and_who_may_act() {
     assert_eq!(detail["events"][2]["detail"], "Asked for the receipt");
     assert_eq!(detail["events"][5]["detail"], "Customer thanked us");
     assert_eq!(detail["events"][0]["by"], "user:unit-head");
+    // Reading it is in the audit trail, under a keyed hash.
+    let (_, audit) = f.app.get("/api/v1/workspaces/w/audit", &f.app.admin).await;
+    assert_eq!(
+        (&audit[0]["action"], &audit[0]["detail"]),
+        (&json!("record.read"), &json!("follow-up")),
+        "{audit}"
+    );
+    assert!(audit[0]["object"]
+        .as_str()
+        .unwrap()
+        .starts_with("subject #"));
     // Filters.
     let (_, open) = f
         .app

@@ -446,14 +446,7 @@ async fn subscribe_with(
 /// HMAC-SHA256 over its id with the installation secret (the same link in every
 /// message; nothing stored).
 fn token_with(key: &str, id: Id) -> String {
-    use hmac::{Hmac, Mac};
-    match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes()) {
-        Ok(mut m) => {
-            m.update(format!("unsubscribe:{id}").as_bytes());
-            hex::encode(&m.finalize().into_bytes()[..16])
-        }
-        Err(_) => String::new(),
-    }
+    crate::keyed::token_hex(key.as_bytes(), &[format!("unsubscribe:{id}").as_bytes()])
 }
 
 /// The live subscription an unsubscribe link names, with its workspace and case; None
@@ -752,12 +745,11 @@ const VERIFIER_SECRET: &str = "case-verifier";
 
 /// The keyed hash of a (normalised) second factor.
 async fn verifier_hash(store: &Store, normalised: &str) -> Result<String> {
-    use hmac::{Hmac, Mac};
     let key = store.instance_secret(VERIFIER_SECRET).await?;
-    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    m.update(normalised.as_bytes());
-    Ok(hex::encode(m.finalize().into_bytes()))
+    Ok(crate::keyed::hmac_hex(
+        key.as_bytes(),
+        &[normalised.as_bytes()],
+    ))
 }
 
 /// How long a link made by a look-up works, in days.

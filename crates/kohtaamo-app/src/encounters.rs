@@ -15,7 +15,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use kohtaamo_domain::encounters::{
     CaptureInput, EncounterDraft, EncounterInput, Identifier, Place, Source, BUILTIN_KINDS,
     MAX_BATCH,
@@ -30,7 +29,6 @@ use kohtaamo_storage::encounters::{
 use kohtaamo_storage::feedback::Response;
 use kohtaamo_storage::Store;
 use serde::Serialize;
-use sha2::Sha256;
 use utoipa::ToSchema;
 
 use crate::{Error, Result};
@@ -51,12 +49,10 @@ impl Pseudonymiser {
     }
     pub fn stored(&self, id: &Identifier) -> String {
         id.stored(|v| {
-            let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.key.as_bytes())
-                .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-            m.update(id.kind().as_bytes());
-            m.update(b":");
-            m.update(v.as_bytes());
-            hex::encode(m.finalize().into_bytes())
+            crate::keyed::hmac_hex(
+                self.key.as_bytes(),
+                &[id.kind().as_bytes(), b":", v.as_bytes()],
+            )
         })
     }
 }

@@ -11,7 +11,6 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use hmac::{Hmac, Mac};
 use kohtaamo_domain::survey::{
     HiddenInput, QuestionKind, ResponseKey, ShowIf, SurveyData, SurveyStatus, Suspicion,
 };
@@ -376,12 +375,7 @@ impl Feedback {
     }
 
     fn mac(key: &[u8], survey: Id, ts: i64) -> String {
-        let mut m = match Hmac::<Sha256>::new_from_slice(key) {
-            Ok(m) => m,
-            Err(_) => return String::new(),
-        };
-        m.update(format!("{survey}.{ts}").as_bytes());
-        hex::encode(m.finalize().into_bytes())
+        crate::keyed::hmac_hex(key, &[format!("{survey}.{ts}").as_bytes()])
     }
 
     /// A token recording when the form was shown, signed so a bot cannot forge it.

@@ -652,12 +652,11 @@ const RECOVERY_SECRET: &str = "recovery-link";
 /// The unguessable part of a follow-up's recovery link: 128 bits of HMAC-SHA256 over
 /// its id with the installation secret (the same link every time; nothing stored).
 async fn recovery_token(store: &Store, id: Id) -> Result<String> {
-    use hmac::{Hmac, Mac};
     let key = store.instance_secret(RECOVERY_SECRET).await?;
-    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    m.update(format!("recovery:{id}").as_bytes());
-    Ok(hex::encode(&m.finalize().into_bytes()[..16]))
+    Ok(crate::keyed::token_hex(
+        key.as_bytes(),
+        &[format!("recovery:{id}").as_bytes()],
+    ))
 }
 
 /// The path of a follow-up's recovery survey (`/r/{id}/{token}`), which staff can

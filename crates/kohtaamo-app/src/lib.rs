@@ -39,6 +39,7 @@ pub mod followups;
 pub mod i18n;
 pub mod insight;
 pub mod jobs;
+pub mod keyed;
 pub mod links;
 pub mod mail;
 pub mod model;

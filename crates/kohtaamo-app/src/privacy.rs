@@ -3,14 +3,12 @@
 //! of these. Only a privacy officer or an admin may; every look-up, export and
 //! erasure is audited under a keyed hash of the person, never their identifier.
 
-use hmac::{Hmac, Mac};
 use kohtaamo_domain::encounters::Identifier;
 use kohtaamo_domain::model::Role;
 use kohtaamo_domain::{FieldErrors, Id, Reason};
 use kohtaamo_storage::privacy::{Actor, Erasure, Record, Subject};
 use kohtaamo_storage::Store;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use utoipa::ToSchema;
 
 use crate::encounters::Pseudonymiser;
@@ -123,10 +121,7 @@ impl Keyer {
         Ok(Self(store.instance_secret(LEDGER_SECRET).await?))
     }
     fn key(&self, v: &str) -> String {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.0.as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        m.update(v.as_bytes());
-        hex::encode(m.finalize().into_bytes())
+        crate::keyed::hmac_hex(self.0.as_bytes(), &[v.as_bytes()])
     }
 }
 

@@ -26,6 +26,8 @@ pub const BATCH_BUDGET: Duration = Duration::from_millis(25);
 pub const MAX_BATCH: i64 = 1_000;
 /// The fewest (a batch of one row that takes longer than the budget is still done).
 pub const MIN_BATCH: i64 = 1;
+/// Candidates read at once (outside the write lock), then changed batch by batch.
+pub const CANDIDATES: i64 = 5_000;
 /// The first batch's size, before any has been timed.
 pub const FIRST_BATCH: i64 = 50;
 
@@ -307,16 +309,20 @@ pub async fn run_rule(
     let mut n = 0;
     loop {
         let ids = store
-            .retention_candidates(ws, rule, cut, after, pace.size())
+            .retention_candidates(ws, rule, cut, after, CANDIDATES)
             .await?;
         let Some(last) = ids.last().copied() else {
             break;
         };
-        let (changed, held) = store.retention_apply(ws, rule, cut, &ids, keys).await?;
-        n += changed;
+        let mut rest = &ids[..];
+        while !rest.is_empty() {
+            let (batch, more) = rest.split_at((pace.size() as usize).min(rest.len()));
+            let (changed, held) = store.retention_apply(ws, rule, cut, batch, keys).await?;
+            n += changed;
+            tokio::time::sleep(pace.note(batch.len() as i64, held)).await;
+            rest = more;
+        }
         after = last;
-        let rest = pace.note(ids.len() as i64, held);
-        tokio::time::sleep(rest).await;
     }
     Ok(n)
 }

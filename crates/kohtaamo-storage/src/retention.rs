@@ -39,6 +39,22 @@ fn scope(kind: Retained, action: Action) -> (&'static str, &'static str) {
     }
 }
 
+/// The key a kind's rows are taken in order of, and how the workspace condition is
+/// written. For tables keyed by `id` it is `+workspace_id`, which no index can serve:
+/// the candidates are then read by walking the primary key from where the last batch
+/// ended (one pass over the table for a whole run), and a batch's rows are fetched by
+/// their ids — with `workspace_id = $1`, SQLite read every row past the cutoff through
+/// the (workspace, time) index and sorted them, ~130 ms per batch at 1 M such rows
+/// whatever the batch's size (docs/BENCHMARKS.md). The audit trail is taken by its
+/// sequence number, through its (workspace, seq) index.
+fn keyed(kind: Retained) -> (&'static str, &'static str) {
+    if kind == Retained::Audit {
+        ("seq", "workspace_id")
+    } else {
+        ("id", "+workspace_id")
+    }
+}
+
 fn list(from: usize, ids: &[Id]) -> String {
     (from..from + ids.len())
         .map(|k| format!("${k}"))
@@ -102,12 +118,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Id>> {
         let (table, cond) = scope(rule.kind, rule.action);
-        let key = if rule.kind == Retained::Audit {
-            "seq"
-        } else {
-            "id"
-        };
-        let sql = format!("SELECT {key} FROM {table} WHERE workspace_id = $1 AND {cond} AND {key} > $3 ORDER BY {key} LIMIT $4");
+        let (key, ws_col) = keyed(rule.kind);
+        let sql = format!("SELECT {key} FROM {table} WHERE {ws_col} = $1 AND {cond} AND {key} > $3 ORDER BY {key} LIMIT $4");
         Ok(sqlx::query_scalar(&sql)
             .bind(ws)
             .bind(cutoff)
@@ -133,16 +145,9 @@ impl Store {
             return Ok((0, Duration::ZERO));
         }
         let (table, cond) = scope(rule.kind, rule.action);
-        let key = if rule.kind == Retained::Audit {
-            "seq"
-        } else {
-            "id"
-        };
+        let (key, ws_col) = keyed(rule.kind);
         // Still past the cutoff and still to do (another instance may have been first).
-        let pick = format!(
-            "workspace_id = $1 AND {cond} AND {key} IN ({})",
-            list(3, ids)
-        );
+        let pick = format!("{key} IN ({}) AND {ws_col} = $1 AND {cond}", list(3, ids));
         let mut vals: Vec<Val> = vec![ws.into(), cutoff.into()];
         vals.extend(ids.iter().map(|i| Val::from(*i)));
         let (_gate, mut tx) = self.write().await?;

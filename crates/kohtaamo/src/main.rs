@@ -707,6 +707,11 @@ async fn restore(
         );
     }
     let sqlite = store.sqlite_file().map(str::to_owned);
+    // Held until the restore is done: no server may start on the database meanwhile.
+    let _alone = match &sqlite {
+        Some(db) => Some(serve_lock(db, true)?),
+        None => None,
+    };
     store.close().await;
     let (restored, target) = match &sqlite {
         Some(db) => {
@@ -942,7 +947,41 @@ async fn token(store: &Store, cmd: TokenCmd) -> Result<()> {
     Ok(())
 }
 
+/// Every `serve` on a SQLite database holds a shared lock on the file `<db>.serving`
+/// beside it while it runs; `restore` takes it exclusively, so it refuses to swap the
+/// database out from under a running server (whose writes would go to the replaced
+/// file), and no server starts while a restore runs. The operating system drops the
+/// lock when the process ends, however it ends.
+fn serve_lock(db: &str, exclusive: bool) -> Result<std::fs::File> {
+    let path = format!("{db}.serving");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {path}"))?;
+    let r = if exclusive {
+        f.try_lock()
+    } else {
+        f.try_lock_shared()
+    };
+    match r {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) if exclusive => bail!(
+            "a server is serving {db}: stop it before restoring (restore replaces the database file)"
+        ),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            bail!("{db} is being restored: start the server when the restore has finished")
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {path}")),
+    }
+}
+
 async fn serve(cfg: Config, store: Store) -> Result<()> {
+    let _serving = match store.sqlite_file() {
+        Some(db) => Some(serve_lock(db, false)?),
+        None => None,
+    };
     // Take the address first: if it is in use, stop before anything is created or
     // printed (a first admin's password shown for a server that never ran is lost).
     let listener = tokio::net::TcpListener::bind(&cfg.bind)

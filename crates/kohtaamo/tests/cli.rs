@@ -555,6 +555,18 @@ async fn privacy_export_erase_and_audit_verify() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("identifiers[0]"));
 
+    // SQLite: no restore under a running server (it would write to the replaced file).
+    if db.url.starts_with("sqlite") {
+        let server = serve(&db);
+        let out = kohtaamo(&db, &["restore", backup.to_str().unwrap()]);
+        assert!(!out.status.success(), "refused while serving");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("a server is serving"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        drop(server);
+    }
     // Restoring the old backup does not bring the erased person back; the other
     // customer is there.
     let said = ok(kohtaamo(&db, &["restore", backup.to_str().unwrap()]));

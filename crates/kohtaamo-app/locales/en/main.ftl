@@ -1215,6 +1215,7 @@ privacy-do-find = Find
 privacy-do-export = Download everything (JSON)
 privacy-summary-lang = Summary for the person in
 privacy-do-summary = Open a readable summary
+privacy-do-summary-pdf = Download the summary (PDF)
 privacy-held = What is held
 privacy-kind = Kind of data
 privacy-rows = Rows

@@ -1215,6 +1215,7 @@ privacy-do-find = Etsi
 privacy-do-export = Lataa kaikki (JSON)
 privacy-summary-lang = Yhteenveto henkilölle kielellä
 privacy-do-summary = Avaa luettava yhteenveto
+privacy-do-summary-pdf = Lataa yhteenveto (PDF)
 privacy-held = Mitä on tallennettu
 privacy-kind = Tietolaji
 privacy-rows = Rivejä

@@ -13,9 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use kohtaamo_domain::{Id, Reason};
-use sha2::Sha256;
 
 use super::JobCtx;
 use crate::Result;
@@ -222,11 +220,10 @@ pub const SIGNATURE_HEADER: &str = "x-kohtaamo-signature";
 
 /// `sha256=<hex of HMAC-SHA256(secret, body)>`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!());
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "sha256={}",
+        crate::keyed::hmac_hex(secret.as_bytes(), &[body])
+    )
 }
 
 /// POSTs `body` to every webhook of workspace `ws`, signed. Failures are logged, not

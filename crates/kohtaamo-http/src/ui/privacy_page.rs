@@ -368,11 +368,22 @@ pub async fn act(
         e => Err(PageError::app(e, i)),
     };
     match form.action.as_str() {
-        "export" | "summary" => match pv::export(&st.store, w.id, (&actor, role), &input).await {
-            Ok(e) if form.action == "export" => return Ok(json_download(&e)),
-            Ok(e) => return summary(&ctx, &w.data.name, &form.lang, &e),
-            Err(e) => invalid(e, &mut x)?,
-        },
+        "export" | "summary" | "summary-pdf" => {
+            match pv::export(&st.store, w.id, (&actor, role), &input).await {
+                Ok(e) if form.action == "export" => return Ok(json_download(&e)),
+                Ok(e) => {
+                    return summary(
+                        &ctx,
+                        &w.data.name,
+                        &form.lang,
+                        &e,
+                        form.action == "summary-pdf",
+                    )
+                    .await
+                }
+                Err(e) => invalid(e, &mut x)?,
+            }
+        }
         "withdraw" => match pv::withdraw(&st.store, w.id, (&actor, role), &input).await {
             Ok(d) => {
                 x.done = i.args(
@@ -465,11 +476,14 @@ fn field(r: &kohtaamo_storage::privacy::Row_, c: &str) -> String {
 
 /// What is held, for the person, in their language: each kind of data with its rows
 /// as a date and what it says.
-fn summary(
+/// The readable summary for the person, in their language: a page to print, or
+/// (`pdf`) an A4 PDF of the same.
+async fn summary(
     ctx: &PageCtx,
     workspace: &kohtaamo_domain::text::Texts,
     lang: &str,
     e: &SubjectExport,
+    pdf: bool,
 ) -> Result<Response, PageError> {
     let lang = if crate::i18n::languages().iter().any(|l| l == lang) {
         lang
@@ -600,6 +614,36 @@ fn summary(
         sections,
         i,
     };
+    if pdf {
+        use super::pdf::{document, text_pages, Paper, TextDoc};
+        let i = &page.i;
+        let mut paragraphs = vec![
+            i.s("summary-intro", "workspace", &page.workspace),
+            i.s("summary-generated", "at", &page.generated),
+        ];
+        if page.empty {
+            paragraphs.push(i.t("summary-nothing"));
+        }
+        let doc = TextDoc {
+            title: i.t("summary-title"),
+            paragraphs,
+            sections: page
+                .sections
+                .into_iter()
+                .map(|s| (s.title, s.rows))
+                .collect(),
+            closing: i.t("summary-rights"),
+        };
+        let bytes =
+            tokio::task::spawn_blocking(move || document(Paper::A4Portrait, &text_pages(&doc)))
+                .await
+                .map_err(|e| PageError::Internal(e.to_string()))?
+                .map_err(PageError::Internal)?;
+        let mut r = super::pdf_download(bytes, "personal-data-summary.pdf");
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return Ok(r);
+    }
     let mut r = html(page.render());
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

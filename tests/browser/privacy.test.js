@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { startServer, login, axe, MEMBER_PW, SHOTS } from './harness.js';
 
 let app;
@@ -73,6 +74,21 @@ test('a privacy officer finds, exports, summarises and erases a person', async (
   await shot(summary, 'privacy-summary-en-laptop');
   assert.deepEqual(await axe(summary), []);
   await summary.close();
+  // The same summary as an A4 PDF, in Finnish this time: text the person can read
+  // (pdftotext finds it), rendered to PNG for the artifacts.
+  await page.locator('#p-lang').selectOption('fi');
+  const [pdfDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download the summary (PDF)' }).click(),
+  ]);
+  const pdf = join(SHOTS, 'privacy-summary-fi.pdf');
+  await pdfDownload.saveAs(pdf);
+  assert.equal(readFileSync(pdf).subarray(0, 5).toString(), '%PDF-');
+  const words = execFileSync('pdftotext', ['-layout', pdf, '-']).toString();
+  assert.match(words, /Mitä sinusta on tallennettu/);
+  assert.match(words, /Ratakatu 7/);
+  execFileSync('pdftoppm', ['-png', '-r', '80', pdf, join(SHOTS, 'pdf-privacy-summary-fi')]);
+  await page.locator('#p-lang').selectOption('en');
 
   await shot(page, 'privacy-found-en-laptop');
   assert.deepEqual(await axe(page), []);

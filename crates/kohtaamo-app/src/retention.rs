@@ -35,6 +35,8 @@ pub const FIRST_BATCH: i64 = 50;
 /// the next one's size so that it holds the gate about [`BATCH_BUDGET`] (shrinking at
 /// once, growing at most twofold), and the run rests as long as a batch held the gate
 /// before asking again, so retention takes at most about half of the writer's time.
+/// In the rest, SQLite's WAL is checkpointed without blocking anyone
+/// ([`Store::checkpoint_passive`]), so no commit pays for the automatic checkpoint.
 #[derive(Debug, Clone)]
 pub struct Pace {
     size: i64,
@@ -319,7 +321,10 @@ pub async fn run_rule(
             let (batch, more) = rest.split_at((pace.size() as usize).min(rest.len()));
             let (changed, held) = store.retention_apply(ws, rule, cut, batch, keys).await?;
             n += changed;
-            tokio::time::sleep(pace.note(batch.len() as i64, held)).await;
+            let pause = pace.note(batch.len() as i64, held);
+            let resting = std::time::Instant::now();
+            store.checkpoint_passive().await;
+            tokio::time::sleep(pause.saturating_sub(resting.elapsed())).await;
             rest = more;
         }
         after = last;

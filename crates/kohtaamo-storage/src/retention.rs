@@ -285,6 +285,20 @@ async fn apply(
 }
 
 impl Store {
+    /// SQLite: copies what the WAL holds into the database file without waiting for
+    /// or blocking anyone (`wal_checkpoint(PASSIVE)`), outside the write gate. A bulk
+    /// change run between its batches keeps the WAL short this way, so no commit —
+    /// its own inside the gate, or the ingest writer's — pays for the automatic
+    /// checkpoint at 16,384 pages. Does nothing on PostgreSQL; a failure is ignored
+    /// (the automatic checkpoint still runs).
+    pub async fn checkpoint_passive(&self) {
+        if self.backend() == crate::Backend::Sqlite {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_optional(self.pool())
+                .await;
+        }
+    }
+
     /// Every workspace's id (for jobs that visit each).
     pub async fn workspace_ids(&self) -> Result<Vec<Id>> {
         Ok(sqlx::query_scalar("SELECT id FROM workspaces ORDER BY id")

@@ -466,6 +466,22 @@ struct SummaryPage {
     empty: bool,
 }
 
+/// A response's answers for a person to read: `question: answer` pairs (the stored
+/// JSON when it is not an object).
+fn answers_text(json: &str) -> String {
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json) {
+        Ok(m) => m
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                v => format!("{k}: {v}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Err(_) => json.to_owned(),
+    }
+}
+
 fn field(r: &kohtaamo_storage::privacy::Row_, c: &str) -> String {
     match r.get(c) {
         Some(serde_json::Value::String(s)) => s.clone(),
@@ -519,7 +535,7 @@ async fn summary(
         "summary-responses",
         t("responses")
             .iter()
-            .map(|r| (when(r, "created_at"), field(r, "answers")))
+            .map(|r| (when(r, "created_at"), answers_text(&field(r, "answers"))))
             .collect(),
     );
     add(

@@ -614,12 +614,19 @@ fn shown(ident: &str, kind: &str, customer: Id) -> ShownIdentifier {
 
 /// The customer an identifier names.
 pub async fn customer_of(store: &Store, ws: Id, identifier: &str) -> Result<Id> {
+    Ok(customer_and_stored(store, ws, identifier).await?.0)
+}
+
+/// The customer an identifier names and the identifier as stored (its pseudonym where
+/// it is personal data).
+async fn customer_and_stored(store: &Store, ws: Id, identifier: &str) -> Result<(Id, String)> {
     let id = Identifier::parse(identifier).map_err(|r| Error::invalid("identifier", r))?;
-    let pseudo = Pseudonymiser::load(store).await?;
-    store
-        .customer_by_ident(ws, &pseudo.stored(&id))
+    let stored = Pseudonymiser::load(store).await?.stored(&id);
+    let customer = store
+        .customer_by_ident(ws, &stored)
         .await?
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?;
+    Ok((customer, stored))
 }
 
 /// The timeline of the customer an identifier names, read by `reader`: every read of
@@ -631,10 +638,8 @@ pub async fn timeline(
     limit: i64,
     reader: &kohtaamo_storage::privacy::Actor,
 ) -> Result<Timeline> {
-    let customer = customer_of(store, ws, identifier).await?;
+    let (customer, stored) = customer_and_stored(store, ws, identifier).await?;
     let t = timeline_of(store, ws, customer, limit).await?;
-    let id = Identifier::parse(identifier).map_err(|r| Error::invalid("identifier", r))?;
-    let stored = Pseudonymiser::load(store).await?.stored(&id);
     crate::privacy::audit_read(store, ws, reader, &format!("ref {stored}"), "timeline").await?;
     Ok(t)
 }

@@ -67,6 +67,7 @@ pub struct AnalyticsQuery {
 /// A new status-page link.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StatusLinkInput)]
 pub struct LinkInput {
     /// How long the link works, in days (1–730, default 180).
     #[serde(default)]

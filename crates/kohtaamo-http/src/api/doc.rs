@@ -166,15 +166,27 @@ impl Api {
         let mut deps = Vec::new();
         T::schemas(&mut deps);
         for (name, s) in deps {
-            self.schemas
-                .insert(name, serde_json::to_value(s).unwrap_or_default());
+            self.put(name, serde_json::to_value(s).unwrap_or_default());
         }
         let name = T::name().to_string();
-        self.schemas.insert(
+        self.put(
             name.clone(),
             serde_json::to_value(T::schema()).unwrap_or_default(),
         );
         json!({"$ref": format!("#/components/schemas/{name}")})
+    }
+
+    /// Schema names are one namespace: two different types registered under one name
+    /// would leave one of them described wrongly, so (in debug builds, which every test
+    /// runs) that stops the document being built.
+    fn put(&mut self, name: String, schema: Value) {
+        if let Some(before) = self.schemas.get(&name) {
+            debug_assert!(
+                before == &schema,
+                "two different schemas are named {name} in the OpenAPI document: give one of them #[schema(as = …)]"
+            );
+        }
+        self.schemas.insert(name, schema);
     }
 
     pub fn route(mut self, path: &str, handler: MethodRouter<AppState>, ops: Vec<Op>) -> Self {

@@ -21,7 +21,7 @@ use crate::{Error, Result};
 
 /// How long one batch may hold the write gate (and so SQLite's write lock): feedback
 /// queued behind a batch waits at most about this long (docs/BENCHMARKS.md).
-pub const BATCH_BUDGET: Duration = Duration::from_millis(25);
+pub const BATCH_BUDGET: Duration = Duration::from_millis(15);
 /// The most rows changed in one write transaction.
 pub const MAX_BATCH: i64 = 1_000;
 /// The fewest (a batch of one row that takes longer than the budget is still done).
@@ -33,7 +33,7 @@ pub const FIRST_BATCH: i64 = 50;
 
 /// Sizes retention's batches by time: each batch's time holding the write gate sets
 /// the next one's size so that it holds the gate about [`BATCH_BUDGET`] (shrinking at
-/// once, growing at most twofold), and the run rests as long as a batch held the gate
+/// once, growing at most by half), and the run rests as long as a batch held the gate
 /// before asking again, so retention takes at most about half of the writer's time.
 /// In the rest, SQLite's WAL is checkpointed without blocking anyone
 /// ([`Store::checkpoint_passive`]), so no commit pays for the automatic checkpoint.
@@ -87,9 +87,10 @@ impl Pace {
         } else {
             MAX_BATCH
         };
-        self.size = fits
-            .min(self.size.saturating_mul(2))
-            .clamp(MIN_BATCH, MAX_BATCH);
+        // Growing by half at most: one batch's rows may cost several times another's
+        // (pages read from disk, not from the cache), so a big step could overshoot.
+        let grown = self.size.saturating_add(self.size / 2).max(self.size + 1);
+        self.size = fits.min(grown).clamp(MIN_BATCH, MAX_BATCH);
         held
     }
 }

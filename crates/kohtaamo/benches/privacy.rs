@@ -14,10 +14,9 @@
 //!    rollup corrections; then checks that the score rollups still equal a recount of
 //!    the responses.
 //! 3. **Retention under load**: `BENCH_WRITERS` (32) tasks submit feedback through the
-//!    real group-commit writer for `BENCH_SECONDS` (10) — once alone, once while a
-//!    retention run (`retention::run_rule`, batches sized by time) deletes the
-//!    encounters older than `BENCH_RETENTION_DAYS` (330, about 1 M rows), feedback
-//!    flowing for the whole run; prints the responses' p50 / p99 both times, and how
+//!    real group-commit writer — alone for `BENCH_SECONDS` (10), then for the whole
+//!    of a retention run (`retention::run_rule`, batches sized by time) that deletes
+//!    the encounters older than `BENCH_RETENTION_DAYS` (330, about 1 M rows); prints the responses' p50 / p99 both times, and how
 //!    long each retention batch held the write gate (from having it to the commit's
 //!    end: SQLite's write lock is held within that).
 

@@ -59,6 +59,20 @@ test('a privacy officer finds, exports, summarises and erases a person', async (
   const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
   assert.equal(exported.found, true);
   assert.ok(exported.record.tables.cases.some((c) => c.reference === theirs.reference));
+  // Reading one of their responses is a read of their record: in the audit trail.
+  const resp = (exported.record.tables.responses || [])[0];
+  assert.ok(resp, 'the demo customer has answered a survey');
+  {
+    await page.goto(app.base + `/w/demo/surveys/${resp.survey_id}/responses/${resp.id}`);
+    const trail = await app.api('GET', '/api/v1/workspaces/demo/audit');
+    assert.equal(trail[0].action, 'record.read');
+    assert.equal(trail[0].detail, 'response');
+    assert.ok(!JSON.stringify(trail[0]).includes(who), 'never the identifier');
+    await page.goto(app.base + '/w/demo/privacy');
+    await page.getByLabel('Identifiers, one per line').fill(who);
+    await page.getByLabel(/^Words that name the person/).fill('Ratakatu 7');
+    await page.getByRole('button', { name: 'Find', exact: true }).click();
+  }
 
   // The readable summary for the person, in the language chosen.
   await page.locator('#p-lang').selectOption('en');

@@ -529,7 +529,7 @@ async fn export_csv(
     Query(q): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let mut export = open_export(&st, &ws, id, &q, &headers).await?;
+    let mut export = open_export(&st, &ws, id, &q, &headers, "csv").await?;
     let name = format!("{}-responses.csv", export.survey.data.slug);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     tokio::spawn(async move {
@@ -577,18 +577,31 @@ async fn export_csv(
 }
 
 /// The export of survey `id` with the request's filters, touchpoint names in the
-/// reader's language as the pages choose it (their choice, then the browser's).
+/// reader's language as the pages choose it (their choice, then the browser's). A bulk
+/// read of people's answers: in the audit trail as `data.export` (the survey and the
+/// format; no person is named).
 async fn open_export(
     st: &AppState,
     ws: &Ws,
     id: Id,
     q: &BTreeMap<String, String>,
     headers: &HeaderMap,
+    format: &str,
 ) -> ApiResult<Export> {
     let f = parse_filter(q)?;
     let lang = language_for(headers, None);
     let i = I18n::new(&lang, &lang);
-    Ok(Export::open(&st.store, ws.id, id, f, &i).await?)
+    let export = Export::open(&st.store, ws.id, id, f, &i).await?;
+    st.store
+        .audit(
+            ws.id,
+            &kohtaamo_storage::privacy::Actor::user(ws.user.id),
+            "data.export",
+            &format!("survey {id}"),
+            &format!("responses as {format}"),
+        )
+        .await?;
+    Ok(export)
 }
 
 /// Writes the workbook in constant-memory mode to a temporary file (rows are flushed
@@ -600,7 +613,7 @@ async fn export_xlsx(
     Query(q): Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let mut export = open_export(&st, &ws, id, &q, &headers).await?;
+    let mut export = open_export(&st, &ws, id, &q, &headers, "xlsx").await?;
     let name = format!("{}-responses.xlsx", export.survey.data.slug);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<String>>>(2);
     let writer = tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile, String> {

@@ -535,6 +535,13 @@ async fn staff_filter_export_and_delete_with_audit() {
     assert!(header.contains(&"q_improve".to_string()) && header.contains(&"nps".to_string()));
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(records.len(), 4);
+    // A bulk read of people's answers is in the audit trail.
+    let (_, audit) = f.app.get("/api/v1/workspaces/w/audit", &f.app.admin).await;
+    assert_eq!(
+        (&audit[0]["action"], &audit[0]["detail"]),
+        (&json!("data.export"), &json!("responses as csv")),
+        "{audit}"
+    );
     let improve = header.iter().position(|h| h == "q_improve").unwrap();
     assert!(
         records

@@ -57,6 +57,27 @@ impl WordsOf {
 /// captures recorded at its touchpoints (its own, its journey's, or any for a survey
 /// about a package; narrowed by `f`'s touchpoint and period — the other filters are
 /// about answers and leave captures out).
+/// One response of a survey, read by `reader`: when it names its customer or case it is
+/// a read of a person's record, in the audit trail (`record.read`, detail `response`,
+/// under a keyed hash).
+pub async fn read(
+    store: &Store,
+    ws: Id,
+    (survey, id): (Id, Id),
+    reader: &kohtaamo_storage::privacy::Actor,
+) -> Result<Answered> {
+    let r = store.response(ws, survey, id).await?;
+    let whose = match (&r.customer_ref, &r.case_ref) {
+        (Some(c), _) => Some(format!("ref {c}")),
+        (None, Some(c)) => Some(format!("case {c}")),
+        (None, None) => None,
+    };
+    if let Some(what) = whose {
+        crate::privacy::audit_read(store, ws, reader, &what, "response").await?;
+    }
+    Ok(r)
+}
+
 pub async fn survey_themes(
     store: &Store,
     ws: Id,
@@ -217,15 +238,27 @@ pub struct Export {
 
 impl Export {
     /// The responses of survey `survey` matching `filter` (404 for an unknown survey),
-    /// with touchpoint names in `i`'s language.
+    /// with touchpoint names in `i`'s language, exported by `reader` as `format`: a
+    /// bulk read of people's answers, in the audit trail as `data.export` (the survey
+    /// and the format; no person is named).
     pub async fn open(
         store: &Store,
         ws: Id,
         survey: Id,
         filter: ResponseFilter,
         i: &I18n,
+        (reader, format): (&kohtaamo_storage::privacy::Actor, &str),
     ) -> Result<Self> {
         let rec = store.get::<SurveyData>(ws, survey).await?;
+        store
+            .audit(
+                ws,
+                reader,
+                "data.export",
+                &format!("survey {survey}"),
+                &format!("responses as {format}"),
+            )
+            .await?;
         let table = Table::new(store, ws, &rec.data, i).await?;
         Ok(Self {
             survey: rec,

@@ -1056,19 +1056,10 @@ pub async fn response(
     let (w, role) = ctx.ws()?;
     let i = &ctx.i;
     let rec: Record<SurveyData> = st.store.get(w.id, id).await?;
-    let r = st.store.response(w.id, id, rid).await?;
-    // A response that names its customer or case is a read of a person's record.
-    let whose = match (&r.customer_ref, &r.case_ref) {
-        (Some(c), _) => Some(format!("ref {c}")),
-        (None, Some(c)) => Some(format!("case {c}")),
-        (None, None) => None,
-    };
-    if let Some(what) = whose {
-        let reader = kohtaamo_storage::privacy::Actor::user(ctx.user.id);
-        kohtaamo_app::privacy::audit_read(&st.store, w.id, &reader, &what, "response")
-            .await
-            .map_err(|e| PageError::app(e, i))?;
-    }
+    let reader = kohtaamo_storage::privacy::Actor::user(ctx.user.id);
+    let r = kohtaamo_app::responses::read(&st.store, w.id, (id, rid), &reader)
+        .await
+        .map_err(|e| PageError::app(e, i))?;
     let names = Names::new(&st.store.snapshot(w.id).await?, i);
     let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
     let mut facts = vec![

@@ -42,6 +42,7 @@ pub mod jobs;
 pub mod keyed;
 pub mod links;
 pub mod mail;
+pub mod mining;
 pub mod model;
 pub mod overview;
 pub mod privacy;

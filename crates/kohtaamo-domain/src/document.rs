@@ -282,6 +282,9 @@ pub struct DocTouchpoint {
     pub emotion: i64,
     #[serde(default, skip_serializing_if = "is_false")]
     pub moment_of_truth: bool,
+    /// `required` or `optional`; absent for an alternative (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -674,6 +677,7 @@ impl Document {
                             interface: tp.interface.clone(),
                             emotion: tp.emotion,
                             moment_of_truth: tp.moment_of_truth,
+                            presence: tp.presence.clone(),
                         },
                     );
                     if let Ok(model::Channel::Custom(c)) = model::Channel::parse(&tp.channel) {

@@ -554,6 +554,7 @@ mod tests {
             interface: interface.map(String::from),
             emotion: 0,
             moment_of_truth: false,
+            presence: None,
         };
         (id, i.parse().unwrap())
     }

@@ -11,6 +11,7 @@ pub mod encounters;
 pub mod error;
 pub mod followups;
 pub mod insight;
+pub mod mining;
 pub mod model;
 pub mod privacy;
 pub mod rules;

@@ -66,6 +66,12 @@ str_enum!(
     Lane { CustomerAction => "customer_action", Frontstage => "frontstage", Backstage => "backstage", SupportProcess => "support_process" }
 );
 str_enum!(
+    /// How the conformance check reads a touchpoint in its stage (`docs/metrics.md`,
+    /// "Journey mining"): one of the stage's alternatives (the default), required, or
+    /// optional.
+    Presence { Alternative => "alternative", Required => "required", Optional => "optional" }
+);
+str_enum!(
     /// The five interfaces where experience is made (seed 002).
     InterfaceKind {
         CompanyCustomer => "company_customer",
@@ -554,6 +560,9 @@ pub struct TouchpointInput {
     pub emotion: i64,
     #[serde(default)]
     pub moment_of_truth: bool,
+    /// `alternative` (default), `required` or `optional`.
+    #[serde(default)]
+    pub presence: Option<String>,
 }
 /// A touchpoint (encounter) in a journey stage.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -572,6 +581,7 @@ pub struct TouchpointData {
     #[schema(value_type = i64, minimum = -2, maximum = 2)]
     pub emotion: Emotion,
     pub moment_of_truth: bool,
+    pub presence: Presence,
 }
 impl Parse for TouchpointInput {
     type Data = TouchpointData;
@@ -588,6 +598,10 @@ impl Parse for TouchpointInput {
             Some(x) => e.take("interface", InterfaceKind::parse(x)).map(Some),
         };
         let em = e.take("emotion", Emotion::parse(self.emotion));
+        let pr = match &self.presence {
+            None => Some(Presence::Alternative),
+            Some(x) => e.take("presence", Presence::parse(x)),
+        };
         let el = opt_id(&mut e, "element_id", &self.element_id);
         if let Some(Owner::Unit(id) | Owner::Partner(id)) = self.owner {
             positive_id(&mut e, "owner", id);
@@ -604,6 +618,7 @@ impl Parse for TouchpointInput {
             interface: i.unwrap(),
             emotion: em.unwrap(),
             moment_of_truth: self.moment_of_truth,
+            presence: pr.unwrap(),
         })
     }
 }
@@ -640,6 +655,7 @@ mod tests {
         check(ElementKind::ALL);
         check(Lane::ALL);
         check(InterfaceKind::ALL);
+        check(Presence::ALL);
         check(BuiltinChannel::ALL);
         check(crate::survey::SurveyStatus::ALL);
         check(crate::survey::QuestionKind::ALL);
@@ -665,6 +681,7 @@ mod tests {
             interface: Some("company-customer".into()),
             emotion: 3,
             moment_of_truth: false,
+            presence: Some("sometimes".into()),
         };
         let e = raw.parse().unwrap_err();
         for f in [
@@ -675,6 +692,7 @@ mod tests {
             "lane",
             "interface",
             "emotion",
+            "presence",
         ] {
             assert!(e.0.contains_key(f), "missing {f}: {e}");
         }

@@ -123,6 +123,7 @@ async fn main() {
                 interface: Some("company_customer".into()),
                 emotion: (idx % 5) as i64 - 2,
                 moment_of_truth: idx % 7 == 0,
+                presence: None,
             };
             tps.push(store.create(ws, &tp.parse().unwrap()).await.unwrap().id);
         }

@@ -23,6 +23,28 @@ pub fn period(
         None => Some(Scope::Touchpoint),
         Some(s) => e.take("by", Scope::parse(s)),
     };
+    let (from, to) = days_into(&mut e, q, today);
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    Ok((by.unwrap_or(Scope::Touchpoint), from, to))
+}
+
+/// The period of `from` and `to` (days, inclusive; default: the 90 days to today).
+pub fn days(q: &BTreeMap<String, String>, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
+    let mut e = FieldErrors::new();
+    let p = days_into(&mut e, q, today);
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    Ok(p)
+}
+
+fn days_into(
+    e: &mut FieldErrors,
+    q: &BTreeMap<String, String>,
+    today: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
     let mut day = |k: &str| {
         q.get(k)
             .filter(|s| !s.is_empty())
@@ -36,10 +58,7 @@ pub fn period(
             Reason::new("text").with("text", "must not be after 'to'"),
         );
     }
-    if !e.is_empty() {
-        return Err(ApiError::Invalid(e));
-    }
-    Ok((by.unwrap_or(Scope::Touchpoint), from, to))
+    (from, to)
 }
 
 /// Parses the shared filters; every bad one is reported.

@@ -557,6 +557,7 @@ impl Entity for TouchpointData {
         "interface",
         "emotion",
         "moment_of_truth",
+        "presence",
     ];
     // Journey, then stage order, then order within the stage.
     const ORDER: &'static str =
@@ -605,6 +606,11 @@ impl Entity for TouchpointData {
             sql: "interface = ?",
             kind: FilterKind::Text,
         },
+        Filter {
+            param: "presence",
+            sql: "presence = ?",
+            kind: FilterKind::Text,
+        },
     ];
     fn binds(&self) -> Vec<Val> {
         let [ou, op] = owner_vals(self.owner);
@@ -621,6 +627,7 @@ impl Entity for TouchpointData {
             self.interface.map(|i| i.as_str().to_owned()).into(),
             self.emotion.value().into(),
             self.moment_of_truth.into(),
+            self.presence.as_str().into(),
         ]
     }
     fn from_row(row: &AnyRow) -> R<Self> {
@@ -641,6 +648,7 @@ impl Entity for TouchpointData {
             emotion: Emotion::parse(row.try_get("emotion")?)
                 .map_err(|e| decode_err("emotion", e))?,
             moment_of_truth: flag(row, "moment_of_truth")?,
+            presence: parse_col(row, "presence", Presence::parse)?,
         })
     }
     fn references(&self) -> Vec<Ref> {

@@ -21,6 +21,7 @@ pub mod feedback;
 pub mod followups;
 pub mod mail;
 pub mod migrate;
+pub mod mining;
 pub mod model_io;
 pub mod privacy;
 pub mod retention;

@@ -112,6 +112,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "privacy_lookups",
         Sql::Both(include_str!("../migrations/0021_privacy_lookups.sql")),
     ),
+    (
+        22,
+        "journey_mining",
+        Sql::Both(include_str!("../migrations/0022_journey_mining.sql")),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -161,6 +161,8 @@ impl Store {
                                 interface: d.interface.map(|i| i.as_str().to_owned()),
                                 emotion: d.emotion.value(),
                                 moment_of_truth: d.moment_of_truth,
+                                presence: (d.presence != Presence::Alternative)
+                                    .then(|| d.presence.as_str().to_owned()),
                             }
                         })
                         .collect(),
@@ -690,6 +692,7 @@ impl Importer<'_> {
                             interface: tp.interface.clone(),
                             emotion: tp.emotion,
                             moment_of_truth: tp.moment_of_truth,
+                            presence: tp.presence.clone(),
                         },
                     )?;
                     let existing = self.id("touchpoints", &tp.slug).await?;

@@ -493,6 +493,7 @@ async fn journeys_keep_order_and_cascade(store: Store) {
             interface: None,
             emotion: 0,
             moment_of_truth: false,
+            presence: None,
         }
         .parse()
         .unwrap()

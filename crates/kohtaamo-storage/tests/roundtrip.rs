@@ -96,6 +96,7 @@ prop_compose! {
                     channel: CHANNELS[k % 4].into(), owner: owner(k), element: (k % 2 == 0).then(|| format!("e{}", k % n_elements)),
                     lane: LANES[lanes[k]].into(), interface: (k % 3 != 0).then(|| "company_customer".to_string()),
                     emotion: emotions[k], moment_of_truth: k % 4 == 1,
+                    presence: [None, Some("required"), Some("optional")][k % 3].map(String::from),
                 }
             }).collect(),
         }).collect();

@@ -13,6 +13,7 @@
 //! - encounters, captures, customer timelines and links → [`encounters`]
 //! - follow-ups and what is done to them → [`followups`] (their rules: [`model`])
 //! - scores, trends, drivers, alerts → [`scores`]; insight → [`insight`]; reviews → [`reviews`]
+//! - journey mining, its event log and Petri net → [`mining`]
 //! - `/api/v1/openapi.json` → here
 
 pub mod cases;
@@ -22,6 +23,7 @@ pub mod feedback;
 pub mod followups;
 pub mod health;
 pub mod insight;
+pub mod mining;
 pub mod model;
 pub mod privacy;
 pub mod reviews;
@@ -57,6 +59,7 @@ pub fn api(cfg: &HttpConfig) -> Api {
     let api = feedback::routes(api);
     let api = surveys::routes(api);
     let api = scores::routes(api);
+    let api = mining::routes(api);
     api.route(
         "/api/v1/openapi.json",
         get(openapi),

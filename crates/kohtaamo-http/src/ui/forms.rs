@@ -72,6 +72,7 @@ const LANES: &[&str] = &[
     "backstage",
     "support_process",
 ];
+const PRESENCES: &[&str] = &["alternative", "required", "optional"];
 const INTERFACES: &[&str] = &[
     "company_customer",
     "employee_employee",
@@ -245,6 +246,11 @@ editable!(
             ),
             f("emotion", "row-emotion", Kind::Int(true)),
             f("moment_of_truth", "moment-of-truth", Kind::Check),
+            f(
+                "presence",
+                "field-presence",
+                Kind::Enum("presence", PRESENCES)
+            ),
         ],
     ]
 );

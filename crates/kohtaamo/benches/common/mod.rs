@@ -150,6 +150,7 @@ impl Bench {
                 interface: None,
                 emotion: 0,
                 moment_of_truth: false,
+                presence: None,
             };
             ids.push(store.create(ws, &tp.parse().unwrap()).await.unwrap().id);
         }

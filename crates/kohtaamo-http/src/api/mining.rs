@@ -1,0 +1,125 @@
+//! `/api/v1/workspaces/{ws}/journeys/{id}/mining`: the journey customers actually take
+//! beside the designed one (`kohtaamo_app::mining`); `…/mining/events.csv` (the
+//! instances as an event log) and `…/journey.pnml` (the designed journey as the Petri
+//! net the fitness is computed against).
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use kohtaamo_app::mining::{self as mn, JourneyMining};
+use kohtaamo_domain::Id;
+
+use super::doc::{Api, Op};
+use crate::auth::Ws;
+use crate::error::ApiResult;
+use crate::extract::{Path, Query};
+use crate::params::days;
+use crate::AppState;
+
+fn query(st: &AppState, journey: Id, q: &BTreeMap<String, String>) -> ApiResult<mn::Query> {
+    let period = days(q, st.clock.today())?;
+    Ok(mn::Query::parse(journey, period, q)?)
+}
+
+async fn mining(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, journey)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::Json<JourneyMining>> {
+    let q = query(&st, journey, &q)?;
+    let lang = crate::i18n::language_for(&headers, None);
+    let i = crate::i18n::I18n::new(&lang, "en");
+    Ok(axum::Json(mn::mine(&st.store, ws.id, &q, &i).await?))
+}
+
+async fn events_csv(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, journey)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<Response> {
+    let q = query(&st, journey, &q)?;
+    let reader = kohtaamo_storage::privacy::Actor::user(ws.user.id);
+    let body = mn::event_log_csv(&st.store, ws.id, &q, &reader).await?;
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"journey-{journey}-events.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn pnml(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, journey)): Path<(String, Id)>,
+) -> ApiResult<Response> {
+    let (j, _, xml) = mn::pnml(&st.store, ws.id, journey).await?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.pnml\"", j.slug),
+            ),
+        ],
+        xml,
+    )
+        .into_response())
+}
+
+fn period_ops(op: Op) -> Op {
+    op.query("from", "string", "First day, YYYY-MM-DD (default: 90 days ago)")
+        .query("to", "string", "Last day, YYYY-MM-DD (default: today); at most 366 days")
+        .query_one_of(
+            "by",
+            ["case", "customer"],
+            "An instance is the encounters of one case (default), or of one customer split at pauses longer than `gap_hours`",
+        )
+        .query("gap_hours", "integer", "Instances by customer: a pause this long (hours, 1–8784, default 168) starts a new instance")
+}
+
+pub fn routes(mut api: Api) -> Api {
+    let report = api.schema::<JourneyMining>();
+    api.route(
+        "/api/v1/workspaces/{ws}/journeys/{id}/mining",
+        get(mining),
+        vec![period_ops(Op::new(
+            "get",
+            "analytics",
+            "Journey mining: the directly-follows graph, variants, stage funnel, token-replay fitness against the designed journey, deviations and real hand-offs, each with the experience scores of its instances (docs/metrics.md)",
+        ))
+        .query("variants", "integer", "Variants listed, most frequent first (1–1000, default 50)")
+        .ok(200, Some(report))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/journeys/{id}/mining/events.csv",
+        get(events_csv),
+        vec![period_ops(Op::new(
+            "get",
+            "analytics",
+            "The journey's instances as a CSV event log (case_id, activity, timestamp, touchpoint, stage, channel, unit, partner, case_ref, customer_id); audited as data.export",
+        ))
+        .produces("text/csv")],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/journeys/{id}/journey.pnml",
+        get(pnml),
+        vec![Op::new(
+            "get",
+            "analytics",
+            "The designed journey as a PNML Petri net (initial and final marking), the model token-replay fitness is computed against",
+        )
+        .produces("application/xml")],
+    )
+}

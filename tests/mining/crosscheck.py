@@ -1,0 +1,179 @@
+"""Cross-check of journey mining against pm4py (an independent implementation).
+
+Generates a log on tests/mining/model.yaml's `trip` journey — cases that walk the
+designed journey with random skips, stops, rework, returns to an earlier stage,
+required touchpoints left out or met out of order, channel switches, other owners, a
+touchpoint of another journey and encounters at no touchpoint — and records it through
+the API. Then reads Kohtaamo's mining report, its event log (CSV) and its Petri net
+(PNML), runs pm4py on that log and net — discover_dfg, get_variants,
+discover_performance_dfg, fitness_token_based_replay — and checks that both give the
+same edges and counts, start and end activities, variants and counts, median times
+between touchpoints and log fitness (docs/metrics.md, "Journey mining").
+
+Usage: python crosscheck.py BASE_URL TOKEN [CASES]
+"""
+import io
+import json
+import math
+import random
+import sys
+import tempfile
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pm4py
+
+BASE, TOKEN = sys.argv[1], sys.argv[2]
+CASES = int(sys.argv[3]) if len(sys.argv) > 3 else 3000
+WS = "mining"
+FROM, TO = "2026-01-01", "2026-03-31"
+
+
+def call(method, path, body=None, ctype="application/json"):
+    data = None if body is None else body.encode()
+    req = urllib.request.Request(BASE + path, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + TOKEN, "Content-Type": ctype})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return r.read()
+
+
+def units():
+    out = {}
+    for kind in ("units", "partners"):
+        for u in json.loads(call("GET", f"/api/v1/workspaces/{WS}/{kind}?limit=100"))["items"]:
+            out[u["data"]["slug"] if "data" in u else u["slug"]] = (kind[:-1], u["id"])
+    return out
+
+
+# The designed journey (as in model.yaml): per stage, alternatives, required, optional.
+STAGES = [
+    (["search-web", "search-app"], [], ["newsletter"]),
+    (["buy-web", "buy-office"], ["payment"], []),
+    (["board"], [], ["cafe"]),
+    ([], [], ["refund"]),
+]
+CHANNELS = ["web", "mobile_app", "phone", "email", "chat", "in_person"]
+
+
+def walk(rng):
+    """One case's touchpoints (or None for an encounter at no touchpoint)."""
+    path = []
+    for s, (alts, req, opt) in enumerate(STAGES):
+        if rng.random() < 0.08 and path:
+            break  # gives up (drop-off)
+        if rng.random() < 0.07:
+            continue  # skips the stage
+        here = []
+        if alts:
+            here.append(rng.choice(alts))
+            if rng.random() < 0.04:
+                here.append(rng.choice(alts))  # a second alternative
+        for r in req:
+            if rng.random() < 0.85:
+                here.insert(rng.randrange(len(here) + 1), r)
+        for o in opt:
+            while rng.random() < 0.3:
+                here.insert(rng.randrange(len(here) + 1), o)
+        if rng.random() < 0.05 and here:
+            here.append(here[rng.randrange(len(here))])  # rework
+        if rng.random() < 0.04 and s > 0:
+            here.append(rng.choice([t for t in STAGES[s - 1][0] + STAGES[s - 1][1]]))  # back
+        if rng.random() < 0.05:
+            here.insert(rng.randrange(len(here) + 1), "park-app")  # another journey
+        if rng.random() < 0.05:
+            here.insert(rng.randrange(len(here) + 1), None)  # no touchpoint
+        path.extend(here)
+    if not path:
+        path = [rng.choice(STAGES[0][0])]
+    return path
+
+
+def generate(owners):
+    rng = random.Random(20261128)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rows = []
+    for c in range(CASES):
+        t = start + timedelta(minutes=rng.randrange(60 * 24 * 75))
+        for k, tp in enumerate(walk(rng)):
+            t += timedelta(minutes=rng.randrange(1, 600))
+            e = {"id": f"gen-{c}-{k}", "at": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "case_ref": f"trip-{c}", "customer": f"crm:{c % 997}", "kind": "contact"}
+            if tp is None:
+                e["channel"] = "phone"
+                e["owner"] = {"unit": owners["service"][1]}
+            else:
+                e["touchpoint"] = tp
+                if rng.random() < 0.08:
+                    e["channel"] = rng.choice(CHANNELS)
+                if rng.random() < 0.04:
+                    e["owner"] = {"unit": owners[rng.choice(["sales", "service", "it"])][1]}
+            rows.append(e)
+    for i in range(0, len(rows), 1000):
+        call("POST", f"/api/v1/workspaces/{WS}/encounters", json.dumps(rows[i:i + 1000]))
+    return len(rows)
+
+
+def check(name, ours, theirs):
+    if ours != theirs:
+        only_ours = {k: v for k, v in ours.items() if theirs.get(k) != v} if isinstance(ours, dict) else ours
+        only_theirs = {k: v for k, v in theirs.items() if ours.get(k) != v} if isinstance(theirs, dict) else theirs
+        print(f"MISMATCH {name}:\n  kohtaamo: {list(only_ours.items())[:10] if isinstance(only_ours, dict) else only_ours}\n  pm4py:    {list(only_theirs.items())[:10] if isinstance(only_theirs, dict) else only_theirs}")
+        sys.exit(1)
+    print(f"{name}: same ({len(ours) if hasattr(ours, '__len__') else ours})")
+
+
+def close(name, ours, theirs, tol=1e-9):
+    if not math.isclose(ours, theirs, rel_tol=tol, abs_tol=tol):
+        print(f"MISMATCH {name}: kohtaamo {ours!r}, pm4py {theirs!r}")
+        sys.exit(1)
+    print(f"{name}: same ({ours:.12f})")
+
+
+def main():
+    owners = units()
+    n = generate(owners)
+    print(f"recorded {n} encounters in {CASES} cases")
+    journeys = json.loads(call("GET", f"/api/v1/workspaces/{WS}/journeys"))["items"]
+    trip = next(j["id"] for j in journeys if (j.get("data") or j)["slug"] == "trip")
+    q = f"from={FROM}&to={TO}&by=case&variants=1000"
+    report = json.loads(call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining?{q}"))
+    log = pd.read_csv(io.BytesIO(call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining/events.csv?{q}")),
+                      dtype=str, keep_default_na=False)
+    pnml = call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/journey.pnml").decode()
+    with tempfile.NamedTemporaryFile("w", suffix=".pnml", delete=False) as f:
+        f.write(pnml)
+        pnml_path = f.name
+    log["timestamp"] = pd.to_datetime(log["timestamp"], utc=True)
+    df = pm4py.format_dataframe(log, case_id="case_id", activity_key="activity", timestamp_key="timestamp")
+
+    assert report["instances"] == CASES == log["case_id"].nunique(), (report["instances"], log["case_id"].nunique())
+    check("encounters", report["encounters"], len(log))
+
+    dfg, starts, ends = pm4py.discover_dfg(df)
+    ours = {(e["from"]["label"], e["to"]["label"]): e["count"] for e in report["edges"]}
+    check("directly-follows edges and counts", ours, {k: int(v) for k, v in dfg.items()})
+    check("start activities", {s["activity"]["label"]: s["count"] for s in report["starts"]}, {k: int(v) for k, v in starts.items()})
+    check("end activities", {s["activity"]["label"]: s["count"] for s in report["ends"]}, {k: int(v) for k, v in ends.items()})
+
+    variants = pm4py.get_variants(df)
+    theirs = {tuple(k): int(v if isinstance(v, int) else len(v)) for k, v in variants.items()}
+    check("number of variants", report["variants_total"], len(theirs))
+    ours = {tuple(v["path"]): v["instances"] for v in report["variants"]}
+    check("variant counts (the listed ones)", ours, {k: theirs.get(k) for k in ours})
+
+    perf, _, _ = pm4py.discover_performance_dfg(df)
+    ours = {(e["from"]["label"], e["to"]["label"]): e["median_seconds"] for e in report["edges"]}
+    theirs = {k: float(v["median"]) for k, v in perf.items()}
+    check("median time per edge (s)", ours, theirs)
+
+    net, im, fm = pm4py.read_pnml(pnml_path)
+    fit = pm4py.fitness_token_based_replay(df, net, im, fm)
+    close("log fitness (token replay)", report["fitness"]["log_fitness"], fit["log_fitness"])
+    close("average trace fitness", report["fitness"]["average_fitness"], fit["average_trace_fitness"])
+    close("fitting instances (%)", 100.0 * report["fitness"]["fitting_instances"] / report["instances"],
+          fit["percentage_of_fitting_traces"])
+    print("journey mining matches pm4py")
+
+
+main()

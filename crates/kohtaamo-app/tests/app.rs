@@ -2009,3 +2009,200 @@ async fn consents_are_recorded_and_withdrawal_stops_contact_at_once() {
         (0, 0, 0)
     );
 }
+
+/// Journey mining through the use case: instances by case and by customer (split at
+/// pauses longer than the gap), the answers joined to them, deviations, hand-offs,
+/// fitness, the Petri net, the event log, and bad queries refused with every field.
+#[tokio::test]
+async fn journey_mining_reads_instances_and_joins_their_answers() {
+    use kohtaamo_app::encounters::{self as enc, Recorder};
+    use kohtaamo_app::mining::{self as mn, Query};
+    use kohtaamo_domain::encounters::{EncounterInput, Source};
+
+    let w = world().await;
+    // The restaurant car becomes optional: the stage's one alternative is the shop.
+    let mut car_tp = w.store.get::<TouchpointData>(w.ws, w.car_tp).await.unwrap();
+    car_tp.data.presence = kohtaamo_domain::model::Presence::Optional;
+    w.store.update(w.ws, w.car_tp, &car_tp.data).await.unwrap();
+    let journey = w.store.snapshot(w.ws).await.unwrap().journeys[0].0;
+    let now = chrono::Utc::now();
+    let t0 = now - Duration::days(10);
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let e = |id: &str, t, tp: Id, customer: &str, case: &str| -> EncounterInput {
+        serde_json::from_value(json!({"id": id, "at": at(t), "touchpoint_id": tp,
+            "customer": customer, "case_ref": case, "kind": "contact"}))
+        .unwrap()
+    };
+    let (shop, car) = (w.shop_tp, w.car_tp);
+    let rows = [
+        // c1: the shop, then the car: fits; a hand-off sales → onboard.
+        e("1", t0, shop, "crm:A", "c1"),
+        e("2", t0 + Duration::hours(1), car, "crm:A", "c1"),
+        // c2: the car alone: the shop (the stage's alternative) is missing.
+        e("3", t0 + Duration::hours(2), car, "crm:B", "c2"),
+        // c3, nine days later: the shop twice (rework), then the car.
+        e("4", t0 + Duration::days(9), shop, "crm:A", "c3"),
+        e(
+            "5",
+            t0 + Duration::days(9) + Duration::hours(1),
+            shop,
+            "crm:A",
+            "c3",
+        ),
+        e(
+            "6",
+            t0 + Duration::days(9) + Duration::hours(2),
+            car,
+            "crm:A",
+            "c3",
+        ),
+    ];
+    let by = Recorder::user("admin");
+    enc::record(&w.store, w.ws, &rows, false, (Source::Api, &by), now)
+        .await
+        .unwrap();
+    // One answer of case c1 (customer A, now): NPS 10.
+    let live = w
+        .feedback
+        .live(&w.survey_key("whole-trip").await)
+        .await
+        .unwrap();
+    let input = ResponseInput {
+        id: Some("mining-answer".into()),
+        answers: serde_json::from_value(json!({"nps": 10})).unwrap(),
+        complete: true,
+        hidden: HiddenInput {
+            case_ref: Some("c1".into()),
+            customer_ref: Some("crm:A".into()),
+            ..Default::default()
+        },
+        invitation: None,
+    };
+    w.feedback.submit(&live, input, None).await.expect("stored");
+
+    let i = I18n::new("en", "fi");
+    let period = (t0.date_naive(), today());
+    let q = |params: &[(&str, &str)]| {
+        let m: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Query::parse(journey, period, &m)
+    };
+    let by_case = mn::mine(&w.store, w.ws, &q(&[]).unwrap(), &i)
+        .await
+        .unwrap();
+    assert_eq!(
+        (by_case.by.as_str(), by_case.instances, by_case.encounters),
+        ("case", 3, 6)
+    );
+    let variant = |m: &mn::JourneyMining, path: &[&str]| {
+        m.variants
+            .iter()
+            .find(|v| v.path == path)
+            .unwrap_or_else(|| panic!("no variant {path:?}"))
+            .clone()
+    };
+    let fits = variant(&by_case, &["ticket-shop", "restaurant-car"]);
+    assert_eq!(
+        (fits.instances, fits.fitness, fits.scores.answers),
+        (1, 1.0, 1)
+    );
+    assert!(variant(&by_case, &["restaurant-car"]).fitness < 1.0);
+    assert_eq!(by_case.fitness.fitting_instances, 1);
+    let dev = |kind: &str| by_case.deviations.iter().find(|d| d.kind == kind).cloned();
+    let rework = dev("rework").expect("rework");
+    assert_eq!(
+        (rework.instances, rework.activity.unwrap().label.as_str()),
+        (1, "ticket-shop")
+    );
+    assert_eq!(rework.examples[0].case_ref.as_deref(), Some("c3"));
+    assert!(
+        dev("skipped_stage").is_none(),
+        "a one-stage journey skips nothing"
+    );
+    let hand = &by_case.hand_offs;
+    assert_eq!(hand.len(), 1);
+    assert_eq!(
+        (hand[0].from.slug.as_str(), hand[0].to.slug.as_str()),
+        ("sales", "onboard")
+    );
+    assert_eq!(
+        (hand[0].count, hand[0].instances, hand[0].designed),
+        (2, 2, true)
+    );
+    assert_eq!(by_case.scores.answers, 1);
+    let edge = by_case
+        .edges
+        .iter()
+        .find(|e| e.from.label == "ticket-shop" && e.to.label == "restaurant-car")
+        .unwrap();
+    assert_eq!((edge.count, edge.median_seconds), (2, 3600.0));
+
+    // By customer: A's encounters nine days apart are two instances with a week's gap,
+    // one with a month's; the answer (given now) belongs to A's later instance.
+    let week = mn::mine(&w.store, w.ws, &q(&[("by", "customer")]).unwrap(), &i)
+        .await
+        .unwrap();
+    assert_eq!(week.instances, 3);
+    assert_eq!(
+        variant(&week, &["ticket-shop", "ticket-shop", "restaurant-car"])
+            .scores
+            .answers,
+        1
+    );
+    assert_eq!(
+        variant(&week, &["ticket-shop", "restaurant-car"])
+            .scores
+            .answers,
+        0
+    );
+    let month = mn::mine(
+        &w.store,
+        w.ws,
+        &q(&[("by", "customer"), ("gap_hours", "720")]).unwrap(),
+        &i,
+    )
+    .await
+    .unwrap();
+    assert_eq!(month.instances, 2);
+    assert_eq!(month.variants[0].instances, 1);
+
+    // The Petri net and the event log.
+    let (_, net, xml) = mn::pnml(&w.store, w.ws, journey).await.unwrap();
+    assert_eq!(net.transitions.len(), 2);
+    assert!(
+        xml.contains("<transition id=\"t-ticket-shop\">") && xml.contains("<finalmarkings>"),
+        "{xml}"
+    );
+    let reader = kohtaamo_storage::privacy::Actor::user(
+        w.store
+            .create_user("analyst", "a long enough password", false)
+            .await
+            .unwrap(),
+    );
+    let csv = mn::event_log_csv(&w.store, w.ws, &q(&[]).unwrap(), &reader)
+        .await
+        .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    assert_eq!(text.lines().count(), 1 + 6, "{text}");
+    assert!(text.starts_with(
+        "case_id,activity,timestamp,touchpoint,stage,channel,unit,partner,case_ref,customer_id"
+    ));
+
+    // Every bad field at once; an unknown journey.
+    match q(&[("by", "person"), ("gap_hours", "0"), ("variants", "x")]) {
+        Err(Error::Invalid(f)) => {
+            for k in ["by", "gap_hours", "variants"] {
+                assert!(f.0.contains_key(k), "{k}: {f}");
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut unknown = q(&[]).unwrap();
+    unknown.journey = 999_999;
+    assert!(matches!(
+        mn::mine(&w.store, w.ws, &unknown, &i).await,
+        Err(Error::NotFound)
+    ));
+}

@@ -13,6 +13,7 @@ mod feedback;
 mod followups;
 mod glance;
 mod hardening;
+mod mining;
 mod model;
 mod model_io;
 mod onboarding;

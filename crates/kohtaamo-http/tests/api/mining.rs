@@ -1,0 +1,174 @@
+//! Journey mining over HTTP: a touchpoint's presence through the model API, the mining
+//! report of a journey (instances, variants, deviations, funnel), its event log and
+//! Petri net as downloads, and bad queries answered with every bad field.
+
+use kohtaamo_domain::model::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_journeys_actual_paths_are_mined_and_exported() {
+    let app = spawn_app().await;
+    let ws = app.workspace("w").await;
+    let ops = app.create("w", "units", unit("ops")).await;
+    let sales = app.create("w", "units", unit("sales")).await;
+    let seg = app
+        .create("w", "segments", json!({"slug": "s", "name": texts("S")}))
+        .await;
+    let j = app
+        .create(
+            "w",
+            "journeys",
+            json!({"slug": "trip", "name": texts("Trip"), "segment_id": seg}),
+        )
+        .await;
+    let stage = |slug: &str| json!({"slug": slug, "name": texts(slug), "journey_id": j});
+    let buy = app.create("w", "stages", stage("buy")).await;
+    let after = app.create("w", "stages", stage("after")).await;
+    let tp = |stage: i64, slug: &str, owner: i64, channel: &str| {
+        json!({"stage_id": stage, "slug": slug, "name": texts(slug), "channel": channel,
+               "owner": {"unit": owner}, "lane": "frontstage"})
+    };
+    app.create("w", "touchpoints", tp(buy, "buy-ticket", sales, "web"))
+        .await;
+    // A bad presence is refused; a good one is stored and read back.
+    let mut refund = tp(after, "refund", ops, "phone");
+    refund["presence"] = json!("sometimes");
+    let (s, b) = app
+        .post(
+            "/api/v1/workspaces/w/touchpoints",
+            &app.admin,
+            refund.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b["fields"]["presence"].is_string(), "{b}");
+    refund["presence"] = json!("optional");
+    let refund_id = app.create("w", "touchpoints", refund).await;
+    let (_, b) = app
+        .get(
+            &format!("/api/v1/workspaces/w/touchpoints/{refund_id}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(b["presence"], "optional", "{b}");
+
+    let enc = |id: &str, at: &str, tp: &str, case: &str| json!({"id": id, "at": at, "touchpoint": tp, "kind": "contact", "case_ref": case, "customer": format!("crm:{case}")});
+    let (s, b) = app
+        .post(
+            "/api/v1/workspaces/w/encounters",
+            &app.admin,
+            json!([
+                enc("1", "2026-03-01T09:00:00Z", "buy-ticket", "K1"),
+                enc("2", "2026-03-02T09:00:00Z", "refund", "K1"),
+                enc("3", "2026-03-01T10:00:00Z", "buy-ticket", "K2"),
+                enc("4", "2026-03-03T10:00:00Z", "refund", "K3"),
+            ]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
+    // A viewer reads the report.
+    let viewer = app.member("viewer", ws, Role::Viewer).await;
+    let base = format!("/api/v1/workspaces/w/journeys/{j}");
+    let period = "from=2026-02-01&to=2026-03-31";
+    let (s, m) = app.get(&format!("{base}/mining?{period}"), &viewer).await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(
+        (m["instances"].as_u64(), m["encounters"].as_u64()),
+        (Some(3), Some(4))
+    );
+    let paths: Vec<Value> = m["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["path"].clone())
+        .collect();
+    assert_eq!(paths.len(), 3, "{m}");
+    assert!(paths.contains(&json!(["buy-ticket", "refund"])));
+    // K3 reached "after" without "buy": a skipped stage. K2 fits (refund is optional).
+    let skipped: Vec<&Value> = m["deviations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "skipped_stage")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{m}");
+    assert_eq!(skipped[0]["stage"]["slug"], "buy");
+    assert_eq!(skipped[0]["examples"][0]["case_ref"], "K3");
+    assert_eq!(m["fitness"]["fitting_instances"], 2);
+    let reached: Vec<u64> = m["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["reached"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reached, vec![2, 2]);
+
+    // The event log and the Petri net.
+    let csv = app
+        .client
+        .get(app.url(&format!("{base}/mining/events.csv?{period}")))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    assert_eq!(text.lines().count(), 5, "{text}");
+    let pnml = app
+        .client
+        .get(app.url(&format!("{base}/journey.pnml")))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert!(pnml.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/xml"));
+    let xml = pnml.text().await.unwrap();
+    assert!(
+        xml.contains("<transition id=\"t-buy-ticket\">")
+            && xml.contains("<transition id=\"t-refund\">"),
+        "{xml}"
+    );
+
+    // Every bad field at once; an unknown journey; another workspace's outsider.
+    let (s, b) = app
+        .get(
+            &format!(
+                "{base}/mining?by=person&gap_hours=0&variants=0&from=2026-04-01&to=2026-03-01"
+            ),
+            &viewer,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    for f in ["from"] {
+        assert!(b["fields"][f].is_string(), "{f}: {b}");
+    }
+    let (s, b) = app
+        .get(
+            &format!("{base}/mining?by=person&gap_hours=0&variants=0"),
+            &viewer,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    for f in ["by", "gap_hours", "variants"] {
+        assert!(b["fields"][f].is_string(), "{f}: {b}");
+    }
+    let (s, _) = app
+        .get("/api/v1/workspaces/w/journeys/999999/mining", &viewer)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .get("/api/v1/workspaces/w/journeys/999999/journey.pnml", &viewer)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

@@ -14,6 +14,7 @@ use kohtaamo_domain::insight::{Party, Snapshot};
 use kohtaamo_domain::mining::{
     self, Activity, Design, DesignedTouchpoint, Deviation, Event, Instance, Mined, PetriNet, Tokens,
 };
+use kohtaamo_domain::model::Presence;
 use kohtaamo_domain::{Id, Reason};
 use kohtaamo_storage::mining::InstanceKey;
 use kohtaamo_storage::Store;
@@ -203,6 +204,8 @@ pub struct InstanceRef {
     pub case_ref: Option<String>,
     /// The customer's id (instances by customer; also by case when it names one).
     pub customer_id: Option<Id>,
+    /// An identifier the customer's timeline opens with (one that is not a pseudonym).
+    pub identifier: Option<String>,
     /// First and last encounter, `YYYY-MM-DDTHH:MM:SSZ`.
     pub first: String,
     pub last: String,
@@ -253,6 +256,7 @@ pub async fn instances(store: &Store, ws: Id, journey: &Journey, q: &Query) -> R
                 key: InstanceRef {
                     case_ref: (q.by == InstanceKey::Case).then(|| k.clone()),
                     customer_id: *customer,
+                    identifier: None,
                     first: time_text(ev[0].at),
                     last: time_text(ev[ev.len() - 1].at),
                 },
@@ -387,7 +391,8 @@ pub struct EdgeOut {
     /// Time between the two encounters, seconds: median and 90th percentile.
     pub median_seconds: f64,
     pub p90_seconds: f64,
-    /// Both on the map, in the same stage or the next one.
+    /// The design has this step: both on the map, on to a later stage past none that
+    /// cannot be left out, or within a stage unless from one alternative to another.
     pub designed: bool,
 }
 
@@ -499,11 +504,48 @@ pub struct JourneyMining {
 
 /// Loads the journey (names in `i`'s language) and its instances, and mines them.
 pub async fn mine(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyMining> {
+    Ok(mine_with_design(store, ws, q, i).await?.1)
+}
+
+/// [`mine`], with the designed journey the figures are drawn over.
+pub async fn mine_with_design(
+    store: &Store,
+    ws: Id,
+    q: &Query,
+    i: &I18n,
+) -> Result<(Journey, JourneyMining)> {
     let snapshot = store.snapshot(ws).await?;
     let journey = Journey::of(&snapshot, q.journey, i)?;
     let inst = instances(store, ws, &journey, q).await?;
     let mined = mining::mine(&journey.design, &inst.list);
-    Ok(report(&journey, q, &inst, &mined, i))
+    let mut out = report(&journey, q, &inst, &mined, i);
+    name_examples(store, ws, &mut out).await?;
+    Ok((journey, out))
+}
+
+/// Gives each listed instance's customer an identifier its timeline opens with.
+async fn name_examples(store: &Store, ws: Id, m: &mut JourneyMining) -> Result<()> {
+    let refs = m
+        .variants
+        .iter_mut()
+        .flat_map(|v| v.examples.iter_mut())
+        .chain(m.deviations.iter_mut().flat_map(|d| d.examples.iter_mut()));
+    let mut refs: Vec<&mut InstanceRef> = refs.collect();
+    let mut ids: Vec<Id> = refs.iter().filter_map(|r| r.customer_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut names: HashMap<Id, String> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for (c, ident, _) in store.customer_identifiers(ws, chunk).await? {
+            if !ident.contains(":#") {
+                names.entry(c).or_insert(ident);
+            }
+        }
+    }
+    for r in refs.iter_mut() {
+        r.identifier = r.customer_id.and_then(|c| names.get(&c).cloned());
+    }
+    Ok(())
 }
 
 struct Namer<'a> {
@@ -634,6 +676,27 @@ fn report(journey: &Journey, q: &Query, inst: &Instances, m: &Mined, i: &I18n) -
         Activity::Touchpoint(t) => journey.touchpoints.get(&t).and_then(|x| x.2),
         Activity::Channel(_) => None,
     };
+    let alternative = |a: Activity| match a {
+        Activity::Touchpoint(t) => journey
+            .design
+            .touchpoints
+            .iter()
+            .any(|d| d.id == t && d.presence == Presence::Alternative),
+        Activity::Channel(_) => false,
+    };
+    // The design has a step from a to b: on to a later stage past none that cannot be
+    // left out, or within a stage unless it is from one alternative to another.
+    let designed = |a: Activity, b: Activity| match (stage_of(a), stage_of(b)) {
+        (Some(x), Some(y)) if y > x => (x + 1..y).all(|s| {
+            journey
+                .design
+                .touchpoints
+                .iter()
+                .all(|t| t.stage != s || t.presence == Presence::Optional)
+        }),
+        (Some(x), Some(y)) if y == x => a != b && !(alternative(a) && alternative(b)),
+        _ => false,
+    };
     JourneyMining {
         journey: journey.slug.clone(),
         name: journey.name.clone(),
@@ -665,10 +728,7 @@ fn report(journey: &Journey, q: &Query, inst: &Instances, m: &Mined, i: &I18n) -
                 count: e.count,
                 median_seconds: e.median_ms / 1000.0,
                 p90_seconds: e.p90_ms as f64 / 1000.0,
-                designed: match (stage_of(e.from), stage_of(e.to)) {
-                    (Some(a), Some(b)) => e.from != e.to && (b == a || b == a + 1),
-                    _ => false,
-                },
+                designed: designed(e.from, e.to),
             })
             .collect(),
         starts: m

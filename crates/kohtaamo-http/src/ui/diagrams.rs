@@ -51,8 +51,11 @@ pub struct Line {
 pub struct Polyline {
     pub points: String,
     pub stroke: &'static str,
+    pub width: i32,
     pub dashed: bool,
     pub class: String,
+    /// Shown on hover and read by screen readers (`<title>`).
+    pub title: Option<String>,
 }
 /// A link over an area of the drawing (drawn last, so it is on top and clickable).
 pub struct Link {
@@ -696,16 +699,20 @@ pub fn journey_map(
         s.polylines.push(Polyline {
             points: curve.join(" "),
             stroke: "#0b5cad",
+            width: 3,
             dashed: false,
             class: "emotion-curve".into(),
+            title: None,
         });
     }
     if measured.len() > 1 {
         s.polylines.push(Polyline {
             points: measured.join(" "),
             stroke: "#b45309",
+            width: 3,
             dashed: true,
             class: "emotion-measured-curve".into(),
+            title: None,
         });
     }
     s
@@ -944,6 +951,284 @@ pub fn blueprint(
             ),
         );
     }
+    s
+}
+
+/// A duration in seconds as a short text: minutes, hours or days.
+pub fn duration(i: &I18n, secs: f64) -> String {
+    let (key, n) = if secs < 3600.0 {
+        ("mining-minutes", (secs / 60.0).round())
+    } else if secs < 48.0 * 3600.0 {
+        ("mining-hours", (secs / 3600.0 * 10.0).round() / 10.0)
+    } else {
+        ("mining-days", (secs / 86400.0 * 10.0).round() / 10.0)
+    };
+    i.decimals(i.s(key, "n", &n.to_string()))
+}
+
+/// The journey customers actually took, drawn over the designed one: a column per stage
+/// with its touchpoints (how many encounters each had; required and optional marked),
+/// a column for what happened outside the map, and the most frequent transitions
+/// between them — width by count, the count and median time on the line, solid when
+/// the design has the step (same or next stage), dashed orange when it does not;
+/// transitions back to an earlier column run above the drawing. A touchpoint met twice
+/// in a row shows "↻ n".
+pub fn actual_flow(
+    i: &I18n,
+    (ws, title): (&str, &str),
+    journey: &kohtaamo_app::mining::Journey,
+    m: &kohtaamo_app::mining::JourneyMining,
+) -> Svg {
+    use std::collections::BTreeMap;
+    const COL_W: i32 = 260;
+    const BOX_W: i32 = 164;
+    const BOX_H: i32 = 58;
+    const ROW_H: i32 = 84;
+    const LEFT: i32 = 16;
+    const EDGES: usize = 30;
+    const LABELLED: usize = 14;
+    const OUTSIDE: usize = 8;
+    // Encounters per activity: the instances starting there plus the transitions in.
+    let mut visits: BTreeMap<&str, u64> = BTreeMap::new();
+    for s in &m.starts {
+        *visits.entry(s.activity.label.as_str()).or_default() += s.count;
+    }
+    for e in &m.edges {
+        *visits.entry(e.to.label.as_str()).or_default() += e.count;
+    }
+    // Where each box is: designed touchpoints by stage, then the busiest off-map ones.
+    let mut at: HashMap<String, (i32, i32)> = HashMap::new();
+    let mut rows = vec![0i32; journey.stages.len()];
+    let mut s = Svg {
+        id: "actual-flow".into(),
+        class: "diagram actual-flow",
+        title: title.into(),
+        ..Default::default()
+    };
+    let top = 84
+        + 10 * m
+            .edges
+            .iter()
+            .take(EDGES)
+            .filter(|e| !e.designed)
+            .count()
+            .min(8) as i32;
+    for (k, (_, name)) in journey.stages.iter().enumerate() {
+        let x = LEFT + k as i32 * COL_W;
+        s.text(x, 24, (13, "start", true), "stage-name", fit(name, 24));
+        let reached = m.funnel.get(k).map_or(0, |f| f.reached);
+        s.text(
+            x,
+            42,
+            (11, "start", false),
+            "stage-reached",
+            i.s("mining-reached-n", "n", &reached.to_string()),
+        );
+    }
+    for t in &journey.design.touchpoints {
+        let (slug, name, _) = &journey.touchpoints[&t.id];
+        let k = t.stage;
+        let (x, y) = (LEFT + k as i32 * COL_W, top + rows[k] * ROW_H);
+        rows[k] += 1;
+        at.insert(slug.clone(), (x, y));
+        let n = visits.get(slug.as_str()).copied().unwrap_or(0);
+        s.rects.push(Rect {
+            x,
+            y,
+            w: BOX_W,
+            h: BOX_H,
+            fill: if n > 0 { "#dbeafe" } else { "#ffffff" },
+            stroke: "#1e3a8a",
+            stroke_width: 1,
+            dashed: n == 0,
+            class: "tp-box".into(),
+            data: vec![("touchpoint", slug.clone())],
+            title: Some(name.clone()),
+        });
+        for (l, line) in wrap(name, 22, 2).into_iter().enumerate() {
+            s.text(
+                x + 7,
+                y + 16 + 13 * l as i32,
+                (11, "start", true),
+                "tp-name",
+                line,
+            );
+        }
+        let mut sub = i.s("mining-encounters-n", "n", &n.to_string());
+        if t.presence != Presence::Alternative {
+            sub = format!("{sub} · {}", i.enum_label("presence", t.presence.as_str()));
+        }
+        s.text(
+            x + 7,
+            y + 49,
+            (10, "start", false),
+            "tp-count",
+            fit(&sub, 22),
+        );
+        if let Some(e) = m
+            .edges
+            .iter()
+            .find(|e| e.from.label == *slug && e.to.label == *slug)
+        {
+            s.text(
+                x + BOX_W - 6,
+                y + 49,
+                (10, "end", true),
+                "tp-rework",
+                format!("↻ {}", e.count),
+            );
+        }
+        s.links.push(Link {
+            href: format!("/w/{ws}/dashboard/touchpoint/{}", t.id),
+            x,
+            y,
+            w: BOX_W,
+            h: BOX_H,
+            title: name.clone(),
+        });
+    }
+    let mut outside: Vec<(&str, u64, String)> = visits
+        .iter()
+        .filter(|(l, _)| !at.contains_key(**l))
+        .map(|(l, n)| (*l, *n, String::new()))
+        .collect();
+    outside.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    outside.truncate(OUTSIDE);
+    let ox = LEFT + journey.stages.len() as i32 * COL_W;
+    if !outside.is_empty() {
+        s.text(
+            ox,
+            24,
+            (13, "start", true),
+            "stage-name",
+            i.t("mining-outside"),
+        );
+    }
+    for (r, (label, n, _)) in outside.iter().enumerate() {
+        let y = top + r as i32 * ROW_H;
+        let name = m
+            .edges
+            .iter()
+            .flat_map(|e| [&e.from, &e.to])
+            .chain(m.starts.iter().map(|c| &c.activity))
+            .find(|a| a.label == *label)
+            .map_or_else(|| label.to_string(), |a| a.name.clone());
+        at.insert(label.to_string(), (ox, y));
+        s.rects.push(Rect {
+            x: ox,
+            y,
+            w: BOX_W,
+            h: BOX_H,
+            fill: "#ffedd5",
+            stroke: "#9a3412",
+            stroke_width: 1,
+            dashed: true,
+            class: "outside-box".into(),
+            data: vec![("activity", label.to_string())],
+            title: Some(name.clone()),
+        });
+        for (l, line) in wrap(&name, 22, 2).into_iter().enumerate() {
+            s.text(
+                ox + 7,
+                y + 16 + 13 * l as i32,
+                (11, "start", true),
+                "tp-name",
+                line,
+            );
+        }
+        s.text(
+            ox + 7,
+            y + 49,
+            (10, "start", false),
+            "tp-count",
+            i.s("mining-encounters-n", "n", &n.to_string()),
+        );
+    }
+    let drawn: Vec<&kohtaamo_app::mining::EdgeOut> = m
+        .edges
+        .iter()
+        .filter(|e| e.from.label != e.to.label)
+        .filter(|e| at.contains_key(&e.from.label) && at.contains_key(&e.to.label))
+        .take(EDGES)
+        .collect();
+    let most = drawn.first().map_or(1, |e| e.count.max(1));
+    let (mut lane, mut bracket) = (0, 0);
+    // Labels placed so far, per gutter: (x, y); one too close to another is left to
+    // the line's title.
+    let mut placed: Vec<(i32, i32)> = vec![];
+    for (k, e) in drawn.iter().enumerate() {
+        let (ax, ay) = at[&e.from.label];
+        let (bx, by) = at[&e.to.label];
+        let (x1, y1) = (ax + BOX_W, ay + BOX_H / 2 + (k as i32 % 5 - 2) * 3);
+        let (x2, y2) = (bx, by + BOX_H / 2 + (k as i32 % 5 - 2) * 3);
+        let points = if bx > ax {
+            format!("{x1},{y1} {},{y1} {},{y2} {x2},{y2}", x1 + 10, x2 - 10)
+        } else if bx == ax {
+            // Within a column: a bracket in the gutter on its right.
+            bracket += 1;
+            let out = x1 + 6 + (bracket % 6) * 4;
+            format!("{x1},{y1} {out},{y1} {out},{y2} {x1},{y2}")
+        } else {
+            // Back to an earlier column: above the drawing.
+            lane += 1;
+            let up = 60 + (lane % 8) * 4;
+            format!(
+                "{x1},{y1} {},{y1} {},{up} {},{up} {},{y2} {x2},{y2}",
+                x1 + 8,
+                x1 + 8,
+                x2 - 8,
+                x2 - 8
+            )
+        };
+        let width = 1 + (6.0 * e.count as f64 / most as f64).round() as i32;
+        let time = duration(i, e.median_seconds);
+        s.polylines.push(Polyline {
+            points,
+            stroke: if e.designed { "#1e40af" } else { "#c2410c" },
+            width,
+            dashed: !e.designed,
+            class: if e.designed {
+                "edge designed"
+            } else {
+                "edge undesigned"
+            }
+            .into(),
+            title: Some(i.args(
+                "mining-edge-title",
+                &[
+                    ("from", &e.from.name),
+                    ("to", &e.to.name),
+                    ("n", &e.count.to_string()),
+                    ("median", &time),
+                    ("p90", &duration(i, e.p90_seconds)),
+                ],
+            )),
+        });
+        let (mx, my) = ((x1 + x2) / 2, (y1 + y2) / 2 - 4);
+        let free = placed
+            .iter()
+            .all(|(px, py)| (px - mx).abs() > 70 || (py - my).abs() > 13);
+        if k < LABELLED && bx - ax == COL_W && free {
+            placed.push((mx, my));
+            s.text(
+                mx,
+                my,
+                (10, "middle", false),
+                "edge-label",
+                format!("{} · {}", e.count, time),
+            );
+        }
+    }
+    let cols = journey.stages.len() as i32 + i32::from(!outside.is_empty());
+    let max_rows = rows
+        .iter()
+        .copied()
+        .chain([outside.len() as i32])
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    s.width = LEFT * 2 + cols.max(1) * COL_W - (COL_W - BOX_W);
+    s.height = top + max_rows * ROW_H;
     s
 }
 

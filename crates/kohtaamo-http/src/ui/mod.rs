@@ -17,6 +17,7 @@ mod followups_page;
 mod forms;
 mod import_page;
 mod insight_page;
+mod mining_page;
 mod pages;
 mod pdf;
 mod privacy_page;
@@ -117,6 +118,9 @@ pub fn router() -> Router<AppState> {
             get(pages::journey_blueprint_pdf),
         )
         .route("/w/{ws}/journeys/{id}", get(pages::journey_map))
+        .route("/w/{ws}/journeys/{id}/actual", get(mining_page::page))
+        .route("/w/{ws}/journeys/{id}/actual.svg", get(mining_page::svg))
+        .route("/w/{ws}/journeys/{id}/actual.pdf", get(mining_page::pdf))
         .route(
             "/w/{ws}/journeys/{id}/blueprint",
             get(pages::journey_blueprint),

@@ -8,7 +8,10 @@ the API. Then reads Kohtaamo's mining report, its event log (CSV) and its Petri 
 (PNML), runs pm4py on that log and net — discover_dfg, get_variants,
 discover_performance_dfg, fitness_token_based_replay — and checks that both give the
 same edges and counts, start and end activities, variants and counts, median times
-between touchpoints and log fitness (docs/metrics.md, "Journey mining").
+between touchpoints and log fitness (docs/metrics.md, "Journey mining"). The XES
+export read by pm4py gives the same edges; the OCEL 2.0 JSON export is valid against
+the published schema (tests/mining/ocel20-schema-json.json, from
+https://www.ocel-standard.org/2.0/ocel20-schema-json.json) and pm4py reads it.
 
 Usage: python crosscheck.py BASE_URL TOKEN [CASES]
 """
@@ -173,6 +176,28 @@ def main():
     close("average trace fitness", report["fitness"]["average_fitness"], fit["average_trace_fitness"])
     close("fitting instances (%)", 100.0 * report["fitness"]["fitting_instances"] / report["instances"],
           fit["percentage_of_fitting_traces"])
+    # The same log as XES (read by pm4py's reader) and as OCEL 2.0 JSON (valid against
+    # the published schema, read by pm4py's OCEL 2.0 reader).
+    with tempfile.NamedTemporaryFile("wb", suffix=".xes", delete=False) as f:
+        f.write(call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining/events.xes?{q}"))
+        xes_path = f.name
+    xdf = pm4py.read_xes(xes_path)
+    xdfg, _, _ = pm4py.discover_dfg(xdf)
+    check("directly-follows edges from the XES export", {(e["from"]["label"], e["to"]["label"]): e["count"] for e in report["edges"]},
+          {k: int(v) for k, v in xdfg.items()})
+    ocel_bytes = call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining/events.jsonocel?{q}")
+    import jsonschema
+    schema = json.load(open(__file__.rsplit("/", 1)[0] + "/ocel20-schema-json.json"))
+    errors = list(jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker()).iter_errors(json.loads(ocel_bytes)))
+    if errors:
+        print(f"MISMATCH OCEL 2.0 schema: {errors[0].message} at {list(errors[0].path)}")
+        sys.exit(1)
+    print("OCEL 2.0 JSON export: valid against the OCEL 2.0 JSON schema")
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonocel", delete=False) as f:
+        f.write(ocel_bytes)
+        ocel_path = f.name
+    ocel = pm4py.read_ocel2_json(ocel_path)
+    check("OCEL 2.0 events read by pm4py", len(ocel.events), report["encounters"])
     print("journey mining matches pm4py")
 
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=target/pm4py-venv
-if ! "$VENV/bin/python" -c 'import pm4py' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import pm4py, jsonschema, rfc3339_validator' 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/mining/requirements.txt
 fi

@@ -34,6 +34,7 @@ pub mod directory;
 pub mod encounter_import;
 pub mod encounters;
 pub mod error;
+pub mod event_logs;
 pub mod feedback;
 pub mod followups;
 pub mod i18n;

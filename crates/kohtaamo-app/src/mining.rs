@@ -224,7 +224,7 @@ fn millis(at: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
-fn time_text(ms: i64) -> String {
+pub(crate) fn time_text(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_default()
@@ -948,78 +948,4 @@ fn pnml_text(name: &str, net: &PetriNet) -> std::io::Result<String> {
         Ok::<(), std::io::Error>(())
     })?;
     String::from_utf8(w.into_inner()).map_err(std::io::Error::other)
-}
-
-/// The instances of `q` as a CSV event log, one row per encounter: `case_id` (the
-/// instance), `activity` (its label, as in the Petri net), `timestamp`, and the
-/// touchpoint, stage, channel, owner, case reference and customer id. A bulk read of
-/// people's encounters: in the audit trail as `data.export` (the journey; no person).
-pub async fn event_log_csv(
-    store: &Store,
-    ws: Id,
-    q: &Query,
-    reader: &kohtaamo_storage::privacy::Actor,
-) -> Result<Vec<u8>> {
-    let snapshot = store.snapshot(ws).await?;
-    let journey = Journey::of(&snapshot, q.journey, &I18n::new("en", "en"))?;
-    store
-        .audit(
-            ws,
-            reader,
-            "data.export",
-            &format!("journey {}", q.journey),
-            "event log as csv",
-        )
-        .await?;
-    let inst = instances(store, ws, &journey, q).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| Error::Internal(format!("csv: {e}"));
-    w.write_record([
-        "case_id",
-        "activity",
-        "timestamp",
-        "touchpoint",
-        "stage",
-        "channel",
-        "unit",
-        "partner",
-        "case_ref",
-        "customer_id",
-    ])
-    .map_err(io)?;
-    for (n, x) in inst.list.iter().enumerate() {
-        let case_id = format!("i{}", n + 1);
-        for e in &x.events {
-            let a = e.activity();
-            let (tp, stage) = match e.touchpoint.and_then(|t| journey.touchpoints.get(&t)) {
-                Some((slug, _, s)) => (
-                    slug.clone(),
-                    s.map(|s| journey.stages[s].0.clone()).unwrap_or_default(),
-                ),
-                None => (String::new(), String::new()),
-            };
-            let (unit, partner) = match e.owner {
-                Some(Party::Unit(u)) => (journey.units.get(&u).map(|x| x.0.clone()), None),
-                Some(Party::Partner(p)) => (None, journey.partners.get(&p).map(|x| x.0.clone())),
-                None => (None, None),
-            };
-            w.write_record([
-                case_id.as_str(),
-                &journey.label(a, &inst.channels),
-                &time_text(e.at),
-                &tp,
-                &stage,
-                inst.channels
-                    .get(e.channel as usize)
-                    .map_or("", |s| s.as_str()),
-                unit.as_deref().unwrap_or(""),
-                partner.as_deref().unwrap_or(""),
-                x.key.case_ref.as_deref().unwrap_or(""),
-                &x.key.customer_id.map(|c| c.to_string()).unwrap_or_default(),
-            ])
-            .map_err(io)?;
-        }
-    }
-    w.into_inner()
-        .map_err(|e| Error::Internal(format!("csv: {e}")))
 }

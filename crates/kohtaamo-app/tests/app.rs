@@ -2181,13 +2181,19 @@ async fn journey_mining_reads_instances_and_joins_their_answers() {
             .await
             .unwrap(),
     );
-    let csv = mn::event_log_csv(&w.store, w.ws, &q(&[]).unwrap(), &reader)
-        .await
-        .unwrap();
+    let csv = kohtaamo_app::event_logs::export(
+        &w.store,
+        w.ws,
+        &q(&[]).unwrap(),
+        kohtaamo_app::event_logs::Format::Csv,
+        &reader,
+    )
+    .await
+    .unwrap();
     let text = String::from_utf8(csv).unwrap();
     assert_eq!(text.lines().count(), 1 + 6, "{text}");
     assert!(text.starts_with(
-        "case_id,activity,timestamp,touchpoint,stage,channel,unit,partner,case_ref,customer_id"
+        "case_id,activity,timestamp,touchpoint,stage,channel,unit,partner,case_ref,customer"
     ));
 
     // Every bad field at once; an unknown journey.
@@ -2204,5 +2210,168 @@ async fn journey_mining_reads_instances_and_joins_their_answers() {
     assert!(matches!(
         mn::mine(&w.store, w.ws, &unknown, &i).await,
         Err(Error::NotFound)
+    ));
+}
+
+/// Event logs in and out: a journey's instances exported as XES, read into another
+/// workspace with the same model (through the CSV import's checks), and exported again
+/// give the same XES; a second import stores nothing twice; the OCEL 2.0 export reads
+/// back with its customers and cases as objects; a file that is not XES is refused.
+#[tokio::test]
+async fn event_logs_round_trip_through_xes() {
+    use kohtaamo_app::encounter_import::{import_csv, Mapping};
+    use kohtaamo_app::encounters::{self as enc, Recorder};
+    use kohtaamo_app::event_logs::{export, xes_to_csv, Format};
+    use kohtaamo_app::mining::Query;
+    use kohtaamo_domain::encounters::{EncounterInput, Source};
+    use kohtaamo_storage::privacy::Actor;
+
+    let w = world().await;
+    let now = chrono::Utc::now();
+    let t0 = now - Duration::days(5);
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut rows: Vec<EncounterInput> = vec![];
+    for c in 0..20i64 {
+        let tps = if c % 3 == 0 {
+            vec!["ticket-shop"]
+        } else {
+            vec!["ticket-shop", "restaurant-car", "ticket-shop"]
+        };
+        for (k, tp) in tps.iter().enumerate() {
+            rows.push(
+                serde_json::from_value(json!({"id": format!("e{c}-{k}"), "at": at(t0 + Duration::minutes(c * 60 + k as i64 * 7)),
+                    "touchpoint": tp, "customer": format!("crm:C{}", c % 7), "case_ref": format!("K-{c}"), "kind": "contact"}))
+                .unwrap(),
+            );
+        }
+    }
+    // One encounter at no touchpoint, by phone, owned by the onboard unit.
+    rows.push(
+        serde_json::from_value(json!({"id": "phone", "at": at(t0 + Duration::minutes(30)), "channel": "phone",
+            "owner": {"unit": w.unit_onboard}, "case_ref": "K-0", "customer": "crm:C0", "kind": "contact"}))
+        .unwrap(),
+    );
+    let by = Recorder::user("admin");
+    enc::record(&w.store, w.ws, &rows, false, (Source::Api, &by), now)
+        .await
+        .unwrap();
+    let reader = Actor::user(
+        w.store
+            .create_user("exporter", "a long enough password", false)
+            .await
+            .unwrap(),
+    );
+    let journey_of = |ws| {
+        let store = w.store.clone();
+        async move { store.snapshot(ws).await.unwrap().journeys[0].0 }
+    };
+    let period = (t0.date_naive(), today());
+    let q = |j| Query::parse(j, period, &BTreeMap::new()).unwrap();
+    let first = export(
+        &w.store,
+        w.ws,
+        &q(journey_of(w.ws).await),
+        Format::Xes,
+        &reader,
+    )
+    .await
+    .unwrap();
+    let text = String::from_utf8(first.clone()).unwrap();
+    assert!(
+        text.contains("time:timestamp")
+            && text.contains("lifecycle:transition")
+            && text.contains("org:group"),
+        "{text}"
+    );
+    assert!(
+        text.contains("channel:phone"),
+        "the encounter at no touchpoint is kept by its channel"
+    );
+
+    // Into a second workspace with the same model.
+    kohtaamo_app::model::import_yaml(
+        &w.store,
+        &MODEL.replace("slug: rail,", "slug: rail2,"),
+        None,
+        false,
+        kohtaamo_app::model::Importer::Admin,
+    )
+    .await
+    .unwrap();
+    let ws2 = w
+        .store
+        .workspace_by_slug("rail2")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let dir = tempfile::tempdir().unwrap();
+    let (xes_path, csv_path) = (dir.path().join("log.xes"), dir.path().join("log.csv"));
+    std::fs::write(&xes_path, &first).unwrap();
+    assert_eq!(xes_to_csv(&xes_path, &csv_path).unwrap(), rows.len() as u64);
+    let import = || {
+        let p = csv_path.clone();
+        let store = w.store.clone();
+        let by = by.clone();
+        async move {
+            import_csv(
+                &store,
+                ws2,
+                move || std::fs::File::open(&p),
+                &Mapping::default(),
+                false,
+                &by,
+                chrono::Utc::now(),
+                None,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let r = import().await;
+    assert_eq!(
+        (r.rows, r.stored, r.bad, r.applied),
+        (rows.len() as u64, rows.len() as u64, 0, true),
+        "{r:?}"
+    );
+    let again = import().await;
+    assert_eq!((again.stored, again.existing), (0, rows.len() as u64));
+    let second = export(
+        &w.store,
+        ws2,
+        &q(journey_of(ws2).await),
+        Format::Xes,
+        &reader,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        String::from_utf8(second).unwrap(),
+        text,
+        "XES → Kohtaamo → XES gives the same log"
+    );
+
+    // OCEL 2.0: every encounter an event, customers and cases objects.
+    let ocel = export(
+        &w.store,
+        w.ws,
+        &q(journey_of(w.ws).await),
+        Format::Ocel,
+        &reader,
+    )
+    .await
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&ocel).unwrap();
+    assert_eq!(doc["events"].as_array().unwrap().len(), rows.len());
+    let objects = doc["objects"].as_array().unwrap();
+    let kinds = |k: &str| objects.iter().filter(|o| o["type"] == k).count();
+    assert_eq!((kinds("case"), kinds("customer")), (20, 7));
+    assert!(doc["events"][0]["relationships"].as_array().unwrap().len() == 2);
+
+    // Not an XES file: refused, nothing written.
+    std::fs::write(&xes_path, "case_id,activity\n1,a\n").unwrap();
+    assert!(matches!(
+        xes_to_csv(&xes_path, &csv_path),
+        Err(Error::Invalid(_))
     ));
 }

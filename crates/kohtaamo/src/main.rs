@@ -74,10 +74,14 @@ enum Command {
         #[arg(long)]
         prune: bool,
     },
-    /// Export a workspace's model as YAML
+    /// Export a workspace's model as YAML; or, with `export events`, a journey's
+    /// instances as an event log (CSV, XES or OCEL 2.0 JSON)
+    #[command(args_conflicts_with_subcommands = true)]
     Export {
+        #[command(subcommand)]
+        what: Option<ExportCmd>,
         #[arg(long)]
-        workspace: String,
+        workspace: Option<String>,
         /// Output file (default: standard output)
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -176,6 +180,36 @@ enum AuditCmd {
 }
 
 #[derive(Subcommand)]
+enum ExportCmd {
+    /// A journey's instances in a period as an event log (docs/metrics.md, "Journey
+    /// mining"): csv, xes (IEEE 1849) or ocel (OCEL 2.0 JSON)
+    Events {
+        #[arg(long)]
+        workspace: String,
+        /// The journey's slug
+        #[arg(long)]
+        journey: String,
+        #[arg(long, default_value = "csv", value_parser = ["csv", "xes", "ocel"])]
+        format: String,
+        /// First day, YYYY-MM-DD (default: 90 days before --to)
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day, YYYY-MM-DD (default: today)
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// An instance is one case (default) or one customer
+        #[arg(long, default_value = "case", value_parser = ["case", "customer"])]
+        by: String,
+        /// Instances by customer: a pause this long (hours) starts a new one
+        #[arg(long, default_value_t = kohtaamo_app::mining::DEFAULT_GAP_HOURS)]
+        gap_hours: i64,
+        /// Output file (default: standard output)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum ImportCmd {
     /// Encounters from a CSV event file (or an Excel .xlsx workbook, its first sheet):
     /// every row is checked first; a file with bad rows changes nothing (the first 100
@@ -192,6 +226,10 @@ enum ImportCmd {
         /// Store the good rows and leave the bad ones out
         #[arg(long)]
         skip_bad: bool,
+        /// csv, xlsx or xes (IEEE 1849 event log, also .xes.gz); default: from the
+        /// file's extension
+        #[arg(long, value_parser = ["csv", "xlsx", "xes"])]
+        format: Option<String>,
     },
 }
 
@@ -402,6 +440,7 @@ async fn run(cli: Cli) -> Result<()> {
                     workspace,
                     map,
                     skip_bad,
+                    format,
                 }),
             ..
         } => {
@@ -411,17 +450,31 @@ async fn run(cli: Cli) -> Result<()> {
                 .map_err(explain)?
                 .with_context(|| format!("no workspace '{workspace}'"))?;
             let map = kohtaamo_app::encounter_import::Mapping::parse(&map).map_err(explain_app)?;
-            // An Excel workbook is read as CSV: converted into a temporary file first.
+            // An Excel workbook or an XES log is read as CSV: converted into a temporary
+            // file first.
             let converted = tempfile::NamedTempFile::new().context("temporary file")?;
-            let is_excel = file
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-            let path = if is_excel {
-                kohtaamo_app::encounter_import::xlsx_to_csv(&file, converted.path())
-                    .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), explain_app(e)))?;
-                converted.path().to_owned()
-            } else {
-                file.clone()
+            let name = file.to_string_lossy().to_lowercase();
+            let format = format.unwrap_or_else(|| {
+                if name.ends_with(".xlsx") {
+                    "xlsx".into()
+                } else if name.ends_with(".xes") || name.ends_with(".xes.gz") {
+                    "xes".into()
+                } else {
+                    "csv".into()
+                }
+            });
+            let path = match format.as_str() {
+                "xlsx" => {
+                    kohtaamo_app::encounter_import::xlsx_to_csv(&file, converted.path())
+                        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), explain_app(e)))?;
+                    converted.path().to_owned()
+                }
+                "xes" => {
+                    kohtaamo_app::event_logs::xes_to_csv(&file, converted.path())
+                        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), explain_app(e)))?;
+                    converted.path().to_owned()
+                }
+                _ => file.clone(),
             };
             let r = kohtaamo_app::encounter_import::import_csv(
                 &store,
@@ -478,7 +531,65 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Import { .. } => anyhow::bail!("give a model file, or `import encounters FILE`"),
-        Command::Export { workspace, output } => {
+        Command::Export {
+            what:
+                Some(ExportCmd::Events {
+                    workspace,
+                    journey,
+                    format,
+                    from,
+                    to,
+                    by,
+                    gap_hours,
+                    output,
+                }),
+            ..
+        } => {
+            let ws = store
+                .workspace_by_slug(&workspace)
+                .await
+                .map_err(explain)?
+                .with_context(|| format!("no workspace '{workspace}'"))?;
+            let snapshot = store.snapshot(ws.id).await.map_err(explain)?;
+            let jid = snapshot
+                .journeys
+                .iter()
+                .find(|(_, j)| j.slug.as_str() == journey)
+                .map(|(id, _)| *id)
+                .with_context(|| format!("no journey '{journey}' in '{workspace}'"))?;
+            let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let from = from.unwrap_or(to - chrono::Duration::days(89));
+            let params: std::collections::BTreeMap<String, String> = [
+                ("by".to_string(), by),
+                ("gap_hours".to_string(), gap_hours.to_string()),
+            ]
+            .into();
+            let q = kohtaamo_app::mining::Query::parse(jid, (from, to), &params)
+                .map_err(explain_app)?;
+            let format = kohtaamo_app::event_logs::Format::parse(&format)
+                .context("format: csv, xes or ocel")?;
+            let bytes = kohtaamo_app::event_logs::export(
+                &store,
+                ws.id,
+                &q,
+                format,
+                &kohtaamo_storage::privacy::Actor("cli".into()),
+            )
+            .await
+            .map_err(explain_app)?;
+            match output {
+                Some(p) => {
+                    std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))?
+                }
+                None => std::io::stdout().write_all(&bytes)?,
+            }
+            Ok(())
+        }
+        Command::Export {
+            workspace: Some(workspace),
+            output,
+            ..
+        } => {
             let yaml = kohtaamo_app::model::export_yaml(&store, &workspace)
                 .await
                 .map_err(explain_app)
@@ -490,6 +601,11 @@ async fn run(cli: Cli) -> Result<()> {
                 None => std::io::stdout().write_all(yaml.as_bytes())?,
             }
             Ok(())
+        }
+        Command::Export { .. } => {
+            anyhow::bail!(
+                "give --workspace (the model), or `export events --workspace W --journey J`"
+            )
         }
         Command::Report(ReportCmd::Insight {
             workspace,

@@ -1375,3 +1375,5 @@ mining-hours = { $n } h
 mining-days = { $n } d
 mining-pdf-summary = { $n } instances, fitness { $fitness }
 mining-show-all = Show all { $n }
+mining-download-xes = Event log (XES)
+mining-download-ocel = Event log (OCEL 2.0 JSON)

@@ -1375,3 +1375,5 @@ mining-hours = { $n } t
 mining-days = { $n } pv
 mining-pdf-summary = { $n } matkaa, vastaavuus { $fitness }
 mining-show-all = Näytä kaikki { $n }
+mining-download-xes = Tapahtumaloki (XES)
+mining-download-ocel = Tapahtumaloki (OCEL 2.0 JSON)

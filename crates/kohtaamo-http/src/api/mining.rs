@@ -1,5 +1,5 @@
 //! `/api/v1/workspaces/{ws}/journeys/{id}/mining`: the journey customers actually take
-//! beside the designed one (`kohtaamo_app::mining`); `…/mining/events.csv` (the
+//! beside the designed one (`kohtaamo_app::mining`); `…/mining/events.csv`, `.xes`, `.jsonocel` (the
 //! instances as an event log) and `…/journey.pnml` (the designed journey as the Petri
 //! net the fitness is computed against).
 
@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use kohtaamo_app::event_logs::{self, Format};
 use kohtaamo_app::mining::{self as mn, JourneyMining};
 use kohtaamo_domain::Id;
 
@@ -37,26 +38,56 @@ async fn mining(
     Ok(axum::Json(mn::mine(&st.store, ws.id, &q, &i).await?))
 }
 
+/// The instances as an event log in `format` (audited as `data.export`).
+async fn event_log(
+    ws: Ws,
+    st: AppState,
+    journey: Id,
+    q: BTreeMap<String, String>,
+    format: Format,
+) -> ApiResult<Response> {
+    let q = query(&st, journey, &q)?;
+    let reader = kohtaamo_storage::privacy::Actor::user(ws.user.id);
+    let body = event_logs::export(&st.store, ws.id, &q, format, &reader).await?;
+    let (media, ext) = format.media();
+    Ok((
+        [
+            (CONTENT_TYPE, media.to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"journey-{journey}-events.{ext}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 async fn events_csv(
     ws: Ws,
     State(st): State<AppState>,
     Path((_, journey)): Path<(String, Id)>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let q = query(&st, journey, &q)?;
-    let reader = kohtaamo_storage::privacy::Actor::user(ws.user.id);
-    let body = mn::event_log_csv(&st.store, ws.id, &q, &reader).await?;
-    Ok((
-        [
-            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"journey-{journey}-events.csv\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    event_log(ws, st, journey, q, Format::Csv).await
+}
+
+async fn events_xes(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, journey)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<Response> {
+    event_log(ws, st, journey, q, Format::Xes).await
+}
+
+async fn events_ocel(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, journey)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult<Response> {
+    event_log(ws, st, journey, q, Format::Ocel).await
 }
 
 async fn pnml(
@@ -108,9 +139,29 @@ pub fn routes(mut api: Api) -> Api {
         vec![period_ops(Op::new(
             "get",
             "analytics",
-            "The journey's instances as a CSV event log (case_id, activity, timestamp, touchpoint, stage, channel, unit, partner, case_ref, customer_id); audited as data.export",
+            "The journey's instances as a CSV event log (case_id, activity, timestamp, touchpoint, stage, channel, unit, partner, case_ref, customer); audited as data.export",
         ))
         .produces("text/csv")],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/journeys/{id}/mining/events.xes",
+        get(events_xes),
+        vec![period_ops(Op::new(
+            "get",
+            "analytics",
+            "The journey's instances as an XES event log (IEEE 1849; concept, time, lifecycle and org extensions; channel, stage, touchpoint, unit and partner as attributes); audited as data.export",
+        ))
+        .produces("application/xml")],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/journeys/{id}/mining/events.jsonocel",
+        get(events_ocel),
+        vec![period_ops(Op::new(
+            "get",
+            "analytics",
+            "The journey's instances as an OCEL 2.0 JSON log (customers and cases as objects, encounters as events); audited as data.export",
+        ))
+        .produces("application/json")],
     )
     .route(
         "/api/v1/workspaces/{ws}/journeys/{id}/journey.pnml",

@@ -27,6 +27,9 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pm4py
 
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from gen import generate  # noqa: E402
+
 BASE, TOKEN = sys.argv[1], sys.argv[2]
 CASES = int(sys.argv[3]) if len(sys.argv) > 3 else 3000
 WS = "mining"
@@ -49,74 +52,6 @@ def units():
     return out
 
 
-# The designed journey (as in model.yaml): per stage, alternatives, required, optional.
-STAGES = [
-    (["search-web", "search-app"], [], ["newsletter"]),
-    (["buy-web", "buy-office"], ["payment"], []),
-    (["board"], [], ["cafe"]),
-    ([], [], ["refund"]),
-]
-CHANNELS = ["web", "mobile_app", "phone", "email", "chat", "in_person"]
-
-
-def walk(rng):
-    """One case's touchpoints (or None for an encounter at no touchpoint)."""
-    path = []
-    for s, (alts, req, opt) in enumerate(STAGES):
-        if rng.random() < 0.08 and path:
-            break  # gives up (drop-off)
-        if rng.random() < 0.07:
-            continue  # skips the stage
-        here = []
-        if alts:
-            here.append(rng.choice(alts))
-            if rng.random() < 0.04:
-                here.append(rng.choice(alts))  # a second alternative
-        for r in req:
-            if rng.random() < 0.85:
-                here.insert(rng.randrange(len(here) + 1), r)
-        for o in opt:
-            while rng.random() < 0.3:
-                here.insert(rng.randrange(len(here) + 1), o)
-        if rng.random() < 0.05 and here:
-            here.append(here[rng.randrange(len(here))])  # rework
-        if rng.random() < 0.04 and s > 0:
-            here.append(rng.choice([t for t in STAGES[s - 1][0] + STAGES[s - 1][1]]))  # back
-        if rng.random() < 0.05:
-            here.insert(rng.randrange(len(here) + 1), "park-app")  # another journey
-        if rng.random() < 0.05:
-            here.insert(rng.randrange(len(here) + 1), None)  # no touchpoint
-        path.extend(here)
-    if not path:
-        path = [rng.choice(STAGES[0][0])]
-    return path
-
-
-def generate(owners):
-    rng = random.Random(20261128)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    rows = []
-    for c in range(CASES):
-        t = start + timedelta(minutes=rng.randrange(60 * 24 * 75))
-        for k, tp in enumerate(walk(rng)):
-            t += timedelta(minutes=rng.randrange(1, 600))
-            e = {"id": f"gen-{c}-{k}", "at": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "case_ref": f"trip-{c}", "customer": f"crm:{c % 997}", "kind": "contact"}
-            if tp is None:
-                e["channel"] = "phone"
-                e["owner"] = {"unit": owners["service"][1]}
-            else:
-                e["touchpoint"] = tp
-                if rng.random() < 0.08:
-                    e["channel"] = rng.choice(CHANNELS)
-                if rng.random() < 0.04:
-                    e["owner"] = {"unit": owners[rng.choice(["sales", "service", "it"])][1]}
-            rows.append(e)
-    for i in range(0, len(rows), 1000):
-        call("POST", f"/api/v1/workspaces/{WS}/encounters", json.dumps(rows[i:i + 1000]))
-    return len(rows)
-
-
 def check(name, ours, theirs):
     if ours != theirs:
         only_ours = {k: v for k, v in ours.items() if theirs.get(k) != v} if isinstance(ours, dict) else ours
@@ -135,7 +70,7 @@ def close(name, ours, theirs, tol=1e-9):
 
 def main():
     owners = units()
-    n = generate(owners)
+    n = generate(call, WS, owners, CASES)
     print(f"recorded {n} encounters in {CASES} cases")
     journeys = json.loads(call("GET", f"/api/v1/workspaces/{WS}/journeys"))["items"]
     trip = next(j["id"] for j in journeys if (j.get("data") or j)["slug"] == "trip")
@@ -201,4 +136,5 @@ def main():
     print("journey mining matches pm4py")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -500,6 +500,14 @@ pub struct JourneyMining {
     pub deviations: Vec<DeviationOut>,
     pub hand_offs: Vec<HandOffOut>,
     pub designed_not_seen: Vec<HandOffPair>,
+    /// Where the time went, ms: reading the model, encounters and answers; mining.
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Timings {
+    pub read_ms: f64,
+    pub mine_ms: f64,
 }
 
 /// Loads the journey (names in `i`'s language) and its instances, and mines them.
@@ -514,12 +522,24 @@ pub async fn mine_with_design(
     q: &Query,
     i: &I18n,
 ) -> Result<(Journey, JourneyMining)> {
+    let started = std::time::Instant::now();
     let snapshot = store.snapshot(ws).await?;
     let journey = Journey::of(&snapshot, q.journey, i)?;
     let inst = instances(store, ws, &journey, q).await?;
-    let mined = mining::mine(&journey.design, &inst.list);
+    let read = started.elapsed();
+    // Mining is CPU work: off the async workers.
+    let (journey, inst, mined) = tokio::task::spawn_blocking(move || {
+        let mined = mining::mine(&journey.design, &inst.list);
+        (journey, inst, mined)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("mining: {e}")))?;
     let mut out = report(&journey, q, &inst, &mined, i);
     name_examples(store, ws, &mut out).await?;
+    out.timings = Timings {
+        read_ms: read.as_secs_f64() * 1000.0,
+        mine_ms: (started.elapsed() - read).as_secs_f64() * 1000.0,
+    };
     Ok((journey, out))
 }
 
@@ -848,6 +868,10 @@ fn report(journey: &Journey, q: &Query, inst: &Instances, m: &Mined, i: &I18n) -
                 to: nm.party(*b),
             })
             .collect(),
+        timings: Timings {
+            read_ms: 0.0,
+            mine_ms: 0.0,
+        },
     }
 }
 

@@ -1,0 +1,125 @@
+"""The journey-mining benchmark (run by scripts/bench-mining): Kohtaamo against pm4py
+on the same events. Prints the figures for docs/BENCHMARKS.md and exits non-zero when
+the two disagree on edge counts, variant counts or log fitness.
+
+Usage: python bench.py BASE_URL TOKEN CASES VARIETY DATA_DIR KOHTAAMO_BIN
+"""
+import io
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from gen import generate  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pm4py  # noqa: E402
+
+BASE, TOKEN, CASES, VARIETY, DATA, BIN = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+WS = "mining"
+FROM, TO = "2026-01-01", "2026-03-31"
+RUNS = int(os.environ.get("MINING_RUNS", "5"))
+
+
+def call(method, path, body=None, ctype="application/json"):
+    data = None if body is None else body.encode()
+    req = urllib.request.Request(BASE + path, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + TOKEN, "Content-Type": ctype})
+    with urllib.request.urlopen(req, timeout=1800) as r:
+        return r.read()
+
+
+def timed(f):
+    t = time.perf_counter()
+    out = f()
+    return out, time.perf_counter() - t
+
+
+def main():
+    owners = {}
+    for kind in ("units", "partners"):
+        for u in json.loads(call("GET", f"/api/v1/workspaces/{WS}/{kind}?limit=100"))["items"]:
+            owners[u["slug"]] = (kind[:-1], u["id"])
+    n, secs = timed(lambda: generate(call, WS, owners, CASES, VARIETY, batch=5000,
+                                     customers=max(997, CASES // 2), prefix="b"))
+    print(f"recorded {n:,} encounters in {CASES:,} cases ({VARIETY} variety) through the API in {secs:.0f} s ({n / secs:,.0f}/s)")
+    trip = next(j["id"] for j in json.loads(call("GET", f"/api/v1/workspaces/{WS}/journeys"))["items"] if j["slug"] == "trip")
+    q = f"from={FROM}&to={TO}&by=case&variants=1000"
+
+    # Kohtaamo: the whole report, RUNS times; its own split into reading and mining.
+    walls, reads, mines = [], [], []
+    report = None
+    for _ in range(RUNS):
+        body, wall = timed(lambda: call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining?{q}"))
+        report = json.loads(body)
+        walls.append(wall)
+        reads.append(report["timings"]["read_ms"] / 1000)
+        mines.append(report["timings"]["mine_ms"] / 1000)
+    k_read, k_mine, k_wall = statistics.median(reads), statistics.median(mines), statistics.median(walls)
+    print(f"Kohtaamo: {report['instances']:,} instances, {report['encounters']:,} encounters, {report['variants_total']:,} variants, "
+          f"log fitness {report['fitness']['log_fitness']:.6f}")
+    print(f"Kohtaamo (median of {RUNS}): read {k_read:.2f} s, mine {k_mine:.2f} s, whole request {k_wall:.2f} s")
+
+    csv_bytes, csv_secs = timed(lambda: call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining/events.csv?{q}"))
+    print(f"event log export (CSV, {len(csv_bytes) / 1e6:,.0f} MB): {csv_secs:.1f} s")
+    pnml = call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/journey.pnml").decode()
+    tmp = tempfile.mkdtemp(dir=DATA)
+    csv_path, pq_path, pnml_path = (os.path.join(tmp, f) for f in ("log.csv", "log.parquet", "net.pnml"))
+    open(csv_path, "wb").write(csv_bytes)
+    open(pnml_path, "w").write(pnml)
+    del csv_bytes
+
+    def load_csv():
+        df = pd.read_csv(csv_path, usecols=["case_id", "activity", "timestamp"], dtype=str)
+        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+        return pm4py.format_dataframe(df, case_id="case_id", activity_key="activity", timestamp_key="timestamp")
+
+    df, load_csv_s = timed(load_csv)
+    df[["case:concept:name", "concept:name", "time:timestamp"]].to_parquet(pq_path)
+    _, load_pq_s = timed(lambda: pd.read_parquet(pq_path))
+    (dfg, _, _), dfg_s = timed(lambda: pm4py.discover_dfg(df))
+    variants, var_s = timed(lambda: pm4py.get_variants(df))
+    _, perf_s = timed(lambda: pm4py.discover_performance_dfg(df))
+    net, im, fm = pm4py.read_pnml(pnml_path)
+    fit, fit_s = timed(lambda: pm4py.fitness_token_based_replay(df, net, im, fm))
+    p_compute = dfg_s + var_s + perf_s + fit_s
+    print(f"pm4py: load CSV {load_csv_s:.1f} s (Parquet {load_pq_s:.1f} s), discover_dfg {dfg_s:.1f} s, get_variants {var_s:.1f} s, "
+          f"discover_performance_dfg {perf_s:.1f} s, token replay {fit_s:.1f} s; compute {p_compute:.1f} s")
+
+    ours = {(e["from"]["label"], e["to"]["label"]): e["count"] for e in report["edges"]}
+    theirs = {k: int(v) for k, v in dfg.items()}
+    same_edges = ours == theirs
+    theirs_v = {tuple(k): int(v if isinstance(v, int) else len(v)) for k, v in variants.items()}
+    same_variants = report["variants_total"] == len(theirs_v) and all(
+        theirs_v.get(tuple(v["path"])) == v["instances"] for v in report["variants"])
+    same_fitness = math.isclose(report["fitness"]["log_fitness"], fit["log_fitness"], rel_tol=1e-9, abs_tol=1e-12)
+    print(f"same edge counts: {same_edges}; same variants ({len(theirs_v):,}): {same_variants}; "
+          f"same log fitness ({fit['log_fitness']:.9f}): {same_fitness}")
+    print(f"speed-up, computing (Kohtaamo mine vs pm4py compute): {p_compute / k_mine:.1f}x; "
+          f"including load (Kohtaamo whole request vs pm4py CSV load + compute): {(p_compute + load_csv_s) / k_wall:.1f}x")
+
+    # XES: the first week's instances, read by pm4py's reader and imported by Kohtaamo.
+    xq = "from=2026-01-01&to=2026-01-07&by=case"
+    xes_path = os.path.join(tmp, "week.xes")
+    open(xes_path, "wb").write(call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining/events.xes?{xq}"))
+    xlog, pm_xes_s = timed(lambda: pm4py.read_xes(xes_path))
+    model2 = os.path.join(tmp, "model2.yaml")
+    text = open(os.path.join(os.path.dirname(__file__), "model.yaml")).read().replace("slug: mining\n", "slug: mining2\n", 1)
+    open(model2, "w").write(text)
+    env = dict(os.environ, KOHTAAMO_LOG="warn")
+    subprocess.run([BIN, "--data-dir", DATA, "import", model2], check=True, env=env, capture_output=True)
+    r, k_xes_s = timed(lambda: subprocess.run([BIN, "--data-dir", DATA, "import", "encounters", xes_path, "--workspace", "mining2"],
+                                               check=True, env=env, capture_output=True, text=True))
+    print(f"XES of the first week ({os.path.getsize(xes_path) / 1e6:,.0f} MB, {len(xlog):,} events): pm4py read_xes {pm_xes_s:.1f} s; "
+          f"Kohtaamo import (read, check every row, store) {k_xes_s:.1f} s — {r.stdout.strip()}")
+    if not (same_edges and same_variants and same_fitness):
+        sys.exit(1)
+
+
+main()

@@ -161,7 +161,13 @@ pub fn routes(mut api: Api) -> Api {
             "analytics",
             "The journey's instances as an OCEL 2.0 JSON log (customers and cases as objects, encounters as events); audited as data.export",
         ))
-        .produces("application/json")],
+        .ok(
+            200,
+            Some(serde_json::json!({"type": "object",
+                "required": ["eventTypes", "objectTypes", "events", "objects"],
+                "properties": {"eventTypes": {"type": "array"}, "objectTypes": {"type": "array"},
+                               "events": {"type": "array"}, "objects": {"type": "array"}}})),
+        )],
     )
     .route(
         "/api/v1/workspaces/{ws}/journeys/{id}/journey.pnml",

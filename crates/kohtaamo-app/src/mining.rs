@@ -610,13 +610,7 @@ impl Namer<'_> {
             .unwrap_or_else(|| "unknown".into())
     }
     fn channel_name(&self, ch: &str) -> String {
-        let key = format!("channel-{}", ch.replace('_', "-"));
-        let t = self.i.t(&key);
-        if t.is_empty() || t == key {
-            ch.to_owned()
-        } else {
-            t
-        }
+        channel_name(self.i, ch)
     }
     fn stage(&self, s: usize) -> StageRef {
         let (slug, name) = self.journey.stages[s].clone();
@@ -636,6 +630,17 @@ impl Namer<'_> {
             slug,
             name,
         }
+    }
+}
+
+/// A channel's name in `i`'s language: a built-in one's message, else its slug.
+pub fn channel_name(i: &I18n, ch: &str) -> String {
+    let key = format!("channel-{}", ch.replace('_', "-"));
+    let t = i.t(&key);
+    if t.is_empty() || t == key {
+        ch.to_owned()
+    } else {
+        t
     }
 }
 

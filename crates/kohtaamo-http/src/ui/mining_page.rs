@@ -148,15 +148,7 @@ fn deviation_text(i: &I18n, d: &mn::DeviationOut) -> String {
         .unwrap_or_default();
     let channel = |c: &Option<String>| {
         c.as_deref()
-            .map(|c| {
-                let key = format!("channel-{}", c.replace('_', "-"));
-                let t = i.t(&key);
-                if t == key || t.is_empty() {
-                    c.to_owned()
-                } else {
-                    t
-                }
-            })
+            .map(|c| mn::channel_name(i, c))
             .unwrap_or_default()
     };
     match d.kind.as_str() {

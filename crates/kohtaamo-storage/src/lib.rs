@@ -22,7 +22,6 @@ pub mod followups;
 pub mod mail;
 pub mod migrate;
 pub mod mining;
-pub mod mining_rollup;
 pub mod model_io;
 pub mod privacy;
 pub mod retention;

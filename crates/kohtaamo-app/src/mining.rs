@@ -593,7 +593,7 @@ impl Namer<'_> {
             Activity::Channel(c) => {
                 let ch = self.channel(c);
                 ActivityOut {
-                    name: self.channel_name(&ch),
+                    name: self.i.enum_label("channel", &ch),
                     touchpoint: None,
                     channel: Some(ch),
                     stage: None,
@@ -608,9 +608,6 @@ impl Namer<'_> {
             .get(c as usize)
             .cloned()
             .unwrap_or_else(|| "unknown".into())
-    }
-    fn channel_name(&self, ch: &str) -> String {
-        channel_name(self.i, ch)
     }
     fn stage(&self, s: usize) -> StageRef {
         let (slug, name) = self.journey.stages[s].clone();
@@ -630,17 +627,6 @@ impl Namer<'_> {
             slug,
             name,
         }
-    }
-}
-
-/// A channel's name in `i`'s language: a built-in one's message, else its slug.
-pub fn channel_name(i: &I18n, ch: &str) -> String {
-    let key = format!("channel-{}", ch.replace('_', "-"));
-    let t = i.t(&key);
-    if t.is_empty() || t == key {
-        ch.to_owned()
-    } else {
-        t
     }
 }
 

@@ -148,7 +148,7 @@ fn deviation_text(i: &I18n, d: &mn::DeviationOut) -> String {
         .unwrap_or_default();
     let channel = |c: &Option<String>| {
         c.as_deref()
-            .map(|c| mn::channel_name(i, c))
+            .map(|c| i.enum_label("channel", c))
             .unwrap_or_default()
     };
     match d.kind.as_str() {

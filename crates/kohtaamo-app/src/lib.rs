@@ -44,6 +44,7 @@ pub mod keyed;
 pub mod links;
 pub mod mail;
 pub mod mining;
+pub mod mining_rollups;
 pub mod model;
 pub mod overview;
 pub mod privacy;

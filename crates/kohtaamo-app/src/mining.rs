@@ -180,6 +180,34 @@ impl Journey {
         })
     }
 
+    /// Whether the design has a step from `a` to `b`: on to a later stage past none
+    /// that cannot be left out, or within a stage unless it is from one alternative to
+    /// another.
+    pub fn designed_step(&self, a: Activity, b: Activity) -> bool {
+        let stage_of = |a: Activity| match a {
+            Activity::Touchpoint(t) => self.touchpoints.get(&t).and_then(|x| x.2),
+            Activity::Channel(_) => None,
+        };
+        let alternative = |a: Activity| match a {
+            Activity::Touchpoint(t) => self
+                .design
+                .touchpoints
+                .iter()
+                .any(|d| d.id == t && d.presence == Presence::Alternative),
+            Activity::Channel(_) => false,
+        };
+        match (stage_of(a), stage_of(b)) {
+            (Some(x), Some(y)) if y > x => (x + 1..y).all(|s| {
+                self.design
+                    .touchpoints
+                    .iter()
+                    .all(|t| t.stage != s || t.presence == Presence::Optional)
+            }),
+            (Some(x), Some(y)) if y == x => a != b && !(alternative(a) && alternative(b)),
+            _ => false,
+        }
+    }
+
     /// An activity's label in event logs and the Petri net: the touchpoint's slug, or
     /// `channel:<channel>` for an encounter at no touchpoint.
     pub fn label(&self, a: Activity, channels: &[String]) -> String {
@@ -234,6 +262,7 @@ pub(crate) fn time_text(ms: i64) -> String {
 pub async fn instances(store: &Store, ws: Id, journey: &Journey, q: &Query) -> Result<Instances> {
     let (from, to) = q.window();
     let gap = q.gap_hours * 3_600_000;
+    let on_map: Vec<Id> = journey.design.touchpoints.iter().map(|t| t.id).collect();
     let mut channels: Vec<String> = vec![];
     let mut channel_ix: HashMap<String, u32> = HashMap::new();
     let mut list: Vec<Instance<InstanceRef>> = vec![];
@@ -267,7 +296,7 @@ pub async fn instances(store: &Store, ws: Id, journey: &Journey, q: &Query) -> R
         events.clear();
     };
     store
-        .mining_events(ws, journey.id, q.by, (&from, &to), |e| {
+        .mining_events(ws, &on_map, q.by, (&from, &to), |e| {
             if current.as_ref().map(|c| &c.0) != Some(&e.key) {
                 flush(&current, &mut events, &mut list);
                 current = Some((e.key.clone(), e.customer_id));
@@ -307,7 +336,7 @@ pub async fn instances(store: &Store, ws: Id, journey: &Journey, q: &Query) -> R
             },
     );
     let answers = store
-        .mining_answers(ws, journey.id, q.by, (&from, &to), (&from, &answers_to))
+        .mining_answers(ws, &on_map, q.by, (&from, &to), (&from, &answers_to))
         .await?;
     let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, inst) in list.iter().enumerate() {
@@ -568,14 +597,14 @@ async fn name_examples(store: &Store, ws: Id, m: &mut JourneyMining) -> Result<(
     Ok(())
 }
 
-struct Namer<'a> {
-    journey: &'a Journey,
-    channels: &'a [String],
-    i: &'a I18n,
+pub(crate) struct Namer<'a> {
+    pub(crate) journey: &'a Journey,
+    pub(crate) channels: &'a [String],
+    pub(crate) i: &'a I18n,
 }
 
 impl Namer<'_> {
-    fn activity(&self, a: Activity) -> ActivityOut {
+    pub(crate) fn activity(&self, a: Activity) -> ActivityOut {
         let label = self.journey.label(a, self.channels);
         match a {
             Activity::Touchpoint(t) => {
@@ -683,31 +712,7 @@ fn report(journey: &Journey, q: &Query, inst: &Instances, m: &Mined, i: &I18n) -
     let examples = |ix: &[usize]| -> Vec<InstanceRef> {
         ix.iter().map(|k| inst.list[*k].key.clone()).collect()
     };
-    let stage_of = |a: Activity| match a {
-        Activity::Touchpoint(t) => journey.touchpoints.get(&t).and_then(|x| x.2),
-        Activity::Channel(_) => None,
-    };
-    let alternative = |a: Activity| match a {
-        Activity::Touchpoint(t) => journey
-            .design
-            .touchpoints
-            .iter()
-            .any(|d| d.id == t && d.presence == Presence::Alternative),
-        Activity::Channel(_) => false,
-    };
-    // The design has a step from a to b: on to a later stage past none that cannot be
-    // left out, or within a stage unless it is from one alternative to another.
-    let designed = |a: Activity, b: Activity| match (stage_of(a), stage_of(b)) {
-        (Some(x), Some(y)) if y > x => (x + 1..y).all(|s| {
-            journey
-                .design
-                .touchpoints
-                .iter()
-                .all(|t| t.stage != s || t.presence == Presence::Optional)
-        }),
-        (Some(x), Some(y)) if y == x => a != b && !(alternative(a) && alternative(b)),
-        _ => false,
-    };
+    let designed = |a: Activity, b: Activity| journey.designed_step(a, b);
     JourneyMining {
         journey: journey.slug.clone(),
         name: journey.name.clone(),

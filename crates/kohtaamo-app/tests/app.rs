@@ -2375,3 +2375,318 @@ async fn event_logs_round_trip_through_xes() {
         Err(Error::Invalid(_))
     ));
 }
+
+/// The journey's flow from the per-day rollups is exactly what mining counts from the
+/// log, for any period, by case and by customer: after encounters arrive late and out
+/// of time order (a read brings the rollups up to date), after the design changes (they
+/// are rebuilt) and after a privacy deletion (marked stale, rebuilt).
+#[tokio::test]
+async fn journey_flow_from_the_rollups_is_what_mining_counts() {
+    use kohtaamo_app::encounters::{self as enc, Recorder};
+    use kohtaamo_app::mining::{self as mn, Query};
+    use kohtaamo_app::mining_rollups as mr;
+    use kohtaamo_domain::encounters::{EncounterInput, Source};
+
+    const FLOW_MODEL: &str = r#"
+kohtaamo: 1
+workspace: {slug: flow, name: {fi: Virta, en: Flow}, default_language: fi}
+units:
+  - {slug: desk, name: {fi: Palvelu, en: Desk}}
+segments:
+  - {slug: buyer, name: {fi: Ostaja, en: Buyer}}
+journeys:
+  - slug: buy
+    name: {fi: Osto, en: Buy}
+    segment: buyer
+    stages:
+      - slug: choose
+        name: {fi: Valinta, en: Choose}
+        touchpoints:
+          - {slug: web-shop, name: {fi: Verkkokauppa, en: Web shop}, channel: web, lane: frontstage, owner: {unit: desk}}
+          - {slug: phone-sale, name: {fi: Puhelinmyynti, en: Phone sale}, channel: phone, lane: frontstage, owner: {unit: desk}}
+      - slug: pay
+        name: {fi: Maksu, en: Pay}
+        touchpoints:
+          - {slug: checkout, name: {fi: Kassa, en: Checkout}, channel: web, lane: frontstage, presence: required}
+      - slug: use
+        name: {fi: Käyttö, en: Use}
+        touchpoints:
+          - {slug: delivery, name: {fi: Toimitus, en: Delivery}, channel: in_person, lane: frontstage}
+  - slug: help
+    name: {fi: Apu, en: Help}
+    segment: buyer
+    stages:
+      - slug: ask
+        name: {fi: Kysy, en: Ask}
+        touchpoints:
+          - {slug: helpdesk, name: {fi: Neuvonta, en: Helpdesk}, channel: phone, lane: frontstage}
+"#;
+    let db = fresh(backend_from_env()).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    kohtaamo_app::model::import_yaml(
+        &store,
+        FLOW_MODEL,
+        None,
+        false,
+        kohtaamo_app::model::Importer::Admin,
+    )
+    .await
+    .expect("import");
+    let ws = store.workspace_by_slug("flow").await.unwrap().unwrap().id;
+    let snapshot = store.snapshot(ws).await.unwrap();
+    let journey = snapshot
+        .journeys
+        .iter()
+        .find(|(_, j)| j.slug.as_str() == "buy")
+        .unwrap()
+        .0;
+    let tps = store
+        .list::<TouchpointData>(ws, &ListQuery::all())
+        .await
+        .unwrap()
+        .items;
+    let tp = |slug: &str| {
+        tps.iter()
+            .find(|t| t.data.slug.as_str() == slug)
+            .unwrap()
+            .id
+    };
+    let places = [
+        Some(tp("web-shop")),
+        Some(tp("phone-sale")),
+        Some(tp("checkout")),
+        Some(tp("delivery")),
+        Some(tp("helpdesk")),
+        None,
+    ];
+    let desk = snapshot
+        .units
+        .iter()
+        .find(|(_, u)| u.slug.as_str() == "desk")
+        .unwrap()
+        .0;
+    let now = chrono::Utc::now();
+    let start = now - Duration::days(40);
+    // A fixed pseudo-random walk: 60 cases of 15 customers, 1–8 encounters each.
+    let mut seed: u64 = 42;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut rows: Vec<EncounterInput> = vec![];
+    for c in 0..60 {
+        let mut t = start + Duration::hours(next(24 * 35) as i64);
+        for k in 0..1 + next(8) {
+            t = (t + Duration::minutes(next(60 * 24 * 3) as i64)).min(now - Duration::minutes(5));
+            let place = places[next(places.len() as u64) as usize];
+            let mut v = json!({"id": format!("e{c}-{k}"),
+                "at": t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "customer": format!("crm:{}", next(15)), "case_ref": format!("case{c}"),
+                "kind": "contact"});
+            match place {
+                Some(id) => v["touchpoint_id"] = json!(id),
+                None => {
+                    v["channel"] = json!(["phone", "email"][next(2) as usize]);
+                    v["owner"] = json!({"unit": desk});
+                }
+            }
+            rows.push(serde_json::from_value(v).unwrap());
+        }
+    }
+    // The late half arrives after the rollups were built: its encounters fall between
+    // and before those already applied.
+    let late: Vec<EncounterInput> = rows.iter().skip(1).step_by(2).cloned().collect();
+    let early: Vec<EncounterInput> = rows.iter().step_by(2).cloned().collect();
+    let by = Recorder::user("admin");
+    enc::record(&store, ws, &early, false, (Source::Api, &by), now)
+        .await
+        .unwrap();
+    let ctx = JobCtx::new(store.clone(), Arc::new(SystemClock));
+    assert!(Job::MINING_ROLLUPS.run_once(&ctx).await.unwrap() > 0);
+    assert_eq!(
+        Job::MINING_ROLLUPS.run_once(&ctx).await.unwrap(),
+        0,
+        "nothing left"
+    );
+    enc::record(&store, ws, &late, false, (Source::Api, &by), now)
+        .await
+        .unwrap();
+    assert!(store.mining_pending(ws, 10).await.unwrap() > 0);
+
+    let i = I18n::new("en", "fi");
+    let today = today();
+    let periods = [
+        (today - Duration::days(45), today),
+        (today - Duration::days(20), today - Duration::days(10)),
+        (today - Duration::days(30), today - Duration::days(30)),
+        (today - Duration::days(7), today),
+        (today - Duration::days(33), today - Duration::days(12)),
+    ];
+    let check = |label: &'static str| {
+        let store = store.clone();
+        let i = &i;
+        async move {
+            for (from, to) in periods {
+                for by in ["case", "customer"] {
+                    let m: BTreeMap<String, String> = [("by".to_string(), by.to_string())].into();
+                    let q = Query::parse(journey, (from, to), &m).unwrap();
+                    let f = mr::flow(&store, ws, &q, i).await.unwrap();
+                    assert_eq!(f.source, "rollups", "{label}");
+                    let mined = mn::mine(&store, ws, &q, i).await.unwrap();
+                    let what = format!("{label}: {from}..{to} by {by}");
+                    assert_eq!(f.instances, mined.instances, "{what}");
+                    let mut a: Vec<(String, String, u64)> = f
+                        .edges
+                        .iter()
+                        .map(|e| (e.from.label.clone(), e.to.label.clone(), e.count))
+                        .collect();
+                    let mut b: Vec<(String, String, u64)> = mined
+                        .edges
+                        .iter()
+                        .map(|e| (e.from.label.clone(), e.to.label.clone(), e.count))
+                        .collect();
+                    a.sort();
+                    b.sort();
+                    assert_eq!(a, b, "{what}: edges");
+                    let mut starts: Vec<(String, u64)> = f
+                        .activities
+                        .iter()
+                        .filter(|x| x.starts > 0)
+                        .map(|x| (x.activity.label.clone(), x.starts))
+                        .collect();
+                    let mut ends: Vec<(String, u64)> = f
+                        .activities
+                        .iter()
+                        .filter(|x| x.ends > 0)
+                        .map(|x| (x.activity.label.clone(), x.ends))
+                        .collect();
+                    starts.sort();
+                    ends.sort();
+                    let mut ms: Vec<(String, u64)> = mined
+                        .starts
+                        .iter()
+                        .map(|x| (x.activity.label.clone(), x.count))
+                        .collect();
+                    let mut me: Vec<(String, u64)> = mined
+                        .ends
+                        .iter()
+                        .map(|x| (x.activity.label.clone(), x.count))
+                        .collect();
+                    ms.sort();
+                    me.sort();
+                    assert_eq!(starts, ms, "{what}: starts");
+                    assert_eq!(ends, me, "{what}: ends");
+                    let encounters: u64 = f.activities.iter().map(|x| x.encounters).sum();
+                    assert_eq!(encounters, mined.encounters, "{what}: encounters");
+                    let funnel = |v: Vec<(u64, u64)>| v;
+                    assert_eq!(
+                        funnel(f.funnel.iter().map(|s| (s.reached, s.stopped)).collect()),
+                        funnel(
+                            mined
+                                .funnel
+                                .iter()
+                                .map(|s| (s.reached, s.stopped))
+                                .collect()
+                        ),
+                        "{what}: funnel"
+                    );
+                }
+            }
+        }
+    };
+    check("late encounters").await;
+    // Not every period is empty: the check compares something.
+    let all = Query::parse(journey, periods[0], &BTreeMap::new()).unwrap();
+    let f = mr::flow(&store, ws, &all, &i).await.unwrap();
+    assert!(f.instances > 20 && f.edges.len() > 10, "{f:?}");
+    assert!(f
+        .activities
+        .iter()
+        .any(|a| a.activity.channel.as_deref() == Some("email")));
+
+    // Another gap than the default is counted from the log.
+    let m: BTreeMap<String, String> = [
+        ("by".to_string(), "customer".to_string()),
+        ("gap_hours".to_string(), "24".to_string()),
+    ]
+    .into();
+    let q = Query::parse(journey, periods[0], &m).unwrap();
+    let f = mr::flow(&store, ws, &q, &i).await.unwrap();
+    let mined = mn::mine(&store, ws, &q, &i).await.unwrap();
+    assert_eq!((f.source.as_str(), f.instances), ("log", mined.instances));
+
+    // The design changes (delivery becomes optional): the rollups are rebuilt.
+    let mut d = store
+        .get::<TouchpointData>(ws, tp("delivery"))
+        .await
+        .unwrap();
+    d.data.presence = kohtaamo_domain::model::Presence::Optional;
+    store.update(ws, tp("delivery"), &d.data).await.unwrap();
+    check("design changed").await;
+    // A touchpoint moves to the other journey: what was on the map is outside it.
+    let mut d = store
+        .get::<TouchpointData>(ws, tp("phone-sale"))
+        .await
+        .unwrap();
+    let ask = store
+        .snapshot(ws)
+        .await
+        .unwrap()
+        .stages
+        .iter()
+        .find(|(_, s, _)| s.slug.as_str() == "ask")
+        .unwrap()
+        .0;
+    d.data.stage_id = ask;
+    store.update(ws, tp("phone-sale"), &d.data).await.unwrap();
+    check("touchpoint moved").await;
+    // And one moves in: its encounters, recorded on the other journey, are on the map.
+    let mut d = store
+        .get::<TouchpointData>(ws, tp("helpdesk"))
+        .await
+        .unwrap();
+    let use_stage = store
+        .snapshot(ws)
+        .await
+        .unwrap()
+        .stages
+        .iter()
+        .find(|(_, s, _)| s.slug.as_str() == "use")
+        .unwrap()
+        .0;
+    d.data.stage_id = use_stage;
+    store.update(ws, tp("helpdesk"), &d.data).await.unwrap();
+    check("touchpoint moved in").await;
+    // A person is erased: their encounters go, the rollups are rebuilt without them.
+    let officer = kohtaamo_storage::privacy::Actor::user(
+        store
+            .create_user("tietosuoja", "a long enough password", false)
+            .await
+            .unwrap(),
+    );
+    let who = kohtaamo_app::privacy::SubjectInput {
+        identifiers: vec!["crm:3".into()],
+        ..Default::default()
+    };
+    let before = mr::flow(&store, ws, &all, &i).await.unwrap();
+    kohtaamo_app::privacy::erase(
+        &store,
+        ws,
+        (&officer, kohtaamo_domain::model::Role::Privacy),
+        &who,
+        false,
+    )
+    .await
+    .unwrap();
+    check("a person erased").await;
+    let after = mr::flow(&store, ws, &all, &i).await.unwrap();
+    let encounters = |f: &mr::JourneyFlow| f.activities.iter().map(|a| a.encounters).sum::<u64>();
+    assert!(
+        encounters(&after) < encounters(&before),
+        "{} → {}",
+        encounters(&before),
+        encounters(&after)
+    );
+}

@@ -12,6 +12,7 @@ pub mod error;
 pub mod followups;
 pub mod insight;
 pub mod mining;
+pub mod mining_rollup;
 pub mod model;
 pub mod privacy;
 pub mod rules;

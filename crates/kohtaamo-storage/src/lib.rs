@@ -22,6 +22,7 @@ pub mod followups;
 pub mod mail;
 pub mod migrate;
 pub mod mining;
+pub mod mining_rollup;
 pub mod model_io;
 pub mod privacy;
 pub mod retention;

@@ -117,6 +117,11 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "journey_mining",
         Sql::Both(include_str!("../migrations/0022_journey_mining.sql")),
     ),
+    (
+        23,
+        "mining_rollups",
+        Sql::Both(include_str!("../migrations/0023_mining_rollups.sql")),
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -50,14 +50,23 @@ pub struct MiningAnswer {
     pub ces: Option<i64>,
 }
 
+/// Placeholders `$first`, `$first+1`, … for `n` bound values.
+fn marks(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Store {
     /// Calls `each` for every encounter in `[from, to)` of each customer or case that
-    /// had an encounter at a touchpoint of `journey` in that period, ordered by the
+    /// had an encounter at one of `touchpoints` (a journey's, as designed now) in that
+    /// period, ordered by the
     /// instance key, then time. Encounters with no customer (or case) are not read.
     pub async fn mining_events(
         &self,
         ws: Id,
-        journey: Id,
+        touchpoints: &[Id],
         by: InstanceKey,
         (from, to): (&str, &str),
         mut each: impl FnMut(MiningEvent),
@@ -68,21 +77,24 @@ impl Store {
             InstanceKey::Case => "e.case_ref".to_owned(),
             InstanceKey::Customer => "CAST(e.customer_id AS TEXT)".to_owned(),
         };
+        if touchpoints.is_empty() {
+            return Ok(());
+        }
         let sql = format!(
             "SELECT {key} AS k, e.customer_id, e.occurred_at, e.touchpoint_id, e.channel, e.unit_id, e.partner_id \
              FROM encounters e \
-             WHERE e.workspace_id = $1 AND e.occurred_at >= $3 AND e.occurred_at < $4 \
+             WHERE e.workspace_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 \
                AND e.{col} IN (SELECT DISTINCT j.{col} FROM encounters j \
-                   WHERE j.workspace_id = $1 AND j.journey_id = $2 \
-                     AND j.occurred_at >= $3 AND j.occurred_at < $4 AND j.{col} IS NOT NULL) \
-             ORDER BY e.{col}, e.occurred_at, e.id"
+                   WHERE j.workspace_id = $1 AND j.touchpoint_id IN ({tps}) \
+                     AND j.occurred_at >= $2 AND j.occurred_at < $3 AND j.{col} IS NOT NULL) \
+             ORDER BY e.{col}, e.occurred_at, e.id",
+            tps = marks(4, touchpoints.len()),
         );
-        let mut rows = sqlx::query(&sql)
-            .bind(ws)
-            .bind(journey)
-            .bind(from)
-            .bind(to)
-            .fetch(self.pool());
+        let mut q = sqlx::query(&sql).bind(ws).bind(from).bind(to);
+        for t in touchpoints {
+            q = q.bind(*t);
+        }
+        let mut rows = q.fetch(self.pool());
         while let Some(r) = rows.try_next().await? {
             each(MiningEvent {
                 key: r.try_get(0)?,
@@ -104,21 +116,25 @@ impl Store {
     pub async fn mining_answers(
         &self,
         ws: Id,
-        journey: Id,
+        touchpoints: &[Id],
         by: InstanceKey,
         (events_from, events_to): (&str, &str),
         (from, to): (&str, &str),
     ) -> Result<Vec<MiningAnswer>> {
         let col = by.column();
+        if touchpoints.is_empty() {
+            return Ok(vec![]);
+        }
         let keys = format!(
-            "SELECT DISTINCT j.{col} FROM encounters j WHERE j.workspace_id = $1 AND j.journey_id = $2 \
-             AND j.occurred_at >= $3 AND j.occurred_at < $4 AND j.{col} IS NOT NULL"
+            "SELECT DISTINCT j.{col} FROM encounters j WHERE j.workspace_id = $1 AND j.touchpoint_id IN ({tps}) \
+             AND j.occurred_at >= $2 AND j.occurred_at < $3 AND j.{col} IS NOT NULL",
+            tps = marks(6, touchpoints.len()),
         );
         let sql = match by {
             InstanceKey::Case => format!(
                 "SELECT r.case_ref, r.created_at, r.nps, r.csat, r.ces FROM responses r \
                  WHERE r.workspace_id = $1 AND r.case_ref IN ({keys}) \
-                   AND r.created_at >= $5 AND r.created_at < $6 AND r.complete = 1 AND r.suspect IS NULL \
+                   AND r.created_at >= $4 AND r.created_at < $5 AND r.complete = 1 AND r.suspect IS NULL \
                  ORDER BY r.case_ref, r.created_at, r.id"
             ),
             InstanceKey::Customer => format!(
@@ -126,18 +142,20 @@ impl Store {
                  FROM responses r JOIN customer_identifiers ci ON ci.workspace_id = r.workspace_id \
                    AND (ci.ident = r.customer_ref OR ci.ident = 'ref:' || r.customer_ref) \
                  WHERE r.workspace_id = $1 AND r.customer_ref IS NOT NULL AND ci.customer_id IN ({keys}) \
-                   AND r.created_at >= $5 AND r.created_at < $6 AND r.complete = 1 AND r.suspect IS NULL \
+                   AND r.created_at >= $4 AND r.created_at < $5 AND r.complete = 1 AND r.suspect IS NULL \
                  ORDER BY ci.customer_id, r.created_at, r.id"
             ),
         };
-        sqlx::query(&sql)
+        let mut q = sqlx::query(&sql)
             .bind(ws)
-            .bind(journey)
             .bind(events_from)
             .bind(events_to)
             .bind(from)
-            .bind(to)
-            .fetch_all(self.pool())
+            .bind(to);
+        for t in touchpoints {
+            q = q.bind(*t);
+        }
+        q.fetch_all(self.pool())
             .await?
             .iter()
             .map(|r| {

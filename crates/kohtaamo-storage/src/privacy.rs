@@ -851,6 +851,7 @@ pub(crate) async fn delete_encounters(
     cond: &str,
     vals: Vec<Val>,
 ) -> Result<i64> {
+    crate::mining_rollup::mark_stale(tx, ws).await?;
     let sql = format!("DELETE FROM encounters WHERE {cond} RETURNING touchpoint_id, occurred_at");
     let rows = bind(sqlx::query(&sql).persistent(false), vals)
         .fetch_all(&mut **tx)

@@ -217,10 +217,14 @@ async fn apply(
                 .execute(&mut **tx)
                 .await?;
             let sql = format!("UPDATE encounters SET customer_id = NULL, case_ref = NULL, text = NULL, attributes = '{{}}' WHERE {pick}");
-            Ok(bind(sqlx::query(&sql).persistent(false), vals)
+            let n = bind(sqlx::query(&sql).persistent(false), vals)
                 .execute(&mut **tx)
                 .await?
-                .rows_affected() as i64)
+                .rows_affected() as i64;
+            if n > 0 {
+                crate::mining_rollup::mark_stale(tx, ws).await?;
+            }
+            Ok(n)
         }
         (Retained::Encounters | Retained::Captures, _) => {
             crate::privacy::delete_encounters(tx, ws, pick, vals).await

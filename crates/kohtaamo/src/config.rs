@@ -61,6 +61,9 @@ pub struct Config {
     pub mail_cycle_seconds: u64,
     /// Minutes between passes of retention (every workspace's periods; 0: off).
     pub retention_cycle_minutes: u64,
+    /// Seconds between passes of the journey-mining rollups (0: off; a read of a
+    /// journey's flow still brings them up to date).
+    pub mining_cycle_seconds: u64,
     /// SMTP server for e-mail (notifications, recovery surveys); empty: e-mail is off.
     pub smtp_host: String,
     /// Its port (587 for STARTTLS, 465 for TLS).
@@ -105,6 +108,7 @@ impl Default for Config {
             follow_up_cycle_minutes: 5,
             mail_cycle_seconds: 30,
             retention_cycle_minutes: 360,
+            mining_cycle_seconds: 60,
             smtp_host: String::new(),
             smtp_port: 587,
             smtp_security: "starttls".into(),
@@ -187,6 +191,7 @@ const ENV_KEYS: &[&str] = &[
     "follow_up_cycle_minutes",
     "mail_cycle_seconds",
     "retention_cycle_minutes",
+    "mining_cycle_seconds",
     "smtp_host",
     "smtp_port",
     "smtp_security",
@@ -285,6 +290,10 @@ impl Config {
             .every(minutes(self.alert_cycle_minutes), Job::ALERT_CYCLE)
             .every(minutes(self.follow_up_cycle_minutes), Job::FOLLOW_UP_CLOCK)
             .every(minutes(self.retention_cycle_minutes), Job::RETENTION)
+            .every(
+                std::time::Duration::from_secs(self.mining_cycle_seconds),
+                Job::MINING_ROLLUPS,
+            )
             .every(
                 std::time::Duration::from_secs(self.mail_cycle_seconds),
                 Job::MAIL,

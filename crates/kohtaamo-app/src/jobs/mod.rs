@@ -24,6 +24,8 @@
 //! - [`mail`]: send the queued e-mail;
 //! - retention (`crate::retention::retention_once`): apply every workspace's
 //!   retention periods;
+//! - journey-mining rollups (`crate::mining_rollups::mining_rollups_once`): bring
+//!   each journey's per-day flow rollups up to date with the encounter log;
 //! - [`webhooks`]: the signed delivery they use.
 
 pub mod alerts;
@@ -132,6 +134,10 @@ fn retention_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + 
     Box::pin(crate::retention::retention_once(ctx))
 }
 
+fn mining_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send + '_>> {
+    Box::pin(crate::mining_rollups::mining_rollups_once(ctx))
+}
+
 fn mail_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send + '_>> {
     Box::pin(mail_once(ctx))
 }
@@ -157,13 +163,18 @@ impl Job {
         name: "retention",
         pass: retention_pass,
     };
+    pub const MINING_ROLLUPS: Job = Job {
+        name: "journey-mining rollups",
+        pass: mining_pass,
+    };
     /// Every job there is.
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 6] = [
         Job::REVIEW_CYCLE,
         Job::ALERT_CYCLE,
         Job::FOLLOW_UP_CLOCK,
         Job::MAIL,
         Job::RETENTION,
+        Job::MINING_ROLLUPS,
     ];
 
     /// One pass of this job; how many things it did.

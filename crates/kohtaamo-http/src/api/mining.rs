@@ -1,5 +1,6 @@
 //! `/api/v1/workspaces/{ws}/journeys/{id}/mining`: the journey customers actually take
-//! beside the designed one (`kohtaamo_app::mining`); `…/mining/events.csv`, `.xes`, `.jsonocel` (the
+//! beside the designed one (`kohtaamo_app::mining`); `…/flow`: its counts from the
+//! per-day rollups (`kohtaamo_app::mining_rollups`); `…/mining/events.csv`, `.xes`, `.jsonocel` (the
 //! instances as an event log) and `…/journey.pnml` (the designed journey as the Petri
 //! net the fitness is computed against).
 
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kohtaamo_app::event_logs::{self, Format};
 use kohtaamo_app::mining::{self as mn, JourneyMining};
+use kohtaamo_app::mining_rollups::JourneyFlow;
 use kohtaamo_domain::Id;
 
 use super::doc::{Api, Op};
@@ -36,6 +38,21 @@ async fn mining(
     let lang = crate::i18n::language_for(&headers, None);
     let i = crate::i18n::I18n::new(&lang, "en");
     Ok(axum::Json(mn::mine(&st.store, ws.id, &q, &i).await?))
+}
+
+async fn flow(
+    ws: Ws,
+    State(st): State<AppState>,
+    Path((_, journey)): Path<(String, Id)>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::Json<JourneyFlow>> {
+    let q = query(&st, journey, &q)?;
+    let lang = crate::i18n::language_for(&headers, None);
+    let i = crate::i18n::I18n::new(&lang, "en");
+    Ok(axum::Json(
+        kohtaamo_app::mining_rollups::flow(&st.store, ws.id, &q, &i).await?,
+    ))
 }
 
 /// The instances as an event log in `format` (audited as `data.export`).
@@ -122,6 +139,7 @@ fn period_ops(op: Op) -> Op {
 
 pub fn routes(mut api: Api) -> Api {
     let report = api.schema::<JourneyMining>();
+    let flow_schema = api.schema::<JourneyFlow>();
     api.route(
         "/api/v1/workspaces/{ws}/journeys/{id}/mining",
         get(mining),
@@ -132,6 +150,16 @@ pub fn routes(mut api: Api) -> Api {
         ))
         .query("variants", "integer", "Variants listed, most frequent first (1–1000, default 50)")
         .ok(200, Some(report))],
+    )
+    .route(
+        "/api/v1/workspaces/{ws}/journeys/{id}/flow",
+        get(flow),
+        vec![period_ops(Op::new(
+            "get",
+            "analytics",
+            "The journey's actual flow from the per-day rollups: directly-follows counts, start and end activities, instances and the stage funnel — the counts of the mining report without times, variants or conformance, fast for any period (docs/metrics.md)",
+        ))
+        .ok(200, Some(flow_schema))],
     )
     .route(
         "/api/v1/workspaces/{ws}/journeys/{id}/mining/events.csv",

@@ -107,6 +107,60 @@ async fn a_journeys_actual_paths_are_mined_and_exported() {
         .collect();
     assert_eq!(reached, vec![2, 2]);
 
+    // The flow from the rollups counts the same (the read brings them up to date).
+    let (s, f) = app.get(&format!("{base}/flow?{period}"), &viewer).await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(
+        (f["source"].as_str(), f["instances"].as_u64()),
+        (Some("rollups"), Some(3)),
+        "{f}"
+    );
+    let edges: Vec<(String, String, u64)> = f["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"]["label"].as_str().unwrap().to_owned(),
+                e["to"]["label"].as_str().unwrap().to_owned(),
+                e["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        edges,
+        vec![("buy-ticket".into(), "refund".into(), 1)],
+        "{f}"
+    );
+    let funnel: Vec<(u64, u64)> = f["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["reached"].as_u64().unwrap(),
+                x["stopped"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(funnel, vec![(2, 1), (2, 2)], "{f}");
+    // One day inside the period: only K2's and K1's first encounters.
+    let (_, f) = app
+        .get(
+            &format!("{base}/flow?from=2026-03-01&to=2026-03-01"),
+            &viewer,
+        )
+        .await;
+    assert_eq!(
+        (f["instances"].as_u64(), f["edges"].as_array().map(Vec::len)),
+        (Some(2), Some(0)),
+        "{f}"
+    );
+    let (s, b) = app
+        .get(&format!("{base}/flow?by=someone&to=x"), &viewer)
+        .await;
+    assert_eq!(s.as_u16(), 422, "{b}");
+
     // The event log and the Petri net.
     let csv = app
         .client

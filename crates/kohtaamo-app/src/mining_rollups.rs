@@ -1,0 +1,343 @@
+//! The journey's actual flow kept up to date cheaply (`docs/metrics.md`, "Journey
+//! mining" → "Kept up to date"): the per-day rollups of
+//! [`kohtaamo_domain::mining_rollup`], brought up to date by the scheduler (and by a
+//! read, for the few encounters that arrived since), and a period's flow — directly-
+//! follows counts, start and end activities, instances, stage funnel — read as their
+//! sum. By case, and by customer at the default gap; any other gap is counted from the
+//! log. The figures are those [`crate::mining::mine`] gives for the same period.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kohtaamo_domain::insight::Snapshot;
+use kohtaamo_domain::mining::{Activity, Design, Event};
+use kohtaamo_domain::mining_rollup::{day_of, Flow, FlowRows};
+use kohtaamo_domain::Id;
+use kohtaamo_storage::mining::InstanceKey;
+use kohtaamo_storage::mining_rollup::{JourneyRows, KeyStream};
+use kohtaamo_storage::Store;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::i18n::I18n;
+use crate::jobs::JobCtx;
+use crate::mining::{self, ActivityOut, Journey, Namer, Query, StageRef, DEFAULT_GAP_HOURS};
+use crate::Result;
+
+/// Keys (cases or customers) one pass applies in one transaction.
+pub const PASS_KEYS: i64 = 2_000;
+/// A read brings the rollups up to date itself when at most this many encounters
+/// wait; with more, it counts the period from the log instead (same figures).
+pub const READ_CATCH_UP: i64 = 20_000;
+
+const KINDS: [InstanceKey; 2] = [InstanceKey::Case, InstanceKey::Customer];
+
+/// Every journey of the workspace as the rollups read it.
+fn designs(snapshot: &Snapshot) -> Result<Vec<(Id, Design)>> {
+    let i = I18n::new("en", "en");
+    let mut ids: Vec<Id> = snapshot.journeys.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.into_iter()
+        .map(|id| Ok((id, Journey::of(snapshot, id, &i)?.design)))
+        .collect()
+}
+
+/// What the rollups depend on in the design: each journey's stages and the stage and
+/// presence of its touchpoints (not names, owners or hand-offs).
+fn fingerprint(designs: &[(Id, Design)]) -> String {
+    let mut h = Sha256::new();
+    for (id, d) in designs {
+        h.update(format!("j{id}/{};", d.stages));
+        for t in &d.touchpoints {
+            h.update(format!("t{}@{}:{};", t.id, t.stage, t.presence.as_str()));
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+fn millis(at: &str) -> Option<i64> {
+    chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%SZ")
+        .ok()
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+/// Row changes for the streams of one pass: for each journey a stream meets, the rows
+/// of the whole stream minus those of its applied part.
+fn changes(
+    designs: &[(Id, Design)],
+    by: InstanceKey,
+    streams: &[KeyStream],
+    channels: &mut Vec<String>,
+) -> Vec<JourneyRows> {
+    let gap = (by == InstanceKey::Customer).then_some(DEFAULT_GAP_HOURS * 3_600_000);
+    let mut journey_of: HashMap<Id, usize> = HashMap::new();
+    for (j, (_, d)) in designs.iter().enumerate() {
+        for t in &d.touchpoints {
+            journey_of.insert(t.id, j);
+        }
+    }
+    let mut ix: HashMap<String, u32> = HashMap::new();
+    let mut rows: BTreeMap<usize, FlowRows> = BTreeMap::new();
+    for s in streams {
+        let mut old: Vec<Event> = vec![];
+        let mut new: Vec<Event> = vec![];
+        let mut met: Vec<usize> = vec![];
+        for (applied, e) in &s.events {
+            let Some(at) = millis(&e.occurred_at) else {
+                continue;
+            };
+            let channel = *ix.entry(e.channel.clone()).or_insert_with(|| {
+                channels.push(e.channel.clone());
+                channels.len() as u32 - 1
+            });
+            let ev = Event {
+                at,
+                touchpoint: e.touchpoint_id,
+                channel,
+                owner: None,
+            };
+            if let Some(j) = e.touchpoint_id.and_then(|t| journey_of.get(&t)) {
+                if !met.contains(j) {
+                    met.push(*j);
+                }
+            }
+            if *applied {
+                old.push(ev);
+            }
+            new.push(ev);
+        }
+        for j in met {
+            let r = rows.entry(j).or_default();
+            r.add(&designs[j].1, &old, gap, -1);
+            r.add(&designs[j].1, &new, gap, 1);
+        }
+    }
+    rows.into_iter()
+        .filter_map(|(j, mut r)| {
+            r.prune();
+            (!r.is_empty()).then(|| JourneyRows {
+                journey: designs[j].0,
+                rows: r,
+            })
+        })
+        .collect()
+}
+
+/// Brings the workspace's rollups up to date: rebuilds them when the design they
+/// were built for changed (or a deletion made them stale), then applies waiting
+/// encounters, at most `budget` keys (None: all). Returns how many keys it applied.
+pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usize> {
+    let snapshot = store.snapshot(ws).await?;
+    let designs = designs(&snapshot)?;
+    let fp = fingerprint(&designs);
+    if store.mining_state(ws).await?.0 != fp {
+        store.mining_reset(ws, &fp).await?;
+    }
+    let mut done = 0;
+    for by in KINDS {
+        loop {
+            let left = budget.map_or(PASS_KEYS, |b| {
+                (b.saturating_sub(done) as i64).min(PASS_KEYS)
+            });
+            if left == 0 {
+                break;
+            }
+            let n = store
+                .mining_pass(ws, by, &fp, left, |streams, channels| {
+                    changes(&designs, by, streams, channels)
+                })
+                .await?;
+            done += n;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    if done > 0 {
+        store.mining_tidy(ws).await?;
+    }
+    Ok(done)
+}
+
+/// One pass of the rollup job over every workspace; how many keys it applied.
+pub async fn mining_rollups_once(ctx: &JobCtx) -> Result<usize> {
+    let mut total = 0;
+    for ws in ctx.store.workspace_ids().await? {
+        total += refresh(&ctx.store, ws, None).await?;
+    }
+    Ok(total)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FlowActivity {
+    pub activity: ActivityOut,
+    /// Encounters at it.
+    pub encounters: u64,
+    /// Instances whose first / last encounter it is.
+    pub starts: u64,
+    pub ends: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FlowEdge {
+    pub from: ActivityOut,
+    pub to: ActivityOut,
+    pub count: u64,
+    /// The design has this step (as in the mining report).
+    pub designed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FlowStage {
+    pub stage: StageRef,
+    pub reached: u64,
+    pub stopped: u64,
+}
+
+/// A period's actual flow of a journey.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct JourneyFlow {
+    pub journey: String,
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    /// `case` or `customer`.
+    pub by: String,
+    pub gap_hours: i64,
+    /// `rollups` (the per-day sums) or `log` (counted from the encounter log: another
+    /// gap, or too many encounters waiting to be applied).
+    pub source: String,
+    pub instances: u64,
+    /// Most encounters first.
+    pub activities: Vec<FlowActivity>,
+    /// Most frequent first.
+    pub edges: Vec<FlowEdge>,
+    pub funnel: Vec<FlowStage>,
+    /// Time to answer, milliseconds.
+    pub took_ms: f64,
+}
+
+/// The flow of `q`'s journey and period.
+pub async fn flow(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyFlow> {
+    let started = std::time::Instant::now();
+    let snapshot = store.snapshot(ws).await?;
+    let journey = Journey::of(&snapshot, q.journey, i)?;
+    let mut from_rollups = q.by == InstanceKey::Case || q.gap_hours == DEFAULT_GAP_HOURS;
+    if from_rollups {
+        // Few encounters to apply (or, after a change of design, few at all): apply
+        // them now; many: the job will, and this read counts from the log.
+        let fp = fingerprint(&designs(&snapshot)?);
+        let waiting = if store.mining_state(ws).await?.0 == fp {
+            store.mining_pending(ws, READ_CATCH_UP + 1).await?
+        } else {
+            store.mining_encounters(ws, READ_CATCH_UP + 1).await?.max(1)
+        };
+        if waiting > 0 && waiting <= READ_CATCH_UP {
+            refresh(store, ws, None).await?;
+        }
+        from_rollups =
+            store.mining_state(ws).await?.0 == fp && store.mining_pending(ws, 1).await? == 0;
+    }
+    let (counted, channels) = if from_rollups {
+        let mut channels = vec![];
+        let days = (
+            day_of(
+                q.from
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc()
+                    .timestamp_millis(),
+            ),
+            day_of(
+                q.to.and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc()
+                    .timestamp_millis(),
+            ),
+        );
+        let sums = store
+            .mining_sums(
+                ws,
+                journey.id,
+                q.by,
+                journey.design.stages,
+                days,
+                &mut channels,
+            )
+            .await?;
+        (Flow::of_sums(&sums), channels)
+    } else {
+        let inst = mining::instances(store, ws, &journey, q).await?;
+        (
+            Flow::of_instances(
+                &journey.design,
+                inst.list.iter().map(|x| x.events.as_slice()),
+            ),
+            inst.channels,
+        )
+    };
+    let nm = Namer {
+        journey: &journey,
+        channels: &channels,
+        i,
+    };
+    let mut activities: Vec<FlowActivity> = counted
+        .activities
+        .iter()
+        .map(|(a, n)| FlowActivity {
+            activity: nm.activity(*a),
+            encounters: *n,
+            starts: counted.starts.get(a).copied().unwrap_or(0),
+            ends: counted.ends.get(a).copied().unwrap_or(0),
+        })
+        .collect();
+    activities.sort_by(|a, b| {
+        b.encounters
+            .cmp(&a.encounters)
+            .then(a.activity.label.cmp(&b.activity.label))
+    });
+    let mut edges: Vec<(Activity, Activity, u64)> = counted
+        .edges
+        .iter()
+        .map(|((a, b), n)| (*a, *b, *n))
+        .collect();
+    edges.sort_by(|x, y| y.2.cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    Ok(JourneyFlow {
+        journey: journey.slug.clone(),
+        name: journey.name.clone(),
+        from: q.from.to_string(),
+        to: q.to.to_string(),
+        by: match q.by {
+            InstanceKey::Case => "case",
+            InstanceKey::Customer => "customer",
+        }
+        .into(),
+        gap_hours: q.gap_hours,
+        source: if from_rollups { "rollups" } else { "log" }.into(),
+        instances: counted.instances,
+        activities,
+        edges: edges
+            .into_iter()
+            .map(|(a, b, n)| FlowEdge {
+                from: nm.activity(a),
+                to: nm.activity(b),
+                count: n,
+                designed: journey.designed_step(a, b),
+            })
+            .collect(),
+        funnel: journey
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(s, (slug, name))| FlowStage {
+                stage: StageRef {
+                    slug: slug.clone(),
+                    name: name.clone(),
+                },
+                reached: counted.reached.get(s).copied().unwrap_or(0),
+                stopped: counted.stopped.get(s).copied().unwrap_or(0),
+            })
+            .collect(),
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}

@@ -1,0 +1,574 @@
+//! The stored rollups of each journey's actual flow
+//! ([`kohtaamo_domain::mining_rollup`]): three tables of per-day rows, kept exact by
+//! passes that take the customers and cases whose encounters are not yet in them,
+//! subtract the rows of what was applied of their streams and add the rows of the whole
+//! streams now. Each encounter row says which of its streams are applied (`mined`: bit 1
+//! its case's, bit 2 its customer's), so a late or out-of-order encounter is simply one
+//! more unapplied row. A change of the designed journeys, a deletion or an
+//! anonymisation marks the workspace's rollups stale (`mining_state.design` = ''); the
+//! next refresh empties and rebuilds them. One SQL code path for both backends.
+
+use kohtaamo_domain::mining::Activity;
+use kohtaamo_domain::mining_rollup::{Day, FlowRows, FlowSums};
+use kohtaamo_domain::Id;
+use sqlx::Row;
+
+use crate::entity::{bind, Val};
+use crate::mining::{InstanceKey, MiningEvent};
+use crate::{Backend, Result, Store, Tx};
+
+impl InstanceKey {
+    /// The bit of `encounters.mined` that says a row's stream of this kind is applied.
+    fn bit(self) -> i64 {
+        match self {
+            InstanceKey::Case => 1,
+            InstanceKey::Customer => 2,
+        }
+    }
+
+    fn code(self) -> i64 {
+        self.bit()
+    }
+
+    fn col(self) -> &'static str {
+        match self {
+            InstanceKey::Case => "case_ref",
+            InstanceKey::Customer => "customer_id",
+        }
+    }
+}
+
+/// One key's whole stream: its encounters in time order, each with whether it is
+/// already applied to the rollups.
+#[derive(Debug, Clone)]
+pub struct KeyStream {
+    pub key: String,
+    pub events: Vec<(bool, MiningEvent)>,
+}
+
+/// Row changes of one journey, with the channel table their activities index.
+pub struct JourneyRows {
+    pub journey: Id,
+    pub rows: FlowRows,
+}
+
+/// An activity as stored: `t:<touchpoint id>` or `c:<channel>`.
+pub fn act_text(a: Activity, channels: &[String]) -> String {
+    match a {
+        Activity::Touchpoint(t) => format!("t:{t}"),
+        Activity::Channel(c) => {
+            format!("c:{}", channels.get(c as usize).map_or("", |s| s.as_str()))
+        }
+    }
+}
+
+/// The stored form back, channels added to `channels` as met.
+pub fn act_parse(s: &str, channels: &mut Vec<String>) -> Option<Activity> {
+    if let Some(t) = s.strip_prefix("t:") {
+        return t.parse().ok().map(Activity::Touchpoint);
+    }
+    let c = s.strip_prefix("c:")?;
+    let i = match channels.iter().position(|x| x == c) {
+        Some(i) => i,
+        None => {
+            channels.push(c.to_owned());
+            channels.len() - 1
+        }
+    };
+    Some(Activity::Channel(i as u32))
+}
+
+/// Keys read per statement.
+const KEYS_CHUNK: usize = 400;
+/// Rows per multi-row upsert (8 values each, under PostgreSQL's parameter limit).
+const ROWS_CHUNK: usize = 500;
+
+impl Store {
+    /// The design the rollups were built for ('' = stale or never built) and their
+    /// generation (changes whenever they do).
+    pub async fn mining_state(&self, ws: Id) -> Result<(String, i64)> {
+        let r = sqlx::query("SELECT design, generation FROM mining_state WHERE workspace_id = $1")
+            .bind(ws)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match r {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?),
+            None => (String::new(), 0),
+        })
+    }
+
+    /// Whether encounters wait to be applied; at most `limit` are counted.
+    pub async fn mining_pending(&self, ws: Id, limit: i64) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM encounters WHERE workspace_id = $1 AND mined <> 3 LIMIT $2) p",
+        )
+        .bind(ws)
+        .bind(limit)
+        .fetch_one(self.pool())
+        .await?
+        .try_get(0)?)
+    }
+
+    /// How many encounters the workspace has; at most `limit` are counted.
+    pub async fn mining_encounters(&self, ws: Id, limit: i64) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM encounters WHERE workspace_id = $1 LIMIT $2) p",
+        )
+        .bind(ws)
+        .bind(limit)
+        .fetch_one(self.pool())
+        .await?
+        .try_get(0)?)
+    }
+
+    /// Empties the workspace's rollups and marks every encounter unapplied, in slices
+    /// so no write holds the database for long; then records `design` as what the
+    /// rollups are built for. Until then the rollups are stale ('').
+    pub async fn mining_reset(&self, ws: Id, design: &str) -> Result<()> {
+        let (permit, mut tx) = self.write().await?;
+        let r = async {
+            lock_state(&mut tx, self.backend(), ws).await?;
+            sqlx::query("UPDATE mining_state SET design = '', generation = generation + 1 WHERE workspace_id = $1")
+                .bind(ws)
+                .execute(&mut *tx)
+                .await?;
+            for t in ["mining_flow_acts", "mining_flow_edges", "mining_flow_stages"] {
+                sqlx::query(&format!("DELETE FROM {t} WHERE workspace_id = $1"))
+                    .bind(ws)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let r = sqlx::query("SELECT MIN(id), MAX(id) FROM encounters WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_one(&mut *tx)
+                .await?;
+            Ok::<_, crate::StoreError>((r.try_get::<Option<Id>, _>(0)?, r.try_get::<Option<Id>, _>(1)?))
+        }
+        .await;
+        let (lo, hi) = self.finish(tx, r).await?;
+        drop(permit);
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            let mut at = lo;
+            while at <= hi {
+                let (permit, mut tx) = self.write().await?;
+                let r = sqlx::query("UPDATE encounters SET mined = 0 WHERE workspace_id = $1 AND id >= $2 AND id < $3 AND mined <> 0")
+                    .bind(ws)
+                    .bind(at)
+                    .bind(at + 20_000)
+                    .execute(&mut *tx)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into);
+                self.finish(tx, r).await?;
+                drop(permit);
+                at += 20_000;
+            }
+        }
+        let (_permit, mut tx) = self.write().await?;
+        let r = async {
+            lock_state(&mut tx, self.backend(), ws).await?;
+            sqlx::query("UPDATE mining_state SET design = $2, generation = generation + 1 WHERE workspace_id = $1")
+                .bind(ws)
+                .bind(design)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// One pass for `by`: takes up to `limit` unapplied encounters' keys, reads those
+    /// keys' whole streams, lets `compute` turn them into row changes (the rows of the
+    /// whole stream minus those of its applied part, per journey; it fills the channel
+    /// table the activities index) and writes them, marking the encounters read as
+    /// applied — one transaction, and only while the rollups are built for `design`.
+    /// Returns how many keys it applied (0: nothing left, or the design differs).
+    pub async fn mining_pass(
+        &self,
+        ws: Id,
+        by: InstanceKey,
+        design: &str,
+        limit: i64,
+        compute: impl FnOnce(&[KeyStream], &mut Vec<String>) -> Vec<JourneyRows>,
+    ) -> Result<usize> {
+        let (_permit, mut tx) = self.write().await?;
+        let r = async {
+            let state = lock_state(&mut tx, self.backend(), ws).await?;
+            if state != design {
+                return Ok(0);
+            }
+            let col = by.col();
+            let bit = by.bit();
+            // Rows with no key of this kind have nothing to apply.
+            sqlx::query(&format!(
+                "UPDATE encounters SET mined = mined + $2 WHERE workspace_id = $1 AND mined <> 3 AND (mined & $2) = 0 AND {col} IS NULL"
+            ))
+            .bind(ws)
+            .bind(bit)
+            .execute(&mut *tx)
+            .await?;
+            let sql = format!(
+                "SELECT DISTINCT {k} FROM (SELECT {col} FROM encounters WHERE workspace_id = $1 AND mined <> 3 AND (mined & $2) = 0 ORDER BY id LIMIT $3) p",
+                k = key_text(by, col),
+            );
+            let keys: Vec<String> = sqlx::query(&sql)
+                .bind(ws)
+                .bind(bit)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?;
+            if keys.is_empty() {
+                return Ok(0);
+            }
+            let mut streams: Vec<KeyStream> = Vec::with_capacity(keys.len());
+            let mut unapplied: Vec<Id> = vec![];
+            for chunk in keys.chunks(KEYS_CHUNK) {
+                let vals: Vec<Val> = chunk
+                    .iter()
+                    .map(|k| match by {
+                        InstanceKey::Case => Val::from(k.clone()),
+                        InstanceKey::Customer => Val::from(k.parse::<Id>().unwrap_or(0)),
+                    })
+                    .collect();
+                let marks = (0..vals.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "SELECT id, mined, {k}, customer_id, occurred_at, touchpoint_id, channel, unit_id, partner_id \
+                     FROM encounters WHERE workspace_id = $1 AND {col} IN ({marks}) \
+                     ORDER BY encounters.{col}, encounters.occurred_at, encounters.id",
+                    k = key_text(by, col),
+                );
+                let mut all = vec![Val::from(ws)];
+                all.extend(vals);
+                for r in bind(sqlx::query(&sql).persistent(false), all)
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    let id: Id = r.try_get(0)?;
+                    let mined: i64 = r.try_get(1)?;
+                    let e = MiningEvent {
+                        key: r.try_get(2)?,
+                        customer_id: r.try_get(3)?,
+                        occurred_at: r.try_get(4)?,
+                        touchpoint_id: r.try_get(5)?,
+                        channel: r.try_get(6)?,
+                        unit_id: r.try_get(7)?,
+                        partner_id: r.try_get(8)?,
+                    };
+                    let applied = mined & bit != 0;
+                    if !applied {
+                        unapplied.push(id);
+                    }
+                    match streams.last_mut() {
+                        Some(s) if s.key == e.key => s.events.push((applied, e)),
+                        _ => streams.push(KeyStream {
+                            key: e.key.clone(),
+                            events: vec![(applied, e)],
+                        }),
+                    }
+                }
+            }
+            let mut channels = vec![];
+            let changes = compute(&streams, &mut channels);
+            for c in changes {
+                write_rows(&mut tx, ws, c.journey, by, &c.rows, &channels).await?;
+            }
+            for chunk in unapplied.chunks(KEYS_CHUNK) {
+                let marks = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
+                let mut all = vec![Val::from(ws), Val::from(bit)];
+                all.extend(chunk.iter().map(|id| Val::from(*id)));
+                bind(
+                    sqlx::query(&format!(
+                        "UPDATE encounters SET mined = mined + $2 WHERE workspace_id = $1 AND (mined & $2) = 0 AND id IN ({marks})"
+                    ))
+                    .persistent(false),
+                    all,
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE mining_state SET generation = generation + 1 WHERE workspace_id = $1")
+                .bind(ws)
+                .execute(&mut *tx)
+                .await?;
+            Ok(streams.len())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// Drops rollup rows whose count came back to zero.
+    pub async fn mining_tidy(&self, ws: Id) -> Result<()> {
+        let (_permit, mut tx) = self.write().await?;
+        let r = async {
+            for t in [
+                "mining_flow_acts",
+                "mining_flow_edges",
+                "mining_flow_stages",
+            ] {
+                sqlx::query(&format!(
+                    "DELETE FROM {t} WHERE workspace_id = $1 AND n = 0"
+                ))
+                .bind(ws)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        self.finish(tx, r).await
+    }
+
+    /// The sums of the rollup rows of `journey` for the days `from`…`to` (days since
+    /// the epoch, inclusive), activities parsed into `channels`.
+    pub async fn mining_sums(
+        &self,
+        ws: Id,
+        journey: Id,
+        by: InstanceKey,
+        stages: usize,
+        (from, to): (Day, Day),
+        channels: &mut Vec<String>,
+    ) -> Result<FlowSums> {
+        let mut s = FlowSums {
+            reached: vec![0; stages],
+            stopped: vec![0; stages],
+            ..FlowSums::default()
+        };
+        let acts = sqlx::query(
+            "SELECT act, CAST(SUM(n) AS BIGINT) FROM mining_flow_acts WHERE workspace_id = $1 AND journey_id = $2 AND by_kind = $3 \
+             AND day >= $4 AND day <= $5 AND (on_before >= $4 OR on_after <= $5) GROUP BY act",
+        )
+        .bind(ws)
+        .bind(journey)
+        .bind(by.code())
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        for r in acts {
+            let a: String = r.try_get(0)?;
+            let n: i64 = r.try_get(1)?;
+            if let (Some(a), true) = (act_parse(&a, channels), n != 0) {
+                s.acts.insert(a, n);
+            }
+        }
+        let edges = sqlx::query(
+            "SELECT from_act, to_act, CAST(SUM(n) AS BIGINT) FROM mining_flow_edges WHERE workspace_id = $1 AND journey_id = $2 AND by_kind = $3 \
+             AND day >= $4 AND day <= $5 AND prev_day >= $4 AND (on_before >= $4 OR on_after <= $5) GROUP BY from_act, to_act",
+        )
+        .bind(ws)
+        .bind(journey)
+        .bind(by.code())
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        for r in edges {
+            let a: String = r.try_get(0)?;
+            let b: String = r.try_get(1)?;
+            let n: i64 = r.try_get(2)?;
+            if let (Some(a), Some(b), true) =
+                (act_parse(&a, channels), act_parse(&b, channels), n != 0)
+            {
+                s.edges.insert((a, b), n);
+            }
+        }
+        let st = sqlx::query(
+            "SELECT stage, CAST(SUM(n) AS BIGINT), CAST(SUM(CASE WHEN prev_later < $4 AND next_later > $5 THEN n ELSE 0 END) AS BIGINT) \
+             FROM mining_flow_stages WHERE workspace_id = $1 AND journey_id = $2 AND by_kind = $3 \
+             AND day >= $4 AND day <= $5 AND prev_same < $4 GROUP BY stage",
+        )
+        .bind(ws)
+        .bind(journey)
+        .bind(by.code())
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        for r in st {
+            let stage: i64 = r.try_get(0)?;
+            if let Some(i) = usize::try_from(stage).ok().filter(|i| *i < stages) {
+                s.reached[i] = r.try_get(1)?;
+                s.stopped[i] = r.try_get(2)?;
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// The key as text on both backends.
+fn key_text(by: InstanceKey, col: &str) -> String {
+    match by {
+        InstanceKey::Case => col.to_owned(),
+        InstanceKey::Customer => format!("CAST({col} AS TEXT)"),
+    }
+}
+
+/// Takes the workspace's rollup state for this transaction (the row, created if
+/// missing; on PostgreSQL locked, so two instances never apply the same encounters
+/// twice — on SQLite the write gate serialises); returns its design.
+async fn lock_state(tx: &mut Tx, backend: Backend, ws: Id) -> Result<String> {
+    sqlx::query("INSERT INTO mining_state (workspace_id, design, generation) VALUES ($1, '', 0) ON CONFLICT (workspace_id) DO NOTHING")
+        .bind(ws)
+        .execute(&mut **tx)
+        .await?;
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    Ok(sqlx::query(&format!(
+        "SELECT design FROM mining_state WHERE workspace_id = $1{lock}"
+    ))
+    .bind(ws)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?)
+}
+
+/// Marks the workspace's rollups stale (a deletion or anonymisation of encounters):
+/// the next refresh rebuilds them.
+pub(crate) async fn mark_stale(tx: &mut Tx, ws: Id) -> Result<()> {
+    sqlx::query(
+        "UPDATE mining_state SET design = '', generation = generation + 1 WHERE workspace_id = $1",
+    )
+    .bind(ws)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_rows(
+    tx: &mut Tx,
+    ws: Id,
+    journey: Id,
+    by: InstanceKey,
+    rows: &FlowRows,
+    channels: &[String],
+) -> Result<()> {
+    let head = [Val::from(ws), Val::from(journey), Val::from(by.code())];
+    let acts: Vec<Vec<Val>> = rows
+        .acts
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .map(|(r, n)| {
+            vec![
+                Val::from(r.day),
+                Val::from(act_text(r.act, channels)),
+                Val::from(r.on_before),
+                Val::from(r.on_after),
+                Val::from(*n),
+            ]
+        })
+        .collect();
+    upsert(
+        tx,
+        "mining_flow_acts",
+        &["day", "act", "on_before", "on_after"],
+        &head,
+        acts,
+    )
+    .await?;
+    let edges: Vec<Vec<Val>> = rows
+        .edges
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .map(|(r, n)| {
+            vec![
+                Val::from(r.day),
+                Val::from(r.prev_day),
+                Val::from(act_text(r.from, channels)),
+                Val::from(act_text(r.to, channels)),
+                Val::from(r.on_before),
+                Val::from(r.on_after),
+                Val::from(*n),
+            ]
+        })
+        .collect();
+    upsert(
+        tx,
+        "mining_flow_edges",
+        &[
+            "day",
+            "prev_day",
+            "from_act",
+            "to_act",
+            "on_before",
+            "on_after",
+        ],
+        &head,
+        edges,
+    )
+    .await?;
+    let stages: Vec<Vec<Val>> = rows
+        .stages
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .map(|(r, n)| {
+            vec![
+                Val::from(r.day),
+                Val::from(r.stage as i64),
+                Val::from(r.prev_same),
+                Val::from(r.prev_later),
+                Val::from(r.next_later),
+                Val::from(*n),
+            ]
+        })
+        .collect();
+    upsert(
+        tx,
+        "mining_flow_stages",
+        &["day", "stage", "prev_same", "prev_later", "next_later"],
+        &head,
+        stages,
+    )
+    .await
+}
+
+/// Adds `n` (the last value of each row) to the rows keyed by the workspace, journey,
+/// kind and `cols`, creating them.
+async fn upsert(
+    tx: &mut Tx,
+    table: &str,
+    cols: &[&str],
+    head: &[Val; 3],
+    rows: Vec<Vec<Val>>,
+) -> Result<()> {
+    let width = 3 + cols.len() + 1;
+    let per = (ROWS_CHUNK * 8 / width).max(1);
+    let mut rows = rows;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(per));
+        let chunk = std::mem::replace(&mut rows, rest);
+        let mut sql = format!(
+            "INSERT INTO {table} (workspace_id, journey_id, by_kind, {}, n) VALUES ",
+            cols.join(", ")
+        );
+        let mut vals: Vec<Val> = Vec::with_capacity(chunk.len() * width);
+        for (i, r) in chunk.into_iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let marks: Vec<String> = (0..width)
+                .map(|k| format!("${}", i * width + k + 1))
+                .collect();
+            sql.push('(');
+            sql.push_str(&marks.join(", "));
+            sql.push(')');
+            vals.extend(head.iter().cloned());
+            vals.extend(r);
+        }
+        sql.push_str(&format!(
+            " ON CONFLICT (journey_id, by_kind, {}) DO UPDATE SET n = {table}.n + excluded.n",
+            cols.join(", ")
+        ));
+        bind(sqlx::query(&sql).persistent(false), vals)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}

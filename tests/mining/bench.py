@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -52,6 +53,27 @@ def main():
     trip = next(j["id"] for j in json.loads(call("GET", f"/api/v1/workspaces/{WS}/journeys"))["items"] if j["slug"] == "trip")
     q = f"from={FROM}&to={TO}&by=case&variants=1000"
 
+    # The flow rollups: the job (every 5 s here) ran while the log was recorded; wait
+    # until it has applied every encounter (read from the database file), then read the
+    # 90-day flow FLOW_READS times.
+    db = sqlite3.connect(f"file:{os.path.join(DATA, 'kohtaamo.db')}?mode=ro", uri=True, timeout=60)
+    pending = lambda: db.execute("SELECT COUNT(*) FROM encounters WHERE mined <> 3").fetchone()[0]
+    left, t0 = pending(), time.perf_counter()
+    while pending() > 0:
+        time.sleep(0.5)
+    catch_up = time.perf_counter() - t0
+    print(f"flow rollups: {left:,} encounters waiting when recording ended, applied {catch_up:.1f} s later")
+    fq = f"from={FROM}&to={TO}&by=case"
+    lat, flow = [], None
+    for _ in range(int(os.environ.get("FLOW_READS", "100"))):
+        body, s_ = timed(lambda: call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/flow?{fq}"))
+        flow = json.loads(body)
+        lat.append(s_ * 1000)
+    lat.sort()
+    p95 = lat[min(len(lat) - 1, math.ceil(0.95 * len(lat)) - 1)]
+    print(f"90-day flow from the rollups ({flow['source']}, {flow['instances']:,} instances, {len(flow['edges'])} edges), "
+          f"{len(lat)} requests over HTTP: median {statistics.median(lat):.1f} ms, p95 {p95:.1f} ms")
+
     # Kohtaamo: the whole report, RUNS times; its own split into reading and mining.
     walls, reads, mines = [], [], []
     report = None
@@ -93,6 +115,10 @@ def main():
           f"discover_performance_dfg {perf_s:.1f} s, token replay {fit_s:.1f} s; compute {p_compute:.1f} s")
 
     ours = {(e["from"]["label"], e["to"]["label"]): e["count"] for e in report["edges"]}
+    flow_edges = {(e["from"]["label"], e["to"]["label"]): e["count"] for e in flow["edges"]}
+    same_flow = flow["source"] == "rollups" and flow_edges == ours and flow["instances"] == report["instances"] and \
+        [(f["reached"], f["stopped"]) for f in flow["funnel"]] == [(f["reached"], f["stopped"]) for f in report["funnel"]]
+    print(f"flow from the rollups = the mining report (edges, instances, funnel): {same_flow}")
     theirs = {k: int(v) for k, v in dfg.items()}
     same_edges = ours == theirs
     theirs_v = {tuple(k): int(v if isinstance(v, int) else len(v)) for k, v in variants.items()}
@@ -118,7 +144,7 @@ def main():
                                                check=True, env=env, capture_output=True, text=True))
     print(f"XES of the first week ({os.path.getsize(xes_path) / 1e6:,.0f} MB, {len(xlog):,} events): pm4py read_xes {pm_xes_s:.1f} s; "
           f"Kohtaamo import (read, check every row, store) {k_xes_s:.1f} s — {r.stdout.strip()}")
-    if not (same_edges and same_variants and same_fitness):
+    if not (same_edges and same_variants and same_fitness and same_flow):
         sys.exit(1)
 
 

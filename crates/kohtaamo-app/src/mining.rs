@@ -180,6 +180,32 @@ impl Journey {
         })
     }
 
+    /// A digest of every name a report shows (journey, stages, touchpoints, units,
+    /// partners), so a kept report is not shown after a rename.
+    pub fn names_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(format!(
+            "{}\u{0}{}\u{0}{:?}",
+            self.slug, self.name, self.stages
+        ));
+        let sorted = |m: &HashMap<Id, (String, String)>| {
+            m.iter()
+                .collect::<BTreeMap<_, _>>()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v:?}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let tps: BTreeMap<_, _> = self.touchpoints.iter().collect();
+        h.update(format!(
+            "{tps:?}\u{0}{}\u{0}{}",
+            sorted(&self.units),
+            sorted(&self.partners)
+        ));
+        hex::encode(h.finalize())
+    }
+
     /// Whether the design has a step from `a` to `b`: on to a later stage past none
     /// that cannot be left out, or within a stage unless it is from one alternative to
     /// another.
@@ -531,6 +557,9 @@ pub struct JourneyMining {
     pub designed_not_seen: Vec<HandOffPair>,
     /// Where the time went, ms: reading the model, encounters and answers; mining.
     pub timings: Timings,
+    /// Kept from an earlier request over the same encounters and names (the timings
+    /// are that request's).
+    pub cached: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -554,6 +583,20 @@ pub async fn mine_with_design(
     let started = std::time::Instant::now();
     let snapshot = store.snapshot(ws).await?;
     let journey = Journey::of(&snapshot, q.journey, i)?;
+    // Kept per query and language while the encounters (the rollups' stamp) and every
+    // name the report shows stay the same.
+    let stamp = crate::mining_rollups::current(store, ws, &snapshot)
+        .await?
+        .map(|s| format!("{s}/{}", journey.names_hash()));
+    let key = format!("mining/{q:?}/{}", i.lang);
+    if let Some(hit) = stamp
+        .as_ref()
+        .and_then(|s| store.memo_get::<JourneyMining>(ws, &key, s))
+    {
+        let mut out = (*hit).clone();
+        out.cached = true;
+        return Ok((journey, out));
+    }
     let inst = instances(store, ws, &journey, q).await?;
     let read = started.elapsed();
     // Mining is CPU work: off the async workers.
@@ -569,6 +612,9 @@ pub async fn mine_with_design(
         read_ms: read.as_secs_f64() * 1000.0,
         mine_ms: (started.elapsed() - read).as_secs_f64() * 1000.0,
     };
+    if let Some(stamp) = stamp {
+        store.memo_put(ws, key, stamp, std::sync::Arc::new(out.clone()));
+    }
     Ok((journey, out))
 }
 
@@ -864,6 +910,7 @@ fn report(journey: &Journey, q: &Query, inst: &Instances, m: &Mined, i: &I18n) -
                 to: nm.party(*b),
             })
             .collect(),
+        cached: false,
         timings: Timings {
             read_ms: 0.0,
             mine_ms: 0.0,

@@ -24,8 +24,9 @@ use crate::jobs::JobCtx;
 use crate::mining::{self, ActivityOut, Journey, Namer, Query, StageRef, DEFAULT_GAP_HOURS};
 use crate::Result;
 
-/// Keys (cases or customers) one pass applies in one transaction.
-pub const PASS_KEYS: i64 = 2_000;
+/// Unapplied encounters one pass takes (with their keys' whole streams) in one
+/// transaction.
+pub const PASS_ROWS: i64 = 10_000;
 /// A read brings the rollups up to date itself when at most this many encounters
 /// wait; with more, it counts the period from the log instead (same figures).
 pub const READ_CATCH_UP: i64 = 20_000;
@@ -136,8 +137,8 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
     let mut done = 0;
     for by in KINDS {
         loop {
-            let left = budget.map_or(PASS_KEYS, |b| {
-                (b.saturating_sub(done) as i64).min(PASS_KEYS)
+            let left = budget.map_or(PASS_ROWS, |b| {
+                (b.saturating_sub(done) as i64).min(PASS_ROWS)
             });
             if left == 0 {
                 break;
@@ -157,6 +158,26 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
         store.mining_tidy(ws).await?;
     }
     Ok(done)
+}
+
+/// Brings the rollups up to date when few encounters wait (or, after a change of
+/// design, when the workspace has few at all) — many: the job will. Then, if they are
+/// built for the current design with every encounter applied, a stamp of the data:
+/// it changes whenever the encounters do (a report worked out from the log may be
+/// kept under it).
+pub async fn current(store: &Store, ws: Id, snapshot: &Snapshot) -> Result<Option<String>> {
+    let fp = fingerprint(&designs(snapshot)?);
+    let waiting = if store.mining_state(ws).await?.0 == fp {
+        store.mining_pending(ws, READ_CATCH_UP + 1).await?
+    } else {
+        store.mining_encounters(ws, READ_CATCH_UP + 1).await?.max(1)
+    };
+    if waiting > 0 && waiting <= READ_CATCH_UP {
+        refresh(store, ws, None).await?;
+    }
+    let (design, generation) = store.mining_state(ws).await?;
+    Ok((design == fp && store.mining_pending(ws, 1).await? == 0)
+        .then(|| format!("{generation}/{fp}")))
 }
 
 /// One pass of the rollup job over every workspace; how many keys it applied.
@@ -222,22 +243,8 @@ pub async fn flow(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyF
     let started = std::time::Instant::now();
     let snapshot = store.snapshot(ws).await?;
     let journey = Journey::of(&snapshot, q.journey, i)?;
-    let mut from_rollups = q.by == InstanceKey::Case || q.gap_hours == DEFAULT_GAP_HOURS;
-    if from_rollups {
-        // Few encounters to apply (or, after a change of design, few at all): apply
-        // them now; many: the job will, and this read counts from the log.
-        let fp = fingerprint(&designs(&snapshot)?);
-        let waiting = if store.mining_state(ws).await?.0 == fp {
-            store.mining_pending(ws, READ_CATCH_UP + 1).await?
-        } else {
-            store.mining_encounters(ws, READ_CATCH_UP + 1).await?.max(1)
-        };
-        if waiting > 0 && waiting <= READ_CATCH_UP {
-            refresh(store, ws, None).await?;
-        }
-        from_rollups =
-            store.mining_state(ws).await?.0 == fp && store.mining_pending(ws, 1).await? == 0;
-    }
+    let from_rollups = (q.by == InstanceKey::Case || q.gap_hours == DEFAULT_GAP_HOURS)
+        && current(store, ws, &snapshot).await?.is_some();
     let (counted, channels) = if from_rollups {
         let mut channels = vec![];
         let days = (

@@ -2689,4 +2689,47 @@ journeys:
         encounters(&before),
         encounters(&after)
     );
+
+    // The mining report is kept while nothing it shows changes: a new encounter, a
+    // rename or another language computes it again.
+    let all: Query = Query::parse(
+        journey,
+        periods[0],
+        &[("variants".to_string(), "7".to_string())].into(),
+    )
+    .unwrap();
+    let first = mn::mine(&store, ws, &all, &i).await.unwrap();
+    let again = mn::mine(&store, ws, &all, &i).await.unwrap();
+    assert!(!first.cached && again.cached);
+    assert_eq!(again.variants, first.variants);
+    assert!(
+        !mn::mine(&store, ws, &all, &I18n::new("fi", "fi"))
+            .await
+            .unwrap()
+            .cached
+    );
+    let one: Vec<EncounterInput> = vec![serde_json::from_value(json!({"id": "one-more",
+        "at": (now - Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "touchpoint_id": tp("checkout"), "case_ref": "case-new", "kind": "contact"}))
+    .unwrap()];
+    enc::record(&store, ws, &one, false, (Source::Api, &by), now)
+        .await
+        .unwrap();
+    let fresh = mn::mine(&store, ws, &all, &i).await.unwrap();
+    assert!(!fresh.cached);
+    assert_eq!(fresh.instances, first.instances + 1);
+    let mut d = store
+        .get::<TouchpointData>(ws, tp("checkout"))
+        .await
+        .unwrap();
+    let names: BTreeMap<String, String> = [
+        ("fi".to_string(), "Kassa 2".to_string()),
+        ("en".to_string(), "Till".to_string()),
+    ]
+    .into();
+    d.data.name = kohtaamo_domain::text::Texts::name(&names).unwrap();
+    store.update(ws, tp("checkout"), &d.data).await.unwrap();
+    let renamed = mn::mine(&store, ws, &all, &i).await.unwrap();
+    assert!(!renamed.cached);
+    assert!(renamed.edges.iter().any(|e| e.to.name == "Till"));
 }

@@ -54,15 +54,3 @@ CREATE TABLE mining_flow_stages (
     n BIGINT NOT NULL,
     PRIMARY KEY (journey_id, by_kind, day, stage, prev_same, prev_later, next_later)
 );
-
--- Cached journey-mining reports (variants, conformance): valid while the generation
--- and the design are those they were computed at.
-CREATE TABLE mining_cache (
-    workspace_id BIGINT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
-    query TEXT NOT NULL,
-    generation BIGINT NOT NULL,
-    design TEXT NOT NULL,
-    report TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (workspace_id, query)
-);

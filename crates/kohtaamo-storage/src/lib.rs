@@ -231,7 +231,18 @@ pub struct Store {
     hooks: Arc<PerWorkspace<Vec<reviews::Webhook>>>,
     /// Workspace follow-up rules, matched against every response and capture.
     follow_up_rules: Arc<PerWorkspace<Vec<FollowUpRule>>>,
+    /// Reports worked out from the log, per workspace and query, with the stamp of the
+    /// data they were computed from (see [`Store::memo_get`]).
+    memo: Arc<std::sync::Mutex<Memo>>,
 }
+
+type Memo = std::collections::HashMap<
+    (kohtaamo_domain::Id, String),
+    (String, Arc<dyn std::any::Any + Send + Sync>),
+>;
+
+/// Reports kept at most (the whole memo is dropped when it would grow past this).
+const MEMO_ENTRIES: usize = 64;
 
 /// A follow-up rule with its id.
 pub type FollowUpRule = (
@@ -361,6 +372,7 @@ impl Store {
             snapshots: Arc::default(),
             hooks: Arc::default(),
             follow_up_rules: Arc::default(),
+            memo: Arc::default(),
             sqlite_file: match backend {
                 Backend::Sqlite => {
                     let rest = url
@@ -468,6 +480,35 @@ impl Store {
         .map_err(feedback::sqlite_err);
         self.note_write(&r);
         r
+    }
+
+    /// A report this instance computed for `ws` and `key`, if it was computed from data
+    /// with this same `stamp` (the caller's account of what the report depends on).
+    pub fn memo_get<T: std::any::Any + Send + Sync>(
+        &self,
+        ws: kohtaamo_domain::Id,
+        key: &str,
+        stamp: &str,
+    ) -> Option<Arc<T>> {
+        let m = self.memo.lock().ok()?;
+        let (s, v) = m.get(&(ws, key.to_owned()))?;
+        (s == stamp).then(|| v.clone().downcast::<T>().ok())?
+    }
+
+    /// Keeps a report for [`Store::memo_get`].
+    pub fn memo_put<T: std::any::Any + Send + Sync>(
+        &self,
+        ws: kohtaamo_domain::Id,
+        key: String,
+        stamp: String,
+        v: Arc<T>,
+    ) {
+        if let Ok(mut m) = self.memo.lock() {
+            if m.len() >= MEMO_ENTRIES && !m.contains_key(&(ws, key.clone())) {
+                m.clear();
+            }
+            m.insert((ws, key), (stamp, v));
+        }
     }
 
     /// A workspace's whole model like [`Store::snapshot`], shared and cached for the

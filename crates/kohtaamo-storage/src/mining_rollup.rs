@@ -80,8 +80,9 @@ pub fn act_parse(s: &str, channels: &mut Vec<String>) -> Option<Activity> {
 
 /// Keys read per statement.
 const KEYS_CHUNK: usize = 400;
-/// Rows per multi-row upsert (8 values each, under PostgreSQL's parameter limit).
-const ROWS_CHUNK: usize = 500;
+/// Rows per multi-row upsert or update (sqlx's SQLite driver ran 400-row statements
+/// ~5× slower per row than 64-row ones).
+const ROWS_CHUNK: usize = 64;
 
 impl Store {
     /// The design the rollups were built for ('' = stale or never built) and their
@@ -183,7 +184,8 @@ impl Store {
     /// whole stream minus those of its applied part, per journey; it fills the channel
     /// table the activities index) and writes them, marking the encounters read as
     /// applied — one transaction, and only while the rollups are built for `design`.
-    /// Returns how many keys it applied (0: nothing left, or the design differs).
+    /// Returns how many keys it applied and keyless rows it marked (0: nothing left, or
+    /// the design differs).
     pub async fn mining_pass(
         &self,
         ws: Id,
@@ -200,30 +202,33 @@ impl Store {
             }
             let col = by.col();
             let bit = by.bit();
-            // Rows with no key of this kind have nothing to apply.
-            sqlx::query(&format!(
-                "UPDATE encounters SET mined = mined + $2 WHERE workspace_id = $1 AND mined <> 3 AND (mined & $2) = 0 AND {col} IS NULL"
-            ))
-            .bind(ws)
-            .bind(bit)
-            .execute(&mut *tx)
-            .await?;
+            // The oldest unapplied rows; those with no key of this kind have nothing
+            // to apply and are only marked.
             let sql = format!(
-                "SELECT DISTINCT {k} FROM (SELECT {col} FROM encounters WHERE workspace_id = $1 AND mined <> 3 AND (mined & $2) = 0 ORDER BY id LIMIT $3) p",
+                "SELECT id, {k} FROM encounters WHERE workspace_id = $1 AND mined <> 3 AND (mined & $2) = 0 ORDER BY id LIMIT $3",
                 k = key_text(by, col),
             );
-            let keys: Vec<String> = sqlx::query(&sql)
+            let batch = sqlx::query(&sql)
                 .bind(ws)
                 .bind(bit)
                 .bind(limit)
                 .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<std::result::Result<_, _>>()?;
-            if keys.is_empty() {
-                return Ok(0);
+                .await?;
+            let mut keys: Vec<String> = vec![];
+            let mut keyless: Vec<Id> = vec![];
+            for r in &batch {
+                match r.try_get::<Option<String>, _>(1)? {
+                    Some(k) => keys.push(k),
+                    None => keyless.push(r.try_get(0)?),
+                }
             }
+            keys.sort_unstable();
+            keys.dedup();
+            mark(&mut tx, bit, &keyless).await?;
+            if keys.is_empty() {
+                return Ok(keyless.len());
+            }
+            let t_start = std::time::Instant::now();
             let mut streams: Vec<KeyStream> = Vec::with_capacity(keys.len());
             let mut unapplied: Vec<Id> = vec![];
             for chunk in keys.chunks(KEYS_CHUNK) {
@@ -271,30 +276,30 @@ impl Store {
                     }
                 }
             }
+            let t_read = std::time::Instant::now();
             let mut channels = vec![];
             let changes = compute(&streams, &mut channels);
+            let t_comp = std::time::Instant::now();
+            let nrows: usize = changes.iter().map(|c| c.rows.acts.len() + c.rows.edges.len() + c.rows.stages.len()).sum();
             for c in changes {
                 write_rows(&mut tx, ws, c.journey, by, &c.rows, &channels).await?;
             }
-            for chunk in unapplied.chunks(KEYS_CHUNK) {
-                let marks = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
-                let mut all = vec![Val::from(ws), Val::from(bit)];
-                all.extend(chunk.iter().map(|id| Val::from(*id)));
-                bind(
-                    sqlx::query(&format!(
-                        "UPDATE encounters SET mined = mined + $2 WHERE workspace_id = $1 AND (mined & $2) = 0 AND id IN ({marks})"
-                    ))
-                    .persistent(false),
-                    all,
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
+            let t_write = std::time::Instant::now();
+            mark(&mut tx, bit, &unapplied).await?;
+            tracing::debug!(
+                keys = streams.len(),
+                rows = nrows,
+                read_ms = (t_read - t_start).as_millis() as u64,
+                compute_ms = (t_comp - t_read).as_millis() as u64,
+                write_ms = (t_write - t_comp).as_millis() as u64,
+                mark_ms = t_write.elapsed().as_millis() as u64,
+                "journey-mining rollup pass"
+            );
             sqlx::query("UPDATE mining_state SET generation = generation + 1 WHERE workspace_id = $1")
                 .bind(ws)
                 .execute(&mut *tx)
                 .await?;
-            Ok(streams.len())
+            Ok(streams.len() + keyless.len())
         }
         .await;
         self.finish(tx, r).await
@@ -430,6 +435,30 @@ async fn lock_state(tx: &mut Tx, backend: Backend, ws: Id) -> Result<String> {
     .try_get(0)?)
 }
 
+/// Sets `bit` (applied) on the encounters `ids` (of the workspace the caller read).
+async fn mark(tx: &mut Tx, bit: i64, ids: &[Id]) -> Result<()> {
+    for chunk in ids.chunks(ROWS_CHUNK) {
+        let marks = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The ids alone: SQLite ran this with more terms (the workspace, the bit
+        // unset) some 200× slower although its plan was the same primary-key search.
+        let mut all = vec![Val::from(bit)];
+        all.extend(chunk.iter().map(|id| Val::from(*id)));
+        bind(
+            sqlx::query(&format!(
+                "UPDATE encounters SET mined = mined | $1 WHERE id IN ({marks})"
+            ))
+            .persistent(false),
+            all,
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Marks the workspace's rollups stale (a deletion or anonymisation of encounters):
 /// the next refresh rebuilds them.
 pub(crate) async fn mark_stale(tx: &mut Tx, ws: Id) -> Result<()> {
@@ -539,7 +568,7 @@ async fn upsert(
     rows: Vec<Vec<Val>>,
 ) -> Result<()> {
     let width = 3 + cols.len() + 1;
-    let per = (ROWS_CHUNK * 8 / width).max(1);
+    let per = ROWS_CHUNK;
     let mut rows = rows;
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(per));

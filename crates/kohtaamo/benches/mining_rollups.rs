@@ -1,0 +1,124 @@
+//! The journey's flow rollups at size: `cargo bench -p kohtaamo --bench mining_rollups`.
+//!
+//! For each backend: fills a fresh database with `BENCH_CUSTOMERS` (1,000,000)
+//! customers and `BENCH_ENCOUNTERS` (10,000,000) encounters over the last 365 days at
+//! 20 touchpoints of one journey (four per case; the bulk SQL fill of the encounter
+//! benches), then
+//!
+//! 1. **applies them all** to the rollups as the job does (`mining_rollups::refresh`,
+//!    by case and by customer) and prints encounters/s and the rows it wrote;
+//! 2. **reads the 90-day flow** `BENCH_READS` (200) times through the use case (by
+//!    case, then by customer) and prints p50, p95 and p99;
+//! 3. with `BENCH_CHECK=1`, also mines the same period from the log and checks that
+//!    the counts agree (minutes at 10 M).
+//!
+//! Environment: `BENCH_BACKENDS` (`sqlite`; add `postgres`), `BENCH_CUSTOMERS`,
+//! `BENCH_ENCOUNTERS`, `BENCH_READS`, `BENCH_CHECK`.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use kohtaamo_app::i18n::I18n;
+use kohtaamo_app::mining::Query;
+use kohtaamo_app::mining_rollups as mr;
+use kohtaamo_storage::Backend;
+
+mod common;
+use common::{env_num, pct};
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite".into());
+    for b in backends.split(',') {
+        let backend = match b.trim() {
+            "postgres" => Backend::Postgres,
+            _ => Backend::Sqlite,
+        };
+        rt.block_on(run(backend));
+    }
+}
+
+async fn run(backend: Backend) {
+    let customers = env_num("BENCH_CUSTOMERS", 1_000_000);
+    let encounters = env_num("BENCH_ENCOUNTERS", 10_000_000);
+    let reads = env_num("BENCH_READS", 200) as usize;
+    let b = common::workspace(backend).await;
+    let slugs: Vec<String> = (0..20).map(|k| format!("tp{k}")).collect();
+    let (unit, tps) = b.touchpoints(&slugs).await;
+    let fill = common::fill_encounters(&b.store, (b.ws, unit, &tps), customers, encounters).await;
+    println!("{backend:?}: {encounters} encounters of {customers} customers written by SQL in {fill:.0} s");
+
+    let t = Instant::now();
+    let applied = mr::refresh(&b.store, b.ws, None).await.expect("refresh");
+    let secs = t.elapsed().as_secs_f64();
+    let rows: i64 = {
+        let mut n = 0;
+        for t in [
+            "mining_flow_acts",
+            "mining_flow_edges",
+            "mining_flow_stages",
+        ] {
+            let c: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}"))
+                .fetch_one(b.store.pool())
+                .await
+                .expect("count");
+            n += c;
+        }
+        n
+    };
+    println!(
+        "  applied to the rollups in {secs:.1} s: {:.0} encounters/s (by case and by customer; {applied} keys and keyless rows), {rows} rollup rows",
+        encounters as f64 / secs
+    );
+
+    let snapshot = b.store.snapshot(b.ws).await.expect("snapshot");
+    let journey = snapshot.journeys[0].0;
+    let today = chrono::Utc::now().date_naive();
+    let i = I18n::new("en", "en");
+    for by in ["case", "customer"] {
+        let params: BTreeMap<String, String> = [("by".to_string(), by.to_string())].into();
+        let q = Query::parse(
+            journey,
+            (today - chrono::Duration::days(89), today),
+            &params,
+        )
+        .expect("query");
+        let mut lat = vec![];
+        let mut last = None;
+        for _ in 0..reads {
+            let t = Instant::now();
+            let f = mr::flow(&b.store, b.ws, &q, &i).await.expect("flow");
+            lat.push(t.elapsed().as_micros() as u32);
+            last = Some(f);
+        }
+        lat.sort_unstable();
+        let f = last.expect("a read");
+        println!(
+            "  90-day flow by {by} ({}, {} instances, {} edges), {reads} reads: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+            f.source,
+            f.instances,
+            f.edges.len(),
+            pct(&lat, 0.5),
+            pct(&lat, 0.95),
+            pct(&lat, 0.99)
+        );
+        assert_eq!(f.source, "rollups");
+        if env_num("BENCH_CHECK", 0) == 1 {
+            let t = Instant::now();
+            let m = kohtaamo_app::mining::mine(&b.store, b.ws, &q, &i)
+                .await
+                .expect("mine");
+            let same = m.instances == f.instances
+                && m.edges.iter().map(|e| e.count).sum::<u64>()
+                    == f.edges.iter().map(|e| e.count).sum::<u64>();
+            println!(
+                "  the same period mined from the log in {:.1} s: same instances and edge counts: {same}",
+                t.elapsed().as_secs_f64()
+            );
+            assert!(same);
+        }
+    }
+}

@@ -26,7 +26,11 @@ use crate::Result;
 
 /// Unapplied encounters one pass takes (with their keys' whole streams) in one
 /// transaction.
-pub const PASS_ROWS: i64 = 10_000;
+/// Small, so the write lock is held briefly (SQLite: other processes, such as a CLI
+/// command, wait for it at most their busy timeout).
+pub const PASS_ROWS: i64 = 2_000;
+/// Between passes: room for other writers to take the lock.
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 /// A read brings the rollups up to date itself when at most this many encounters
 /// wait; with more, it counts the period from the log instead (same figures).
 pub const READ_CATCH_UP: i64 = 20_000;
@@ -152,6 +156,7 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
             if n == 0 {
                 break;
             }
+            tokio::time::sleep(PAUSE).await;
         }
     }
     if done > 0 {

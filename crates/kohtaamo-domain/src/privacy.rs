@@ -249,6 +249,8 @@ pub const REGISTER: &[Table] = &[
             ("source", About),
             ("recorded_by", About),
             ("created_at", About),
+            // Bookkeeping of the journey-mining rollups (which streams are applied).
+            ("mined", Key),
         ],
     ),
     people(
@@ -636,11 +638,15 @@ pub const REGISTER: &[Table] = &[
     other("retention_settings", Holds::Model),
     other("score_rollups", Holds::Aggregates),
     other("encounter_rollups", Holds::Aggregates),
+    other("mining_flow_acts", Holds::Aggregates),
+    other("mining_flow_edges", Holds::Aggregates),
+    other("mining_flow_stages", Holds::Aggregates),
     other("impressions", Holds::Aggregates),
     other("instance_settings", Holds::System),
     other("kohtaamo_meta", Holds::System),
     other("kohtaamo_migrations", Holds::System),
     other("audit_heads", Holds::System),
+    other("mining_state", Holds::System),
 ];
 
 /// What retention can remove after a period.

@@ -375,6 +375,9 @@ pub async fn import_csv<R: Read>(
     for delivery in sent {
         let _ = delivery.await;
     }
+    // A large load leaves PostgreSQL's statistics behind; bring them up to date now
+    // rather than when autovacuum next wakes (if it runs at all).
+    store.refresh_statistics().await?;
     report.applied = true;
     Ok(report)
 }

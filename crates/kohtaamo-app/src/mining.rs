@@ -286,6 +286,8 @@ pub(crate) fn time_text(ms: i64) -> String {
 
 /// Reads the instances of `q` (with their answers) for `journey`.
 pub async fn instances(store: &Store, ws: Id, journey: &Journey, q: &Query) -> Result<Instances> {
+    // The read below is a join whose plan needs current statistics on PostgreSQL.
+    store.refresh_statistics().await?;
     let (from, to) = q.window();
     let gap = q.gap_hours * 3_600_000;
     let on_map: Vec<Id> = journey.design.touchpoints.iter().map(|t| t.id).collect();

@@ -135,6 +135,8 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
     let snapshot = store.snapshot(ws).await?;
     let designs = designs(&snapshot)?;
     let fp = fingerprint(&designs);
+    // The passes read keys' streams by joins planned from PostgreSQL's statistics.
+    store.refresh_statistics().await?;
     if store.mining_state(ws).await?.0 != fp {
         store.mining_reset(ws, &fp).await?;
     }

@@ -27,6 +27,7 @@ pub mod model_io;
 pub mod privacy;
 pub mod retention;
 pub mod reviews;
+pub mod statistics;
 pub mod testing;
 
 use std::str::FromStr;

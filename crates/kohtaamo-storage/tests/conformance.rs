@@ -87,7 +87,52 @@ conformance!(
     rollups_stay_exact,
     optional_doubles_bind_null_then_values,
     alerts_open_follow_ups_with_them_once,
+    statistics_follow_bulk_changes,
 );
+
+/// After many rows change, PostgreSQL's planner statistics are gathered again by the
+/// product itself (autovacuum may be off or asleep); SQLite keeps none.
+async fn statistics_follow_bulk_changes(store: Store) {
+    let ws = workspace(&store, "w").await;
+    for i in 0..120 {
+        store
+            .create(ws, &unit(&format!("u{i}"), None))
+            .await
+            .unwrap();
+    }
+    if store.backend() == Backend::Sqlite {
+        assert_eq!(store.refresh_statistics().await.unwrap(), 0);
+        return;
+    }
+    let analysed = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'units' \
+             AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+    };
+    // The server counts changes a moment after each transaction ends.
+    let mut done = 0;
+    for _ in 0..50 {
+        done += store.refresh_statistics().await.unwrap();
+        if analysed().await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(analysed().await, 1, "units analysed");
+    assert!(done >= 1);
+    let stale: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+         AND n_mod_since_analyze > 50 + n_live_tup / 10",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(stale, 0, "nothing stale is left");
+}
 
 /// A score alert and the follow-ups it opens are stored in one transaction, once: a
 /// second instance recording the same rule and period gets nothing and opens nothing;

@@ -10,6 +10,7 @@
 //! - [`model_io`]: model-as-code import and export.
 //! - [`encounters`]: the encounter log, customers and their links, captures.
 //! - [`migrate`]: versioned migrations.
+//! - [`statistics`]: PostgreSQL's planner statistics kept current.
 
 pub mod alerts;
 pub mod auth;

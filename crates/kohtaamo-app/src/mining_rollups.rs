@@ -66,24 +66,38 @@ fn millis(at: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
-/// Row changes for the streams of one pass: for each journey a stream meets, the rows
-/// of the whole stream minus those of its applied part.
-fn changes(
-    designs: &[(Id, Design)],
-    by: InstanceKey,
-    streams: &[KeyStream],
-    channels: &mut Vec<String>,
-) -> Vec<JourneyRows> {
-    let gap = (by == InstanceKey::Customer).then_some(DEFAULT_GAP_HOURS * 3_600_000);
-    let mut journey_of: HashMap<Id, usize> = HashMap::new();
-    for (j, (_, d)) in designs.iter().enumerate() {
-        for t in &d.touchpoints {
-            journey_of.insert(t.id, j);
+/// What turns key streams into rollup rows: the designs, which journey each
+/// touchpoint belongs to, the gap for `by`, and the channel table being filled.
+struct Rows<'a> {
+    designs: &'a [(Id, Design)],
+    journey_of: HashMap<Id, usize>,
+    gap: Option<i64>,
+    ix: HashMap<String, u32>,
+    channels: Vec<String>,
+    rows: BTreeMap<usize, FlowRows>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(designs: &'a [(Id, Design)], by: InstanceKey) -> Self {
+        let mut journey_of: HashMap<Id, usize> = HashMap::new();
+        for (j, (_, d)) in designs.iter().enumerate() {
+            for t in &d.touchpoints {
+                journey_of.insert(t.id, j);
+            }
+        }
+        Rows {
+            designs,
+            journey_of,
+            gap: (by == InstanceKey::Customer).then_some(DEFAULT_GAP_HOURS * 3_600_000),
+            ix: HashMap::new(),
+            channels: vec![],
+            rows: BTreeMap::new(),
         }
     }
-    let mut ix: HashMap<String, u32> = HashMap::new();
-    let mut rows: BTreeMap<usize, FlowRows> = BTreeMap::new();
-    for s in streams {
+
+    /// Adds one stream's change: for each journey it meets, the rows of the whole
+    /// stream minus those of its applied part.
+    fn add(&mut self, s: &KeyStream) {
         let mut old: Vec<Event> = vec![];
         let mut new: Vec<Event> = vec![];
         let mut met: Vec<usize> = vec![];
@@ -91,17 +105,22 @@ fn changes(
             let Some(at) = millis(&e.occurred_at) else {
                 continue;
             };
-            let channel = *ix.entry(e.channel.clone()).or_insert_with(|| {
-                channels.push(e.channel.clone());
-                channels.len() as u32 - 1
-            });
+            let channel = match self.ix.get(&e.channel) {
+                Some(c) => *c,
+                None => {
+                    self.channels.push(e.channel.clone());
+                    let c = self.channels.len() as u32 - 1;
+                    self.ix.insert(e.channel.clone(), c);
+                    c
+                }
+            };
             let ev = Event {
                 at,
                 touchpoint: e.touchpoint_id,
                 channel,
                 owner: None,
             };
-            if let Some(j) = e.touchpoint_id.and_then(|t| journey_of.get(&t)) {
+            if let Some(j) = e.touchpoint_id.and_then(|t| self.journey_of.get(&t)) {
                 if !met.contains(j) {
                     met.push(*j);
                 }
@@ -112,20 +131,108 @@ fn changes(
             new.push(ev);
         }
         for j in met {
-            let r = rows.entry(j).or_default();
-            r.add(&designs[j].1, &old, gap, -1);
-            r.add(&designs[j].1, &new, gap, 1);
+            let r = self.rows.entry(j).or_default();
+            r.add(&self.designs[j].1, &old, self.gap, -1);
+            r.add(&self.designs[j].1, &new, self.gap, 1);
         }
     }
-    rows.into_iter()
-        .filter_map(|(j, mut r)| {
-            r.prune();
-            (!r.is_empty()).then(|| JourneyRows {
-                journey: designs[j].0,
-                rows: r,
+
+    /// The non-empty changes per journey, and the channel table they index.
+    fn done(self) -> (Vec<JourneyRows>, Vec<String>) {
+        let designs = self.designs;
+        let rows = self
+            .rows
+            .into_iter()
+            .filter_map(|(j, mut r)| {
+                r.prune();
+                (!r.is_empty()).then(|| JourneyRows {
+                    journey: designs[j].0,
+                    rows: r,
+                })
             })
-        })
-        .collect()
+            .collect();
+        (rows, self.channels)
+    }
+}
+
+/// Row changes for the streams of one pass.
+fn changes(
+    designs: &[(Id, Design)],
+    by: InstanceKey,
+    streams: &[KeyStream],
+    channels: &mut Vec<String>,
+) -> Vec<JourneyRows> {
+    let mut rows = Rows::new(designs, by);
+    for s in streams {
+        rows.add(s);
+    }
+    let (rows, table) = rows.done();
+    *channels = table;
+    rows
+}
+
+/// Rebuilds the workspace's rollups from the whole log for `fp` (see
+/// [`Store::mining_build_start`]): each kind's streams read once in key order, their
+/// rows summed in memory and written, every encounter read marked applied. False when
+/// another rebuild holds the lease or this one was overtaken (a deletion meanwhile):
+/// the rollups stay stale and reads count from the log. Returns how many streams it
+/// read.
+async fn rebuild(
+    store: &Store,
+    ws: Id,
+    designs: &[(Id, Design)],
+    fp: &str,
+) -> Result<Option<usize>> {
+    let Some((generation, upto)) = store.mining_build_start(ws).await? else {
+        return Ok(None);
+    };
+    let mut streams = 0;
+    let t = std::time::Instant::now();
+    let built = async {
+        for by in KINDS {
+            let mut rows = Rows::new(designs, by);
+            if !store
+                .mining_build_read(ws, (generation, upto), by, |s| {
+                    streams += 1;
+                    rows.add(&s)
+                })
+                .await?
+            {
+                return Ok::<_, crate::Error>(false);
+            }
+            let (rows, channels) = rows.done();
+            if !store
+                .mining_build_write(ws, generation, by, &rows, &channels)
+                .await?
+            {
+                return Ok(false);
+            }
+        }
+        store
+            .mining_build_mark(ws, generation, upto)
+            .await
+            .map_err(Into::into)
+    }
+    .await;
+    let built = match built {
+        Ok(b) => b,
+        Err(e) => {
+            // Give the lease up so the next pass may start again at once.
+            let _ = store.mining_build_finish(ws, generation, None).await;
+            return Err(e);
+        }
+    };
+    let done = store
+        .mining_build_finish(ws, generation, built.then_some(fp))
+        .await?;
+    tracing::info!(
+        built = done,
+        upto,
+        streams,
+        seconds = t.elapsed().as_secs_f64(),
+        "journey-mining rollups rebuilt from the log"
+    );
+    Ok(done.then_some(streams))
 }
 
 /// Brings the workspace's rollups up to date: rebuilds them when the design they
@@ -137,8 +244,12 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
     let fp = fingerprint(&designs);
     // The passes read keys' streams by joins planned from PostgreSQL's statistics.
     store.refresh_statistics().await?;
+    let mut rebuilt = 0;
     if store.mining_state(ws).await?.0 != fp {
-        store.mining_reset(ws, &fp).await?;
+        match rebuild(store, ws, &designs, &fp).await? {
+            Some(n) => rebuilt = n,
+            None => return Ok(0),
+        }
     }
     let mut done = 0;
     for by in KINDS {
@@ -164,7 +275,7 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
     if done > 0 {
         store.mining_tidy(ws).await?;
     }
-    Ok(done)
+    Ok(rebuilt + done)
 }
 
 /// Brings the rollups up to date when few encounters wait (or, after a change of

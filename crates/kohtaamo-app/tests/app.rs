@@ -2733,3 +2733,164 @@ journeys:
     assert!(!renamed.cached);
     assert!(renamed.edges.iter().any(|e| e.to.name == "Till"));
 }
+
+/// A rebuild of the rollups from the whole log covers the encounters recorded before
+/// it began; those recorded while it runs are left to the passes after it. One
+/// rebuild runs at a time (a lease), and a deletion while it runs voids it.
+#[tokio::test]
+async fn rollup_rebuild_covers_what_was_there_and_yields_to_deletions() {
+    use kohtaamo_app::encounters::{self as enc, Recorder};
+    use kohtaamo_app::mining::{self as mn, Query};
+    use kohtaamo_app::mining_rollups as mr;
+    use kohtaamo_domain::encounters::{EncounterInput, Source};
+    use kohtaamo_storage::mining::InstanceKey;
+
+    let db = fresh(backend_from_env()).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    kohtaamo_app::model::import_yaml(
+        &store,
+        r#"
+kohtaamo: 1
+workspace: {slug: rb, name: {fi: Rb, en: Rb}, default_language: fi}
+units:
+  - {slug: desk, name: {fi: Palvelu, en: Desk}}
+segments:
+  - {slug: buyer, name: {fi: Ostaja, en: Buyer}}
+journeys:
+  - slug: buy
+    name: {fi: Osto, en: Buy}
+    segment: buyer
+    stages:
+      - slug: choose
+        name: {fi: Valinta, en: Choose}
+        touchpoints:
+          - {slug: web-shop, name: {fi: Verkkokauppa, en: Web shop}, channel: web, lane: frontstage, owner: {unit: desk}}
+      - slug: pay
+        name: {fi: Maksu, en: Pay}
+        touchpoints:
+          - {slug: checkout, name: {fi: Kassa, en: Checkout}, channel: web, lane: frontstage, owner: {unit: desk}}
+"#,
+        None,
+        false,
+        kohtaamo_app::model::Importer::Admin,
+    )
+    .await
+    .expect("import");
+    let ws = store.workspace_by_slug("rb").await.unwrap().unwrap().id;
+    let journey = store.snapshot(ws).await.unwrap().journeys[0].0;
+    let now = chrono::Utc::now();
+    let by = Recorder::user("admin");
+    let record = |from: usize, n: usize| {
+        let rows: Vec<EncounterInput> = (from..from + n)
+            .map(|k| {
+                let place = ["web-shop", "checkout"][k % 2];
+                serde_json::from_value(json!({"id": format!("e{k}"),
+                    "at": (now - Duration::hours((100 - k) as i64)).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    "customer": format!("crm:{}", k % 3), "case_ref": format!("case{}", k % 4),
+                    "touchpoint": place, "kind": "contact"}))
+                .unwrap()
+            })
+            .collect();
+        let store = store.clone();
+        let by = by.clone();
+        async move {
+            enc::record(&store, ws, &rows, false, (Source::Api, &by), now)
+                .await
+                .unwrap();
+        }
+    };
+    record(0, 10).await;
+
+    // A rebuild begins; 6 more encounters arrive while it runs.
+    let (generation, upto) = store.mining_build_start(ws).await.unwrap().unwrap();
+    assert!(
+        store.mining_build_start(ws).await.unwrap().is_none(),
+        "one rebuild at a time"
+    );
+    record(10, 6).await;
+    let mut read = 0;
+    for kind in [InstanceKey::Case, InstanceKey::Customer] {
+        assert!(store
+            .mining_build_read(ws, (generation, upto), kind, |s| read += s.events.len())
+            .await
+            .unwrap());
+    }
+    assert_eq!(
+        read, 20,
+        "each of the first 10, once by case and once by customer"
+    );
+    assert!(store.mining_build_mark(ws, generation, upto).await.unwrap());
+    assert!(store
+        .mining_build_finish(ws, generation, Some("a design"))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.mining_pending(ws, 100).await.unwrap(),
+        6,
+        "later ones wait"
+    );
+    assert_eq!(store.mining_state(ws).await.unwrap().0, "a design");
+
+    // A deletion while a rebuild runs voids it: nothing is recorded as built.
+    let (generation, upto) = store.mining_build_start(ws).await.unwrap().unwrap();
+    let officer = kohtaamo_storage::privacy::Actor::user(
+        store
+            .create_user("tietosuoja", "a long enough password", false)
+            .await
+            .unwrap(),
+    );
+    kohtaamo_app::privacy::erase(
+        &store,
+        ws,
+        (&officer, kohtaamo_domain::model::Role::Privacy),
+        &kohtaamo_app::privacy::SubjectInput {
+            identifiers: vec!["crm:1".into()],
+            ..Default::default()
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(!store.mining_build_mark(ws, generation, upto).await.unwrap());
+    assert!(!store
+        .mining_build_finish(ws, generation, Some("a design"))
+        .await
+        .unwrap());
+    assert_eq!(store.mining_state(ws).await.unwrap().0, "", "still stale");
+
+    // The next refresh rebuilds (the voided rebuild gave its lease up), and the flow
+    // is what mining counts from the log.
+    assert!(mr::refresh(&store, ws, None).await.unwrap() > 0);
+    assert_eq!(store.mining_pending(ws, 100).await.unwrap(), 0);
+    let i = I18n::new("en", "fi");
+    for kind in ["case", "customer"] {
+        let m: BTreeMap<String, String> = [("by".to_string(), kind.to_string())].into();
+        let q = Query::parse(journey, (today() - Duration::days(10), today()), &m).unwrap();
+        let f = mr::flow(&store, ws, &q, &i).await.unwrap();
+        let mined = mn::mine(&store, ws, &q, &i).await.unwrap();
+        assert_eq!(f.source, "rollups");
+        assert!(f.instances > 0);
+        assert_eq!(f.instances, mined.instances, "{kind}");
+        let edges = |v: Vec<(String, String, u64)>| {
+            let mut v = v;
+            v.sort();
+            v
+        };
+        assert_eq!(
+            edges(
+                f.edges
+                    .iter()
+                    .map(|e| (e.from.label.clone(), e.to.label.clone(), e.count))
+                    .collect()
+            ),
+            edges(
+                mined
+                    .edges
+                    .iter()
+                    .map(|e| (e.from.label.clone(), e.to.label.clone(), e.count))
+                    .collect()
+            ),
+            "{kind}"
+        );
+    }
+}

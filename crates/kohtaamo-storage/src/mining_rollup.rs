@@ -8,6 +8,7 @@
 //! anonymisation marks the workspace's rollups stale (`mining_state.design` = ''); the
 //! next refresh empties and rebuilds them. One SQL code path for both backends.
 
+use futures_util::TryStreamExt;
 use kohtaamo_domain::mining::Activity;
 use kohtaamo_domain::mining_rollup::{Day, FlowRows, FlowSums};
 use kohtaamo_domain::Id;
@@ -80,6 +81,20 @@ pub fn act_parse(s: &str, channels: &mut Vec<String>) -> Option<Activity> {
 
 /// Keys read per statement.
 const KEYS_CHUNK: usize = 400;
+/// How long a rebuild holds the right to rebuild without renewing it (seconds).
+const LEASE_SECONDS: i64 = 120;
+/// How often a rebuild's read renews its lease.
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+/// Rollup rows a rebuild writes per transaction.
+const BUILD_ROWS: usize = 4_096;
+/// Ids a rebuild marks per transaction.
+const MARK_IDS: Id = 20_000;
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 /// Rows per multi-row upsert or update (sqlx's SQLite driver ran 400-row statements
 /// ~5× slower per row than 64-row ones).
 const ROWS_CHUNK: usize = 64;
@@ -122,15 +137,29 @@ impl Store {
         .try_get(0)?)
     }
 
-    /// Empties the workspace's rollups and marks every encounter unapplied, in slices
-    /// so no write holds the database for long; then records `design` as what the
-    /// rollups are built for. Until then the rollups are stale ('').
-    pub async fn mining_reset(&self, ws: Id, design: &str) -> Result<()> {
+    /// Starts a rebuild of the workspace's rollups from the whole log (the first
+    /// build, a change of design, a deletion): unless another rebuild holds the lease,
+    /// takes it, marks the rollups stale, empties them and returns the new generation
+    /// and the last encounter id the rebuild covers. Every encounter recorded later has
+    /// a higher id (on PostgreSQL the id is read under a lock that waits for inserts in
+    /// flight, whose sequence numbers could otherwise commit below it).
+    pub async fn mining_build_start(&self, ws: Id) -> Result<Option<(i64, Id)>> {
+        let now = unix_now();
         let (permit, mut tx) = self.write().await?;
         let r = async {
             lock_state(&mut tx, self.backend(), ws).await?;
-            sqlx::query("UPDATE mining_state SET design = '', generation = generation + 1 WHERE workspace_id = $1")
+            let lease: Option<i64> =
+                sqlx::query("SELECT build_lease FROM mining_state WHERE workspace_id = $1")
+                    .bind(ws)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+            if lease.is_some_and(|l| l > now) {
+                return Ok(None);
+            }
+            sqlx::query("UPDATE mining_state SET design = '', generation = generation + 1, build_lease = $2 WHERE workspace_id = $1")
                 .bind(ws)
+                .bind(now + LEASE_SECONDS)
                 .execute(&mut *tx)
                 .await?;
             for t in ["mining_flow_acts", "mining_flow_edges", "mining_flow_stages"] {
@@ -139,41 +168,205 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let r = sqlx::query("SELECT MIN(id), MAX(id) FROM encounters WHERE workspace_id = $1")
+            let g: i64 = sqlx::query("SELECT generation FROM mining_state WHERE workspace_id = $1")
                 .bind(ws)
                 .fetch_one(&mut *tx)
-                .await?;
-            Ok::<_, crate::StoreError>((r.try_get::<Option<Id>, _>(0)?, r.try_get::<Option<Id>, _>(1)?))
+                .await?
+                .try_get(0)?;
+            Ok(Some(g))
         }
         .await;
-        let (lo, hi) = self.finish(tx, r).await?;
+        let g = self.finish(tx, r).await?;
         drop(permit);
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            let mut at = lo;
-            while at <= hi {
-                let (permit, mut tx) = self.write().await?;
-                let r = sqlx::query("UPDATE encounters SET mined = 0 WHERE workspace_id = $1 AND id >= $2 AND id < $3 AND mined <> 0")
-                    .bind(ws)
-                    .bind(at)
-                    .bind(at + 20_000)
-                    .execute(&mut *tx)
-                    .await
-                    .map(|_| ())
-                    .map_err(Into::into);
-                self.finish(tx, r).await?;
-                drop(permit);
-                at += 20_000;
-            }
-        }
-        let (_permit, mut tx) = self.write().await?;
-        let r = async {
-            lock_state(&mut tx, self.backend(), ws).await?;
-            sqlx::query("UPDATE mining_state SET design = $2, generation = generation + 1 WHERE workspace_id = $1")
-                .bind(ws)
-                .bind(design)
+        let Some(g) = g else { return Ok(None) };
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("LOCK TABLE encounters IN SHARE MODE")
                 .execute(&mut *tx)
                 .await?;
-            Ok(())
+        }
+        let upto: Option<Id> =
+            sqlx::query("SELECT MAX(id) FROM encounters WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        tx.commit().await?;
+        Ok(Some((g, upto.unwrap_or(0))))
+    }
+
+    /// Calls `each` with every `by` stream of the workspace's encounters up to id
+    /// `upto` (each event unapplied), in key order; outside any write lock, renewing
+    /// the rebuild's lease as it reads. False: the rebuild was overtaken (a deletion,
+    /// another rebuild) and should stop.
+    pub async fn mining_build_read(
+        &self,
+        ws: Id,
+        (generation, upto): (i64, Id),
+        by: InstanceKey,
+        mut each: impl FnMut(KeyStream),
+    ) -> Result<bool> {
+        let col = by.col();
+        let sql = format!(
+            "SELECT {k}, customer_id, occurred_at, touchpoint_id, channel, unit_id, partner_id \
+             FROM encounters WHERE workspace_id = $1 AND {col} IS NOT NULL AND id <= $2 \
+             ORDER BY encounters.{col}, encounters.occurred_at, encounters.id",
+            k = key_text(by, col),
+        );
+        let mut rows = sqlx::query(&sql).bind(ws).bind(upto).fetch(self.pool());
+        let mut current: Option<KeyStream> = None;
+        let mut renewed = std::time::Instant::now();
+        while let Some(r) = rows.try_next().await? {
+            let e = MiningEvent {
+                key: r.try_get(0)?,
+                customer_id: r.try_get(1)?,
+                occurred_at: r.try_get(2)?,
+                touchpoint_id: r.try_get(3)?,
+                channel: r.try_get(4)?,
+                unit_id: r.try_get(5)?,
+                partner_id: r.try_get(6)?,
+            };
+            match current.as_mut() {
+                Some(s) if s.key == e.key => s.events.push((false, e)),
+                _ => {
+                    if let Some(s) = current.take() {
+                        each(s);
+                    }
+                    current = Some(KeyStream {
+                        key: e.key.clone(),
+                        events: vec![(false, e)],
+                    });
+                }
+            }
+            if renewed.elapsed() >= RENEW_EVERY {
+                if !self.mining_build_renew(ws, generation).await? {
+                    return Ok(false);
+                }
+                renewed = std::time::Instant::now();
+            }
+        }
+        if let Some(s) = current {
+            each(s);
+        }
+        self.mining_build_renew(ws, generation).await
+    }
+
+    /// Extends the rebuild's lease while the rollups are still at `generation`.
+    async fn mining_build_renew(&self, ws: Id, generation: i64) -> Result<bool> {
+        let (_permit, mut tx) = self.write().await?;
+        let r = sqlx::query(
+            "UPDATE mining_state SET build_lease = $3 WHERE workspace_id = $1 AND generation = $2",
+        )
+        .bind(ws)
+        .bind(generation)
+        .bind(unix_now() + LEASE_SECONDS)
+        .execute(&mut *tx)
+        .await
+        .map(|r| r.rows_affected() == 1)
+        .map_err(Into::into);
+        self.finish(tx, r).await
+    }
+
+    /// Writes a rebuild's rows of `by` in transactions of a few thousand rows (the
+    /// rollups are stale meanwhile, so no reader sums them half-written); each first
+    /// checks that the rebuild still holds (`generation`). False: overtaken.
+    pub async fn mining_build_write(
+        &self,
+        ws: Id,
+        generation: i64,
+        by: InstanceKey,
+        changes: &[JourneyRows],
+        channels: &[String],
+    ) -> Result<bool> {
+        for c in changes {
+            let head = [Val::from(ws), Val::from(c.journey), Val::from(by.code())];
+            for (table, cols, rows) in row_values(&c.rows, channels) {
+                for chunk in rows.chunks(BUILD_ROWS) {
+                    let (_permit, mut tx) = self.write().await?;
+                    let r = async {
+                        if !holds(&mut tx, self.backend(), ws, generation).await? {
+                            return Ok(false);
+                        }
+                        upsert(&mut tx, table, cols, &head, chunk.to_vec()).await?;
+                        Ok(true)
+                    }
+                    .await;
+                    if !self.finish(tx, r).await? {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Marks every encounter up to id `upto` applied (both kinds), in slices of ids so
+    /// no write holds the database for long; rows already marked are not touched (a
+    /// rebuild after a change of design rewrites nothing here). False: overtaken.
+    pub async fn mining_build_mark(&self, ws: Id, generation: i64, upto: Id) -> Result<bool> {
+        let lo: Option<Id> =
+            sqlx::query("SELECT MIN(id) FROM encounters WHERE workspace_id = $1 AND mined <> 3")
+                .bind(ws)
+                .fetch_one(self.pool())
+                .await?
+                .try_get(0)?;
+        let Some(mut at) = lo else { return Ok(true) };
+        while at <= upto {
+            let (_permit, mut tx) = self.write().await?;
+            let r = async {
+                if !holds(&mut tx, self.backend(), ws, generation).await? {
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE encounters SET mined = 3 WHERE workspace_id = $1 AND mined <> 3 AND id >= $2 AND id < $3 AND id <= $4")
+                    .bind(ws)
+                    .bind(at)
+                    .bind(at + MARK_IDS)
+                    .bind(upto)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE mining_state SET build_lease = $2 WHERE workspace_id = $1")
+                    .bind(ws)
+                    .bind(unix_now() + LEASE_SECONDS)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(true)
+            }
+            .await;
+            if !self.finish(tx, r).await? {
+                return Ok(false);
+            }
+            at += MARK_IDS;
+        }
+        Ok(true)
+    }
+
+    /// Ends a rebuild: records `design` as what the rollups are built for (when the
+    /// rebuild still holds) and gives up the lease. False: overtaken (the next refresh
+    /// starts again).
+    pub async fn mining_build_finish(
+        &self,
+        ws: Id,
+        generation: i64,
+        design: Option<&str>,
+    ) -> Result<bool> {
+        let (_permit, mut tx) = self.write().await?;
+        let r = async {
+            let ours = holds(&mut tx, self.backend(), ws, generation).await?;
+            if ours {
+                if let Some(design) = design {
+                    sqlx::query("UPDATE mining_state SET design = $2, generation = generation + 1, build_lease = NULL WHERE workspace_id = $1")
+                        .bind(ws)
+                        .bind(design)
+                        .execute(&mut *tx)
+                        .await?;
+                    return Ok(true);
+                }
+            }
+            sqlx::query("UPDATE mining_state SET build_lease = NULL WHERE workspace_id = $1")
+                .bind(ws)
+                .execute(&mut *tx)
+                .await?;
+            Ok(false)
         }
         .await;
         self.finish(tx, r).await
@@ -435,6 +628,18 @@ async fn lock_state(tx: &mut Tx, backend: Backend, ws: Id) -> Result<String> {
     .try_get(0)?)
 }
 
+/// Whether the rollups are still at `generation` (a rebuild's own), locking the
+/// state row on PostgreSQL.
+async fn holds(tx: &mut Tx, backend: Backend, ws: Id, generation: i64) -> Result<bool> {
+    lock_state(tx, backend, ws).await?;
+    let g: i64 = sqlx::query("SELECT generation FROM mining_state WHERE workspace_id = $1")
+        .bind(ws)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    Ok(g == generation)
+}
+
 /// Sets `bit` (applied) on the encounters `ids` (of the workspace the caller read).
 async fn mark(tx: &mut Tx, bit: i64, ids: &[Id]) -> Result<()> {
     for chunk in ids.chunks(ROWS_CHUNK) {
@@ -471,15 +676,10 @@ pub(crate) async fn mark_stale(tx: &mut Tx, ws: Id) -> Result<()> {
     Ok(())
 }
 
-async fn write_rows(
-    tx: &mut Tx,
-    ws: Id,
-    journey: Id,
-    by: InstanceKey,
-    rows: &FlowRows,
-    channels: &[String],
-) -> Result<()> {
-    let head = [Val::from(ws), Val::from(journey), Val::from(by.code())];
+type Table = (&'static str, &'static [&'static str], Vec<Vec<Val>>);
+
+/// The non-zero rows of `rows` as each table's key columns and values (`n` last).
+fn row_values(rows: &FlowRows, channels: &[String]) -> [Table; 3] {
     let acts: Vec<Vec<Val>> = rows
         .acts
         .iter()
@@ -494,14 +694,6 @@ async fn write_rows(
             ]
         })
         .collect();
-    upsert(
-        tx,
-        "mining_flow_acts",
-        &["day", "act", "on_before", "on_after"],
-        &head,
-        acts,
-    )
-    .await?;
     let edges: Vec<Vec<Val>> = rows
         .edges
         .iter()
@@ -518,21 +710,6 @@ async fn write_rows(
             ]
         })
         .collect();
-    upsert(
-        tx,
-        "mining_flow_edges",
-        &[
-            "day",
-            "prev_day",
-            "from_act",
-            "to_act",
-            "on_before",
-            "on_after",
-        ],
-        &head,
-        edges,
-    )
-    .await?;
     let stages: Vec<Vec<Val>> = rows
         .stages
         .iter()
@@ -548,14 +725,45 @@ async fn write_rows(
             ]
         })
         .collect();
-    upsert(
-        tx,
-        "mining_flow_stages",
-        &["day", "stage", "prev_same", "prev_later", "next_later"],
-        &head,
-        stages,
-    )
-    .await
+    [
+        (
+            "mining_flow_acts",
+            &["day", "act", "on_before", "on_after"],
+            acts,
+        ),
+        (
+            "mining_flow_edges",
+            &[
+                "day",
+                "prev_day",
+                "from_act",
+                "to_act",
+                "on_before",
+                "on_after",
+            ],
+            edges,
+        ),
+        (
+            "mining_flow_stages",
+            &["day", "stage", "prev_same", "prev_later", "next_later"],
+            stages,
+        ),
+    ]
+}
+
+async fn write_rows(
+    tx: &mut Tx,
+    ws: Id,
+    journey: Id,
+    by: InstanceKey,
+    rows: &FlowRows,
+    channels: &[String],
+) -> Result<()> {
+    let head = [Val::from(ws), Val::from(journey), Val::from(by.code())];
+    for (table, cols, values) in row_values(rows, channels) {
+        upsert(tx, table, cols, &head, values).await?;
+    }
+    Ok(())
 }
 
 /// Adds `n` (the last value of each row) to the rows keyed by the workspace, journey,

@@ -766,11 +766,7 @@ fn report(journey: &Journey, q: &Query, inst: &Instances, m: &Mined, i: &I18n) -
         name: journey.name.clone(),
         from: q.from.to_string(),
         to: q.to.to_string(),
-        by: match q.by {
-            InstanceKey::Case => "case",
-            InstanceKey::Customer => "customer",
-        }
-        .into(),
+        by: q.by.as_str().into(),
         gap_hours: q.gap_hours,
         min_sample: MIN_SAMPLE,
         instances: m.instances,

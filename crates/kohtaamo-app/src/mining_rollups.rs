@@ -432,11 +432,7 @@ pub async fn flow(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyF
         name: journey.name.clone(),
         from: q.from.to_string(),
         to: q.to.to_string(),
-        by: match q.by {
-            InstanceKey::Case => "case",
-            InstanceKey::Customer => "customer",
-        }
-        .into(),
+        by: q.by.as_str().into(),
         gap_hours: q.gap_hours,
         source: if from_rollups { "rollups" } else { "log" }.into(),
         instances: counted.instances,

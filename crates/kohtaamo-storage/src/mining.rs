@@ -24,6 +24,36 @@ impl InstanceKey {
             InstanceKey::Customer => "customer_id",
         }
     }
+
+    /// The name the API and reports use: `case` or `customer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceKey::Case => "case",
+            InstanceKey::Customer => "customer",
+        }
+    }
+}
+
+/// The key column `col` as text on both backends (a case reference already is).
+pub(crate) fn key_text(by: InstanceKey, col: &str) -> String {
+    match by {
+        InstanceKey::Case => col.to_owned(),
+        InstanceKey::Customer => format!("CAST({col} AS TEXT)"),
+    }
+}
+
+/// The encounter in columns `at`… of `r`: key, customer, time, touchpoint, channel,
+/// unit, partner.
+pub(crate) fn event_at(r: &sqlx::any::AnyRow, at: usize) -> Result<MiningEvent> {
+    Ok(MiningEvent {
+        key: r.try_get(at)?,
+        customer_id: r.try_get(at + 1)?,
+        occurred_at: r.try_get(at + 2)?,
+        touchpoint_id: r.try_get(at + 3)?,
+        channel: r.try_get(at + 4)?,
+        unit_id: r.try_get(at + 5)?,
+        partner_id: r.try_get(at + 6)?,
+    })
 }
 
 /// One encounter as mining reads it.
@@ -72,11 +102,7 @@ impl Store {
         mut each: impl FnMut(MiningEvent),
     ) -> Result<()> {
         let col = by.column();
-        // The key as text on both backends (a case reference already is).
-        let key = match by {
-            InstanceKey::Case => "e.case_ref".to_owned(),
-            InstanceKey::Customer => "CAST(e.customer_id AS TEXT)".to_owned(),
-        };
+        let key = key_text(by, &format!("e.{col}"));
         if touchpoints.is_empty() {
             return Ok(());
         }
@@ -96,15 +122,7 @@ impl Store {
         }
         let mut rows = q.fetch(self.pool());
         while let Some(r) = rows.try_next().await? {
-            each(MiningEvent {
-                key: r.try_get(0)?,
-                customer_id: r.try_get(1)?,
-                occurred_at: r.try_get(2)?,
-                touchpoint_id: r.try_get(3)?,
-                channel: r.try_get(4)?,
-                unit_id: r.try_get(5)?,
-                partner_id: r.try_get(6)?,
-            });
+            each(event_at(&r, 0)?);
         }
         Ok(())
     }

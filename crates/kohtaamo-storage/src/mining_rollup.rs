@@ -15,7 +15,7 @@ use kohtaamo_domain::Id;
 use sqlx::Row;
 
 use crate::entity::{bind, Val};
-use crate::mining::{InstanceKey, MiningEvent};
+use crate::mining::{event_at, key_text, InstanceKey, MiningEvent};
 use crate::{Backend, Result, Store, Tx};
 
 impl InstanceKey {
@@ -217,15 +217,7 @@ impl Store {
         let mut current: Option<KeyStream> = None;
         let mut renewed = std::time::Instant::now();
         while let Some(r) = rows.try_next().await? {
-            let e = MiningEvent {
-                key: r.try_get(0)?,
-                customer_id: r.try_get(1)?,
-                occurred_at: r.try_get(2)?,
-                touchpoint_id: r.try_get(3)?,
-                channel: r.try_get(4)?,
-                unit_id: r.try_get(5)?,
-                partner_id: r.try_get(6)?,
-            };
+            let e = event_at(&r, 0)?;
             match current.as_mut() {
                 Some(s) if s.key == e.key => s.events.push((false, e)),
                 _ => {
@@ -352,15 +344,13 @@ impl Store {
         let (_permit, mut tx) = self.write().await?;
         let r = async {
             let ours = holds(&mut tx, self.backend(), ws, generation).await?;
-            if ours {
-                if let Some(design) = design {
-                    sqlx::query("UPDATE mining_state SET design = $2, generation = generation + 1, build_lease = NULL WHERE workspace_id = $1")
-                        .bind(ws)
-                        .bind(design)
-                        .execute(&mut *tx)
-                        .await?;
-                    return Ok(true);
-                }
+            if let (true, Some(design)) = (ours, design) {
+                sqlx::query("UPDATE mining_state SET design = $2, generation = generation + 1, build_lease = NULL WHERE workspace_id = $1")
+                    .bind(ws)
+                    .bind(design)
+                    .execute(&mut *tx)
+                    .await?;
+                return Ok(true);
             }
             sqlx::query("UPDATE mining_state SET build_lease = NULL WHERE workspace_id = $1")
                 .bind(ws)
@@ -447,15 +437,7 @@ impl Store {
                 {
                     let id: Id = r.try_get(0)?;
                     let mined: i64 = r.try_get(1)?;
-                    let e = MiningEvent {
-                        key: r.try_get(2)?,
-                        customer_id: r.try_get(3)?,
-                        occurred_at: r.try_get(4)?,
-                        touchpoint_id: r.try_get(5)?,
-                        channel: r.try_get(6)?,
-                        unit_id: r.try_get(7)?,
-                        partner_id: r.try_get(8)?,
-                    };
+                    let e = event_at(&r, 2)?;
                     let applied = mined & bit != 0;
                     if !applied {
                         unapplied.push(id);
@@ -595,14 +577,6 @@ impl Store {
             }
         }
         Ok(s)
-    }
-}
-
-/// The key as text on both backends.
-fn key_text(by: InstanceKey, col: &str) -> String {
-    match by {
-        InstanceKey::Case => col.to_owned(),
-        InstanceKey::Customer => format!("CAST({col} AS TEXT)"),
     }
 }
 

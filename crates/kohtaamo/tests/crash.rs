@@ -5,7 +5,7 @@
 //! `PRAGMA integrity_check` must say `ok`.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -214,10 +214,18 @@ async fn acknowledged_encounters_survive_kill_9() {
         let server = start(&db.url, dir.path(), &[]);
         let url = format!("{}/api/v1/workspaces/crash/encounters", server.base);
         let stop = Arc::new(AtomicBool::new(false));
+        // Acknowledgements so far this cycle: the kill comes after the first one, so
+        // a slow start on a busy machine does not make a cycle without load.
+        let acks = Arc::new(AtomicUsize::new(0));
         let workers: Vec<_> = (0..8)
             .map(|w| {
-                let (client, url, stop, token) =
-                    (client.clone(), url.clone(), stop.clone(), token.clone());
+                let (client, url, stop, token, acks) = (
+                    client.clone(),
+                    url.clone(),
+                    stop.clone(),
+                    token.clone(),
+                    acks.clone(),
+                );
                 tokio::spawn(async move {
                     let mut mine = Vec::new();
                     let mut n = 0;
@@ -244,7 +252,10 @@ async fn acknowledged_encounters_survive_kill_9() {
                             .send()
                             .await;
                         match sent {
-                            Ok(r) if r.status().is_success() => mine.extend(ids),
+                            Ok(r) if r.status().is_success() => {
+                                acks.fetch_add(ids.len(), Ordering::Relaxed);
+                                mine.extend(ids)
+                            }
                             Ok(r) => panic!("unexpected status {}", r.status()),
                             Err(_) => break,
                         }
@@ -253,7 +264,11 @@ async fn acknowledged_encounters_survive_kill_9() {
                 })
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(300 + rng.next(600))).await;
+        let waited = std::time::Instant::now();
+        while acks.load(Ordering::Relaxed) == 0 && waited.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.next(600))).await;
         let mut server = server;
         server.child.kill().expect("SIGKILL");
         server.child.wait().unwrap();

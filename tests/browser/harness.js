@@ -14,12 +14,12 @@ export const SHOTS = join(ROOT, 'target/screenshots');
 export const ADMIN_PW = 'browser-admin-password';
 export const MEMBER_PW = 'browser-member-password';
 
-export async function startServer() {
+export async function startServer(env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kohtaamo-browser-'));
   mkdirSync(SHOTS, { recursive: true });
   const proc = spawn(BIN, ['--data-dir', dir, 'serve', '--demo', '--bind', '127.0.0.1:0'], {
     env: { ...process.env, KOHTAAMO_ADMIN_PASSWORD: ADMIN_PW, KOHTAAMO_LOG: 'warn',
-           KOHTAAMO_LOGIN_PER_MINUTE_ACCOUNT: '1000', KOHTAAMO_LOGIN_PER_MINUTE_IP: '1000' },
+           KOHTAAMO_LOGIN_PER_MINUTE_ACCOUNT: '1000', KOHTAAMO_LOGIN_PER_MINUTE_IP: '1000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((ok, fail) => {

@@ -87,3 +87,41 @@ test('the actual journey is drawn over the design, with its deviations, variants
   assert.equal(resp.status(), 200);
   assert.equal(await page.locator('p.error[role=alert]').count(), 1);
 });
+
+test('a report still being computed says so and is shown when ready; an earlier one stands in, marked', async () => {
+  // A server that waits for no report: each not yet kept is "being computed".
+  const quick = await startServer({ KOHTAAMO_REPORT_WAIT_SECONDS: '0' });
+  try {
+    const j = (await quick.api('GET', '/api/v1/workspaces/demo/journeys?q=train-trip')).items[0];
+    const tp = (await quick.api('GET', '/api/v1/workspaces/demo/touchpoints?limit=1')).items[0];
+    for (const lang of ['fi', 'en']) {
+      const page = await quick.page(lang);
+      await login(page, quick.base, 'viewer', MEMBER_PW);
+      await page.setViewportSize({ width: 390, height: 844 });
+      const url = quick.base + `/w/demo/journeys/${j.id}/actual`;
+      const resp = await page.goto(url);
+      assert.equal(resp.status(), 202);
+      assert.equal(resp.headers()['retry-after'], '10');
+      assert.equal((await page.locator('h1').textContent()).trim(), lang === 'fi' ? 'Lasketaan' : 'Being computed');
+      assert.equal(await page.locator('[role=status][data-retry-after]').getAttribute('data-retry-after'), '10');
+      assert.deepEqual((await axe(page)).map((v) => v.id), [], `computing ${lang}`);
+      await shot(page, `mining-computing-${lang}-390`);
+      // The page asks again and shows the report when it is ready.
+      await page.waitForSelector('dl.stats', { timeout: 30000 });
+      assert.ok(Number(await page.locator('dl.stats dd').first().textContent()) > 100, 'the report is shown');
+      // One more encounter: the report computed before stands in, marked with its time.
+      const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      await quick.api('POST', '/api/v1/workspaces/demo/encounters',
+        { id: `stale-${lang}`, at, touchpoint: tp.slug, kind: 'contact', case_ref: `STALE-${lang}` });
+      const again = await page.goto(url);
+      assert.equal(again.status(), 200);
+      const notice = (await page.locator('p.notice[role=status]').textContent()).trim();
+      assert.match(notice, lang === 'fi' ? /Näytetään klo \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/ : /Shown: the report computed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= 390, `page ${wide} px wide on a phone`);
+      await shot(page, `mining-stale-${lang}-390`);
+    }
+  } finally {
+    await quick.stop();
+  }
+});

@@ -106,6 +106,7 @@ impl Query {
 }
 
 /// The designed journey as mining reads it, with the names of its parts.
+#[derive(Clone)]
 pub struct Journey {
     pub id: Id,
     pub slug: String,
@@ -562,6 +563,11 @@ pub struct JourneyMining {
     /// Kept from an earlier request over the same encounters and names (the timings
     /// are that request's).
     pub cached: bool,
+    /// When it was computed (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+    pub computed_at: String,
+    /// An earlier report over fewer encounters, shown while the current one is being
+    /// computed (never one from before a deletion, a change of design or a rename).
+    pub stale: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -570,35 +576,145 @@ pub struct Timings {
     pub mine_ms: f64,
 }
 
-/// Loads the journey (names in `i`'s language) and its instances, and mines them.
+/// Loads the journey (names in `i`'s language) and its instances, and mines them,
+/// waiting as long as that takes.
 pub async fn mine(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyMining> {
-    Ok(mine_with_design(store, ws, q, i).await?.1)
+    mine_within(store, ws, q, i, None)
+        .await?
+        .map(|(_, m)| m)
+        .ok_or_else(|| Error::Internal("journey mining gave no report".into()))
 }
 
-/// [`mine`], with the designed journey the figures are drawn over.
-pub async fn mine_with_design(
+/// Reports computed at once on this instance, whatever their periods: each reads its
+/// period's encounters and holds them while it mines.
+static MINING_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// A report kept in the memo, with what must not have changed for it to be shown
+/// while its successor is computed.
+struct Kept {
+    guard: String,
+    report: JourneyMining,
+}
+
+/// How a shared computation ended.
+enum Computed {
+    Report(std::sync::Arc<Kept>),
+    Unavailable(kohtaamo_storage::Outage),
+    Failed,
+}
+
+/// [`mine`] with the designed journey the figures are drawn over, waiting at most
+/// `wait` (None: as long as it takes). Requests for the same report share one
+/// computation, which runs on when they stop waiting and is kept for the next one.
+/// None when it is still being computed and no earlier report may stand in for it
+/// (one over the same design and names, from before no deletion: marked `stale`).
+pub async fn mine_within(
     store: &Store,
     ws: Id,
     q: &Query,
     i: &I18n,
-) -> Result<(Journey, JourneyMining)> {
-    let started = std::time::Instant::now();
+    wait: Option<std::time::Duration>,
+) -> Result<Option<(Journey, JourneyMining)>> {
+    use kohtaamo_storage::memo::Flight;
     let snapshot = store.snapshot(ws).await?;
     let journey = Journey::of(&snapshot, q.journey, i)?;
     // Kept per query and language while the encounters (the rollups' stamp) and every
     // name the report shows stay the same.
+    let names = journey.names_hash();
     let stamp = crate::mining_rollups::current(store, ws, &snapshot)
         .await?
-        .map(|s| format!("{s}/{}", journey.names_hash()));
+        .map(|s| format!("{s}/{names}"));
     let key = format!("mining/{q:?}/{}", i.lang);
     if let Some(hit) = stamp
         .as_ref()
-        .and_then(|s| store.memo_get::<JourneyMining>(ws, &key, s))
+        .and_then(|s| store.memo_get::<Kept>(ws, &key, s))
     {
-        let mut out = (*hit).clone();
+        let mut out = hit.report.clone();
         out.cached = true;
-        return Ok((journey, out));
+        return Ok(Some((journey, out)));
     }
+    let guard = guard_of(store, ws, &journey, &names).await?;
+    let flight = format!("{key}@{}", stamp.as_deref().unwrap_or("-"));
+    let mut rx = match store.flight::<Computed>(ws, flight) {
+        Flight::Follow(rx) => rx,
+        Flight::Lead(lead) => {
+            let rx = lead.subscribe();
+            let (store, q, i, j) = (store.clone(), q.clone(), i.clone(), journey.clone());
+            let key = key.clone();
+            tokio::spawn(async move {
+                let computed = match compute(&store, ws, j, &q, &i).await {
+                    Ok(report) => {
+                        let kept = std::sync::Arc::new(Kept { guard, report });
+                        store.memo_put(ws, key, stamp.unwrap_or_default(), kept.clone());
+                        Computed::Report(kept)
+                    }
+                    Err(Error::Unavailable(o)) => Computed::Unavailable(o),
+                    Err(e) => {
+                        tracing::error!(error = ?e, "journey mining failed");
+                        Computed::Failed
+                    }
+                };
+                lead.land(std::sync::Arc::new(computed));
+            });
+            rx
+        }
+    };
+    // The outcome, or None when the computation ended without one.
+    let landed = async move {
+        match rx.wait_for(Option::is_some).await {
+            Ok(v) => v.clone(),
+            Err(_) => None,
+        }
+    };
+    let landed = match wait {
+        None => landed.await,
+        Some(w) => match tokio::time::timeout(w, landed).await {
+            Ok(r) => r,
+            Err(_) => {
+                let guard_now = guard_of(store, ws, &journey, &names).await?;
+                return Ok(store
+                    .memo_latest::<Kept>(ws, &key)
+                    .filter(|k| k.guard == guard_now)
+                    .map(|k| {
+                        let mut out = k.report.clone();
+                        out.cached = true;
+                        out.stale = true;
+                        (journey, out)
+                    }));
+            }
+        },
+    };
+    match landed.as_deref() {
+        Some(Computed::Report(k)) => Ok(Some((journey, k.report.clone()))),
+        Some(Computed::Unavailable(o)) => Err(Error::Unavailable(*o)),
+        Some(Computed::Failed) | None => Err(Error::Internal("journey mining failed".into())),
+    }
+}
+
+/// What a kept report must share with the data now to be shown in its place.
+async fn guard_of(store: &Store, ws: Id, journey: &Journey, names: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let design = Sha256::digest(format!("{:?}", journey.design));
+    Ok(format!(
+        "{}/{names}/{}",
+        store.mining_erasures(ws).await?,
+        hex::encode(design)
+    ))
+}
+
+/// Reads `q`'s instances and mines them (one of [`MINING_SLOTS`] at a time).
+async fn compute(
+    store: &Store,
+    ws: Id,
+    journey: Journey,
+    q: &Query,
+    i: &I18n,
+) -> Result<JourneyMining> {
+    let _slot = MINING_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(format!("mining slots: {e}")))?;
+    let started = std::time::Instant::now();
     let inst = instances(store, ws, &journey, q).await?;
     let read = started.elapsed();
     // Mining is CPU work: off the async workers.
@@ -614,10 +730,7 @@ pub async fn mine_with_design(
         read_ms: read.as_secs_f64() * 1000.0,
         mine_ms: (started.elapsed() - read).as_secs_f64() * 1000.0,
     };
-    if let Some(stamp) = stamp {
-        store.memo_put(ws, key, stamp, std::sync::Arc::new(out.clone()));
-    }
-    Ok((journey, out))
+    Ok(out)
 }
 
 /// Gives each listed instance's customer an identifier its timeline opens with.
@@ -909,6 +1022,8 @@ fn report(journey: &Journey, q: &Query, inst: &Instances, m: &Mined, i: &I18n) -
             })
             .collect(),
         cached: false,
+        computed_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        stale: false,
         timings: Timings {
             read_ms: 0.0,
             mine_ms: 0.0,

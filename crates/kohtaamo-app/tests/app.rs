@@ -2732,6 +2732,75 @@ journeys:
     let renamed = mn::mine(&store, ws, &all, &i).await.unwrap();
     assert!(!renamed.cached);
     assert!(renamed.edges.iter().any(|e| e.to.name == "Till"));
+
+    // A request that may not wait answers at once (this runtime runs one task at a
+    // time, so the computation it starts has not run yet): with the last report over
+    // the same names and design, marked stale, while the current one is computed.
+    let more = |id: &str, case: &str| -> Vec<EncounterInput> {
+        vec![serde_json::from_value(json!({"id": id,
+            "at": (now - Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "touchpoint_id": tp("checkout"), "case_ref": case, "kind": "contact",
+            "customer": format!("crm:{case}")}))
+        .unwrap()]
+    };
+    enc::record(
+        &store,
+        ws,
+        &more("two-more", "case-new-2"),
+        false,
+        (Source::Api, &by),
+        now,
+    )
+    .await
+    .unwrap();
+    let (_, stood_in) = mn::mine_within(&store, ws, &all, &i, Some(std::time::Duration::ZERO))
+        .await
+        .unwrap()
+        .expect("the last report stands in");
+    assert!(stood_in.stale && stood_in.cached);
+    assert_eq!(stood_in.instances, renamed.instances);
+    assert_eq!(stood_in.computed_at, renamed.computed_at);
+    // The computation went on; requests meanwhile share it (one report, one timing).
+    let (a, b) = tokio::join!(
+        mn::mine_within(&store, ws, &all, &i, None),
+        mn::mine_within(&store, ws, &all, &i, None)
+    );
+    let (a, b) = (a.unwrap().unwrap().1, b.unwrap().unwrap().1);
+    assert!(!a.stale && !b.stale);
+    assert_eq!(a.instances, renamed.instances + 1);
+    assert_eq!((&a.timings, &a.computed_at), (&b.timings, &b.computed_at));
+    // After a deletion no earlier report stands in: it may show what is gone.
+    enc::record(
+        &store,
+        ws,
+        &more("three-more", "case-new-3"),
+        false,
+        (Source::Api, &by),
+        now,
+    )
+    .await
+    .unwrap();
+    kohtaamo_app::privacy::erase(
+        &store,
+        ws,
+        (&officer, kohtaamo_domain::model::Role::Privacy),
+        &kohtaamo_app::privacy::SubjectInput {
+            identifiers: vec!["crm:case-new-3".into()],
+            ..Default::default()
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        mn::mine_within(&store, ws, &all, &i, Some(std::time::Duration::ZERO))
+            .await
+            .unwrap()
+            .is_none(),
+        "being computed, nothing stands in"
+    );
+    let after = mn::mine(&store, ws, &all, &i).await.unwrap();
+    assert!(!after.stale);
 }
 
 /// A rebuild of the rollups from the whole log covers the encounters recorded before

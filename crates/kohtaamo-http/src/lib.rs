@@ -48,6 +48,9 @@ pub struct HttpConfig {
     pub public_body_limit: usize,
     /// Longest a request may take, its body included (408 after).
     pub request_timeout: Duration,
+    /// Longest a request waits for a report being computed (journey mining) before it
+    /// answers "being computed"; the computation goes on and is kept.
+    pub report_wait: Duration,
     /// Which webhook addresses a workspace admin may register (public ones, plus the
     /// installation's allowed internal hosts).
     pub webhook_targets: kohtaamo_app::jobs::Targets,
@@ -78,6 +81,7 @@ impl Default for HttpConfig {
             feedback: FeedbackConfig::default(),
             public_body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            report_wait: Duration::from_secs(20),
             webhook_targets: Default::default(),
             public_url: None,
             upload_dir: std::env::temp_dir().join("kohtaamo-uploads"),

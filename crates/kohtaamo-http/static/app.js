@@ -60,3 +60,19 @@ for (const type of ['input', 'change']) {
     if (form && form.hasAttribute('data-preview')) refreshPreview(form);
   });
 }
+
+// A report still being computed (202): asked for again every few seconds, and shown
+// once it is ready (without JavaScript: the "reload now" link).
+document.addEventListener('DOMContentLoaded', () => {
+  const el = document.querySelector('[data-retry-after]');
+  if (!el) return;
+  const every = Math.max(2, Number(el.dataset.retryAfter) || 10) * 1000;
+  const ask = async () => {
+    try {
+      const r = await fetch(location.href, { credentials: 'same-origin' });
+      if (r.status !== 202) { location.reload(); return; }
+    } catch (e) { /* the server is out of reach for a moment: ask again */ }
+    setTimeout(ask, every);
+  };
+  setTimeout(ask, every);
+});

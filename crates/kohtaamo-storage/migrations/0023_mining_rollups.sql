@@ -10,12 +10,15 @@ CREATE INDEX encounters_unmined ON encounters(workspace_id, id) WHERE mined <> 3
 -- The designed journeys the rollups were built for ('' = stale: rebuild), a
 -- generation that changes whenever the rollups do (cached reports compare it), and
 -- while a rebuild runs, until when (Unix seconds) it holds the right to (renewed as it
--- goes; an instance that died leaves it to expire).
+-- goes; an instance that died leaves it to expire). `erasures` counts deletions and
+-- anonymisations of the workspace's encounters: a report computed before one is never
+-- shown again, not even while its successor is being computed.
 CREATE TABLE mining_state (
     workspace_id BIGINT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
     design TEXT NOT NULL,
     generation BIGINT NOT NULL,
-    build_lease BIGINT
+    build_lease BIGINT,
+    erasures BIGINT NOT NULL DEFAULT 0
 );
 
 -- `by_kind`: 1 instances by case, 2 by customer (at the default gap). `n`: how many.

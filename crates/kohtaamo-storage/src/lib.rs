@@ -21,6 +21,7 @@ pub mod entity;
 pub mod feedback;
 pub mod followups;
 pub mod mail;
+pub mod memo;
 pub mod migrate;
 pub mod mining;
 pub mod mining_rollup;
@@ -235,16 +236,10 @@ pub struct Store {
     follow_up_rules: Arc<PerWorkspace<Vec<FollowUpRule>>>,
     /// Reports worked out from the log, per workspace and query, with the stamp of the
     /// data they were computed from (see [`Store::memo_get`]).
-    memo: Arc<std::sync::Mutex<Memo>>,
+    memo: Arc<std::sync::Mutex<memo::Memo>>,
+    /// Reports being computed, shared by the requests that wait for them.
+    flights: Arc<std::sync::Mutex<memo::Flights>>,
 }
-
-type Memo = std::collections::HashMap<
-    (kohtaamo_domain::Id, String),
-    (String, Arc<dyn std::any::Any + Send + Sync>),
->;
-
-/// Reports kept at most (the whole memo is dropped when it would grow past this).
-const MEMO_ENTRIES: usize = 64;
 
 /// A follow-up rule with its id.
 pub type FollowUpRule = (
@@ -375,6 +370,7 @@ impl Store {
             hooks: Arc::default(),
             follow_up_rules: Arc::default(),
             memo: Arc::default(),
+            flights: Arc::default(),
             sqlite_file: match backend {
                 Backend::Sqlite => {
                     let rest = url
@@ -482,35 +478,6 @@ impl Store {
         .map_err(feedback::sqlite_err);
         self.note_write(&r);
         r
-    }
-
-    /// A report this instance computed for `ws` and `key`, if it was computed from data
-    /// with this same `stamp` (the caller's account of what the report depends on).
-    pub fn memo_get<T: std::any::Any + Send + Sync>(
-        &self,
-        ws: kohtaamo_domain::Id,
-        key: &str,
-        stamp: &str,
-    ) -> Option<Arc<T>> {
-        let m = self.memo.lock().ok()?;
-        let (s, v) = m.get(&(ws, key.to_owned()))?;
-        (s == stamp).then(|| v.clone().downcast::<T>().ok())?
-    }
-
-    /// Keeps a report for [`Store::memo_get`].
-    pub fn memo_put<T: std::any::Any + Send + Sync>(
-        &self,
-        ws: kohtaamo_domain::Id,
-        key: String,
-        stamp: String,
-        v: Arc<T>,
-    ) {
-        if let Ok(mut m) = self.memo.lock() {
-            if m.len() >= MEMO_ENTRIES && !m.contains_key(&(ws, key.clone())) {
-                m.clear();
-            }
-            m.insert((ws, key), (stamp, v));
-        }
     }
 
     /// A workspace's whole model like [`Store::snapshot`], shared and cached for the

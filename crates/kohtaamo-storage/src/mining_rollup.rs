@@ -113,6 +113,18 @@ impl Store {
         })
     }
 
+    /// How many times encounters of `ws` were deleted or anonymised (see
+    /// `mark_stale`): a report kept from before a different count may name what is gone.
+    pub async fn mining_erasures(&self, ws: Id) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT erasures FROM mining_state WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_optional(self.pool())
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
     /// Whether encounters wait to be applied; at most `limit` are counted.
     pub async fn mining_pending(&self, ws: Id, limit: i64) -> Result<i64> {
         Ok(sqlx::query(
@@ -639,10 +651,12 @@ async fn mark(tx: &mut Tx, bit: i64, ids: &[Id]) -> Result<()> {
 }
 
 /// Marks the workspace's rollups stale (a deletion or anonymisation of encounters):
-/// the next refresh rebuilds them.
+/// the next refresh rebuilds them, and reports computed before are not shown again.
 pub(crate) async fn mark_stale(tx: &mut Tx, ws: Id) -> Result<()> {
     sqlx::query(
-        "UPDATE mining_state SET design = '', generation = generation + 1 WHERE workspace_id = $1",
+        "INSERT INTO mining_state (workspace_id, design, generation, erasures) VALUES ($1, '', 1, 1) \
+         ON CONFLICT (workspace_id) DO UPDATE SET design = '', \
+         generation = mining_state.generation + 1, erasures = mining_state.erasures + 1",
     )
     .bind(ws)
     .execute(&mut **tx)

@@ -51,6 +51,10 @@ pub struct Config {
     pub header_timeout_seconds: u64,
     /// Seconds a request may take, its body included (408 after).
     pub request_timeout_seconds: u64,
+    /// Seconds a request waits for a report being computed (journey mining) before
+    /// it answers "being computed" (or with the last report that may stand in); kept
+    /// below `request_timeout_seconds`.
+    pub report_wait_seconds: u64,
     /// Most client connections open at once (more wait to be accepted).
     pub max_connections: usize,
     /// Seconds requests in flight get after SIGTERM before the server stops anyway.
@@ -103,6 +107,7 @@ impl Default for Config {
             webhook_allowed_hosts: String::new(),
             header_timeout_seconds: limits.header_read_timeout.as_secs(),
             request_timeout_seconds: http.request_timeout.as_secs(),
+            report_wait_seconds: http.report_wait.as_secs(),
             max_connections: limits.max_connections,
             shutdown_grace_seconds: limits.shutdown_grace.as_secs(),
             follow_up_cycle_minutes: 5,
@@ -186,6 +191,7 @@ const ENV_KEYS: &[&str] = &[
     "webhook_allowed_hosts",
     "header_timeout_seconds",
     "request_timeout_seconds",
+    "report_wait_seconds",
     "max_connections",
     "shutdown_grace_seconds",
     "follow_up_cycle_minutes",
@@ -323,6 +329,10 @@ impl Config {
             login_per_minute_ip: self.login_per_minute_ip,
             body_limit: self.body_limit,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds.max(1)),
+            report_wait: std::time::Duration::from_secs(
+                self.report_wait_seconds
+                    .min(self.request_timeout_seconds.max(1) - 1),
+            ),
             public_url: self.public_url.clone().filter(|u| !u.is_empty()),
             webhook_targets: self.webhook_targets(),
             feedback: kohtaamo_app::feedback::FeedbackConfig {

@@ -1377,3 +1377,7 @@ mining-pdf-summary = { $n } instances, fitness { $fitness }
 mining-show-all = Show all { $n }
 mining-download-xes = Event log (XES)
 mining-download-ocel = Event log (OCEL 2.0 JSON)
+computing-title = Being computed
+computing-text = This report reads every encounter of its period and is still being computed. The page asks again every { $seconds } seconds and shows the report when it is ready; it is kept for the next reader.
+computing-reload = Reload now
+mining-stale = Shown: the report computed at { $at } (UTC). A newer one, with the encounters recorded since, is being computed — reload in a moment.

@@ -1377,3 +1377,7 @@ mining-pdf-summary = { $n } matkaa, vastaavuus { $fitness }
 mining-show-all = Näytä kaikki { $n }
 mining-download-xes = Tapahtumaloki (XES)
 mining-download-ocel = Tapahtumaloki (OCEL 2.0 JSON)
+computing-title = Lasketaan
+computing-text = Tämä raportti lukee jaksonsa jokaisen kohtaamisen, ja sitä lasketaan yhä. Sivu kysyy uudelleen { $seconds } sekunnin välein ja näyttää raportin, kun se on valmis; se säilytetään seuraavalle lukijalle.
+computing-reload = Lataa nyt
+mining-stale = Näytetään klo { $at } (UTC) laskettu raportti. Uudempaa, jossa ovat myös sen jälkeen kirjatut kohtaamiset, lasketaan — lataa sivu hetken kuluttua uudelleen.

@@ -33,11 +33,32 @@ async fn mining(
     Path((_, journey)): Path<(String, Id)>,
     Query(q): Query<BTreeMap<String, String>>,
     headers: axum::http::HeaderMap,
-) -> ApiResult<axum::Json<JourneyMining>> {
+) -> ApiResult<Response> {
     let q = query(&st, journey, &q)?;
     let lang = crate::i18n::language_for(&headers, None);
     let i = crate::i18n::I18n::new(&lang, "en");
-    Ok(axum::Json(mn::mine(&st.store, ws.id, &q, &i).await?))
+    Ok(
+        match mn::mine_within(&st.store, ws.id, &q, &i, Some(st.config.report_wait)).await? {
+            Some((_, report)) => axum::Json(report).into_response(),
+            None => computing(),
+        },
+    )
+}
+
+/// Seconds a client is asked to wait before asking again for a report being computed.
+pub const RETRY_SECONDS: u64 = 10;
+
+/// `202`: the report is being computed; ask again in [`RETRY_SECONDS`].
+fn computing() -> Response {
+    (
+        axum::http::StatusCode::ACCEPTED,
+        [(axum::http::header::RETRY_AFTER, RETRY_SECONDS.to_string())],
+        axum::Json(serde_json::json!({
+            "status": "computing",
+            "retry_after_seconds": RETRY_SECONDS,
+        })),
+    )
+        .into_response()
 }
 
 async fn flow(
@@ -149,7 +170,8 @@ pub fn routes(mut api: Api) -> Api {
             "Journey mining: the directly-follows graph, variants, stage funnel, token-replay fitness against the designed journey, deviations and real hand-offs, each with the experience scores of its instances (docs/metrics.md)",
         ))
         .query("variants", "integer", "Variants listed, most frequent first (1–1000, default 50)")
-        .ok(200, Some(report))],
+        .ok(200, Some(report))
+        .responds(202, "Being computed (longer than the server's report wait): `{\"status\": \"computing\"}`; ask again after `Retry-After` seconds. The computation goes on and is kept")],
     )
     .route(
         "/api/v1/workspaces/{ws}/journeys/{id}/flow",

@@ -76,6 +76,8 @@ struct Page {
     by: String,
     gap_hours: i64,
     error: Option<String>,
+    /// An earlier report stands in while the current one is computed: when it was.
+    stale: Option<String>,
     query: String,
     instances: u64,
     encounters: u64,
@@ -227,7 +229,10 @@ async fn load(
             Some(msg),
         ),
     };
-    let (journey, report) = mn::mine_with_design(&st.store, w.id, &query, i).await?;
+    let (journey, report) =
+        mn::mine_within(&st.store, w.id, &query, i, Some(st.config.report_wait))
+            .await?
+            .ok_or_else(|| PageError::Computing(i.clone(), ctx.here.clone()))?;
     Ok(Loaded {
         journey,
         report,
@@ -342,6 +347,12 @@ pub async fn page(
         by: m.by.clone(),
         gap_hours: l.query.gap_hours,
         error: l.error,
+        stale: m.stale.then(|| {
+            m.computed_at
+                .replace('T', " ")
+                .trim_end_matches('Z')
+                .to_owned()
+        }),
         query,
         instances: m.instances,
         encounters: m.encounters,

@@ -332,6 +332,9 @@ pub enum PageError {
     Forbidden(I18n),
     /// The database is down or its disk full: 503 with `Retry-After`.
     Unavailable(kohtaamo_storage::Outage),
+    /// A report still being computed (longer than the report wait): 202, the page
+    /// at this address (path and query) reloads itself.
+    Computing(I18n, String),
     Internal(String),
 }
 
@@ -395,6 +398,9 @@ impl IntoResponse for PageError {
                         .insert(axum::http::header::RETRY_AFTER, v);
                 }
                 resp
+            }
+            PageError::Computing(i, here) => {
+                pages::computing_page(i, here, crate::api::mining::RETRY_SECONDS)
             }
             PageError::Internal(cause) => {
                 tracing::error!(%cause, "page failed");

@@ -121,6 +121,40 @@ pub fn error_page(i: I18n, message: &'static str) -> Response {
     )
 }
 
+#[derive(Template)]
+#[template(path = "computing.html")]
+struct ComputingPage {
+    i: I18n,
+    nav: Option<Nav>,
+    langs: Vec<(String, String)>,
+    here: String,
+    seconds: u64,
+}
+
+/// `202`: a report still being computed; the page reloads itself after `seconds`
+/// (and says so), `Retry-After` for other clients.
+pub fn computing_page(i: I18n, here: String, seconds: u64) -> Response {
+    let mut resp = (
+        axum::http::StatusCode::ACCEPTED,
+        html(
+            ComputingPage {
+                langs: langs(&i),
+                i,
+                nav: None,
+                here,
+                seconds,
+            }
+            .render(),
+        ),
+    )
+        .into_response();
+    if let Ok(v) = seconds.to_string().parse() {
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, v);
+    }
+    resp
+}
+
 // --- login -----------------------------------------------------------------------
 
 #[derive(Template)]

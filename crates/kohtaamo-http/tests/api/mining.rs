@@ -224,3 +224,82 @@ async fn a_journeys_actual_paths_are_mined_and_exported() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// A report that takes longer than the server's report wait is answered `202` with
+/// `Retry-After`, goes on being computed, and is there when asked again; the page
+/// says it is being computed and reloads itself.
+#[tokio::test]
+async fn a_report_longer_than_the_wait_is_computing_then_kept() {
+    // No wait at all: every report not kept yet is "being computed" (this runtime
+    // runs one task at a time, so the computation has not started when it answers).
+    let app = spawn_app_with(kohtaamo_http::HttpConfig {
+        report_wait: std::time::Duration::ZERO,
+        ..Default::default()
+    })
+    .await;
+    app.workspace("w").await;
+    let ops = app.create("w", "units", unit("ops")).await;
+    let seg = app
+        .create("w", "segments", json!({"slug": "s", "name": texts("S")}))
+        .await;
+    let j = app
+        .create(
+            "w",
+            "journeys",
+            json!({"slug": "trip", "name": texts("Trip"), "segment_id": seg}),
+        )
+        .await;
+    let buy = app
+        .create(
+            "w",
+            "stages",
+            json!({"slug": "buy", "name": texts("Buy"), "journey_id": j}),
+        )
+        .await;
+    app.create(
+        "w",
+        "touchpoints",
+        json!({"stage_id": buy, "slug": "desk", "name": texts("Desk"), "channel": "web",
+               "owner": {"unit": ops}, "lane": "frontstage"}),
+    )
+    .await;
+    let (s, b) = app
+        .post(
+            "/api/v1/workspaces/w/encounters",
+            &app.admin,
+            json!([{"id": "1", "at": "2026-03-01T09:00:00Z", "touchpoint": "desk",
+                    "kind": "contact", "case_ref": "K1"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let path = format!("/api/v1/workspaces/w/journeys/{j}/mining?from=2026-02-01&to=2026-03-31");
+    let r = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(r.headers()["retry-after"], "10");
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["status"], "computing", "{b}");
+    // Asked again, it is there (kept: the encounters did not change).
+    let mut report = None;
+    for _ in 0..200 {
+        let (s, m) = app.get(&path, &app.admin).await;
+        if s == StatusCode::OK {
+            report = Some(m);
+            break;
+        }
+        assert_eq!(s, StatusCode::ACCEPTED, "{m}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let m = report.expect("the report was computed");
+    assert_eq!(m["instances"], 1, "{m}");
+    assert_eq!(m["stale"], false, "{m}");
+    assert!(
+        m["computed_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{m}"
+    );
+}

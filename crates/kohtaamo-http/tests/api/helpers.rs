@@ -162,6 +162,33 @@ impl TestApp {
         assert_eq!(s, StatusCode::CREATED, "creating {collection}: {b}");
         b["id"].as_i64().unwrap()
     }
+
+    /// A journey `trip` (for a segment `s`) in `ws` with stages of these slugs, in
+    /// order: (journey id, stage ids).
+    pub async fn trip(&self, ws: &str, stages: &[&str]) -> (Id, Vec<Id>) {
+        let seg = self
+            .create(ws, "segments", json!({"slug": "s", "name": texts("S")}))
+            .await;
+        let j = self
+            .create(
+                ws,
+                "journeys",
+                json!({"slug": "trip", "name": texts("Trip"), "segment_id": seg}),
+            )
+            .await;
+        let mut ids = vec![];
+        for slug in stages {
+            ids.push(
+                self.create(
+                    ws,
+                    "stages",
+                    json!({"slug": slug, "name": texts(slug), "journey_id": j}),
+                )
+                .await,
+            );
+        }
+        (j, ids)
+    }
 }
 
 pub fn unit(slug: &str) -> Value {

@@ -14,19 +14,8 @@ async fn a_journeys_actual_paths_are_mined_and_exported() {
     let ws = app.workspace("w").await;
     let ops = app.create("w", "units", unit("ops")).await;
     let sales = app.create("w", "units", unit("sales")).await;
-    let seg = app
-        .create("w", "segments", json!({"slug": "s", "name": texts("S")}))
-        .await;
-    let j = app
-        .create(
-            "w",
-            "journeys",
-            json!({"slug": "trip", "name": texts("Trip"), "segment_id": seg}),
-        )
-        .await;
-    let stage = |slug: &str| json!({"slug": slug, "name": texts(slug), "journey_id": j});
-    let buy = app.create("w", "stages", stage("buy")).await;
-    let after = app.create("w", "stages", stage("after")).await;
+    let (j, stages) = app.trip("w", &["buy", "after"]).await;
+    let (buy, after) = (stages[0], stages[1]);
     let tp = |stage: i64, slug: &str, owner: i64, channel: &str| {
         json!({"stage_id": stage, "slug": slug, "name": texts(slug), "channel": channel,
                "owner": {"unit": owner}, "lane": "frontstage"})
@@ -239,27 +228,11 @@ async fn a_report_longer_than_the_wait_is_computing_then_kept() {
     .await;
     app.workspace("w").await;
     let ops = app.create("w", "units", unit("ops")).await;
-    let seg = app
-        .create("w", "segments", json!({"slug": "s", "name": texts("S")}))
-        .await;
-    let j = app
-        .create(
-            "w",
-            "journeys",
-            json!({"slug": "trip", "name": texts("Trip"), "segment_id": seg}),
-        )
-        .await;
-    let buy = app
-        .create(
-            "w",
-            "stages",
-            json!({"slug": "buy", "name": texts("Buy"), "journey_id": j}),
-        )
-        .await;
+    let (j, stages) = app.trip("w", &["buy"]).await;
     app.create(
         "w",
         "touchpoints",
-        json!({"stage_id": buy, "slug": "desk", "name": texts("Desk"), "channel": "web",
+        json!({"stage_id": stages[0], "slug": "desk", "name": texts("Desk"), "channel": "web",
                "owner": {"unit": ops}, "lane": "frontstage"}),
     )
     .await;

@@ -76,15 +76,22 @@ def main():
           f"{len(lat)} requests over HTTP: median {statistics.median(lat):.1f} ms, p95 {p95:.1f} ms")
 
     # Kohtaamo: the whole report, RUNS times; its own split into reading and mining.
+    # Each run asks for one variant fewer, so that none is served from the kept reports
+    # (a kept report is timed apart, below); the figures compared are the first run's.
     walls, reads, mines = [], [], []
     report = None
-    for _ in range(RUNS):
-        body, wall = timed(lambda: call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining?{q}"))
-        report = json.loads(body)
+    for k in range(RUNS):
+        qk = q.replace("variants=1000", f"variants={1000 - k}")
+        body, wall = timed(lambda: call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining?{qk}"))
+        r_k = json.loads(body)
+        assert not r_k["cached"], "a run was served kept"
+        report = report or r_k
         walls.append(wall)
-        reads.append(report["timings"]["read_ms"] / 1000)
-        mines.append(report["timings"]["mine_ms"] / 1000)
+        reads.append(r_k["timings"]["read_ms"] / 1000)
+        mines.append(r_k["timings"]["mine_ms"] / 1000)
     k_read, k_mine, k_wall = statistics.median(reads), statistics.median(mines), statistics.median(walls)
+    _, kept_s = timed(lambda: call("GET", f"/api/v1/workspaces/{WS}/journeys/{trip}/mining?{q}"))
+    print(f"the same report asked again (kept): {kept_s * 1000:.1f} ms")
     print(f"Kohtaamo: {report['instances']:,} instances, {report['encounters']:,} encounters, {report['variants_total']:,} variants, "
           f"log fitness {report['fitness']['log_fitness']:.6f}")
     print(f"Kohtaamo (median of {RUNS}): read {k_read:.2f} s, mine {k_mine:.2f} s, whole request {k_wall:.2f} s")

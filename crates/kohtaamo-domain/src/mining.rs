@@ -454,14 +454,6 @@ pub struct HandOffRow {
     pub without: Tally,
 }
 
-/// Per-instance result, for the instance list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InstanceResult {
-    pub variant: usize,
-    pub tokens: Tokens,
-    pub deviations: Vec<Deviation>,
-}
-
 /// Everything journey mining finds in a set of instances.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mined {
@@ -486,7 +478,6 @@ pub struct Mined {
     pub designed_not_seen: Vec<(Party, Party)>,
     /// All answers of the instances.
     pub tally: Tally,
-    pub per_instance: Vec<InstanceResult>,
 }
 
 /// Instances listed per variant, deviation and hand-off.
@@ -513,7 +504,6 @@ pub fn mine<K>(design: &Design, instances: &[Instance<K>]) -> Mined {
     let mut stopped = vec![(0u64, Tally::default()); design.stages];
     let mut dev_rows: BTreeMap<Deviation, (u64, Tally, Vec<usize>)> = BTreeMap::new();
     let mut hand_rows: BTreeMap<(Party, Party), (u64, u64, Tally)> = BTreeMap::new();
-    let mut per_instance = Vec::with_capacity(instances.len());
     let stage_of: HashMap<Id, usize> = design.touchpoints.iter().map(|t| (t.id, t.stage)).collect();
     for (i, inst) in instances.iter().enumerate() {
         total += inst.tally;
@@ -584,11 +574,6 @@ pub fn mine<K>(design: &Design, instances: &[Instance<K>]) -> Mined {
             row.1 += 1;
             row.2 += inst.tally;
         }
-        per_instance.push(InstanceResult {
-            variant: v,
-            tokens: var.tokens,
-            deviations: devs.into_iter().collect(),
-        });
     }
     let n = instances.len() as u64;
     let mut tokens = Tokens::default();
@@ -606,7 +591,7 @@ pub fn mine<K>(design: &Design, instances: &[Instance<K>]) -> Mined {
         }
         fitness_sum += v.tokens.fitness() * v.instances as f64;
     }
-    // Renumber variants most frequent first, keeping the instances' references.
+    // Variants most frequent first.
     let mut order: Vec<usize> = (0..variants.len()).collect();
     order.sort_by(|a, b| {
         variants[*b]
@@ -614,13 +599,6 @@ pub fn mine<K>(design: &Design, instances: &[Instance<K>]) -> Mined {
             .cmp(&variants[*a].instances)
             .then_with(|| variants[*a].path.cmp(&variants[*b].path))
     });
-    let mut rank = vec![0; variants.len()];
-    for (r, v) in order.iter().enumerate() {
-        rank[*v] = r;
-    }
-    for p in &mut per_instance {
-        p.variant = rank[p.variant];
-    }
     let mut slots: Vec<Option<Variant>> = variants.into_iter().map(Some).collect();
     let variants: Vec<Variant> = order.iter().filter_map(|i| slots[*i].take()).collect();
     let mut edges: Vec<Edge> = edge_times
@@ -691,7 +669,6 @@ pub fn mine<K>(design: &Design, instances: &[Instance<K>]) -> Mined {
         hand_offs,
         designed_not_seen,
         tally: total,
-        per_instance,
     }
 }
 
@@ -987,8 +964,8 @@ mod tests {
         assert_eq!(m.variants[0].share, 0.5);
         assert_eq!(m.variants[0].examples, vec![0, 1]);
         // Ties by path: [10, 30] before [11, 20].
-        let ranks: Vec<usize> = m.per_instance.iter().map(|p| p.variant).collect();
-        assert_eq!(ranks, vec![0, 0, 1, 2]);
+        let examples: Vec<&[usize]> = m.variants.iter().map(|v| v.examples.as_slice()).collect();
+        assert_eq!(examples, vec![&[0, 1][..], &[2], &[3]]);
         let edge = |a, b| {
             m.edges
                 .iter()

@@ -92,6 +92,10 @@ impl Default for HttpConfig {
     }
 }
 
+/// Seconds a client (the API's `Retry-After`, the page's own polling) is asked to wait
+/// before asking again for a report still being computed.
+pub const REPORT_RETRY_SECONDS: u64 = 10;
+
 /// What every handler reads. Cloned for each request and for each middleware that
 /// takes it, so it is one `Arc`: cloning the parts instead (two stores' dozen `Arc`s,
 /// a `String`) cost about 7 % of the server's CPU at 20,000 responses/s.

@@ -45,17 +45,15 @@ async fn mining(
     )
 }
 
-/// Seconds a client is asked to wait before asking again for a report being computed.
-pub const RETRY_SECONDS: u64 = 10;
-
-/// `202`: the report is being computed; ask again in [`RETRY_SECONDS`].
+/// `202`: the report is being computed; ask again in [`crate::REPORT_RETRY_SECONDS`].
 fn computing() -> Response {
+    let retry = crate::REPORT_RETRY_SECONDS;
     (
         axum::http::StatusCode::ACCEPTED,
-        [(axum::http::header::RETRY_AFTER, RETRY_SECONDS.to_string())],
+        [(axum::http::header::RETRY_AFTER, retry.to_string())],
         axum::Json(serde_json::json!({
             "status": "computing",
-            "retry_after_seconds": RETRY_SECONDS,
+            "retry_after_seconds": retry,
         })),
     )
         .into_response()

@@ -400,7 +400,7 @@ impl IntoResponse for PageError {
                 resp
             }
             PageError::Computing(i, here) => {
-                pages::computing_page(i, here, crate::api::mining::RETRY_SECONDS)
+                pages::computing_page(i, here, crate::REPORT_RETRY_SECONDS)
             }
             PageError::Internal(cause) => {
                 tracing::error!(%cause, "page failed");

@@ -251,14 +251,21 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
             None => return Ok(0),
         }
     }
+    // The kinds take turns, a pass each, until neither has anything left: under a
+    // steady stream of new encounters one kind never runs dry, and would otherwise
+    // keep the other from ever being applied.
     let mut done = 0;
-    for by in KINDS {
-        loop {
+    let mut busy = KINDS.map(|_| true);
+    'passes: while busy.contains(&true) {
+        for (k, by) in KINDS.into_iter().enumerate() {
+            if !busy[k] {
+                continue;
+            }
             let left = budget.map_or(PASS_ROWS, |b| {
                 (b.saturating_sub(done) as i64).min(PASS_ROWS)
             });
             if left == 0 {
-                break;
+                break 'passes;
             }
             let n = store
                 .mining_pass(ws, by, &fp, left, |streams, channels| {
@@ -266,10 +273,10 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
                 })
                 .await?;
             done += n;
-            if n == 0 {
-                break;
+            busy[k] = n > 0;
+            if n > 0 {
+                tokio::time::sleep(PAUSE).await;
             }
-            tokio::time::sleep(PAUSE).await;
         }
     }
     if done > 0 {

@@ -633,12 +633,12 @@ pub async fn mine_within(
         out.cached = true;
         return Ok(Some((journey, out)));
     }
-    let guard = guard_of(store, ws, &journey, &names).await?;
     let flight = format!("{key}@{}", stamp.as_deref().unwrap_or("-"));
     let mut rx = match store.flight::<Computed>(ws, flight) {
         Flight::Follow(rx) => rx,
         Flight::Lead(lead) => {
             let rx = lead.subscribe();
+            let guard = guard_of(store, ws, &journey, &names).await?;
             let (store, q, i, j) = (store.clone(), q.clone(), i.clone(), journey.clone());
             let key = key.clone();
             tokio::spawn(async move {
@@ -1022,7 +1022,7 @@ fn report(journey: &Journey, q: &Query, inst: &Instances, m: &Mined, i: &I18n) -
             })
             .collect(),
         cached: false,
-        computed_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        computed_at: kohtaamo_storage::now_text(),
         stale: false,
         timings: Timings {
             read_ms: 0.0,

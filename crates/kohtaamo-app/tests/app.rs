@@ -84,6 +84,27 @@ fn today() -> NaiveDate {
     SystemClock.today()
 }
 
+/// Erases the person known by `identifier` in `ws`, as `officer` (privacy role).
+async fn erase(
+    store: &Store,
+    ws: Id,
+    officer: &kohtaamo_storage::privacy::Actor,
+    identifier: &str,
+) {
+    kohtaamo_app::privacy::erase(
+        store,
+        ws,
+        (officer, kohtaamo_domain::model::Role::Privacy),
+        &kohtaamo_app::privacy::SubjectInput {
+            identifiers: vec![identifier.into()],
+            ..Default::default()
+        },
+        false,
+    )
+    .await
+    .unwrap();
+}
+
 async fn world() -> World {
     let db = fresh(backend_from_env()).await;
     let store = Store::connect(&db.url).await.expect("connect");
@@ -2666,20 +2687,8 @@ journeys:
             .await
             .unwrap(),
     );
-    let who = kohtaamo_app::privacy::SubjectInput {
-        identifiers: vec!["crm:3".into()],
-        ..Default::default()
-    };
     let before = mr::flow(&store, ws, &all, &i).await.unwrap();
-    kohtaamo_app::privacy::erase(
-        &store,
-        ws,
-        (&officer, kohtaamo_domain::model::Role::Privacy),
-        &who,
-        false,
-    )
-    .await
-    .unwrap();
+    erase(&store, ws, &officer, "crm:3").await;
     check("a person erased").await;
     let after = mr::flow(&store, ws, &all, &i).await.unwrap();
     let encounters = |f: &mr::JourneyFlow| f.activities.iter().map(|a| a.encounters).sum::<u64>();
@@ -2780,18 +2789,7 @@ journeys:
     )
     .await
     .unwrap();
-    kohtaamo_app::privacy::erase(
-        &store,
-        ws,
-        (&officer, kohtaamo_domain::model::Role::Privacy),
-        &kohtaamo_app::privacy::SubjectInput {
-            identifiers: vec!["crm:case-new-3".into()],
-            ..Default::default()
-        },
-        false,
-    )
-    .await
-    .unwrap();
+    erase(&store, ws, &officer, "crm:case-new-3").await;
     assert!(
         mn::mine_within(&store, ws, &all, &i, Some(std::time::Duration::ZERO))
             .await
@@ -2908,18 +2906,7 @@ journeys:
             .await
             .unwrap(),
     );
-    kohtaamo_app::privacy::erase(
-        &store,
-        ws,
-        (&officer, kohtaamo_domain::model::Role::Privacy),
-        &kohtaamo_app::privacy::SubjectInput {
-            identifiers: vec!["crm:1".into()],
-            ..Default::default()
-        },
-        false,
-    )
-    .await
-    .unwrap();
+    erase(&store, ws, &officer, "crm:1").await;
     assert!(!store.mining_build_mark(ws, generation, upto).await.unwrap());
     assert!(!store
         .mining_build_finish(ws, generation, Some("a design"))

@@ -106,6 +106,9 @@ test('a report still being computed says so and is shown when ready; an earlier 
       assert.equal(await page.locator('[role=status][data-retry-after]').getAttribute('data-retry-after'), '10');
       assert.deepEqual((await axe(page)).map((v) => v.id), [], `computing ${lang}`);
       await shot(page, `mining-computing-${lang}-390`);
+      await page.setViewportSize({ width: 1440, height: 900 });
+      await shot(page, `mining-computing-${lang}-1440`);
+      await page.setViewportSize({ width: 390, height: 844 });
       // The page asks again and shows the report when it is ready.
       await page.waitForSelector('dl.stats', { timeout: 30000 });
       assert.ok(Number(await page.locator('dl.stats dd').first().textContent()) > 100, 'the report is shown');
@@ -120,6 +123,8 @@ test('a report still being computed says so and is shown when ready; an earlier 
       const wide = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(wide <= 390, `page ${wide} px wide on a phone`);
       await shot(page, `mining-stale-${lang}-390`);
+      await page.setViewportSize({ width: 1440, height: 900 });
+      await page.screenshot({ path: join(SHOTS, `mining-stale-${lang}-1440.png`) });
     }
   } finally {
     await quick.stop();

@@ -239,6 +239,18 @@ async fn rebuild(
 /// were built for changed (or a deletion made them stale), then applies waiting
 /// encounters, at most `budget` keys (None: all). Returns how many keys it applied.
 pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usize> {
+    refresh_by(store, ws, budget, PASS_ROWS).await
+}
+
+/// [`refresh`] with passes of `pass_rows` unapplied encounters (the job's is
+/// [`PASS_ROWS`]; the benchmark compares sizes: a bigger pass applies more a second and
+/// holds the write lock longer).
+pub async fn refresh_by(
+    store: &Store,
+    ws: Id,
+    budget: Option<usize>,
+    pass_rows: i64,
+) -> Result<usize> {
     let snapshot = store.snapshot(ws).await?;
     let designs = designs(&snapshot)?;
     let fp = fingerprint(&designs);
@@ -261,8 +273,8 @@ pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usi
             if !busy[k] {
                 continue;
             }
-            let left = budget.map_or(PASS_ROWS, |b| {
-                (b.saturating_sub(done) as i64).min(PASS_ROWS)
+            let left = budget.map_or(pass_rows, |b| {
+                (b.saturating_sub(done) as i64).min(pass_rows)
             });
             if left == 0 {
                 break 'passes;

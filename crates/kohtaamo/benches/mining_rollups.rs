@@ -12,11 +12,14 @@
 //!    case, then by customer) and prints p50, p95 and p99;
 //! 3. with `BENCH_CHECK=1`, also mines the same period from the log and checks that
 //!    the counts agree (minutes at 10 M);
-//! 4. marks the rollups stale, as a change of design does, and times the rebuild
+//! 4. marks the newest `BENCH_WAITING` (100,000) encounters unapplied again and times
+//!    the job's passes applying them, for each pass size in `BENCH_PASSES` (the job's,
+//!    2,000; e.g. `2000,10000,30000`) — a backlog as steady ingest leaves it;
+//! 5. marks the rollups stale, as a change of design does, and times the rebuild
 //!    (every encounter already marked: nothing to rewrite in the log).
 //!
 //! Environment: `BENCH_BACKENDS` (`sqlite`; add `postgres`), `BENCH_CUSTOMERS`,
-//! `BENCH_ENCOUNTERS`, `BENCH_READS`, `BENCH_CHECK`.
+//! `BENCH_ENCOUNTERS`, `BENCH_READS`, `BENCH_CHECK`, `BENCH_WAITING`, `BENCH_PASSES`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -123,6 +126,34 @@ async fn run(backend: Backend) {
             );
             assert!(same);
         }
+    }
+
+    // The job's passes at a backlog: the newest `BENCH_WAITING` encounters marked
+    // unapplied again (their streams are the fill's last cases, wholly new, as under
+    // ingest) and applied by passes of each size in `BENCH_PASSES`. Counted twice in
+    // the rollups afterwards: timing only, so it comes after the reads.
+    let waiting = env_num("BENCH_WAITING", 100_000);
+    let sizes = std::env::var("BENCH_PASSES").unwrap_or_else(|_| mr::PASS_ROWS.to_string());
+    for size in sizes
+        .split(',')
+        .filter_map(|s| s.trim().parse::<i64>().ok())
+    {
+        sqlx::query(
+            "UPDATE encounters SET mined = 0 WHERE id > (SELECT MAX(id) FROM encounters) - $1",
+        )
+        .bind(waiting as i64)
+        .execute(b.store.pool())
+        .await
+        .expect("unapply");
+        let t = Instant::now();
+        let keys = mr::refresh_by(&b.store, b.ws, None, size)
+            .await
+            .expect("passes");
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "  {waiting} waiting encounters applied by passes of {size}: {secs:.1} s, {:.0} encounters/s ({keys} keys)",
+            waiting as f64 / secs
+        );
     }
 
     sqlx::query("UPDATE mining_state SET design = '' WHERE workspace_id = $1")

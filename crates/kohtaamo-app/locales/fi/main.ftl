@@ -1380,4 +1380,4 @@ mining-download-ocel = Tapahtumaloki (OCEL 2.0 JSON)
 computing-title = Lasketaan
 computing-text = Tämä raportti lukee jaksonsa jokaisen kohtaamisen, ja sitä lasketaan yhä. Sivu kysyy uudelleen { $seconds } sekunnin välein ja näyttää raportin, kun se on valmis; se säilytetään seuraavalle lukijalle.
 computing-reload = Lataa nyt
-mining-stale = Näytetään klo { $at } (UTC) laskettu raportti. Uudempaa, jossa ovat myös sen jälkeen kirjatut kohtaamiset, lasketaan — lataa sivu hetken kuluttua uudelleen.
+mining-stale = Näytetään { $at } (UTC) laskettu raportti. Uudempaa, jossa ovat myös sen jälkeen kirjatut kohtaamiset, lasketaan — lataa sivu hetken kuluttua uudelleen.

@@ -347,12 +347,7 @@ pub async fn page(
         by: m.by.clone(),
         gap_hours: l.query.gap_hours,
         error: l.error,
-        stale: m.stale.then(|| {
-            m.computed_at
-                .replace('T', " ")
-                .trim_end_matches('Z')
-                .to_owned()
-        }),
+        stale: m.stale.then(|| i.time(&m.computed_at)),
         query,
         instances: m.instances,
         encounters: m.encounters,

@@ -134,10 +134,11 @@ async fn run(backend: Backend) {
     // the rollups afterwards: timing only, so it comes after the reads.
     let waiting = env_num("BENCH_WAITING", 100_000);
     let sizes = std::env::var("BENCH_PASSES").unwrap_or_else(|_| mr::PASS_ROWS.to_string());
-    for size in sizes
-        .split(',')
-        .filter_map(|s| s.trim().parse::<i64>().ok())
-    {
+    for size in sizes.split(',').map(|s| {
+        s.trim()
+            .parse::<i64>()
+            .expect("BENCH_PASSES: pass sizes separated by commas")
+    }) {
         sqlx::query(
             "UPDATE encounters SET mined = 0 WHERE id > (SELECT MAX(id) FROM encounters) - $1",
         )

@@ -20,6 +20,10 @@
 //! - [`privacy`]: a person's data found, exported and erased; the audit chain;
 //! - [`retention`]: each workspace's retention periods, their preview and the run;
 //! - [`units`]: who works in a unit, and what a unit member may do (review);
+//! - [`mining`]: the journey customers actually take beside the designed one;
+//!   [`mining_rollups`]: its per-day flow kept up to date; [`event_logs`]: XES, OCEL and
+//!   CSV event logs in and out; [`shared`]: figures worked out from the log, shared by
+//!   concurrent requests and kept for the next;
 //! - [`model`]: the model's collections and their validated writes, model import/export;
 //! - [`jobs`]: the scheduler and its jobs (review cycle, score alerts, webhooks);
 //! - [`directory`]: id → name in one language; [`i18n`]: messages and formatting in
@@ -51,6 +55,7 @@ pub mod privacy;
 pub mod report;
 pub mod responses;
 pub mod retention;
+pub mod shared;
 pub mod units;
 
 pub use error::{Error, Result};

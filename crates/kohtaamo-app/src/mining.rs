@@ -589,25 +589,12 @@ pub async fn mine(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyM
 /// period's encounters and holds them while it mines.
 static MINING_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
-/// A report kept in the memo, with what must not have changed for it to be shown
-/// while its successor is computed.
-struct Kept {
-    guard: String,
-    report: JourneyMining,
-}
-
-/// How a shared computation ended.
-enum Computed {
-    Report(std::sync::Arc<Kept>),
-    Unavailable(kohtaamo_storage::Outage),
-    Failed,
-}
-
 /// [`mine`] with the designed journey the figures are drawn over, waiting at most
 /// `wait` (None: as long as it takes). Requests for the same report share one
-/// computation, which runs on when they stop waiting and is kept for the next one.
-/// None when it is still being computed and no earlier report may stand in for it
-/// (one over the same design and names, from before no deletion: marked `stale`).
+/// computation, which runs on when they stop waiting and is kept for the next one
+/// ([`crate::shared::within`]). None when it is still being computed and no earlier
+/// report may stand in for it (one over the same design and names, from before no
+/// deletion: marked `stale`).
 pub async fn mine_within(
     store: &Store,
     ws: Id,
@@ -615,7 +602,6 @@ pub async fn mine_within(
     i: &I18n,
     wait: Option<std::time::Duration>,
 ) -> Result<Option<(Journey, JourneyMining)>> {
-    use kohtaamo_storage::memo::Flight;
     let snapshot = store.snapshot(ws).await?;
     let journey = Journey::of(&snapshot, q.journey, i)?;
     // Kept per query and language while the encounters (the rollups' stamp) and every
@@ -624,75 +610,32 @@ pub async fn mine_within(
     let stamp = crate::mining_rollups::current(store, ws, &snapshot)
         .await?
         .map(|s| format!("{s}/{names}"));
-    let key = format!("mining/{q:?}/{}", i.lang);
-    if let Some(hit) = stamp
-        .as_ref()
-        .and_then(|s| store.memo_get::<Kept>(ws, &key, s))
-    {
-        let mut out = hit.report.clone();
-        out.cached = true;
-        return Ok(Some((journey, out)));
-    }
-    let flight = format!("{key}@{}", stamp.as_deref().unwrap_or("-"));
-    let mut rx = match store.flight::<Computed>(ws, flight) {
-        Flight::Follow(rx) => rx,
-        Flight::Lead(lead) => {
-            let rx = lead.subscribe();
-            let guard = guard_of(store, ws, &journey, &names).await?;
-            let (store, q, i, j) = (store.clone(), q.clone(), i.clone(), journey.clone());
-            let key = key.clone();
-            tokio::spawn(async move {
-                let computed = match compute(&store, ws, j, &q, &i).await {
-                    Ok(report) => {
-                        let kept = std::sync::Arc::new(Kept { guard, report });
-                        store.memo_put(ws, key, stamp.unwrap_or_default(), kept.clone());
-                        Computed::Report(kept)
-                    }
-                    Err(Error::Unavailable(o)) => Computed::Unavailable(o),
-                    Err(e) => {
-                        tracing::error!(error = ?e, "journey mining failed");
-                        Computed::Failed
-                    }
-                };
-                lead.land(std::sync::Arc::new(computed));
-            });
-            rx
-        }
-    };
-    // The outcome, or None when the computation ended without one.
-    let landed = async move {
-        match rx.wait_for(Option::is_some).await {
-            Ok(v) => v.clone(),
-            Err(_) => None,
-        }
-    };
-    let landed = match wait {
-        None => landed.await,
-        Some(w) => match tokio::time::timeout(w, landed).await {
-            Ok(r) => r,
-            Err(_) => {
-                let guard_now = guard_of(store, ws, &journey, &names).await?;
-                return Ok(store
-                    .memo_latest::<Kept>(ws, &key)
-                    .filter(|k| k.guard == guard_now)
-                    .map(|k| {
-                        let mut out = k.report.clone();
-                        out.cached = true;
-                        out.stale = true;
-                        (journey, out)
-                    }));
-            }
-        },
-    };
-    match landed.as_deref() {
-        Some(Computed::Report(k)) => Ok(Some((journey, k.report.clone()))),
-        Some(Computed::Unavailable(o)) => Err(Error::Unavailable(*o)),
-        Some(Computed::Failed) | None => Err(Error::Internal("journey mining failed".into())),
-    }
+    let (st, q2, i2, j) = (store.clone(), q.clone(), i.clone(), journey.clone());
+    let shared = crate::shared::within(
+        store,
+        ws,
+        format!("mining/{q:?}/{}", i.lang),
+        stamp,
+        || guard_of(store, ws, &journey, &names),
+        wait,
+        move || async move { compute(&st, ws, j, &q2, &i2).await },
+    )
+    .await?;
+    Ok(shared.map(|s| {
+        let mut out = s.value;
+        out.cached = s.cached;
+        out.stale = s.stale;
+        (journey, out)
+    }))
 }
 
 /// What a kept report must share with the data now to be shown in its place.
-async fn guard_of(store: &Store, ws: Id, journey: &Journey, names: &str) -> Result<String> {
+pub(crate) async fn guard_of(
+    store: &Store,
+    ws: Id,
+    journey: &Journey,
+    names: &str,
+) -> Result<String> {
     use sha2::{Digest, Sha256};
     let design = Sha256::digest(format!("{:?}", journey.design));
     Ok(format!(
@@ -700,6 +643,15 @@ async fn guard_of(store: &Store, ws: Id, journey: &Journey, names: &str) -> Resu
         store.mining_erasures(ws).await?,
         hex::encode(design)
     ))
+}
+
+/// One of [`MINING_SLOTS`], held while a computation reads a period's encounters
+/// from the log and works on them.
+pub(crate) async fn slot() -> Result<tokio::sync::SemaphorePermit<'static>> {
+    MINING_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(format!("mining slots: {e}")))
 }
 
 /// Reads `q`'s instances and mines them (one of [`MINING_SLOTS`] at a time).
@@ -710,10 +662,7 @@ async fn compute(
     q: &Query,
     i: &I18n,
 ) -> Result<JourneyMining> {
-    let _slot = MINING_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| Error::Internal(format!("mining slots: {e}")))?;
+    let _slot = slot().await?;
     let started = std::time::Instant::now();
     let inst = instances(store, ws, &journey, q).await?;
     let read = started.elapsed();

@@ -371,58 +371,113 @@ pub struct JourneyFlow {
     /// Most frequent first.
     pub edges: Vec<FlowEdge>,
     pub funnel: Vec<FlowStage>,
-    /// Time to answer, milliseconds.
+    /// Time to answer, milliseconds (for a count kept from an earlier request, that
+    /// request's).
     pub took_ms: f64,
+    /// Counted from the log for an earlier request over the same encounters and names.
+    pub cached: bool,
+    /// An earlier count over fewer encounters, shown while the current one is being
+    /// counted (never one from before a deletion, a change of design or a rename).
+    pub stale: bool,
 }
 
-/// The flow of `q`'s journey and period.
+/// The flow of `q`'s journey and period, waiting as long as it takes.
 pub async fn flow(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyFlow> {
+    flow_within(store, ws, q, i, None)
+        .await?
+        .ok_or_else(|| crate::Error::Internal("the journey's flow gave no figures".into()))
+}
+
+/// The flow of `q`'s journey and period: from the rollups when they are current for
+/// it (at once), else counted from the log, waiting at most `wait` (None: as long as
+/// it takes) — a count from the log is shared by concurrent requests, runs on when they
+/// stop waiting and is kept for the next request over the same encounters
+/// ([`crate::shared::within`]). None when it is still being counted and no earlier
+/// count may stand in (one over the same design and names, from before no deletion:
+/// marked `stale`).
+pub async fn flow_within(
+    store: &Store,
+    ws: Id,
+    q: &Query,
+    i: &I18n,
+    wait: Option<std::time::Duration>,
+) -> Result<Option<JourneyFlow>> {
     let started = std::time::Instant::now();
     let snapshot = store.snapshot(ws).await?;
     let journey = Journey::of(&snapshot, q.journey, i)?;
-    let from_rollups = (q.by == InstanceKey::Case || q.gap_hours == DEFAULT_GAP_HOURS)
-        && current(store, ws, &snapshot).await?.is_some();
-    let (counted, channels) = if from_rollups {
+    let stamp = current(store, ws, &snapshot).await?;
+    if stamp.is_some() && (q.by == InstanceKey::Case || q.gap_hours == DEFAULT_GAP_HOURS) {
         let mut channels = vec![];
-        let days = (
+        let day = |d: chrono::NaiveDate| {
             day_of(
-                q.from
-                    .and_hms_opt(0, 0, 0)
+                d.and_hms_opt(0, 0, 0)
                     .unwrap_or_default()
                     .and_utc()
                     .timestamp_millis(),
-            ),
-            day_of(
-                q.to.and_hms_opt(0, 0, 0)
-                    .unwrap_or_default()
-                    .and_utc()
-                    .timestamp_millis(),
-            ),
-        );
+            )
+        };
         let sums = store
             .mining_sums(
                 ws,
                 journey.id,
                 q.by,
                 journey.design.stages,
-                days,
+                (day(q.from), day(q.to)),
                 &mut channels,
             )
             .await?;
-        (Flow::of_sums(&sums), channels)
-    } else {
-        let inst = mining::instances(store, ws, &journey, q).await?;
-        (
-            Flow::of_instances(
-                &journey.design,
-                inst.list.iter().map(|x| x.events.as_slice()),
-            ),
-            inst.channels,
-        )
-    };
+        let counted = Flow::of_sums(&sums);
+        return Ok(Some(flow_out(
+            &journey, q, &counted, &channels, i, "rollups", started,
+        )));
+    }
+    let names = journey.names_hash();
+    let (st, q2, i2, j) = (store.clone(), q.clone(), i.clone(), journey.clone());
+    let shared = crate::shared::within(
+        store,
+        ws,
+        format!("flow/{q:?}/{}", i.lang),
+        stamp.map(|s| format!("{s}/{names}")),
+        || mining::guard_of(store, ws, &journey, &names),
+        wait,
+        move || async move {
+            let _slot = mining::slot().await?;
+            let started = std::time::Instant::now();
+            let inst = mining::instances(&st, ws, &j, &q2).await?;
+            let counted =
+                Flow::of_instances(&j.design, inst.list.iter().map(|x| x.events.as_slice()));
+            Ok(flow_out(
+                &j,
+                &q2,
+                &counted,
+                &inst.channels,
+                &i2,
+                "log",
+                started,
+            ))
+        },
+    )
+    .await?;
+    Ok(shared.map(|s| JourneyFlow {
+        cached: s.cached,
+        stale: s.stale,
+        ..s.value
+    }))
+}
+
+/// The flow as served, most frequent first.
+fn flow_out(
+    journey: &Journey,
+    q: &Query,
+    counted: &Flow,
+    channels: &[String],
+    i: &I18n,
+    source: &str,
+    started: std::time::Instant,
+) -> JourneyFlow {
     let nm = Namer {
-        journey: &journey,
-        channels: &channels,
+        journey,
+        channels,
         i,
     };
     let mut activities: Vec<FlowActivity> = counted
@@ -446,14 +501,14 @@ pub async fn flow(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyF
         .map(|((a, b), n)| (*a, *b, *n))
         .collect();
     edges.sort_by(|x, y| y.2.cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
-    Ok(JourneyFlow {
+    JourneyFlow {
         journey: journey.slug.clone(),
         name: journey.name.clone(),
         from: q.from.to_string(),
         to: q.to.to_string(),
         by: q.by.as_str().into(),
         gap_hours: q.gap_hours,
-        source: if from_rollups { "rollups" } else { "log" }.into(),
+        source: source.into(),
         instances: counted.instances,
         activities,
         edges: edges
@@ -479,5 +534,7 @@ pub async fn flow(store: &Store, ws: Id, q: &Query, i: &I18n) -> Result<JourneyF
             })
             .collect(),
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
-    })
+        cached: false,
+        stale: false,
+    }
 }

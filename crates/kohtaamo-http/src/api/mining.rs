@@ -65,13 +65,17 @@ async fn flow(
     Path((_, journey)): Path<(String, Id)>,
     Query(q): Query<BTreeMap<String, String>>,
     headers: axum::http::HeaderMap,
-) -> ApiResult<axum::Json<JourneyFlow>> {
+) -> ApiResult<Response> {
     let q = query(&st, journey, &q)?;
     let lang = crate::i18n::language_for(&headers, None);
     let i = crate::i18n::I18n::new(&lang, "en");
-    Ok(axum::Json(
-        kohtaamo_app::mining_rollups::flow(&st.store, ws.id, &q, &i).await?,
-    ))
+    let wait = Some(st.config.report_wait);
+    Ok(
+        match kohtaamo_app::mining_rollups::flow_within(&st.store, ws.id, &q, &i, wait).await? {
+            Some(flow) => axum::Json::<JourneyFlow>(flow).into_response(),
+            None => computing(),
+        },
+    )
 }
 
 /// The instances as an event log in `format` (audited as `data.export`).
@@ -177,9 +181,10 @@ pub fn routes(mut api: Api) -> Api {
         vec![period_ops(Op::new(
             "get",
             "analytics",
-            "The journey's actual flow from the per-day rollups: directly-follows counts, start and end activities, instances and the stage funnel — the counts of the mining report without times, variants or conformance, fast for any period (docs/metrics.md)",
+            "The journey's actual flow from the per-day rollups: directly-follows counts, start and end activities, instances and the stage funnel — the counts of the mining report without times, variants or conformance, fast for any period (docs/metrics.md). Another gap, or more encounters waiting to be applied than a read applies itself, counts from the log instead (`source: log`)",
         ))
-        .ok(200, Some(flow_schema))],
+        .ok(200, Some(flow_schema))
+        .responds(202, "Being counted from the log (longer than the server's report wait): `{\"status\": \"computing\"}`; ask again after `Retry-After` seconds. The count goes on and is kept")],
     )
     .route(
         "/api/v1/workspaces/{ws}/journeys/{id}/mining/events.csv",

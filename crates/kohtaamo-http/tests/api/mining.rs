@@ -276,3 +276,72 @@ async fn a_report_longer_than_the_wait_is_computing_then_kept() {
         "{m}"
     );
 }
+
+/// The flow counted from the log (here: another gap than the rollups') is shared and
+/// kept like the report: `202` with `Retry-After` while it is counted, then the count,
+/// and kept for the next request over the same encounters; the rollups' flow is
+/// answered at once whatever the wait.
+#[tokio::test]
+async fn a_flow_from_the_log_longer_than_the_wait_is_computing_then_kept() {
+    let app = spawn_app_with(kohtaamo_http::HttpConfig {
+        report_wait: std::time::Duration::ZERO,
+        ..Default::default()
+    })
+    .await;
+    app.workspace("w").await;
+    let ops = app.create("w", "units", unit("ops")).await;
+    let (j, stages) = app.trip("w", &["buy"]).await;
+    app.create(
+        "w",
+        "touchpoints",
+        json!({"stage_id": stages[0], "slug": "desk", "name": texts("Desk"), "channel": "web",
+               "owner": {"unit": ops}, "lane": "frontstage"}),
+    )
+    .await;
+    let (s, b) = app
+        .post(
+            "/api/v1/workspaces/w/encounters",
+            &app.admin,
+            json!([{"id": "1", "at": "2026-03-01T09:00:00Z", "touchpoint": "desk",
+                    "kind": "contact", "customer": "crm:1"},
+                   {"id": "2", "at": "2026-03-01T10:30:00Z", "touchpoint": "desk",
+                    "kind": "contact", "customer": "crm:1"}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let base =
+        format!("/api/v1/workspaces/w/journeys/{j}/flow?from=2026-02-01&to=2026-03-31&by=customer");
+    // The default gap: from the rollups, at once.
+    let (s, f) = app.get(&base, &app.admin).await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(f["source"], "rollups", "{f}");
+    assert_eq!(f["instances"], 1, "{f}");
+    // A gap shorter than the pause between the two: two instances, from the log.
+    let path = format!("{base}&gap_hours=1");
+    let r = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(r.headers()["retry-after"], "10");
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["status"], "computing", "{b}");
+    let mut flow = None;
+    for _ in 0..200 {
+        let (s, f) = app.get(&path, &app.admin).await;
+        if s == StatusCode::OK {
+            flow = Some(f);
+            break;
+        }
+        assert_eq!(s, StatusCode::ACCEPTED, "{f}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let f = flow.expect("the flow was counted");
+    assert_eq!(f["source"], "log", "{f}");
+    assert_eq!(f["instances"], 2, "{f}");
+    assert_eq!(f["cached"], true, "{f}");
+    assert_eq!(f["stale"], false, "{f}");
+}

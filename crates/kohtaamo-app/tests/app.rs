@@ -2400,8 +2400,9 @@ async fn event_logs_round_trip_through_xes() {
 /// The journey's flow from the per-day rollups is exactly what mining counts from the
 /// log, for any period, by case and by customer: after encounters arrive late and out
 /// of time order (a read brings the rollups up to date), after the design changes (they
-/// are rebuilt) and after a privacy deletion (marked stale, rebuilt).
-#[tokio::test]
+/// are rebuilt) and after a privacy deletion (marked stale, rebuilt). A pass whose
+/// reading was overtaken by another pass writes nothing of what it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_flow_from_the_rollups_is_what_mining_counts() {
     use kohtaamo_app::encounters::{self as enc, Recorder};
     use kohtaamo_app::mining::{self as mn, Query};
@@ -2535,6 +2536,48 @@ journeys:
         .await
         .unwrap();
     assert!(store.mining_pending(ws, 10).await.unwrap() > 0);
+
+    // A pass reads the late encounters' streams outside the write lock; before it
+    // writes, another pass (here: a whole refresh) applies them. What the first one
+    // worked out — here a change no stream gives, 1,000 encounters at the checkout —
+    // must not be written; it reads again inside the lock and finds nothing left.
+    {
+        use kohtaamo_domain::mining::Activity;
+        use kohtaamo_domain::mining_rollup::{day_of, ActRow, FlowRows};
+        use kohtaamo_storage::mining::InstanceKey;
+        use kohtaamo_storage::mining_rollup::JourneyRows;
+        let design = store.mining_state(ws).await.unwrap().0;
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let day = day_of(now.timestamp_millis());
+        let handle = tokio::runtime::Handle::current();
+        let n = store
+            .mining_pass(ws, InstanceKey::Case, &design, 1_000, |streams, _| {
+                if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+                    assert!(streams.is_empty(), "read again: nothing left");
+                    return vec![];
+                }
+                assert!(!streams.is_empty());
+                tokio::task::block_in_place(|| {
+                    handle.block_on(mr::refresh(&store, ws, None)).unwrap()
+                });
+                let mut rows = FlowRows::default();
+                rows.acts.insert(
+                    ActRow {
+                        day,
+                        act: Activity::Touchpoint(tp("checkout")),
+                        on_before: day,
+                        on_after: day,
+                    },
+                    1_000,
+                );
+                vec![JourneyRows { journey, rows }]
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "nothing applied by the overtaken pass");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(store.mining_pending(ws, 10).await.unwrap(), 0);
+    }
 
     let i = I18n::new("en", "fi");
     let today = today();

@@ -291,7 +291,7 @@ impl Store {
                         if !holds(&mut tx, self.backend(), ws, generation).await? {
                             return Ok(false);
                         }
-                        upsert(&mut tx, table, cols, &head, chunk.to_vec()).await?;
+                        upsert(&mut tx, self.backend(), table, cols, &head, chunk.to_vec()).await?;
                         Ok(true)
                     }
                     .await;
@@ -378,115 +378,73 @@ impl Store {
     /// keys' whole streams, lets `compute` turn them into row changes (the rows of the
     /// whole stream minus those of its applied part, per journey; it fills the channel
     /// table the activities index) and writes them, marking the encounters read as
-    /// applied — one transaction, and only while the rollups are built for `design`.
-    /// Returns how many keys it applied and keyless rows it marked (0: nothing left, or
-    /// the design differs).
+    /// applied, in one transaction and only while the rollups are built for `design`.
+    ///
+    /// The reading is done before the write lock is taken, so ingest is not held up by
+    /// it; the write then checks that nothing it read was applied meanwhile (another
+    /// pass: the read catch-up, another instance) and that no erasure came, and if one
+    /// did, the pass is done again with the reading inside the lock. A new encounter of
+    /// a key read meanwhile changes nothing: it is not marked, and the next pass takes
+    /// its stream again. Returns how many keys it applied and keyless rows it marked
+    /// (0: nothing left, or the design differs).
     pub async fn mining_pass(
         &self,
         ws: Id,
         by: InstanceKey,
         design: &str,
         limit: i64,
-        compute: impl FnOnce(&[KeyStream], &mut Vec<String>) -> Vec<JourneyRows>,
+        compute: impl Fn(&[KeyStream], &mut Vec<String>) -> Vec<JourneyRows>,
     ) -> Result<usize> {
+        let t_start = std::time::Instant::now();
+        let erasures = self.mining_erasures(ws).await?;
+        let mut tx = self.pool().begin().await?;
+        let read = read_batch(&mut tx, ws, by, limit).await;
+        tx.rollback().await?;
+        let read = read?;
+        let mut channels = vec![];
+        let changes = compute(&read.streams, &mut channels);
+        let t_read = t_start.elapsed();
+        if read.keyless.is_empty() && read.streams.is_empty() {
+            return Ok(0);
+        }
+        let (permit, mut tx) = self.write().await?;
+        let t_lock = std::time::Instant::now();
+        let r = async {
+            if lock_state(&mut tx, self.backend(), ws).await? != design {
+                return Ok(Some(0));
+            }
+            if read_erasures(&mut tx, ws).await? != erasures
+                || any_marked(&mut tx, by.bit(), &read.unapplied).await?
+            {
+                return Ok(None);
+            }
+            Ok(Some(
+                apply(&mut tx, self.backend(), ws, by, &read, changes, &channels).await?,
+            ))
+        }
+        .await;
+        let done = self.finish(tx, r).await?;
+        drop(permit);
+        tracing::debug!(
+            keys = read.streams.len(),
+            read_ms = t_read.as_millis() as u64,
+            locked_ms = t_lock.elapsed().as_millis() as u64,
+            again = done.is_none(),
+            "journey-mining rollup pass"
+        );
+        if let Some(n) = done {
+            return Ok(n);
+        }
+        // Overtaken: read again inside the lock, where nothing can change under it.
         let (_permit, mut tx) = self.write().await?;
         let r = async {
-            let state = lock_state(&mut tx, self.backend(), ws).await?;
-            if state != design {
+            if lock_state(&mut tx, self.backend(), ws).await? != design {
                 return Ok(0);
             }
-            let col = by.col();
-            let bit = by.bit();
-            // The oldest unapplied rows; those with no key of this kind have nothing
-            // to apply and are only marked.
-            let sql = format!(
-                "SELECT id, {k} FROM encounters WHERE workspace_id = $1 AND mined <> 3 AND (mined & $2) = 0 ORDER BY id LIMIT $3",
-                k = key_text(by, col),
-            );
-            let batch = sqlx::query(&sql)
-                .bind(ws)
-                .bind(bit)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut keys: Vec<String> = vec![];
-            let mut keyless: Vec<Id> = vec![];
-            for r in &batch {
-                match r.try_get::<Option<String>, _>(1)? {
-                    Some(k) => keys.push(k),
-                    None => keyless.push(r.try_get(0)?),
-                }
-            }
-            keys.sort_unstable();
-            keys.dedup();
-            mark(&mut tx, bit, &keyless).await?;
-            if keys.is_empty() {
-                return Ok(keyless.len());
-            }
-            let t_start = std::time::Instant::now();
-            let mut streams: Vec<KeyStream> = Vec::with_capacity(keys.len());
-            let mut unapplied: Vec<Id> = vec![];
-            for chunk in keys.chunks(KEYS_CHUNK) {
-                let vals: Vec<Val> = chunk
-                    .iter()
-                    .map(|k| match by {
-                        InstanceKey::Case => Val::from(k.clone()),
-                        InstanceKey::Customer => Val::from(k.parse::<Id>().unwrap_or(0)),
-                    })
-                    .collect();
-                let marks = (0..vals.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
-                let sql = format!(
-                    "SELECT id, mined, {k}, customer_id, occurred_at, touchpoint_id, channel, unit_id, partner_id \
-                     FROM encounters WHERE workspace_id = $1 AND {col} IN ({marks}) \
-                     ORDER BY encounters.{col}, encounters.occurred_at, encounters.id",
-                    k = key_text(by, col),
-                );
-                let mut all = vec![Val::from(ws)];
-                all.extend(vals);
-                for r in bind(sqlx::query(&sql).persistent(false), all)
-                    .fetch_all(&mut *tx)
-                    .await?
-                {
-                    let id: Id = r.try_get(0)?;
-                    let mined: i64 = r.try_get(1)?;
-                    let e = event_at(&r, 2)?;
-                    let applied = mined & bit != 0;
-                    if !applied {
-                        unapplied.push(id);
-                    }
-                    match streams.last_mut() {
-                        Some(s) if s.key == e.key => s.events.push((applied, e)),
-                        _ => streams.push(KeyStream {
-                            key: e.key.clone(),
-                            events: vec![(applied, e)],
-                        }),
-                    }
-                }
-            }
-            let t_read = std::time::Instant::now();
+            let read = read_batch(&mut tx, ws, by, limit).await?;
             let mut channels = vec![];
-            let changes = compute(&streams, &mut channels);
-            let t_comp = std::time::Instant::now();
-            let nrows: usize = changes.iter().map(|c| c.rows.acts.len() + c.rows.edges.len() + c.rows.stages.len()).sum();
-            for c in changes {
-                write_rows(&mut tx, ws, c.journey, by, &c.rows, &channels).await?;
-            }
-            let t_write = std::time::Instant::now();
-            mark(&mut tx, bit, &unapplied).await?;
-            tracing::debug!(
-                keys = streams.len(),
-                rows = nrows,
-                read_ms = (t_read - t_start).as_millis() as u64,
-                compute_ms = (t_comp - t_read).as_millis() as u64,
-                write_ms = (t_write - t_comp).as_millis() as u64,
-                mark_ms = t_write.elapsed().as_millis() as u64,
-                "journey-mining rollup pass"
-            );
-            sqlx::query("UPDATE mining_state SET generation = generation + 1 WHERE workspace_id = $1")
-                .bind(ws)
-                .execute(&mut *tx)
-                .await?;
-            Ok(streams.len() + keyless.len())
+            let changes = compute(&read.streams, &mut channels);
+            apply(&mut tx, self.backend(), ws, by, &read, changes, &channels).await
         }
         .await;
         self.finish(tx, r).await
@@ -626,6 +584,150 @@ async fn holds(tx: &mut Tx, backend: Backend, ws: Id, generation: i64) -> Result
     Ok(g == generation)
 }
 
+/// What a pass read: its keyless rows, its keys' whole streams and which of their
+/// encounters were not applied.
+struct PassRead {
+    keyless: Vec<Id>,
+    streams: Vec<KeyStream>,
+    unapplied: Vec<Id>,
+}
+
+/// The oldest `limit` unapplied rows for `by` (those with no key of this kind have
+/// nothing to apply and are only marked) and their keys' whole streams.
+async fn read_batch(tx: &mut Tx, ws: Id, by: InstanceKey, limit: i64) -> Result<PassRead> {
+    let col = by.col();
+    let bit = by.bit();
+    let sql = format!(
+        "SELECT id, {k} FROM encounters WHERE workspace_id = $1 AND mined <> 3 AND (mined & $2) = 0 ORDER BY id LIMIT $3",
+        k = key_text(by, col),
+    );
+    let batch = sqlx::query(&sql)
+        .bind(ws)
+        .bind(bit)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut keys: Vec<String> = vec![];
+    let mut keyless: Vec<Id> = vec![];
+    for r in &batch {
+        match r.try_get::<Option<String>, _>(1)? {
+            Some(k) => keys.push(k),
+            None => keyless.push(r.try_get(0)?),
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let mut streams: Vec<KeyStream> = Vec::with_capacity(keys.len());
+    let mut unapplied: Vec<Id> = vec![];
+    for chunk in keys.chunks(KEYS_CHUNK) {
+        let vals: Vec<Val> = chunk
+            .iter()
+            .map(|k| match by {
+                InstanceKey::Case => Val::from(k.clone()),
+                InstanceKey::Customer => Val::from(k.parse::<Id>().unwrap_or(0)),
+            })
+            .collect();
+        let marks = (0..vals.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT id, mined, {k}, customer_id, occurred_at, touchpoint_id, channel, unit_id, partner_id \
+             FROM encounters WHERE workspace_id = $1 AND {col} IN ({marks}) \
+             ORDER BY encounters.{col}, encounters.occurred_at, encounters.id",
+            k = key_text(by, col),
+        );
+        let mut all = vec![Val::from(ws)];
+        all.extend(vals);
+        for r in bind(sqlx::query(&sql).persistent(false), all)
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            let id: Id = r.try_get(0)?;
+            let mined: i64 = r.try_get(1)?;
+            let e = event_at(&r, 2)?;
+            let applied = mined & bit != 0;
+            if !applied {
+                unapplied.push(id);
+            }
+            match streams.last_mut() {
+                Some(s) if s.key == e.key => s.events.push((applied, e)),
+                _ => streams.push(KeyStream {
+                    key: e.key.clone(),
+                    events: vec![(applied, e)],
+                }),
+            }
+        }
+    }
+    Ok(PassRead {
+        keyless,
+        streams,
+        unapplied,
+    })
+}
+
+/// Writes a pass's row changes and marks what it read as applied (`by`'s bit); the
+/// rollups' generation moves on. How many keys and keyless rows it applied.
+async fn apply(
+    tx: &mut Tx,
+    backend: Backend,
+    ws: Id,
+    by: InstanceKey,
+    read: &PassRead,
+    changes: Vec<JourneyRows>,
+    channels: &[String],
+) -> Result<usize> {
+    mark(tx, by.bit(), &read.keyless).await?;
+    if read.streams.is_empty() {
+        return Ok(read.keyless.len());
+    }
+    for c in changes {
+        write_rows(tx, backend, ws, c.journey, by, &c.rows, channels).await?;
+    }
+    mark(tx, by.bit(), &read.unapplied).await?;
+    sqlx::query("UPDATE mining_state SET generation = generation + 1 WHERE workspace_id = $1")
+        .bind(ws)
+        .execute(&mut **tx)
+        .await?;
+    Ok(read.streams.len() + read.keyless.len())
+}
+
+async fn read_erasures(tx: &mut Tx, ws: Id) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT erasures FROM mining_state WHERE workspace_id = $1")
+            .bind(ws)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or(0),
+    )
+}
+
+/// Whether any of the encounters `ids` has `bit` (applied) set.
+async fn any_marked(tx: &mut Tx, bit: i64, ids: &[Id]) -> Result<bool> {
+    for chunk in ids.chunks(ROWS_CHUNK) {
+        let marks = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut all = vec![Val::from(bit)];
+        all.extend(chunk.iter().map(|id| Val::from(*id)));
+        let n: i64 = bind(
+            sqlx::query(&format!(
+                "SELECT COUNT(*) FROM encounters WHERE id IN ({marks}) AND (mined & $1) <> 0"
+            ))
+            .persistent(false),
+            all,
+        )
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+        if n > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Sets `bit` (applied) on the encounters `ids` (of the workspace the caller read).
 async fn mark(tx: &mut Tx, bit: i64, ids: &[Id]) -> Result<()> {
     for chunk in ids.chunks(ROWS_CHUNK) {
@@ -741,6 +843,7 @@ fn row_values(rows: &FlowRows, channels: &[String]) -> [Table; 3] {
 
 async fn write_rows(
     tx: &mut Tx,
+    backend: Backend,
     ws: Id,
     journey: Id,
     by: InstanceKey,
@@ -749,51 +852,73 @@ async fn write_rows(
 ) -> Result<()> {
     let head = [Val::from(ws), Val::from(journey), Val::from(by.code())];
     for (table, cols, values) in row_values(rows, channels) {
-        upsert(tx, table, cols, &head, values).await?;
+        upsert(tx, backend, table, cols, &head, values).await?;
     }
     Ok(())
 }
 
 /// Adds `n` (the last value of each row) to the rows keyed by the workspace, journey,
-/// kind and `cols`, creating them.
+/// kind and `cols`, creating them: one statement whose rows arrive as one JSON array
+/// (a table function unpacks it). sqlx's SQLite driver spent some 25 µs a row on
+/// multi-row `VALUES` upserts of 64 rows — parsing and binding hundreds of parameters
+/// per statement; one parameter leaves the B-tree work.
 async fn upsert(
     tx: &mut Tx,
+    backend: Backend,
     table: &str,
     cols: &[&str],
     head: &[Val; 3],
     rows: Vec<Vec<Val>>,
 ) -> Result<()> {
-    let width = 3 + cols.len() + 1;
-    let per = ROWS_CHUNK;
-    let mut rows = rows;
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(per));
-        let chunk = std::mem::replace(&mut rows, rest);
-        let mut sql = format!(
-            "INSERT INTO {table} (workspace_id, journey_id, by_kind, {}, n) VALUES ",
-            cols.join(", ")
-        );
-        let mut vals: Vec<Val> = Vec::with_capacity(chunk.len() * width);
-        for (i, r) in chunk.into_iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let marks: Vec<String> = (0..width)
-                .map(|k| format!("${}", i * width + k + 1))
-                .collect();
-            sql.push('(');
-            sql.push_str(&marks.join(", "));
-            sql.push(')');
-            vals.extend(head.iter().cloned());
-            vals.extend(r);
-        }
-        sql.push_str(&format!(
-            " ON CONFLICT (journey_id, by_kind, {}) DO UPDATE SET n = {table}.n + excluded.n",
-            cols.join(", ")
-        ));
-        bind(sqlx::query(&sql).persistent(false), vals)
-            .execute(&mut **tx)
-            .await?;
-    }
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let all = ["workspace_id", "journey_id", "by_kind"]
+        .iter()
+        .chain(cols)
+        .chain(&["n"])
+        .copied()
+        .collect::<Vec<_>>();
+    let fields = head
+        .iter()
+        .chain(first)
+        .enumerate()
+        .map(|(k, v)| match v {
+            Val::Text(_) => format!("value->>{k}"),
+            _ => format!("CAST(value->>{k} AS BIGINT)"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let json = serde_json::Value::Array(
+        rows.iter()
+            .map(|r| serde_json::Value::Array(head.iter().chain(r).map(val_json).collect()))
+            .collect(),
+    )
+    .to_string();
+    let each = match backend {
+        Backend::Sqlite => "json_each($1)",
+        Backend::Postgres => "json_array_elements(CAST($1 AS JSON))",
+    };
+    // `WHERE true`: SQLite reads `ON CONFLICT` after a bare `FROM` as a join clause.
+    let sql = format!(
+        "INSERT INTO {table} ({}) SELECT {fields} FROM {each} WHERE true \
+         ON CONFLICT (journey_id, by_kind, {}) DO UPDATE SET n = {table}.n + excluded.n",
+        all.join(", "),
+        cols.join(", ")
+    );
+    sqlx::query(&sql)
+        .persistent(false)
+        .bind(json)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
+}
+
+fn val_json(v: &Val) -> serde_json::Value {
+    match v {
+        Val::Int(Some(i)) => (*i).into(),
+        Val::Text(Some(t)) => t.as_str().into(),
+        Val::Real(Some(r)) => (*r).into(),
+        _ => serde_json::Value::Null,
+    }
 }

@@ -19,7 +19,8 @@
 //!    (every encounter already marked: nothing to rewrite in the log).
 //!
 //! Environment: `BENCH_BACKENDS` (`sqlite`; add `postgres`), `BENCH_CUSTOMERS`,
-//! `BENCH_ENCOUNTERS`, `BENCH_READS`, `BENCH_CHECK`, `BENCH_WAITING`, `BENCH_PASSES`.
+//! `BENCH_ENCOUNTERS`, `BENCH_READS`, `BENCH_CHECK`, `BENCH_WAITING`, `BENCH_PASSES`;
+//! `KOHTAAMO_LOG` (e.g. `kohtaamo_storage=debug`: each pass's times).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -33,6 +34,11 @@ mod common;
 use common::{env_num, pct};
 
 fn main() {
+    // `KOHTAAMO_LOG=kohtaamo_storage=debug` prints each pass's read, compute, write and
+    // mark times.
+    if let Ok(f) = tracing_subscriber::EnvFilter::try_from_env("KOHTAAMO_LOG") {
+        tracing_subscriber::fmt().with_env_filter(f).init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -110,15 +110,17 @@ where
         Some(w) => match tokio::time::timeout(w, landed).await {
             Ok(r) => r,
             Err(_) => {
+                // What was kept when the wait ran out (taken before the guard is read,
+                // so nothing landing meanwhile is mistaken for an earlier value).
+                let Some(k) = store.memo_latest::<Kept<T>>(ws, &key) else {
+                    return Ok(None);
+                };
                 let guard_now = guard().await?;
-                return Ok(store
-                    .memo_latest::<Kept<T>>(ws, &key)
-                    .filter(|k| k.guard == guard_now)
-                    .map(|k| Shared {
-                        value: k.value.clone(),
-                        cached: true,
-                        stale: true,
-                    }));
+                return Ok((k.guard == guard_now).then(|| Shared {
+                    value: k.value.clone(),
+                    cached: true,
+                    stale: true,
+                }));
             }
         },
     };

@@ -204,8 +204,9 @@ fn link_from_row(r: &AnyRow) -> std::result::Result<CustomerLink, sqlx::Error> {
     })
 }
 
-/// `$from, $from+1, …` for `n` values.
-fn placeholders(from: usize, n: usize) -> String {
+/// `$from, $from+1, …` for `n` values (every statement with a list of values binds
+/// them this way).
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|k| format!("${k}"))
         .collect::<Vec<_>>()

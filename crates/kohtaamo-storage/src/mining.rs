@@ -80,14 +80,6 @@ pub struct MiningAnswer {
     pub ces: Option<i64>,
 }
 
-/// Placeholders `$first`, `$first+1`, … for `n` bound values.
-fn marks(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Store {
     /// Calls `each` for every encounter in `[from, to)` of each customer or case that
     /// had an encounter at one of `touchpoints` (a journey's, as designed now) in that
@@ -114,7 +106,7 @@ impl Store {
                    WHERE j.workspace_id = $1 AND j.touchpoint_id IN ({tps}) \
                      AND j.occurred_at >= $2 AND j.occurred_at < $3 AND j.{col} IS NOT NULL) \
              ORDER BY e.{col}, e.occurred_at, e.id",
-            tps = marks(4, touchpoints.len()),
+            tps = crate::encounters::placeholders(4, touchpoints.len()),
         );
         let mut q = sqlx::query(&sql).bind(ws).bind(from).bind(to);
         for t in touchpoints {
@@ -146,7 +138,7 @@ impl Store {
         let keys = format!(
             "SELECT DISTINCT j.{col} FROM encounters j WHERE j.workspace_id = $1 AND j.touchpoint_id IN ({tps}) \
              AND j.occurred_at >= $2 AND j.occurred_at < $3 AND j.{col} IS NOT NULL",
-            tps = marks(6, touchpoints.len()),
+            tps = crate::encounters::placeholders(6, touchpoints.len()),
         );
         let sql = match by {
             InstanceKey::Case => format!(

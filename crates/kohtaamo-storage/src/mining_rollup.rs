@@ -14,6 +14,7 @@ use kohtaamo_domain::mining_rollup::{Day, FlowRows, FlowSums};
 use kohtaamo_domain::Id;
 use sqlx::Row;
 
+use crate::encounters::placeholders;
 use crate::entity::{bind, Val};
 use crate::mining::{event_at, key_text, InstanceKey, MiningEvent};
 use crate::{Backend, Result, Store, Tx};
@@ -627,10 +628,7 @@ async fn read_batch(tx: &mut Tx, ws: Id, by: InstanceKey, limit: i64) -> Result<
                 InstanceKey::Customer => Val::from(k.parse::<Id>().unwrap_or(0)),
             })
             .collect();
-        let marks = (0..vals.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let marks = placeholders(2, vals.len());
         let sql = format!(
             "SELECT id, mined, {k}, customer_id, occurred_at, touchpoint_id, channel, unit_id, partner_id \
              FROM encounters WHERE workspace_id = $1 AND {col} IN ({marks}) \
@@ -705,10 +703,7 @@ async fn read_erasures(tx: &mut Tx, ws: Id) -> Result<i64> {
 /// Whether any of the encounters `ids` has `bit` (applied) set.
 async fn any_marked(tx: &mut Tx, bit: i64, ids: &[Id]) -> Result<bool> {
     for chunk in ids.chunks(ROWS_CHUNK) {
-        let marks = (0..chunk.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let marks = placeholders(2, chunk.len());
         let mut all = vec![Val::from(bit)];
         all.extend(chunk.iter().map(|id| Val::from(*id)));
         let n: i64 = bind(
@@ -731,10 +726,7 @@ async fn any_marked(tx: &mut Tx, bit: i64, ids: &[Id]) -> Result<bool> {
 /// Sets `bit` (applied) on the encounters `ids` (of the workspace the caller read).
 async fn mark(tx: &mut Tx, bit: i64, ids: &[Id]) -> Result<()> {
     for chunk in ids.chunks(ROWS_CHUNK) {
-        let marks = (0..chunk.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let marks = placeholders(2, chunk.len());
         // The ids alone: SQLite ran this with more terms (the workspace, the bit
         // unset) some 200× slower although its plan was the same primary-key search.
         let mut all = vec![Val::from(bit)];

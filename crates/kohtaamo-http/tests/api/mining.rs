@@ -221,21 +221,7 @@ async fn a_journeys_actual_paths_are_mined_and_exported() {
 async fn a_report_longer_than_the_wait_is_computing_then_kept() {
     // No wait at all: every report not kept yet is "being computed" (this runtime
     // runs one task at a time, so the computation has not started when it answers).
-    let app = spawn_app_with(kohtaamo_http::HttpConfig {
-        report_wait: std::time::Duration::ZERO,
-        ..Default::default()
-    })
-    .await;
-    app.workspace("w").await;
-    let ops = app.create("w", "units", unit("ops")).await;
-    let (j, stages) = app.trip("w", &["buy"]).await;
-    app.create(
-        "w",
-        "touchpoints",
-        json!({"stage_id": stages[0], "slug": "desk", "name": texts("Desk"), "channel": "web",
-               "owner": {"unit": ops}, "lane": "frontstage"}),
-    )
-    .await;
+    let (app, j) = desk_with_no_wait().await;
     let (s, b) = app
         .post(
             "/api/v1/workspaces/w/encounters",
@@ -258,16 +244,7 @@ async fn a_report_longer_than_the_wait_is_computing_then_kept() {
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["status"], "computing", "{b}");
     // Asked again, it is there (kept: the encounters did not change).
-    let mut report = None;
-    for _ in 0..200 {
-        let (s, m) = app.get(&path, &app.admin).await;
-        if s == StatusCode::OK {
-            report = Some(m);
-            break;
-        }
-        assert_eq!(s, StatusCode::ACCEPTED, "{m}");
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let report = until_ok(&app, &path).await;
     let m = report.expect("the report was computed");
     assert_eq!(m["instances"], 1, "{m}");
     assert_eq!(m["stale"], false, "{m}");
@@ -283,21 +260,7 @@ async fn a_report_longer_than_the_wait_is_computing_then_kept() {
 /// answered at once whatever the wait.
 #[tokio::test]
 async fn a_flow_from_the_log_longer_than_the_wait_is_computing_then_kept() {
-    let app = spawn_app_with(kohtaamo_http::HttpConfig {
-        report_wait: std::time::Duration::ZERO,
-        ..Default::default()
-    })
-    .await;
-    app.workspace("w").await;
-    let ops = app.create("w", "units", unit("ops")).await;
-    let (j, stages) = app.trip("w", &["buy"]).await;
-    app.create(
-        "w",
-        "touchpoints",
-        json!({"stage_id": stages[0], "slug": "desk", "name": texts("Desk"), "channel": "web",
-               "owner": {"unit": ops}, "lane": "frontstage"}),
-    )
-    .await;
+    let (app, j) = desk_with_no_wait().await;
     let (s, b) = app
         .post(
             "/api/v1/workspaces/w/encounters",
@@ -348,19 +311,45 @@ async fn a_flow_from_the_log_longer_than_the_wait_is_computing_then_kept() {
         break;
     }
     let path = path.expect("a count from the log was answered 202");
-    let mut flow = None;
-    for _ in 0..200 {
-        let (s, f) = app.get(&path, &app.admin).await;
-        if s == StatusCode::OK {
-            flow = Some(f);
-            break;
-        }
-        assert_eq!(s, StatusCode::ACCEPTED, "{f}");
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let f = flow.expect("the flow was counted");
+    let f = until_ok(&app, &path).await.expect("the flow was counted");
     assert_eq!(f["source"], "log", "{f}");
     assert_eq!(f["instances"], 2, "{f}");
     assert_eq!(f["cached"], true, "{f}");
     assert_eq!(f["stale"], false, "{f}");
+}
+
+/// A server that waits for no report (every report or count not kept yet is "being
+/// computed"), with workspace `w`, unit `ops` and journey `trip` whose one stage `buy`
+/// has the touchpoint `desk`; returns the journey's id.
+async fn desk_with_no_wait() -> (TestApp, i64) {
+    let app = spawn_app_with(kohtaamo_http::HttpConfig {
+        report_wait: std::time::Duration::ZERO,
+        ..Default::default()
+    })
+    .await;
+    app.workspace("w").await;
+    let ops = app.create("w", "units", unit("ops")).await;
+    let (j, stages) = app.trip("w", &["buy"]).await;
+    app.create(
+        "w",
+        "touchpoints",
+        json!({"stage_id": stages[0], "slug": "desk", "name": texts("Desk"), "channel": "web",
+               "owner": {"unit": ops}, "lane": "frontstage"}),
+    )
+    .await;
+    (app, j)
+}
+
+/// Asks for `path` until it is answered `200` (each other answer must be `202`), at
+/// most 200 times 25 ms apart.
+async fn until_ok(app: &TestApp, path: &str) -> Option<Value> {
+    for _ in 0..200 {
+        let (s, b) = app.get(path, &app.admin).await;
+        if s == StatusCode::OK {
+            return Some(b);
+        }
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    None
 }

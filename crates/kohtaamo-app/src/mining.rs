@@ -614,7 +614,7 @@ pub async fn mine_within(
     let shared = crate::shared::within(
         store,
         ws,
-        format!("mining/{q:?}/{}", i.lang),
+        report_key(q, i),
         stamp,
         || guard_of(store, ws, &journey, &names),
         wait,
@@ -627,6 +627,52 @@ pub async fn mine_within(
         out.stale = s.stale;
         (journey, out)
     }))
+}
+
+/// Where a report is kept: its journey and languages first, which
+/// [`mining_reports_once`] reads back.
+fn report_key(q: &Query, i: &I18n) -> String {
+    format!("mining/{}/{}/{}/{q:?}", q.journey, i.lang, i.fallback)
+}
+
+/// Keeps the default report (the last 90 days to today, by case, the default gap and
+/// variants, as the actual-journey page opens) computed for every journey and language
+/// a report was asked for on this instance, so that a day's first reader, or the first
+/// after new encounters, is not kept waiting (the scheduler's
+/// `Job::MINING_REPORTS`). A report already kept for the current data is not computed
+/// again; one journey at a time, each holding one of the mining slots. How many were
+/// computed.
+pub async fn mining_reports_once(ctx: &crate::jobs::JobCtx) -> Result<usize> {
+    let today = ctx.clock.today();
+    let mut computed = 0;
+    for ws in ctx.store.workspace_ids().await? {
+        let asked: std::collections::BTreeSet<(Id, String, String)> = ctx
+            .store
+            .memo_keys(ws)
+            .iter()
+            .filter_map(|k| {
+                let mut parts = k.strip_prefix("mining/")?.splitn(4, '/');
+                let journey = parts.next()?.parse::<Id>().ok()?;
+                Some((journey, parts.next()?.to_owned(), parts.next()?.to_owned()))
+            })
+            .collect();
+        for (journey, lang, fallback) in asked {
+            let q = Query::parse(
+                journey,
+                (today - chrono::Duration::days(89), today),
+                &BTreeMap::new(),
+            )?;
+            let i = I18n::new(&lang, &fallback);
+            match mine_within(&ctx.store, ws, &q, &i, None).await {
+                Ok(Some((_, m))) if !m.cached => computed += 1,
+                Ok(_) => {}
+                // The journey was deleted since: nothing to keep.
+                Err(Error::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(computed)
 }
 
 /// What a kept report must share with the data now to be shown in its place.

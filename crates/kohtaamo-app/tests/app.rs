@@ -2031,6 +2031,100 @@ async fn consents_are_recorded_and_withdrawal_stops_contact_at_once() {
     );
 }
 
+/// The scheduler keeps the default report (the last 90 days) of a journey someone
+/// asked about computed: nothing before anyone asks; once asked (for another period),
+/// that journey's default report in the reader's language, once per change of the
+/// encounters; after new encounters the next reader gets the current report at once.
+#[tokio::test]
+async fn the_default_report_of_an_asked_about_journey_is_kept_computed() {
+    use kohtaamo_app::encounters::{self as enc, Recorder};
+    use kohtaamo_app::mining::{self as mn, Query};
+    use kohtaamo_domain::encounters::{EncounterInput, Source};
+
+    let w = world().await;
+    let journey = w.store.snapshot(w.ws).await.unwrap().journeys[0].0;
+    let now = chrono::Utc::now();
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let case = |c: &str, t: chrono::DateTime<chrono::Utc>| -> Vec<EncounterInput> {
+        [(w.shop_tp, 0), (w.car_tp, 1)]
+            .iter()
+            .map(|(tp, h)| {
+                serde_json::from_value(json!({"id": format!("{c}-{h}"),
+                    "at": at(t + Duration::hours(*h)), "touchpoint_id": tp,
+                    "customer": "crm:A", "case_ref": c, "kind": "contact"}))
+                .unwrap()
+            })
+            .collect()
+    };
+    let by = Recorder::user("admin");
+    let record = |rows: Vec<EncounterInput>| {
+        let by = by.clone();
+        let store = w.store.clone();
+        async move {
+            enc::record(&store, w.ws, &rows, false, (Source::Api, &by), now)
+                .await
+                .unwrap();
+        }
+    };
+    record(case("c1", now - Duration::days(60))).await;
+    let ctx = JobCtx::new(w.store.clone(), Arc::new(SystemClock));
+    assert_eq!(
+        Job::MINING_REPORTS.run_once(&ctx).await.unwrap(),
+        0,
+        "nobody asked"
+    );
+
+    let fi = I18n::new("fi", "fi");
+    let none = BTreeMap::new();
+    let last_week = Query::parse(journey, (today() - Duration::days(6), today()), &none).unwrap();
+    let default = Query::parse(journey, (today() - Duration::days(89), today()), &none).unwrap();
+    assert_eq!(
+        mn::mine(&w.store, w.ws, &last_week, &fi)
+            .await
+            .unwrap()
+            .instances,
+        0
+    );
+    assert_eq!(
+        Job::MINING_REPORTS.run_once(&ctx).await.unwrap(),
+        1,
+        "the default report of the journey asked about"
+    );
+    assert_eq!(
+        Job::MINING_REPORTS.run_once(&ctx).await.unwrap(),
+        0,
+        "kept for the encounters as they are"
+    );
+    let (_, kept) = mn::mine_within(
+        &w.store,
+        w.ws,
+        &default,
+        &fi,
+        Some(std::time::Duration::ZERO),
+    )
+    .await
+    .unwrap()
+    .expect("kept: given at once");
+    assert!(kept.cached && !kept.stale, "{kept:?}");
+    assert_eq!(kept.instances, 1);
+
+    // New encounters: computed again, and the reader gets the current report at once.
+    record(case("c2", now - Duration::days(3))).await;
+    assert_eq!(Job::MINING_REPORTS.run_once(&ctx).await.unwrap(), 1);
+    let (_, now_kept) = mn::mine_within(
+        &w.store,
+        w.ws,
+        &default,
+        &fi,
+        Some(std::time::Duration::ZERO),
+    )
+    .await
+    .unwrap()
+    .expect("kept: given at once");
+    assert!(now_kept.cached && !now_kept.stale, "{now_kept:?}");
+    assert_eq!((now_kept.instances, now_kept.encounters), (2, 4));
+}
+
 /// Journey mining through the use case: instances by case and by customer (split at
 /// pauses longer than the gap), the answers joined to them, deviations, hand-offs,
 /// fitness, the Petri net, the event log, and bad queries refused with every field.

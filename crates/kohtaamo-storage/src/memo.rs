@@ -80,6 +80,20 @@ impl Store {
         v.clone().downcast::<T>().ok()
     }
 
+    /// The keys of what is kept for `ws` (what this instance was asked for since the
+    /// memo last filled up).
+    pub fn memo_keys(&self, ws: Id) -> Vec<String> {
+        self.memo
+            .lock()
+            .map(|m| {
+                m.keys()
+                    .filter(|(w, _)| *w == ws)
+                    .map(|(_, k)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Keeps a report for [`Store::memo_get`].
     pub fn memo_put<T: Any + Send + Sync>(&self, ws: Id, key: String, stamp: String, v: Arc<T>) {
         if let Ok(mut m) = self.memo.lock() {

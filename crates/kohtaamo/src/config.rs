@@ -68,6 +68,10 @@ pub struct Config {
     /// Seconds between passes of the journey-mining rollups (0: off; a read of a
     /// journey's flow still brings them up to date).
     pub mining_cycle_seconds: u64,
+    /// Minutes between passes that keep the default journey-mining report computed for
+    /// every journey and language asked for on this instance (0: off; a report is then
+    /// computed when asked for).
+    pub mining_report_cycle_minutes: u64,
     /// SMTP server for e-mail (notifications, recovery surveys); empty: e-mail is off.
     pub smtp_host: String,
     /// Its port (587 for STARTTLS, 465 for TLS).
@@ -114,6 +118,7 @@ impl Default for Config {
             mail_cycle_seconds: 30,
             retention_cycle_minutes: 360,
             mining_cycle_seconds: 60,
+            mining_report_cycle_minutes: 60,
             smtp_host: String::new(),
             smtp_port: 587,
             smtp_security: "starttls".into(),
@@ -198,6 +203,7 @@ const ENV_KEYS: &[&str] = &[
     "mail_cycle_seconds",
     "retention_cycle_minutes",
     "mining_cycle_seconds",
+    "mining_report_cycle_minutes",
     "smtp_host",
     "smtp_port",
     "smtp_security",
@@ -299,6 +305,10 @@ impl Config {
             .every(
                 std::time::Duration::from_secs(self.mining_cycle_seconds),
                 Job::MINING_ROLLUPS,
+            )
+            .every(
+                minutes(self.mining_report_cycle_minutes),
+                Job::MINING_REPORTS,
             )
             .every(
                 std::time::Duration::from_secs(self.mail_cycle_seconds),

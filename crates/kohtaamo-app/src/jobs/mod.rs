@@ -26,6 +26,8 @@
 //!   retention periods;
 //! - journey-mining rollups (`crate::mining_rollups::mining_rollups_once`): bring
 //!   each journey's per-day flow rollups up to date with the encounter log;
+//! - journey-mining reports (`crate::mining::mining_reports_once`): keep the default
+//!   report of every journey asked for on this instance computed;
 //! - [`webhooks`]: the signed delivery they use.
 
 pub mod alerts;
@@ -138,6 +140,10 @@ fn mining_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Sen
     Box::pin(crate::mining_rollups::mining_rollups_once(ctx))
 }
 
+fn mining_reports_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send + '_>> {
+    Box::pin(crate::mining::mining_reports_once(ctx))
+}
+
 fn mail_pass(ctx: &JobCtx) -> Pin<Box<dyn Future<Output = Result<usize>> + Send + '_>> {
     Box::pin(mail_once(ctx))
 }
@@ -167,14 +173,19 @@ impl Job {
         name: "journey-mining rollups",
         pass: mining_pass,
     };
+    pub const MINING_REPORTS: Job = Job {
+        name: "journey-mining reports",
+        pass: mining_reports_pass,
+    };
     /// Every job there is.
-    pub const ALL: [Job; 6] = [
+    pub const ALL: [Job; 7] = [
         Job::REVIEW_CYCLE,
         Job::ALERT_CYCLE,
         Job::FOLLOW_UP_CLOCK,
         Job::MAIL,
         Job::RETENTION,
         Job::MINING_ROLLUPS,
+        Job::MINING_REPORTS,
     ];
 
     /// One pass of this job; how many things it did.

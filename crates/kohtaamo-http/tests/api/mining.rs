@@ -219,8 +219,6 @@ async fn a_journeys_actual_paths_are_mined_and_exported() {
 /// says it is being computed and reloads itself.
 #[tokio::test]
 async fn a_report_longer_than_the_wait_is_computing_then_kept() {
-    // No wait at all: every report not kept yet is "being computed" (this runtime
-    // runs one task at a time, so the computation has not started when it answers).
     let (app, j) = desk_with_no_wait().await;
     let (s, b) = app
         .post(
@@ -231,18 +229,14 @@ async fn a_report_longer_than_the_wait_is_computing_then_kept() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
-    let path = format!("/api/v1/workspaces/w/journeys/{j}/mining?from=2026-02-01&to=2026-03-31");
-    let r = app
-        .client
-        .get(app.url(&path))
-        .bearer_auth(&app.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    assert_eq!(r.headers()["retry-after"], "10");
-    let b: Value = r.json().await.unwrap();
-    assert_eq!(b["status"], "computing", "{b}");
+    let path = first_computing(
+        &app,
+        (1..=20).map(|day| {
+            format!("/api/v1/workspaces/w/journeys/{j}/mining?from=2026-02-{day:02}&to=2026-03-31")
+        }),
+        |b| assert_eq!(b["instances"], 1, "{b}"),
+    )
+    .await;
     // Asked again, it is there (kept: the encounters did not change).
     let report = until_ok(&app, &path).await;
     let m = report.expect("the report was computed");
@@ -279,13 +273,38 @@ async fn a_flow_from_the_log_longer_than_the_wait_is_computing_then_kept() {
     assert_eq!(s, StatusCode::OK, "{f}");
     assert_eq!(f["source"], "rollups", "{f}");
     assert_eq!(f["instances"], 1, "{f}");
-    // A gap shorter than the pause between the two: two instances, from the log. The
-    // server runs its tasks on several threads, so a count this small may land within
-    // the zero wait: each try asks for another period (another count), until one is
-    // answered "being computed".
-    let mut path = None;
-    for day in 1..=20 {
-        let p = format!("/api/v1/workspaces/w/journeys/{j}/flow?from=2026-02-{day:02}&to=2026-03-31&by=customer&gap_hours=1");
+    // A gap shorter than the pause between the two: two instances, from the log.
+    let path = first_computing(
+        &app,
+        (1..=20).map(|day| {
+            format!("/api/v1/workspaces/w/journeys/{j}/flow?from=2026-02-{day:02}&to=2026-03-31&by=customer&gap_hours=1")
+        }),
+        |b| {
+            assert_eq!(
+                (b["source"].as_str(), b["instances"].as_u64()),
+                (Some("log"), Some(2)),
+                "{b}"
+            )
+        },
+    )
+    .await;
+    let f = until_ok(&app, &path).await.expect("the flow was counted");
+    assert_eq!(f["source"], "log", "{f}");
+    assert_eq!(f["instances"], 2, "{f}");
+    assert_eq!(f["cached"], true, "{f}");
+    assert_eq!(f["stale"], false, "{f}");
+}
+
+/// The first of `paths` answered `202` "being computed" with `Retry-After`. The server
+/// runs its tasks on several threads, so a small computation may land within even a
+/// zero wait: each path asks for another one (another period), and `check` looks at
+/// each answered at once.
+async fn first_computing(
+    app: &TestApp,
+    paths: impl Iterator<Item = String>,
+    check: impl Fn(&Value),
+) -> String {
+    for p in paths {
         let r = app
             .client
             .get(app.url(&p))
@@ -297,25 +316,15 @@ async fn a_flow_from_the_log_longer_than_the_wait_is_computing_then_kept() {
         let retry = r.headers().get("retry-after").cloned();
         let b: Value = r.json().await.unwrap();
         if status == StatusCode::OK {
-            assert_eq!(
-                (b["source"].as_str(), b["instances"].as_u64()),
-                (Some("log"), Some(2)),
-                "{b}"
-            );
+            check(&b);
             continue;
         }
         assert_eq!(status, StatusCode::ACCEPTED, "{b}");
         assert_eq!(retry.unwrap(), "10");
         assert_eq!(b["status"], "computing", "{b}");
-        path = Some(p);
-        break;
+        return p;
     }
-    let path = path.expect("a count from the log was answered 202");
-    let f = until_ok(&app, &path).await.expect("the flow was counted");
-    assert_eq!(f["source"], "log", "{f}");
-    assert_eq!(f["instances"], 2, "{f}");
-    assert_eq!(f["cached"], true, "{f}");
-    assert_eq!(f["stale"], false, "{f}");
+    panic!("none was answered 202");
 }
 
 /// A server that waits for no report (every report or count not kept yet is "being

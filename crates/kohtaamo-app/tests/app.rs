@@ -2095,33 +2095,28 @@ async fn the_default_report_of_an_asked_about_journey_is_kept_computed() {
         0,
         "kept for the encounters as they are"
     );
-    let (_, kept) = mn::mine_within(
-        &w.store,
-        w.ws,
-        &default,
-        &fi,
-        Some(std::time::Duration::ZERO),
-    )
-    .await
-    .unwrap()
-    .expect("kept: given at once");
-    assert!(kept.cached && !kept.stale, "{kept:?}");
+    // What a reader gets without waiting: the kept report, current.
+    let at_once = || async {
+        let (_, m) = mn::mine_within(
+            &w.store,
+            w.ws,
+            &default,
+            &fi,
+            Some(std::time::Duration::ZERO),
+        )
+        .await
+        .unwrap()
+        .expect("kept: given at once");
+        assert!(m.cached && !m.stale, "{m:?}");
+        m
+    };
+    let kept = at_once().await;
     assert_eq!(kept.instances, 1);
 
     // New encounters: computed again, and the reader gets the current report at once.
     record(case("c2", now - Duration::days(3))).await;
     assert_eq!(Job::MINING_REPORTS.run_once(&ctx).await.unwrap(), 1);
-    let (_, now_kept) = mn::mine_within(
-        &w.store,
-        w.ws,
-        &default,
-        &fi,
-        Some(std::time::Duration::ZERO),
-    )
-    .await
-    .unwrap()
-    .expect("kept: given at once");
-    assert!(now_kept.cached && !now_kept.stale, "{now_kept:?}");
+    let now_kept = at_once().await;
     assert_eq!((now_kept.instances, now_kept.encounters), (2, 4));
 }
 

@@ -15,6 +15,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// The period a page or report shows when none is asked for: the 90 days (UTC) to
+/// `to`, inclusive.
+pub fn default_period(to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    (to - chrono::Duration::days(89), to)
+}
+
 /// The system's clock.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

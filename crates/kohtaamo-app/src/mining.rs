@@ -629,10 +629,17 @@ pub async fn mine_within(
     }))
 }
 
-/// Where a report is kept: its journey and languages first, which
-/// [`mining_reports_once`] reads back.
+/// Where a report is kept: its journey and languages first, which [`asked_in`] reads
+/// back.
 fn report_key(q: &Query, i: &I18n) -> String {
     format!("mining/{}/{}/{}/{q:?}", q.journey, i.lang, i.fallback)
+}
+
+/// The journey and languages of a key [`report_key`] made (None: another key).
+fn asked_in(key: &str) -> Option<(Id, String, String)> {
+    let mut parts = key.strip_prefix("mining/")?.splitn(4, '/');
+    let journey = parts.next()?.parse::<Id>().ok()?;
+    Some((journey, parts.next()?.to_owned(), parts.next()?.to_owned()))
 }
 
 /// Keeps the default report (the last 90 days to today, by case, the default gap and
@@ -650,16 +657,12 @@ pub async fn mining_reports_once(ctx: &crate::jobs::JobCtx) -> Result<usize> {
             .store
             .memo_keys(ws)
             .iter()
-            .filter_map(|k| {
-                let mut parts = k.strip_prefix("mining/")?.splitn(4, '/');
-                let journey = parts.next()?.parse::<Id>().ok()?;
-                Some((journey, parts.next()?.to_owned(), parts.next()?.to_owned()))
-            })
+            .filter_map(|k| asked_in(k))
             .collect();
         for (journey, lang, fallback) in asked {
             let q = Query::parse(
                 journey,
-                (today - chrono::Duration::days(89), today),
+                crate::clock::default_period(today),
                 &BTreeMap::new(),
             )?;
             let i = I18n::new(&lang, &fallback);

@@ -51,7 +51,7 @@ fn days_into(
             .and_then(|s| e.take(k, parse_day(s)))
     };
     let to = day("to").unwrap_or(today);
-    let from = day("from").unwrap_or(to - chrono::Duration::days(89));
+    let from = day("from").unwrap_or(kohtaamo_app::clock::default_period(to).0);
     if from > to {
         e.add(
             "from",

@@ -66,6 +66,14 @@ fn commits(rows: u64, per_commit: u64, first_customer: i64) -> Vec<String> {
     out
 }
 
+/// Runs one statement without parameters on `c`.
+async fn exec(c: &mut sqlx::AnyConnection, sql: &str) {
+    sqlx::query(sql)
+        .execute(&mut *c)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 async fn run(variant: &str, rows: u64, per_commit: u64) -> f64 {
     let b = workspace(Backend::Sqlite).await;
     let mut c = b.store.pool().acquire().await.expect("connection");
@@ -78,7 +86,7 @@ async fn run(variant: &str, rows: u64, per_commit: u64) -> f64 {
             b.ws
         ),
     ] {
-        sqlx::query(&sql).execute(&mut *c).await.expect("setup");
+        exec(&mut c, &sql).await;
     }
     let (first,): (i64,) = sqlx::query_as("SELECT MIN(id) FROM customers WHERE workspace_id = $1")
         .bind(b.ws)
@@ -95,10 +103,7 @@ async fn run(variant: &str, rows: u64, per_commit: u64) -> f64 {
         _ => indexes.iter().collect(),
     };
     for (name, _) in &drop {
-        sqlx::query(&format!("DROP INDEX {name}"))
-            .execute(&mut *c)
-            .await
-            .expect("drop index");
+        exec(&mut c, &format!("DROP INDEX {name}")).await;
     }
     if variant == "without the random-key indexes" || variant == "no secondary index" {
         // The client-id key is part of the table's definition: make the (empty) table
@@ -128,33 +133,21 @@ async fn run(variant: &str, rows: u64, per_commit: u64) -> f64 {
         .chain(keep)
         .chain(["PRAGMA foreign_keys = ON".to_owned()])
         {
-            sqlx::query(&sql)
-                .execute(&mut *c)
-                .await
-                .expect("table again");
+            exec(&mut c, &sql).await;
         }
     }
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut *c)
-        .await
-        .expect("checkpoint");
+    exec(&mut c, "PRAGMA wal_checkpoint(TRUNCATE)").await;
     let data = commits(rows, per_commit, first);
     let started = Instant::now();
     for d in data {
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut *c)
-            .await
-            .expect("begin");
+        exec(&mut c, "BEGIN IMMEDIATE").await;
         sqlx::query(INSERT)
             .bind(b.ws)
             .bind(d)
             .execute(&mut *c)
             .await
             .expect("insert");
-        sqlx::query("COMMIT")
-            .execute(&mut *c)
-            .await
-            .expect("commit");
+        exec(&mut c, "COMMIT").await;
     }
     let secs = started.elapsed().as_secs_f64();
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM encounters")

@@ -206,7 +206,7 @@ async fn load(
     let (w, _) = ctx.ws()?;
     let i = &ctx.i;
     let today = st.clock.today();
-    let default = (today - chrono::Duration::days(89), today);
+    let default = kohtaamo_app::clock::default_period(today);
     let parsed = crate::params::days(q, today)
         .map_err(|e| match e {
             crate::error::ApiError::Invalid(f) => {

@@ -122,6 +122,20 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[
         "mining_rollups",
         Sql::Both(include_str!("../migrations/0023_mining_rollups.sql")),
     ),
+    (
+        24,
+        "mining_rollups_clustered",
+        Sql::PerBackend {
+            sqlite: include_str!("../migrations/0024_mining_rollups_clustered.sqlite.sql"),
+            postgres: include_str!("../migrations/0024_mining_rollups_clustered.postgres.sql"),
+            check: Some((
+                Backend::Sqlite,
+                "SELECT (SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' \
+                 AND name IN ('mining_flow_acts', 'mining_flow_edges', 'mining_flow_stages') \
+                 AND sql LIKE '%WITHOUT ROWID') = 3",
+            )),
+        },
+    ),
 ];
 
 fn render(sql: &str, backend: Backend) -> String {

@@ -566,7 +566,7 @@ async fn run(cli: Cli) -> Result<()> {
                 .map(|(id, _)| *id)
                 .with_context(|| format!("no journey '{journey}' in '{workspace}'"))?;
             let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
-            let from = from.unwrap_or(to - chrono::Duration::days(89));
+            let from = from.unwrap_or(kohtaamo_app::clock::default_period(to).0);
             let params: std::collections::BTreeMap<String, String> = [
                 ("by".to_string(), by),
                 ("gap_hours".to_string(), gap_hours.to_string()),

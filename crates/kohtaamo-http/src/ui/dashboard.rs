@@ -263,12 +263,8 @@ fn period_or_default(
         Ok((s, f, t)) => Ok((s, f, t, None)),
         Err(crate::error::ApiError::Invalid(e)) => {
             let msg = super::surveys_page::errors_text(i, &e).join("; ");
-            Ok((
-                Scope::Touchpoint,
-                today - chrono::Duration::days(89),
-                today,
-                Some(msg),
-            ))
+            let (from, to) = kohtaamo_app::clock::default_period(today);
+            Ok((Scope::Touchpoint, from, to, Some(msg)))
         }
         Err(e) => Err(PageError::Internal(e.to_string())),
     }

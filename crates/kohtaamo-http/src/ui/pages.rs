@@ -1029,7 +1029,7 @@ async fn score_cells(
     to: chrono::NaiveDate,
 ) -> Result<HashMap<Id, diagrams::ScoreCell>, PageError> {
     use kohtaamo_domain::analytics::index;
-    let from = to - chrono::Duration::days(89);
+    let (from, to) = kohtaamo_app::clock::default_period(to);
     let (snapshot, per) = tokio::try_join!(
         async { Ok::<_, kohtaamo_app::Error>(store.snapshot(ws).await?) },
         kohtaamo_app::analysis::touchpoint_tallies(store, ws, from, to)
@@ -1229,10 +1229,11 @@ impl JourneyView {
         } else {
             "journey-map"
         });
+        let (from, to) = kohtaamo_app::clock::default_period(today);
         let title = format!(
             "{name} · {kind} · {} {}",
             i.t("row-scores"),
-            i.period(&(today - chrono::Duration::days(89)), &today)
+            i.period(&from, &to)
         );
         page(Paper::A3Landscape, &title, &parts)
     }
@@ -1728,7 +1729,7 @@ pub async fn unit(
     let outcomes = kohtaamo_app::followups::outcomes(
         &st.store,
         w.id,
-        (today - chrono::Duration::days(89), today),
+        kohtaamo_app::clock::default_period(today),
     )
     .await?;
     let follow_up_outcome = outcomes

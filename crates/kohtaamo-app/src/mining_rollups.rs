@@ -235,34 +235,68 @@ async fn rebuild(
     Ok(done.then_some(streams))
 }
 
-/// Brings the workspace's rollups up to date: rebuilds them when the design they
-/// were built for changed (or a deletion made them stale), then applies waiting
-/// encounters, at most `budget` keys (None: all). Returns how many keys it applied.
-pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usize> {
-    refresh_by(store, ws, budget, PASS_ROWS).await
+/// How waiting encounters are applied: by passes, or — a backlog too large for them —
+/// by a rebuild from the whole log.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Unapplied encounters one pass takes.
+    pub pass_rows: i64,
+    /// A backlog of more than this many encounters that is also more than a quarter of
+    /// the workspace's log is applied by a rebuild, which reads each stream once
+    /// instead of each touched key's whole stream a pass (docs/BENCHMARKS.md: passes
+    /// apply about 7,500 encounters/s, fifteenth session; a build from the log reads
+    /// about 38,600/s of the whole log, thirteenth; so past about a fifth of the log a
+    /// rebuild is done sooner).
+    pub rebuild_over: i64,
 }
 
-/// [`refresh`] with passes of `pass_rows` unapplied encounters (the job's is
-/// [`PASS_ROWS`]; the benchmark compares sizes: a bigger pass applies more a second and
-/// holds the write lock longer).
+/// The job's pace.
+pub const PACE: Pace = Pace {
+    pass_rows: PASS_ROWS,
+    rebuild_over: 100_000,
+};
+
+/// What [`refresh_by`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// A rebuild from the whole log ran (a change of design, a deletion, a large
+    /// backlog): the streams it read.
+    pub rebuilt: Option<usize>,
+    /// Keys applied by passes.
+    pub applied: usize,
+}
+
+/// Brings the workspace's rollups up to date: rebuilds them when the design they
+/// were built for changed (or a deletion made them stale) or when the backlog is too
+/// large for passes ([`Pace::rebuild_over`]), then applies waiting encounters, at most
+/// `budget` keys (None: all). Returns how many keys (streams, for a rebuild) it
+/// applied.
+pub async fn refresh(store: &Store, ws: Id, budget: Option<usize>) -> Result<usize> {
+    let r = refresh_by(store, ws, budget, PACE).await?;
+    Ok(r.rebuilt.unwrap_or(0) + r.applied)
+}
+
+/// [`refresh`] at `pace` (the job's is [`PACE`]; the benchmark compares pass sizes: a
+/// bigger pass applies more a second and holds the write lock longer).
 pub async fn refresh_by(
     store: &Store,
     ws: Id,
     budget: Option<usize>,
-    pass_rows: i64,
-) -> Result<usize> {
+    pace: Pace,
+) -> Result<Refreshed> {
     let snapshot = store.snapshot(ws).await?;
     let designs = designs(&snapshot)?;
     let fp = fingerprint(&designs);
     // The passes read keys' streams by joins planned from PostgreSQL's statistics.
     store.refresh_statistics().await?;
-    let mut rebuilt = 0;
-    if store.mining_state(ws).await?.0 != fp {
+    let mut out = Refreshed::default();
+    if store.mining_state(ws).await?.0 != fp || backlog(store, ws, pace.rebuild_over).await? {
         match rebuild(store, ws, &designs, &fp).await? {
-            Some(n) => rebuilt = n,
-            None => return Ok(0),
+            Some(n) => out.rebuilt = Some(n),
+            None => return Ok(out),
         }
     }
+    let pass_rows = pace.pass_rows;
     // The kinds take turns, a pass each, until neither has anything left: under a
     // steady stream of new encounters one kind never runs dry, and would otherwise
     // keep the other from ever being applied.
@@ -294,7 +328,18 @@ pub async fn refresh_by(
     if done > 0 {
         store.mining_tidy(ws).await?;
     }
-    Ok(rebuilt + done)
+    out.applied = done;
+    Ok(out)
+}
+
+/// More than `over` encounters wait, and more than a quarter of the log (counted only
+/// past `over`: both counts read an index).
+async fn backlog(store: &Store, ws: Id, over: i64) -> Result<bool> {
+    if store.mining_pending(ws, over.saturating_add(1)).await? <= over {
+        return Ok(false);
+    }
+    let waiting = store.mining_pending(ws, i64::MAX).await?;
+    Ok(waiting.saturating_mul(4) > store.mining_encounters(ws, i64::MAX).await?)
 }
 
 /// Brings the rollups up to date when few encounters wait (or, after a change of

@@ -3051,34 +3051,49 @@ journeys:
     assert!(mr::refresh(&store, ws, None).await.unwrap() > 0);
     assert_eq!(store.mining_pending(ws, 100).await.unwrap(), 0);
     let i = I18n::new("en", "fi");
-    for kind in ["case", "customer"] {
-        let m: BTreeMap<String, String> = [("by".to_string(), kind.to_string())].into();
-        let q = Query::parse(journey, (today() - Duration::days(10), today()), &m).unwrap();
-        let f = mr::flow(&store, ws, &q, &i).await.unwrap();
-        let mined = mn::mine(&store, ws, &q, &i).await.unwrap();
-        assert_eq!(f.source, "rollups");
-        assert!(f.instances > 0);
-        assert_eq!(f.instances, mined.instances, "{kind}");
-        let edges = |v: Vec<(String, String, u64)>| {
-            let mut v = v;
-            v.sort();
-            v
-        };
-        assert_eq!(
-            edges(
-                f.edges
-                    .iter()
-                    .map(|e| (e.from.label.clone(), e.to.label.clone(), e.count))
-                    .collect()
-            ),
-            edges(
-                mined
-                    .edges
-                    .iter()
-                    .map(|e| (e.from.label.clone(), e.to.label.clone(), e.count))
-                    .collect()
-            ),
-            "{kind}"
-        );
-    }
+    let agrees = async || {
+        for kind in ["case", "customer"] {
+            let m: BTreeMap<String, String> = [("by".to_string(), kind.to_string())].into();
+            let q = Query::parse(journey, (today() - Duration::days(10), today()), &m).unwrap();
+            let f = mr::flow(&store, ws, &q, &i).await.unwrap();
+            let mined = mn::mine(&store, ws, &q, &i).await.unwrap();
+            assert_eq!(f.source, "rollups");
+            assert!(f.instances > 0);
+            assert_eq!(f.instances, mined.instances, "{kind}");
+            let mut ours: Vec<_> = f
+                .edges
+                .iter()
+                .map(|e| (e.from.label.clone(), e.to.label.clone(), e.count))
+                .collect();
+            let mut theirs: Vec<_> = mined
+                .edges
+                .iter()
+                .map(|e| (e.from.label.clone(), e.to.label.clone(), e.count))
+                .collect();
+            ours.sort();
+            theirs.sort();
+            assert_eq!(ours, theirs, "{kind}");
+        }
+    };
+    agrees().await;
+
+    // A backlog over the pace's threshold and over a quarter of the log (10 waiting
+    // beside at most 16) is applied by a rebuild; one under a quarter (4 beside at
+    // least 20) by passes.
+    let pace = mr::Pace {
+        pass_rows: 2,
+        rebuild_over: 3,
+    };
+    record(16, 10).await;
+    let r = mr::refresh_by(&store, ws, None, pace).await.unwrap();
+    assert!(r.rebuilt.is_some(), "{r:?}");
+    assert_eq!(r.applied, 0, "{r:?}");
+    assert_eq!(store.mining_pending(ws, 100).await.unwrap(), 0);
+    agrees().await;
+    record(26, 4).await;
+    let r = mr::refresh_by(&store, ws, None, pace).await.unwrap();
+    assert_eq!(r.rebuilt, None, "{r:?}");
+    assert!(r.applied > 0, "{r:?}");
+    assert_eq!(store.mining_pending(ws, 100).await.unwrap(), 0);
+    agrees().await;
 }

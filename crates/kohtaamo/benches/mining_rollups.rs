@@ -153,9 +153,14 @@ async fn run(backend: Backend) {
         .await
         .expect("unapply");
         let t = Instant::now();
-        let keys = mr::refresh_by(&b.store, b.ws, None, size)
+        let pace = mr::Pace {
+            pass_rows: size,
+            rebuild_over: i64::MAX,
+        };
+        let keys = mr::refresh_by(&b.store, b.ws, None, pace)
             .await
-            .expect("passes");
+            .expect("passes")
+            .applied;
         let secs = t.elapsed().as_secs_f64();
         println!(
             "  {waiting} waiting encounters applied by passes of {size}: {secs:.1} s, {:.0} encounters/s ({keys} keys)",

@@ -273,7 +273,7 @@ enum ReportCmd {
 enum JobsCmd {
     /// Run one pass of background jobs now (what `serve` runs on its periods) and exit
     Run {
-        /// Only this job: review, alerts, follow-ups, mail or retention [default: every job]
+        /// Only this job: review, alerts, follow-ups, mail, retention, mining-rollups or mining-reports [default: every job]
         #[arg(long)]
         job: Option<String>,
         /// The day the jobs take as today, YYYY-MM-DD [default: today]
@@ -659,9 +659,11 @@ async fn run(cli: Cli) -> Result<()> {
                 Some("follow-ups") => vec![Job::FOLLOW_UP_CLOCK],
                 Some("mail") => vec![Job::MAIL],
                 Some("retention") => vec![Job::RETENTION],
+                Some("mining-rollups") => vec![Job::MINING_ROLLUPS],
+                Some("mining-reports") => vec![Job::MINING_REPORTS],
                 Some(other) => {
                     bail!(
-                        "unknown job '{other}' (use review, alerts, follow-ups, mail or retention)"
+                        "unknown job '{other}' (use review, alerts, follow-ups, mail, retention, mining-rollups or mining-reports)"
                     )
                 }
             };

@@ -334,6 +334,21 @@ async fn insight_report_and_jobs_as_of_a_day() {
     assert!(!kohtaamo(&db, &["jobs", "run", "--job", "nope"])
         .status
         .success());
+    // The journey-mining jobs by name, one line each.
+    for (job, name) in [
+        ("mining-rollups", "journey-mining rollups: "),
+        ("mining-reports", "journey-mining reports: "),
+    ] {
+        let out = kohtaamo(&db, &["jobs", "run", "--job", job]);
+        assert!(out.status.success(), "{out:?}");
+        let line = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            line.trim()
+                .strip_prefix(name)
+                .is_some_and(|n| n.parse::<usize>().is_ok()),
+            "{line}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -243,10 +243,11 @@ pub struct Pace {
     pub pass_rows: i64,
     /// A backlog of more than this many encounters that is also more than a quarter of
     /// the workspace's log is applied by a rebuild, which reads each stream once
-    /// instead of each touched key's whole stream a pass (docs/BENCHMARKS.md: passes
-    /// apply about 7,500 encounters/s, fifteenth session; a build from the log reads
-    /// about 38,600/s of the whole log, thirteenth; so past about a fifth of the log a
-    /// rebuild is done sooner).
+    /// instead of each touched key's whole stream a pass (docs/BENCHMARKS.md,
+    /// seventeenth session: at 10 M encounters with 7.6 M waiting, passes took 704 s and
+    /// a rebuild 206 s; passes apply about 7,500–10,800 encounters/s, a rebuild reads
+    /// about 49,000/s of the whole log, so past about a fifth of it a rebuild is done
+    /// sooner).
     pub rebuild_over: i64,
 }
 

@@ -297,7 +297,6 @@ pub async fn refresh_by(
             None => return Ok(out),
         }
     }
-    let pass_rows = pace.pass_rows;
     // The kinds take turns, a pass each, until neither has anything left: under a
     // steady stream of new encounters one kind never runs dry, and would otherwise
     // keep the other from ever being applied.
@@ -308,8 +307,8 @@ pub async fn refresh_by(
             if !busy[k] {
                 continue;
             }
-            let left = budget.map_or(pass_rows, |b| {
-                (b.saturating_sub(done) as i64).min(pass_rows)
+            let left = budget.map_or(pace.pass_rows, |b| {
+                (b.saturating_sub(done) as i64).min(pace.pass_rows)
             });
             if left == 0 {
                 break 'passes;
@@ -333,14 +332,11 @@ pub async fn refresh_by(
     Ok(out)
 }
 
-/// More than `over` encounters wait, and more than a quarter of the log (counted only
-/// past `over`: both counts read an index).
+/// More than `over` encounters wait, and more than a quarter of the log (the log is
+/// counted only past `over`; both counts read an index).
 async fn backlog(store: &Store, ws: Id, over: i64) -> Result<bool> {
-    if store.mining_pending(ws, over.saturating_add(1)).await? <= over {
-        return Ok(false);
-    }
     let waiting = store.mining_pending(ws, i64::MAX).await?;
-    Ok(waiting.saturating_mul(4) > store.mining_encounters(ws, i64::MAX).await?)
+    Ok(waiting > over && waiting.saturating_mul(4) > store.mining_encounters(ws, i64::MAX).await?)
 }
 
 /// Brings the rollups up to date when few encounters wait (or, after a change of
